@@ -1,0 +1,35 @@
+"""The `fuhuiyang` console script: one entry point, sub-command groups per part."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from fuhuiyang import __version__
+from fuhuiyang.lazy import LazyGroup
+
+# Each part owns its commands; they are imported only when invoked.
+GROUPS = {
+    "db": "cloud.db.cli:db",
+    "edge": "edge.cli:edge",
+    "cloud": "cloud.cli:cloud",
+    "sim": "firmware_sim.cli:sim",
+    "models": "models.cli:models",
+    "bench": "fuhuiyang.bench:bench",
+    "alerts": "cloud.alerts.cli:alerts",
+    "demo": "fuhuiyang.demo:demo",
+}
+
+
+@click.group(cls=LazyGroup, lazy=GROUPS)
+@click.version_option(__version__, prog_name="fuhuiyang")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Fuhuiyang (富慧养): monitoring for small rural poultry farms."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    cli()

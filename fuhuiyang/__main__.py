@@ -1,0 +1,3 @@
+from fuhuiyang.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""Per-bird weighing from a platform scale's raw load-cell stream (pure numpy core)."""
+
+from edge.weighing.acceptance import AcceptanceWindow, ExpectedCurve, WindowParams
+from edge.weighing.breeds import BREEDS, expected_weight_g
+from edge.weighing.engine import Calibration, VisitParams, Weigher, WeighResult
+from edge.weighing.segments import Segment, StabilityParams, stable_segments
+from edge.weighing.summary import daily_summaries, local_date, summarize
+
+__all__ = [
+    "BREEDS",
+    "AcceptanceWindow",
+    "Calibration",
+    "ExpectedCurve",
+    "Segment",
+    "StabilityParams",
+    "VisitParams",
+    "WeighResult",
+    "Weigher",
+    "WindowParams",
+    "daily_summaries",
+    "expected_weight_g",
+    "local_date",
+    "stable_segments",
+    "summarize",
+]

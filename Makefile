@@ -1,0 +1,33 @@
+# The two commands in the README: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint pytest test-deps
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[all]'
+	touch $@
+
+demo: install
+	$(BIN)/fuhuiyang demo
+
+# npm packages for the TimescaleDB (PGlite) test path; skipped loudly by the tests if node is absent.
+test-deps:
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests --no-audit --no-fund --silent; \
+	else echo "!!! npm not found: TimescaleDB tests will be SKIPPED"; fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy protocol edge cloud firmware_sim models fuhuiyang
+
+# pytest exit 5 means nothing was collected: that is a failure for us, not a pass.
+pytest: install test-deps
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+test: lint pytest

@@ -1,0 +1,60 @@
+"""`fuhuiyang cloud ...`: the cloud processes, each runnable and scalable on its own."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import click
+
+from fuhuiyang.lazy import LazyGroup
+
+SUBGROUPS = {"provision": "cloud.provisioning.cli:provision"}
+
+
+@click.group(cls=LazyGroup, lazy=SUBGROUPS)
+def cloud() -> None:
+    """Cloud services: ingest, API, gateway provisioning (settings: FUHUIYANG_* environment)."""
+
+
+@cloud.command()
+@click.option("--client-id", default=None,
+              help="MQTT client id; keep it stable across restarts so unacked messages come back. "
+                   "Default: ingest-<hostname>.")
+@click.option("--group", default="ingest", show_default=True, help="Shared-subscription group.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes on the shared subscription (ids <client-id>-<n>).")
+@click.option("--mqtt-v311", is_flag=True, help="Speak MQTT 3.1.1 (plain subscription, one worker).")
+@click.option("--receive-maximum", default=1000, show_default=True, type=click.IntRange(1, 65535),
+              help="Unacknowledged messages the broker may send us (back-pressure).")
+@click.option("--batch-messages", default=500, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--batch-wait", "batch_wait_s", default=0.1, show_default=True, type=float,
+              help="Seconds to wait filling a batch.")
+@click.option("--metrics-port", default=None, type=int, help="Serve Prometheus /metrics on this port.")
+def ingest(client_id: str | None, group: str, workers: int, mqtt_v311: bool, receive_maximum: int,
+           batch_messages: int, batch_wait_s: float, metrics_port: int | None) -> None:
+    """Consume gateway messages from the broker into the database."""
+    from cloud.ingest.app import IngestOptions, run_worker, run_workers
+
+    if mqtt_v311 and workers > 1:
+        raise click.UsageError("MQTT 3.1.1 has no shared subscriptions: use one worker")
+    options = IngestOptions(
+        client_id=client_id or f"ingest-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,
+        receive_maximum=receive_maximum, batch_messages=batch_messages, batch_wait_s=batch_wait_s,
+        metrics_port=metrics_port,
+    )
+    if workers == 1:
+        run_worker(options)
+    else:
+        run_workers(options, workers, logging.getLogger().getEffectiveLevel())
+
+
+@cloud.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def api(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API (FastAPI + uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("cloud.api.main:create_app", factory=True, host=host, port=port, workers=workers)

@@ -1,0 +1,1 @@
+"""MQTT ingest: shared-subscription consumers that batch, write idempotently and ack after commit."""

@@ -1,0 +1,173 @@
+"""The ingest loop: collect deliveries into batches, judge, write, commit, then acknowledge.
+
+Acknowledging only after the commit makes the path at-least-once; the idempotent
+writes make the database exactly-once. A database outage pauses the loop (no acks,
+so the broker holds the messages); a batch the database refuses is split until
+the offending message is found and quarantined, so its neighbours still land.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import psycopg
+from psycopg import errors
+
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.rows import Accepted, Rejection, RowBatch, judge
+from cloud.ingest.subscriber import Delivery
+from cloud.ingest.writer import BatchWriter, WriteResult
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure, errors.LockNotAvailable)
+
+
+class Acker(Protocol):
+    def ack(self, delivery: Delivery) -> None: ...
+
+
+class IngestService:
+    def __init__(
+        self,
+        deliveries: queue.Queue[Delivery],
+        acker: Acker,
+        connect: Callable[[], psycopg.Connection],
+        writer_factory: Callable[[psycopg.Connection], BatchWriter],
+        metrics: IngestMetrics,
+        *,
+        batch_messages: int = 500,
+        batch_bytes: int = 8 * 1024 * 1024,
+        batch_wait_s: float = 0.1,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.deliveries = deliveries
+        self.acker = acker
+        self._connect = connect
+        self._writer_factory = writer_factory
+        self.metrics = metrics
+        self.batch_messages = batch_messages
+        self.batch_bytes = batch_bytes
+        self.batch_wait_s = batch_wait_s
+        self.clock = clock
+        self.sleep = sleep
+        self._writer: BatchWriter | None = None
+
+    # --- loop --------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            batch = self.collect(timeout=0.5)
+            if batch:
+                self.process(batch, stop)
+
+    def collect(self, timeout: float) -> list[Delivery]:
+        try:
+            first = self.deliveries.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        batch, size = [first], len(first.payload)
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.batch_messages and size < self.batch_bytes:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self.deliveries.get_nowait() if remaining <= 0 else self.deliveries.get(timeout=remaining)
+            except queue.Empty:
+                break
+            batch.append(item)
+            size += len(item.payload)
+        self.metrics.queue_depth.set(self.deliveries.qsize())
+        return batch
+
+    def process(self, deliveries: list[Delivery], stop: threading.Event | None = None) -> None:
+        started = time.perf_counter()
+        judged = self._write_with_retry(deliveries, [judge(d.topic, d.payload) for d in deliveries], stop)
+        for delivery in deliveries:  # in arrival order, as MQTT expects
+            self.acker.ack(delivery)
+        now = self.clock()
+        for item in judged:
+            if isinstance(item, Accepted):
+                self.metrics.received.labels(item.kind.value).inc()
+                self.metrics.lag_seconds.observe(max(0.0, now - item.event_ms / 1000))
+            else:
+                self.metrics.received.labels("rejected").inc()
+                self.metrics.rejected.labels(item.reason).inc()
+                log.warning("quarantined message on %s: %s (%s)", item.topic, item.reason, item.detail)
+        self.metrics.batches.inc()
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    # --- writing -----------------------------------------------------------------
+    def _write_with_retry(self, deliveries: list[Delivery], judged: list[Accepted | Rejection],
+                          stop: threading.Event | None) -> list[Accepted | Rejection]:
+        delay = 0.5
+        while True:
+            try:
+                return self._write_or_split(judged)
+            except (psycopg.OperationalError, psycopg.InterfaceError, *_TRANSIENT) as exc:
+                cause = type(exc).__name__
+                self.metrics.retries.labels(cause).inc()
+                if isinstance(exc, _TRANSIENT):
+                    log.info("batch of %d hit %s; retrying", len(deliveries), cause)
+                    continue
+                log.warning("database unavailable (%s); holding %d messages unacknowledged", exc, len(deliveries))
+                self._drop_connection()
+                if stop is not None and stop.is_set():
+                    raise
+                self.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _write_or_split(self, judged: list[Accepted | Rejection]) -> list[Accepted | Rejection]:
+        """Write; returns the items as finally judged (a refused one becomes a Rejection)."""
+        try:
+            self._account(self._write(judged))
+            return judged
+        except psycopg.DatabaseError as exc:
+            if isinstance(exc, (psycopg.OperationalError, *_TRANSIENT)):
+                raise
+            if len(judged) > 1:  # find the one message the database refuses
+                middle = len(judged) // 2
+                return self._write_or_split(judged[:middle]) + self._write_or_split(judged[middle:])
+            item = judged[0]
+            if isinstance(item, Rejection):
+                raise
+            log.warning("database refused a message from %s: %s", item.gateway_id, exc)
+            refused: list[Accepted | Rejection] = [Rejection(
+                topic=f"fhy/v1/{item.gateway_id}/{item.kind.value}", gateway_id=item.gateway_id,
+                reason="db_rejected", detail=str(exc)[:1000], size=0, payload=b"",
+            )]
+            self._account(self._write(refused))
+            return refused
+
+    def _write(self, judged: list[Accepted | Rejection]) -> WriteResult:
+        batch = RowBatch()
+        for item in judged:
+            batch.add(item)
+        return self._get_writer().write(batch)
+
+    def _account(self, result: WriteResult) -> None:
+        for table, count in result.written.items():
+            self.metrics.written.labels(table).inc(count)
+        for table, count in result.duplicates.items():
+            if count:
+                self.metrics.duplicates.labels(table).inc(count)
+
+    def _get_writer(self) -> BatchWriter:
+        if self._writer is None:
+            self._writer = self._writer_factory(self._connect())
+        return self._writer
+
+    def _drop_connection(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.conn.close()
+            except Exception:  # already broken; nothing to save
+                log.debug("closing a broken connection failed", exc_info=True)
+            self._writer = None
+
+    def close(self) -> None:
+        self._drop_connection()

@@ -1,0 +1,181 @@
+"""The broker side of ingest: a paho-mqtt 2.x client with manual acknowledgement.
+
+Callbacks only enqueue. Messages are acknowledged by the service after their batch
+commits; Receive Maximum (MQTT 5) caps how many unacknowledged messages the
+broker sends us, which with a bounded queue is our back-pressure. A persistent
+session (fixed client id, session expiry) means a worker that dies before acking
+gets the same messages again when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cloud.ingest.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int  # connection number: acks for an older connection are void
+    received_s: float
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str, username: str | None = None, password: str | None = None) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"broker URL must be mqtt:// or mqtts://, got {parts.scheme!r}")
+        tls = parts.scheme in ("mqtts", "ssl")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=username or (unquote(parts.username) if parts.username else None),
+            password=password or (unquote(parts.password) if parts.password else None),
+        )
+
+
+class MqttSubscriber:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        topics: list[str],
+        deliveries: queue.Queue[Delivery],
+        metrics: IngestMetrics,
+        *,
+        mqtt5: bool = True,
+        receive_maximum: int = 1000,
+        session_expiry_s: int = 3600,
+        keepalive_s: int = 30,
+    ) -> None:
+        self.address = address
+        self.topics = topics
+        self.deliveries = deliveries
+        self.metrics = metrics
+        self.mqtt5 = mqtt5
+        self._generation = 0
+        self._subscribed = threading.Event()
+        self._warned_down = False
+        self._connect_props: Properties | None = None
+        if mqtt5:
+            self.client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            )
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = session_expiry_s
+            props.ReceiveMaximum = receive_maximum
+            self._connect_props = props
+        else:
+            self.client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
+                protocol=mqtt.MQTTv311, manual_ack=True,
+            )
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self.keepalive_s = keepalive_s
+
+    def start(self) -> None:
+        # connect_async + loop_start: the network thread keeps retrying with backoff.
+        self.client.connect_async(
+            self.address.host, self.address.port, keepalive=self.keepalive_s,
+            clean_start=False if self.mqtt5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_props,
+        )
+        self.client.loop_start()
+
+    def wait_subscribed(self, timeout: float | None = None) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, delivery: Delivery) -> None:
+        # A delivery from a previous connection will be redelivered by the broker; acking
+        # its old packet id on the new connection could ack a different message.
+        if delivery.qos and delivery.generation == self._generation:
+            self.client.ack(delivery.mid, delivery.qos)
+
+    # --- paho callbacks: enqueue or record, never raise -------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                    properties: Any = None) -> None:
+        try:
+            if reason_code.is_failure:
+                log.warning("broker refused connection: %s", reason_code)
+                return
+            self._generation += 1
+            self._warned_down = False
+            self.metrics.connected.set(1)
+            log.info("connected to %s:%s (session present: %s)", self.address.host,
+                     self.address.port, getattr(flags, "session_present", None))
+            client.subscribe([(topic, 1) for topic in self.topics])
+        except Exception:
+            log.exception("on_connect failed")
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      properties: Any = None) -> None:
+        try:
+            failed = [rc for rc in reason_codes if rc.is_failure]
+            if failed:
+                log.error("subscription refused: %s", failed)
+            else:
+                self._subscribed.set()
+        except Exception:
+            log.exception("on_subscribe failed")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any = None) -> None:
+        try:
+            self.metrics.connected.set(0)
+            self._subscribed.clear()
+            if not self._warned_down:  # log unavailability once, not on every retry
+                log.warning("disconnected from broker (%s); reconnecting with backoff", reason_code)
+                self._warned_down = True
+        except Exception:
+            log.exception("on_disconnect failed")
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            delivery = Delivery(
+                topic=message.topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
+                generation=self._generation, received_s=time.time(),
+            )
+            # Blocking here (queue full) stops reading the socket: TCP back-pressure on top of
+            # Receive Maximum, for brokers or protocol versions that do not honour it.
+            self.deliveries.put(delivery)
+        except Exception:
+            log.exception("dropping a delivery that could not be queued; it stays unacknowledged")

@@ -1,0 +1,234 @@
+"""Database side of ingest: one transaction per batch, idempotent on each message's identity.
+
+Event rows go in with ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING``
+(works on PostgreSQL and on the PGlite TimescaleDB engine, which has neither COPY
+FROM STDIN nor pipeline mode), so a redelivered message inserts nothing twice.
+Gateway state rows are locked in id order so two workers never deadlock on them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+
+from cloud.frames_store import FrameStore
+from cloud.ingest.rows import RowBatch
+from protocol import AppliedConfig, GatewayStatus
+
+_T = TypeVar("_T", GatewayStatus, AppliedConfig)
+
+_TS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
+
+READINGS_SQL = f"""
+INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value, quality)
+SELECT {_TS.format("t")}, g, s, i, h, se, m, v, q
+FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[],
+            %s::text[], %s::float8[], %s::text[]) AS u(t, g, s, i, h, se, m, v, q)
+ON CONFLICT DO NOTHING"""
+
+WEIGHINGS_SQL = f"""
+INSERT INTO weighings (ts, gateway_id, seq, idx, house_id, scale_id, grams, dwell_s)
+SELECT {_TS.format("t")}, g, s, i, h, sc, w, d
+FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[],
+            %s::real[], %s::real[]) AS u(t, g, s, i, h, sc, w, d)
+ON CONFLICT DO NOTHING"""
+
+SUMMARIES_SQL = """
+INSERT INTO weighing_summaries (gateway_id, scale_id, day, house_id, count, mean_g, median_g,
+                                sd_g, cv_pct, uniformity_pct, expected_g, seq)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], %s::text[], %s::int[], %s::real[],
+                     %s::real[], %s::real[], %s::real[], %s::real[], %s::real[], %s::bigint[])
+ON CONFLICT (gateway_id, scale_id, day) DO UPDATE SET
+    house_id = excluded.house_id, count = excluded.count, mean_g = excluded.mean_g,
+    median_g = excluded.median_g, sd_g = excluded.sd_g, cv_pct = excluded.cv_pct,
+    uniformity_pct = excluded.uniformity_pct, expected_g = excluded.expected_g, seq = excluded.seq
+WHERE weighing_summaries.seq <= excluded.seq"""
+
+FRAMES_SQL = f"""
+INSERT INTO frames (ts, gateway_id, seq, camera_id, house_id, sha256, path, bytes, width, height, trigger)
+SELECT {_TS.format("t")}, g, s, c, h, sha, p, b, w, ht, tr
+FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+            %s::text[], %s::int[], %s::int[], %s::int[], %s::text[])
+     AS u(t, g, s, c, h, sha, p, b, w, ht, tr)
+ON CONFLICT DO NOTHING"""
+
+HEALTH_SQL = f"""
+INSERT INTO health (ts, gateway_id, seq, uptime_s, cpu_pct, mem_mb, disk_free_mb, outbox_depth,
+                    outbox_oldest_age_s, payload)
+SELECT {_TS.format("t")}, g, s, up, cpu, mem, disk, depth, age, p
+FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::real[], %s::real[], %s::real[],
+            %s::real[], %s::int[], %s::real[], %s::jsonb[])
+     AS u(t, g, s, up, cpu, mem, disk, depth, age, p)
+ON CONFLICT DO NOTHING"""
+
+EVENTS_SQL = f"""
+INSERT INTO gateway_events (ts, gateway_id, seq, kind, payload)
+SELECT {_TS.format("t")}, g, s, k, p
+FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::jsonb[]) AS u(t, g, s, k, p)
+ON CONFLICT DO NOTHING"""
+
+QUARANTINE_SQL = """
+INSERT INTO quarantine (topic, gateway_id, reason, detail, size, payload)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[])"""
+
+# Lock the batch's gateway rows in id order first: two workers then queue instead of deadlocking.
+LOCK_GATEWAYS_SQL = "SELECT id FROM gateways WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE"
+
+LAST_SEEN_SQL = f"""
+UPDATE gateways g SET last_seen = {_TS.format("u.t")}
+FROM unnest(%s::text[], %s::bigint[]) AS u(gw, t)
+WHERE g.id = u.gw AND (g.last_seen IS NULL OR g.last_seen < {_TS.format("u.t")})"""
+
+STATUS_SQL = f"""
+UPDATE gateways g SET status = u.state, status_at = {_TS.format("u.t")},
+                      software = coalesce(u.sw, g.software)
+FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) AS u(gw, t, state, sw)
+WHERE g.id = u.gw AND (g.status_at IS NULL OR g.status_at <= {_TS.format("u.t")})"""
+
+APPLIED_SQL = f"""
+UPDATE gateways g SET applied_version = u.v, applied_status = u.st, applied_error = u.err,
+                      applied_at = {_TS.format("u.t")}
+FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[]) AS u(gw, t, v, st, err)
+WHERE g.id = u.gw AND (g.applied_at IS NULL OR g.applied_at <= {_TS.format("u.t")})"""
+
+SENSORS_SQL = f"""
+INSERT INTO sensors (gateway_id, id, metric, state, faults, updated_at)
+SELECT u.gw, u.id, u.m, u.st, string_to_array(u.f, ','), {_TS.format("u.t")}
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])
+     AS u(gw, id, m, st, f, t)
+JOIN gateways g ON g.id = u.gw
+ON CONFLICT (gateway_id, id) DO UPDATE SET
+    metric = coalesce(excluded.metric, sensors.metric), state = excluded.state,
+    faults = excluded.faults, updated_at = excluded.updated_at
+WHERE sensors.updated_at IS NULL OR sensors.updated_at <= excluded.updated_at"""
+
+CAMERAS_SQL = f"""
+INSERT INTO cameras (gateway_id, id, state, updated_at)
+SELECT u.gw, u.id, u.st, {_TS.format("u.t")}
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS u(gw, id, st, t)
+JOIN gateways g ON g.id = u.gw
+ON CONFLICT (gateway_id, id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+WHERE cameras.updated_at IS NULL OR cameras.updated_at <= excluded.updated_at"""
+
+
+@dataclass
+class WriteResult:
+    written: Counter[str] = field(default_factory=Counter)  # table -> rows inserted
+    duplicates: Counter[str] = field(default_factory=Counter)  # table -> rows already present
+    quarantined: int = 0
+
+
+class BatchWriter:
+    """Writes one `RowBatch` per transaction on a connection it is given (not autocommit)."""
+
+    def __init__(self, conn: psycopg.Connection, frames: FrameStore) -> None:
+        self.conn = conn
+        self.frames = frames
+
+    def write(self, batch: RowBatch) -> WriteResult:
+        frame_rows = self._store_frames(batch)  # content-addressed: safe to redo on retry
+        result = WriteResult()
+        try:
+            with self.conn.cursor() as cur:
+                self._insert(cur, result, "readings", READINGS_SQL, batch.readings.data)
+                self._insert(cur, result, "weighings", WEIGHINGS_SQL, batch.weighings.data)
+                self._insert(cur, result, "frames", FRAMES_SQL, frame_rows)
+                self._insert(cur, result, "health", HEALTH_SQL, _health_columns(batch))
+                self._insert(cur, result, "gateway_events", EVENTS_SQL, _columns(batch.events, 5))
+                summaries = _latest_summaries(batch.summaries)
+                if summaries:
+                    cur.execute(SUMMARIES_SQL, _columns(summaries, 12))
+                    result.written["weighing_summaries"] += cur.rowcount
+                if batch.rejections:
+                    cur.execute(QUARANTINE_SQL, _columns(
+                        [(r.topic, r.gateway_id, r.reason, r.detail, r.size, r.payload)
+                         for r in batch.rejections], 6))
+                    result.quarantined = len(batch.rejections)
+                self._update_gateways(cur, batch)
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return result
+
+    @staticmethod
+    def _insert(cur: psycopg.Cursor, result: WriteResult, table: str, sql: str,
+                columns: list[list[Any]]) -> None:
+        attempted = len(columns[0]) if columns else 0
+        if not attempted:
+            return
+        cur.execute(sql, columns)
+        result.written[table] += cur.rowcount
+        result.duplicates[table] += attempted - cur.rowcount
+
+    def _store_frames(self, batch: RowBatch) -> list[list[Any]]:
+        rows = []
+        for frame in batch.frames:
+            stored = self.frames.put(frame.jpeg, frame.sha256)
+            rows.append((frame.ts_ms, frame.gateway_id, frame.seq, frame.camera_id, frame.house_id,
+                         stored.sha256, stored.path, stored.size, frame.width, frame.height,
+                         frame.trigger))
+        return _columns(rows, 11)
+
+    def _update_gateways(self, cur: psycopg.Cursor, batch: RowBatch) -> None:
+        if not batch.last_seen:
+            return
+        cur.execute(LOCK_GATEWAYS_SQL, (sorted(batch.last_seen),))
+        cur.execute(LAST_SEEN_SQL, _columns(list(batch.last_seen.items()), 2))
+        statuses = _latest(batch.statuses)
+        if statuses:
+            cur.execute(STATUS_SQL, _columns(
+                [(s.gateway_id, s.ts, s.state, s.software) for s in statuses], 4))
+        applied = _latest(batch.applied)
+        if applied:
+            cur.execute(APPLIED_SQL, _columns(
+                [(a.gateway_id, a.ts, a.version, a.status, a.error) for a in applied], 5))
+        sensors: dict[tuple[str, str], tuple[Any, ...]] = {}
+        cameras: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for health in sorted(batch.health, key=lambda h: h.ts):
+            for s in health.sensors:
+                sensors[(health.gateway_id, s.sensor)] = (
+                    health.gateway_id, s.sensor, s.metric.value if s.metric else None, s.state,
+                    ",".join(s.faults), health.ts)
+            for c in health.cameras:
+                cameras[(health.gateway_id, c.camera)] = (health.gateway_id, c.camera, c.state, health.ts)
+        if sensors:
+            cur.execute(SENSORS_SQL, _columns(list(sensors.values()), 6))
+        if cameras:
+            cur.execute(CAMERAS_SQL, _columns(list(cameras.values()), 4))
+
+
+def _columns(rows: list[tuple[Any, ...]] | list[Any], width: int) -> list[list[Any]]:
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _health_columns(batch: RowBatch) -> list[list[Any]]:
+    return _columns(
+        [(h.ts, h.gateway_id, h.seq, h.uptime_s, h.cpu_pct, h.mem_mb, h.disk_free_mb,
+          h.outbox.depth, h.outbox.oldest_age_s, h.model_dump_json(exclude_none=True))
+         for h in batch.health], 10)
+
+
+def _latest(items: list[_T]) -> list[_T]:
+    """One update per gateway (the newest), since UPDATE ... FROM applies only one row each."""
+    newest: dict[str, _T] = {}
+    for item in items:
+        known = newest.get(item.gateway_id)
+        if known is None or (item.ts, item.seq) >= (known.ts, known.seq):
+            newest[item.gateway_id] = item
+    return list(newest.values())
+
+
+def _latest_summaries(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    newest: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        key = (row[0], row[1], row[2])
+        if key not in newest or row[-1] >= newest[key][-1]:
+            newest[key] = row
+    return list(newest.values())
+

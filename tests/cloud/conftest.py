@@ -1,0 +1,98 @@
+"""Helpers for cloud tests: wire messages, a publisher, an in-process ingest worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cloud.ingest.app import IngestOptions, build
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.service import IngestService
+from cloud.settings import CloudSettings
+from protocol import Kind, Reading, Telemetry, encode, topic_for
+from tests.support.databases import TestDatabase
+
+BASE_MS = 1_764_316_800_000  # 2025-11-28 08:00 UTC
+
+
+def telemetry(gateway_id: str, seq: int, points: int = 10, house: str = "h1") -> Telemetry:
+    return Telemetry(
+        gateway_id=gateway_id, seq=seq, sent_at=BASE_MS + seq * 60_000,
+        points=[
+            Reading(ts=BASE_MS + seq * 60_000 + i, sensor=f"s{i % 4}", metric="temperature_c",
+                    value=20.0 + (i % 7) * 0.5, house=house)
+            for i in range(points)
+        ],
+    )
+
+
+class Publisher:
+    def __init__(self, url_host: str, port: int, client_id: str | None = None,
+                 username: str | None = None, password: str | None = None) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"pub-{uuid.uuid4().hex[:8]}",
+                                  protocol=mqtt.MQTTv5)
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.connect(url_host, port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> mqtt.MQTTMessageInfo:
+        return self.client.publish(topic, payload, qos=qos)
+
+    def send(self, message: Telemetry, kind: Kind = Kind.TELEMETRY) -> mqtt.MQTTMessageInfo:
+        return self.publish(topic_for(message.gateway_id, kind), encode(message))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def count(db: TestDatabase, sql: str, *params: object) -> int:
+    with db.connect() as conn:
+        row = conn.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
+    return mosquitto_factory()
+
+
+@contextmanager
+def running_ingest(db: TestDatabase, broker_url: str, frames_dir: Path, *, client_id: str | None = None,
+                   group: str = "ingest", **option_overrides: object) -> Iterator[tuple[IngestService, IngestMetrics]]:
+    settings = CloudSettings(database_url=db.url, database_schema=db.schema, mqtt_url=broker_url,
+                             frames_dir=frames_dir)
+    options = IngestOptions(client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}", group=group,
+                            **option_overrides)  # type: ignore[arg-type]
+    metrics = IngestMetrics()
+    subscriber, service = build(settings, options, metrics)
+    stop = threading.Event()
+    subscriber.start()
+    assert subscriber.wait_subscribed(30), "ingest did not subscribe"
+    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield service, metrics
+    finally:
+        stop.set()
+        thread.join(30)
+        subscriber.stop()
+        service.close()

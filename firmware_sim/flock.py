@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from firmware_sim.breeds import Breed, daily_feed_g, sex_weight_g
+from firmware_sim.events import FlockEffects
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +201,25 @@ def activity_index(lit: bool, day_age: float, sick: float = 0.0, heat_stress: fl
         return 0.05
     base = 0.8 - 0.3 * min(1.0, max(0.0, day_age - 21.0) / 21.0)
     return float(max(0.0, base * (1.0 - 0.7 * sick) * (1.0 - 0.4 * heat_stress)))
+
+
+def heat_effects(thi_hours: np.ndarray, target_c: float, mean_weight_g: float) -> FlockEffects:
+    """A day's heat load on the flock from its hourly THI.
+
+    Bands (Tao & Xin 2003) are for grown broilers; younger birds are comfortable as much warmer
+    as their target temperature is above the grown bird's 20.7 °C.
+    """
+    shift = max(0.0, target_c - 20.7)
+    excess_alert = np.maximum(0.0, np.asarray(thi_hours) - (27.7 + shift))
+    excess_emergency = np.maximum(0.0, np.asarray(thi_hours) - (30.5 + shift))
+    load = float(excess_alert.sum() / 24.0)
+    kg = mean_weight_g / 1000.0
+    dose = 1.5e-4 * float((excess_emergency**2).sum()) * kg**1.5
+    hazard = float(1.0 - np.exp(-dose))
+    return FlockEffects(
+        extra_hazard=hazard,
+        gain_factor=max(0.3, 1.0 - 0.08 * load),
+        intake_factor=max(0.4, 1.0 - 0.06 * load),
+        water_factor=1.0 + min(0.5, 0.04 * load),
+        sick_share=0.0,
+    )

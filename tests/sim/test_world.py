@@ -1,0 +1,156 @@
+"""Scenario runs: outbreaks trip the mortality rules, heat waves heat the house, seeds repeat."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from firmware_sim.events import EventSpec
+from firmware_sim.run import run_scenario
+from firmware_sim.scenario import (
+    County,
+    Farm,
+    FlockSpec,
+    HouseModel,
+    Scenario,
+    Township,
+    load_scenario,
+)
+
+TRUTH_FIELDS = {"farm_id", "flock_id", "breed", "day_age", "date", "birds_alive", "deaths",
+                "mean_weight_g", "water_l", "events"}
+
+
+def small(events: tuple[EventSpec, ...] = (), *, start: date = date(2026, 7, 20), birds: int = 2000,
+          breed: str = "ross308", kind: str = "closed", placed_day: int = -25, seed: int = 1) -> Scenario:
+    county = County(id="xs", name="秀山", elevation_m=400,
+                    townships=(Township(id="t1", name="清溪场镇"),))
+    farms = tuple(
+        Farm(id=fid, county="xs", township="t1", gateway=f"gw-{fid}",
+             houses=(HouseModel(kind=kind, flock=FlockSpec(id=f"{fid}-f", breed=breed, birds=birds,
+                                                           placed_day=placed_day)),))
+        for fid in ("A", "B")
+    )
+    return Scenario(name="t", seed=seed, start=start, days=10, counties=(county,), farms=farms,
+                    events=events)
+
+
+def by_farm(rows: list[dict[str, Any]], farm: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["farm_id"] == farm]
+
+
+def mortality_rule_fires(rows: list[dict[str, Any]], i: int) -> bool:
+    """DESIGN.md §5: any of the German, Dutch or Gonzales & Elbers triggers on day i."""
+    r = rows[i]
+    alive_before = r["birds_alive"] + r["deaths"]
+    german = r["deaths"] >= 3 if alive_before <= 100 else r["deaths"] > 0.02 * alive_before
+    rate = [x["deaths"] / (x["birds_alive"] + x["deaths"]) for x in rows]
+    dutch = i >= 1 and rate[i] >= 0.005 and rate[i - 1] >= 0.005
+    week = [x["deaths"] for x in rows[max(0, i - 7):i]]
+    gonzales = bool(week) and r["deaths"] > 2.9 * max(np.mean(week), 0.5)
+    return german or dutch or gonzales
+
+
+@pytest.mark.parametrize("disease", ["hpai", "nd"])
+def test_outbreak_trips_mortality_rules_within_two_days(disease: str) -> None:
+    onset = 5
+    sc = small((EventSpec(type=disease, farms=("A",), start_day=onset),))
+    rows = run_scenario(sc, days=9).rows
+    sick, healthy = by_farm(rows, "A"), by_farm(rows, "B")
+    assert not any(mortality_rule_fires(healthy, i) for i in range(1, len(healthy)))
+    assert not any(mortality_rule_fires(sick, i) for i in range(1, onset))
+    assert any(mortality_rule_fires(sick, i) for i in (onset, onset + 1))
+    assert disease in sick[onset]["events"] and disease not in sick[onset - 1]["events"]
+    if disease == "hpai":  # sudden: > 2 % in 24 h by the second day, water falls
+        r = sick[onset + 1]
+        assert r["deaths"] > 0.02 * (r["birds_alive"] + r["deaths"])
+        assert sick[onset + 1]["water_l"] < 0.8 * sick[onset - 1]["water_l"]
+
+
+def test_heat_wave_heats_the_house_and_raises_thi() -> None:
+    wave = EventSpec(type="heat_wave", county="xs", start_day=3, days=4, delta_c=7)
+    hot = by_farm(run_scenario(small((wave,)), days=8).rows, "A")
+    calm = by_farm(run_scenario(small(()), days=8).rows, "A")
+    for i in (4, 5):  # full-strength days
+        assert hot[i]["outside_temp_c"] - calm[i]["outside_temp_c"] == pytest.approx(7, abs=0.01)
+        assert hot[i]["house_temp_max_c"] > calm[i]["house_temp_max_c"] + 2
+        assert hot[i]["thi_max"] > calm[i]["thi_max"] + 2
+        assert "heat_wave" in hot[i]["events"]
+    for i in (0, 1):  # before the wave nothing differs
+        assert hot[i]["house_temp_c"] == calm[i]["house_temp_c"]
+    # heavy birds in a heat wave lose more birds and grow less
+    assert sum(r["deaths"] for r in hot) > sum(r["deaths"] for r in calm)
+    assert hot[-1]["mean_weight_g"] < calm[-1]["mean_weight_g"]
+
+
+def test_ventilation_failure_heats_and_fouls_the_air() -> None:
+    fail = EventSpec(type="ventilation_failure", farms=("A",), start_day=2.5, hours=5)
+    rows = run_scenario(small((fail,)), days=4).rows
+    a, b = by_farm(rows, "A"), by_farm(rows, "B")
+    assert a[2]["house_temp_max_c"] > b[2]["house_temp_max_c"] + 4
+    assert a[2]["nh3_max_ppm"] > 3 * b[2]["nh3_max_ppm"]
+    assert a[2]["deaths"] > 5 * max(1, b[2]["deaths"])
+    assert a[1]["house_temp_max_c"] == pytest.approx(b[1]["house_temp_max_c"], abs=1.0)
+
+
+def test_winter_minimum_ventilation_builds_ammonia() -> None:
+    winter = by_farm(run_scenario(small(start=date(2026, 1, 10), placed_day=-34), days=2).rows, "A")
+    summer = by_farm(run_scenario(small(placed_day=-34), days=2).rows, "A")
+    assert winter[0]["outside_temp_c"] < 12 < summer[0]["outside_temp_c"]
+    assert winter[0]["nh3_ppm"] > 2 * summer[0]["nh3_ppm"]
+    assert winter[0]["nh3_ppm"] > 10 and winter[0]["co2_ppm"] > 1500
+
+
+def test_same_seed_same_truth_and_farms_independent_of_company() -> None:
+    sc = small((EventSpec(type="coccidiosis", farms=("B",), start_day=1),))
+    a = run_scenario(sc, days=4).rows
+    b = run_scenario(sc, days=4).rows
+    c = run_scenario(sc, days=4, seed=2).rows
+    assert json.dumps(a) == json.dumps(b)
+    assert json.dumps(a) != json.dumps(c)
+    assert all(TRUTH_FIELDS <= set(r) for r in a)
+
+
+def test_shipped_scenarios() -> None:
+    demo = load_scenario("demo_region")
+    assert len(demo.counties) == 2 and sum(len(c.townships) for c in demo.counties) >= 4
+    assert 20 <= len(demo.farms) <= 30
+    breeds = {h.flock.breed for f in demo.farms for h in f.houses}
+    assert {"ross308", "yellow_feather", "local_xiushan"} <= breeds
+    assert any(h.flock.breed == "ross308" and h.flock.placed_day == 0
+               for f in demo.farms for h in f.houses)
+    fleet = load_scenario("fleet")
+    assert len(fleet.all_farms()) >= 1000
+    assert len({f.gateway for f in fleet.all_farms()}) == len(fleet.all_farms())
+
+
+def test_bad_scenarios_are_refused_with_a_reason(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nstart: 2026-01-01\ncounties: [{id: a, name: A}]\n"
+                   "farms: [{id: f, county: a, township: nowhere, gateway: g, "
+                   "houses: [{flock: {id: fl, breed: dodo, birds: 10}}]}]\n")
+    with pytest.raises(ValueError, match="unknown breed 'dodo'"):
+        load_scenario(bad)
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        load_scenario(bad)
+    with pytest.raises(FileNotFoundError, match="shipped: .*demo_region"):
+        load_scenario("no_such_scenario")
+
+
+def test_cli_run_writes_truth(tmp_path) -> None:
+    from firmware_sim.cli import sim
+
+    out = tmp_path / "truth.json"
+    result = CliRunner().invoke(sim, ["run", "demo_region", "--days", "2", "--speed", "max",
+                                      "--truth-json", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert json.loads(result.output)["rows"] == len(rows) >= 40
+    ross = [r for r in rows if r["farm_id"] == "F01"]
+    assert [r["day_age"] for r in ross] == [0, 1] and ross[0]["breed"] == "ross308"

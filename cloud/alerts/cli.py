@@ -1,0 +1,164 @@
+"""`fuhuiyang alerts ...`: backtest a flock history, preview alert texts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from cloud.alerts.backtest import backtest, infer_placement
+from cloud.alerts.breeds import breed_curve, known_breeds
+from cloud.alerts.messages import LANGS, MessageInput, render
+from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
+from cloud.alerts.records import RecordsError, parse_records
+from cloud.alerts.thresholds import DEFAULTS, load_book
+from cloud.notify.segments import count_segments
+
+log = logging.getLogger(__name__)
+
+
+@click.group(name="alerts")
+def alerts() -> None:
+    """Alert rules, lifecycle and messages."""
+
+
+@alerts.command(name="backtest")
+@click.option(
+    "--records",
+    "records_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with columns date, deaths and optionally birds, water_l, feed_kg, mean_weight_g, eggs.",
+)
+@click.option(
+    "--birds-placed", required=True, type=click.IntRange(min=1), help="Birds placed in the flock."
+)
+@click.option(
+    "--breed", default=None, help=f"Breed for the growth standard ({', '.join(known_breeds())})."
+)
+@click.option(
+    "--placed-on",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Placement date (day 0); defaults to the first record when --breed is given.",
+)
+@click.option(
+    "--thresholds",
+    "thresholds_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML threshold overrides (base/breeds/farms/houses).",
+)
+@click.option("--farm", default="farm", show_default=True, help="Farm name used in messages.")
+@click.option("--house", default=None, help="House name used in messages.")
+@click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of alerts on stdout.")
+def backtest_cmd(
+    records_path: Path,
+    birds_placed: int,
+    breed: str | None,
+    placed_on: datetime | None,
+    thresholds_path: Path | None,
+    farm: str,
+    house: str | None,
+    lang: str,
+    as_json: bool,
+) -> None:
+    """Run the daily flock rules over a farm's history and list the alerts that would have fired."""
+    try:
+        text = records_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {records_path}: {exc}") from None
+    try:
+        parsed = parse_records(text)
+    except RecordsError as exc:
+        raise click.ClickException(f"{records_path}: {exc}") from None
+    for problem in parsed.problems:
+        click.echo(f"{records_path}: {problem}", err=True)
+    if parsed.counters:
+        summary = ", ".join(f"{k}={v}" for k, v in sorted(parsed.counters.items()))
+        click.echo(f"{records_path}: {summary}", err=True)
+
+    if breed is not None and breed_curve(breed) is None:
+        raise click.ClickException(f"unknown breed {breed!r}; known: {', '.join(known_breeds())}")
+    placed = placed_on.date() if placed_on is not None else None
+    if placed is None and breed is not None:
+        placed = infer_placement(parsed.records)
+        click.echo(
+            f"{records_path}: no --placed-on; taking the first record ({placed}) as day 0", err=True
+        )
+    thresholds = DEFAULTS
+    if thresholds_path is not None:
+        try:
+            thresholds = load_book(thresholds_path).resolve(breed, farm, house)
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(f"{thresholds_path}: {exc}") from None
+
+    context = FlockContext(
+        farm=farm, house=house, birds_placed=birds_placed, breed=breed, placed_on=placed
+    )
+    result = backtest(parsed.records, context, thresholds, lang=lang)
+    if as_json:
+        click.echo(json.dumps(result.alerts, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{result.days} days judged, {len(result.alerts)} alerts, {result.notifications} notifications"
+    )
+    for a in result.alerts:
+        click.echo(f"{a['date']}  {a['severity']:<8} {a['type']:<30} {a['message']}")
+
+
+@alerts.command(name="templates")
+@click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
+@click.option("--price", default=0.045, show_default=True, help="Price per SMS segment (CNY).")
+@click.option("--json", "as_json", is_flag=True)
+def templates_cmd(lang: str, price: float, as_json: bool) -> None:
+    """Render every alert type with sample values, with SMS segments and cost."""
+    rows = []
+    for kind in ALL_TYPES:
+        sample = MessageInput(
+            kind=kind,
+            severity=Severity.WARNING,
+            rule=_SAMPLE_RULES.get(kind),
+            value=_SAMPLE_VALUE,
+            threshold=20.0,
+            evidence=_SAMPLE_EVIDENCE,
+            place="李家坪鸡场1号舍" if lang == "zh-CN" else "Lijiaping farm house 1",
+            region="青华镇" if lang == "zh-CN" else "Qinghua",
+            subject="gw-0007",
+        )
+        text = render(sample, lang)
+        seg = count_segments(text)
+        rows.append(
+            {
+                "type": kind,
+                "text": text,
+                "encoding": seg.encoding,
+                "units": seg.units,
+                "segments": seg.count,
+                "cost": seg.cost(price),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['segments']} seg {row['units']:>3} {row['encoding']}  {row['text']}")
+
+
+_SAMPLE_VALUE = 3.0
+_SAMPLE_RULES = {"temperature_out_of_band": "too_cold", "humidity_out_of_range": "humidity_high"}
+_SAMPLE_EVIDENCE = {
+    "deaths": 42,
+    "pct": 2.1,
+    "days": 3,
+    "mean_g": 1480,
+    "expected_g": 1783,
+    "gain_48h_g": 60,
+    "uniformity_pct": 68,
+    "band": "danger",
+    "hours": 6,
+}

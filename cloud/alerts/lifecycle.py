@@ -1,0 +1,275 @@
+"""The alert lifecycle as a state machine driven by event time.
+
+open -> acknowledged -> resolved, with auto-resolve once a condition has stayed clear for
+a hold time, one live alert per key, cooldown reopening, escalation by schedule and storm
+protection. Every call returns the effects it caused (transitions and notifications to
+send); sending them is someone else's job, so this module does no I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cloud.alerts.model import AlertKey, Finding, Severity
+from cloud.alerts.policy import Audience, LifecyclePolicy, Step
+from cloud.alerts.rules.result import Evaluation
+from cloud.alerts.store import Alert, AlertStore, MemoryAlertStore, State, alert_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Something happened to an alert (for the app stream and the audit log)."""
+
+    alert_id: str
+    kind: str  # opened | reopened | severity_raised | acknowledged | cleared | resolved
+    at: datetime
+    state: State
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell an audience about an alert. `dedup_key` makes sending idempotent."""
+
+    alert_id: str
+    audience: Audience
+    reason: str  # opened | escalated | severity_raised | digest
+    severity: Severity
+    at: datetime
+    scope: str
+    suppressed: int = 0  # digest only: how many notifications it stands for
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.alert_id}:{self.audience.value}:{self.severity.label}"
+
+
+Effect = Transition | Notify
+
+
+class AlertEngine:
+    def __init__(
+        self, policy: LifecyclePolicy | None = None, store: AlertStore | None = None
+    ) -> None:
+        self.policy = policy or LifecyclePolicy()
+        self.store: AlertStore = store if store is not None else MemoryAlertStore()
+        self._storm: dict[str, deque[datetime]] = {}
+        self._digest_sent: dict[str, datetime] = {}
+        self.suppressed = 0
+
+    # --- inputs -----------------------------------------------------------------
+
+    def apply(self, evaluation: Evaluation) -> list[Effect]:
+        effects: list[Effect] = []
+        for finding in evaluation.findings:
+            effects += self.observe(finding)
+        for key in evaluation.cleared:
+            effects += self.clear(key, evaluation.at)
+        return effects
+
+    def observe(self, finding: Finding) -> list[Effect]:
+        """A rule found the condition at `finding.at`."""
+        alert = self.store.current(finding.key)
+        if alert is not None and alert.active:
+            return self._update(alert, finding)
+        cooldown_end = (
+            None
+            if alert is None or alert.resolved_at is None
+            else alert.resolved_at + self.policy.cooldown
+        )
+        if alert is not None and alert.resolved_at is not None and finding.at <= alert.resolved_at:
+            alert.log(finding.at, "late_evidence", detail=finding.rule)  # before it was resolved
+            self.store.save(alert)
+            return []
+        if alert is not None and cooldown_end is not None and finding.at < cooldown_end:
+            return self._reopen(alert, finding)
+        return self._open(finding)
+
+    def clear(self, key: AlertKey, at: datetime) -> list[Effect]:
+        """A rule judged the condition absent at `at`."""
+        alert = self.store.current(key)
+        if alert is None or not alert.active or at <= alert.last_seen_at:
+            return []  # nothing open, or a stale verdict from before the latest trigger
+        effects: list[Effect] = []
+        if alert.cleared_since is None:
+            alert.cleared_since = at
+            alert.log(at, "cleared")
+            effects.append(Transition(alert.id, "cleared", at, alert.state))
+        effects += self._maybe_resolve(alert, at)
+        self.store.save(alert)
+        return effects
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> list[Effect]:
+        alert = self.store.get(alert_id)
+        if alert is None:
+            raise KeyError(f"no alert {alert_id!r}")
+        if alert.state is not State.OPEN:
+            return []  # already acknowledged or resolved: a second "1" by SMS is harmless
+        alert.state = State.ACKNOWLEDGED
+        alert.acknowledged_at, alert.acknowledged_by = at, by
+        alert.log(at, "acknowledged", actor=by)
+        self.store.save(alert)
+        return [Transition(alert.id, "acknowledged", at, alert.state)]
+
+    def resolve(self, alert_id: str, by: str, at: datetime) -> list[Effect]:
+        alert = self.store.get(alert_id)
+        if alert is None:
+            raise KeyError(f"no alert {alert_id!r}")
+        if not alert.active:
+            return []
+        return self._resolve(alert, at, actor=by)
+
+    def tick(self, now: datetime) -> list[Effect]:
+        """Advance event time: auto-resolve held clears and escalate unacknowledged alerts."""
+        effects: list[Effect] = []
+        for alert in sorted(self.store.active(), key=lambda a: a.opened_at):
+            resolved = self._maybe_resolve(alert, now)
+            if resolved:
+                effects += resolved
+                continue
+            notes = self._due(alert, now, reason="escalated")
+            if notes:
+                self.store.save(alert)
+                effects += notes
+        return effects
+
+    # --- transitions --------------------------------------------------------------
+
+    def _open(self, finding: Finding) -> list[Effect]:
+        alert = Alert(
+            id=alert_id(finding.key, finding.at),
+            key=finding.key,
+            severity=finding.severity,
+            state=State.OPEN,
+            opened_at=finding.at,
+            first=finding,
+            last=finding,
+            last_seen_at=finding.at,
+            escalation_from=finding.at,
+        )
+        alert.log(finding.at, "opened", detail=f"{finding.rule} {finding.severity.label}")
+        effects: list[Effect] = [Transition(alert.id, "opened", finding.at, alert.state)]
+        notes = self._due(alert, finding.at, reason="opened")
+        effects += self._storm_filter(alert, notes, finding.at)
+        self.store.save(alert)
+        return effects
+
+    def _reopen(self, alert: Alert, finding: Finding) -> list[Effect]:
+        alert.state = State.OPEN
+        alert.resolved_at = alert.cleared_since = None
+        alert.acknowledged_at = alert.acknowledged_by = None
+        alert.escalation_from = finding.at
+        alert.last, alert.last_seen_at = finding, finding.at
+        alert.trigger_count += 1
+        alert.severity = max(alert.severity, finding.severity)
+        alert.log(finding.at, "reopened", detail="recurred within cooldown")
+        effects: list[Effect] = [Transition(alert.id, "reopened", finding.at, alert.state)]
+        effects += self._due(alert, finding.at, reason="severity_raised")
+        self.store.save(alert)
+        return effects
+
+    def _update(self, alert: Alert, finding: Finding) -> list[Effect]:
+        alert.trigger_count += 1
+        effects: list[Effect] = []
+        if finding.at >= alert.last_seen_at:
+            alert.last, alert.last_seen_at = finding, finding.at
+            if alert.cleared_since is not None:
+                alert.cleared_since = None
+                alert.log(finding.at, "recurred")
+        if finding.severity > alert.severity:
+            alert.severity = finding.severity
+            alert.log(finding.at, "severity_raised", detail=finding.severity.label)
+            effects.append(Transition(alert.id, "severity_raised", finding.at, alert.state))
+            effects += self._due(
+                alert, max(finding.at, alert.last_seen_at), reason="severity_raised"
+            )
+        self.store.save(alert)
+        return effects
+
+    def _maybe_resolve(self, alert: Alert, now: datetime) -> list[Effect]:
+        if alert.cleared_since is None:
+            return []
+        if now - alert.cleared_since < self.policy.hold_for(alert.key.type):
+            return []
+        return self._resolve(alert, now, actor="engine")
+
+    def _resolve(self, alert: Alert, at: datetime, actor: str) -> list[Effect]:
+        alert.state = State.RESOLVED
+        alert.resolved_at = at
+        alert.log(at, "resolved", actor=actor)
+        self.store.save(alert)
+        return [Transition(alert.id, "resolved", at, alert.state)]
+
+    # --- notifications -------------------------------------------------------------
+
+    def _due(self, alert: Alert, now: datetime, reason: str) -> list[Notify]:
+        """Notifications owed under the route's schedule that have not been sent yet."""
+        start = alert.escalation_from or alert.opened_at
+        notes: list[Notify] = []
+        for step in self.policy.steps_for(alert.key.type):
+            if not self._step_due(alert, step, now - start):
+                continue
+            told = alert.notified.get(step.audience.value)
+            if told is not None and told >= alert.severity:
+                continue
+            if told is not None:
+                why = "severity_raised"
+            else:
+                why = "escalated" if reason == "escalated" and step.after > _ZERO else reason
+            alert.notified[step.audience.value] = alert.severity
+            alert.log(now, f"notify_{step.audience.value}", detail=why)
+            notes.append(
+                Notify(alert.id, step.audience, why, alert.severity, now, scope=_scope(alert.key))
+            )
+        return notes
+
+    def _step_due(self, alert: Alert, step: Step, elapsed: timedelta) -> bool:
+        if alert.severity < step.min_severity:
+            return False
+        if step.after > _ZERO and alert.state is not State.OPEN:
+            return False  # acknowledged: the escalation ladder stops
+        return elapsed >= step.after
+
+    def _storm_filter(self, alert: Alert, notes: Iterable[Notify], at: datetime) -> list[Effect]:
+        notes = list(notes)
+        if not notes or alert.severity >= Severity.CRITICAL:
+            return list(notes)
+        scope = _scope(alert.key)
+        window = self._storm.setdefault(scope, deque())
+        while window and at - window[0] >= self.policy.storm_window:
+            window.popleft()
+        if len(window) < self.policy.storm_limit:
+            window.append(at)
+            return list(notes)
+        self.suppressed += len(notes)
+        alert.log(at, "storm_suppressed", detail=f"{len(notes)} notifications held back")
+        log.info("storm protection: holding back %d notifications for %s", len(notes), scope)
+        last = self._digest_sent.get(scope)
+        if last is not None and at - last < self.policy.storm_window:
+            return []
+        self._digest_sent[scope] = at
+        audiences = {n.audience for n in notes}
+        return [
+            Notify(
+                f"storm-{scope}-{at:%Y%m%d%H%M}",
+                aud,
+                "digest",
+                alert.severity,
+                at,
+                scope,
+                len(notes),
+            )
+            for aud in sorted(audiences)
+        ]
+
+
+_ZERO = timedelta(0)
+
+
+def _scope(key: AlertKey) -> str:
+    return key.farm if key.farm is not None else f"region:{key.region}"

@@ -1,0 +1,84 @@
+"""Lifecycle policy: hold times, cooldowns, who is told when, storm limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from cloud.alerts.model import (
+    CAMERA_BLIND,
+    CLOCK_SKEW,
+    FLOCK_TYPES,
+    GATEWAY_OFFLINE,
+    OUTBOX_BACKLOG,
+    REGIONAL_OUTBREAK,
+    SENSOR_FAULT,
+    SUSPECTED_DISEASE,
+    Severity,
+)
+
+
+class Audience(StrEnum):
+    FARMER = "farmer"
+    TECHNICIAN = "technician"
+    PROGRAM_STAFF = "program_staff"
+
+
+@dataclass(frozen=True)
+class Step:
+    """Tell `audience` once the alert has been open (and unacknowledged) for `after`."""
+
+    audience: Audience
+    after: timedelta = timedelta(0)
+    min_severity: Severity = Severity.WARNING
+
+
+DEFAULT_STEPS = (
+    Step(Audience.FARMER),
+    Step(Audience.TECHNICIAN, timedelta(minutes=30)),
+    Step(Audience.PROGRAM_STAFF, timedelta(minutes=60), Severity.CRITICAL),
+)
+_NOW = timedelta(0)
+_TECH_FIRST = (
+    Step(Audience.TECHNICIAN),
+    Step(Audience.PROGRAM_STAFF, timedelta(hours=24), Severity.CRITICAL),
+)
+DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
+    # A suspected notifiable disease is everyone's business at once.
+    SUSPECTED_DISEASE: (
+        Step(Audience.FARMER, _NOW),
+        Step(Audience.TECHNICIAN, _NOW),
+        Step(Audience.PROGRAM_STAFF, _NOW),
+    ),
+    REGIONAL_OUTBREAK: (Step(Audience.TECHNICIAN, _NOW), Step(Audience.PROGRAM_STAFF, _NOW)),
+    # The farmer can check the power and the router; the rest is the technician's job.
+    GATEWAY_OFFLINE: (Step(Audience.FARMER, timedelta(minutes=30)), *_TECH_FIRST),
+    SENSOR_FAULT: _TECH_FIRST,
+    CAMERA_BLIND: _TECH_FIRST,
+    OUTBOX_BACKLOG: _TECH_FIRST,
+    CLOCK_SKEW: _TECH_FIRST,
+}
+
+# Daily flock rules are judged once a day: resolve after a full clear day, not 30 minutes.
+DEFAULT_HOLDS: dict[str, timedelta] = {kind: timedelta(hours=24) for kind in FLOCK_TYPES}
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    hold: timedelta = timedelta(minutes=30)
+    holds: dict[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_HOLDS))
+    # A recurrence this soon after resolving reopens the same alert and does not re-notify.
+    cooldown: timedelta = timedelta(hours=6)
+    steps: tuple[Step, ...] = DEFAULT_STEPS
+    routes: dict[str, tuple[Step, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    # Storm protection: at most this many new-alert notifications per farm (or region) per
+    # window; the rest are held back and summarised in one digest. Critical alerts pass.
+    storm_limit: int = 5
+    storm_window: timedelta = timedelta(hours=1)
+
+    def hold_for(self, kind: str) -> timedelta:
+        return self.holds.get(kind, self.hold)
+
+    def steps_for(self, kind: str) -> tuple[Step, ...]:
+        return self.routes.get(kind, self.steps)

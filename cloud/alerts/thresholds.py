@@ -1,0 +1,171 @@
+"""Rule thresholds: typed, with defaults from DESIGN.md §5, overridable per breed, farm and house.
+
+Overrides are partial nested dicts layered default < breed < farm < house, so a farm can
+change one number without restating the rest. A typo in a key is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MortalityThresholds(_Section):
+    small_flock_max_birds: int = 100  # GeflPestSchV §4: flocks up to 100 birds
+    small_flock_deaths_24h: int = 3  # ... >= 3 dead in 24 h
+    large_flock_pct_24h: float = 2.0  # ... > 2 % in 24 h above that
+    consecutive_pct: float = 0.5  # Netherlands: >= 0.5 %/day on 2 consecutive days
+    consecutive_days: int = 2
+    consecutive_min_deaths: int = 3  # one bird in a flock of 200 is 0.5 %: not a signal
+    ratio_to_last_week: float = 2.9  # Gonzales & Elbers 2018
+    ratio_min_deaths: int = 3
+    ratio_min_baseline_days: int = 4
+    # Normal large-farm loss is 1-2 per 10,000 a day; a baseline below this is sampling luck.
+    baseline_floor_per_10k: float = 1.0
+    # The ratio rule also needs the count to be implausible against the last 4 weeks
+    # (p-value of a conditional binomial test), otherwise a flock losing one bird a day
+    # alarms every few weeks on a day of four after a lucky week.
+    ratio_test_days: int = 28
+    ratio_max_p_value: float = 1e-6
+
+
+class DiseaseThresholds(_Section):
+    water_drop_pct: float = 20.0
+    feed_drop_pct: float = 20.0
+    egg_drop_pct: float = 20.0
+    lookback_days: int = 2  # the drop may lead the deaths by a day
+
+
+class WaterThresholds(_Section):
+    drop_pct: float = 25.0  # vs the same house's previous day
+    flat_days: int = 3  # "flat or falling for > 2 days"
+    flat_tolerance_pct: float = 2.0  # a rise smaller than this counts as flat
+    growing_until_day: int = 42  # flat intake is normal once birds stop growing
+    surge_ratio: float = 1.6  # vs the median of the previous week: a leak or a stuck nipple
+    surge_baseline_days: int = 4
+
+
+class WeightThresholds(_Section):
+    below_curve_warning_pct: float = 15.0
+    below_curve_critical_pct: float = 30.0
+    # Heavy broilers use platform scales less after week 4, so automatic means read low.
+    late_allowance_pct: float = 5.0
+    late_from_day: int = 28
+    gain_ratio: float = 0.5  # 48-h gain <= 50 % of the previous 48 h
+    gain_min_previous_g: float = 20.0
+    uniformity_drop_points: float = 10.0  # vs 7 days earlier
+    uniformity_good_pct: float = 80.0
+
+
+class EggThresholds(_Section):
+    drop_pct: float = 15.0  # vs the mean of the previous 3 days
+    baseline_days: int = 3
+    min_baseline_eggs: float = 10.0
+
+
+class EnvironmentThresholds(_Section):
+    # Target temperature by bird weight at 60 % RH (DESIGN.md §5: 36 -> 20.7 °C from
+    # day-old to >= 1.53 kg), interpolated in log(weight) between the points.
+    target_curve: tuple[tuple[float, float], ...] = ((42.0, 36.0), (1530.0, 20.7))
+    reference_rh_pct: float = 60.0
+    # Wetter air feels warmer: lower the target this much per % RH above the reference.
+    rh_correction_c_per_pct: float = 0.2
+    band_warning_c: float = 3.0
+    band_critical_c: float = 6.0
+    change_warning_c_per_h: float = 3.0
+    change_critical_c_per_h: float = 5.0
+    # THI = 0.85 Tdb + 0.15 Twb (Tao & Xin 2003); band edges in °C.
+    thi_alert: float = 28.0
+    thi_danger: float = 30.0
+    thi_emergency: float = 32.0
+    nh3_warning_ppm: float = 20.0
+    nh3_critical_ppm: float = 25.0
+    nh3_chick_warning_ppm: float = 14.0  # NY/T 388 for chicks
+    chick_until_day: int = 21
+    co2_warning_ppm: float = 3000.0
+    co2_critical_ppm: float = 3500.0
+    rh_low_pct: float = 50.0
+    rh_high_pct: float = 70.0
+    rh_sustained_hours: float = 6.0
+
+
+class HealthThresholds(_Section):
+    missed_heartbeats: int = 3
+    offline_critical_hours: float = 24.0
+    backlog_min_depth: int = 500
+    backlog_growth_samples: int = 4
+    clock_skew_warning_s: float = 30.0
+    clock_skew_critical_s: float = 600.0
+
+
+class RegionalThresholds(_Section):
+    min_farms: int = 3
+    window_hours: float = 72.0
+
+
+class Thresholds(_Section):
+    mortality: MortalityThresholds = Field(default_factory=MortalityThresholds)
+    disease: DiseaseThresholds = Field(default_factory=DiseaseThresholds)
+    water: WaterThresholds = Field(default_factory=WaterThresholds)
+    weight: WeightThresholds = Field(default_factory=WeightThresholds)
+    eggs: EggThresholds = Field(default_factory=EggThresholds)
+    environment: EnvironmentThresholds = Field(default_factory=EnvironmentThresholds)
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
+    regional: RegionalThresholds = Field(default_factory=RegionalThresholds)
+
+
+DEFAULTS = Thresholds()
+
+
+class ThresholdBook(_Section):
+    """Layered overrides: `farms` keys are farm ids, `houses` keys are "farm/house"."""
+
+    base: dict[str, Any] = Field(default_factory=dict)
+    breeds: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    farms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    houses: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def resolve(
+        self, breed: str | None = None, farm: str | None = None, house: str | None = None
+    ) -> Thresholds:
+        merged: dict[str, Any] = {}
+        layers = [self.base, self.breeds.get(breed or "", {}), self.farms.get(farm or "", {})]
+        layers.append(self.houses.get(f"{farm}/{house}", {}))
+        for layer in layers:
+            merged = _deep_merge(merged, layer)
+        return Thresholds.model_validate(merged)
+
+    def check(self) -> None:
+        """Validate every layer now, so a bad file fails at load rather than at 3 a.m."""
+        self.resolve()
+        for name, layer in [*self.breeds.items(), *self.farms.items(), *self.houses.items()]:
+            try:
+                Thresholds.model_validate(_deep_merge(self.base, layer))
+            except ValidationError as exc:
+                raise ValueError(f"threshold override {name!r}: {exc}") from None
+
+
+def load_book(path: Path) -> ThresholdBook:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping with base/breeds/farms/houses")
+    book = ThresholdBook.model_validate(data)
+    book.check()
+    return book
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

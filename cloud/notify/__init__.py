@@ -1,0 +1,1 @@
+"""Notification delivery: SMS segments and cost, provider adapters, outbox, inbound webhooks."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -91,3 +92,54 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
     click.echo(json.dumps(summary, ensure_ascii=False) if as_json else
                f"{loaded.name}: {result.days} days, {result.farms} farms, {len(result.rows)} rows "
                f"in {result.wall_s:.1f} s -> {truth_json}")
+
+
+@sim.command("devices")
+@click.argument("scenario")
+@click.option("--gateway", "gateway_id", required=True, help="Gateway id (or farm id) to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--modbus-port", type=click.IntRange(1, 65535), default=5020, show_default=True)
+@click.option("--scale-port", type=click.IntRange(1, 65535), default=5021, show_default=True)
+@click.option("--speed", default="60", show_default=True,
+              help="Simulated seconds per real second (device servers need a finite speed).")
+@click.option("--start-day", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Scenario day (fractions are hours) the served clock starts at.")
+@click.option("--seed", type=int, default=None)
+@click.option("--hz", type=click.FloatRange(min=1.0, max=100.0), default=10.0, show_default=True)
+@click.option("--gateway-config", "config_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write a gateway.yaml for the edge agent that reads these devices.")
+@click.option("--truth-visits", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append the scale's true visits here (JSON lines).")
+def devices_cmd(scenario: str, gateway_id: str, host: str, modbus_port: int, scale_port: int,
+                speed: str, start_day: float, seed: int | None, hz: float, config_out: Path | None,
+                truth_visits: Path | None) -> None:
+    """Serve one gateway's simulated devices (Modbus TCP + scale stream) until interrupted."""
+    import asyncio
+
+    import yaml
+
+    from firmware_sim.clock import MS_PER_DAY, FollowingClock, parse_speed
+    from firmware_sim.devices_server import serve_gateway
+    from firmware_sim.edge_config import gateway_config
+    from firmware_sim.gateway import GatewayDevices
+    from firmware_sim.scenario import load_scenario
+
+    try:
+        pace = parse_speed(speed)
+        loaded = load_scenario(scenario)
+        gateway = GatewayDevices.standalone(loaded, gateway_id, seed=seed)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if pace is None:
+        raise click.BadParameter("device servers need a finite speed", param_hint="--speed")
+    clock = FollowingClock(gateway.world.start_ms + int(start_day * MS_PER_DAY), pace)
+    if config_out is not None:
+        cfg = gateway_config(gateway, host=host, modbus_port=modbus_port, scale_port=scale_port)
+        config_out.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        click.echo(f"wrote {config_out}")
+    logging.getLogger("pymodbus").setLevel(logging.WARNING)
+    click.echo(f"{gateway.gateway_id}: modbus {host}:{modbus_port}, scale {host}:{scale_port}, "
+               f"speed {pace:g}x (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_gateway(gateway, clock, host=host, modbus_port=modbus_port,
+                                  scale_port=scale_port, hz=hz, truth_path=truth_visits))

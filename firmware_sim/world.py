@@ -72,7 +72,8 @@ class HouseSim:
     flock: Flock | None = None
     state: HouseState | None = None
     today: HouseDay | None = None
-    water_total_l: float = 0.0
+    water_total_l: float = 0.0  # the water meter's count at the end of `today`
+    water_before_l: float = 0.0  # ... and at its start
     disease_onsets: dict[int, int] = field(default_factory=dict)  # event index → onset day
 
     @property
@@ -188,6 +189,7 @@ class World:
                                 gain_factor=effects.gain_factor, intake_factor=effects.intake_factor,
                                 water_factor=effects.water_factor)
         water_h = result.water_l * hourly_water_shares(lit)
+        house.water_before_l = house.water_total_l
         house.water_total_l += result.water_l
         activity = np.array([activity_index(bool(lit[h]), age, effects.sick_share,
                                             min(1.0, max(0.0, (thi_h[h] - 27.7) / 5.0))) for h in range(24)])

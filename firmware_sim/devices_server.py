@@ -1,0 +1,145 @@
+"""Thin I/O shell: one gateway's devices on the network, in accelerated event time.
+
+- Modbus TCP (pymodbus): one unit id per transmitter, unit 250 = the simulated RTC;
+  registers are computed from GatewayDevices at the moment of each request.
+- Scale: TCP line stream `<event_ts_ms>,<raw_counts>\\n` at the scale's rate × speed,
+  the same to every connected client; true visits go to a JSONL file if asked.
+Contract: firmware_sim/DEVICES.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from firmware_sim.clock import Clock
+from firmware_sim.gateway import GatewayDevices
+from firmware_sim.sensors import REGISTERS_PER_UNIT, RTC_REGISTERS, RTC_UNIT
+
+log = logging.getLogger(__name__)
+
+
+class ModbusDevices:
+    """pymodbus devices whose registers are filled from the simulation on every read."""
+
+    def __init__(self, gateway: GatewayDevices, clock: Clock) -> None:
+        self.gateway = gateway
+        self.clock = clock
+        self.requests = 0
+        self.no_answer = 0
+
+    def sim_devices(self) -> list[SimDevice]:
+        units = [*sorted(self.gateway.devices), RTC_UNIT]
+        return [
+            SimDevice(
+                id=unit,
+                simdata=[SimData(address=0, count=RTC_REGISTERS if unit == RTC_UNIT else REGISTERS_PER_UNIT,
+                                 values=0, datatype=DataType.REGISTERS)],
+                action=functools.partial(self._on_request, unit),
+            )
+            for unit in units
+        ]
+
+    async def _on_request(self, unit: int, function_code: int, start_address: int, address: int,
+                          count: int, current: list[int], set_values: Any) -> ExcCodes | None:
+        self.requests += 1
+        if set_values is not None:
+            return ExcCodes.ILLEGAL_FUNCTION  # transmitters here are read-only
+        regs = self.gateway.registers(unit, self.clock.now_ms())
+        if regs is None:
+            # What an RS485-to-TCP converter says when the transmitter stays silent.
+            self.no_answer += 1
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        current[: len(regs)] = regs
+        return None
+
+
+class ScaleStream:
+    """Broadcasts the load-cell lines in event time; pacing follows the clock."""
+
+    def __init__(self, gateway: GatewayDevices, clock: Clock, *, hz: float = 10.0,
+                 truth_path: Path | None = None, tick_s: float = 0.1) -> None:
+        self.gateway = gateway
+        self.clock = clock
+        self.hz = hz
+        self.truth_path = truth_path
+        self.tick_s = tick_s
+        self.clients: set[asyncio.StreamWriter] = set()
+        self.start_ms = clock.now_ms()
+        self.sent = 0
+        self.visits = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.clients.add(writer)
+        log.info("scale client connected: %s", writer.get_extra_info("peername"))
+        try:
+            await reader.read()  # held open until the client leaves
+        finally:
+            self.clients.discard(writer)
+            writer.close()
+
+    async def run(self) -> None:
+        truth = self.truth_path.open("a", encoding="utf-8") if self.truth_path else None
+        try:
+            while True:
+                due = int((self.clock.now_ms() - self.start_ms) * self.hz / 1000.0) - self.sent
+                if due > 0:
+                    ts, raw, visits = self.gateway.scale_chunk(self.start_ms, due, hz=self.hz)
+                    self.sent += due
+                    self.visits += len(visits)
+                    if truth is not None:
+                        for v in visits:
+                            truth.write(json.dumps(asdict(v)) + "\n")
+                        truth.flush()
+                    if self.gateway.powered(int(ts[-1])):
+                        payload = "".join(f"{t},{r}\n" for t, r in zip(ts.tolist(), raw.tolist(), strict=True))
+                        await self._broadcast(payload.encode())
+                await asyncio.sleep(self.tick_s)
+        finally:
+            if truth is not None:
+                truth.close()
+
+    async def _broadcast(self, data: bytes) -> None:
+        for w in list(self.clients):
+            try:
+                w.write(data)
+                await w.drain()
+            except (ConnectionError, OSError):
+                self.clients.discard(w)
+
+
+async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, modbus_port: int,
+                        scale_port: int | None, hz: float = 10.0, truth_path: Path | None = None,
+                        ready: asyncio.Event | None = None) -> None:
+    """Serve until cancelled."""
+    modbus = ModbusDevices(gateway, clock)
+    # Unknown unit ids stay silent, as on a real RS485 line.
+    server = ModbusTcpServer(modbus.sim_devices(), address=(host, modbus_port), ignore_missing_devices=True)
+    tasks = [asyncio.create_task(server.serve_forever())]
+    scale_server = None
+    if scale_port is not None and gateway.scale_house() is not None:
+        stream = ScaleStream(gateway, clock, hz=hz, truth_path=truth_path)
+        scale_server = await asyncio.start_server(stream.handle, host, scale_port)
+        tasks.append(asyncio.create_task(stream.run()))
+    log.info("gateway %s: modbus on %s:%s, scale on %s", gateway.gateway_id, host, modbus_port, scale_port)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        if scale_server is not None:
+            scale_server.close()
+        with contextlib.suppress(Exception):
+            await server.shutdown()

@@ -56,14 +56,15 @@ def gateway_config(
     }
     if data_dir is not None:
         cfg["data_dir"] = data_dir
-    house = gateway.scale_house()
-    if scale_port is not None and house is not None:
+    scale_house = gateway.scale_house()
+    if scale_port is not None and scale_house is not None:
         p = scale_params or ScaleParams()
-        cfg["scale"] = {"id": f"{house.model.id}-scale", "transport": "tcp", "host": host,
+        hid = scale_house.model.id
+        cfg["scale"] = {"id": f"{hid}-scale", "transport": "tcp", "host": host,
                         "port": scale_port, "zero_offset": float(p.zero_offset),
-                        "counts_per_gram": p.counts_per_gram, "house": house.model.id}
-        flock = house.model.flock
+                        "counts_per_gram": p.counts_per_gram, "house": hid}
+        flock = scale_house.model.flock
         cfg["flock"] = {"breed": flock.breed,
                         "placed_on": (scenario.start + timedelta(days=flock.placed_day)).isoformat(),
-                        "house": house.model.id}
+                        "house": hid}
     return cfg

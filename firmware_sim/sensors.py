@@ -8,6 +8,7 @@ truth plus a Generator for the measurement noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,7 +132,7 @@ def encode_rtc(ts_ms: int) -> list[int]:
     return [(v >> shift) & 0xFFFF for shift in (48, 32, 16, 0)]
 
 
-def decode_rtc(regs: list[int]) -> int:
+def decode_rtc(regs: Sequence[int]) -> int:
     return (regs[0] << 48) | (regs[1] << 32) | (regs[2] << 16) | regs[3]
 
 

@@ -24,7 +24,7 @@ from cloud.frames_store import LocalFrameStore
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestService
 from cloud.ingest.subscriber import BrokerAddress, Delivery, MqttSubscriber
-from cloud.ingest.writer import BatchWriter
+from cloud.ingest.writer import BatchWriter, WriteMethod
 from cloud.settings import CloudSettings
 from protocol.topics import PREFIX
 
@@ -40,6 +40,8 @@ class IngestOptions:
     batch_messages: int = 500
     batch_wait_s: float = 0.1
     metrics_port: int | None = None
+    session_expiry_s: int = 3600
+    write_method: str = "auto"  # "copy", "unnest", or "auto" (copy unless the engine lacks it)
 
 
 def topics(options: IngestOptions) -> list[str]:
@@ -60,6 +62,7 @@ def build(settings: CloudSettings, options: IngestOptions,
     subscriber = MqttSubscriber(
         address, options.client_id, topics(options), deliveries, metrics,
         mqtt5=options.mqtt5, receive_maximum=options.receive_maximum,
+        session_expiry_s=options.session_expiry_s,
     )
     frames = LocalFrameStore(settings.frames_dir)
 
@@ -69,11 +72,26 @@ def build(settings: CloudSettings, options: IngestOptions,
         conn.commit()
         return conn
 
+    def make_writer(conn: psycopg.Connection) -> BatchWriter:
+        return BatchWriter(conn, frames, resolve_write_method(conn, options.write_method))
+
     service = IngestService(
-        deliveries, subscriber, open_connection, lambda conn: BatchWriter(conn, frames), metrics,
+        deliveries, subscriber, open_connection, make_writer, metrics,
         batch_messages=options.batch_messages, batch_wait_s=options.batch_wait_s,
     )
     return subscriber, service
+
+
+def resolve_write_method(conn: psycopg.Connection, requested: str) -> WriteMethod:
+    if requested in ("copy", "unnest"):
+        return requested  # type: ignore[return-value]
+    if requested != "auto":
+        raise ValueError(f"write method must be copy, unnest or auto, not {requested!r}")
+    # The PGlite TimescaleDB test engine crashes on COPY FROM STDIN; every real server has it.
+    row = conn.execute("SELECT version()").fetchone()
+    conn.commit()
+    version = str(row[0]).lower() if row else ""
+    return "unnest" if "emscripten" in version or "wasm" in version else "copy"
 
 
 def run_worker(options: IngestOptions, settings: CloudSettings | None = None) -> None:

@@ -1,0 +1,304 @@
+"""`fuhuiyang bench ingest`: gateways -> real broker -> ingest workers -> database, against baselines.
+
+Three stages on one database server, each into a fresh schema with the same DDL:
+raw COPY of the exact rows (the ceiling), a naive consumer doing one INSERT and
+commit per message, and the real ingest workers. End-to-end time runs from the
+first publish to the moment the last row is visible (committed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from psycopg import sql
+
+from cloud.db.connection import connect
+from cloud.db.migrate import migrate
+from cloud.ingest.app import IngestOptions, build
+from cloud.ingest.subscriber import BrokerAddress
+from cloud.settings import CloudSettings
+from protocol import Kind, Reading, Telemetry, decode, encode, topic_for
+
+log = logging.getLogger(__name__)
+
+BASE_MS = 1_764_316_800_000
+METRICS = ["temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm", "light_lux", "water_l"]
+COPY_SQL = ("COPY readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value, quality) "
+            "FROM STDIN (FORMAT binary)")
+COPY_TYPES = ["timestamptz", "text", "int8", "int4", "text", "text", "text", "float8", "text"]
+
+
+def make_messages(gateways: int, points: int, per_message: int) -> list[Telemetry]:
+    """A fixed, reproducible volume: gateway g sends messages seq 0.. of `per_message` points."""
+    messages: list[Telemetry] = []
+    seq = [0] * gateways
+    remaining, g = points, 0
+    while remaining > 0:
+        n = min(per_message, remaining)
+        gw, s = f"bench-gw-{g:04d}", seq[g]
+        t0 = BASE_MS + s * 60_000
+        messages.append(Telemetry(
+            gateway_id=gw, seq=s, sent_at=t0 + 59_000,
+            points=[Reading(ts=t0 + i * 10, sensor=f"s{i % 12}", metric=METRICS[i % 6],
+                            value=20.0 + (i * 7 % 100) / 10, house=f"h{g % 3}") for i in range(n)],
+        ))
+        seq[g] += 1
+        remaining -= n
+        g = (g + 1) % gateways
+    return messages
+
+
+def _rows(message: Telemetry) -> list[tuple[Any, ...]]:
+    return [
+        (dt.datetime.fromtimestamp(p.ts / 1000, dt.UTC), message.gateway_id, message.seq, i, p.house,
+         p.sensor, p.metric.value, p.value, p.quality)
+        for i, p in enumerate(message.points)
+    ]
+
+
+# --- stages ------------------------------------------------------------------------------
+def copy_stage(url: str, schema: str, messages: list[Telemetry], rows_per_copy: int = 20_000) -> float:
+    """Raw binary COPY of the same rows (converted up front: only the database work is timed)."""
+    rows = [row for m in messages for row in _rows(m)]
+    with connect(url, schema) as conn:
+        started = time.perf_counter()
+        for start in range(0, len(rows), rows_per_copy):
+            with conn.cursor().copy(COPY_SQL) as copy:
+                copy.set_types(COPY_TYPES)
+                for row in rows[start:start + rows_per_copy]:
+                    copy.write_row(row)
+            conn.commit()
+        return time.perf_counter() - started
+
+
+def _naive_child(url: str, schema: str, mqtt_url: str, ready: Any, done: Any, expected: int) -> None:
+    """A consumer as one first writes it: decode, one INSERT and commit per message, auto-ack."""
+    conn = connect(url, schema, autocommit=True)
+    address = BrokerAddress.parse(mqtt_url)
+    inbox: queue.Queue[bytes] = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"naive-{uuid.uuid4().hex[:6]}",
+                         protocol=mqtt.MQTTv5)
+    client.on_message = lambda c, u, msg: inbox.put(bytes(msg.payload))
+    client.on_subscribe = lambda *args: ready.set()
+    client.on_connect = lambda c, *args: c.subscribe("fhy/v1/+/telemetry", qos=1)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    written = 0
+    while written < expected:
+        message = decode(Kind.TELEMETRY, inbox.get())
+        values = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s)") for _ in message.points)
+        params = [v for row in _rows(message) for v in row]
+        conn.execute(sql.SQL("INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, "
+                             "value, quality) VALUES {} ON CONFLICT DO NOTHING").format(values), params)
+        written += len(message.points)
+    done.set()
+    client.disconnect()
+    client.loop_stop()
+
+
+def _ingest_child(settings: dict[str, Any], options: IngestOptions, ready: Any, stop: Any) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    subscriber, service = build(CloudSettings(**settings), options)
+    subscriber.start()
+    if not subscriber.wait_subscribed(60):
+        raise SystemExit("ingest worker could not subscribe")
+    ready.set()
+    halt = threading.Event()
+
+    def relay() -> None:
+        stop.wait()
+        halt.set()
+
+    threading.Thread(target=relay, daemon=True).start()
+    service.run(halt)
+    subscriber.stop()
+    service.close()
+
+
+def _publish_all(mqtt_url: str, payloads: list[tuple[str, bytes]], clients: int) -> None:
+    address = BrokerAddress.parse(mqtt_url)
+    pubs = []
+    for i in range(clients):
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{i}-{uuid.uuid4().hex[:6]}",
+                             protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(100)
+        client.max_queued_messages_set(0)
+        client.connect(address.host, address.port)
+        client.loop_start()
+        pubs.append(client)
+    infos = [pubs[i % clients].publish(topic, payload, qos=1) for i, (topic, payload) in enumerate(payloads)]
+    for info in infos:
+        info.wait_for_publish(120)
+    for client in pubs:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _wait_rows(url: str, schema: str, expected: int, stall_s: float = 60.0) -> tuple[float, int]:
+    """Poll until `expected` rows are visible; returns (time seen, rows). Gives up after a stall."""
+    last, last_change = -1, time.monotonic()
+    with connect(url, schema, autocommit=True) as conn:
+        while True:
+            n = int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
+            now = time.perf_counter()
+            if n >= expected:
+                return now, n
+            if n != last:
+                last, last_change = n, time.monotonic()
+            elif time.monotonic() - last_change > stall_s:
+                return now, n
+            time.sleep(0.01)
+
+
+def _run_stage(start_children: Callable[[], list[Any]], publish: Callable[[], None], url: str, schema: str,
+               expected: int) -> tuple[float, int]:
+    start_children()
+    started = time.perf_counter()
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    seen_at, rows = _wait_rows(url, schema, expected)
+    publisher.join()
+    return seen_at - started, rows
+
+
+def _fresh_schema(url: str, tag: str) -> str:
+    schema = f"bench_{tag}_{uuid.uuid4().hex[:8]}"
+    with connect(url, schema, autocommit=True) as conn:
+        migrate(conn, schema)
+    return schema
+
+
+def _drop(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: int, workers: int,
+              batch_messages: int, skip_naive: bool = False) -> dict[str, Any]:
+    messages = make_messages(gateways, points, per_message)
+    payloads = [(topic_for(m.gateway_id, Kind.TELEMETRY), encode(m)) for m in messages]
+    ctx = multiprocessing.get_context("spawn")
+    schemas = {tag: _fresh_schema(url, tag) for tag in ("copy", "naive", "ingest")}
+    frames_dir = Path(tempfile.mkdtemp(prefix="fhy-bench-frames-"))
+    result: dict[str, Any] = {"points": points, "messages": len(messages), "gateways": gateways,
+                              "points_per_message": per_message, "workers": workers}
+    try:
+        copy_s = copy_stage(url, schemas["copy"], messages)
+        result["copy_points_per_s"] = round(points / copy_s)
+
+        if not skip_naive:
+            ready, done = ctx.Event(), ctx.Event()
+            naive = ctx.Process(target=_naive_child, args=(url, schemas["naive"], mqtt_url, ready, done, points))
+
+            def start_naive() -> list[Any]:
+                naive.start()
+                ready.wait(60)
+                return [naive]
+
+            naive_s, _ = _run_stage(start_naive, lambda: _publish_all(mqtt_url, payloads, min(gateways, 8)),
+                                    url, schemas["naive"], points)
+            naive.join(30)
+            result["insert_per_message_points_per_s"] = round(points / naive_s)
+
+        stop = ctx.Event()
+        settings = {"database_url": url, "database_schema": schemas["ingest"], "mqtt_url": mqtt_url,
+                    "frames_dir": str(frames_dir)}
+        procs = []
+
+        def start_ingest() -> list[Any]:
+            events = []
+            for i in range(workers):
+                options = IngestOptions(client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}-{i}", group="bench",
+                                        batch_messages=batch_messages, session_expiry_s=30)
+                ready = ctx.Event()
+                proc = ctx.Process(target=_ingest_child, args=(settings, options, ready, stop))
+                proc.start()
+                procs.append(proc)
+                events.append(ready)
+            for event in events:
+                event.wait(60)
+            return procs
+
+        ingest_s, _ = _run_stage(start_ingest, lambda: _publish_all(mqtt_url, payloads, min(gateways, 8)),
+                                 url, schemas["ingest"], points)
+        stop.set()
+        for proc in procs:
+            proc.join(30)
+        with connect(url, schemas["ingest"], autocommit=True) as conn:
+            total, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT (gateway_id, seq, idx)) FROM readings").fetchone()  # type: ignore[misc]
+        result.update({
+            "points_per_s": round(points / ingest_s),
+            "seconds": round(ingest_s, 3),
+            "lost": points - distinct,
+            "duplicates": total - distinct,
+        })
+        result["ratio_to_copy"] = round(result["points_per_s"] / result["copy_points_per_s"], 3)
+        if "insert_per_message_points_per_s" in result:
+            result["speedup_vs_insert_per_message"] = round(
+                result["points_per_s"] / result["insert_per_message_points_per_s"], 2)
+        return result
+    finally:
+        for schema in schemas.values():
+            _drop(url, schema)
+        shutil.rmtree(frames_dir, ignore_errors=True)
+
+
+@click.command()
+@click.option("--gateways", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--points", default=200_000, show_default=True, type=click.IntRange(1))
+@click.option("--points-per-message", default=500, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Ingest worker processes on one shared subscription.")
+@click.option("--batch-messages", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--mqtt-url", default=None, help="Use this broker (default: a private mosquitto for the run).")
+@click.option("--skip-naive", is_flag=True, help="Leave out the one-INSERT-per-message baseline.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def ingest(gateways: int, points: int, points_per_message: int, workers: int, batch_messages: int,
+           mqtt_url: str | None, skip_naive: bool, as_json: bool) -> None:
+    """Telemetry through a real broker into the database, vs raw COPY and a naive consumer."""
+    settings = CloudSettings()
+    broker = None
+    if mqtt_url is None:
+        from fuhuiyang.services.mqtt import MosquittoProcess
+
+        if shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"):
+            broker = MosquittoProcess()
+            broker.start()
+            mqtt_url = broker.url
+        else:
+            mqtt_url = settings.mqtt_url
+    try:
+        result = run_bench(settings.database_url, mqtt_url, gateways, points, points_per_message, workers,
+                           batch_messages, skip_naive)
+    finally:
+        if broker is not None:
+            broker.stop()
+    result["database"] = "timescaledb" if _is_timescale(settings.database_url) else "postgresql"
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key}: {value}")
+
+
+def _is_timescale(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone() is not None

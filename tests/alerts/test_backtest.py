@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cloud.alerts.cli import alerts
+from cloud.alerts.records import RecordsError, parse_records
+from tests.alerts.factories import day, ordinary_csv
+
+
+def _run(tmp_path: Path, text: str, *args: str) -> tuple[list[dict[str, object]], str]:
+    path = tmp_path / "records.csv"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(alerts, ["backtest", "--records", str(path), *args, "--json"])
+    assert result.exit_code == 0, result.output + result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+@pytest.mark.parametrize("birds", [1000, 5000, 30_000])
+def test_one_day_two_percent_spike_is_reported_on_that_date(tmp_path: Path, birds: int) -> None:
+    text = ordinary_csv(birds, 120, seed=birds, spike_day=70)
+    found, _ = _run(tmp_path, text, "--birds-placed", str(birds))
+    on_day = [a for a in found if a["date"] == day(70).isoformat() and a["type"] == "mortality"]
+    assert len(on_day) == 1, found
+    assert {"date", "type", "severity"} <= set(on_day[0])
+    assert [a for a in found if a["type"] == "mortality"] == on_day  # and no other
+
+
+@pytest.mark.parametrize(("birds", "seed"), [(4000, 1), (4000, 2), (20_000, 3), (1000, 4)])
+def test_600_ordinary_days_report_nothing(tmp_path: Path, birds: int, seed: int) -> None:
+    text = ordinary_csv(birds, 600, seed=seed, with_birds=seed % 2 == 0)
+    found, _ = _run(tmp_path, text, "--birds-placed", str(birds))
+    assert found == []
+
+
+def test_messy_records_are_reported_and_the_rest_is_used(tmp_path: Path) -> None:
+    lines = ["Date,Deaths,water_l,feed_kg"]
+    for i in range(30):
+        if i == 12:
+            continue  # a missing day
+        water = "" if i == 5 else ("12o" if i == 7 else "300")
+        lines.append(f"{day(i).isoformat()},{40 if i == 25 else 1},{water},150")
+    lines.append("2025-02-30,1,300,150")  # no such date
+    lines.append(f"{day(3).isoformat()},x,300,150")  # malformed deaths
+    lines.append(f"{day(4).isoformat()},2,,")  # second entry for a day
+    rows = lines[1:]
+    rows.reverse()  # unsorted
+    found, stderr = _run(tmp_path, "\n".join([lines[0], *rows]) + "\n", "--birds-placed", "1000")
+    assert [(a["date"], a["type"]) for a in found] == [(day(25).isoformat(), "mortality")]
+    assert "'12o' not a number (cell skipped)" in stderr
+    assert "'2025-02-30' not a date" in stderr
+    assert "column deaths: 'x' not a number (row skipped)" in stderr
+    assert "1 day(s) missing from " + day(12).isoformat() in stderr
+    assert "same date as line" in stderr
+
+
+def test_missing_deaths_column_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("date,water_l\n2025-03-01,3\n")
+    result = CliRunner().invoke(alerts, ["backtest", "--records", str(path), "--birds-placed", "10", "--json"])
+    assert result.exit_code != 0
+    assert "missing column(s) deaths" in result.output + result.stderr
+
+
+def test_unknown_breed_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("date,deaths\n2025-03-01,0\n")
+    args = ["backtest", "--records", str(path), "--birds-placed", "10", "--breed", "silkie", "--json"]
+    result = CliRunner().invoke(alerts, args)
+    assert result.exit_code != 0 and "unknown breed 'silkie'" in result.output + result.stderr
+
+
+def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
+    lines = ["date,deaths,water_l,mean_weight_g"]
+    for i in range(30):
+        weight = 1012 * 0.7 if i == 21 else ""  # 30 % under Ross 308 on day 21
+        water = 100.0 + 5 * i if i != 15 else 60.0
+        lines.append(f"{day(i).isoformat()},0,{water},{weight}")
+    found, _ = _run(
+        tmp_path, "\n".join(lines) + "\n", "--birds-placed", "3000", "--breed", "ross308",
+        "--placed-on", day(0).isoformat(), "--lang", "en",
+    )
+    kinds = {(a["date"], a["type"]) for a in found}
+    assert (day(15).isoformat(), "water_drop") in kinds
+    assert (day(21).isoformat(), "weight_below_curve") in kinds
+    assert all(isinstance(a["message"], str) and a["message"] for a in found)
+
+
+def test_chinese_headers_and_slash_dates() -> None:
+    parsed = parse_records("\ufeff日期,死亡,饮水\n2025/3/1,2,300\n2025/3/2,,310\n")
+    assert [r.deaths for r in parsed.records] == [2, 0]
+    assert parsed.records[1].water_l == 310.0
+    assert parsed.counters["blank_deaths_read_as_zero"] == 1
+
+
+def test_empty_or_useless_files() -> None:
+    with pytest.raises(RecordsError, match="empty"):
+        parse_records("")
+    with pytest.raises(RecordsError, match="no usable rows"):
+        parse_records("date,deaths\nyesterday,1\n")

@@ -85,6 +85,10 @@ class CameraTracker:
     def track_count(self) -> int:
         return len(self._tracks)
 
+    def mark_reported(self, ts_ms: int, box: tuple[float, float, float, float]) -> None:
+        """A carcass already reported (e.g. by an earlier run): never report it again."""
+        self._confirmed.append((ts_ms, np.asarray(box, np.float64)))
+
     def observe(self, ts_ms: int, detections: Detections, lights_on: bool) -> list[DeadBirdCandidate]:
         if self._last_ts is not None and ts_ms < self._last_ts:
             return []  # out-of-order frame: tracking state only moves forward in event time

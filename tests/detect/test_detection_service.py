@@ -1,0 +1,133 @@
+"""The detection loop against a real database: stateless workers, one report per carcass."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+
+import cv2
+import numpy as np
+import pytest
+
+import protocol
+from cloud.detect.metrics import DetectMetrics
+from cloud.detect.postprocess import Detections
+from cloud.detect.service import DetectionService
+from cloud.detect.stillness import StillnessConfig
+from cloud.frames_store import LocalFrameStore
+from cloud.ingest.subscriber import Delivery
+from tests.support.databases import TestDatabase
+
+T0 = 1_780_000_000_000  # event time of the first frame
+MIN = 60_000
+CARCASS = (300.0, 200.0, 380.0, 250.0)
+
+
+class ScriptedDetector:
+    """Stands in for the ONNX model: returns what the script says each frame contains."""
+
+    classes = ("chicken", "dead")
+    name = "scripted"
+
+    def __init__(self, script: dict[int, list[tuple[tuple[float, ...], int]]]) -> None:
+        self.script = script  # mean pixel value of the frame -> detections
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        out = []
+        for image in frames:
+            items = self.script.get(int(image[0, 0, 0]), [])
+            boxes = np.array([b for b, _ in items], np.float32).reshape(-1, 4)
+            out.append(Detections(boxes, np.full(len(items), 0.9, np.float32),
+                                  np.array([c for _, c in items], np.int64)))
+        return out
+
+
+class Acks:
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, delivery: Delivery) -> None:
+        self.acked.append(delivery.mid)
+
+
+def frame_delivery(seq: int, ts: int, tag: int, lit: bool = True) -> Delivery:
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[...] = (tag, 140, 200) if lit else (tag, tag, tag)
+    image[0:8, 0:8] = tag  # the tag survives JPEG as the top-left pixel (blue channel)
+    jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 100])[1].tobytes()
+    meta = protocol.FrameMeta(gateway_id="gw1", seq=seq, ts=ts, camera="cam1", width=160, height=120,
+                              size=len(jpeg), sha256=hashlib.sha256(jpeg).hexdigest())
+    return Delivery("fhy/v1/gw1/frame", protocol.encode_frame(meta, jpeg), seq, 1, 0, 0.0)
+
+
+@pytest.fixture
+def farm(db: TestDatabase) -> TestDatabase:
+    with db.connect() as conn:
+        conn.execute("INSERT INTO regions (id, level, name) VALUES ('cq', 'province', '重庆')")
+        conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', '张家鸡场', 'cq')")
+        conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '一号棚')")
+        conn.execute("INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) "
+                     "VALUES ('fl1', 'h1', 'ross308', %s, 500)", (date(2026, 5, 1),))
+        conn.execute("INSERT INTO gateways (id, farm_id) VALUES ('gw1', 'f1')")
+        conn.execute("INSERT INTO cameras (gateway_id, id, house_id) VALUES ('gw1', 'cam1', 'h1')")
+        conn.commit()
+    return db
+
+
+def make_service(db: TestDatabase, tmp_path, detector, acks) -> DetectionService:  # type: ignore[no-untyped-def]
+    import queue
+
+    return DetectionService(queue.Queue(), acks, detector, lambda: db.connect(), LocalFrameStore(tmp_path),
+                            DetectMetrics(), stillness=StillnessConfig(), batch_frames=1)
+
+
+def deaths(db: TestDatabase) -> list[tuple]:
+    with db.connect() as conn:
+        return conn.execute(
+            "SELECT flock_id, house_id, farm_id, ts, evidence FROM mortality_records WHERE source = 'detector'"
+        ).fetchall()
+
+
+def test_two_stateless_workers_report_one_death_and_redelivery_is_a_no_op(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    detector = ScriptedDetector({10: [(CARCASS, 1)]})
+    acks = Acks()
+    workers = [make_service(farm, tmp_path, detector, acks) for _ in range(2)]
+    deliveries = [frame_delivery(seq=i + 1, ts=T0 + i * 5 * MIN, tag=10) for i in range(16)]
+    for i, delivery in enumerate(deliveries):  # frames alternate between the two workers
+        workers[i % 2].process([delivery])
+    workers[0].process([deliveries[8]])  # a redelivery after the confirmation
+    found = deaths(farm)
+    assert len(found) == 1
+    flock, house, farm_id, ts, evidence = found[0]
+    assert (flock, house, farm_id) == ("fl1", "h1", "f1")
+    assert int(ts.timestamp() * 1000) == T0 + 30 * MIN
+    assert (tmp_path / evidence["crop"]).exists() and (tmp_path / evidence["frame"]).exists()
+    assert sorted(acks.acked) == sorted([d.mid for d in deliveries] + [deliveries[8].mid])
+    with farm.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM detection_frames").fetchone()[0] == 16
+        assert conn.execute("SELECT count(*) FROM detections").fetchone()[0] == 16
+
+
+def test_dark_frames_and_short_rests_report_nothing(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    detector = ScriptedDetector({20: [(CARCASS, 1)], 30: [((500.0, 300.0, 580.0, 350.0), 0)]})
+    service = make_service(farm, tmp_path, detector, Acks())
+    night = [frame_delivery(seq=i + 1, ts=T0 + i * 10 * MIN, tag=20, lit=False) for i in range(30)]
+    for delivery in night:
+        service.process([delivery])
+    day = T0 + 30 * 10 * MIN
+    rest = [frame_delivery(seq=100 + i, ts=day + i * 5 * MIN, tag=20) for i in range(4)]  # 15 min still
+    moved = [frame_delivery(seq=200 + i, ts=day + (4 + i) * 5 * MIN, tag=30) for i in range(4)]
+    for delivery in rest + moved:
+        service.process([delivery])
+    assert deaths(farm) == []
+
+
+def test_garbage_frames_are_acked_and_counted(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    acks = Acks()
+    service = make_service(farm, tmp_path, ScriptedDetector({}), acks)
+    bad = Delivery("fhy/v1/gw1/frame", b"not a frame at all", 7, 1, 0, 0.0)
+    assert service.process([bad]) == []
+    assert acks.acked == [7]
+    registry = service.metrics.registry
+    assert registry.get_sample_value("fhy_detect_rejected_frames_total", {"reason": "bad_frame"}) == 1

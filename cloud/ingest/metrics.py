@@ -29,3 +29,6 @@ class IngestMetrics:
         )
         self.queue_depth = Gauge("fhy_ingest_queue_depth", "Deliveries waiting to be batched", registry=r)
         self.connected = Gauge("fhy_ingest_broker_connected", "1 while connected to the broker", registry=r)
+        self.subscribed = Gauge(
+            "fhy_ingest_subscribed", "1 once the broker granted our subscriptions on this connection", registry=r
+        )

@@ -154,6 +154,7 @@ class MqttSubscriber:
                 log.error("subscription refused: %s", failed)
             else:
                 self._subscribed.set()
+                self.metrics.subscribed.set(1)
         except Exception:
             log.exception("on_subscribe failed")
 
@@ -161,6 +162,7 @@ class MqttSubscriber:
                        properties: Any = None) -> None:
         try:
             self.metrics.connected.set(0)
+            self.metrics.subscribed.set(0)
             self._subscribed.clear()
             if not self._warned_down:  # log unavailability once, not on every retry
                 log.warning("disconnected from broker (%s); reconnecting with backoff", reason_code)

@@ -42,3 +42,75 @@ def frames(
         click.echo(json.dumps(asdict(summary)))
     else:
         click.echo(f"{summary.images} images, boxes {summary.boxes} -> {out}")
+
+
+@click.command()
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--birds", default=30, show_default=True, type=click.IntRange(1, 500))
+@click.option("--size", "size_text", default="1280x720", show_default=True)
+@click.option(
+    "--start-ms",
+    default=1_767_225_600_000,
+    show_default=True,
+    type=int,
+    help="Event time of the first frame (epoch ms).",
+)
+@click.option(
+    "--interval-s", default=60.0, show_default=True, type=float, help="Event time between frames."
+)
+@click.option(
+    "--speed",
+    default=60.0,
+    show_default=True,
+    type=float,
+    help="Event seconds per wall second when serving.",
+)
+@click.option(
+    "--dead", "dead", multiple=True, type=int, help="Index of a bird that is dead from the start."
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a frame directory of <event_ts_ms>.jpg instead of serving HTTP.",
+)
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+def camera(
+    seed: int,
+    birds: int,
+    size_text: str,
+    start_ms: int,
+    interval_s: float,
+    speed: float,
+    dead: tuple[int, ...],
+    out: Path | None,
+    count: int,
+    host: str,
+    port: int,
+) -> None:
+    """One simulated house camera: MJPEG on /stream.mjpg and /snapshot.jpg, or a frame directory."""
+    import time
+
+    from firmware_sim.camera.scene import HouseScene
+    from firmware_sim.camera.stream import CameraServer, FrameSource, write_frame_dir
+
+    scene = HouseScene(seed, n_birds=birds, size=_size(size_text))
+    for i in dead:
+        scene.kill(i)
+    source = FrameSource(scene, start_ms, int(interval_s * 1000))
+    if out is not None:
+        frames_ = write_frame_dir(source, out, count)
+        click.echo(f"{len(frames_)} frames -> {out}")
+        return
+    server = CameraServer(source, host, port).start()
+    click.echo(f"serving {server.url}/stream.mjpg")
+    try:
+        while True:
+            source.tick()
+            time.sleep(max(interval_s / speed, 0.01))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -235,7 +235,8 @@ def make_view(
     if angled is None:
         angled = bool(rng.random() < 0.45)
     floor = floor or FLOORS[int(rng.integers(len(FLOORS)))]
-    floor_w = float(rng.uniform(2.2, 5.0) if angled else rng.uniform(2.5, 8.0))
+    # A camera 2.5–3.5 m up over a small house sees a few metres of floor.
+    floor_w = float(rng.uniform(2.0, 4.5) if angled else rng.uniform(2.0, 5.5))
     tex_w = int(min(width, 1280))
     ppm = tex_w / floor_w
     depth = float(rng.uniform(1.1, 1.8)) if angled else height / width

@@ -52,7 +52,8 @@ def random_flock(rng: np.random.Generator, view: HouseView) -> list[BirdState]:
         if rng.random() < 0.4
         else tuple(str(p) for p in rng.choice(LOCAL, size=int(rng.integers(1, 4)), replace=False))
     )
-    maturity = float(rng.uniform(0.0, 1.0) ** 0.6)
+    # From about two weeks old: day-old chicks are a few pixels wide at these views.
+    maturity = float(rng.uniform(0.15, 1.0) ** 0.6)
     area = view.floor_w_m * view.floor_d_m
     density = float(rng.uniform(0.8, 9.0))
     n = int(np.clip(area * density, 3, 110))

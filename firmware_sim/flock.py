@@ -94,6 +94,22 @@ class Flock:
         early = 1.0 + 14.0 * np.exp(-self.day_age / 2.5)  # starter losses, days 0-5
         return float(base * early)
 
+    def fast_forward(self, days: int, rng: np.random.Generator) -> int:
+        """Age an undisturbed flock by `days` in one draw per bird; returns the deaths.
+
+        Used to set up flocks already in the house when a run starts.
+        """
+        total_hazard = 0.0
+        for _ in range(days):
+            total_hazard += self.baseline_hazard()
+            self.day_age += 1.0
+        self.phys_age += float(days)
+        alive_idx = np.flatnonzero(self.alive)
+        weakness = np.clip(1.6 - 0.6 * self.size[alive_idx], 0.5, 1.5)
+        dies = rng.random(alive_idx.size) < 1.0 - np.exp(-total_hazard * weakness)
+        self.alive[alive_idx[dies]] = False
+        return int(dies.sum())
+
     def step_day(
         self,
         rng: np.random.Generator,

@@ -313,8 +313,7 @@ def simulate_scale(
     rng = np.random.default_rng(seed)
     flock = Flock.place("scale", b, birds, rng, day_age=0.0,
                         housing="commercial" if b.kind == "broiler" else "backyard")
-    for _ in range(start_day_age):
-        flock.step_day(rng)
+    flock.fast_forward(start_day_age, rng)
     placed_ms = epoch_ms(placed_on)
     start_ms = epoch_ms(placed_on + timedelta(days=start_day_age))
     signal = ScaleSignal(flock, rng, placed_ms=placed_ms, start_ms=start_ms, hz=hz, params=params,

@@ -149,9 +149,7 @@ class World:
             breed = get_breed(spec_f.breed)
             house.flock = Flock.place(spec_f.id, breed, spec_f.birds, farm.rng, day_age=0.0,
                                       housing="commercial" if house.model.kind == "closed" else "backyard")
-            for _ in range(int(age0)):  # flocks already in the house at the start
-                house.flock.step_day(farm.rng)
-            house.flock.history.clear()
+            house.flock.fast_forward(int(age0), farm.rng)  # flocks already in at the start
         flock = house.flock
         if flock.birds_alive == 0:
             return None

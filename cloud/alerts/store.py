@@ -94,6 +94,8 @@ class AlertStore(Protocol):
 
     def active(self) -> list[Alert]: ...
 
+    def opened_between(self, since: datetime, until: datetime) -> list[Alert]: ...
+
 
 class MemoryAlertStore:
     def __init__(self) -> None:
@@ -115,6 +117,9 @@ class MemoryAlertStore:
 
     def active(self) -> list[Alert]:
         return [a for a in self._by_id.values() if a.active]
+
+    def opened_between(self, since: datetime, until: datetime) -> list[Alert]:
+        return [a for a in self.all() if since <= a.opened_at <= until]
 
     def all(self) -> list[Alert]:
         return sorted(self._by_id.values(), key=lambda a: (a.opened_at, a.id))

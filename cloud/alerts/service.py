@@ -1,0 +1,98 @@
+"""Wires the rule families to the lifecycle for many farms: the pure core of the alert worker.
+
+It takes data already read (flock histories, environment series, gateway snapshots) and
+returns effects; the worker process around it reads from the database and hands the
+effects to notification delivery. Regional alerts are derived from the farm alerts this
+engine itself holds, so the three steps stay in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from cloud.alerts.breeds import ExpectedWeight
+from cloud.alerts.lifecycle import AlertEngine, Effect
+from cloud.alerts.model import (
+    MORTALITY,
+    SUSPECTED_DISEASE,
+    EnvSample,
+    FlockHistory,
+    GatewaySnapshot,
+    MortalityEvent,
+)
+from cloud.alerts.rules import check_environment, check_gateway, check_regional, evaluate_flock_day
+from cloud.alerts.rules.result import end_of_day
+from cloud.alerts.store import Alert
+from cloud.alerts.thresholds import ThresholdBook
+
+REGIONAL_INPUT_TYPES = (MORTALITY, SUSPECTED_DISEASE)
+
+
+@dataclass(frozen=True)
+class FarmInfo:
+    farm: str
+    name: str
+    township: str | None = None
+    township_name: str | None = None
+
+
+class AlertService:
+    def __init__(
+        self,
+        engine: AlertEngine,
+        farms: Mapping[str, FarmInfo],
+        thresholds: ThresholdBook | None = None,
+    ) -> None:
+        self.engine = engine
+        self.farms = farms
+        self.book = thresholds or ThresholdBook()
+
+    def flock_day(
+        self, history: FlockHistory, day: date, curve: ExpectedWeight | None = None
+    ) -> list[Effect]:
+        ctx = history.context
+        th = self.book.resolve(ctx.breed, ctx.farm, ctx.house)
+        return self.engine.apply(evaluate_flock_day(history, day, th, curve))
+
+    def environment(
+        self,
+        farm: str,
+        house: str | None,
+        samples: Sequence[EnvSample],
+        at: datetime,
+        breed: str | None = None,
+        weight_g: float | None = None,
+        age_days: int | None = None,
+    ) -> list[Effect]:
+        th = self.book.resolve(breed, farm, house).environment
+        return self.engine.apply(
+            check_environment(samples, at, farm, house, th, weight_g, age_days)
+        )
+
+    def gateway(self, snapshot: GatewaySnapshot) -> list[Effect]:
+        th = self.book.resolve(None, snapshot.farm, None).health
+        return self.engine.apply(check_gateway(snapshot, th))
+
+    def regional(self, at: datetime) -> list[Effect]:
+        """Judge every township from the farm mortality alerts opened in the window."""
+        th = self.book.resolve().regional
+        since = at - timedelta(hours=th.window_hours)
+        events = [
+            MortalityEvent(farm=a.key.farm, township=info.township, at=a.opened_at, type=a.key.type)
+            for a in self._recent(since, at)
+            if a.key.farm is not None
+            and (info := self.farms.get(a.key.farm)) is not None
+            and info.township is not None
+        ]
+        return self.engine.apply(check_regional(events, at, th))
+
+    def end_of_day(self, day: date) -> list[Effect]:
+        """Regional judgement and escalation/auto-resolve for the end of `day`."""
+        at = end_of_day(day)
+        return self.regional(at) + self.engine.tick(at)
+
+    def _recent(self, since: datetime, until: datetime) -> list[Alert]:
+        alerts = self.engine.store.opened_between(since, until)
+        return [a for a in alerts if a.key.type in REGIONAL_INPUT_TYPES]

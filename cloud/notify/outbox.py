@@ -1,0 +1,245 @@
+"""The SMS outbox: a state machine per message with retries, backoff and idempotent enqueue.
+
+pending --send ok--> sent --receipt--> delivered
+   |  \\--transient error--> pending (attempts+1, next try after backoff)
+   |   \\--permanent error / too old--> failed
+   \\--alert resolved before sending--> cancelled
+
+The message key is the idempotency key: enqueueing the same key twice is a no-op, and the
+key travels to providers that can deduplicate on it. Time is passed in (event time or a
+simulated clock), never read here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from cloud.alerts.model import Severity
+from cloud.notify.providers import PermanentSendError, SmsProvider, TransientSendError
+
+log = logging.getLogger(__name__)
+
+
+class OutState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class OutMessage:
+    key: str
+    alert_id: str
+    recipient: str
+    phone: str
+    text: str
+    severity: Severity
+    created_at: datetime
+    not_before: datetime
+    segments: int = 1
+    state: OutState = OutState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    provider_id: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class OutboxStore(Protocol):
+    def add(self, message: OutMessage) -> bool:
+        """Insert unless the key exists (then False): the database does ON CONFLICT DO NOTHING."""
+        ...
+
+    def get(self, key: str) -> OutMessage | None: ...
+
+    def due(self, now: datetime, limit: int) -> list[OutMessage]: ...
+
+    def save(self, message: OutMessage) -> None: ...
+
+    def by_provider_id(self, provider_id: str) -> OutMessage | None: ...
+
+    def pending_for_alert(self, alert_id: str) -> list[OutMessage]: ...
+
+    def scheduled_for(self, recipient: str, since: datetime) -> list[datetime]:
+        """Planned or past send times for a recipient (rate limiting)."""
+        ...
+
+
+class MemoryOutboxStore:
+    def __init__(self) -> None:
+        self.messages: dict[str, OutMessage] = {}
+        self._by_provider: dict[str, str] = {}
+
+    def add(self, message: OutMessage) -> bool:
+        if message.key in self.messages:
+            return False
+        self.messages[message.key] = message
+        return True
+
+    def get(self, key: str) -> OutMessage | None:
+        return self.messages.get(key)
+
+    def due(self, now: datetime, limit: int) -> list[OutMessage]:
+        ready = [
+            m for m in self.messages.values() if m.state is OutState.PENDING and m.not_before <= now
+        ]
+        # Critical first, then oldest first: a backlog must not delay a disease alert.
+        ready.sort(key=lambda m: (-m.severity, m.not_before, m.key))
+        return ready[:limit]
+
+    def save(self, message: OutMessage) -> None:
+        self.messages[message.key] = message
+        if message.provider_id:
+            self._by_provider[message.provider_id] = message.key
+
+    def by_provider_id(self, provider_id: str) -> OutMessage | None:
+        key = self._by_provider.get(provider_id)
+        return None if key is None else self.messages.get(key)
+
+    def pending_for_alert(self, alert_id: str) -> list[OutMessage]:
+        return [
+            m
+            for m in self.messages.values()
+            if m.alert_id == alert_id and m.state is OutState.PENDING
+        ]
+
+    def scheduled_for(self, recipient: str, since: datetime) -> list[datetime]:
+        return [
+            m.sent_at or m.not_before
+            for m in self.messages.values()
+            if m.recipient == recipient
+            and m.state is not OutState.CANCELLED
+            and (m.sent_at or m.not_before) >= since
+        ]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    cap: timedelta = timedelta(minutes=10)
+    jitter: float = 0.2  # +-20 %, derived from the key so runs are reproducible
+
+    def delay(self, attempts: int, key: str) -> timedelta:
+        base = min(
+            self.first.total_seconds() * self.factor ** max(attempts - 1, 0),
+            self.cap.total_seconds(),
+        )
+        spread = int(hashlib.sha256(f"{key}:{attempts}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return timedelta(seconds=base * (1 + self.jitter * (2 * spread - 1)))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: OutboxStore,
+        provider: SmsProvider,
+        backoff: Backoff | None = None,
+        max_age: timedelta = timedelta(hours=24),
+        batch: int = 50,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.backoff = backoff or Backoff()
+        self.max_age = max_age
+        self.batch = batch
+        self.counters: Counter[str] = Counter()
+
+    def enqueue(self, message: OutMessage) -> bool:
+        added = self.store.add(message)
+        self.counters["enqueued" if added else "duplicate_enqueue"] += 1
+        return added
+
+    def deliver_due(self, now: datetime) -> DeliveryReport:
+        report = DeliveryReport()
+        for message in self.store.due(now, self.batch):
+            self._attempt(message, now, report)
+        return report
+
+    def _attempt(self, message: OutMessage, now: datetime, report: DeliveryReport) -> None:
+        if now - message.created_at > self.max_age:
+            self._fail(message, "too old to be useful", report)
+            return
+        message.attempts += 1
+        try:
+            provider_id = self.provider.send(message.phone, message.text, message.key)
+        except TransientSendError as exc:
+            message.last_error = exc.detail
+            message.not_before = now + self.backoff.delay(message.attempts, message.key)
+            report.retried += 1
+            report.errors["transient"] += 1
+            self.counters["retry"] += 1
+            if message.attempts == 1:
+                log.warning(
+                    "SMS %s: provider %s unavailable (%s); will retry",
+                    message.key,
+                    self.provider.name,
+                    exc.detail,
+                )
+            self.store.save(message)
+            return
+        except PermanentSendError as exc:
+            self._fail(message, exc.detail, report)
+            return
+        message.state = OutState.SENT
+        message.provider_id = provider_id
+        message.sent_at = now
+        message.last_error = None
+        report.sent += 1
+        self.counters["sent"] += 1
+        self.counters["segments"] += message.segments
+        self.store.save(message)
+
+    def _fail(self, message: OutMessage, why: str, report: DeliveryReport) -> None:
+        message.state = OutState.FAILED
+        message.last_error = why
+        report.failed += 1
+        self.counters["failed"] += 1
+        log.warning("SMS %s to %s failed for good: %s", message.key, message.recipient, why)
+        self.store.save(message)
+
+    def receipt(
+        self, provider_id: str, delivered: bool, at: datetime, error: str | None = None
+    ) -> OutMessage | None:
+        """A delivery receipt; unknown ids return None (the caller counts them)."""
+        message = self.store.by_provider_id(provider_id)
+        if message is None:
+            self.counters["receipt_unknown"] += 1
+            return None
+        if message.state in (OutState.DELIVERED, OutState.FAILED):
+            return message  # repeated receipt: already final
+        if delivered:
+            message.state, message.delivered_at = OutState.DELIVERED, at
+        else:
+            message.state, message.last_error = OutState.FAILED, error or "undelivered"
+        self.counters["receipt_" + message.state.value] += 1
+        self.store.save(message)
+        return message
+
+    def cancel_for_alert(self, alert_id: str) -> int:
+        """The alert resolved before these were sent: old news, do not send."""
+        cancelled = 0
+        for message in self.store.pending_for_alert(alert_id):
+            if message.severity >= Severity.CRITICAL:
+                continue  # a critical message stays: the farmer must know it happened
+            message.state = OutState.CANCELLED
+            self.store.save(message)
+            cancelled += 1
+        self.counters["cancelled"] += cancelled
+        return cancelled

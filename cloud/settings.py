@@ -27,3 +27,15 @@ class CloudSettings(BaseSettings):
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
     jwt_secret: SecretStr | None = Field(None, description="HS256 key for API tokens")
     timezone: str = Field("Asia/Shanghai", description="Farm-local day boundaries")
+    # Provisioning (cloud.provisioning): the broker's auth files and how to reload it.
+    gateway_mqtt_url: str | None = Field(
+        None, description="Broker address written into gateway.yaml (default: mqtt_url without credentials)"
+    )
+    mosquitto_password_file: Path | None = Field(None, description="Generated mosquitto password_file")
+    mosquitto_acl_file: Path | None = Field(None, description="Generated mosquitto acl_file")
+    mosquitto_pid_file: Path | None = Field(None, description="SIGHUP this broker pid after changes")
+    mosquitto_reload_command: str | None = Field(None, description="Or run this to reload the broker")
+    jwt_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 30, description="API token lifetime")
+    api_pool_size: int = Field(4, ge=1, le=64, description="API database connections (1 for PGlite)")
+    api_metrics: bool = Field(True, description="Serve Prometheus /metrics from the API")
+    reports_dir: Path = Field(Path("var/reports"), description="Where scheduled weekly reports are written")

@@ -1,0 +1,82 @@
+"""The API process's composition root: `create_app(settings)` builds everything it uses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import psycopg
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from cloud.api import errors, observability
+from cloud.api.observability import API_PREFIX
+from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
+from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
+from cloud.api.security import TokenIssuer
+from cloud.settings import CloudSettings
+
+log = logging.getLogger(__name__)
+
+
+class MissingSecret(RuntimeError):
+    pass
+
+
+def make_pool(settings: CloudSettings) -> ConnectionPool:
+    schema_path = sql.SQL("SELECT set_config('search_path', {}, false)").format(
+        sql.Literal(f"{settings.database_schema}, public"))
+
+    def configure(conn: psycopg.Connection) -> None:
+        conn.execute(schema_path)
+        conn.commit()
+
+    return ConnectionPool(settings.database_url, min_size=1, max_size=settings.api_pool_size,
+                          configure=configure, open=False, name="api")
+
+
+def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublisher | None = None,
+               with_web: bool = True) -> FastAPI:
+    settings = settings or CloudSettings()
+    if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
+        raise MissingSecret("set FUHUIYANG_JWT_SECRET (at least 32 characters) before starting the API")
+    pool = make_pool(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool.open(wait=False)
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(title="Fuhuiyang API", version="1", lifespan=lifespan,
+                  description="Farms, flocks, gateways, telemetry, records and alerts, scoped by role.")
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
+    app.state.publisher = publisher or MqttConfigPublisher(
+        settings.mqtt_url, settings.mqtt_username,
+        settings.mqtt_password.get_secret_value() if settings.mqtt_password else None)
+
+    html_handler = None
+    if with_web:
+        from cloud.web import app as web
+
+        html_handler = web.install(app, settings)
+    errors.install(app, html_handler)
+    metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
+    observability.install(app, metrics)
+    for module in (auth, catalog, gateways, telemetry, records, users):
+        app.include_router(module.router, prefix=API_PREFIX)
+    try:
+        from cloud.reports import api as reports_api
+
+        app.include_router(reports_api.router, prefix=API_PREFIX)
+    except ImportError:  # reports not built yet in this tree
+        log.debug("reports API not available")
+    return app

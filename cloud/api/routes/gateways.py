@@ -1,0 +1,77 @@
+"""Gateways, their sensors and cameras, and desired-config validation, push and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from cloud.api.deps import Conn, CurrentScope
+from cloud.api.pagination import Page, PageParams, page_params
+from cloud.api.publisher import ConfigPublisher
+from cloud.api.schemas import (
+    CameraOut,
+    ConfigCheck,
+    ConfigIn,
+    ConfigPushed,
+    ConfigVersionOut,
+    GatewayOut,
+    Id,
+    SensorOut,
+)
+from cloud.api.services import gateways
+
+router = APIRouter(tags=["gateways"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def get_publisher(request: Request) -> ConfigPublisher:
+    publisher: ConfigPublisher = request.app.state.publisher
+    return publisher
+
+
+Publisher = Annotated[ConfigPublisher, Depends(get_publisher)]
+
+
+@router.get("/gateways", response_model=Page[GatewayOut])
+def list_gateways(conn: Conn, scope: CurrentScope, paging: Paging,
+                  farm_id: Annotated[Id | None, Query()] = None,
+                  region_id: Annotated[Id | None, Query()] = None) -> Page[GatewayOut]:
+    items, total = gateways.list_gateways(conn, scope, paging, farm_id=farm_id, region_id=region_id)
+    return Page(items=[GatewayOut(**i) for i in items], total=total, **paging.model_dump())
+
+
+@router.get("/gateways/{gateway_id}", response_model=GatewayOut)
+def get_gateway(gateway_id: Id, conn: Conn, scope: CurrentScope) -> GatewayOut:
+    return GatewayOut(**gateways.get_gateway(conn, scope, gateway_id))
+
+
+@router.get("/gateways/{gateway_id}/sensors", response_model=list[SensorOut])
+def list_sensors(gateway_id: Id, conn: Conn, scope: CurrentScope) -> list[SensorOut]:
+    return [SensorOut(**s) for s in gateways.sensors(conn, scope, gateway_id)]
+
+
+@router.get("/gateways/{gateway_id}/cameras", response_model=list[CameraOut])
+def list_cameras(gateway_id: Id, conn: Conn, scope: CurrentScope) -> list[CameraOut]:
+    return [CameraOut(**c) for c in gateways.cameras(conn, scope, gateway_id)]
+
+
+@router.get("/gateways/{gateway_id}/configs", response_model=Page[ConfigVersionOut])
+def config_history(gateway_id: Id, conn: Conn, scope: CurrentScope, paging: Paging) -> Page[ConfigVersionOut]:
+    items, total = gateways.config_history(conn, scope, gateway_id, paging)
+    return Page(items=[ConfigVersionOut(**i) for i in items], total=total, **paging.model_dump())
+
+
+@router.post("/gateways/{gateway_id}/configs/check", response_model=ConfigCheck)
+def check_config(gateway_id: Id, conn: Conn, scope: CurrentScope,
+                 config: Annotated[dict[str, Any], Body(embed=True)]) -> ConfigCheck:
+    """Validate a desired config and show its diff against the current one, without pushing."""
+    return ConfigCheck(**gateways.check_config(conn, scope, gateway_id, config))
+
+
+@router.post("/gateways/{gateway_id}/configs", response_model=ConfigPushed, status_code=201)
+def push_config(gateway_id: Id, body: ConfigIn, conn: Conn, scope: CurrentScope,
+                publisher: Publisher) -> ConfigPushed:
+    """Store the next desired-config version and publish it retained to the gateway."""
+    return ConfigPushed(**gateways.push_config(conn, scope, gateway_id, body.config, publisher,
+                                               body.expected_version))

@@ -1,0 +1,1 @@
+"""Scoped reads and audited writes shared by the JSON API and the web pages."""

@@ -138,6 +138,10 @@ class ScaleSignal:
         self._pending = _Pending()
         self._zero_g = 0.0
         self._busy_until = -1  # global sample index
+        # Droppings and litter the birds leave on or kick off the platform: a tare that
+        # steps, which is why weighers must re-zero between visits.
+        self._debris_level = 0.0
+        self._debris_steps: list[tuple[int, float]] = []
 
     def _index_ms(self, idx: np.ndarray) -> np.ndarray:
         return self.start_ms + np.round(idx * (1000.0 / self.hz)).astype(np.int64)
@@ -155,7 +159,7 @@ class ScaleSignal:
         load[: carried.size] += carried[: n + spill]
         visits = self._visits(load, ts, first, day_age)
         self._pending.load = load[n:].copy()
-        grams = load[:n] + self._background(ts, n)
+        grams = load[:n] + self._background(ts, n) + self._debris(first, n)
         raw = np.clip(np.round(p.zero_offset + grams * p.counts_per_gram), RAW_MIN, RAW_MAX)
         self._next_index += n
         return ts, raw.astype(np.int32), visits
@@ -174,6 +178,32 @@ class ScaleSignal:
         spikes = rng.random(n) < p.spikes_per_hour / 3600.0 / self.hz
         bg[spikes] += rng.choice([-1.0, 1.0], int(spikes.sum())) * rng.uniform(20, 80, int(spikes.sum()))
         return bg
+
+    def _debris(self, first: int, n: int) -> np.ndarray:
+        out = np.full(n, self._debris_level)
+        level = self._debris_level
+        later = []
+        for g, step in sorted(self._debris_steps):
+            local = g - first
+            if local >= n:
+                later.append((g, step))
+                continue
+            new = max(0.0, level + step)
+            out[max(0, local):] += new - level
+            level = new
+        self._debris_level = level
+        self._debris_steps = later
+        return out
+
+    def _leave_debris(self, at: int) -> None:
+        rng = self.rng
+        u = rng.random()
+        if u < 0.04:
+            self._debris_steps.append((at, rng.uniform(3.0, 10.0)))  # a dropping
+        elif u < 0.12:
+            self._debris_steps.append((at, rng.uniform(1.0, 6.0)))  # litter kicked on
+        elif u < 0.22:
+            self._debris_steps.append((at, -rng.uniform(1.0, 8.0)))  # ... or scratched off
 
     # -- birds -------------------------------------------------------------------------------
     def _visits(self, load: np.ndarray, ts: np.ndarray, first: int, day_age: float) -> list[Visit]:
@@ -218,6 +248,7 @@ class ScaleSignal:
             else:
                 length, kind = self._add_single(load, int(i), bird_w, day_age), "single"
             self._busy_until = g + length
+            self._leave_debris(g + length)
             visits.append(Visit(self._ms(g), self._ms(g + length), (round(bird_w, 1),), kind))
             current = len(visits) - 1
         return visits
@@ -253,6 +284,11 @@ class ScaleSignal:
         for start in np.flatnonzero(rng.random(dwell) < 0.1 / self.hz):
             span = self._samples(rng.uniform(0.2, 0.6))
             pecks[start : start + span] += rng.choice([-1.0, 1.0]) * rng.uniform(0.04, 0.12)
+        # Now and then a wing or foot rests on the rim and takes a few % of the weight.
+        if dwell > 0 and rng.random() < 0.15:
+            span = min(dwell, self._samples(rng.uniform(1.0, 5.0)))
+            at = int(rng.integers(0, dwell - span + 1))
+            pecks[at : at + span] -= rng.uniform(0.02, 0.06) * np.hanning(span + 2)[1:-1] ** 0.3
         shape[on : on + dwell] = 1.0 + overshoot + shift + pecks
         shape[on + dwell :] = np.linspace(1.0, 0.0, off + 1)[1:] if off else []
         n = min(shape.size, load.size - i)

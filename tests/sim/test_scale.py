@@ -79,3 +79,16 @@ def test_bad_arguments() -> None:
         simulate_scale(10, 1, "dodo")
     with pytest.raises(ValueError, match="positive"):
         simulate_scale(0, 1, "ross308")
+
+
+def test_empty_platform_level_wanders(run: ScaleRun) -> None:
+    """Zero drift, temperature and droppings move the tare: a weigher must re-zero itself."""
+    g = run.grams()
+    busy = np.zeros(g.size, dtype=bool)
+    for v in run.visits:
+        i0, i1 = np.searchsorted(run.ts_ms, [v.start_ms, v.end_ms])
+        busy[max(0, i0 - 5) : i1 + 5] = True
+    hourly = [np.median(g[h * 36_000 : (h + 1) * 36_000][~busy[h * 36_000 : (h + 1) * 36_000]])
+              for h in range(24)]
+    assert max(hourly) - min(hourly) > 4.0
+    assert max(abs(x) for x in hourly) < 150

@@ -1,0 +1,1 @@
+"""Gateway provisioning: identities, broker credentials and ACLs, ready gateway.yaml files."""

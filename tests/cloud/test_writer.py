@@ -1,0 +1,132 @@
+"""BatchWriter and IngestService without a broker: both engines, both write methods, failure paths."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from datetime import date
+
+import psycopg
+import pytest
+
+from cloud.frames_store import LocalFrameStore
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.rows import RowBatch, judge
+from cloud.ingest.service import IngestService
+from cloud.ingest.subscriber import Delivery
+from cloud.ingest.writer import BatchWriter
+from protocol import Kind, Weighing, Weight, encode, topic_for
+from protocol.messages import WeighingSummary
+from tests.cloud.conftest import BASE_MS, telemetry
+
+
+def _batch(*messages: tuple[Kind, object]) -> RowBatch:
+    batch = RowBatch()
+    for kind, message in messages:
+        batch.add(judge(topic_for(message.gateway_id, kind), encode(message)))  # type: ignore[attr-defined]
+    return batch
+
+
+def _weighing(seq: int, mean: float) -> Weighing:
+    return Weighing(
+        gateway_id="gw-w", seq=seq, sent_at=BASE_MS, scale="sc1", house="h1",
+        weights=[Weight(ts=BASE_MS + seq * 1000 + i, g=1000 + i, dwell_s=2.5 if i % 2 else None)
+                 for i in range(4)],
+        summaries=[WeighingSummary(date=date(2025, 11, 27), count=100, mean_g=mean, median_g=mean, sd_g=80,
+                                   cv_pct=8, uniformity_pct=85)],
+    )
+
+
+def test_writes_are_idempotent_on_both_engines(any_db, tmp_path) -> None:
+    method = "unnest" if any_db.timescaledb else "copy"
+    with any_db.connect() as conn:
+        writer = BatchWriter(conn, LocalFrameStore(tmp_path), method)  # type: ignore[arg-type]
+        first = writer.write(_batch((Kind.TELEMETRY, telemetry("gw-1", 1, 100)),
+                                    (Kind.WEIGHING, _weighing(1, 1500.0))))
+        again = writer.write(_batch((Kind.TELEMETRY, telemetry("gw-1", 1, 100)),
+                                    (Kind.TELEMETRY, telemetry("gw-1", 2, 10)),
+                                    (Kind.WEIGHING, _weighing(2, 1550.0)),
+                                    (Kind.WEIGHING, _weighing(1, 1500.0))))
+        readings = conn.execute("SELECT count(*), count(DISTINCT (seq, idx)) FROM readings").fetchone()
+        summary = conn.execute("SELECT mean_g, seq FROM weighing_summaries").fetchall()
+        dwell = conn.execute("SELECT count(*) FROM weighings WHERE dwell_s IS NULL").fetchone()
+    assert first.written["readings"] == 100 and first.written["weighings"] == 4
+    assert again.written["readings"] == 10 and again.duplicates["readings"] == 100
+    assert again.written["weighings"] == 4 and again.duplicates["weighings"] == 4
+    assert readings == (110, 110)
+    assert summary == [(1550.0, 2)]  # the newer message's summary wins, an old replay does not
+    assert dwell == (4,)
+
+
+def test_hourly_view_reads_ingested_rows(any_db, tmp_path) -> None:
+    with any_db.connect() as conn:
+        BatchWriter(conn, LocalFrameStore(tmp_path)).write(_batch((Kind.TELEMETRY, telemetry("gw-1", 1, 60))))
+        if any_db.timescaledb:
+            conn.commit()
+            conn.autocommit = True
+            conn.execute("CALL refresh_continuous_aggregate('env_hourly', NULL, NULL)")
+        rows = conn.execute("SELECT house_id, metric, n FROM env_hourly").fetchall()
+    assert rows == [("h1", "temperature_c", 60)]
+
+
+class _Acks:
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, delivery: Delivery) -> None:
+        self.acked.append(delivery.mid)
+
+
+def _deliveries(n: int) -> list[Delivery]:
+    return [Delivery(topic_for("gw-s", Kind.TELEMETRY), encode(telemetry("gw-s", i, 5)), i + 1, 1, 1, 0.0)
+            for i in range(n)]
+
+
+def test_database_outage_holds_acks_until_the_batch_commits(db, tmp_path) -> None:
+    attempts = {"n": 0}
+
+    def flaky_connect() -> psycopg.Connection:
+        attempts["n"] += 1
+        if attempts["n"] <= 2:
+            raise psycopg.OperationalError("connection refused (simulated outage)")
+        return db.connect()
+
+    acks, metrics, sleeps = _Acks(), IngestMetrics(), []
+    service = IngestService(queue.Queue(), acks, flaky_connect,
+                            lambda conn: BatchWriter(conn, LocalFrameStore(tmp_path)), metrics,
+                            sleep=sleeps.append)
+    service.process(_deliveries(3), threading.Event())
+    service.close()
+    assert attempts["n"] == 3 and sleeps == [0.5, 1.0]  # backed off twice, no ack meanwhile
+    assert acks.acked == [1, 2, 3]
+    assert metrics.registry.get_sample_value("fhy_ingest_batch_retries_total",
+                                             {"cause": "OperationalError"}) == 2
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (15,)
+
+
+def test_a_message_the_database_refuses_is_quarantined_alone(db, tmp_path) -> None:
+    with db.connect() as conn:  # a constraint the wire contract does not know about
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT no_seq_3 CHECK (seq <> 3)")
+        conn.commit()
+    acks, metrics = _Acks(), IngestMetrics()
+    service = IngestService(queue.Queue(), acks, db.connect,
+                            lambda conn: BatchWriter(conn, LocalFrameStore(tmp_path), "unnest"), metrics)
+    service.process(_deliveries(8))
+    service.close()
+    assert acks.acked == list(range(1, 9))
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(DISTINCT seq) FROM readings").fetchone() == (7,)
+        assert conn.execute("SELECT reason, gateway_id FROM quarantine").fetchall() == [("db_rejected", "gw-s")]
+    assert metrics.registry.get_sample_value("fhy_ingest_messages_rejected_total", {"reason": "db_rejected"}) == 1
+
+
+@pytest.mark.parametrize("method", ["copy", "unnest"])
+def test_copy_and_unnest_store_identical_rows(db, tmp_path, method) -> None:
+    with db.connect() as conn:
+        BatchWriter(conn, LocalFrameStore(tmp_path), method).write(  # type: ignore[arg-type]
+            _batch((Kind.TELEMETRY, telemetry("gw-1", 9, 3, house="h2"))))
+        rows = conn.execute("SELECT ts, gateway_id, seq, idx, house_id, sensor_id, metric, value, quality "
+                            "FROM readings ORDER BY idx").fetchall()
+    assert [(r[0].timestamp() * 1000, r[2], r[3], r[4], r[5], r[7]) for r in rows] == [
+        (BASE_MS + 9 * 60_000 + i, 9, i, "h2", f"s{i}", 20.0 + (i % 7) * 0.5) for i in range(3)]

@@ -14,7 +14,7 @@ from fuhuiyang.lazy import LazyGroup
 log = logging.getLogger(__name__)
 
 # The camera renderer is its own module; it is loaded only when `sim frames` runs.
-LAZY = {"frames": "firmware_sim.camera.cli:frames"}
+LAZY = {"frames": "firmware_sim.camera.cli:frames", "camera": "firmware_sim.camera.cli:camera"}
 
 
 @click.group(cls=LazyGroup, lazy=LAZY)

@@ -76,11 +76,17 @@ class AlertService:
         return self.engine.apply(check_gateway(snapshot, th))
 
     def regional(self, at: datetime) -> list[Effect]:
-        """Judge every township from the farm mortality alerts opened in the window."""
+        """Judge every township from the farm mortality alerts live in the window.
+
+        An alert opened earlier but still open counts: an outbreak that spreads over a week
+        is still one regional event.
+        """
         th = self.book.resolve().regional
         since = at - timedelta(hours=th.window_hours)
         events = [
-            MortalityEvent(farm=a.key.farm, township=info.township, at=a.opened_at, type=a.key.type)
+            MortalityEvent(
+                farm=a.key.farm, township=info.township, at=max(a.opened_at, since), type=a.key.type
+            )
             for a in self._recent(since, at)
             if a.key.farm is not None
             and (info := self.farms.get(a.key.farm)) is not None
@@ -94,5 +100,5 @@ class AlertService:
         return self.regional(at) + self.engine.tick(at)
 
     def _recent(self, since: datetime, until: datetime) -> list[Alert]:
-        alerts = self.engine.store.opened_between(since, until)
+        alerts = self.engine.store.overlapping(since, until)
         return [a for a in alerts if a.key.type in REGIONAL_INPUT_TYPES]

@@ -94,7 +94,9 @@ class AlertStore(Protocol):
 
     def active(self) -> list[Alert]: ...
 
-    def opened_between(self, since: datetime, until: datetime) -> list[Alert]: ...
+    def overlapping(self, since: datetime, until: datetime) -> list[Alert]:
+        """Alerts that were live at some point in [since, until]."""
+        ...
 
 
 class MemoryAlertStore:
@@ -118,8 +120,12 @@ class MemoryAlertStore:
     def active(self) -> list[Alert]:
         return [a for a in self._by_id.values() if a.active]
 
-    def opened_between(self, since: datetime, until: datetime) -> list[Alert]:
-        return [a for a in self.all() if since <= a.opened_at <= until]
+    def overlapping(self, since: datetime, until: datetime) -> list[Alert]:
+        return [
+            a
+            for a in self.all()
+            if a.opened_at <= until and (a.resolved_at is None or a.resolved_at >= since)
+        ]
 
     def all(self) -> list[Alert]:
         return sorted(self._by_id.values(), key=lambda a: (a.opened_at, a.id))

@@ -8,6 +8,7 @@ above that), the Dutch rule (>= 0.5 %/day on 2 consecutive days) and Gonzales & 
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import date, timedelta
 
 from cloud.alerts.model import (
@@ -15,6 +16,7 @@ from cloud.alerts.model import (
     MORTALITY,
     SUSPECTED_DISEASE,
     AlertKey,
+    DailyRecord,
     Finding,
     FlockHistory,
     Severity,
@@ -139,15 +141,16 @@ def check_suspected_disease(
     signals: list[dict[str, object]] = []
     for back in range(th.lookback_days):
         d = day - timedelta(days=back)
-        today, before = history.get(d), history.get(d - timedelta(days=1))
-        if today is None or before is None:
+        today = history.get(d)
+        if today is None:
             continue
-        for name, now, prev, limit in (
-            ("water_l", today.water_l, before.water_l, th.water_drop_pct),
-            ("feed_kg", today.feed_kg, before.feed_kg, th.feed_drop_pct),
-            ("eggs", today.eggs, before.eggs, th.egg_drop_pct),
+        before = history.window(d - timedelta(days=1), 7)
+        for name, limit in (
+            ("water_l", th.water_drop_pct),
+            ("feed_kg", th.feed_drop_pct),
+            ("eggs", th.egg_drop_pct),
         ):
-            drop = _drop_pct(now, prev)
+            drop = _drop_pct(getattr(today, name), _usual(before, name))
             if drop is not None and drop >= limit:
                 signals.append({"signal": name, "date": d.isoformat(), "drop_pct": round(drop, 1)})
     if not signals:
@@ -187,6 +190,16 @@ def check_egg_drop(history: FlockHistory, day: date, th: EggThresholds) -> RuleR
         threshold=th.drop_pct,
         evidence={"eggs": record.eggs, "baseline_mean": round(mean, 1)},
     )
+
+
+def _usual(records: list[DailyRecord], name: str) -> float | None:
+    """The flock's usual level before a day: the median of the previous week's values.
+
+    A median rather than yesterday keeps the signal up while intake stays low, for as
+    long as the deaths continue, instead of only on the day it fell.
+    """
+    values = [v for r in records if (v := getattr(r, name)) is not None]
+    return float(statistics.median(values)) if values else None
 
 
 def _drop_pct(now: float | None, prev: float | None) -> float | None:

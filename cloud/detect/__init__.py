@@ -1,0 +1,1 @@
+"""Dead-bird detection: ONNX Runtime inference with pure-numpy pre/post-processing."""

@@ -1,0 +1,134 @@
+"""`fuhuiyang bench detect`: our ONNX pipeline against the bare session and ultralytics.
+
+All three run on the same frames in the same process: rendered poultry-house frames
+(1280x720, the camera's native size) unless a YOLO folder is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _frames(data: Path | None, count: int, seed: int) -> list[np.ndarray]:
+    import cv2
+
+    if data is not None:
+        from models.evaluate import image_files
+
+        files = image_files(data)[:count]
+        return [f for f in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files) if f is not None]
+    from firmware_sim.camera.scene import random_sample
+
+    out = []
+    for i in range(count):
+        rgb, _, _ = random_sample(seed + i, (1280, 720))
+        out.append(np.ascontiguousarray(rgb[..., ::-1]))
+    return out
+
+
+def _time_per_item(fn: Callable[[int], object], n: int, rounds: int) -> float:
+    """Median over rounds of mean ms per item; first call of each item is not special-cased."""
+    per_round = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for i in range(n):
+            fn(i)
+        per_round.append((time.perf_counter() - t0) * 1000 / n)
+    return statistics.median(per_round)
+
+
+def _ultralytics(
+    pt: Path | None,
+    onnx: Path,
+    frames: list[np.ndarray],
+    imgsz: int,
+    conf: float,
+    iou: float,
+    rounds: int,
+) -> tuple[float | None, str]:
+    try:
+        os.environ.setdefault("YOLO_OFFLINE", "1")
+        from ultralytics import YOLO
+    except ImportError as exc:
+        return None, f"ultralytics not installed ({exc}); pip install 'fuhuiyang[train]'"
+    weights, backend = (pt, "pytorch") if pt is not None and pt.exists() else (onnx, "onnx")
+    model = YOLO(str(weights), task="detect")
+    kw: dict[str, Any] = dict(imgsz=imgsz, conf=conf, iou=iou, device="cpu", verbose=False)
+    for f in frames[:2]:
+        model.predict(f, **kw)
+    ms = _time_per_item(lambda i: model.predict(frames[i], **kw), len(frames), rounds)
+    return ms, backend
+
+
+@click.command()
+@click.option(
+    "--model", "model_name", default=None, help="Registry name; default model if omitted."
+)
+@click.option(
+    "--data",
+    default=None,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Time frames of this YOLO folder instead of rendered ones.",
+)
+@click.option("--frames", "count", default=24, show_default=True, type=click.IntRange(1))
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--threads", default=None, type=int, help="ONNX Runtime intra-op threads (default: all)."
+)
+@click.option("--json", "as_json", is_flag=True)
+def detect(
+    model_name: str | None,
+    data: Path | None,
+    count: int,
+    rounds: int,
+    seed: int,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Milliseconds per frame: our pipeline, the bare ONNX session, and ultralytics."""
+    from cloud.detect.detector import OnnxDetector
+    from cloud.detect.preprocess import letterbox, to_tensor
+    from cloud.detect.registry import load_entry
+
+    entry = load_entry(model_name)
+    frames = _frames(data, count, seed)
+    det = OnnxDetector(entry, threads=threads, warmup=3)
+    tensors = [to_tensor([letterbox(f, entry.input_size)[0]]) for f in frames]
+    raw_ms = _time_per_item(lambda i: det.raw(tensors[i]), len(frames), rounds)
+    onnx_ms = _time_per_item(lambda i: det.detect([frames[i]]), len(frames), rounds)
+    one = OnnxDetector(entry, threads=1, warmup=3)
+    one_core_ms = _time_per_item(lambda i: one.detect([frames[i]]), len(frames), rounds)
+    pt = entry.path.with_suffix(".pt")
+    conf = min(entry.conf_vector())
+    ul_ms, ul_note = _ultralytics(pt, entry.path, frames, entry.input_size, conf, entry.iou, rounds)
+    result = {
+        "model": entry.name,
+        "input_size": entry.input_size,
+        "frames": len(frames),
+        "frame_size": list(frames[0].shape[1::-1]),
+        "threads": threads or os.cpu_count(),
+        "onnx_ms_per_frame": round(onnx_ms, 3),
+        "raw_session_ms_per_frame": round(raw_ms, 3),
+        "pipeline_overhead_ratio": round(onnx_ms / raw_ms, 3),
+        "ultralytics_ms_per_frame": None if ul_ms is None else round(ul_ms, 3),
+        "ultralytics_backend": ul_note if ul_ms is not None else None,
+        "speedup_vs_ultralytics": None if ul_ms is None else round(ul_ms / onnx_ms, 3),
+        "single_thread_ms_per_frame": round(one_core_ms, 3),
+        "frames_per_s_per_core": round(1000.0 / one_core_ms, 2),
+    }
+    if ul_ms is None:
+        result["ultralytics_reason"] = ul_note
+    click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))

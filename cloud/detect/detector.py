@@ -1,0 +1,67 @@
+"""The ONNX Runtime detector: one session, warmed up at start, batched calls.
+
+Frames go in as BGR uint8 (what OpenCV decodes); detections come out in frame pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cloud.detect.postprocess import Detections, decode, to_frame
+from cloud.detect.preprocess import letterbox, to_tensor
+from cloud.detect.registry import ModelEntry
+
+log = logging.getLogger(__name__)
+
+
+class OnnxDetector:
+    def __init__(
+        self,
+        entry: ModelEntry,
+        *,
+        threads: int | None = None,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        warmup: int = 2,
+    ) -> None:
+        import onnxruntime as ort  # deferred: heavy, cloud extra
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.entry = entry
+        self.session = ort.InferenceSession(str(entry.path), opts, providers=list(providers))
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.size = entry.input_size
+        self.fixed_batch = isinstance(inp.shape[0], int)
+        self.conf = np.asarray(entry.conf_vector(), np.float32)
+        self.classes: tuple[str, ...] = entry.classes
+        self.name = entry.name
+        zeros = np.zeros((1, 3, self.size, self.size), np.float32)
+        for _ in range(warmup):
+            self.raw(zeros)
+        log.info("loaded %s (%s) input %s", entry.name, Path(entry.path).name, self.size)
+
+    def raw(self, tensor: np.ndarray) -> np.ndarray:
+        """The bare session call: (n, 3, s, s) float32 -> (n, 4 + nc, anchors)."""
+        if self.fixed_batch and tensor.shape[0] != 1:
+            return np.concatenate(
+                [self.session.run(None, {self.input_name: t[None]})[0] for t in tensor]
+            )
+        return np.asarray(self.session.run(None, {self.input_name: tensor})[0])
+
+    def detect(
+        self, frames: Sequence[np.ndarray], *, conf: float | None = None, iou: float | None = None
+    ) -> list[Detections]:
+        """Detections per frame (BGR uint8), at the model's default thresholds unless given."""
+        boxes = [letterbox(f, self.size) for f in frames]
+        out = self.raw(to_tensor([b for b, _ in boxes]))
+        thr: float | np.ndarray = self.conf if conf is None else float(conf)
+        iou_thr = self.entry.iou if iou is None else iou
+        return [to_frame(decode(out[i], thr, iou_thr), lb) for i, (_, lb) in enumerate(boxes)]

@@ -1,0 +1,109 @@
+"""The model registry: `models/registry.json` names each shipped ONNX file and how to use it.
+
+Only JSON and the ONNX file are read; no training code is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REGISTRY = Path(__file__).resolve().parents[2] / "models" / "registry.json"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: Path
+    sha256: str
+    input_size: int
+    classes: tuple[str, ...]
+    conf: dict[str, float]  # default score threshold per class
+    iou: float
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def conf_vector(self) -> list[float]:
+        return [self.conf.get(c, self.conf.get("default", 0.25)) for c in self.classes]
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_entry(
+    name: str | None = None, registry: Path = REGISTRY, *, verify: bool = True
+) -> ModelEntry:
+    """The named model (or the registry's default), its file checked against its sha256."""
+    try:
+        doc = json.loads(registry.read_text())
+    except FileNotFoundError:
+        raise RegistryError(f"no model registry at {registry}") from None
+    name = name or doc["default"]
+    try:
+        raw = doc["models"][name]
+    except KeyError:
+        raise RegistryError(f"model {name!r} is not in {registry}") from None
+    path = (registry.parent / raw["file"]).resolve()
+    entry = ModelEntry(
+        name=name,
+        path=path,
+        sha256=raw["sha256"],
+        input_size=int(raw["input_size"]),
+        classes=tuple(raw["classes"]),
+        conf={k: float(v) for k, v in raw["conf"].items()},
+        iou=float(raw["iou"]),
+        extra={k: v for k, v in raw.items() if k not in _KNOWN},
+    )
+    if verify:
+        if not path.exists():
+            raise RegistryError(f"model file {path} is missing")
+        actual = sha256_file(path)
+        if actual != entry.sha256:
+            raise RegistryError(f"{path} has sha256 {actual}, registry says {entry.sha256}")
+    return entry
+
+
+_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou"}
+
+
+def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntry:
+    """An entry for an unregistered ONNX file, from the metadata ultralytics writes into it.
+
+    Thresholds come from `defaults` (usually the registry's default model) where names match.
+    """
+    import ast
+
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    meta = sess.get_modelmeta().custom_metadata_map
+    shape = sess.get_inputs()[0].shape
+    size = int(shape[-1]) if isinstance(shape[-1], int) else int(ast.literal_eval(meta["imgsz"])[0])
+    if "names" in meta:
+        names_map = ast.literal_eval(meta["names"])
+        classes = tuple(str(names_map[k]) for k in sorted(names_map))
+    elif defaults is not None:
+        classes = defaults.classes
+    else:
+        raise RegistryError(f"{path} carries no class names and there is no registry default")
+    conf = dict(defaults.conf) if defaults else {"default": 0.25}
+    iou = defaults.iou if defaults else 0.5
+    return ModelEntry(
+        name=path.stem,
+        path=path.resolve(),
+        sha256=sha256_file(path),
+        input_size=size,
+        classes=classes,
+        conf=conf,
+        iou=iou,
+    )

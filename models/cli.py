@@ -1,0 +1,176 @@
+"""`fuhuiyang models ...`: train, export and evaluate the dead-bird detector."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONF = {"chicken": 0.25, "dead": 0.25}
+DEFAULT_IOU = 0.5
+
+
+@click.group()
+def models() -> None:
+    """Detector models: training (needs the `train` extra), export, evaluation."""
+
+
+@models.command()
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="data.yaml of a YOLO dataset (e.g. from `fuhuiyang sim frames`).",
+)
+@click.option(
+    "--out",
+    default=Path("runs/detect/train"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--model",
+    default="yolov8n.yaml",
+    show_default=True,
+    help="Model yaml (from scratch) or a .pt checkpoint to fine-tune.",
+)
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--hours", default=None, type=float, help="Wall-time budget; overrides --epochs.")
+@click.option("--imgsz", default=320, show_default=True, type=click.IntRange(32))
+@click.option("--batch", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0))
+@click.option("--device", default="cpu", show_default=True)
+def train(
+    data: Path,
+    out: Path,
+    model: str,
+    epochs: int,
+    hours: float | None,
+    imgsz: int,
+    batch: int,
+    workers: int,
+    device: str,
+) -> None:
+    """Train a YOLO detector (from scratch by default)."""
+    try:
+        from models.train import TrainSpec
+        from models.train import train as run_train
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise click.ClickException(f"training needs the train extra: {exc}") from exc
+    best = run_train(
+        TrainSpec(
+            data=data,
+            out=out,
+            model=model,
+            epochs=epochs,
+            hours=hours,
+            imgsz=imgsz,
+            batch=batch,
+            workers=workers,
+            device=device,
+        )
+    )
+    click.echo(str(best))
+
+
+@models.command()
+@click.option(
+    "--weights", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--name", required=True, help="Registry name, e.g. fuhuiyang-dead-v1.")
+@click.option("--imgsz", default=320, show_default=True, type=click.IntRange(32))
+@click.option("--registry", default=None, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--conf", "confs", multiple=True, help="CLASS=THRESHOLD default score threshold.")
+@click.option("--iou", default=DEFAULT_IOU, show_default=True, type=float)
+@click.option("--default/--no-default", "make_default", default=True, show_default=True)
+def export(
+    weights: Path,
+    name: str,
+    imgsz: int,
+    registry: Path | None,
+    confs: tuple[str, ...],
+    iou: float,
+    make_default: bool,
+) -> None:
+    """Export a checkpoint to ONNX under models/weights/ and register it."""
+    from cloud.detect.registry import REGISTRY, sha256_file
+    from models.train import class_names, export_onnx
+
+    reg_path = registry or REGISTRY
+    target = reg_path.parent / "weights" / f"{name}.onnx"
+    export_onnx(weights, imgsz, target)
+    names = class_names(weights)
+    conf = {n: DEFAULT_CONF.get(n, 0.25) for n in names}
+    for item in confs:
+        cls, _, value = item.partition("=")
+        conf[cls] = float(value)
+    doc = json.loads(reg_path.read_text()) if reg_path.exists() else {"models": {}}
+    doc["models"][name] = {
+        "file": str(target.relative_to(reg_path.parent)),
+        "sha256": sha256_file(target),
+        "bytes": target.stat().st_size,
+        "input_size": imgsz,
+        "classes": names,
+        "conf": conf,
+        "iou": iou,
+        "card": f"cards/{name}.md",
+        "source": "ultralytics YOLO, trained from scratch",
+    }
+    if make_default or "default" not in doc:
+        doc["default"] = name
+    reg_path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    click.echo(json.dumps(doc["models"][name]))
+
+
+@models.command("eval")
+@click.option(
+    "--weights",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An ONNX file; default: the registry's default model.",
+)
+@click.option("--model", "model_name", default=None, help="Registry name instead of --weights.")
+@click.option(
+    "--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--batch", default=8, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+def eval_(
+    weights: Path | None, model_name: str | None, data: Path, batch: int, as_json: bool
+) -> None:
+    """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
+    from cloud.detect.detector import OnnxDetector
+    from cloud.detect.registry import RegistryError, entry_from_onnx, load_entry
+    from models.evaluate import SCORE_FLOOR, data_names, evaluate, run_dataset
+
+    if weights is not None:
+        try:
+            defaults = load_entry(model_name, verify=False)
+        except (RegistryError, KeyError):
+            defaults = None
+        entry = entry_from_onnx(weights, defaults)
+    else:
+        entry = load_entry(model_name)
+    detector = OnnxDetector(entry)
+
+    def detect(frames: list) -> list:
+        return detector.detect(frames, conf=SCORE_FLOOR)
+
+    result = evaluate(
+        run_dataset(data, detect, batch), data_names(data), list(entry.classes), entry.conf
+    )
+    result["model"] = entry.name
+    result["weights"] = str(entry.path)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"mAP50 {result['map50']:.3f}  ({entry.name})")
+    for name, c in result["classes"].items():  # type: ignore[attr-defined]
+        click.echo(
+            f"  {name:10s} P {c['precision']:.3f}  R {c['recall']:.3f}  "
+            f"AP50 {c['map50']:.3f}  n {c['instances']}"
+        )

@@ -1,0 +1,149 @@
+"""Evaluate a detector on a YOLO-format folder: per-class precision, recall, AP50 and mAP50.
+
+Classes are matched by name between the data and the model (a `dead` in the data is scored
+against the model's `dead`), so any YOLO export with those names can be used. AP uses the
+101-point interpolated precision envelope over all detections above a floor score (as COCO
+and ultralytics do); precision and recall are taken at the model's default thresholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from cloud.detect.postprocess import Detections, iou_one_to_many
+
+IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+IOU = 0.5
+SCORE_FLOOR = 0.001
+
+
+@dataclass
+class ClassTally:
+    scores: list[float] = field(default_factory=list)
+    tp: list[bool] = field(default_factory=list)
+    instances: int = 0
+
+
+def data_names(data_dir: Path) -> list[str]:
+    doc = yaml.safe_load((data_dir / "data.yaml").read_text())
+    names = doc["names"]
+    if isinstance(names, dict):
+        return [str(names[k]) for k in sorted(names, key=int)]
+    return [str(n) for n in names]
+
+
+def image_files(data_dir: Path) -> list[Path]:
+    root = data_dir / "images"
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT)
+
+
+def read_labels(label_file: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """YOLO txt -> (classes, xyxy boxes in pixels); a missing file means no objects."""
+    if not label_file.exists():
+        return np.zeros(0, np.int64), np.zeros((0, 4), np.float64)
+    rows = [r.split() for r in label_file.read_text().splitlines() if r.strip()]
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 4), np.float64)
+    arr = np.array([[float(v) for v in r[:5]] for r in rows])
+    cx, cy, w, h = arr[:, 1] * width, arr[:, 2] * height, arr[:, 3] * width, arr[:, 4] * height
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    return arr[:, 0].astype(np.int64), boxes
+
+
+def label_path(image: Path, data_dir: Path) -> Path:
+    rel = image.relative_to(data_dir / "images")
+    return (data_dir / "labels" / rel).with_suffix(".txt")
+
+
+def match(
+    det: Detections, gt_cls: np.ndarray, gt_boxes: np.ndarray, iou: float = IOU
+) -> np.ndarray:
+    """True positives: highest score first, each takes the best unclaimed truth of its class."""
+    tp = np.zeros(len(det), bool)
+    claimed = np.zeros(len(gt_cls), bool)
+    for i in np.argsort(-det.scores, kind="stable"):
+        same = np.flatnonzero((gt_cls == det.classes[i]) & ~claimed)
+        if same.size == 0:
+            continue
+        ious = iou_one_to_many(det.boxes[i], gt_boxes[same])
+        j = int(np.argmax(ious))
+        if ious[j] >= iou:
+            tp[i] = True
+            claimed[same[j]] = True
+    return tp
+
+
+def average_precision(scores: np.ndarray, tp: np.ndarray, instances: int) -> float:
+    if instances == 0:
+        return float("nan")
+    if scores.size == 0:
+        return 0.0
+    order = np.argsort(-scores, kind="stable")
+    hits = tp[order].astype(np.float64)
+    ctp = np.cumsum(hits)
+    recall = ctp / instances
+    precision = ctp / np.arange(1, hits.size + 1)
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[1.0], precision, [0.0]])
+    mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
+    x = np.linspace(0, 1, 101)
+    return float(np.trapezoid(np.interp(x, mrec, mpre), x))
+
+
+def evaluate(
+    pairs: Iterable[tuple[Detections, np.ndarray, np.ndarray]],
+    data_names_: list[str],
+    model_names: list[str],
+    thresholds: dict[str, float],
+) -> dict[str, object]:
+    """Score (detections in model class ids, truth classes in data ids, truth boxes) per image."""
+    to_model = {i: model_names.index(n) for i, n in enumerate(data_names_) if n in model_names}
+    tallies = {n: ClassTally() for n in data_names_ if n in model_names}
+    for det, gt_cls_data, gt_boxes in pairs:
+        known = np.array([c in to_model for c in gt_cls_data], bool)
+        gt_cls = np.array([to_model[c] for c in gt_cls_data[known]], np.int64)
+        tp = match(det, gt_cls, gt_boxes[known])
+        for name, t in tallies.items():
+            m = model_names.index(name)
+            sel = det.classes == m
+            t.scores.extend(det.scores[sel].tolist())
+            t.tp.extend(tp[sel].tolist())
+            t.instances += int((gt_cls == m).sum())
+    classes: dict[str, dict[str, float | int]] = {}
+    for name, t in tallies.items():
+        s, tp_arr = np.asarray(t.scores), np.asarray(t.tp, bool)
+        at = s >= thresholds.get(name, thresholds.get("default", 0.25))
+        n_pred, n_tp = int(at.sum()), int(tp_arr[at].sum())
+        classes[name] = {
+            "precision": n_tp / n_pred if n_pred else 0.0,
+            "recall": n_tp / t.instances if t.instances else 0.0,
+            "map50": average_precision(s, tp_arr, t.instances),
+            "instances": t.instances,
+            "conf_threshold": thresholds.get(name, thresholds.get("default", 0.25)),
+        }
+    aps = [c["map50"] for c in classes.values() if c["instances"]]
+    return {"map50": float(np.mean(aps)) if aps else 0.0, "iou": IOU, "classes": classes}
+
+
+def run_dataset(
+    data_dir: Path,
+    detect: Callable[[list[np.ndarray]], list[Detections]],
+    batch: int = 8,
+) -> Iterable[tuple[Detections, np.ndarray, np.ndarray]]:
+    """Detections and truth for every image of `data_dir`, read in batches (BGR)."""
+    import cv2
+
+    files = image_files(data_dir)
+    for k in range(0, len(files), batch):
+        chunk = files[k : k + batch]
+        imgs = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in chunk]
+        ok = [(f, im) for f, im in zip(chunk, imgs, strict=True) if im is not None]
+        dets = detect([im for _, im in ok])
+        for (f, im), det in zip(ok, dets, strict=True):
+            cls, boxes = read_labels(label_path(f, data_dir), im.shape[1], im.shape[0])
+            yield det, cls, boxes

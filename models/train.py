@@ -1,0 +1,106 @@
+"""Train and export the dead-bird detector with ultralytics (the `train` extra, AGPL-3.0).
+
+Imported only by the `models train` / `models export` commands; nothing at run time imports
+this module. The machine may have no GPU and no internet: everything is built from the
+model yaml (no pretrained weights), plots are off (they fetch a font) and AMP is off (its
+check fetches weights).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    data: Path  # data.yaml
+    out: Path  # run directory
+    model: str = "yolov8n.yaml"  # a yaml (from scratch) or a .pt to fine-tune
+    epochs: int = 100
+    hours: float | None = None  # wall-time budget; ultralytics fits its schedule to it
+    imgsz: int = 416
+    batch: int = 16
+    workers: int = 2
+    device: str = "cpu"
+    seed: int = 0
+    cache: bool = True
+
+
+def _offline() -> None:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+
+
+def train(spec: TrainSpec) -> Path:
+    """Train; return the path of the best checkpoint."""
+    _offline()
+    from ultralytics import YOLO  # deferred: heavy, AGPL, train extra only
+
+    model = YOLO(spec.model)
+    args: dict[str, Any] = dict(
+        data=str(spec.data),
+        epochs=spec.epochs,
+        imgsz=spec.imgsz,
+        batch=spec.batch,
+        workers=spec.workers,
+        device=spec.device,
+        seed=spec.seed,
+        deterministic=False,
+        project=str(spec.out.parent.resolve()),
+        name=spec.out.name,
+        exist_ok=True,
+        pretrained=False,
+        amp=False,
+        plots=False,
+        cache=spec.cache,
+        verbose=True,
+        # Domain randomisation is in the renderer; keep geometric aug modest, no flips upside down.
+        fliplr=0.5,
+        flipud=0.0,
+        degrees=0.0,
+        mosaic=1.0,
+        close_mosaic=3,
+        patience=0,
+    )
+    if spec.hours:
+        args["time"] = spec.hours
+    log.info("training %s on %s: %s", spec.model, spec.data, args)
+    model.train(**args)
+    best = spec.out / "weights" / "best.pt"
+    return best if best.exists() else spec.out / "weights" / "last.pt"
+
+
+def export_onnx(weights: Path, imgsz: int, out: Path) -> Path:
+    """Export a checkpoint to ONNX with a fixed input (1, 3, imgsz, imgsz), no NMS inside."""
+    _offline()
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights))
+    produced = Path(
+        model.export(
+            format="onnx",
+            imgsz=imgsz,
+            opset=17,
+            simplify=True,
+            dynamic=False,
+            nms=False,
+            half=False,
+        )
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    produced.replace(out)
+    return out
+
+
+def class_names(weights: Path) -> list[str]:
+    _offline()
+    from ultralytics import YOLO
+
+    names = YOLO(str(weights)).names
+    return [names[i] for i in sorted(names)]

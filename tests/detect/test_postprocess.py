@@ -1,0 +1,109 @@
+"""Pure pre/post-processing and metrics, without a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cloud.detect.postprocess import Detections, decode, nms, to_frame
+from cloud.detect.preprocess import PAD_VALUE, letterbox, to_tensor
+from models.evaluate import average_precision, evaluate, match, read_labels
+
+
+def test_letterbox_720p_into_320() -> None:
+    img = np.zeros((720, 1280, 3), np.uint8)
+    out, lb = letterbox(img, 320)
+    assert out.shape == (320, 320, 3)
+    assert lb.gain == pytest.approx(0.25) and lb.pad_x == 0 and lb.pad_y == 70
+    assert (out[:70] == PAD_VALUE).all() and (out[-70:] == PAD_VALUE).all()
+    assert (out[70:250] == 0).all()
+
+
+def test_to_tensor_is_rgb_nchw_unit_range() -> None:
+    img = np.zeros((4, 4, 3), np.uint8)
+    img[..., 0] = 255  # blue in BGR
+    t = to_tensor([img, img])
+    assert t.shape == (2, 3, 4, 4) and t.dtype == np.float32
+    assert (t[:, 2] == 1.0).all() and (t[:, 0] == 0.0).all()
+
+
+def test_nms_keeps_best_of_overlaps_and_separate_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.8, 0.9, 0.3], np.float32)
+    assert nms(boxes, scores, 0.5).tolist() == [1, 2]
+    assert nms(boxes, scores, 0.9).tolist() == [1, 0, 2]
+
+
+def _head(rows: list[tuple[float, float, float, float, float, float]]) -> np.ndarray:
+    """(cx, cy, w, h, p_chicken, p_dead) per anchor -> (6, anchors)."""
+    return np.array(rows, np.float32).T
+
+
+def test_decode_is_class_aware_and_thresholded() -> None:
+    pred = _head(
+        [
+            (100, 100, 20, 20, 0.9, 0.1),
+            (101, 101, 20, 20, 0.1, 0.8),  # same place, other class: kept
+            (102, 100, 20, 20, 0.7, 0.0),  # duplicate chicken: suppressed
+            (200, 200, 20, 20, 0.2, 0.1),  # below threshold
+        ]
+    )
+    det = decode(pred, 0.25, 0.5)
+    assert det.classes.tolist() == [0, 1]
+    assert det.boxes[0].tolist() == [90, 90, 110, 110]
+    per_class = decode(pred, np.array([0.95, 0.25], np.float32), 0.5)
+    assert per_class.classes.tolist() == [1]
+
+
+def test_to_frame_inverts_the_letterbox() -> None:
+    _, lb = letterbox(np.zeros((480, 640, 3), np.uint8), 320)
+    box_in_frame = np.array([100.0, 200.0, 300.0, 260.0])
+    in_input = box_in_frame * lb.gain + [lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y]
+    det = Detections(in_input[None].astype(np.float32), np.array([0.9]), np.array([1]))
+    assert np.allclose(to_frame(det, lb).boxes[0], box_in_frame, atol=1e-3)
+
+
+def test_match_and_average_precision() -> None:
+    gt_cls = np.array([1, 1])
+    gt = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float64)
+    det = Detections(
+        np.array([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32),
+        np.array([0.9, 0.8, 0.7]),
+        np.array([1, 1, 1]),
+    )
+    tp = match(det, gt_cls, gt)
+    assert tp.tolist() == [True, False, False]  # one truth, claimed once
+    assert average_precision(np.array([0.9, 0.8]), np.array([True, True]), 2) == pytest.approx(
+        1.0, abs=0.006
+    )  # trapezoid envelope, as ultralytics
+    # Precision 1 up to recall 0.5, then the envelope falls linearly to 0 at recall 1.
+    assert average_precision(np.array([0.9]), np.array([True]), 2) == pytest.approx(0.75, abs=0.01)
+    assert average_precision(np.array([]), np.array([], bool), 3) == 0.0
+
+
+def test_evaluate_matches_classes_by_name() -> None:
+    # The data calls class 0 `dead`; the model calls it 1.
+    gt_boxes = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float64)
+    gt_cls = np.array([0, 1])  # data: dead, chicken
+    det = Detections(
+        np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float32),
+        np.array([0.9, 0.9]),
+        np.array([1, 0]),
+    )  # model: dead, chicken
+    res = evaluate(
+        [(det, gt_cls, gt_boxes)], ["dead", "chicken"], ["chicken", "dead"], {"default": 0.25}
+    )
+    classes = res["classes"]
+    assert isinstance(classes, dict)
+    assert classes["dead"]["recall"] == 1.0 and classes["dead"]["precision"] == 1.0
+    assert res["map50"] == pytest.approx(1.0, abs=0.006)  # trapezoid envelope, as ultralytics
+
+
+def test_read_labels(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("1 0.5 0.5 0.25 0.5\n")
+    cls, boxes = read_labels(f, 200, 100)
+    assert cls.tolist() == [1] and boxes[0].tolist() == [75, 25, 125, 75]
+    assert read_labels(tmp_path / "missing.txt", 10, 10)[0].size == 0

@@ -143,3 +143,48 @@ def devices_cmd(scenario: str, gateway_id: str, host: str, modbus_port: int, sca
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_gateway(gateway, clock, host=host, modbus_port=modbus_port,
                                   scale_port=scale_port, hz=hz, truth_path=truth_visits))
+
+
+@sim.command("fleet")
+@click.argument("scenario", default="fleet")
+@click.option("--mqtt", "mqtt_url", default="mqtt://127.0.0.1:1883", show_default=True,
+              help="Broker to publish to (the fleet is one connection).")
+@click.option("--username", default=None)
+@click.option("--password-env", default="FUHUIYANG_FLEET_PASSWORD", show_default=True,
+              help="Environment variable holding the password.")
+@click.option("--mqtt-version", type=click.Choice(["5", "3.1.1"]), default="5", show_default=True)
+@click.option("--ticks", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--interval-s", type=click.FloatRange(min=1.0), default=60.0, show_default=True,
+              help="Event time between readings of every gateway.")
+@click.option("--speed", default="max", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N gateways.")
+@click.option("--seed", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+def fleet_cmd(scenario: str, mqtt_url: str, username: str | None, password_env: str,
+              mqtt_version: str, ticks: int, interval_s: float, speed: str, limit: int | None,
+              seed: int | None, as_json: bool) -> None:
+    """Drive every gateway of SCENARIO from one process and publish their telemetry over MQTT."""
+    import os
+    from urllib.parse import urlparse
+
+    from firmware_sim.clock import parse_speed
+    from firmware_sim.fleet import Fleet
+    from firmware_sim.fleet_uplink import publish_fleet
+    from firmware_sim.scenario import load_scenario
+
+    parsed = urlparse(mqtt_url)
+    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+        raise click.BadParameter(f"expected mqtt://host:port, got {mqtt_url!r}", param_hint="--mqtt")
+    try:
+        pace = parse_speed(speed)
+        fleet = Fleet(load_scenario(scenario), seed=seed, limit=limit)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        summary = publish_fleet(fleet, host=parsed.hostname, port=parsed.port or 1883, ticks=ticks,
+                                interval_s=interval_s, speed=pace, username=username,
+                                password=os.environ.get(password_env), mqtt_v5=mqtt_version == "5")
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the broker at {mqtt_url}: {exc}") from None
+    click.echo(json.dumps(summary) if as_json else
+               f"{summary['gateways']} gateways, {summary['published']} messages in {summary['wall_s']} s")

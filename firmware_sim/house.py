@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from firmware_sim.weather import humidity_ratio, rh_from_ratio, thi, wet_bulb_c
+from firmware_sim.weather import humidity_ratio_f, rh_from_ratio_f, thi_f, wet_bulb_f
 
 RHO_CP = 1.2 * 1006.0  # J/(m³·K) for air
 LATENT_J_PER_KG = 2.45e6
@@ -97,12 +97,12 @@ def _sensible_share(temp_c: float) -> float:
 
 def _inlet_air(spec: HouseSpec, x: HourInputs, target: float) -> tuple[float, float]:
     """Temperature and humidity ratio of the air coming in (through pads when it is hot)."""
-    x_out = float(humidity_ratio(x.outside_c, x.outside_rh))
+    x_out = humidity_ratio_f(x.outside_c, x.outside_rh)
     # Pads run only once birds are big enough to need full ventilation.
     if not (spec.cooling_pad and x.outside_c > target + 2.0 and x.vent_factor > 0.5
             and x.mean_weight_g > 500.0):
         return x.outside_c, x_out
-    drop = spec.pad_efficiency * (x.outside_c - float(wet_bulb_c(x.outside_c, x.outside_rh)))
+    drop = spec.pad_efficiency * (x.outside_c - wet_bulb_f(x.outside_c, x.outside_rh))
     # Adiabatic: the sensible heat taken out of the air goes into evaporated water.
     return x.outside_c - drop, x_out + 1006.0 * drop / LATENT_J_PER_KG
 
@@ -151,7 +151,7 @@ def step_house(spec: HouseSpec, prev: HouseState | None, x: HourInputs, dt_h: fl
     if spec.direct_fired:
         water_kg_s += heater_w * HEATER_WATER_KG_PER_J
     x_in = x_air + water_kg_s / (1.2 * q_s)
-    rh = float(rh_from_ratio(temp, x_in))
+    rh = rh_from_ratio_f(temp, x_in)
     heater_co2 = HEATER_CO2_M3H_PER_KW * heater_w / 1000.0 if spec.direct_fired else 0.0
     co2 = CO2_OUTSIDE_PPM + (co2_m3h + heater_co2) / q * 1e6
     nh3 = nh3_emission_mg_h(spec, x, temp) / q / NH3_MG_PER_M3_PER_PPM
@@ -160,7 +160,7 @@ def step_house(spec: HouseSpec, prev: HouseState | None, x: HourInputs, dt_h: fl
         mix = 1.0 - math.exp(-dt_h * q / (spec.floor_m2 * spec.height_m))
         co2 = prev.co2_ppm + (co2 - prev.co2_ppm) * mix
         nh3 = prev.nh3_ppm + (nh3 - prev.nh3_ppm) * mix
-    return HouseState(temp, rh, co2, nh3, q, heater_w / 1000.0, float(thi(temp, rh)))
+    return HouseState(temp, rh, co2, nh3, q, heater_w / 1000.0, thi_f(temp, rh))
 
 
 def nh3_emission_mg_h(spec: HouseSpec, x: HourInputs, temp_c: float) -> float:

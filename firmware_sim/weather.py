@@ -154,3 +154,33 @@ def thi_band(value: float) -> str:
         if value >= limit:
             band = name
     return band
+
+
+# -- scalar versions for the hourly house loop (numpy on single floats is ~10x slower) --------
+def saturation_kpa_f(t_c: float) -> float:
+    return 0.61078 * math.exp(17.27 * t_c / (t_c + 237.3))
+
+
+def humidity_ratio_f(t_c: float, rh_pct: float, p_kpa: float = 98.0) -> float:
+    pv = saturation_kpa_f(t_c) * rh_pct / 100.0
+    return 0.622 * pv / (p_kpa - pv)
+
+
+def rh_from_ratio_f(t_c: float, x: float, p_kpa: float = 98.0) -> float:
+    pv = p_kpa * x / (0.622 + x)
+    return min(100.0, max(1.0, 100.0 * pv / saturation_kpa_f(t_c)))
+
+
+def wet_bulb_f(t_c: float, rh_pct: float) -> float:
+    rh = min(99.0, max(5.0, rh_pct))
+    return (
+        t_c * math.atan(0.151977 * math.sqrt(rh + 8.313659))
+        + math.atan(t_c + rh)
+        - math.atan(rh - 1.676331)
+        + 0.00391838 * rh**1.5 * math.atan(0.023101 * rh)
+        - 4.686035
+    )
+
+
+def thi_f(t_c: float, rh_pct: float) -> float:
+    return 0.85 * t_c + 0.15 * wet_bulb_f(t_c, rh_pct)

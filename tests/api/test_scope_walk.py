@@ -9,6 +9,7 @@ list returns is inside the role's scope, also when filtered by another farm or r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -63,7 +64,9 @@ def snapshot(conn: psycopg.Connection) -> dict[str, str | None]:
 def candidates(api: ApiWorld, kind: str) -> dict[str, str]:
     """key (farm, region or username) -> the value that goes into the URL."""
     if kind in ("farm", "house", "flock", "gateway"):
-        make = {"farm": str, "house": world.house, "flock": world.flock, "gateway": world.gateway}[kind]
+        makers: dict[str, Callable[[str], str]] = {"farm": str, "house": world.house, "flock": world.flock,
+                                                   "gateway": world.gateway}
+        make = makers[kind]
         return {f: make(f) for f in world.FARMS}
     if kind == "alert":
         return {k: str(v) for k, v in api.ids["alerts"].items()}

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from cloud.alerts.backtest import backtest, infer_placement
-from cloud.alerts.breeds import breed_curve, known_breeds
+from cloud.alerts.breeds import Gompertz, breed_curve, fit_gompertz, known_breeds
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
 from cloud.alerts.records import RecordsError, parse_records
@@ -52,6 +52,13 @@ def alerts() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML threshold overrides (base/breeds/farms/houses).",
 )
+@click.option(
+    "--growth-from",
+    "growth_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A previous flock's CSV (date, deaths, mean_weight_g; first date = day 0): fit the farm's own Gompertz curve from it.",
+)
 @click.option("--farm", default="farm", show_default=True, help="Farm name used in messages.")
 @click.option("--house", default=None, help="House name used in messages.")
 @click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
@@ -62,6 +69,7 @@ def backtest_cmd(
     breed: str | None,
     placed_on: datetime | None,
     thresholds_path: Path | None,
+    growth_path: Path | None,
     farm: str,
     house: str | None,
     lang: str,
@@ -97,10 +105,15 @@ def backtest_cmd(
         except (ValueError, OSError) as exc:
             raise click.ClickException(f"{thresholds_path}: {exc}") from None
 
+    curve = None
+    if growth_path is not None:
+        if placed is None:
+            raise click.ClickException("--growth-from needs --placed-on for this flock's ages")
+        curve = _fit_growth(growth_path)
     context = FlockContext(
         farm=farm, house=house, birds_placed=birds_placed, breed=breed, placed_on=placed
     )
-    result = backtest(parsed.records, context, thresholds, lang=lang)
+    result = backtest(parsed.records, context, thresholds, curve=curve, lang=lang)
     if as_json:
         click.echo(json.dumps(result.alerts, ensure_ascii=False, indent=2))
         return
@@ -109,6 +122,24 @@ def backtest_cmd(
     )
     for a in result.alerts:
         click.echo(f"{a['date']}  {a['severity']:<8} {a['type']:<30} {a['message']}")
+
+
+def _fit_growth(path: Path) -> Gompertz:
+    try:
+        reference = parse_records(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, RecordsError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    start = reference.records[0].day
+    points = [((r.day - start).days, r.mean_weight_g) for r in reference.records if r.mean_weight_g]
+    try:
+        curve = fit_gompertz(points)
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    click.echo(
+        f"{path}: farm growth curve A={curve.a:.0f} g, k={curve.k:.4f}/day, ti={curve.ti:.1f} days",
+        err=True,
+    )
+    return curve
 
 
 @alerts.command(name="templates")

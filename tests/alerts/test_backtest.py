@@ -101,3 +101,22 @@ def test_empty_or_useless_files() -> None:
         parse_records("")
     with pytest.raises(RecordsError, match="no usable rows"):
         parse_records("date,deaths\nyesterday,1\n")
+
+
+def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
+    from cloud.alerts.breeds import Gompertz
+
+    local = Gompertz(a=1900.0, k=0.032, ti=50.0)  # a slow local breed, no standard table
+    previous = ["date,deaths,mean_weight_g"] + [f"{day(i).isoformat()},0,{local(i):.0f}" for i in range(0, 120, 5)]
+    (tmp_path / "previous.csv").write_text("\n".join(previous) + "\n")
+    current = ["date,deaths,mean_weight_g"]
+    for i in range(0, 100):
+        weight = local(i) * (0.75 if i == 80 else 1.0)  # one weighing 25 % below the farm's curve
+        current.append(f"{day(i).isoformat()},0,{weight:.0f}")
+    found, stderr = _run(
+        tmp_path, "\n".join(current) + "\n", "--birds-placed", "500",
+        "--growth-from", str(tmp_path / "previous.csv"), "--placed-on", day(0).isoformat(),
+    )
+    assert "farm growth curve A=19" in stderr
+    below = [a for a in found if a["type"] == "weight_below_curve"]
+    assert [a["date"] for a in below] == [day(80).isoformat()]

@@ -113,14 +113,20 @@ def disease_effects(kind: str, days_since_onset: int, severity: float = 1.0) -> 
         drop = min(0.7, 0.25 * (d + 1))
         return FlockEffects(hazard, 0.2, 1.0 - drop, 1.0 - drop, 1.0, min(1.0, 0.1 * 3.0**d))
     if kind == "nd":
-        rise = 0.004 * severity * 1.6 ** min(d, 6)
-        hazard = min(0.05, rise * (0.7 ** max(0, d - 6)))
-        return FlockEffects(hazard, 0.5, 0.8, 0.85, 1.2, min(0.6, 0.08 * (d + 1)))
+        # A day of drinking and eating less comes before the deaths (the early warning the
+        # water rule looks for), then mortality climbs for about a week and eases off.
+        if d == 0:
+            return FlockEffects(0.0005, 0.7, 0.9, 0.85, 1.1, 0.05)
+        rise = 0.004 * severity * 1.6 ** min(d - 1, 6)
+        hazard = min(0.05, rise * (0.7 ** max(0, d - 7)))
+        return FlockEffects(hazard, 0.5, 0.8, 0.8, 1.2, min(0.6, 0.08 * (d + 1)))
     if kind == "coccidiosis":
         peak = 0.003 * severity * max(0.0, 1.0 - abs(d - 4) / 4.0)
-        gain = 0.6 if d < 7 else 1.1  # compensatory growth once it clears
-        return FlockEffects(peak, gain, 0.8 if d < 7 else 1.0, 0.88 if d < 7 else 1.0,
-                            1.6 if d < 7 else 1.1, 0.25 if d < 7 else 0.0)
+        # Gain collapses while the gut lining is damaged (days 1-5), then catches up a little.
+        gain = 0.4 if 1 <= d <= 5 else (0.8 if d in (0, 6) else 1.1)
+        acute = d < 7
+        return FlockEffects(peak, gain, 0.8 if acute else 1.0, 0.88 if acute else 1.0,
+                            1.6 if acute else 1.1, 0.25 if acute else 0.0)
     raise ValueError(f"unknown disease {kind!r}; known: {', '.join(DISEASES)}")
 
 

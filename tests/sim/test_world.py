@@ -154,3 +154,18 @@ def test_cli_run_writes_truth(tmp_path) -> None:
     assert json.loads(result.output)["rows"] == len(rows) >= 40
     ross = [r for r in rows if r["farm_id"] == "F01"]
     assert [r["day_age"] for r in ross] == [0, 1] and ross[0]["breed"] == "ross308"
+
+
+def test_coccidiosis_halves_gain_and_nd_drinks_less_first() -> None:
+    """DESIGN.md §5 early signs: 48-h gain ≤ 50 % of the previous 48 h; water falls first."""
+    onset = 4
+    cocci = by_farm(run_scenario(small((EventSpec(type="coccidiosis", farms=("A",), start_day=onset),)),
+                                 days=10).rows, "A")
+    w = [r["mean_weight_g"] for r in cocci]
+    ratios = [(w[i] - w[i - 2]) / (w[i - 2] - w[i - 4]) for i in range(4, len(w))]
+    assert min(ratios[: onset - 4 + 1]) > 0.8  # normal growth before onset
+    assert any(r <= 0.5 for r in ratios[onset - 4 + 2 : onset - 4 + 5])
+    nd = by_farm(run_scenario(small((EventSpec(type="nd", farms=("A",), start_day=onset),)),
+                              days=8).rows, "A")
+    assert nd[onset]["water_l"] < 0.9 * nd[onset - 1]["water_l"]
+    assert nd[onset + 2]["deaths"] > 3 * max(1, nd[onset]["deaths"])

@@ -65,9 +65,11 @@ def scale_cmd(out: Path, birds: int, days: int, breed: str, seed: int, hz: float
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option("--truth-json", "truth_json", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Write the per-flock, per-day ground truth here (JSON list).")
+@click.option("--events-json", "events_json", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the event timeline per farm with exact times.")
 @click.option("--json", "as_json", is_flag=True, help="Print a run summary as JSON.")
 def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth_json: Path,
-            as_json: bool) -> None:
+            events_json: Path | None, as_json: bool) -> None:
     """Simulate SCENARIO (a YAML path or a shipped name, e.g. demo_region)."""
     from firmware_sim.clock import parse_speed
     from firmware_sim.run import run_scenario
@@ -84,6 +86,8 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
     result = run_scenario(loaded, days=days, speed=pace, seed=seed)
     truth_json.parent.mkdir(parents=True, exist_ok=True)
     truth_json.write_text(json.dumps(result.rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    if events_json is not None:
+        events_json.write_text(json.dumps(result.timeline, ensure_ascii=False, indent=1), encoding="utf-8")
     summary = {
         "scenario": loaded.name, "days": result.days, "farms": result.farms,
         "rows": len(result.rows), "deaths": sum(r["deaths"] for r in result.rows),

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RunResult:
     rows: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
     days: int
     farms: int
     wall_s: float
@@ -50,4 +51,4 @@ def run_scenario(
         for _ in range(24):
             clock.advance(MS_PER_HOUR)
         log.debug("simulated day %s: %s flock rows", world.day_index, len(day_rows))
-    return RunResult(rows, n_days, len(world.farms), time.perf_counter() - started)
+    return RunResult(rows, world.timeline(), n_days, len(world.farms), time.perf_counter() - started)

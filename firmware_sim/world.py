@@ -123,6 +123,20 @@ class World:
         return [(i, ev) for i, ev in enumerate(self.scenario.events)
                 if ev.applies_to(farm.farm.id, farm.county.id, house.model.id if house else None)]
 
+    def timeline(self) -> list[dict[str, Any]]:
+        """Every event resolved per farm with exact event-time bounds (for scoring alerts)."""
+        out = []
+        for farm in self.farms:
+            for _, ev in self.events_for(farm):
+                out.append({
+                    "farm_id": farm.farm.id, "gateway_id": farm.farm.gateway, "county": farm.county.id,
+                    "type": ev.type, "label": ev.label, "house": ev.house,
+                    "start_ms": self.start_ms + int(ev.start_day * MS_PER_DAY),
+                    "end_ms": self.start_ms + int(ev.end_day * MS_PER_DAY),
+                    "sensor": ev.sensor, "mode": ev.mode,
+                })
+        return sorted(out, key=lambda e: (e["start_ms"], e["farm_id"]))
+
     def step_day(self) -> list[dict[str, Any]]:
         """Simulate the next local day for every farm; return one truth row per live flock."""
         day = self.scenario.start + timedelta(days=self.day_index)

@@ -147,13 +147,22 @@ def test_cli_run_writes_truth(tmp_path) -> None:
     from firmware_sim.cli import sim
 
     out = tmp_path / "truth.json"
+    events = tmp_path / "events.json"
     result = CliRunner().invoke(sim, ["run", "demo_region", "--days", "2", "--speed", "max",
-                                      "--truth-json", str(out), "--json"])
+                                      "--truth-json", str(out), "--events-json", str(events), "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text())
     assert json.loads(result.output)["rows"] == len(rows) >= 40
     ross = [r for r in rows if r["farm_id"] == "F01"]
     assert [r["day_age"] for r in ross] == [0, 1] and ross[0]["breed"] == "ross308"
+    timeline = json.loads(events.read_text())
+    hpai = [e for e in timeline if e["type"] == "hpai"]
+    assert [e["farm_id"] for e in hpai] == ["F17"]
+    assert hpai[0]["start_ms"] == 1_782_835_200_000 + 18 * 86_400_000  # 2026-07-01 00:00 +08:00
+    outage = next(e for e in timeline if e["type"] == "network_outage" and e["farm_id"] == "F12")
+    assert outage["end_ms"] - outage["start_ms"] == 30 * 3_600_000
+    heat = [e for e in timeline if e["type"] == "heat_wave"]
+    assert len(heat) == 12  # the Xiushan heat wave, resolved onto each of its 12 farms
 
 
 def test_coccidiosis_halves_gain_and_nd_drinks_less_first() -> None:

@@ -90,11 +90,16 @@ class ScaleStream:
 
     async def run(self) -> None:
         truth = self.truth_path.open("a", encoding="utf-8") if self.truth_path else None
+        next_ms = self.start_ms  # event time of the next sample to send
+        step_ms = 1000.0 / self.hz
         try:
             while True:
-                due = int((self.clock.now_ms() - self.start_ms) * self.hz / 1000.0) - self.sent
-                if due > 0:
-                    ts, raw, visits = self.gateway.scale_chunk(self.start_ms, due, hz=self.hz)
+                due = int((self.clock.now_ms() - next_ms) / step_ms)
+                if due > 0 and not self.gateway.scale_ready(next_ms):
+                    next_ms += int(due * step_ms)  # no birds yet: the scale is not installed
+                elif due > 0:
+                    ts, raw, visits = self.gateway.scale_chunk(next_ms, due, hz=self.hz)
+                    next_ms = int(ts[-1] + step_ms)
                     self.sent += due
                     self.visits += len(visits)
                     if truth is not None:

@@ -128,14 +128,22 @@ class GatewayDevices:
     def scale_house(self) -> HouseSim | None:
         return next((h for h in self.farm.houses if h.model.scale), None)
 
+    def scale_ready(self, ts_ms: int) -> bool:
+        """Whether the scale has a flock under it at `ts_ms` (no stream before placement)."""
+        house = self.scale_house()
+        if house is None:
+            return False
+        self.ensure(ts_ms)
+        return house.flock is not None
+
     def scale_chunk(self, start_ms: int, n: int, hz: float = 10.0,
                     params: ScaleParams | None = None) -> tuple[np.ndarray, np.ndarray, list[Visit]]:
-        """The next `n` samples of the scale stream that began at `start_ms` (first call fixes it)."""
+        """The next `n` samples of the scale stream; the first call fixes its start and rate."""
         house = self.scale_house()
         if house is None:
             raise ValueError(f"gateway {self.gateway_id} has no scale")
-        self.ensure(start_ms)
         if self._scale is None:
+            self.ensure(start_ms)
             if house.flock is None:
                 raise ValueError(f"gateway {self.gateway_id}: no flock placed yet for the scale")
             placed_ms = self.world.start_ms + house.model.flock.placed_day * MS_PER_DAY
@@ -144,7 +152,7 @@ class GatewayDevices:
                 placed_ms=placed_ms, start_ms=start_ms, hz=hz, params=params,
                 programme=house.programme, house_temp_c=lambda ts: self._house_temp(house, ts),
             )
-        end_ms = self._scale.start_ms + int((self._scale._next_index + n) * 1000 / self._scale.hz)
+        end_ms = self._scale.next_sample_ms + int(n * 1000 / self._scale.hz)
         self.ensure(end_ms)
         return self._scale.next_chunk(n)
 

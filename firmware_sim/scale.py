@@ -143,6 +143,11 @@ class ScaleSignal:
         self._debris_level = 0.0
         self._debris_steps: list[tuple[int, float]] = []
 
+    @property
+    def next_sample_ms(self) -> int:
+        """Event time of the next sample `next_chunk` will return."""
+        return self._ms(self._next_index)
+
     def _index_ms(self, idx: np.ndarray) -> np.ndarray:
         return self.start_ms + np.round(idx * (1000.0 / self.hz)).astype(np.int64)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
-from firmware_sim.breeds import get_breed
+from firmware_sim.breeds import expected_weight_g, get_breed
 from firmware_sim.clock import MS_PER_DAY, MS_PER_HOUR, epoch_ms
 from firmware_sim.events import (
     DISEASES,
@@ -35,7 +35,7 @@ from firmware_sim.flock import (
 from firmware_sim.house import HourInputs, HouseSpec, HouseState, step_house, target_temp_c
 from firmware_sim.lighting import LOCAL_UTC_OFFSET_H, light_lux, lights_on
 from firmware_sim.scenario import County, Farm, HouseModel, Scenario
-from firmware_sim.weather import OutsideWeather, get_climate
+from firmware_sim.weather import DayWeather, OutsideWeather, get_climate
 
 log = logging.getLogger(__name__)
 HOURS = np.arange(24)
@@ -153,7 +153,8 @@ class World:
         return rows
 
     # -- one house, one day -------------------------------------------------------------------
-    def _house_day(self, farm: FarmSim, house: HouseSim, weather: Any, day: Any) -> dict[str, Any] | None:
+    def _house_day(self, farm: FarmSim, house: HouseSim, weather: DayWeather,
+                   day: date) -> dict[str, Any] | None:
         spec_f = house.model.flock
         d = self.day_index
         if house.flock is None:
@@ -232,6 +233,4 @@ class World:
 
 
 def _expected(flock: Flock, age: float) -> float:
-    from firmware_sim.breeds import expected_weight_g
-
     return expected_weight_g(flock.breed, age)

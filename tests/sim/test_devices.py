@@ -19,10 +19,11 @@ from firmware_sim.scenario import County, Farm, FlockSpec, HouseModel, Scenario,
 from firmware_sim.sensors import FaultState, decode_rtc, encode_registers, encode_rtc, measured
 
 
-def scenario(events: tuple[EventSpec, ...] = ()) -> Scenario:
+def scenario(events: tuple[EventSpec, ...] = (), placed_day: int = -20) -> Scenario:
     county = County(id="c", name="C", townships=(Township(id="t", name="T"),))
     farm = Farm(id="F1", county="c", township="t", gateway="gw-1",
-                houses=(HouseModel(flock=FlockSpec(id="fl", breed="ross308", birds=1500, placed_day=-20)),))
+                houses=(HouseModel(flock=FlockSpec(id="fl", breed="ross308", birds=1500,
+                                                   placed_day=placed_day)),))
     return Scenario(name="dev", seed=3, start=date(2026, 7, 1), counties=(county,), farms=(farm,),
                     events=events)
 
@@ -104,9 +105,12 @@ def test_modbus_server_is_readable_with_a_pymodbus_client() -> None:
     asyncio.run(scenario_run())
 
 
-def test_scale_stream_lines_over_tcp() -> None:
-    gw = GatewayDevices.standalone(scenario(), "gw-1")
-    clock = FollowingClock(gw.world.start_ms + 9 * MS_PER_HOUR, speed=100.0)
+@pytest.mark.parametrize("placed_day", [-20, 1])
+def test_scale_stream_lines_over_tcp(placed_day: int) -> None:
+    """Lines at 10 Hz of event time; before the flock is placed the scale sends nothing."""
+    gw = GatewayDevices.standalone(scenario(placed_day=placed_day), "gw-1")
+    start = gw.world.start_ms + (9 * MS_PER_HOUR if placed_day < 0 else MS_PER_DAY - 3_000)
+    clock = FollowingClock(start, speed=100.0)
     port, mport = free_port(), free_port()
 
     async def scenario_run() -> list[str]:
@@ -128,6 +132,8 @@ def test_scale_stream_lines_over_tcp() -> None:
     ts = np.array([int(line.split(",")[0]) for line in lines])
     raw = np.array([int(line.split(",")[1]) for line in lines])
     assert np.all(np.diff(ts) == 100)
+    if placed_day > 0:
+        assert ts[0] >= gw.world.start_ms + placed_day * MS_PER_DAY
     grams = (raw - 84_000) / 21.5
     assert np.median(grams) == pytest.approx(0, abs=30)  # mostly an empty platform
 

@@ -58,3 +58,23 @@ def api(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run("cloud.api.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@cloud.command()
+@click.option("--client-id", default=None, help="MQTT client id (stable across restarts). Default: detect-<hostname>.")
+@click.option("--group", default="detect", show_default=True, help="Shared-subscription group for frames.")
+@click.option("--model", default=None, help="Model name in models/registry.json (default: the registry's default).")
+@click.option("--threads", default=None, type=int, help="ONNX Runtime intra-op threads.")
+@click.option("--still-minutes", default=30.0, show_default=True, type=click.FloatRange(1, 720),
+              help="Minutes of lit stillness before a bird classed dead is reported.")
+@click.option("--mqtt-v311", is_flag=True, help="Speak MQTT 3.1.1 (plain subscription, one worker).")
+def detect(client_id: str | None, group: str, model: str | None, threads: int | None,
+           still_minutes: float, mqtt_v311: bool) -> None:
+    """Judge camera frames for dead birds (YOLO on ONNX Runtime + stillness over event time)."""
+    from cloud.detect.app import DetectOptions, run_worker
+    from cloud.detect.stillness import StillnessConfig
+
+    run_worker(DetectOptions(
+        client_id=client_id or f"detect-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,
+        model=model, threads=threads, stillness=StillnessConfig(still_span_s=still_minutes * 60),
+    ))

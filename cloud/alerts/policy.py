@@ -9,12 +9,16 @@ from enum import StrEnum
 from cloud.alerts.model import (
     CAMERA_BLIND,
     CLOCK_SKEW,
+    EGG_DROP,
     FLOCK_TYPES,
     GATEWAY_OFFLINE,
+    MORTALITY,
     OUTBOX_BACKLOG,
     REGIONAL_OUTBREAK,
     SENSOR_FAULT,
     SUSPECTED_DISEASE,
+    WATER_DROP,
+    WATER_FLAT,
     Severity,
 )
 
@@ -58,6 +62,13 @@ DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     CAMERA_BLIND: _TECH_FIRST,
     OUTBOX_BACKLOG: _TECH_FIRST,
     CLOCK_SKEW: _TECH_FIRST,
+}
+
+# While the covering alert is live for the same farm and house, these need no SMS of their
+# own: the suspected-disease message already says "isolate and call the vet". They are
+# still alerts in the app.
+COVERED_BY: dict[str, frozenset[str]] = {
+    SUSPECTED_DISEASE: frozenset({MORTALITY, WATER_DROP, WATER_FLAT, EGG_DROP}),
 }
 
 # Daily flock rules are judged once a day: resolve after a full clear day, not 30 minutes.

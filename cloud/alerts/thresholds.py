@@ -20,7 +20,9 @@ class _Section(BaseModel):
 class MortalityThresholds(_Section):
     small_flock_max_birds: int = 100  # GeflPestSchV §4: flocks up to 100 birds
     small_flock_deaths_24h: int = 3  # ... >= 3 dead in 24 h
-    large_flock_pct_24h: float = 2.0  # ... > 2 % in 24 h above that
+    # ... "more than 2 %" in 24 h above that; we alert at 2 % itself, so a one-day loss of
+    # 2 % is never missed to rounding (3 of 150 birds is exactly 2 %).
+    large_flock_pct_24h: float = 2.0
     consecutive_pct: float = 0.5  # Netherlands: >= 0.5 %/day on 2 consecutive days
     consecutive_days: int = 2
     consecutive_min_deaths: int = 3  # one bird in a flock of 200 is 0.5 %: not a signal

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from cloud.alerts.lifecycle import Effect, Notify, Transition
 from cloud.alerts.messages import MessageInput, place_label, render, render_digest
 from cloud.alerts.model import AlertKey
+from cloud.alerts.policy import COVERED_BY
 from cloud.alerts.store import AlertStore
 from cloud.notify.outbox import Outbox, OutMessage
 from cloud.notify.pacing import Pacing, earliest_send
@@ -43,6 +44,7 @@ class Dispatcher:
         self.place = place
         self.region_name = region_name
         self._last_alert: dict[str, str] = {}  # phone -> alert id last texted (for "1" replies)
+        self.covered = 0
 
     def handle(self, effects: Iterable[Effect], now: datetime) -> list[OutMessage]:
         queued: list[OutMessage] = []
@@ -60,6 +62,10 @@ class Dispatcher:
         alert = self.alerts.get(note.alert_id)
         if note.reason != "digest" and alert is None:
             log.warning("notification for unknown alert %s dropped", note.alert_id)
+            return []
+        if alert is not None and self._covered(alert.key, note):
+            log.info("SMS for %s not sent: covered by a live related alert", alert.key)
+            self.covered += 1
             return []
         farm, region = _scope(note.scope)
         out = []
@@ -79,6 +85,17 @@ class Dispatcher:
                 if alert is not None:
                     self._last_alert[recipient.phone] = alert.id
         return out
+
+    def _covered(self, key: AlertKey, note: Notify) -> bool:
+        for cover, kinds in COVERED_BY.items():
+            if key.type not in kinds:
+                continue
+            other = self.alerts.current(
+                AlertKey(key.farm, key.house, cover, key.region, key.subject)
+            )
+            if other is not None and other.active and other.severity >= note.severity:
+                return True
+        return False
 
     def _enqueue(
         self, note: Notify, recipient: Recipient, text: str, now: datetime

@@ -173,6 +173,11 @@ def test_hpai_like_outbreak_in_one_township(server: SmsServer) -> None:
     suspected = [t for t in sms["farmer-shibanxi"] if "疑似" in t]
     assert suspected and "隔离" in suspected[0] and "兽医站" in suspected[0]
     assert "石板溪散养户" in suspected[0]
+    # The suspected-disease SMS covers the mortality and water ones for that farm.
+    # (the water drop the day before came first and was sent on its own).
+    assert not [t for t in sms["farmer-shibanxi"] if "24小时死亡" in t]
+    assert len(sms["farmer-shibanxi"]) == 2
+    assert dispatcher.covered > 0
     assert any("青华镇有3个养殖场" in t for t in sms["staff"])
     assert any("青华镇" in t for t in sms["tech-qh"])
     assert "tech-lt" not in sms

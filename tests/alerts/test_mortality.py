@@ -35,12 +35,17 @@ def test_small_flock_rule_stops_at_100_birds() -> None:
     assert "small_flock_24h" in _rules(check_mortality(history, day(10), M))
 
 
-def test_more_than_two_percent_in_24h_edge() -> None:
-    # Flock of 1000 with no earlier deaths: 20 dead is exactly 2 %, not more than 2 %.
-    exactly = flock([0] * 10 + [20], birds_placed=1000)
-    assert "pct_24h" not in _rules(check_mortality(exactly, day(10), M))  # the ratio rule fires
-    above = flock([0] * 10 + [21], birds_placed=1000)
-    assert "pct_24h" in _rules(check_mortality(above, day(10), M))
+def test_two_percent_in_24h_edge() -> None:
+    # Flock of 1000 with no earlier deaths and a high normal loss (so the ratio rule is quiet).
+    below = flock([8] * 28 + [19], birds_placed=1224)  # 19 of 1000 alive: 1.9 %
+    result = check_mortality(below, day(28), M)
+    assert result is None or "pct_24h" not in _rules(result)
+    exactly = flock([8] * 28 + [20], birds_placed=1224)  # 2.0 % exactly alerts
+    assert "pct_24h" in _rules(check_mortality(exactly, day(28), M))
+
+
+def test_three_of_150_is_two_percent() -> None:
+    assert "pct_24h" in _rules(check_mortality(flock([0] * 10 + [3], birds_placed=150), day(10), M))
 
 
 def test_consecutive_days_at_half_a_percent() -> None:

@@ -39,7 +39,7 @@ def check_mortality(history: FlockHistory, day: date, th: MortalityThresholds) -
         if deaths >= th.small_flock_deaths_24h:
             triggers.append({"rule": "small_flock_24h", "threshold": th.small_flock_deaths_24h})
             severity = Severity.CRITICAL
-    elif pct > th.large_flock_pct_24h:
+    elif pct >= th.large_flock_pct_24h - 1e-9:  # 2 % itself alerts (see thresholds)
         triggers.append({"rule": "pct_24h", "threshold": th.large_flock_pct_24h})
         severity = Severity.CRITICAL
 

@@ -100,10 +100,15 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
 
 @sim.command("devices")
 @click.argument("scenario")
-@click.option("--gateway", "gateway_id", required=True, help="Gateway id (or farm id) to serve.")
+@click.option("--gateway", "gateway_ids", multiple=True, required=True,
+              help="Gateway id (or farm id) to serve; repeat for several, or 'all'.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--modbus-port", type=click.IntRange(1, 65535), default=5020, show_default=True)
-@click.option("--scale-port", type=click.IntRange(1, 65535), default=5021, show_default=True)
+@click.option("--modbus-port", type=click.IntRange(1, 65535), default=5020, show_default=True,
+              help="Port of the first gateway; gateway k uses this + 2k.")
+@click.option("--scale-port", type=click.IntRange(1, 65535), default=5021, show_default=True,
+              help="Port of the first gateway's scale stream; gateway k uses this + 2k.")
+@click.option("--scale-pty", is_flag=True,
+              help="Also write the scale lines to a pseudo-terminal (a serial port for pyserial).")
 @click.option("--speed", default="60", show_default=True,
               help="Simulated seconds per real second (device servers need a finite speed).")
 @click.option("--start-day", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -111,19 +116,22 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
 @click.option("--seed", type=int, default=None)
 @click.option("--hz", type=click.FloatRange(min=1.0, max=100.0), default=10.0, show_default=True)
 @click.option("--gateway-config", "config_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write a gateway.yaml for the edge agent that reads these devices.")
+              default=None, help="One gateway: write its gateway.yaml for the edge agent here.")
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write <gateway>.yaml for each gateway, and <gateway>.visits.jsonl truth.")
 @click.option("--truth-visits", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Append the scale's true visits here (JSON lines).")
-def devices_cmd(scenario: str, gateway_id: str, host: str, modbus_port: int, scale_port: int,
-                speed: str, start_day: float, seed: int | None, hz: float, config_out: Path | None,
+              help="One gateway: append the scale's true visits here (JSON lines).")
+def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_port: int,
+                scale_port: int, scale_pty: bool, speed: str, start_day: float, seed: int | None,
+                hz: float, config_out: Path | None, config_dir: Path | None,
                 truth_visits: Path | None) -> None:
-    """Serve one gateway's simulated devices (Modbus TCP + scale stream) until interrupted."""
+    """Serve gateways' simulated devices (Modbus TCP + scale stream) until interrupted."""
     import asyncio
 
     import yaml
 
     from firmware_sim.clock import MS_PER_DAY, FollowingClock, parse_speed
-    from firmware_sim.devices_server import serve_gateway
+    from firmware_sim.devices_server import open_pty, serve_many
     from firmware_sim.edge_config import gateway_config
     from firmware_sim.gateway import GatewayDevices
     from firmware_sim.scenario import load_scenario
@@ -131,22 +139,42 @@ def devices_cmd(scenario: str, gateway_id: str, host: str, modbus_port: int, sca
     try:
         pace = parse_speed(speed)
         loaded = load_scenario(scenario)
-        gateway = GatewayDevices.standalone(loaded, gateway_id, seed=seed)
+        wanted = ([f.gateway for f in loaded.all_farms()] if gateway_ids == ("all",)
+                  else list(gateway_ids))
+        gateways = [GatewayDevices.standalone(loaded, g, seed=seed) for g in wanted]
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if pace is None:
         raise click.BadParameter("device servers need a finite speed", param_hint="--speed")
-    clock = FollowingClock(gateway.world.start_ms + int(start_day * MS_PER_DAY), pace)
-    if config_out is not None:
-        cfg = gateway_config(gateway, host=host, modbus_port=modbus_port, scale_port=scale_port)
-        config_out.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        click.echo(f"wrote {config_out}")
+    if len(gateways) > 1 and (config_out is not None or truth_visits is not None):
+        raise click.UsageError("with several gateways use --config-dir instead of "
+                               "--gateway-config/--truth-visits")
+    clock = FollowingClock(gateways[0].world.start_ms + int(start_day * MS_PER_DAY), pace)
+    if config_dir is not None:
+        config_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = []
+    for k, gw in enumerate(gateways):
+        ep: dict[str, object] = {"gateway": gw, "modbus_port": modbus_port + 2 * k,
+                                 "scale_port": scale_port + 2 * k}
+        pty_path = None
+        if scale_pty:
+            ep["pty_master"], pty_path = open_pty()
+        cfg = gateway_config(gw, host=host, modbus_port=modbus_port + 2 * k,
+                             scale_port=scale_port + 2 * k)
+        if pty_path is not None and "scale" in cfg:
+            cfg["scale"].update({"transport": "serial", "serial_port": pty_path})
+        target = config_out if config_dir is None else config_dir / f"{gw.gateway_id}.yaml"
+        if target is not None:
+            target.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        ep["truth"] = truth_visits if config_dir is None else config_dir / f"{gw.gateway_id}.visits.jsonl"
+        endpoints.append(ep)
+        click.echo(f"{gw.gateway_id}: modbus {host}:{modbus_port + 2 * k}, scale {host}:{scale_port + 2 * k}"
+                   + (f", scale pty {pty_path}" if pty_path else "")
+                   + (f", config {target}" if target is not None else ""))
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
-    click.echo(f"{gateway.gateway_id}: modbus {host}:{modbus_port}, scale {host}:{scale_port}, "
-               f"speed {pace:g}x (Ctrl-C stops)")
+    click.echo(f"speed {pace:g}x from scenario day {start_day:g} (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_gateway(gateway, clock, host=host, modbus_port=modbus_port,
-                                  scale_port=scale_port, hz=hz, truth_path=truth_visits))
+        asyncio.run(serve_many(endpoints, clock, host=host, hz=hz))
 
 
 @sim.command("fleet")

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,11 @@ class ScaleStream:
     """Broadcasts the load-cell lines in event time; pacing follows the clock."""
 
     def __init__(self, gateway: GatewayDevices, clock: Clock, *, hz: float = 10.0,
-                 truth_path: Path | None = None, tick_s: float = 0.1) -> None:
+                 truth_path: Path | None = None, tick_s: float = 0.1,
+                 pty_master: int | None = None) -> None:
         self.gateway = gateway
+        self.pty_master = pty_master  # a serial-style line: bytes nobody reads are lost
+        self.pty_dropped_bytes = 0
         self.clock = clock
         self.hz = hz
         self.truth_path = truth_path
@@ -115,6 +119,12 @@ class ScaleStream:
                 truth.close()
 
     async def _broadcast(self, data: bytes) -> None:
+        if self.pty_master is not None:
+            try:
+                written = os.write(self.pty_master, data)
+                self.pty_dropped_bytes += len(data) - written
+            except BlockingIOError:
+                self.pty_dropped_bytes += len(data)
         for w in list(self.clients):
             try:
                 w.write(data)
@@ -123,18 +133,33 @@ class ScaleStream:
                 self.clients.discard(w)
 
 
+def open_pty() -> tuple[int, str]:
+    """A pseudo-terminal pair: we write to the master, a reader opens the slave path like a
+    serial port (pyserial works on it). Returns (master fd, slave path)."""
+    import pty
+    import tty
+
+    master, slave = pty.openpty()
+    tty.setraw(slave)  # no echo or line editing: a plain 8N1 byte stream
+    os.set_blocking(master, False)
+    # The slave end stays open here so writes do not fail while no reader is attached.
+    path = os.ttyname(slave)
+    return master, path
+
+
 async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, modbus_port: int,
                         scale_port: int | None, hz: float = 10.0, truth_path: Path | None = None,
-                        ready: asyncio.Event | None = None) -> None:
+                        ready: asyncio.Event | None = None, pty_master: int | None = None) -> None:
     """Serve until cancelled."""
     modbus = ModbusDevices(gateway, clock)
     # Unknown unit ids stay silent, as on a real RS485 line.
     server = ModbusTcpServer(modbus.sim_devices(), address=(host, modbus_port), ignore_missing_devices=True)
     tasks = [asyncio.create_task(server.serve_forever())]
     scale_server = None
-    if scale_port is not None and gateway.scale_house() is not None:
-        stream = ScaleStream(gateway, clock, hz=hz, truth_path=truth_path)
-        scale_server = await asyncio.start_server(stream.handle, host, scale_port)
+    if (scale_port is not None or pty_master is not None) and gateway.scale_house() is not None:
+        stream = ScaleStream(gateway, clock, hz=hz, truth_path=truth_path, pty_master=pty_master)
+        if scale_port is not None:
+            scale_server = await asyncio.start_server(stream.handle, host, scale_port)
         tasks.append(asyncio.create_task(stream.run()))
     log.info("gateway %s: modbus on %s:%s, scale on %s", gateway.gateway_id, host, modbus_port, scale_port)
     if ready is not None:
@@ -148,3 +173,13 @@ async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, mod
             scale_server.close()
         with contextlib.suppress(Exception):
             await server.shutdown()
+
+
+async def serve_many(endpoints: list[dict[str, Any]], clock: Clock, *, host: str, hz: float) -> None:
+    """Several gateways in one process; each endpoint dict holds gateway, ports, truth, pty."""
+    await asyncio.gather(*(
+        serve_gateway(e["gateway"], clock, host=host, modbus_port=e["modbus_port"],
+                      scale_port=e["scale_port"], hz=hz, truth_path=e.get("truth"),
+                      pty_master=e.get("pty_master"))
+        for e in endpoints
+    ))

@@ -147,3 +147,36 @@ def test_generated_gateway_config_is_valid_for_the_edge() -> None:
     assert parsed.scale is not None and parsed.scale.counts_per_gram == 21.5
     assert parsed.flock is not None and parsed.flock.placed_on == date(2026, 6, 11)
     assert {s.unit for s in parsed.sensors} == {1, 2, 3, 4, 5}
+
+
+def test_scale_stream_on_a_pty_reads_like_a_serial_port() -> None:
+    import os
+
+    from firmware_sim.devices_server import open_pty
+
+    gw = GatewayDevices.standalone(scenario(), "gw-1")
+    clock = FollowingClock(gw.world.start_ms + 9 * MS_PER_HOUR, speed=100.0)
+    master, path = open_pty()
+    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
+
+    async def scenario_run() -> bytes:
+        ready = asyncio.Event()
+        task = asyncio.create_task(serve_gateway(gw, clock, host="127.0.0.1", modbus_port=free_port(),
+                                                 scale_port=None, ready=ready, pty_master=master))
+        await asyncio.wait_for(ready.wait(), 10)
+        data = b""
+        loop = asyncio.get_running_loop()
+        while data.count(b"\n") < 200:
+            data += await asyncio.wait_for(loop.run_in_executor(None, os.read, fd, 4096), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return data
+
+    try:
+        lines = asyncio.run(scenario_run()).decode().splitlines()[1:-1]
+    finally:
+        os.close(fd)
+        os.close(master)
+    ts = [int(x.split(",")[0]) for x in lines]
+    assert all(b - a == 100 for a, b in zip(ts, ts[1:], strict=False))

@@ -18,6 +18,7 @@ from cloud.api.observability import API_PREFIX
 from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
 from cloud.api.security import TokenIssuer
+from cloud.reports import api as reports_api
 from cloud.settings import CloudSettings
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,7 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     errors.install(app, html_handler)
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
-    for module in (auth, catalog, gateways, telemetry, records, users):
-        app.include_router(module.router, prefix=API_PREFIX)
-    try:
-        from cloud.reports import api as reports_api
-
-        app.include_router(reports_api.router, prefix=API_PREFIX)
-    except ImportError:  # reports not built yet in this tree
-        log.debug("reports API not available")
+    for router in (auth.router, catalog.router, gateways.router, telemetry.router, records.router,
+                   users.router, reports_api.router):
+        app.include_router(router, prefix=API_PREFIX)
     return app

@@ -104,9 +104,9 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
         conn.execute("INSERT INTO health (ts, gateway_id, seq, outbox_depth, outbox_oldest_age_s, payload) "
                      "VALUES (%s, %s, 1, 12, 40.0, '{}')", (NOW - timedelta(minutes=5), gateway(farm)))
         row = conn.execute(
-            "INSERT INTO alerts (type, severity, dedup_key, farm_id, house_id, region_id, event_start, title, advice) "
-            "VALUES ('mortality', 'critical', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (f"{farm}/mortality", farm, house(farm), region, NOW - timedelta(hours=2),
+            "INSERT INTO alerts (type, severity, dedup_key, farm_id, house_id, region_id, event_start, raised_at, "
+            "title, advice) VALUES ('mortality', 'critical', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (f"{farm}/mortality", farm, house(farm), region, NOW - timedelta(hours=2), NOW - timedelta(hours=2),
              "死亡数异常", "隔离病鸡，联系兽医"),
         ).fetchone()
         assert row is not None
@@ -129,9 +129,9 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
                          (ts, gateway(farm), 100 + h, house(farm), 24.0 + h % 5))
     # A regional alert (no farm) in county c2.
     row = conn.execute(
-        "INSERT INTO alerts (type, severity, dedup_key, region_id, event_start, title) "
-        "VALUES ('regional_mortality', 'warning', 'c2/regional', 'c2', %s, 'Regional cluster') RETURNING id",
-        (NOW - timedelta(hours=3),)).fetchone()
+        "INSERT INTO alerts (type, severity, dedup_key, region_id, event_start, raised_at, title) "
+        "VALUES ('regional_mortality', 'warning', 'c2/regional', 'c2', %s, %s, 'Regional cluster') RETURNING id",
+        (NOW - timedelta(hours=3), NOW - timedelta(hours=3))).fetchone()
     assert row is not None
     ids["alerts"]["c2"] = row[0]
     for username, (_, farms, regions) in USERS.items():

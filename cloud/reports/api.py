@@ -1,0 +1,45 @@
+"""Report routes: the regional report as JSON, and as CSV, XLSX or PDF downloads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Response
+
+from cloud.api.deps import Conn, CurrentScope
+from cloud.api.schemas import Id
+from cloud.reports import export, service
+from cloud.reports.rollup import RegionReport
+
+router = APIRouter(tags=["reports"])
+MEDIA = {"csv": "text/csv; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "pdf": "application/pdf"}
+
+
+def period(start: date | None, end: date | None) -> tuple[date, date]:
+    default_start, default_end = service.default_period(datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    return start or default_start, end or default_end
+
+
+@router.get("/reports/regions/{region_id}", response_model=RegionReport)
+def region_report(region_id: Id, conn: Conn, scope: CurrentScope, start: date | None = None,
+                  end: date | None = None) -> RegionReport:
+    """Coverage, mortality against expected, weight against the breed standard, alerts and SMS,
+    for the region and each of its children (regions, or farms in a village)."""
+    return service.regional_report(conn, scope, region_id, *period(start, end))
+
+
+@router.get("/reports/regions/{region_id}/export", response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
+def region_export(region_id: Id, conn: Conn, scope: CurrentScope,
+                  format: Annotated[Literal["csv", "xlsx", "pdf"], Query()] = "csv",
+                  lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+                  start: date | None = None, end: date | None = None) -> Response:
+    report = service.regional_report(conn, scope, region_id, *period(start, end))
+    render = {"csv": export.to_csv, "xlsx": export.to_xlsx, "pdf": export.to_pdf}[format]
+    filename = f"fuhuiyang-{region_id}-{report.start}-{report.end}.{format}"
+    return Response(render(report, lang), media_type=MEDIA[format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

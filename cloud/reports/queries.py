@@ -1,0 +1,208 @@
+"""What a regional report reads, per farm, in a handful of set-based queries.
+
+The same functions run on TimescaleDB (where `env_daily` and `weighing_daily` are continuous
+aggregates) and on plain PostgreSQL (where they are views).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+FARM_TZ = ZoneInfo("Asia/Shanghai")
+RECENT_DAYS = 7  # weight, environment and the "this week" mortality look at the last week of the period
+# Comfort bands read from env_daily (DESIGN.md §5): daily maxima above these are days out of comfort.
+COMFORT_MAX = {"temperature_c": 32.0, "nh3_ppm": 20.0, "co2_ppm": 3000.0}
+
+
+@dataclass
+class FarmFacts:
+    farm_id: str
+    name: str
+    region_id: str
+    houses: int = 0
+    birds: int = 0
+    gateways: int = 0
+    gateways_online: int = 0
+    deaths: int = 0
+    culls: int = 0
+    bird_days: int = 0
+    deaths_recent: int = 0
+    bird_days_recent: int = 0
+    weight_birds: int = 0  # flocks' birds behind the weight figures (weights are bird-weighted)
+    weight_mean_g: float | None = None
+    weight_expected_g: float | None = None
+    uniformity_pct: float | None = None
+    env_house_days: int = 0
+    env_house_days_out: int = 0
+    alerts: dict[tuple[str, str], int] = field(default_factory=dict)
+    ack_seconds: list[float] = field(default_factory=list)
+    sms_count: int = 0
+    sms_segments: int = 0
+    sms_cost: float = 0.0
+
+
+@dataclass
+class ReportData:
+    farms: dict[str, FarmFacts]
+    daily: dict[date, tuple[int, int]]  # day -> (deaths, bird-days) over all farms in scope
+    weekly: dict[str, dict[date, tuple[int, int]]]  # farm -> week start -> (deaths, bird-days)
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time(), FARM_TZ), datetime.combine(end, time(), FARM_TZ)
+
+
+def load(conn: psycopg.Connection, farm_ids: list[str], start: date, end: date) -> ReportData:
+    """Everything a report over `farm_ids` and [start, end) needs."""
+    p: dict[str, Any] = {"farms": farm_ids, "start": start, "end": end,
+                         "recent": max(start, end - timedelta(days=RECENT_DAYS))}
+    p["ts_start"], p["ts_end"] = _bounds(start, end)
+    p["ts_recent"] = _bounds(p["recent"], end)[0]
+    farms = {r[0]: FarmFacts(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT id, name, region_id FROM farms WHERE id = ANY(%(farms)s::text[])", p).fetchall()}
+    _coverage(conn, p, farms)
+    daily, weekly = _mortality(conn, p, farms)
+    _weights(conn, p, farms)
+    _environment(conn, p, farms)
+    _alerts(conn, p, farms)
+    _sms(conn, p, farms)
+    return ReportData(farms, daily, weekly)
+
+
+def _coverage(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    for farm, houses, birds in conn.execute(
+            "SELECT h.farm_id, count(DISTINCT h.id), coalesce(sum(fl.birds_now) FILTER ("
+            "  WHERE fl.placed_on < %(end)s AND (fl.ended_on IS NULL OR fl.ended_on >= %(end)s)), 0) "
+            "FROM houses h LEFT JOIN flocks fl ON fl.house_id = h.id "
+            "WHERE h.farm_id = ANY(%(farms)s::text[]) GROUP BY h.farm_id", p):
+        farms[farm].houses, farms[farm].birds = int(houses), int(birds)
+    for farm, total, online in conn.execute(
+            "SELECT farm_id, count(*), count(*) FILTER (WHERE status = 'online') FROM gateways "
+            "WHERE farm_id = ANY(%(farms)s::text[]) AND revoked_at IS NULL GROUP BY farm_id", p):
+        farms[farm].gateways, farms[farm].gateways_online = int(total), int(online)
+
+
+# Birds alive at the start of each recorded day = placed - losses on earlier days of the flock.
+MORTALITY_SQL = """
+WITH fl AS (
+    SELECT f.id, h.farm_id, f.birds_placed FROM flocks f JOIN houses h ON h.id = f.house_id
+    WHERE h.farm_id = ANY(%(farms)s::text[])
+), days AS (
+    SELECT fl.farm_id, d.day, coalesce(d.deaths, 0) AS deaths, coalesce(d.culls, 0) AS culls,
+           fl.birds_placed - coalesce(sum(coalesce(d.deaths, 0) + coalesce(d.culls, 0)) OVER (
+               PARTITION BY d.flock_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS alive
+    FROM daily_records d JOIN fl ON fl.id = d.flock_id
+    WHERE d.day < %(end)s
+)
+SELECT farm_id, date_trunc('week', day)::date AS week, day,
+       sum(deaths) AS deaths, sum(culls) AS culls, sum(greatest(alive, 0)) AS alive,
+       sum(deaths) FILTER (WHERE day >= %(recent)s) AS deaths_recent,
+       sum(greatest(alive, 0)) FILTER (WHERE day >= %(recent)s) AS alive_recent
+FROM days WHERE day >= %(start)s
+GROUP BY GROUPING SETS ((farm_id, date_trunc('week', day)::date), (day))
+"""
+
+
+def _mortality(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]
+               ) -> tuple[dict[date, tuple[int, int]], dict[str, dict[date, tuple[int, int]]]]:
+    daily: dict[date, tuple[int, int]] = {}
+    weekly: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    for farm, week, day, deaths, culls, alive, deaths_recent, alive_recent in conn.execute(MORTALITY_SQL, p):
+        if farm is None:
+            daily[day] = (int(deaths), int(alive))
+            continue
+        f = farms[farm]
+        f.deaths += int(deaths)
+        f.culls += int(culls)
+        f.bird_days += int(alive)
+        f.deaths_recent += int(deaths_recent or 0)
+        f.bird_days_recent += int(alive_recent or 0)
+        weekly[farm][week] = (int(deaths), int(alive))
+    return dict(sorted(daily.items())), dict(weekly)
+
+
+def _weights(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    """Latest daily weight per house in the last week: the gateway's summary (it saw every sample,
+    and carries uniformity), else the `weighing_daily` aggregate of per-bird weighings."""
+    from cloud.alerts.breeds import breed_curve
+
+    flocks = {r[0]: r[1:] for r in conn.execute(
+        "SELECT f.house_id, h.farm_id, f.breed, f.placed_on, coalesce(f.birds_now, f.birds_placed) "
+        "FROM flocks f JOIN houses h ON h.id = f.house_id WHERE h.farm_id = ANY(%(farms)s::text[]) "
+        "AND f.placed_on < %(end)s AND (f.ended_on IS NULL OR f.ended_on >= %(recent)s) ORDER BY f.placed_on", p)}
+    latest: dict[str, tuple[date, float, float | None, float | None]] = {}
+    for house, day, mean_g, uniformity, expected in conn.execute(
+            "SELECT DISTINCT ON (house_id) house_id, day, mean_g, uniformity_pct, expected_g "
+            "FROM weighing_summaries WHERE house_id = ANY(%(houses)s::text[]) AND day >= %(recent)s AND day < %(end)s "
+            "AND count > 0 ORDER BY house_id, day DESC", {**p, "houses": list(flocks)}):
+        latest[house] = (day, float(mean_g), None if uniformity is None else float(uniformity),
+                         None if expected is None else float(expected))
+    missing = [h for h in flocks if h not in latest]
+    if missing:
+        for house, bucket, mean_g in conn.execute(
+                "SELECT DISTINCT ON (house_id) house_id, bucket, mean_g FROM weighing_daily "
+                "WHERE house_id = ANY(%(houses)s::text[]) AND bucket >= %(ts_recent)s AND bucket < %(ts_end)s "
+                "AND n > 0 ORDER BY house_id, bucket DESC", {**p, "houses": missing}):
+            latest[house] = (bucket.astimezone(FARM_TZ).date(), float(mean_g), None, None)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])  # birds, w, exp, unif, unif_birds
+    for house, (day, mean_g, uniformity, expected) in latest.items():
+        farm, breed, placed_on, birds = flocks[house]
+        if expected is None:
+            curve = breed_curve(breed)
+            expected = curve((day - placed_on).days) if curve else None
+        if expected is None:
+            continue  # no standard to compare with (local breed without a fitted curve)
+        s = sums[farm]
+        s[0] += birds
+        s[1] += birds * mean_g
+        s[2] += birds * expected
+        if uniformity is not None:
+            s[3] += birds * uniformity
+            s[4] += birds
+    for farm, (birds, w, exp, unif, unif_birds) in sums.items():
+        if birds > 0:
+            f = farms[farm]
+            f.weight_birds = int(birds)
+            f.weight_mean_g, f.weight_expected_g = w / birds, exp / birds
+            f.uniformity_pct = unif / unif_birds if unif_birds else None
+
+
+def _environment(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    houses: dict[str, str] = dict(conn.execute("SELECT id, farm_id FROM houses WHERE farm_id = ANY(%(farms)s::text[])", p).fetchall())
+    out: dict[tuple[str, datetime], bool] = {}
+    for house, bucket, metric, high in conn.execute(
+            "SELECT house_id, bucket, metric, max FROM env_daily WHERE house_id = ANY(%(houses)s::text[]) "
+            "AND metric = ANY(%(metrics)s::text[]) AND bucket >= %(ts_recent)s AND bucket < %(ts_end)s",
+            {**p, "houses": list(houses), "metrics": list(COMFORT_MAX)}):
+        key = (house, bucket)
+        out[key] = out.get(key, False) or float(high) > COMFORT_MAX[metric]
+    for (house, _), bad in out.items():
+        f = farms[houses[house]]
+        f.env_house_days += 1
+        f.env_house_days_out += int(bad)
+
+
+def _alerts(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    for farm, kind, severity, ack_s in conn.execute(
+            "SELECT farm_id, type, severity, extract(epoch FROM acknowledged_at - raised_at) FROM alerts "
+            "WHERE farm_id = ANY(%(farms)s::text[]) AND raised_at >= %(ts_start)s AND raised_at < %(ts_end)s", p):
+        f = farms[farm]
+        f.alerts[(kind, severity)] = f.alerts.get((kind, severity), 0) + 1
+        if ack_s is not None:
+            f.ack_seconds.append(max(0.0, float(ack_s)))
+
+
+def _sms(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    for farm, count, segments, cost in conn.execute(
+            "SELECT a.farm_id, count(*), coalesce(sum(n.segments), 0), coalesce(sum(n.cost), 0) "
+            "FROM notifications n JOIN alerts a ON a.id = n.alert_id "
+            "WHERE n.channel = 'sms' AND n.state IN ('sent', 'delivered') AND a.farm_id = ANY(%(farms)s::text[]) "
+            "AND n.created_at >= %(ts_start)s AND n.created_at < %(ts_end)s GROUP BY a.farm_id", p):
+        f = farms[farm]
+        f.sms_count, f.sms_segments, f.sms_cost = int(count), int(segments), float(cost)

@@ -1,0 +1,408 @@
+"""The gateway agent loop: sample, weigh, capture, queue in the outbox, drain over MQTT.
+
+Single-threaded apart from the uplink's network thread: every SQLite write and every decision
+happens here. `step()` does one bounded round of work, so tests drive it with a manual clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+from edge.config import GatewayConfig
+from edge.health import SensorHealth, SystemProbe
+from edge.outbox import Outbox, OutboxLimits, Priority
+from edge.remote import ConfigStore, evaluate
+from edge.rules import LocalRules
+from edge.sampling import Sampler, SensorDriver
+from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
+from edge.weighing import (
+    AcceptanceWindow,
+    Calibration,
+    ExpectedCurve,
+    Weigher,
+    WindowParams,
+    daily_summaries,
+    local_date,
+)
+from protocol import (
+    Alert,
+    AppliedConfig,
+    FrameMeta,
+    GatewayStatus,
+    Health,
+    Kind,
+    Reading,
+    Telemetry,
+    Weighing,
+    Weight,
+    encode,
+    encode_frame,
+    topic_for,
+)
+from protocol.limits import LIMITS
+from protocol.messages import CameraState
+
+log = logging.getLogger(__name__)
+
+MS_PER_DAY = 86_400_000
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+
+class ScaleSource(Protocol):
+    def read(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    ts_ms: int
+    camera: str
+    house: str | None
+    width: int
+    height: int
+    jpeg: bytes
+    trigger: str
+
+
+class FrameSource(Protocol):
+    camera_id: str
+
+    def poll(self, now_ms: int) -> list[CapturedFrame]: ...
+
+    def state(self) -> str: ...
+
+
+@dataclass
+class Devices:
+    """What the composition root built from config; the agent never opens devices itself."""
+
+    sensors: dict[str, SensorDriver]
+    scale: ScaleSource | None = None
+    cameras: list[FrameSource] | None = None
+
+
+class Agent:
+    def __init__(self, config: GatewayConfig, base_doc: dict[str, Any], clock: Clock, outbox: Outbox,
+                 devices: Devices, store: ConfigStore, *, software: str,
+                 uplink_factory: Callable[[GatewayConfig], Uplink],
+                 rebuild_devices: Callable[[GatewayConfig], Devices] | None = None,
+                 mono: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.base_doc = base_doc
+        self.clock = clock
+        self.outbox = outbox
+        self.devices = devices
+        self.store = store
+        self.software = software
+        self._uplink_factory = uplink_factory
+        self._rebuild_devices = rebuild_devices
+        self._mono = mono
+        self.applied_version, _ = store.load()
+        self.health = SensorHealth()
+        self.rules = LocalRules(config.rules)
+        self.sampler = Sampler(self.health, self._on_reading)
+        self.probe = SystemProbe(str(config.data_dir))
+        self.uplink: Uplink | None = None
+        self._inflight: dict[tuple[int, int], int] = {}
+        self._points: list[Reading] = []
+        self._weights: list[Weight] = []
+        self._day_weights: dict[date, list[tuple[int, float]]] = defaultdict(list)
+        self._summarised: set[date] = set()
+        self._tokens = 0.0
+        self._last_mono = mono()
+        self._rollback: tuple[GatewayConfig, int, dict[str, Any], float] | None = None
+        now = clock.now_ms()
+        self._next_flush = now + int(config.telemetry_batch_s * 1000)
+        self._next_health = now
+        self._next_expire = now
+        self.weigher: Weigher | None = None
+        self._apply(config, now)
+
+    # -- configuration ----------------------------------------------------------------------
+    def _apply(self, config: GatewayConfig, now_ms: int) -> None:
+        old = self.config
+        self.config = config
+        self.rules.settings = config.rules
+        self.outbox.limits = OutboxLimits(
+            max_bytes=int(config.outbox.max_mb * 2**20),
+            max_age_s={Priority.ALERT: config.outbox.data_max_age_h * 3600,
+                       Priority.TELEMETRY: config.outbox.data_max_age_h * 3600,
+                       Priority.WEIGHING: config.outbox.data_max_age_h * 3600,
+                       Priority.FRAME: config.outbox.frame_max_age_h * 3600})
+        if self._rebuild_devices is not None and (old is not config) and (
+                old.sensors != config.sensors or old.scale != config.scale or old.cameras != config.cameras):
+            self.devices = self._rebuild_devices(config)
+        self.sampler.configure(config.sensors, self.devices.sensors, now_ms)
+        if config.scale is not None and config.flock is not None:
+            window = WindowParams(low=config.scale.window_low, high=config.scale.window_high)
+            placed = int(np.datetime64(config.flock.placed_on, "ms").astype(np.int64))
+            placed -= int(config.utc_offset_h * 3_600_000)  # local midnight of placement day
+            curve = ExpectedCurve(config.flock.breed, placed, config.flock.age_at_placement_days)
+            calib = Calibration(config.scale.zero_offset, config.scale.counts_per_gram)
+            if self.weigher is None or self.weigher.calibration != calib:
+                self.weigher = Weigher(calib, AcceptanceWindow(curve, window))
+            else:  # keep the learnt window and tare; only the limits change
+                self.weigher.window.curve = curve
+                self.weigher.window.params = window
+        else:
+            self.weigher = None
+
+    def start(self) -> None:
+        self.uplink = self._uplink_factory(self.config)
+        self._set_will()
+        self.uplink.start()
+
+    def _set_will(self) -> None:
+        assert self.uplink is not None
+        seq = self.outbox.allocate_seq()
+        msg = GatewayStatus(gateway_id=self.config.gateway_id, seq=seq, ts=self.clock.now_ms(),
+                            state="offline", software=self.software, reason="connection lost")
+        self.uplink.set_will(topic_for(self.config.gateway_id, Kind.STATUS), encode(msg))
+
+    def shutdown(self) -> None:
+        if self.uplink is not None:
+            seq = self.outbox.allocate_seq()
+            msg = GatewayStatus(gateway_id=self.config.gateway_id, seq=seq, ts=self.clock.now_ms(),
+                                state="offline", software=self.software, reason="shutdown")
+            self.uplink.stop(final=(topic_for(self.config.gateway_id, Kind.STATUS), encode(msg)))
+        self._flush(self.clock.now_ms())
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
+        self.start()
+        try:
+            while not stop.is_set():
+                self.step()
+                stop.wait(tick_s)
+        finally:
+            self.shutdown()
+
+    def step(self) -> None:
+        now = self.clock.now_ms()
+        self.sampler.poll(now)
+        self._read_scale(now)
+        for cam in self.devices.cameras or []:
+            for frame in cam.poll(now):
+                self._queue_frame(frame)
+        if now >= self._next_flush:
+            self._flush(now)
+            self._next_flush = now + int(self.config.telemetry_batch_s * 1000)
+            self._summaries(now)
+        if now >= self._next_health:
+            self._queue_health(now)
+            self._next_health = now + int(self.config.health_interval_s * 1000)
+        if now >= self._next_expire:
+            self.outbox.expire(now)
+            self._next_expire = now + 600_000
+        self.pump(now)
+
+    # -- producers ------------------------------------------------------------------------
+    def _put(self, kind: Kind, make: Callable[[int], BaseModel], now_ms: int) -> int:
+        gw = self.config.gateway_id
+        return self.outbox.put(kind, topic_for(gw, kind), lambda seq: encode(make(seq)), now_ms)
+
+    def _on_reading(self, reading: Reading) -> None:
+        self._points.append(reading)
+        gw = self.config.gateway_id
+        for a in self.rules.observe(reading.ts, reading.metric, reading.value, reading.house):
+            self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
+                gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
+                value=a.value, threshold=a.threshold, message=a.message), reading.ts)
+        if len(self._points) >= LIMITS.max_points_per_batch:
+            self._flush(reading.ts)
+
+    def _read_scale(self, now_ms: int) -> None:
+        scale = self.devices.scale
+        if scale is None or self.weigher is None:
+            return
+        from edge.drivers import DriverError
+
+        try:
+            ts, raw = scale.read()
+        except DriverError as exc:
+            log.debug("scale: %s", exc)
+            return
+        if len(ts) == 0:
+            return
+        for r in self.weigher.feed(ts, raw):
+            if r.accepted and r.net_g is not None:
+                self._day_weights[local_date(r.ts_ms, self.config.utc_offset_h)].append((r.ts_ms, r.net_g))
+                assert self.config.scale is not None
+                if self.config.scale.upload_weights:
+                    self._weights.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(r.dwell_s, 1)))
+        if len(self._weights) >= LIMITS.max_weights_per_message:
+            self._flush(now_ms)
+
+    def _flush(self, now_ms: int) -> None:
+        gw = self.config.gateway_id
+        if self._points:
+            points, self._points = self._points, []
+            self._put(Kind.TELEMETRY, lambda seq: Telemetry(gateway_id=gw, seq=seq, sent_at=now_ms,
+                                                            points=points), now_ms)
+        if self._weights and self.config.scale is not None:
+            weights, self._weights = self._weights, []
+            scale = self.config.scale
+            self._put(Kind.WEIGHING, lambda seq: Weighing(gateway_id=gw, seq=seq, sent_at=now_ms, scale=scale.id,
+                                                          house=scale.house, weights=weights), now_ms)
+
+    def _summaries(self, now_ms: int) -> None:
+        """Yesterday's (and any older unsent) daily summary, once past summary_hour local time."""
+        if self.config.scale is None or self.weigher is None:
+            return
+        local_now = now_ms + int(self.config.utc_offset_h * 3_600_000)
+        if (local_now % MS_PER_DAY) < self.config.summary_hour * 3_600_000:
+            return
+        today = local_date(now_ms, self.config.utc_offset_h)
+        done = [d for d in self._day_weights if d < today and d not in self._summarised]
+        if not done:
+            return
+        weights = [w for d in sorted(done) for w in self._day_weights.pop(d)]
+        window = self.weigher.window
+        scale = self.config.scale
+        summaries = daily_summaries(weights, self.config.utc_offset_h, window.curve.at, scale.house)
+        self._summarised.update(done)
+        gw = self.config.gateway_id
+        self._put(Kind.WEIGHING, lambda seq: Weighing(gateway_id=gw, seq=seq, sent_at=now_ms, scale=scale.id,
+                                                      house=scale.house, summaries=summaries[-31:]), now_ms)
+
+    def _queue_frame(self, f: CapturedFrame) -> None:
+        gw = self.config.gateway_id
+
+        def build(seq: int) -> bytes:
+            meta = FrameMeta(gateway_id=gw, seq=seq, ts=f.ts_ms, camera=f.camera, house=f.house, width=f.width,
+                             height=f.height, size=len(f.jpeg), trigger=f.trigger,
+                             sha256=hashlib.sha256(f.jpeg).hexdigest())
+            return encode_frame(meta, f.jpeg)
+
+        self.outbox.put(Kind.FRAME, topic_for(gw, Kind.FRAME), build, f.ts_ms)
+
+    def _queue_health(self, now_ms: int) -> None:
+        cpu, mem = self.probe.cpu_mem()
+        cams = [CameraState(camera=c.camera_id, state=c.state()) for c in self.devices.cameras or []]
+        gw = self.config.gateway_id
+        state = self.outbox.state(now_ms)
+        sensors = self.health.states(now_ms)
+        self._put(Kind.HEALTH, lambda seq: Health(
+            gateway_id=gw, seq=seq, ts=now_ms, uptime_s=round(self.probe.uptime_s(), 1), cpu_pct=round(cpu, 1),
+            mem_mb=round(mem, 1), disk_free_mb=round(self.probe.disk_free_mb(), 1), software=self.software,
+            outbox=state, sensors=sensors[:256], cameras=cams[:64]), now_ms)
+
+    # -- uplink ---------------------------------------------------------------------------
+    def pump(self, now_ms: int) -> None:
+        uplink = self.uplink
+        if uplink is None:
+            return
+        acked: list[int] = []
+        while True:
+            try:
+                ev = uplink.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(ev, Ack):
+                row_id = self._inflight.pop((ev.generation, ev.mid), None)
+                if row_id is not None and ev.ok:
+                    acked.append(row_id)
+            elif isinstance(ev, Connected):
+                self._on_connected(now_ms)
+            elif isinstance(ev, Disconnected):
+                self._inflight.clear()  # unacked rows stay in the outbox and go again
+            elif isinstance(ev, Inbound):
+                self._on_inbound(ev, now_ms)
+        self.outbox.ack(acked)
+        self._check_rollback(now_ms)
+        if not uplink.connected:
+            self._inflight.clear()
+            return
+        mono = self._mono()
+        rate = self.config.outbox.drain_per_s
+        self._tokens = min(rate, self._tokens + (mono - self._last_mono) * rate)
+        self._last_mono = mono
+        free = self.config.mqtt.inflight - len(self._inflight)
+        live_since = now_ms - int(self.config.outbox.live_window_s * 1000)
+        rows = self.outbox.peek(free, set(self._inflight.values()), live_since_ms=live_since,
+                                backlog_limit=int(self._tokens))
+        for row in rows:
+            sent = uplink.publish(row.topic, row.payload)
+            if sent is None:
+                break
+            self._inflight[sent] = row.id
+            if row.created_ms < live_since:
+                self._tokens -= 1
+
+    def _on_connected(self, now_ms: int) -> None:
+        assert self.uplink is not None
+        self._inflight.clear()
+        gw = self.config.gateway_id
+        seq = self.outbox.allocate_seq()
+        status = GatewayStatus(gateway_id=gw, seq=seq, ts=now_ms, state="online", software=self.software)
+        self.uplink.publish(topic_for(gw, Kind.STATUS), encode(status), retain=True)
+        self.uplink.subscribe(topic_for(gw, Kind.CONFIG_DESIRED))
+        self._set_will()  # the next connection's will carries a fresh seq
+        if self._rollback is not None:
+            log.warning("uplink works with config v%s", self.applied_version)
+            self._rollback = None
+
+    def _on_inbound(self, ev: Inbound, now_ms: int) -> None:
+        if ev.topic != topic_for(self.config.gateway_id, Kind.CONFIG_DESIRED):
+            return
+        decision = evaluate(ev.payload, self.base_doc, self.config.gateway_id, self.applied_version)
+        if decision.status == "ignored":
+            return
+        if decision.status == "rejected" or decision.config is None:
+            log.warning("remote config v%s rejected: %s", decision.version, decision.error)
+            self._report(decision.version, "rejected", decision.error, now_ms)
+            return
+        previous = (self.config, self.applied_version, self.store.load()[1])
+        assert decision.overlay is not None
+        self.store.save(decision.version, decision.overlay)
+        self.applied_version = decision.version
+        mqtt_changed = decision.config.mqtt != self.config.mqtt
+        self._apply(decision.config, now_ms)
+        log.warning("remote config v%s applied", decision.version)
+        self._report(decision.version, "applied", None, now_ms)
+        if mqtt_changed:
+            self._rollback = (*previous, self._mono() + self.config.mqtt.connect_timeout_s * 6)
+            self._restart_uplink()
+
+    def _check_rollback(self, now_ms: int) -> None:
+        if self._rollback is None or self._mono() < self._rollback[3]:
+            return
+        old_config, old_version, old_overlay, _ = self._rollback
+        failed = self.applied_version
+        log.warning("config v%s lost the uplink; rolling back to v%s", failed, old_version)
+        self._rollback = None
+        self.store.save(old_version, old_overlay)
+        self.applied_version = old_version
+        self._apply(old_config, now_ms)
+        self._restart_uplink()
+        # Keep the failed version as "applied" so the retained desired message is not retried.
+        self.applied_version = max(old_version, failed)
+        self.store.save(self.applied_version, old_overlay)
+        self._report(failed, "rolled_back", "new settings could not reach the broker", now_ms)
+
+    def _restart_uplink(self) -> None:
+        if self.uplink is not None:
+            self.uplink.stop()
+        self._inflight.clear()
+        self.start()
+
+    def _report(self, version: int, status: str, error: str | None, now_ms: int) -> None:
+        gw = self.config.gateway_id
+        self._put(Kind.CONFIG_APPLIED, lambda seq: AppliedConfig(
+            gateway_id=gw, seq=seq, ts=now_ms, version=version, status=status,
+            error=error), now_ms)

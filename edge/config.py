@@ -1,0 +1,262 @@
+"""Gateway settings: one typed model for the local `gateway.yaml` and remote desired config.
+
+Unknown keys are refused everywhere (a typo must not silently fall back to a default).
+Secrets never live in the file: the MQTT password comes from the environment variable
+named by ``mqtt.password_env``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edge.weighing.breeds import BREEDS
+from protocol.messages import Metric
+from protocol.topics import GATEWAY_ID
+
+Ident = Annotated[str, Field(pattern=GATEWAY_ID.pattern)]
+PosFloat = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"  # auto: v5, falling back to 3.1.1
+    tls: bool = False
+    ca_file: Path | None = None
+    username: str | None = None
+    password_env: str = "FUHUIYANG_GATEWAY_PASSWORD"
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 60
+    inflight: Annotated[int, Field(ge=1, le=1000)] = 20
+    backoff_min_s: PosFloat = 1.0
+    backoff_max_s: PosFloat = 300.0
+    connect_timeout_s: PosFloat = 10.0
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) or None
+
+
+class OutboxSettings(_Strict):
+    path: Path = Path("outbox.db")  # relative paths are under data_dir
+    max_mb: PosFloat = 200.0
+    frame_max_age_h: PosFloat = 48.0
+    data_max_age_h: PosFloat = 30 * 24.0
+    drain_per_s: PosFloat = 50.0  # backlog messages per second after an outage
+    live_window_s: PosFloat = 120.0  # newer than this is live and skips the backlog queue
+    synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+
+
+class ClockSettings(_Strict):
+    source: Literal["system", "modbus"] = "system"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    unit: Annotated[int, Field(ge=0, le=255)] = 250
+
+
+class Register(_Strict):
+    metric: Metric
+    address: Annotated[int, Field(ge=0, le=65535)]
+    type: Literal["int16", "uint16", "uint32", "int32", "float32"] = "uint16"
+    scale: float = 1.0
+    offset: float = 0.0
+    min: float | None = None  # plausible range; outside is a fault, the reading is dropped
+    max: float | None = None
+    cumulative: bool = False  # a counter (water meter): the uplink carries the interval's delta
+
+
+class ModbusSensor(_Strict):
+    id: Ident
+    transport: Literal["tcp", "rtu"] = "tcp"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    serial_port: str | None = None
+    baudrate: int = 9600
+    unit: Annotated[int, Field(ge=0, le=255)] = 1
+    registers: Annotated[list[Register], Field(min_length=1)]
+    interval_s: PosFloat = 60.0
+    timeout_s: PosFloat = 2.0
+    house: Ident | None = None
+
+    @model_validator(mode="after")
+    def _rtu_needs_port(self) -> ModbusSensor:
+        if self.transport == "rtu" and not self.serial_port:
+            raise ValueError("transport rtu needs serial_port")
+        return self
+
+
+class ScaleSettings(_Strict):
+    id: Ident = "scale1"
+    transport: Literal["tcp", "serial"] = "tcp"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 5020
+    serial_port: str | None = None
+    baudrate: int = 115200
+    zero_offset: float = 84_000.0
+    counts_per_gram: float = 21.5
+    window_low: Annotated[float, Field(gt=0, lt=1)] = 0.40
+    window_high: Annotated[float, Field(gt=0, le=3)] = 0.55
+    upload_weights: bool = True  # per-bird weights, not only daily summaries
+    house: Ident | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleSettings:
+        if self.counts_per_gram == 0:
+            raise ValueError("counts_per_gram must not be 0")
+        if self.transport == "serial" and not self.serial_port:
+            raise ValueError("transport serial needs serial_port")
+        return self
+
+
+class CameraSettings(_Strict):
+    id: Ident = "cam1"
+    source: str  # RTSP/HTTP URL, a video file, a directory of <ts_ms>.jpg, or a USB index
+    interval_s: PosFloat = 300.0  # scheduled capture while lights are on
+    check_s: PosFloat = 10.0  # how often a frame is grabbed to look for scene changes
+    lights_on_h: tuple[float, float] = (5.0, 22.0)  # local hours; outside, only scene changes
+    scene_change: Annotated[float, Field(gt=0, le=255)] = 18.0  # mean abs grey-level change
+    budget_mb_per_day: PosFloat = 30.0
+    max_width: Annotated[int, Field(ge=64, le=4096)] = 1280
+    jpeg_quality: Annotated[int, Field(ge=20, le=100)] = 80
+    house: Ident | None = None
+
+
+class FlockSettings(_Strict):
+    breed: str = "ross308"
+    placed_on: date
+    age_at_placement_days: Annotated[float, Field(ge=0)] = 0.0
+    house: Ident | None = None
+
+    @model_validator(mode="after")
+    def _known_breed(self) -> FlockSettings:
+        if self.breed not in BREEDS:
+            raise ValueError(f"unknown breed {self.breed!r}; known: {', '.join(BREEDS)}")
+        return self
+
+
+class RuleSettings(_Strict):
+    temperature_emergency_c: float = 35.0
+    temperature_low_c: float | None = None
+    nh3_critical_ppm: PosFloat = 25.0
+    co2_critical_ppm: PosFloat = 3500.0
+    repeat_after_s: PosFloat = 1800.0  # a still-active alert is re-sent this often
+
+
+class GatewayConfig(_Strict):
+    gateway_id: Ident
+    data_dir: Path = Path("var/edge")
+    utc_offset_h: Annotated[float, Field(ge=-12, le=14)] = 8.0
+    mqtt: MqttSettings = MqttSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    clock: ClockSettings = ClockSettings()
+    sensors: list[ModbusSensor] = []
+    scale: ScaleSettings | None = None
+    cameras: list[CameraSettings] = []
+    flock: FlockSettings | None = None
+    rules: RuleSettings = RuleSettings()
+    telemetry_batch_s: PosFloat = 60.0
+    health_interval_s: PosFloat = 300.0
+    summary_hour: Annotated[float, Field(ge=0, lt=24)] = 0.5  # yesterday's weighing summary at 00:30
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> GatewayConfig:
+        ids = [s.id for s in self.sensors] + [c.id for c in self.cameras]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate device ids: {', '.join(sorted(dup))}")
+        if self.scale is not None and self.flock is None:
+            raise ValueError("a scale needs a flock section (breed, placed_on) for its acceptance window")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.data_dir / path
+
+
+class ConfigError(ValueError):
+    """Invalid gateway settings; `problems` are human lines, with file line numbers when known."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+def parse_config(data: Any, source: str = "config", lines: dict[tuple[Any, ...], int] | None = None) -> GatewayConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"the top level must be a mapping, got {type(data).__name__}"])
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "(top level)"
+            line = _nearest_line(loc, lines or {})
+            prefix = f"line {line}: " if line else ""
+            problems.append(f"{prefix}{where}: {err['msg']}")
+        raise ConfigError(source, problems) from None
+
+
+def load_config(path: Path | str) -> GatewayConfig:
+    """Read and validate a gateway.yaml; errors name the line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+    data, lines = parse_yaml_with_lines(text, str(path))
+    return parse_config(data, str(path), lines)
+
+
+def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(source, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return data if data is not None else {}, lines
+
+
+def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, key.value)
+            _index_lines(value, sub, out)
+            out[sub] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), out)
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    # pydantic adds union/model tags to loc that YAML does not have: drop unknown parts.
+    for n in range(len(loc), -1, -1):
+        key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
+        if key in lines:
+            return lines[key]
+    return None
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge a (partial) remote document over the local one; lists replace."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,154 @@
+"""Test doubles for the agent's device side, plus a broker-side collector.
+
+The devices here stand in for hardware behind the driver interfaces (`read()`/`poll()`);
+the outbox, uplink, MQTT broker and agent loop are the real ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.agent import CapturedFrame
+from edge.outbox import Outbox
+from protocol import Kind, decode, parse_topic
+from protocol.messages import Metric
+from tests.edge import synthetic
+
+
+class ManualClock:
+    def __init__(self, start_ms: int) -> None:
+        self.now = start_ms
+
+    def now_ms(self) -> int:
+        return self.now
+
+
+class ScriptedSensor:
+    def __init__(self, clock: ManualClock, temp: Callable[[int], float] = lambda t: 24.0) -> None:
+        self.clock = clock
+        self.temp = temp
+
+    def read(self) -> list[tuple[Metric, float]]:
+        t = self.clock.now_ms()
+        return [(Metric.TEMPERATURE_C, self.temp(t)), (Metric.NH3_PPM, 8.0 + (t // 60_000) % 5)]
+
+
+class ReplayScale:
+    """A raw load-cell stream whose samples become readable as the clock passes them."""
+
+    def __init__(self, clock: ManualClock, visits: int, gap_s: float = 100.0) -> None:
+        events = [("single", 12.0, (1500.0 + 7 * (i % 20),)) for i in range(visits)]
+        ts, raw, _ = synthetic.build(events, gap_s=gap_s, seed=5)
+        self.ts = ts - synthetic.T0 + clock.now_ms()
+        self.raw = raw.astype(np.int64)
+        self.clock = clock
+        self.pos = 0
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        end = int(np.searchsorted(self.ts, self.clock.now_ms(), side="right"))
+        ts, raw = self.ts[self.pos : end], self.raw[self.pos : end]
+        self.pos = end
+        return ts, raw
+
+
+class NoiseCamera:
+    """A camera that yields one real JPEG of the given size class every `every_ms`."""
+
+    camera_id = "cam1"
+
+    def __init__(self, every_ms: int, side: int = 160) -> None:
+        self.every_ms = every_ms
+        self.next_ms = 0
+        self.side = side
+        self.rng = np.random.default_rng(0)
+        self.produced = 0
+
+    def poll(self, now_ms: int) -> list[CapturedFrame]:
+        if now_ms < self.next_ms:
+            return []
+        self.next_ms = now_ms + self.every_ms
+        img = self.rng.integers(0, 255, (self.side, self.side, 3), dtype=np.uint8)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert ok
+        self.produced += 1
+        return [CapturedFrame(now_ms, self.camera_id, None, self.side, self.side, buf.tobytes(), "scheduled")]
+
+    def state(self) -> str:
+        return "ok"
+
+
+class RecordingOutbox(Outbox):
+    """The real outbox, remembering which (kind, seq) it stored (the test's ground truth)."""
+
+    stored: list[tuple[str, int]]
+
+    def put(self, kind: Kind, topic: str, build: Callable[[int], bytes], now_ms: int) -> int:
+        seq = super().put(kind, topic, build, now_ms)
+        if not hasattr(self, "stored"):
+            self.stored = []
+        self.stored.append((kind.value, seq))
+        return seq
+
+
+class Collector:
+    """A cloud-side subscriber that keeps every message by (gateway_id, seq)."""
+
+    def __init__(self, port: int, gateway_id: str) -> None:
+        self.messages: dict[tuple[str, int], tuple[str, bytes]] = {}
+        self.duplicates = 0
+        self.conflicts = 0
+        self.by_kind: dict[str, list[Any]] = {}
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"collector-{port}",
+                                  protocol=mqtt.MQTTv5)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"fhy/v1/{gateway_id}/#", qos=1)
+        self.port = port
+        # A persistent session: the broker queues what arrives while this subscriber reconnects.
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self.client.connect_async("127.0.0.1", port, clean_start=False, properties=props)
+        self.client.reconnect_delay_set(1, 2)
+        self.client.loop_start()
+
+    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        topic = parse_topic(msg.topic)
+        message = decode(topic.kind, bytes(msg.payload))
+        seq = message.meta.seq if topic.kind == Kind.FRAME else message.seq
+        key = (topic.gateway_id, seq)
+        with self.lock:
+            if key in self.messages:
+                self.duplicates += 1
+                if self.messages[key][1] != msg.payload:
+                    self.conflicts += 1
+                return
+            self.messages[key] = (topic.kind.value, bytes(msg.payload))
+            self.by_kind.setdefault(topic.kind.value, []).append(message)
+
+    def keys(self, *kinds: str) -> set[tuple[str, int]]:
+        with self.lock:
+            return {k for k, (kind, _) in self.messages.items() if kind in kinds}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float, step: Callable[[], None] | None = None) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if step is not None:
+                step()
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return predicate()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

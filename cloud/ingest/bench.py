@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +166,20 @@ def _wait_rows(url: str, schema: str, expected: int, stall_s: float = 60.0) -> t
             time.sleep(0.01)
 
 
-def _run_stage(start_children: Callable[[], list[Any]], publish: Callable[[], None], url: str, schema: str,
-               expected: int) -> tuple[float, int]:
-    start_children()
+def _timed_publish(mqtt_url: str, payloads: list[tuple[str, bytes]], clients: int, url: str, schema: str,
+                   expected: int) -> float:
+    """Seconds from the first publish until `expected` rows are committed."""
     started = time.perf_counter()
-    publisher = threading.Thread(target=publish)
+    publisher = threading.Thread(target=_publish_all, args=(mqtt_url, payloads, clients))
     publisher.start()
-    seen_at, rows = _wait_rows(url, schema, expected)
+    seen_at, _ = _wait_rows(url, schema, expected)
     publisher.join()
-    return seen_at - started, rows
+    return seen_at - started
+
+
+def _truncate(url: str, schema: str) -> None:
+    with connect(url, schema, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings")
 
 
 def _fresh_schema(url: str, tag: str) -> str:
@@ -190,65 +194,67 @@ def _drop(url: str, schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: int, workers: int,
-              batch_messages: int, skip_naive: bool = False) -> dict[str, Any]:
+              batch_messages: int, skip_naive: bool = False, repeat: int = 1) -> dict[str, Any]:
+    """COPY and ingest alternate `repeat` times (the box is shared: medians, every sample kept)."""
     messages = make_messages(gateways, points, per_message)
     payloads = [(topic_for(m.gateway_id, Kind.TELEMETRY), encode(m)) for m in messages]
+    clients = min(gateways, 8)
     ctx = multiprocessing.get_context("spawn")
     schemas = {tag: _fresh_schema(url, tag) for tag in ("copy", "naive", "ingest")}
     frames_dir = Path(tempfile.mkdtemp(prefix="fhy-bench-frames-"))
     result: dict[str, Any] = {"points": points, "messages": len(messages), "gateways": gateways,
-                              "points_per_message": per_message, "workers": workers}
+                              "points_per_message": per_message, "workers": workers, "repeat": repeat}
+    stop = ctx.Event()
+    procs: list[Any] = []
     try:
-        copy_s = copy_stage(url, schemas["copy"], messages)
-        result["copy_points_per_s"] = round(points / copy_s)
-
         if not skip_naive:
             ready, done = ctx.Event(), ctx.Event()
             naive = ctx.Process(target=_naive_child, args=(url, schemas["naive"], mqtt_url, ready, done, points))
-
-            def start_naive() -> list[Any]:
-                naive.start()
-                ready.wait(60)
-                return [naive]
-
-            naive_s, _ = _run_stage(start_naive, lambda: _publish_all(mqtt_url, payloads, min(gateways, 8)),
-                                    url, schemas["naive"], points)
+            naive.start()
+            ready.wait(60)
+            naive_s = _timed_publish(mqtt_url, payloads, clients, url, schemas["naive"], points)
             naive.join(30)
             result["insert_per_message_points_per_s"] = round(points / naive_s)
 
-        stop = ctx.Event()
         settings = {"database_url": url, "database_schema": schemas["ingest"], "mqtt_url": mqtt_url,
                     "frames_dir": str(frames_dir)}
-        procs = []
+        events = []
+        for i in range(workers):
+            options = IngestOptions(client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}-{i}", group="bench",
+                                    batch_messages=batch_messages, session_expiry_s=30)
+            ready = ctx.Event()
+            proc = ctx.Process(target=_ingest_child, args=(settings, options, ready, stop))
+            proc.start()
+            procs.append(proc)
+            events.append(ready)
+        for event in events:
+            event.wait(60)
 
-        def start_ingest() -> list[Any]:
-            events = []
-            for i in range(workers):
-                options = IngestOptions(client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}-{i}", group="bench",
-                                        batch_messages=batch_messages, session_expiry_s=30)
-                ready = ctx.Event()
-                proc = ctx.Process(target=_ingest_child, args=(settings, options, ready, stop))
-                proc.start()
-                procs.append(proc)
-                events.append(ready)
-            for event in events:
-                event.wait(60)
-            return procs
-
-        ingest_s, _ = _run_stage(start_ingest, lambda: _publish_all(mqtt_url, payloads, min(gateways, 8)),
-                                 url, schemas["ingest"], points)
-        stop.set()
-        for proc in procs:
-            proc.join(30)
-        with connect(url, schemas["ingest"], autocommit=True) as conn:
-            total, distinct = conn.execute(
-                "SELECT count(*), count(DISTINCT (gateway_id, seq, idx)) FROM readings").fetchone()  # type: ignore[misc]
+        copy_rates, ingest_rates, lost, duplicates = [], [], 0, 0
+        for _ in range(repeat):
+            _truncate(url, schemas["copy"])
+            copy_rates.append(points / copy_stage(url, schemas["copy"], messages))
+            _truncate(url, schemas["ingest"])
+            ingest_rates.append(points / _timed_publish(mqtt_url, payloads, clients, url, schemas["ingest"], points))
+            with connect(url, schemas["ingest"], autocommit=True) as conn:
+                total, distinct = conn.execute(
+                    "SELECT count(*), count(DISTINCT (gateway_id, seq, idx)) FROM readings").fetchone()  # type: ignore[misc]
+            lost += points - distinct
+            duplicates += total - distinct
         result.update({
-            "points_per_s": round(points / ingest_s),
-            "seconds": round(ingest_s, 3),
-            "lost": points - distinct,
-            "duplicates": total - distinct,
+            "points_per_s": round(_median(ingest_rates)),
+            "copy_points_per_s": round(_median(copy_rates)),
+            "lost": lost,
+            "duplicates": duplicates,
+            "samples_points_per_s": [round(r) for r in ingest_rates],
+            "samples_copy_points_per_s": [round(r) for r in copy_rates],
         })
         result["ratio_to_copy"] = round(result["points_per_s"] / result["copy_points_per_s"], 3)
         if "insert_per_message_points_per_s" in result:
@@ -256,6 +262,9 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
                 result["points_per_s"] / result["insert_per_message_points_per_s"], 2)
         return result
     finally:
+        stop.set()
+        for proc in procs:
+            proc.join(30)
         for schema in schemas.values():
             _drop(url, schema)
         shutil.rmtree(frames_dir, ignore_errors=True)
@@ -270,9 +279,11 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
 @click.option("--batch-messages", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--mqtt-url", default=None, help="Use this broker (default: a private mosquitto for the run).")
 @click.option("--skip-naive", is_flag=True, help="Leave out the one-INSERT-per-message baseline.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Alternate COPY and ingest this many times; figures are medians.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ingest(gateways: int, points: int, points_per_message: int, workers: int, batch_messages: int,
-           mqtt_url: str | None, skip_naive: bool, as_json: bool) -> None:
+           mqtt_url: str | None, skip_naive: bool, repeat: int, as_json: bool) -> None:
     """Telemetry through a real broker into the database, vs raw COPY and a naive consumer."""
     settings = CloudSettings()
     broker = None
@@ -287,7 +298,7 @@ def ingest(gateways: int, points: int, points_per_message: int, workers: int, ba
             mqtt_url = settings.mqtt_url
     try:
         result = run_bench(settings.database_url, mqtt_url, gateways, points, points_per_message, workers,
-                           batch_messages, skip_naive)
+                           batch_messages, skip_naive, repeat)
     finally:
         if broker is not None:
             broker.stop()

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import psycopg
@@ -26,6 +27,13 @@ from cloud.ingest.writer import BatchWriter, WriteResult
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure, errors.LockNotAvailable)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    deliveries: list[Delivery]
+    judged: list[Accepted | Rejection]
+    started: float
 
 
 class Acker(Protocol):
@@ -61,10 +69,34 @@ class IngestService:
 
     # --- loop --------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            batch = self.collect(timeout=0.5)
-            if batch:
-                self.process(batch, stop)
+        """Decode the next batch while the previous one is written (the database works meanwhile)."""
+        handoff: queue.Queue[_Prepared | None] = queue.Queue(maxsize=1)
+        writer = threading.Thread(target=self._write_loop, args=(handoff, stop), name="ingest-writer",
+                                  daemon=True)
+        writer.start()
+        try:
+            while not stop.is_set() and writer.is_alive():
+                batch = self.collect(timeout=0.5)
+                if batch:
+                    prepared = self.prepare(batch)
+                    while writer.is_alive():
+                        try:
+                            handoff.put(prepared, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+        finally:
+            while writer.is_alive():
+                try:
+                    handoff.put(None, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            writer.join()
+
+    def _write_loop(self, handoff: queue.Queue[_Prepared | None], stop: threading.Event) -> None:
+        while (prepared := handoff.get()) is not None:
+            self.commit(prepared, stop)
 
     def collect(self, timeout: float) -> list[Delivery]:
         try:
@@ -84,9 +116,16 @@ class IngestService:
         self.metrics.queue_depth.set(self.deliveries.qsize())
         return batch
 
+    def prepare(self, deliveries: list[Delivery]) -> _Prepared:
+        return _Prepared(deliveries, [judge(d.topic, d.payload) for d in deliveries], time.perf_counter())
+
     def process(self, deliveries: list[Delivery], stop: threading.Event | None = None) -> None:
-        started = time.perf_counter()
-        judged = self._write_with_retry(deliveries, [judge(d.topic, d.payload) for d in deliveries], stop)
+        """Prepare and commit one batch in this thread."""
+        self.commit(self.prepare(deliveries), stop)
+
+    def commit(self, prepared: _Prepared, stop: threading.Event | None = None) -> None:
+        deliveries, started = prepared.deliveries, prepared.started
+        judged = self._write_with_retry(deliveries, prepared.judged, stop)
         for delivery in deliveries:  # in arrival order, as MQTT expects
             self.acker.ack(delivery)
         now = self.clock()

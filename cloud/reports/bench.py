@@ -1,0 +1,84 @@
+"""`fuhuiyang bench report`: synthetic regional history, then the heaviest regional report, warm.
+
+The heaviest report is the province (every farm) over the whole loaded period. It runs once to
+warm caches, then `--runs` times; `report_seconds` is the median of those.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+from psycopg import sql
+
+from cloud.db.connection import connect, timescaledb_installed
+from cloud.db.migrate import migrate
+from cloud.reports import service, synthetic
+from cloud.settings import CloudSettings
+
+
+@click.command()
+@click.option("--farms", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 400))
+@click.option("--readings-days", default=14, show_default=True, type=click.IntRange(0, 400),
+              help="Days of raw readings/weighings behind env_daily and weighing_daily.")
+@click.option("--runs", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--database-url", default=None, help="Default: FUHUIYANG_DATABASE_URL, else an embedded server.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark schema.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output is JSON too).")
+def report(farms: int, days: int, readings_days: int, runs: int, database_url: str | None, keep: bool,
+           as_json: bool) -> None:
+    """Load N farms x N days of history and time the heaviest regional report."""
+    from fuhuiyang.services import postgres as pg_services
+
+    url = database_url or CloudSettings().database_url
+    url, embedded = pg_services.find_or_start(url, Path(tempfile.mkdtemp(prefix="fhy-bench-report-")))
+    schema = f"bench_report_{uuid.uuid4().hex[:8]}"
+    try:
+        with connect(url, schema, autocommit=True) as conn:
+            migrate(conn, schema)
+            tsdb = timescaledb_installed(conn)
+        end = date(2026, 11, 28)
+        shape = synthetic.Shape(farms=farms, days=days, end=end, readings_days=min(readings_days, days))
+        with connect(url, schema) as conn:
+            t0 = time.perf_counter()
+            counts = synthetic.load(conn, shape)
+            conn.autocommit = True
+            if tsdb:
+                for view in ("env_hourly", "env_daily", "weighing_daily"):
+                    conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+            conn.execute("ANALYZE")
+            load_s = time.perf_counter() - t0
+            start = end - timedelta(days=days)
+            built = service.report(conn, "prov", start, end)  # warm-up
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                built = service.report(conn, "prov", start, end)
+                times.append(time.perf_counter() - t)
+            county = service.report(conn, "c00", start, end)
+        result = {
+            "farms": farms, "days": days, "rows": sum(counts.values()), "rows_by_table": counts,
+            "readings_days": shape.readings_days, "load_seconds": round(load_s, 2),
+            "report_seconds": round(statistics.median(times), 4), "report_seconds_runs": [round(t, 4) for t in times],
+            "report": {"region": "prov", "start": str(start), "end": str(end), "children": len(built.children),
+                       "farms": built.total.farms, "deaths": built.total.deaths,
+                       "mortality_ratio": round(built.total.mortality_ratio or 0, 3),
+                       "weight_vs_standard_pct": round(built.total.weight_vs_standard_pct or 0, 2),
+                       "alerts": built.total.alerts, "sms_count": built.total.sms_count},
+            "county_farms": county.total.farms,
+            "timescaledb": tsdb,
+        }
+        click.echo(json.dumps(result, default=str) if as_json else json.dumps(result, indent=2, default=str))
+    finally:
+        if not keep:
+            with connect(url, "public", autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        if embedded is not None:
+            embedded.stop()

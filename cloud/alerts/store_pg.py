@@ -1,0 +1,168 @@
+"""`AlertStore` on the `alerts` table (cloud/db/migrations/0001_core.sql).
+
+Columns hold what reports and the app query (type, severity, state, farm/house/region,
+event window, acknowledgement); the engine's own bookkeeping (deterministic uid, findings,
+trigger count, who was told, audit trail) rides in `evidence`. The partial unique index on
+`dedup_key` enforces one live alert per key in the database too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from cloud.alerts.advice import advice_for
+from cloud.alerts.model import AlertKey, Finding, Severity
+from cloud.alerts.store import Alert, AuditEntry, State
+
+_COLUMNS = "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, resolved_at"
+
+
+class PgAlertStore:
+    """One connection, used by one worker; each save is its own short transaction."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def get(self, alert_id: str) -> Alert | None:
+        return self._one("WHERE evidence->>'uid' = %s", (alert_id,))
+
+    def current(self, key: AlertKey) -> Alert | None:
+        return self._one(
+            "WHERE dedup_key = %s ORDER BY event_start DESC, id DESC LIMIT 1", (str(key),)
+        )
+
+    def active(self) -> list[Alert]:
+        return self._many("WHERE state <> 'resolved' ORDER BY event_start", ())
+
+    def overlapping(self, since: datetime, until: datetime) -> list[Alert]:
+        return self._many(
+            "WHERE event_start <= %s AND (resolved_at IS NULL OR resolved_at >= %s) ORDER BY event_start",
+            (until, since),
+        )
+
+    def save(self, alert: Alert) -> None:
+        row = _row(alert)
+        with self.conn.transaction():
+            updated = self.conn.execute(
+                """UPDATE alerts SET severity = %(severity)s, state = %(state)s, event_end = %(event_end)s,
+                       acknowledged_at = %(acknowledged_at)s, resolved_at = %(resolved_at)s,
+                       escalation = %(escalation)s, advice = %(advice)s, evidence = %(evidence)s
+                   WHERE evidence->>'uid' = %(uid)s""",
+                row,
+            )
+            if updated.rowcount == 0:
+                self.conn.execute(
+                    """INSERT INTO alerts (type, severity, state, dedup_key, farm_id, house_id, region_id,
+                           gateway_id, event_start, event_end, acknowledged_at, resolved_at, escalation,
+                           advice, evidence)
+                       VALUES (%(type)s, %(severity)s, %(state)s, %(dedup_key)s, %(farm_id)s, %(house_id)s,
+                           %(region_id)s, %(gateway_id)s, %(event_start)s, %(event_end)s,
+                           %(acknowledged_at)s, %(resolved_at)s, %(escalation)s, %(advice)s, %(evidence)s)""",
+                    row,
+                )
+
+    def _one(self, where: str, params: tuple[Any, ...]) -> Alert | None:
+        found = self._many(where, params)
+        return found[0] if found else None
+
+    def _many(self, where: str, params: tuple[Any, ...]) -> list[Alert]:
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts {where}", params).fetchall()  # noqa: S608 - fixed fragments
+        if not self.conn.autocommit:
+            self.conn.commit()  # end the read transaction: a long-lived worker must not hold one open
+        return [_alert(row) for row in rows]
+
+
+def _row(alert: Alert) -> dict[str, Any]:
+    key = alert.key
+    book = {
+        "uid": alert.id,
+        "first": _finding_json(alert.first),
+        "last": _finding_json(alert.last),
+        "last_seen_at": alert.last_seen_at.isoformat(),
+        "trigger_count": alert.trigger_count,
+        "cleared_since": _iso(alert.cleared_since),
+        "escalation_from": _iso(alert.escalation_from),
+        "acknowledged_by": alert.acknowledged_by,
+        "notified": {aud: sev.label for aud, sev in alert.notified.items()},
+        "audit": [[_iso(a.at), a.action, a.actor, a.detail] for a in alert.audit],
+    }
+    return {
+        "uid": alert.id,
+        "type": key.type,
+        "severity": alert.severity.label,
+        "state": alert.state.value,
+        "dedup_key": str(key),
+        "farm_id": key.farm,
+        "house_id": key.house,
+        "region_id": key.region,
+        "gateway_id": key.subject,
+        "event_start": alert.opened_at,
+        "event_end": alert.last_seen_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "resolved_at": alert.resolved_at,
+        "escalation": len(alert.notified),
+        "advice": advice_for(key.type, alert.first.rule, "zh-CN") or None,
+        "evidence": Jsonb(book),
+    }
+
+
+def _alert(row: tuple[Any, ...]) -> Alert:
+    book, kind, severity, state, farm, house, region, gateway, acknowledged_at, resolved_at = row
+    key = AlertKey(farm, house, kind, region=region, subject=gateway)
+    first, last = _finding(key, book["first"]), _finding(key, book["last"])
+    return Alert(
+        id=book["uid"],
+        key=key,
+        severity=Severity.parse(severity),
+        state=State(state),
+        opened_at=first.at,
+        first=first,
+        last=last,
+        last_seen_at=datetime.fromisoformat(book["last_seen_at"]),
+        trigger_count=int(book["trigger_count"]),
+        cleared_since=_time(book.get("cleared_since")),
+        acknowledged_at=acknowledged_at,
+        acknowledged_by=book.get("acknowledged_by"),
+        resolved_at=resolved_at,
+        escalation_from=_time(book.get("escalation_from")),
+        notified={aud: Severity.parse(sev) for aud, sev in book.get("notified", {}).items()},
+        audit=[
+            AuditEntry(datetime.fromisoformat(at), action, actor, detail)
+            for at, action, actor, detail in book["audit"]
+        ],
+    )
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "severity": f.severity.label,
+        "at": f.at.isoformat(),
+        "rule": f.rule,
+        "value": f.value,
+        "threshold": f.threshold,
+        "evidence": dict(f.evidence),
+    }
+
+
+def _finding(key: AlertKey, data: dict[str, Any]) -> Finding:
+    return Finding(
+        key=key,
+        severity=Severity.parse(data["severity"]),
+        at=datetime.fromisoformat(data["at"]),
+        rule=data["rule"],
+        value=data.get("value"),
+        threshold=data.get("threshold"),
+        evidence=data.get("evidence", {}),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)

@@ -36,6 +36,7 @@ class Dispatcher:
         pacing: Pacing | None = None,
         place: PlaceNamer = plain_place,
         region_name: Callable[[str], str] = lambda code: code,
+        price_per_segment: float = 0.045,
     ) -> None:
         self.directory = directory
         self.outbox = outbox
@@ -43,6 +44,7 @@ class Dispatcher:
         self.pacing = pacing or Pacing()
         self.place = place
         self.region_name = region_name
+        self.price_per_segment = price_per_segment
         self._last_alert: dict[str, str] = {}  # phone -> alert id last texted (for "1" replies)
         self.covered = 0
 
@@ -79,7 +81,8 @@ class Dispatcher:
                 )
                 msg = replace(msg, severity=note.severity)
                 text = render(msg, recipient.lang)
-            queued = self._enqueue(note, recipient, text, now)
+            kind = "digest" if alert is None else alert.key.type
+            queued = self._enqueue(note, recipient, text, kind, now)
             if queued is not None:
                 out.append(queued)
                 if alert is not None:
@@ -98,7 +101,7 @@ class Dispatcher:
         return False
 
     def _enqueue(
-        self, note: Notify, recipient: Recipient, text: str, now: datetime
+        self, note: Notify, recipient: Recipient, text: str, kind: str, now: datetime
     ) -> OutMessage | None:
         key = f"{note.dedup_key}:{recipient.id}"
         if self.outbox.store.get(key) is not None:
@@ -116,7 +119,10 @@ class Dispatcher:
             severity=note.severity,
             created_at=now,
             not_before=send_at,
-            segments=count_segments(text).count,
+            segments=(segments := count_segments(text).count),
+            lang=recipient.lang,
+            kind=kind,
+            cost=round(segments * self.price_per_segment, 4),
         )
         if why:
             log.info("SMS %s deferred to %s (%s)", key, send_at.isoformat(), why)

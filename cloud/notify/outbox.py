@@ -45,10 +45,14 @@ class OutMessage:
     created_at: datetime
     not_before: datetime
     segments: int = 1
+    lang: str = "zh-CN"
+    kind: str = "alert"  # the alert type, or "digest"
+    cost: float = 0.0
     state: OutState = OutState.PENDING
     attempts: int = 0
     last_error: str | None = None
     provider_id: str | None = None
+    provider: str | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
 
@@ -177,6 +181,7 @@ class Outbox:
             self._fail(message, "too old to be useful", report)
             return
         message.attempts += 1
+        message.provider = self.provider.name
         try:
             provider_id = self.provider.send(message.phone, message.text, message.key)
         except TransientSendError as exc:

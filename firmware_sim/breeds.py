@@ -49,6 +49,8 @@ class Breed:
     dimorphism: float = 0.09  # male/female ± share of the as-hatched mean, reached by ~day 42
     water_feed_ratio: float = 1.8  # birds drink 1.6-2.0x their feed weight
     baseline_deaths_per_10k: float = 1.5  # per bird-day after the first week
+    market_age_d: int = 42  # sold at the end of this day of age
+    heat_tolerance_c: float = 0.0  # THI margin over fast-growing broilers
 
 
 def _table(*weights: float) -> tuple[float, ...]:
@@ -71,6 +73,8 @@ BREEDS: dict[str, Breed] = {
         female=Gompertz(1850.0, 34.0, 100.0, 1150.0),
         water_feed_ratio=1.9,
         baseline_deaths_per_10k=4.0,
+        market_age_d=100,
+        heat_tolerance_c=2.5,
     ),
     "local_xiushan": Breed(
         "local_xiushan", "Xiushan local chicken (秀山土鸡)", "local", ("black", "brown", "speckled"),
@@ -78,6 +82,8 @@ BREEDS: dict[str, Breed] = {
         female=Gompertz(1760.0, 32.0, 120.0, 1150.0),
         water_feed_ratio=1.9,
         baseline_deaths_per_10k=5.0,
+        market_age_d=120,
+        heat_tolerance_c=2.5,
     ),
 }
 

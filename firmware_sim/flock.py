@@ -219,18 +219,21 @@ def activity_index(lit: bool, day_age: float, sick: float = 0.0, heat_stress: fl
     return float(max(0.0, base * (1.0 - 0.7 * sick) * (1.0 - 0.4 * heat_stress)))
 
 
-def heat_effects(thi_hours: np.ndarray, target_c: float, mean_weight_g: float) -> FlockEffects:
+def heat_effects(thi_hours: np.ndarray, target_c: float, mean_weight_g: float,
+                 tolerance_c: float = 0.0) -> FlockEffects:
     """A day's heat load on the flock from its hourly THI.
 
     Bands (Tao & Xin 2003) are for grown broilers; younger birds are comfortable as much warmer
-    as their target temperature is above the grown bird's 20.7 °C.
+    as their target temperature is above the grown bird's 20.7 °C, and slow-growing local
+    breeds by `tolerance_c` more. Heat stroke is steeply non-linear in the excess over the
+    emergency band and hits heavy birds hardest.
     """
-    shift = max(0.0, target_c - 20.7)
+    shift = max(0.0, target_c - 20.7) + tolerance_c
     excess_alert = np.maximum(0.0, np.asarray(thi_hours) - (27.7 + shift))
     excess_emergency = np.maximum(0.0, np.asarray(thi_hours) - (30.5 + shift))
     load = float(excess_alert.sum() / 24.0)
     kg = mean_weight_g / 1000.0
-    dose = 1.5e-4 * float((excess_emergency**2).sum()) * kg**1.5
+    dose = 4.8e-5 * float((excess_emergency**2.5).sum()) * kg**1.5
     hazard = float(1.0 - np.exp(-dose))
     return FlockEffects(
         extra_hazard=hazard,

@@ -47,6 +47,7 @@ class FlockSpec(_Strict):
     breed: str
     birds: int = Field(gt=0, le=200_000)
     placed_day: int = Field(default=0, description="days after the start; negative = already in")
+    market_age_d: int | None = Field(default=None, gt=0, description="sold at this age (breed default)")
 
     @model_validator(mode="after")
     def _known_breed(self) -> FlockSpec:

@@ -35,7 +35,7 @@ from firmware_sim.flock import (
 from firmware_sim.house import HourInputs, HouseSpec, HouseState, step_house, target_temp_c
 from firmware_sim.lighting import LOCAL_UTC_OFFSET_H, light_lux, lights_on
 from firmware_sim.scenario import County, Farm, HouseModel, Scenario
-from firmware_sim.weather import DayWeather, OutsideWeather, get_climate
+from firmware_sim.weather import DayWeather, OutsideWeather, get_climate, thi
 
 log = logging.getLogger(__name__)
 HOURS = np.arange(24)
@@ -159,6 +159,7 @@ class World:
         d = self.day_index
         if house.flock is None:
             if d < spec_f.placed_day:
+                self._empty_house(house, weather, day)
                 return None
             age0 = float(max(0, d - spec_f.placed_day))
             breed = get_breed(spec_f.breed)
@@ -166,7 +167,8 @@ class World:
                                       housing="commercial" if house.model.kind == "closed" else "backyard")
             house.flock.fast_forward(int(age0), farm.rng)  # flocks already in at the start
         flock = house.flock
-        if flock.birds_alive == 0:
+        if flock.birds_alive == 0:  # sold, or all dead
+            self._empty_house(house, weather, day)
             return None
         events = self.events_for(farm, house)
         active = [(i, ev) for i, ev in events if ev.overlaps_day(d)]
@@ -196,7 +198,8 @@ class World:
             states.append(house.state)
         thi_h = np.array([s.thi for s in states])
         temp_h = np.array([s.temp_c for s in states])
-        effects = effects.combine(heat_effects(thi_h, target_temp_c(weight), weight))
+        effects = effects.combine(heat_effects(thi_h, target_temp_c(weight), weight,
+                                               flock.breed.heat_tolerance_c))
         sizes = flock.alive_weights_g()
         result = flock.step_day(farm.rng, extra_hazard=effects.extra_hazard,
                                 gain_factor=effects.gain_factor, intake_factor=effects.intake_factor,
@@ -213,11 +216,18 @@ class World:
             lux, water_h, out_t, activity, result.birds_alive, weight,
         )
         labels = sorted({ev.label for _, ev in events if ev.overlaps_day(d)})
+        market_age = spec_f.market_age_d or flock.breed.market_age_d
+        sold = 0
+        if age >= market_age and result.birds_alive > 0:  # caught and sold at the end of the day
+            sold = result.birds_alive
+            flock.alive[:] = False
+            labels.append("marketed")
         return {
             "farm_id": farm.farm.id, "flock_id": flock.flock_id, "house_id": house.model.id,
             "gateway_id": farm.farm.gateway, "county": farm.county.id, "township": farm.farm.township,
             "breed": flock.breed.name, "day_age": int(round(age)), "date": day.isoformat(),
-            "birds_placed": flock.placed, "birds_alive": result.birds_alive, "deaths": result.deaths,
+            "birds_placed": flock.placed, "birds_alive": result.birds_alive - sold,
+            "deaths": result.deaths, "sold": sold,
             "mean_weight_g": round(weight, 1), "expected_weight_g": round(_expected(flock, age), 1),
             "cv_pct": round(cv_pct(sizes), 2), "uniformity_pct": round(uniformity_pct(sizes), 1),
             "feed_kg": round(result.feed_kg, 2), "water_l": round(result.water_l, 2),
@@ -230,6 +240,21 @@ class World:
             "outside_temp_c": round(float(out_t.mean()), 2), "outside_temp_max_c": round(float(out_t.max()), 2),
             "events": labels,
         }
+
+
+    def _empty_house(self, house: HouseSim, weather: DayWeather, day: date) -> None:
+        """No birds: the transmitters read the outside air coming through the open house."""
+        out_t = weather.temp_c(HOURS + 0.5)
+        out_rh = weather.rh_pct(HOURS + 0.5)
+        doy = day.timetuple().tm_yday
+        lux = (light_lux(HOURS + 0.5, day_age=99, day_of_year=doy, programme="natural",
+                         cloud=weather.cloud) * (0.05 if house.model.kind == "closed" else 1.0))
+        zeros = np.zeros(24)
+        house.state = None
+        house.water_before_l = house.water_total_l
+        house.today = HouseDay(self.start_ms + self.day_index * MS_PER_DAY, out_t, out_rh,
+                               np.full(24, 420.0), np.full(24, 0.3), np.asarray(thi(out_t, out_rh)),
+                               zeros, lux, zeros.copy(), out_t, zeros.copy(), 0, 0.0)
 
 
 def _expected(flock: Flock, age: float) -> float:

@@ -178,3 +178,20 @@ def test_coccidiosis_halves_gain_and_nd_drinks_less_first() -> None:
                               days=8).rows, "A")
     assert nd[onset]["water_l"] < 0.9 * nd[onset - 1]["water_l"]
     assert nd[onset + 2]["deaths"] > 3 * max(1, nd[onset]["deaths"])
+
+
+def test_broilers_are_marketed_and_the_empty_house_reads_outside_air() -> None:
+    from firmware_sim.gateway import GatewayDevices
+
+    sc = small(placed_day=-40)
+    rows = by_farm(run_scenario(sc, days=5).rows, "A")
+    assert [r["day_age"] for r in rows] == [40, 41, 42]
+    assert rows[-1]["events"] == ["marketed"] and rows[-1]["sold"] > 1900
+    assert rows[-1]["birds_alive"] == 0 and rows[0]["sold"] == 0
+    gw = GatewayDevices.standalone(sc, "gw-A")
+    day4 = gw.world.start_ms + 4 * 86_400_000 + 14 * 3_600_000
+    values = {r.metric: r.value for r in gw.readings(day4)}
+    house = gw.farm.houses[0].today
+    assert house is not None and house.birds_alive == 0
+    assert values["co2_ppm"] is not None and values["co2_ppm"] < 600
+    assert values["temperature_c"] == pytest.approx(float(np.interp(14, np.arange(24) + 0.5, house.outside_c)), abs=1)

@@ -32,19 +32,22 @@ def sim() -> None:
 @click.option("--hz", type=click.FloatRange(min=1.0, max=200.0), default=10.0, show_default=True)
 @click.option("--start-day-age", type=click.IntRange(min=0), default=0, show_default=True,
               help="Flock age on the first simulated day.")
+@click.option("--kind", type=click.Choice(["platform", "hanging"]), default="platform",
+              show_default=True, help="Platform on the litter, or a hanging pan.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 def scale_cmd(out: Path, birds: int, days: int, breed: str, seed: int, hz: float,
-              start_day_age: int, as_json: bool) -> None:
+              start_day_age: int, kind: str, as_json: bool) -> None:
     """Raw load-cell signal of a platform scale plus the true visits."""
     from collections import Counter
 
     from firmware_sim.breeds import BREEDS
-    from firmware_sim.scale import simulate_scale
+    from firmware_sim.scale import ScaleParams, simulate_scale
 
     if breed not in BREEDS:
         raise click.BadParameter(f"unknown breed {breed!r}; known: {', '.join(sorted(BREEDS))}",
                                  param_hint="--breed")
-    run = simulate_scale(birds, days, breed, seed=seed, hz=hz, start_day_age=start_day_age)
+    run = simulate_scale(birds, days, breed, seed=seed, hz=hz, start_day_age=start_day_age,
+                         params=ScaleParams(kind=kind))
     npz, truth = run.save(out)
     summary = {
         "signal": str(npz), "truth": str(truth), "samples": int(run.ts_ms.size), "hz": hz,

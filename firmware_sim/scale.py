@@ -32,6 +32,7 @@ DEFAULT_START = date(2026, 5, 1)
 
 @dataclass(frozen=True)
 class ScaleParams:
+    kind: str = "platform"  # or "hanging": a pan on a load cell that bounces and swings
     zero_offset: int = 84_000
     counts_per_gram: float = 21.5
     noise_g: float = 1.0
@@ -126,6 +127,8 @@ class ScaleSignal:
     ) -> None:
         if not hz > 0:
             raise ValueError(f"hz must be positive, got {hz}")
+        if params is not None and params.kind not in ("platform", "hanging"):
+            raise ValueError(f"scale kind must be platform or hanging, got {params.kind!r}")
         self.flock = flock
         self.rng = rng
         self.params = params or ScaleParams()
@@ -269,7 +272,9 @@ class ScaleSignal:
         # Heavy broilers late in the crop sit longer once they are on.
         median_s = 15.0 * (1.0 + max(0.0, day_age - 28.0) / 14.0)
         dwell_s = float(np.clip(rng.lognormal(np.log(median_s), 0.9), 2.0, 300.0))
-        on = self._samples(rng.uniform(0.3, 1.2))
+        hanging = self.params.kind == "hanging"
+        # Birds walk onto a platform but hop into a hanging pan.
+        on = self._samples(rng.uniform(0.1, 0.3) if hanging else rng.uniform(0.3, 1.2))
         dwell = self._samples(dwell_s)
         off = self._samples(rng.uniform(0.3, 1.0))
         total = on + dwell + off
@@ -282,7 +287,13 @@ class ScaleSignal:
         shape[:half] = np.linspace(0.0, 0.55, half)
         shape[half:on] = np.linspace(0.55, 1.0, on - half) if on > half else []
         t = np.arange(dwell) / self.hz
-        overshoot = rng.uniform(0.03, 0.15) * np.exp(-t / 0.4) * np.cos(2 * np.pi * 2.5 * t)
+        if hanging:
+            # The pan bounces on the cell, then swings; the cell feels the swing at 2x its rate.
+            bounce = rng.uniform(0.1, 0.3) * np.exp(-t / 1.5) * np.cos(2 * np.pi * 1.8 * t)
+            swing = rng.uniform(0.005, 0.02) * np.exp(-t / 10.0) * np.cos(2 * np.pi * 1.2 * t)
+            overshoot = bounce + swing
+        else:
+            overshoot = rng.uniform(0.03, 0.15) * np.exp(-t / 0.4) * np.cos(2 * np.pi * 2.5 * t)
         # Shifting weight: low-pass noise around 1 % of body weight.
         shift = _ar1(rng, dwell, alpha=np.exp(-1.0 / (0.8 * self.hz)), sigma=0.01)
         pecks = np.zeros(dwell)

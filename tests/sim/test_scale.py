@@ -92,3 +92,22 @@ def test_empty_platform_level_wanders(run: ScaleRun) -> None:
               for h in range(24)]
     assert max(hourly) - min(hourly) > 4.0
     assert max(abs(x) for x in hourly) < 150
+
+
+def test_hanging_pan_bounces_harder_than_a_platform() -> None:
+    from firmware_sim.scale import ScaleParams
+
+    def ringing(kind: str) -> float:
+        run = simulate_scale(600, 1, "cobb500", seed=5, start_day_age=28, params=ScaleParams(kind=kind))
+        g = run.grams()
+        peaks = []
+        for v in run.visits:
+            if v.kind != "single" or v.end_ms - v.start_ms < 6_000:
+                continue
+            i0 = int(np.searchsorted(run.ts_ms, v.start_ms))
+            peaks.append(g[i0 : i0 + 20].max() / v.weights_g[0])
+        return float(np.median(peaks))
+
+    assert ringing("hanging") > ringing("platform") + 0.05
+    with pytest.raises(ValueError, match="platform or hanging"):
+        simulate_scale(10, 1, "ross308", params=ScaleParams(kind="bathroom"))

@@ -8,6 +8,7 @@ messages.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import queue
@@ -94,6 +95,15 @@ def resolve_write_method(conn: psycopg.Connection, requested: str) -> WriteMetho
     return "unnest" if "emscripten" in version or "wasm" in version else "copy"
 
 
+def tune_gc() -> None:
+    """Decoding allocates ~10 short-lived objects per reading, all freed by refcount; the default
+    cyclic-GC thresholds then rescan the whole heap every few batches (~30 % of decode CPU).
+    Freeze what startup built and collect young objects less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def run_worker(options: IngestOptions, settings: CloudSettings | None = None) -> None:
     """One ingest worker in this process until SIGTERM/SIGINT."""
     settings = settings or CloudSettings()
@@ -103,6 +113,7 @@ def run_worker(options: IngestOptions, settings: CloudSettings | None = None) ->
 
         start_http_server(options.metrics_port, registry=metrics.registry)
     subscriber, service = build(settings, options, metrics)
+    tune_gc()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -30,7 +30,7 @@ from psycopg import sql
 
 from cloud.db.connection import connect
 from cloud.db.migrate import migrate
-from cloud.ingest.app import IngestOptions, build
+from cloud.ingest.app import IngestOptions, build, tune_gc
 from cloud.ingest.subscriber import BrokerAddress
 from cloud.settings import CloudSettings
 from protocol import Kind, Reading, Telemetry, decode, encode, topic_for
@@ -115,6 +115,7 @@ def _naive_child(url: str, schema: str, mqtt_url: str, ready: Any, done: Any, ex
 def _ingest_child(settings: dict[str, Any], options: IngestOptions, ready: Any, stop: Any) -> None:
     logging.basicConfig(level=logging.WARNING)
     subscriber, service = build(CloudSettings(**settings), options)
+    tune_gc()
     subscriber.start()
     if not subscriber.wait_subscribed(60):
         raise SystemExit("ingest worker could not subscribe")

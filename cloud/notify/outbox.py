@@ -129,13 +129,16 @@ class MemoryOutboxStore:
 class Backoff:
     first: timedelta = timedelta(seconds=30)
     factor: float = 2.0
-    cap: timedelta = timedelta(minutes=10)
+    cap: timedelta = timedelta(minutes=5)
+    critical_cap: timedelta = timedelta(
+        minutes=2
+    )  # a disease alert must not wait long after an outage
     jitter: float = 0.2  # +-20 %, derived from the key so runs are reproducible
 
-    def delay(self, attempts: int, key: str) -> timedelta:
+    def delay(self, attempts: int, key: str, severity: Severity = Severity.WARNING) -> timedelta:
+        cap = self.critical_cap if severity >= Severity.CRITICAL else self.cap
         base = min(
-            self.first.total_seconds() * self.factor ** max(attempts - 1, 0),
-            self.cap.total_seconds(),
+            self.first.total_seconds() * self.factor ** max(attempts - 1, 0), cap.total_seconds()
         )
         spread = int(hashlib.sha256(f"{key}:{attempts}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         return timedelta(seconds=base * (1 + self.jitter * (2 * spread - 1)))
@@ -164,6 +167,7 @@ class Outbox:
         self.max_age = max_age
         self.batch = batch
         self.counters: Counter[str] = Counter()
+        self._provider_down = False
 
     def enqueue(self, message: OutMessage) -> bool:
         added = self.store.add(message)
@@ -186,14 +190,16 @@ class Outbox:
             provider_id = self.provider.send(message.phone, message.text, message.key)
         except TransientSendError as exc:
             message.last_error = exc.detail
-            message.not_before = now + self.backoff.delay(message.attempts, message.key)
+            message.not_before = now + self.backoff.delay(
+                message.attempts, message.key, message.severity
+            )
             report.retried += 1
             report.errors["transient"] += 1
             self.counters["retry"] += 1
-            if message.attempts == 1:
+            if not self._provider_down:  # log the outage once, not once per message
+                self._provider_down = True
                 log.warning(
-                    "SMS %s: provider %s unavailable (%s); will retry",
-                    message.key,
+                    "SMS provider %s unavailable (%s); retrying with backoff",
                     self.provider.name,
                     exc.detail,
                 )
@@ -202,6 +208,9 @@ class Outbox:
         except PermanentSendError as exc:
             self._fail(message, exc.detail, report)
             return
+        if self._provider_down:
+            self._provider_down = False
+            log.warning("SMS provider %s is back", self.provider.name)
         message.state = OutState.SENT
         message.provider_id = provider_id
         message.sent_at = now

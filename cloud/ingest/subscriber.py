@@ -83,6 +83,7 @@ class MqttSubscriber:
         self._generation = 0
         self._subscribed = threading.Event()
         self._warned_down = False
+        self._stopping = False
         self._connect_props: Properties | None = None
         if mqtt5:
             self.client = mqtt.Client(
@@ -121,6 +122,7 @@ class MqttSubscriber:
         return self._subscribed.wait(timeout)
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -164,7 +166,7 @@ class MqttSubscriber:
             self.metrics.connected.set(0)
             self.metrics.subscribed.set(0)
             self._subscribed.clear()
-            if not self._warned_down:  # log unavailability once, not on every retry
+            if not self._warned_down and not self._stopping:  # log unavailability once
                 log.warning("disconnected from broker (%s); reconnecting with backoff", reason_code)
                 self._warned_down = True
         except Exception:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from fastapi import FastAPI
@@ -41,7 +41,7 @@ def make_pool(settings: CloudSettings) -> ConnectionPool:
 
 
 def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublisher | None = None,
-               with_web: bool = True) -> FastAPI:
+               with_web: bool = True, clock: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or CloudSettings()
     if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
         raise MissingSecret("set FUHUIYANG_JWT_SECRET (at least 32 characters) before starting the API")
@@ -68,7 +68,7 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     if with_web:
         from cloud.web import app as web
 
-        html_handler = web.install(app, settings)
+        html_handler = web.install(app, settings, clock)
     errors.install(app, html_handler)
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)

@@ -261,7 +261,8 @@ class MortalityOut(BaseModel):
     count: int
     source: str
     confirmed: bool | None
-    frame: dict[str, Any] | None = None
+    frame: str | None = Field(None, description="Evidence frame, path in the frame store")
+    crop: str | None = Field(None, description="Crop around the bird, path in the frame store")
 
 
 class MortalityDecision(_In):

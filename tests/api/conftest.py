@@ -36,7 +36,7 @@ def make_world(database: TestDatabase, with_web: bool = False) -> Iterator[ApiWo
     settings = CloudSettings(database_url=database.url, database_schema=database.schema,
                              jwt_secret=SECRET, api_pool_size=1 if database.timescaledb else 2)
     publisher = RecordingPublisher()
-    app = create_app(settings, publisher=publisher, with_web=with_web)
+    app = create_app(settings, publisher=publisher, with_web=with_web, clock=lambda: world.NOW)
     with TestClient(app) as client:
         tokens = {}
         for username in world.USERS:

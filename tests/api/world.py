@@ -115,7 +115,7 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
             "INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence) "
             "VALUES (%s, %s, %s, %s, 1, 'detector', %s) RETURNING id",
             (flock(farm), house(farm), farm, NOW - timedelta(hours=1),
-             Jsonb({"frame": {"gateway_id": gateway(farm), "seq": 7, "sha256": "ab" * 32}})),
+             Jsonb({"frame": f"ab/cd/{'ab' * 32}.jpg", "crop": f"cd/ef/{'cd' * 32}.jpg", "track_id": 3})),
         ).fetchone()
         assert row is not None
         ids["mortality"][farm] = row[0]

@@ -60,7 +60,7 @@ def put_daily(conn: psycopg.Connection, scope: Scope, flock_id: str, day: date, 
 
 
 MORTALITY_SELECT = ("m.id, m.flock_id, m.house_id, m.farm_id, m.ts, m.count, m.source, m.confirmed, "
-                    "m.evidence -> 'frame' AS frame")
+                    "m.evidence ->> 'frame' AS frame, m.evidence ->> 'crop' AS crop")
 
 
 def list_mortality(conn: psycopg.Connection, scope: Scope, paging: PageParams, farm_id: str | None = None,

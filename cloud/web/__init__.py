@@ -1,0 +1,1 @@
+"""Server-rendered web app: farmer phone view, technician console, programme staff reports."""

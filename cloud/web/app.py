@@ -1,0 +1,49 @@
+"""Mounting the web pages, static files and HTML error pages onto the API application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from cloud.settings import CloudSettings
+from cloud.web import pages_auth, pages_console, pages_farm, pages_reports
+from cloud.web.render import render, templates
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+class CachedStatic(StaticFiles):
+    """Static assets with a day of caching: phones on a slow link fetch them once."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        return response
+
+
+def install(app: FastAPI, settings: CloudSettings,
+            clock: Callable[[], datetime] | None = None) -> Callable[[Request, int, str], Response | None]:
+    app.state.templates = templates()
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
+    for module in (pages_auth, pages_farm, pages_console, pages_reports):
+        app.include_router(module.router, include_in_schema=False)
+
+    def html_error(request: Request, status: int, message: str) -> Response | None:
+        if request.url.path.startswith(("/static", "/metrics", "/healthz", "/readyz", "/openapi", "/docs")):
+            return None
+        if status == 401:
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        key = {403: "forbidden", 404: "not_found"}.get(status, "error")
+        return render(request, "error.html", {"key": key, "message": message, "principal": None}, status_code=status)
+
+    return html_error

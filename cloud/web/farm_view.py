@@ -1,0 +1,61 @@
+"""What the farmer's page shows, assembled from the shared scoped services."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from cloud.alerts.breeds import breed_curve
+from cloud.api.pagination import PageParams
+from cloud.api.scope import Scope
+from cloud.api.services import alerts, catalog, records, telemetry
+from cloud.api.services.paging import one, rows
+from cloud.web import charts, comfort
+
+ENV_METRICS = ("temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm")
+UNITS = {"temperature_c": "°C", "humidity_pct": "%", "nh3_ppm": "ppm", "co2_ppm": "ppm"}
+LEVEL_TEXT = {"ok": "comfort_ok", "warn": "comfort_warn", "bad": "comfort_bad"}
+
+
+def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], today: date, now: datetime,
+                t: Any) -> dict[str, Any]:
+    age = (today - flock["placed_on"]).days
+    deaths_week = one(conn, "SELECT coalesce(sum(deaths), 0) AS n FROM daily_records WHERE flock_id = %s "
+                            "AND day > %s AND day <= %s", (flock["id"], today - timedelta(days=7), today))
+    weights = telemetry.weight_days(conn, scope, flock["house_id"], max(flock["placed_on"], today - timedelta(days=28)),
+                                    today + timedelta(days=1))
+    curve = breed_curve(flock["breed"])
+    first_age = max(0, age - 28)
+    measured = [((w["day"] - flock["placed_on"]).days, w["mean_g"]) for w in weights]
+    series = [charts.Series(t("mean_weight"), [(float(a), float(g)) for a, g in measured], "#1f5fbf")]
+    if curve is not None:
+        series.append(charts.Series(t("standard"), [(float(a), curve(a)) for a in range(first_age, age + 1)],
+                                    "#b34700", dashed=True))
+    ticks = [(float(a), str(a)) for a in range(first_age, age + 1, max(1, (age - first_age) // 4 or 1))]
+    chart = charts.line_chart(series, title=f"{t('mean_weight')} / {t('standard')} (g)", x_labels=ticks, y_unit="")
+    latest = weights[-1] if weights else None
+    env = []
+    for r in rows(conn, "SELECT DISTINCT ON (metric) metric, bucket, avg FROM env_hourly WHERE house_id = %s "
+                        "AND metric = ANY(%s) AND bucket >= %s AND bucket <= %s ORDER BY metric, bucket DESC",
+                  (flock["house_id"], list(ENV_METRICS), now - timedelta(hours=48), now)):
+        level, low, high = comfort.band(r["metric"], float(r["avg"]), age)
+        env.append({"metric": r["metric"], "value": float(r["avg"]), "unit": UNITS[r["metric"]], "level": level,
+                    "level_text": t(LEVEL_TEXT[level]), "low": low, "high": high, "at": r["bucket"]})
+    record = one(conn, "SELECT deaths, culls, feed_kg, water_l, eggs FROM daily_records WHERE flock_id = %s AND day = %s",
+                 (flock["id"], today))
+    return {"flock": flock, "age": age, "deaths_week": int(deaths_week["n"]) if deaths_week else 0,
+            "weight": latest, "expected_now": curve(age) if curve else None, "chart": chart, "env": env,
+            "record": record or {}}
+
+
+def farm_page(conn: psycopg.Connection, scope: Scope, farm_id: str, now: datetime, today: date, t: Any
+              ) -> dict[str, Any]:
+    farm = catalog.get_farm(conn, scope, farm_id)
+    flocks, _ = catalog.list_flocks(conn, scope, PageParams(limit=20, offset=0), farm_id=farm_id, active=True)
+    panels = [flock_panel(conn, scope, f, today, now, t) for f in flocks if f["placed_on"] <= today]
+    live, _ = alerts.list_alerts(conn, scope, PageParams(limit=50, offset=0), state="live", farm_id=farm_id)
+    photos, _ = records.list_mortality(conn, scope, PageParams(limit=20, offset=0), farm_id=farm_id, pending=True)
+    return {"farm": farm, "panels": panels, "alerts": live, "photos": photos,
+            "open_alerts": sum(1 for a in live if a["state"] == "open")}

@@ -1,0 +1,118 @@
+"""Page text in Chinese (default) and English; the choice lives in a cookie."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANG_COOKIE = "fhy_lang"
+LANGS = ("zh-CN", "en")
+
+TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
+    "app": ("富慧养", "Fuhuiyang"),
+    "tagline": ("小农户家禽监测", "Poultry monitoring for small farms"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "bad_login": ("用户名或密码错误", "Wrong username or password"),
+    "switch_lang": ("English", "中文"),
+    "my_farm": ("我的农场", "My farm"),
+    "console": ("技术员控制台", "Technician console"),
+    "reports": ("区域报告", "Regional reports"),
+    "flock": ("鸡群", "Flock"),
+    "today": ("今日鸡群", "Today's flock"),
+    "birds_alive": ("存栏", "Birds alive"),
+    "age_days": ("日龄", "Age (days)"),
+    "mean_weight": ("平均体重", "Mean weight"),
+    "standard": ("品种标准", "Breed standard"),
+    "deaths_week": ("本周死亡", "Deaths this week"),
+    "environment": ("环境", "Environment"),
+    "no_data": ("暂无数据", "No data yet"),
+    "alerts": ("告警", "Alerts"),
+    "no_alerts": ("没有未处理的告警", "No open alerts"),
+    "advice": ("建议", "Advice"),
+    "acknowledge": ("我知道了", "Acknowledge"),
+    "acknowledged": ("已确认", "Acknowledged"),
+    "daily_record": ("今日记录", "Today's record"),
+    "deaths": ("死亡数", "Deaths"),
+    "culls": ("淘汰数", "Culls"),
+    "feed_kg": ("饲料 (公斤)", "Feed (kg)"),
+    "water_l": ("饮水 (升)", "Water (litres)"),
+    "eggs": ("产蛋数", "Eggs"),
+    "day": ("日期", "Day"),
+    "save": ("保存", "Save"),
+    "saved": ("已保存", "Saved"),
+    "dead_photos": ("疑似死鸡照片", "Possible dead birds"),
+    "confirm_dead": ("是死鸡", "Yes, dead"),
+    "reject_dead": ("不是", "No"),
+    "no_photos": ("没有待确认的照片", "No photos to confirm"),
+    "gateways": ("网关", "Gateways"),
+    "last_seen": ("最后在线", "Last seen"),
+    "outbox": ("待发消息", "Outbox"),
+    "outbox_age": ("最早待发 (秒)", "Oldest (s)"),
+    "sensor_faults": ("传感器故障", "Sensor faults"),
+    "cameras": ("摄像头", "Cameras"),
+    "software": ("软件版本", "Software"),
+    "status": ("状态", "Status"),
+    "farm": ("农场", "Farm"),
+    "sensors": ("传感器", "Sensors"),
+    "config": ("远程配置", "Remote config"),
+    "config_help": ("JSON 格式；推送前先检查", "JSON; it is checked before it is pushed"),
+    "check": ("检查", "Check"),
+    "push": ("推送", "Push"),
+    "valid": ("配置有效", "The config is valid"),
+    "invalid": ("配置无效", "The config is not valid"),
+    "changes": ("变更", "Changes"),
+    "history": ("历史版本", "History"),
+    "version": ("版本", "Version"),
+    "pushed": ("已推送版本", "Pushed version"),
+    "charts": ("传感器曲线 (48 小时)", "Sensor charts (48 hours)"),
+    "period": ("时间段", "Period"),
+    "start": ("开始", "Start"),
+    "end": ("结束", "End"),
+    "show": ("查看", "Show"),
+    "download": ("下载", "Download"),
+    "print": ("打印 PDF", "Printable PDF"),
+    "coverage": ("覆盖", "Coverage"),
+    "mortality": ("死亡率", "Mortality"),
+    "daily_mortality": ("每日死亡率 (%) 与预期", "Daily mortality (%) against expected"),
+    "expected": ("预期", "Expected"),
+    "alerts_by_type": ("告警类型与级别", "Alerts by type and severity"),
+    "count": ("数量", "Count"),
+    "type": ("类型", "Type"),
+    "severity": ("级别", "Severity"),
+    "total": ("合计", "Total"),
+    "forbidden": ("您没有权限查看此页面", "You may not see this page"),
+    "not_found": ("找不到该页面", "Page not found"),
+    "error": ("出错了", "Something went wrong"),
+    "new_alerts": ("有新告警，点击刷新", "New alerts: tap to refresh"),
+    "back": ("返回", "Back"),
+    "choose_farm": ("选择农场", "Choose a farm"),
+    "comfort_ok": ("适宜", "Comfortable"),
+    "comfort_warn": ("注意", "Watch"),
+    "comfort_bad": ("超标", "Out of range"),
+    "open": ("未处理", "Open"),
+    "critical": ("严重", "Critical"),
+    "warning": ("警告", "Warning"),
+    "info": ("提示", "Info"),
+    "online": ("在线", "Online"),
+    "offline": ("离线", "Offline"),
+    "never_seen": ("未上线", "Never seen"),
+    "read_only": ("只读", "Read only"),
+}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    index = 0 if lang != "en" else 1
+
+    def t(key: str) -> str:
+        pair = TEXT.get(key)
+        return key if pair is None else pair[index]
+
+    return t
+
+
+def pick(cookie: str | None, user_locale: str | None = None) -> str:
+    if cookie in LANGS:
+        return str(cookie)
+    return user_locale if user_locale in LANGS else "zh-CN"

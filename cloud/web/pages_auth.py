@@ -1,0 +1,66 @@
+"""Login, logout, the language switch, and each role's home page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cloud.api.deps import TOKEN_COOKIE, Conn, Issuer, Settings
+from cloud.api.errors import ApiError
+from cloud.api.routes.auth import authenticate
+from cloud.api.scope import Role
+from cloud.web.deps import SameOrigin, WebScope
+from cloud.web.i18n import LANG_COOKIE, LANGS
+from cloud.web.render import render
+
+router = APIRouter()
+HOME = {Role.FARMER: "/farm", Role.TECHNICIAN: "/console", Role.PROGRAM_STAFF: "/reports", Role.ADMIN: "/reports"}
+
+
+def safe_next(value: str | None) -> str | None:
+    # Only paths on this site: never an open redirect.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": safe_next(next) or "", "error": None, "principal": None})
+
+
+@router.post("/login")
+def login(request: Request, conn: Conn, issuer: Issuer, settings: Settings, _: SameOrigin,
+          username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
+          next: Annotated[str, Form(max_length=500)] = "") -> Response:
+    try:
+        token, _user = authenticate(conn, issuer, username, password)
+    except ApiError:
+        return render(request, "login.html", {"next": safe_next(next) or "", "error": "bad_login",
+                                              "principal": None, "username": username}, status_code=401)
+    response = RedirectResponse(safe_next(next) or "/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", max_age=settings.jwt_ttl_minutes * 60,
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+def logout(_: SameOrigin) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str | None = None) -> Response:
+    response = RedirectResponse(safe_next(next) or "/", status_code=303)
+    if code in LANGS:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/")
+def home(scope: WebScope) -> Response:
+    return RedirectResponse(HOME[scope.principal.role], status_code=303)

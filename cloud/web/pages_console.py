@@ -1,0 +1,100 @@
+"""The technician console: gateway health across the area, one gateway's sensors, config and history."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cloud.api.deps import Conn
+from cloud.api.errors import ApiError, forbidden
+from cloud.api.pagination import PageParams
+from cloud.api.scope import Scope, may
+from cloud.api.services import gateways
+from cloud.api.services.paging import rows
+from cloud.web import charts
+from cloud.web.deps import SameOrigin, WebScope
+from cloud.web.i18n import translator
+from cloud.web.render import lang_of, render
+
+router = APIRouter()
+COLOURS = {"temperature_c": "#b34700", "humidity_pct": "#1f5fbf", "nh3_ppm": "#6b3fa0", "co2_ppm": "#2e7d32",
+           "water_l": "#00796b", "light_lux": "#8d6e00"}
+
+
+def _console_only(scope: Scope) -> None:
+    if not may(scope.principal, "push_config"):
+        raise forbidden("the console is for technicians")
+
+
+@router.get("/console")
+def console(request: Request, conn: Conn, scope: WebScope, page: int = 0) -> Response:
+    _console_only(scope)
+    items, total = gateways.list_gateways(conn, scope, PageParams(limit=100, offset=max(0, page) * 100))
+    farms = {r["id"]: r["name"] for r in rows(conn, "SELECT id, name FROM farms WHERE id = ANY(%s)",
+                                              ([g["farm_id"] for g in items],))}
+    now = request.app.state.clock()
+    return render(request, "console.html", {"principal": scope.principal, "gateways": items, "total": total,
+                                            "farms": farms, "now": now, "page": page})
+
+
+def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) -> list[dict[str, Any]]:
+    out = []
+    start = now - timedelta(hours=48)
+    for s in sensors:
+        if not s["house_id"] or not s["metric"]:
+            continue
+        points = rows(conn, "SELECT bucket, avg FROM env_hourly WHERE house_id = %s AND metric = %s "
+                            "AND bucket >= %s AND bucket <= %s ORDER BY bucket", (s["house_id"], s["metric"], start, now))
+        series = [charts.Series(s["metric"], [((p["bucket"] - start).total_seconds() / 3600, float(p["avg"]))
+                                              for p in points], COLOURS.get(s["metric"], "#333"))]
+        ticks = [(float(h), f"-{48 - h}h") for h in range(0, 49, 12)]
+        out.append({"sensor": s, "svg": charts.line_chart(series, title=f"{s['id']} · {s['metric']}", x_labels=ticks)})
+    return out
+
+
+def _gateway_page(request: Request, conn: Conn, scope: Scope, gateway_id: str, **extra: Any) -> Response:
+    gw = gateways.get_gateway(conn, scope, gateway_id)
+    sensors = gateways.sensors(conn, scope, gateway_id)
+    history, _ = gateways.config_history(conn, scope, gateway_id, PageParams(limit=10, offset=0))
+    version, current = gateways.current_config(conn, gateway_id)
+    t = translator(lang_of(request, scope.principal))
+    context = {"principal": scope.principal, "gw": gw, "sensors": sensors,
+               "cameras": gateways.cameras(conn, scope, gateway_id), "history": history,
+               "current_text": json.dumps(current, indent=2, ensure_ascii=False), "version": version,
+               "charts": _sensor_charts(conn, sensors, request.app.state.clock(), t), "check": None,
+               "pushed": request.query_params.get("pushed"), **extra}
+    if extra.get("text") is None:
+        context["text"] = context["current_text"]
+    return render(request, "gateway.html", context, status_code=extra.pop("status_code", 200))
+
+
+@router.get("/console/gateways/{gateway_id}")
+def gateway(request: Request, gateway_id: str, conn: Conn, scope: WebScope) -> Response:
+    _console_only(scope)
+    return _gateway_page(request, conn, scope, gateway_id)
+
+
+@router.post("/console/gateways/{gateway_id}/config")
+def config(request: Request, gateway_id: str, conn: Conn, scope: WebScope, _: SameOrigin,
+           config: Annotated[str, Form(max_length=200_000)], action: Annotated[str, Form(pattern="^(check|push)$")],
+           expected_version: Annotated[int, Form(ge=0)]) -> Response:
+    _console_only(scope)
+    try:
+        document = json.loads(config)
+    except json.JSONDecodeError as exc:
+        check = {"valid": False, "problems": [f"JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"], "diff": []}
+        return _gateway_page(request, conn, scope, gateway_id, check=check, text=config, status_code=422)
+    check = gateways.check_config(conn, scope, gateway_id, document)
+    if action == "check" or not check["valid"]:
+        return _gateway_page(request, conn, scope, gateway_id, check=check, text=config,
+                             status_code=200 if check["valid"] else 422)
+    try:
+        result = gateways.push_config(conn, scope, gateway_id, document, request.app.state.publisher, expected_version)
+    except ApiError as exc:
+        check = {"valid": False, "problems": [exc.message], "diff": check["diff"]}
+        return _gateway_page(request, conn, scope, gateway_id, check=check, text=config, status_code=exc.status)
+    return RedirectResponse(f"/console/gateways/{gateway_id}?pushed={result['version']}", status_code=303)

@@ -1,0 +1,26 @@
+"""The whole app (API + web pages) on the test world."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api import world
+from tests.api.conftest import ApiWorld, make_world
+from tests.support.databases import TestDatabase
+
+
+@pytest.fixture
+def web(db: TestDatabase) -> Iterator[ApiWorld]:
+    yield from make_world(db, with_web=True)
+
+
+def browser_login(client: TestClient, username: str) -> TestClient:
+    """Log in through the form, as a browser would (the cookie stays on the client)."""
+    client.cookies.clear()
+    r = client.post("/login", data={"username": username, "password": world.password(username)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client

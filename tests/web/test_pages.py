@@ -1,0 +1,101 @@
+"""The web pages without a browser: each role's pages, forms, and what each role may not see."""
+
+from __future__ import annotations
+
+from tests.api import world
+from tests.api.conftest import ApiWorld
+from tests.web.conftest import browser_login
+
+
+def test_login_page_and_redirects(web: ApiWorld) -> None:
+    c = web.client
+    c.cookies.clear()
+    r = c.get("/farm", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert 'lang="zh-CN"' in c.get("/login").text
+    bad = c.post("/login", data={"username": "farmer1", "password": "x"})
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.text
+    browser_login(c, "farmer1")
+    assert c.get("/", follow_redirects=False).headers["location"] == "/farm"
+    assert c.get("/login?next=//evil.example", follow_redirects=False).status_code == 200
+    r = c.post("/login", data={"username": "farmer1", "password": world.password("farmer1"),
+                               "next": "//evil.example"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_farmer_page_shows_flock_alerts_and_records_deaths(web: ApiWorld) -> None:
+    c = browser_login(web.client, "farmer1")
+    page = c.get("/farm").text
+    assert "农场 f1" in page and "死亡数异常" in page and "隔离病鸡" in page
+    assert "<svg" in page and "lvl-ok" in page  # weight chart, environment with its comfort band
+    assert "农场 f3" not in page
+    alert = web.ids["alerts"]["f1"]
+    r = c.post(f"/farm/f1/alerts/{alert}/ack", follow_redirects=False)
+    assert r.status_code == 303
+    assert 'action="/farm/f1/alerts/' not in c.get("/farm").text  # no open alert left to acknowledge
+    r = c.post("/farm/f1/records", data={"flock_id": world.flock("f1"), "day": str(world.TODAY), "deaths": "3",
+                                         "feed_kg": "30.5"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    flock = c.get(f"/api/v1/flocks/{world.flock('f1')}").json()
+    assert flock["birds_now"] == 287
+    english = c.get("/lang/en?next=/farm", follow_redirects=True).text
+    assert 'lang="en"' in english and "Deaths this week" in english
+
+
+def test_farmer_cannot_open_other_farms_or_the_console(web: ApiWorld) -> None:
+    c = browser_login(web.client, "farmer1")
+    assert c.get("/farm?farm=f3").status_code == 404
+    assert c.get("/console").status_code == 403
+    assert c.get("/reports/v1").status_code == 403
+    alert = web.ids["alerts"]["f3"]
+    assert c.post(f"/farm/f3/alerts/{alert}/ack").status_code == 404
+
+
+def test_cross_site_post_is_refused(web: ApiWorld) -> None:
+    c = browser_login(web.client, "farmer1")
+    alert = web.ids["alerts"]["f1"]
+    r = c.post(f"/farm/f1/alerts/{alert}/ack", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+
+
+def test_technician_console_check_and_push(web: ApiWorld) -> None:
+    c = browser_login(web.client, "tech1")
+    console = c.get("/console").text
+    assert "gw-f1" in console and "gw-f2" in console and "gw-f3" not in console
+    gw = world.gateway("f2")
+    bad = c.post(f"/console/gateways/{gw}/config", data={"config": '{"telemetry_batch_s": 0}', "action": "push",
+                                                          "expected_version": "1"})
+    assert bad.status_code == 422 and "telemetry_batch_s" in bad.text
+    broken = c.post(f"/console/gateways/{gw}/config", data={"config": "{", "action": "check", "expected_version": "1"})
+    assert broken.status_code == 422 and "JSON" in broken.text
+    check = c.post(f"/console/gateways/{gw}/config",
+                   data={"config": '{"telemetry_batch_s": 30}', "action": "check", "expected_version": "1"})
+    assert check.status_code == 200 and "telemetry_batch_s" in check.text and "配置有效" in check.text
+    push = c.post(f"/console/gateways/{gw}/config",
+                  data={"config": '{"telemetry_batch_s": 30}', "action": "push", "expected_version": "1"},
+                  follow_redirects=False)
+    assert push.status_code == 303 and push.headers["location"].endswith("pushed=2")
+    assert web.publisher.sent and web.publisher.sent[-1][0] == f"fhy/v1/{gw}/config/desired"
+    assert c.get(f"/console/gateways/{world.gateway('f3')}").status_code == 404
+
+
+def test_staff_drill_down_and_exports(web: ApiWorld) -> None:
+    c = browser_login(web.client, "staff2")
+    r = c.get("/reports", follow_redirects=False)
+    assert r.headers["location"] == "/reports/c2"
+    county = c.get("/reports/c2?start=2026-11-21&end=2026-11-29").text
+    assert "湄潭县" in county and 'href="/reports/t3?' in county
+    village = c.get("/reports/v3?start=2026-11-21&end=2026-11-29").text
+    assert 'href="/farm?farm=f3"' in village
+    farm = c.get("/farm?farm=f3").text
+    assert "农场 f3" in farm and 'action="/farm/f3/records"' not in farm  # read only for programme staff
+    assert c.get("/reports/c1").status_code == 404
+    for fmt, magic in (("csv", b"\xef\xbb\xbf"), ("xlsx", b"PK"), ("pdf", b"%PDF")):
+        r = c.get(f"/api/v1/reports/regions/c2/export?format={fmt}&start=2026-11-21&end=2026-11-29")
+        assert r.status_code == 200 and r.content.startswith(magic), fmt
+
+
+def test_static_assets_are_served_and_cached(web: ApiWorld) -> None:
+    css = web.client.get("/static/app.css")
+    assert css.status_code == 200 and "max-age" in css.headers["cache-control"]
+    assert web.client.get("/static/app.js").status_code == 200

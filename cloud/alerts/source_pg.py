@@ -1,0 +1,147 @@
+"""Reading rule inputs from the database: farms and townships, flock histories, hourly climate.
+
+Queries use only relations that exist on both engines (tables plus the env_hourly and
+env_daily views / continuous aggregates), so replay works on plain PostgreSQL and TimescaleDB.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
+from cloud.alerts.service import FarmInfo
+
+ENV_METRICS = {"temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm"}
+
+
+@dataclass(frozen=True)
+class FlockRow:
+    flock: str
+    farm: str
+    house: str
+    breed: str
+    placed_on: date
+    birds_placed: int
+    ended_on: date | None
+
+
+def load_farms(conn: psycopg.Connection) -> dict[str, FarmInfo]:
+    rows = conn.execute(
+        """WITH RECURSIVE up AS (
+               SELECT f.id AS farm_id, r.id, r.parent_id, r.level, r.name
+               FROM farms f JOIN regions r ON r.id = f.region_id
+               UNION ALL
+               SELECT up.farm_id, r.id, r.parent_id, r.level, r.name
+               FROM up JOIN regions r ON r.id = up.parent_id)
+           SELECT f.id, f.name, t.id, t.name
+           FROM farms f LEFT JOIN up t ON t.farm_id = f.id AND t.level = 'township'
+           ORDER BY f.id"""
+    ).fetchall()
+    return {
+        farm: FarmInfo(farm, name, township, township_name)
+        for farm, name, township, township_name in rows
+    }
+
+
+def load_flocks(conn: psycopg.Connection, start: date, end: date) -> list[FlockRow]:
+    rows = conn.execute(
+        """SELECT fl.id, h.farm_id, fl.house_id, fl.breed, fl.placed_on, fl.birds_placed, fl.ended_on
+           FROM flocks fl JOIN houses h ON h.id = fl.house_id
+           WHERE fl.placed_on <= %s AND (fl.ended_on IS NULL OR fl.ended_on >= %s)
+           ORDER BY fl.id""",
+        (end, start),
+    ).fetchall()
+    return [FlockRow(*row) for row in rows]
+
+
+def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> FlockHistory:
+    """Farmer records first; sensor water, scale summaries and mortality records fill gaps."""
+    last = min(until, flock.ended_on or until)
+    days: dict[date, dict[str, float | int | None]] = defaultdict(dict)
+    for day, deaths, feed, water, eggs in conn.execute(
+        """SELECT day, deaths, feed_kg, water_l, eggs FROM daily_records
+           WHERE flock_id = %s AND day BETWEEN %s AND %s""",
+        (flock.flock, flock.placed_on, last),
+    ).fetchall():
+        days[day].update(deaths=deaths, feed_kg=feed, water_l=water, eggs=eggs)
+    lo, hi = _local_bounds(flock.placed_on, last, tz)
+    for day, total in conn.execute(
+        """SELECT (bucket AT TIME ZONE %s)::date, sum FROM env_daily
+           WHERE house_id = %s AND metric = 'water_l' AND bucket >= %s AND bucket < %s""",
+        (tz, flock.house, lo, hi),
+    ).fetchall():
+        if days[day].get("water_l") is None:
+            days[day]["water_l"] = float(total)
+    for day, mean, uniformity in conn.execute(
+        """SELECT day, avg(mean_g), avg(uniformity_pct) FROM weighing_summaries
+           WHERE house_id = %s AND day BETWEEN %s AND %s GROUP BY day""",
+        (flock.house, flock.placed_on, last),
+    ).fetchall():
+        days[day].update(mean_weight_g=float(mean), uniformity_pct=float(uniformity))
+    for day, count in conn.execute(
+        """SELECT (ts AT TIME ZONE %s)::date, sum(count) FROM mortality_records
+           WHERE house_id = %s AND ts >= %s AND ts < %s AND confirmed IS NOT false
+           GROUP BY 1""",
+        (tz, flock.house, lo, hi),
+    ).fetchall():
+        if days[day].get("deaths") is None:
+            days[day]["deaths"] = int(count)
+    if not conn.autocommit:
+        conn.commit()
+    records = [
+        DailyRecord(
+            day=day,
+            deaths=int(v.get("deaths") or 0),
+            water_l=_f(v.get("water_l")),
+            feed_kg=_f(v.get("feed_kg")),
+            mean_weight_g=_f(v.get("mean_weight_g")),
+            uniformity_pct=_f(v.get("uniformity_pct")),
+            eggs=None if v.get("eggs") is None else int(v["eggs"] or 0),
+        )
+        for day, v in sorted(days.items())
+    ]
+    context = FlockContext(
+        flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on
+    )
+    return FlockHistory(context, records)
+
+
+def load_environment(
+    conn: psycopg.Connection, house: str, start: datetime, end: datetime
+) -> list[EnvSample]:
+    """Hourly means per metric, one sample per hour, stamped at the end of the hour."""
+    hours: dict[datetime, dict[str, float]] = defaultdict(dict)
+    for bucket, metric, avg in conn.execute(
+        """SELECT bucket, metric, avg FROM env_hourly
+           WHERE house_id = %s AND metric = ANY(%s) AND bucket >= %s AND bucket < %s""",
+        (house, sorted(ENV_METRICS), start, end),
+    ).fetchall():
+        hours[bucket][metric] = float(avg)
+    if not conn.autocommit:
+        conn.commit()
+    return [
+        EnvSample(
+            at=bucket + timedelta(hours=1),
+            temperature_c=v.get("temperature_c"),
+            humidity_pct=v.get("humidity_pct"),
+            nh3_ppm=v.get("nh3_ppm"),
+            co2_ppm=v.get("co2_ppm"),
+        )
+        for bucket, v in sorted(hours.items())
+    ]
+
+
+def _local_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC)
+    hi = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+    return lo, hi
+
+
+def _f(value: float | int | None) -> float | None:
+    return None if value is None else float(value)

@@ -110,6 +110,10 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
               help="Port of the first gateway; gateway k uses this + 2k.")
 @click.option("--scale-port", type=click.IntRange(1, 65535), default=5021, show_default=True,
               help="Port of the first gateway's scale stream; gateway k uses this + 2k.")
+@click.option("--camera-port", type=click.IntRange(1, 65535), default=None,
+              help="Also serve each gateway's house camera (MJPEG); gateway k uses this + k.")
+@click.option("--camera-interval-s", type=click.FloatRange(min=1.0), default=60.0, show_default=True,
+              help="Event time between camera frames.")
 @click.option("--scale-pty", is_flag=True,
               help="Also write the scale lines to a pseudo-terminal (a serial port for pyserial).")
 @click.option("--speed", default="60", show_default=True,
@@ -125,7 +129,7 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
 @click.option("--truth-visits", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="One gateway: append the scale's true visits here (JSON lines).")
 def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_port: int,
-                scale_port: int, scale_pty: bool, speed: str, start_day: float, seed: int | None,
+                scale_port: int, camera_port: int | None, camera_interval_s: float, scale_pty: bool, speed: str, start_day: float, seed: int | None,
                 hz: float, config_out: Path | None, config_dir: Path | None,
                 truth_visits: Path | None) -> None:
     """Serve gateways' simulated devices (Modbus TCP + scale stream) until interrupted."""
@@ -157,13 +161,14 @@ def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_p
         config_dir.mkdir(parents=True, exist_ok=True)
     endpoints = []
     for k, gw in enumerate(gateways):
+        cam_port = None if camera_port is None else camera_port + k
         ep: dict[str, object] = {"gateway": gw, "modbus_port": modbus_port + 2 * k,
-                                 "scale_port": scale_port + 2 * k}
+                                 "scale_port": scale_port + 2 * k, "camera_port": cam_port}
         pty_path = None
         if scale_pty:
             ep["pty_master"], pty_path = open_pty()
         cfg = gateway_config(gw, host=host, modbus_port=modbus_port + 2 * k,
-                             scale_port=scale_port + 2 * k)
+                             scale_port=scale_port + 2 * k, camera_port=cam_port)
         if pty_path is not None and "scale" in cfg:
             cfg["scale"].update({"transport": "serial", "serial_port": pty_path})
         target = config_out if config_dir is None else config_dir / f"{gw.gateway_id}.yaml"
@@ -173,11 +178,12 @@ def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_p
         endpoints.append(ep)
         click.echo(f"{gw.gateway_id}: modbus {host}:{modbus_port + 2 * k}, scale {host}:{scale_port + 2 * k}"
                    + (f", scale pty {pty_path}" if pty_path else "")
+                   + (f", camera http://{host}:{cam_port}/stream.mjpg" if cam_port else "")
                    + (f", config {target}" if target is not None else ""))
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
     click.echo(f"speed {pace:g}x from scenario day {start_day:g} (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_many(endpoints, clock, host=host, hz=hz))
+        asyncio.run(serve_many(endpoints, clock, host=host, hz=hz, camera_interval_s=camera_interval_s))
 
 
 @sim.command("fleet")

@@ -149,7 +149,9 @@ def open_pty() -> tuple[int, str]:
 
 async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, modbus_port: int,
                         scale_port: int | None, hz: float = 10.0, truth_path: Path | None = None,
-                        ready: asyncio.Event | None = None, pty_master: int | None = None) -> None:
+                        ready: asyncio.Event | None = None, pty_master: int | None = None,
+                        camera_port: int | None = None, camera_interval_s: float = 60.0,
+                        camera_size: tuple[int, int] = (640, 480)) -> None:
     """Serve until cancelled."""
     modbus = ModbusDevices(gateway, clock)
     # Unknown unit ids stay silent, as on a real RS485 line.
@@ -161,7 +163,17 @@ async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, mod
         if scale_port is not None:
             scale_server = await asyncio.start_server(stream.handle, host, scale_port)
         tasks.append(asyncio.create_task(stream.run()))
-    log.info("gateway %s: modbus on %s:%s, scale on %s", gateway.gateway_id, host, modbus_port, scale_port)
+    camera = None
+    if camera_port is not None:
+        # Imported here: the camera renderer pulls in OpenCV, which plain device serving avoids.
+        from firmware_sim.camera.stream import CameraServer
+        from firmware_sim.camera_feed import WorldFrameSource, run_camera
+
+        source = WorldFrameSource(gateway, clock.now_ms(), int(camera_interval_s * 1000), camera_size)
+        camera = CameraServer(source, host, camera_port).start()
+        tasks.append(asyncio.create_task(run_camera(source, clock)))
+    log.info("gateway %s: modbus on %s:%s, scale on %s, camera on %s", gateway.gateway_id, host,
+             modbus_port, scale_port, camera_port)
     if ready is not None:
         ready.set()
     try:
@@ -171,15 +183,19 @@ async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, mod
             t.cancel()
         if scale_server is not None:
             scale_server.close()
+        if camera is not None:
+            camera.stop()
         with contextlib.suppress(Exception):
             await server.shutdown()
 
 
-async def serve_many(endpoints: list[dict[str, Any]], clock: Clock, *, host: str, hz: float) -> None:
+async def serve_many(endpoints: list[dict[str, Any]], clock: Clock, *, host: str, hz: float,
+                     camera_interval_s: float = 60.0) -> None:
     """Several gateways in one process; each endpoint dict holds gateway, ports, truth, pty."""
     await asyncio.gather(*(
         serve_gateway(e["gateway"], clock, host=host, modbus_port=e["modbus_port"],
                       scale_port=e["scale_port"], hz=hz, truth_path=e.get("truth"),
-                      pty_master=e.get("pty_master"))
+                      pty_master=e.get("pty_master"), camera_port=e.get("camera_port"),
+                      camera_interval_s=camera_interval_s)
         for e in endpoints
     ))

@@ -39,6 +39,8 @@ def gateway_config(
     interval_s: float = 60.0,
     data_dir: str | None = None,
     scale_params: ScaleParams | None = None,
+    camera_port: int | None = None,
+    camera_interval_s: float = 300.0,
 ) -> dict[str, Any]:
     scenario = gateway.world.scenario
     sensors = []
@@ -67,4 +69,8 @@ def gateway_config(
         cfg["flock"] = {"breed": flock.breed,
                         "placed_on": (scenario.start + timedelta(days=flock.placed_day)).isoformat(),
                         "house": hid}
+    if camera_port is not None:
+        house = gateway.scale_house() or gateway.farm.houses[0]
+        cfg["cameras"] = [{"id": f"{house.model.id}-cam", "source": f"http://{host}:{camera_port}/stream.mjpg",
+                           "interval_s": camera_interval_s, "house": house.model.id}]
     return cfg

@@ -62,6 +62,7 @@ class HouseDay:
     activity: np.ndarray
     birds_alive: int
     mean_weight_g: float
+    deaths: int = 0  # during this day
 
 
 @dataclass
@@ -213,7 +214,7 @@ class World:
             self.start_ms + d * MS_PER_DAY,
             temp_h, np.array([s.rh_pct for s in states]), np.array([s.co2_ppm for s in states]),
             np.array([s.nh3_ppm for s in states]), thi_h, np.array([s.vent_m3h for s in states]),
-            lux, water_h, out_t, activity, result.birds_alive, weight,
+            lux, water_h, out_t, activity, result.birds_alive, weight, result.deaths,
         )
         labels = sorted({ev.label for _, ev in events if ev.overlaps_day(d)})
         market_age = spec_f.market_age_d or flock.breed.market_age_d

@@ -114,7 +114,9 @@ def place_label(farm: str | None, house: str | None, lang: str = "zh-CN") -> str
         return ""
     if house is None:
         return farm
-    return f"{farm} house {house}" if lang.startswith("en") else f"{farm}{house}号舍"
+    if lang.startswith("en"):
+        return f"{farm} house {house}"
+    return f"{farm}{house}号舍" if house.isdigit() else f"{farm}{house}"
 
 
 def render(msg: MessageInput, lang: str = "zh-CN", reply_hint: bool = True) -> str:

@@ -229,3 +229,22 @@ def fleet_cmd(scenario: str, mqtt_url: str, username: str | None, password_env: 
         raise click.ClickException(f"cannot reach the broker at {mqtt_url}: {exc}") from None
     click.echo(json.dumps(summary) if as_json else
                f"{summary['gateways']} gateways, {summary['published']} messages in {summary['wall_s']} s")
+
+
+@sim.command("describe")
+@click.argument("scenario")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of printing.")
+def describe_cmd(scenario: str, out: Path | None) -> None:
+    """The scenario's region tree, farms, flocks (placement dates) and gateways as JSON."""
+    from firmware_sim.scenario import load_scenario, registry
+
+    try:
+        data = registry(load_scenario(scenario))
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")

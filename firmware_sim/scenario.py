@@ -7,9 +7,9 @@ Fleet scenarios may generate their farms from a few parameters instead of listin
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -139,6 +139,42 @@ class Scenario(_Strict):
         if self.generate is None:
             return self.farms
         return self.farms + generate_farms(self, self.generate)
+
+
+def registry(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's region tree, farms, houses, flocks and gateways as plain data, with
+    placement dates resolved: what a demo seeds into the platform's database."""
+    farms = scenario.all_farms()
+    return {
+        "name": scenario.name,
+        "start": scenario.start.isoformat(),
+        "days": scenario.days,
+        "region": {
+            "province": scenario.province,
+            "city": scenario.city,
+            "counties": [
+                {"id": c.id, "name": c.name, "elevation_m": c.elevation_m,
+                 "townships": [{"id": t.id, "name": t.name, "villages": list(t.villages)}
+                               for t in c.townships]}
+                for c in scenario.counties
+            ],
+        },
+        "farms": [
+            {
+                "id": f.id, "name": f.name, "owner": f.owner, "phone": f.phone, "county": f.county,
+                "township": f.township, "village": f.village, "lat": f.lat, "lon": f.lon,
+                "gateway": f.gateway,
+                "houses": [
+                    {"id": h.id, "kind": h.kind, "scale": h.scale, "camera": h.camera,
+                     "flock": {"id": h.flock.id, "breed": h.flock.breed, "birds": h.flock.birds,
+                               "placed_on": (scenario.start + timedelta(days=h.flock.placed_day)).isoformat(),
+                               "market_age_d": h.flock.market_age_d or BREEDS[h.flock.breed].market_age_d}}
+                    for h in f.houses
+                ],
+            }
+            for f in farms
+        ],
+    }
 
 
 def generate_farms(scenario: Scenario, gen: FleetGenerator) -> tuple[Farm, ...]:

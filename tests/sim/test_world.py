@@ -195,3 +195,16 @@ def test_broilers_are_marketed_and_the_empty_house_reads_outside_air() -> None:
     assert house is not None and house.birds_alive == 0
     assert values["co2_ppm"] is not None and values["co2_ppm"] < 600
     assert values["temperature_c"] == pytest.approx(float(np.interp(14, np.arange(24) + 0.5, house.outside_c)), abs=1)
+
+
+def test_describe_gives_the_region_tree_with_placement_dates() -> None:
+    from firmware_sim.cli import sim
+
+    result = CliRunner().invoke(sim, ["describe", "demo_region"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [c["id"] for c in data["region"]["counties"]] == ["xiushan", "youyang"]
+    f01 = next(f for f in data["farms"] if f["id"] == "F01")
+    assert f01["gateway"] == "gw-f01" and f01["houses"][0]["flock"]["placed_on"] == "2026-07-01"
+    assert f01["houses"][0]["flock"]["market_age_d"] == 42
+    assert len(data["farms"]) == 24

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from firmware_sim.breeds import get_breed
-from firmware_sim.clock import MS_PER_DAY, epoch_ms
+from firmware_sim.clock import MS_PER_DAY, epoch_ms, to_datetime
 from firmware_sim.flock import Flock
-from firmware_sim.lighting import lights_on, local_hour
+from firmware_sim.lighting import LOCAL_UTC_OFFSET_H, lights_on, local_hour
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +103,6 @@ def _default_house_temp(ts_ms: np.ndarray) -> np.ndarray:
     return 24.0 + 3.0 * np.sin((hour - 9.0) / 24.0 * 2 * np.pi)
 
 
-@dataclass
-class _Pending:
-    """Load of visits that runs past the end of the chunk that started it."""
-
-    load: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-
 class ScaleSignal:
     """Generates the stream chunk by chunk, so a device server can run it for weeks."""
 
@@ -138,7 +131,8 @@ class ScaleSignal:
         self.programme = programme
         self.house_temp_c = house_temp_c
         self._next_index = 0
-        self._pending = _Pending()
+        # Load of visits that run past the end of the chunk that started them.
+        self._pending = np.zeros(0)
         self._zero_g = 0.0
         self._busy_until = -1  # global sample index
         # Droppings and litter the birds leave on or kick off the platform: a tare that
@@ -163,10 +157,10 @@ class ScaleSignal:
         day_age = (ts[0] - self.placed_ms) / MS_PER_DAY
         spill = int(self.hz * 600)  # room for a visit to run on for up to 10 minutes
         load = np.zeros(n + spill)
-        carried = self._pending.load
+        carried = self._pending
         load[: carried.size] += carried[: n + spill]
         visits = self._visits(load, ts, first, day_age)
-        self._pending.load = load[n:].copy()
+        self._pending = load[n:].copy()
         grams = load[:n] + self._background(ts, n) + self._debris(first, n)
         raw = np.clip(np.round(p.zero_offset + grams * p.counts_per_gram), RAW_MIN, RAW_MAX)
         self._next_index += n
@@ -340,7 +334,7 @@ def _ar1(rng: np.random.Generator, n: int, *, alpha: float, sigma: float) -> np.
 
 
 def _doy(ts_ms: int) -> int:
-    return int(((ts_ms // MS_PER_DAY) + 4) % 365) + 1  # close enough for day length
+    return int(to_datetime(int(ts_ms) + int(LOCAL_UTC_OFFSET_H * 3_600_000)).timetuple().tm_yday)
 
 
 def simulate_scale(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import click
@@ -103,6 +104,9 @@ def export(
     reg_path = registry or REGISTRY
     target = reg_path.parent / "weights" / f"{name}.onnx"
     export_onnx(weights, imgsz, target)
+    # The checkpoint travels with the ONNX file: fine-tuning starts from it, and the
+    # benchmark times ultralytics on it.
+    shutil.copyfile(weights, target.with_suffix(".pt"))
     names = class_names(weights)
     conf = {n: DEFAULT_CONF.get(n, 0.25) for n in names}
     for item in confs:

@@ -77,7 +77,11 @@ def train(spec: TrainSpec) -> Path:
 
 
 def export_onnx(weights: Path, imgsz: int, out: Path) -> Path:
-    """Export a checkpoint to ONNX with a fixed input (1, 3, imgsz, imgsz), no NMS inside."""
+    """Export a checkpoint to ONNX, no NMS inside.
+
+    Batch, height and width are dynamic: a 16:9 camera frame letterboxes to 320x192 rather
+    than 320x320, 40 % less compute for the same boxes.
+    """
     _offline()
     from ultralytics import YOLO
 
@@ -88,7 +92,7 @@ def export_onnx(weights: Path, imgsz: int, out: Path) -> Path:
             imgsz=imgsz,
             opset=17,
             simplify=True,
-            dynamic=False,
+            dynamic=True,
             nms=False,
             half=False,
         )

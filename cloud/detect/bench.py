@@ -38,26 +38,25 @@ def _frames(data: Path | None, count: int, seed: int) -> list[np.ndarray]:
     return out
 
 
-def _time_per_item(fn: Callable[[int], object], n: int, rounds: int) -> float:
-    """Median over rounds of mean ms per item; first call of each item is not special-cased."""
-    per_round = []
+def _interleaved(fns: dict[str, Callable[[int], object]], n: int, rounds: int) -> dict[str, float]:
+    """Median ms per call of each function, calls interleaved frame by frame.
+
+    On a shared machine load comes and goes; interleaving puts every contender under the
+    same load, so ratios hold even when absolute times wander.
+    """
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
-        t0 = time.perf_counter()
         for i in range(n):
-            fn(i)
-        per_round.append((time.perf_counter() - t0) * 1000 / n)
-    return statistics.median(per_round)
+            for name, fn in fns.items():
+                t0 = time.perf_counter()
+                fn(i)
+                times[name].append((time.perf_counter() - t0) * 1000)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _ultralytics(
-    pt: Path | None,
-    onnx: Path,
-    frames: list[np.ndarray],
-    imgsz: int,
-    conf: float,
-    iou: float,
-    rounds: int,
-) -> tuple[float | None, str]:
+    pt: Path | None, onnx: Path, imgsz: int, conf: float, iou: float
+) -> tuple[Callable[[np.ndarray], object] | None, str]:
     try:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         from ultralytics import YOLO
@@ -66,10 +65,11 @@ def _ultralytics(
     weights, backend = (pt, "pytorch") if pt is not None and pt.exists() else (onnx, "onnx")
     model = YOLO(str(weights), task="detect")
     kw: dict[str, Any] = dict(imgsz=imgsz, conf=conf, iou=iou, device="cpu", verbose=False)
-    for f in frames[:2]:
-        model.predict(f, **kw)
-    ms = _time_per_item(lambda i: model.predict(frames[i], **kw), len(frames), rounds)
-    return ms, backend
+
+    def predict(frame: np.ndarray) -> object:
+        return model.predict(frame, **kw)
+
+    return predict, backend
 
 
 @click.command()
@@ -88,6 +88,9 @@ def _ultralytics(
 @click.option(
     "--threads", default=None, type=int, help="ONNX Runtime intra-op threads (default: all)."
 )
+@click.option(
+    "--registry", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True)
 def detect(
     model_name: str | None,
@@ -96,24 +99,35 @@ def detect(
     rounds: int,
     seed: int,
     threads: int | None,
+    registry: Path | None,
     as_json: bool,
 ) -> None:
     """Milliseconds per frame: our pipeline, the bare ONNX session, and ultralytics."""
     from cloud.detect.detector import OnnxDetector
     from cloud.detect.preprocess import letterbox, to_tensor
-    from cloud.detect.registry import load_entry
+    from cloud.detect.registry import REGISTRY, load_entry
 
-    entry = load_entry(model_name)
+    entry = load_entry(model_name, registry or REGISTRY)
     frames = _frames(data, count, seed)
     det = OnnxDetector(entry, threads=threads, warmup=3)
-    tensors = [to_tensor([letterbox(f, entry.input_size)[0]]) for f in frames]
-    raw_ms = _time_per_item(lambda i: det.raw(tensors[i]), len(frames), rounds)
-    onnx_ms = _time_per_item(lambda i: det.detect([frames[i]]), len(frames), rounds)
+    tensors = [to_tensor([letterbox(f, entry.input_size, det.stride)[0]]) for f in frames]
     one = OnnxDetector(entry, threads=1, warmup=3)
-    one_core_ms = _time_per_item(lambda i: one.detect([frames[i]]), len(frames), rounds)
-    pt = entry.path.with_suffix(".pt")
     conf = min(entry.conf_vector())
-    ul_ms, ul_note = _ultralytics(pt, entry.path, frames, entry.input_size, conf, entry.iou, rounds)
+    predict, ul_note = _ultralytics(
+        entry.path.with_suffix(".pt"), entry.path, entry.input_size, conf, entry.iou
+    )
+    fns: dict[str, Callable[[int], object]] = {
+        "raw": lambda i: det.raw(tensors[i]),
+        "onnx": lambda i: det.detect([frames[i]]),
+        "one_core": lambda i: one.detect([frames[i]]),
+    }
+    if predict is not None:
+        for f in frames[:2]:
+            predict(f)  # its own warm-up
+        fns["ultralytics"] = lambda i: predict(frames[i])
+    ms = _interleaved(fns, len(frames), rounds)
+    raw_ms, onnx_ms, one_core_ms = ms["raw"], ms["onnx"], ms["one_core"]
+    ul_ms = ms.get("ultralytics")
     result = {
         "model": entry.name,
         "input_size": entry.input_size,

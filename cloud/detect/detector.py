@@ -16,6 +16,7 @@ from cloud.detect.preprocess import letterbox, to_tensor
 from cloud.detect.registry import ModelEntry
 
 log = logging.getLogger(__name__)
+STRIDE = 32  # largest stride of the YOLO heads
 
 
 class OnnxDetector:
@@ -40,10 +41,13 @@ class OnnxDetector:
         self.input_name = inp.name
         self.size = entry.input_size
         self.fixed_batch = isinstance(inp.shape[0], int)
+        # A model exported with dynamic height/width takes the minimal stride-32 letterbox.
+        self.stride: int | None = None if isinstance(inp.shape[-1], int) else STRIDE
         self.conf = np.asarray(entry.conf_vector(), np.float32)
         self.classes: tuple[str, ...] = entry.classes
         self.name = entry.name
-        zeros = np.zeros((1, 3, self.size, self.size), np.float32)
+        h = self.size if self.stride is None else self.size * 9 // 16 // STRIDE * STRIDE + STRIDE
+        zeros = np.zeros((1, 3, h, self.size), np.float32)  # warm up on the 16:9 camera shape
         for _ in range(warmup):
             self.raw(zeros)
         log.info("loaded %s (%s) input %s", entry.name, Path(entry.path).name, self.size)
@@ -60,8 +64,16 @@ class OnnxDetector:
         self, frames: Sequence[np.ndarray], *, conf: float | None = None, iou: float | None = None
     ) -> list[Detections]:
         """Detections per frame (BGR uint8), at the model's default thresholds unless given."""
-        boxes = [letterbox(f, self.size) for f in frames]
-        out = self.raw(to_tensor([b for b, _ in boxes]))
+        boxed = [letterbox(f, self.size, self.stride) for f in frames]
         thr: float | np.ndarray = self.conf if conf is None else float(conf)
         iou_thr = self.entry.iou if iou is None else iou
-        return [to_frame(decode(out[i], thr, iou_thr), lb) for i, (_, lb) in enumerate(boxes)]
+        results: list[Detections | None] = [None] * len(frames)
+        # One session call per input shape (frames of one camera share theirs).
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, (img, _) in enumerate(boxed):
+            by_shape.setdefault(img.shape, []).append(i)
+        for idx in by_shape.values():
+            out = self.raw(to_tensor([boxed[i][0] for i in idx]))
+            for k, i in enumerate(idx):
+                results[i] = to_frame(decode(out[k], thr, iou_thr), boxed[i][1])
+        return [r for r in results if r is not None]

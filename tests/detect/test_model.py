@@ -1,0 +1,124 @@
+"""The shipped model: registry integrity, parity with ultralytics, eval and bench commands."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cloud.detect.detector import OnnxDetector
+from cloud.detect.registry import REGISTRY, ModelEntry, load_entry, sha256_file
+from firmware_sim.camera.dataset import write_dataset
+from firmware_sim.camera.scene import random_sample
+
+pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None
+
+
+@pytest.fixture(scope="module")
+def entry() -> ModelEntry:
+    return load_entry()
+
+
+@pytest.fixture(scope="module")
+def detector(entry: ModelEntry) -> OnnxDetector:
+    return OnnxDetector(entry, threads=2)
+
+
+def _bgr(seed: int, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
+    rgb, _, _ = random_sample(seed, size)
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def test_registry_entry_is_complete_and_matches_the_file(entry: ModelEntry) -> None:
+    doc = json.loads(REGISTRY.read_text())
+    raw = doc["models"][entry.name]
+    assert {"file", "sha256", "input_size", "classes", "conf", "iou", "card"} <= set(raw)
+    assert sha256_file(entry.path) == entry.sha256
+    assert entry.path.stat().st_size < 15 * 1024 * 1024
+    assert {"chicken", "dead"} <= set(entry.classes)
+    assert (REGISTRY.parent / raw["card"]).exists()
+
+
+def test_detector_finds_birds_in_a_rendered_frame(detector: OnnxDetector) -> None:
+    rgb, labels, _ = random_sample(4242, (1280, 720))
+    [det] = detector.detect([np.ascontiguousarray(rgb[..., ::-1])])
+    assert len(labels) > 0
+    # A trained detector finds most birds; an untrained one finds none or hundreds.
+    assert 0.5 * len(labels) <= len(det) <= 1.5 * len(labels)
+    assert (det.boxes[:, 2] <= 1280).all() and (det.boxes[:, 3] <= 720).all()
+
+
+def test_batched_equals_one_by_one(detector: OnnxDetector) -> None:
+    frames = [_bgr(s, (640, 480)) for s in (1, 2, 3)]
+    batched = detector.detect(frames)
+    single = [detector.detect([f])[0] for f in frames]
+    for a, b in zip(batched, single, strict=True):
+        assert np.allclose(a.boxes, b.boxes, atol=1e-3) and (a.classes == b.classes).all()
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="ultralytics (train extra) not installed")
+def test_same_boxes_as_ultralytics_on_the_same_weights(
+    entry: ModelEntry, detector: OnnxDetector
+) -> None:
+    from ultralytics import YOLO
+
+    model = YOLO(str(entry.path), task="detect")
+    conf = min(entry.conf_vector())
+    compared = 0
+    for seed in (5, 6, 7):
+        frame = _bgr(seed, (1280, 720) if seed % 2 else (640, 480))
+        [ours] = detector.detect([frame], conf=conf, iou=entry.iou)
+        theirs = model.predict(
+            frame, imgsz=entry.input_size, conf=conf, iou=entry.iou, device="cpu", verbose=False
+        )[0].boxes
+        t_boxes = theirs.xyxy.numpy()
+        t_cls = theirs.cls.numpy().astype(int)
+        assert len(ours) == len(t_boxes)
+        o = np.argsort(-ours.scores, kind="stable")
+        t = np.argsort(-theirs.conf.numpy(), kind="stable")
+        assert np.abs(ours.boxes[o] - t_boxes[t]).max() <= 1.0
+        assert (ours.classes[o] == t_cls[t]).all()
+        compared += len(ours)
+    assert compared > 0
+
+
+def test_eval_command_reports_per_class_metrics(tmp_path: Path) -> None:
+    from models.cli import models
+
+    write_dataset(tmp_path / "ds", 3, seed=777, sizes=[(640, 480)])
+    result = CliRunner().invoke(models, ["eval", "--data", str(tmp_path / "ds"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert 0.0 <= out["map50"] <= 1.0
+    for name in ("chicken", "dead"):
+        c = out["classes"][name]
+        assert {"precision", "recall", "map50", "instances"} <= set(c)
+    assert out["classes"]["chicken"]["instances"] > 0
+
+
+def test_bench_command_prints_the_contract_fields() -> None:
+    from cloud.detect.bench import detect
+
+    result = CliRunner().invoke(detect, ["--frames", "2", "--rounds", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    for key in (
+        "onnx_ms_per_frame",
+        "raw_session_ms_per_frame",
+        "ultralytics_ms_per_frame",
+        "speedup_vs_ultralytics",
+        "pipeline_overhead_ratio",
+        "frames_per_s_per_core",
+    ):
+        assert key in out
+    assert out["onnx_ms_per_frame"] > 0 and out["raw_session_ms_per_frame"] > 0
+    assert out["pipeline_overhead_ratio"] == pytest.approx(
+        out["onnx_ms_per_frame"] / out["raw_session_ms_per_frame"], rel=0.01
+    )
+    if out["ultralytics_ms_per_frame"] is None:
+        assert out["ultralytics_reason"]

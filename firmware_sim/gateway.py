@@ -70,8 +70,12 @@ class GatewayDevices:
     # -- time ------------------------------------------------------------------------------
     def ensure(self, ts_ms: int) -> None:
         """Step the (possibly shared) world until the day holding `ts_ms` is simulated."""
-        while ts_ms >= self.world.now_ms:
-            self.world.step_day()
+        if ts_ms < self.world.now_ms:
+            return
+        # The camera renders on a worker thread while the servers answer on the event loop.
+        with self.world.lock:
+            while ts_ms >= self.world.now_ms:
+                self.world.step_day()
 
     def _t_day(self, ts_ms: int) -> float:
         return (ts_ms - self.world.start_ms) / MS_PER_DAY
@@ -162,3 +166,4 @@ class GatewayDevices:
             return np.full(ts.shape, 20.0)
         t_h = (ts - day.start_ms) / MS_PER_HOUR
         return np.interp(t_h, np.arange(24) + 0.5, day.temp_c)
+

@@ -8,6 +8,7 @@ Days are local (UTC+8) calendar days; hours inside them drive the house climate.
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -97,6 +98,7 @@ class World:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.day_index = 0
+        self.lock = threading.Lock()  # device servers may step the world from two threads
         # Local midnight of the start date, as UTC epoch ms.
         self.start_ms = epoch_ms(scenario.start) - int(LOCAL_UTC_OFFSET_H * MS_PER_HOUR)
         climate = get_climate(scenario.climate)

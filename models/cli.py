@@ -178,3 +178,44 @@ def eval_(
             f"  {name:10s} P {c['precision']:.3f}  R {c['recall']:.3f}  "
             f"AP50 {c['map50']:.3f}  n {c['instances']}"
         )
+
+
+@models.command("quantize")
+@click.option(
+    "--model", "model_name", default=None, help="Registry name; default model if omitted."
+)
+@click.option(
+    "--name", default=None, help="Registry name of the INT8 model (default: <model>-int8)."
+)
+@click.option(
+    "--calibration",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rendered frames to calibrate activation ranges on.",
+)
+@click.option("--default/--no-default", "make_default", default=False, show_default=True)
+def quantize_cmd(
+    model_name: str | None, name: str | None, calibration: int, make_default: bool
+) -> None:
+    """Static INT8 (QDQ, convolutions only) copy of a registered model, registered beside it."""
+    from cloud.detect.registry import REGISTRY, load_entry, sha256_file
+    from models.quantize import quantize
+
+    entry = load_entry(model_name)
+    name = name or f"{entry.name}-int8"
+    target = entry.path.with_name(f"{name}.onnx")
+    quantize(entry.path, target, entry.input_size, count=calibration)
+    doc = json.loads(REGISTRY.read_text())
+    raw = dict(doc["models"][entry.name])
+    raw.update(
+        file=str(target.relative_to(REGISTRY.parent)),
+        sha256=sha256_file(target),
+        bytes=target.stat().st_size,
+        source=f"INT8 static quantisation of {entry.name}",
+    )
+    doc["models"][name] = raw
+    if make_default:
+        doc["default"] = name
+    REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
+    click.echo(json.dumps(raw))

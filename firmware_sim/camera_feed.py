@@ -22,6 +22,7 @@ from firmware_sim.world import stream_rng
 
 log = logging.getLogger(__name__)
 MAX_IN_VIEW = 40
+SICK_ACTIVITY = 0.15
 ADULT_G = {"broiler": 3000.0, "local": 1800.0}
 
 
@@ -71,6 +72,16 @@ class WorldFrameSource(FrameSource):
             if not bird.dead and self.rng.random() < p:
                 self.scene.kill(i)
                 self.killed += 1
+        # Sick birds in view as the flock's share of visibly ill birds (they move little).
+        living = [i for i, b in enumerate(self.scene.birds) if not b.dead]
+        want_sick = round(day.sick_share * len(living))
+        sick = [i for i in living if self.scene.birds[i].activity <= SICK_ACTIVITY]
+        for i in living:
+            if len(sick) >= want_sick:
+                break
+            if i not in sick:
+                self.scene.sicken(i, SICK_ACTIVITY)
+                sick.append(i)
         if day.birds_alive == 0:  # sold or all dead: only carcasses stay until cleaned out
             self.scene.birds = [b for b in self.scene.birds if b.dead]
 

@@ -64,6 +64,7 @@ class HouseDay:
     birds_alive: int
     mean_weight_g: float
     deaths: int = 0  # during this day
+    sick_share: float = 0.0  # birds visibly ill (move little, lie a lot)
 
 
 @dataclass
@@ -217,6 +218,7 @@ class World:
             temp_h, np.array([s.rh_pct for s in states]), np.array([s.co2_ppm for s in states]),
             np.array([s.nh3_ppm for s in states]), thi_h, np.array([s.vent_m3h for s in states]),
             lux, water_h, out_t, activity, result.birds_alive, weight, result.deaths,
+            effects.sick_share,
         )
         labels = sorted({ev.label for _, ev in events if ev.overlaps_day(d)})
         market_age = spec_f.market_age_d or flock.breed.market_age_d

@@ -15,13 +15,13 @@ from tests.sim.test_world import small  # noqa: E402
 
 
 def test_dead_birds_appear_as_the_flock_dies_and_blackout_is_black() -> None:
-    events = (EventSpec(type="hpai", farms=("A",), start_day=1),
+    events = (EventSpec(type="hpai", farms=("A",), start_day=1, severity=2.0),
               EventSpec(type="camera_blackout", farms=("A",), start_day=2.5, hours=6))
     gw = GatewayDevices.standalone(small(events, birds=300), "gw-A")
     src = WorldFrameSource(gw, gw.world.start_ms + 10 * MS_PER_HOUR, 6 * MS_PER_HOUR, size=(320, 240))
     dead_labels = []
     black = []
-    for _ in range(12):  # three days, four frames a day
+    for _ in range(16):  # four days, four frames a day
         frame = src.tick()
         dead_labels.append(sum(1 for lab in frame.labels if lab.cls == CLASS_ID["dead"]))
         black.append(float(frame.rgb.mean()) < 1.0)
@@ -31,3 +31,5 @@ def test_dead_birds_appear_as_the_flock_dies_and_blackout_is_black() -> None:
     blackout_frames = [i for i, b in enumerate(black) if b]
     assert all(dead_labels[i] == 0 for i in blackout_frames)  # nothing to label in the dark
     assert len(src.scene.birds) == 40  # a camera sees part of a 300-bird house
+    sick = [b for b in src.scene.birds if not b.dead and b.activity <= 0.15]
+    assert sick  # HPAI leaves the survivors in view lethargic

@@ -211,6 +211,65 @@ def _day(text: str, option: str) -> date:
         ) from None
 
 
+@alerts.command(name="run")
+@click.option(
+    "--interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds between cycles.",
+)
+@click.option("--once", is_flag=True, help="Run one cycle and exit.")
+@click.option(
+    "--thresholds",
+    "thresholds_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML threshold overrides.",
+)
+@click.option(
+    "--heartbeat", default=300.0, show_default=True, help="Gateway health interval, seconds."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print each cycle's report as a JSON line.")
+def run_cmd(
+    interval: float, once: bool, thresholds_path: Path | None, heartbeat: float, as_json: bool
+) -> None:
+    """The alert worker: judge new data, escalate, resolve, and send due SMS, every --interval."""
+    import time as _time
+
+    from cloud.alerts.worker import AlertWorker, utc_now
+    from cloud.db.connection import connect
+    from cloud.notify.settings import SmsSettings, build_provider
+    from cloud.settings import CloudSettings
+
+    settings, sms = CloudSettings(), SmsSettings()
+    try:
+        provider = build_provider(sms)
+        book = load_book(thresholds_path) if thresholds_path is not None else None
+        conn = connect(settings.database_url, settings.database_schema)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # psycopg.OperationalError: say what failed, no traceback
+        raise click.ClickException(f"cannot connect to the database: {exc}") from None
+    with conn:
+        worker = AlertWorker(conn, provider, sms, book, settings.timezone, heartbeat)
+        while True:
+            report = worker.cycle(utc_now())
+            line = {
+                k: (v.isoformat() if isinstance(v, datetime) else v)
+                for k, v in report.__dict__.items()
+            }
+            click.echo(
+                json.dumps(line, ensure_ascii=False)
+                if as_json
+                else f"{line['at']}: {report.flocks} flocks, {report.climate_hours} climate hours, "
+                f"{report.gateways} gateways, {report.queued} SMS queued, {report.sent} sent"
+            )
+            if once:
+                return
+            _time.sleep(interval)
+
+
 @alerts.command(name="templates")
 @click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
 @click.option("--price", default=0.045, show_default=True, help="Price per SMS segment (CNY).")

@@ -174,13 +174,16 @@ class AlertEngine:
         return effects
 
     def _update(self, alert: Alert, finding: Finding) -> list[Effect]:
+        if _same(finding, alert.last):
+            return []  # the same verdict read again (a worker re-judging a day): nothing new
         alert.trigger_count += 1
         effects: list[Effect] = []
         if finding.at >= alert.last_seen_at:
             alert.last, alert.last_seen_at = finding, finding.at
-            if alert.cleared_since is not None:
-                alert.cleared_since = None
-                alert.log(finding.at, "recurred")
+        # Only evidence newer than the "clear" verdict brings the condition back.
+        if alert.cleared_since is not None and finding.at > alert.cleared_since:
+            alert.cleared_since = None
+            alert.log(finding.at, "recurred")
         if finding.severity > alert.severity:
             alert.severity = finding.severity
             alert.log(finding.at, "severity_raised", detail=finding.severity.label)
@@ -269,6 +272,10 @@ class AlertEngine:
 
 
 _ZERO = timedelta(0)
+
+
+def _same(a: Finding, b: Finding) -> bool:
+    return (a.at, a.rule, a.severity, a.value) == (b.at, b.rule, b.severity, b.value)
 
 
 def _scope(key: AlertKey) -> str:

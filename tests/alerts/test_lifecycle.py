@@ -165,3 +165,16 @@ def test_ids_are_deterministic_for_replays() -> None:
     for engine in (a, b):
         engine.observe(_finding(3))
     assert store_a.all()[0].id == store_b.all()[0].id
+
+
+def test_rejudging_an_old_day_does_not_undo_its_clear() -> None:
+    engine, store = _engine()
+    day2 = _finding(0)
+    engine.observe(day2)
+    engine.clear(KEY, T0 + 60 * MIN)  # the next day was clear
+    for _ in range(3):  # a worker reads both days again every cycle
+        assert engine.observe(day2) == []
+        engine.clear(KEY, T0 + 60 * MIN)
+    alert = store.all()[0]
+    assert alert.cleared_since == T0 + 60 * MIN and alert.trigger_count == 1
+    assert [a.action for a in alert.audit].count("cleared") == 1

@@ -1,0 +1,98 @@
+"""The alert worker's cycle against the real database and a real local SMS gateway."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg.types.json import Jsonb
+
+from cloud.alerts.cli import alerts
+from cloud.alerts.worker import AlertWorker
+from cloud.notify.providers import GenericHttpProvider
+from cloud.notify.settings import SmsSettings
+from tests.alerts.sms_server import SmsServer
+from tests.support.databases import TestDatabase
+
+NOW = datetime(2025, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in China: not quiet hours
+TODAY = NOW.date()
+
+
+@pytest.fixture
+def server() -> Iterator[SmsServer]:
+    s = SmsServer().start()
+    yield s
+    s.stop()
+
+
+def _seed(conn: psycopg.Connection) -> None:
+    conn.execute("INSERT INTO regions (id, level, name) VALUES ('t', 'township', '青华镇')")
+    farmer = conn.execute(
+        "INSERT INTO users (username, password_hash, role, phone) VALUES ('li', 'x', 'farmer', '+8613800000001') RETURNING id"
+    ).fetchone()
+    tech = conn.execute(
+        "INSERT INTO users (username, password_hash, role, phone) VALUES ('tech', 'x', 'technician', '+8613900000001') RETURNING id"
+    ).fetchone()
+    assert farmer and tech
+    conn.execute("INSERT INTO farms (id, name, region_id, owner_user_id) VALUES ('f1', '李家坪鸡场', 't', %s)", (farmer[0],))
+    conn.execute("INSERT INTO user_scopes (user_id, region_id) VALUES (%s, 't')", (tech[0],))
+    conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '1')")
+    conn.execute(
+        "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) VALUES ('fl1', 'h1', 'ross308', %s, 2000)",
+        (TODAY - timedelta(days=30),),
+    )
+    for back in range(10, 0, -1):  # growing birds drink a little more every day
+        conn.execute(
+            "INSERT INTO daily_records (flock_id, day, deaths, water_l) VALUES ('fl1', %s, 1, %s)",
+            (TODAY - timedelta(days=back), 400 - 10 * back),
+        )
+    # Today so far: 45 dead by noon (2.3 %); the water meter has only half a day in it.
+    conn.execute("INSERT INTO daily_records (flock_id, day, deaths, water_l) VALUES ('fl1', %s, 45, 150)", (TODAY,))
+    # A gateway silent for an hour, with its outbox growing before it went quiet.
+    conn.execute(
+        "INSERT INTO gateways (id, farm_id, status, last_seen) VALUES ('gw1', 'f1', 'online', %s)",
+        (NOW - timedelta(hours=1),),
+    )
+    conn.execute("INSERT INTO gateways (id, farm_id, status, last_seen) VALUES ('gw2', 'f1', 'online', %s)", (NOW,))
+    for i, depth in enumerate([100, 300, 600, 900]):
+        conn.execute(
+            """INSERT INTO health (ts, gateway_id, seq, outbox_depth, payload)
+               VALUES (%s, 'gw2', %s, %s, %s)""",
+            (NOW - timedelta(minutes=20 - 5 * i), i, depth, Jsonb({"clock_offset_s": 2.0})),
+        )
+    conn.commit()
+
+
+def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(db: TestDatabase, server: SmsServer) -> None:
+    with db.connect() as conn:
+        _seed(conn)
+        worker = AlertWorker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
+        report = worker.cycle(NOW)
+        assert report.errors == [] and report.flocks == 1 and report.gateways == 2
+        kinds: dict[str, str] = dict(conn.execute("SELECT type, severity FROM alerts").fetchall())
+        assert kinds == {"mortality": "critical", "gateway_offline": "warning", "outbox_backlog": "warning"}
+        assert "water_drop" not in kinds  # half a day of water is not a drop
+        texts = [r.body.decode() for r in server.requests]
+        assert any("24小时死亡45只" in json.loads(t)["text"] for t in texts)
+        sent_before = len(server.requests)
+        again = worker.cycle(NOW + timedelta(minutes=1))
+        assert again.queued == 0 and len(server.requests) == sent_before
+        assert conn.execute("SELECT count(*) FROM alerts").fetchone() == (3,)
+        # Thirty minutes unacknowledged: the technician is told about the deaths.
+        later = worker.cycle(NOW + timedelta(minutes=31))
+        assert later.sent >= 1
+        phones = [json.loads(r.body)["to"] for r in server.requests[sent_before:]]
+        assert "+8613900000001" in phones
+
+
+def test_run_once_cli(db: TestDatabase) -> None:
+    with db.connect() as conn:
+        _seed(conn)
+    result = CliRunner().invoke(alerts, ["run", "--once", "--json"], env={**db.env(), "FHY_SMS_PROVIDER": "print"})
+    assert result.exit_code == 0, result.output + result.stderr
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["flocks"] == 1 and line["errors"] == []

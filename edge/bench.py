@@ -18,18 +18,20 @@ import click
 @click.option("--breed", default="ross308", show_default=True)
 @click.option("--start-day-age", default=14, show_default=True, type=click.IntRange(0, 200))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--kind", type=click.Choice(["platform", "hanging"]), default="platform", show_default=True)
 @click.option("--show-days", is_flag=True, help="Include the per-day table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, show_days: bool,
-             as_json: bool) -> None:
+def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, kind: str,
+             show_days: bool, as_json: bool) -> None:
     """Run the simulator's raw scale signal through the agent's weighing code and score it."""
     from edge.weighing import AcceptanceWindow, Calibration, ExpectedCurve, Weigher, WindowParams
     from edge.weighing.evaluate import score
     from firmware_sim.clock import epoch_ms
-    from firmware_sim.scale import simulate_scale
+    from firmware_sim.scale import ScaleParams, simulate_scale
 
     t0 = time.perf_counter()
-    run = simulate_scale(birds, days, breed, seed=seed, start_day_age=start_day_age)
+    run = simulate_scale(birds, days, breed, seed=seed, start_day_age=start_day_age,
+                         params=ScaleParams(kind=kind))
     sim_s = time.perf_counter() - t0
     curve = ExpectedCurve(breed, epoch_ms(run.placed_on))
     weigher = Weigher(Calibration(run.zero_offset, run.counts_per_gram),
@@ -45,8 +47,9 @@ def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, s
     if not show_days:
         out.pop("per_day")
     out.update(
-        breed=breed, birds=birds, days=days, start_day_age=start_day_age, seed=seed,
+        breed=breed, kind=kind, birds=birds, days=days, start_day_age=start_day_age, seed=seed,
         samples=len(run.raw), rejected=dict(weigher.stats.rejected), retares=weigher.stats.retares,
+        tare_steps=weigher.stats.tare_steps, leans_ignored=weigher.stats.leans,
         sim_s=round(sim_s, 2), weigh_s=round(weigh_s, 2),
         samples_per_s=round(len(run.raw) / max(weigh_s, 1e-9)),
     )

@@ -41,7 +41,9 @@ class VisitParams:
     level_abs_g: float = 5.0  # loaded levels within this (or level_rel) are one bird
     level_rel: float = 0.03
     min_loaded_s: float = 1.5  # a bird must rest this long to be weighed
-    max_tare_shift_rel: float = 0.05  # tare moving more than this share of the weight = disturbed
+    lean_rel: float = 0.08  # a lower level by up to this share is a wing on the rim, not a bird leaving
+    drift_g: float = 2.0  # tare change across a visit up to this is drift; beyond, debris
+    max_tare_shift_rel: float = 0.25  # tare moving more than this share of the weight = disturbed
     retare_s: float = 1800.0  # a loaded level held this long is new dead load, not a bird
     min_gap_samples: int = 3  # a shorter unsettled gap is an EMI spike, not a visit
     keep_empty_s: float = 30.0  # tail of an empty segment kept as the next tare
@@ -62,6 +64,8 @@ class WeighStats:
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     retares: int = 0
+    tare_steps: int = 0
+    leans: int = 0
     bad_samples: int = 0
 
 
@@ -170,17 +174,30 @@ class Weigher:
         main = max(loaded, key=lambda s: s.duration_s)
         main_net = main.level_g - before.level_g
         tol = max(p.level_abs_g, p.level_rel * abs(main_net))
-        if any(abs(s.level_g - main.level_g) > tol for s in loaded):
-            return self._reject(loaded[0].start_ms, main_net, dwell, "multi_level")
-        durations = np.array([s.duration_s for s in loaded])
-        level = float(np.average([s.level_g for s in loaded], weights=durations))
-        mid_ms = 0.5 * (loaded[0].start_ms + loaded[-1].end_ms)
-        span = max(after.start_ms - before.end_ms, 1)
-        frac = min(max((mid_ms - before.end_ms) / span, 0.0), 1.0)
-        tare = before.level_g + frac * (after.level_g - before.level_g)
-        net = level - tare
-        if abs(after.level_g - before.level_g) > max(p.level_abs_g, p.max_tare_shift_rel * abs(net)):
-            return self._reject(loaded[0].start_ms, net, dwell, "tare_shift")
+        lean = max(tol, p.lean_rel * abs(main_net))
+        same = [s for s in loaded if abs(s.level_g - main.level_g) <= tol]
+        for s in loaded:
+            # Higher than the main level, or far lower: another bird came or went.
+            if s.level_g > main.level_g + tol or s.level_g < main.level_g - lean:
+                return self._reject(loaded[0].start_ms, main_net, dwell, "multi_level")
+        if len(same) < len(loaded):
+            self.stats.leans += 1  # a wing on the rim took a few % for a moment: ignore it
+        durations = np.array([s.duration_s for s in same])
+        level = float(np.average([s.level_g for s in same], weights=durations))
+        shift = after.level_g - before.level_g
+        if abs(shift) <= p.drift_g:
+            # Zero drift only: interpolate the tare across the visit.
+            mid_ms = 0.5 * (same[0].start_ms + same[-1].end_ms)
+            span = max(after.start_ms - before.end_ms, 1)
+            frac = min(max((mid_ms - before.end_ms) / span, 0.0), 1.0)
+            net = level - (before.level_g + frac * shift)
+        else:
+            # Droppings or litter left (or scratched off) as the bird stepped down: the
+            # on-step, against the tare before the visit, is the bird.
+            net = level - before.level_g
+            if abs(shift) > p.max_tare_shift_rel * abs(net):
+                return self._reject(loaded[0].start_ms, net, dwell, "tare_shift")
+            self.stats.tare_steps += 1
         ts = loaded[0].start_ms
         reason = self.window.judge(net, ts)
         if reason is not None:

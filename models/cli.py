@@ -219,3 +219,26 @@ def quantize_cmd(
         doc["default"] = name
     REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
     click.echo(json.dumps(raw))
+
+
+@models.command("export-feedback")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--farm", default=None, help="Only this farm's verdicts.")
+@click.option("--json", "as_json", is_flag=True)
+def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
+    """Confirmed/rejected dead-bird alerts as a YOLO dataset for fine-tuning.
+
+    Database and frame store come from the cloud settings (FUHUIYANG_DATABASE_URL,
+    FUHUIYANG_FRAMES_DIR, ...).
+    """
+    from cloud.db.connection import connect
+    from cloud.frames_store import LocalFrameStore
+    from cloud.settings import CloudSettings
+    from models.feedback import load_frames, write_feedback
+
+    settings = CloudSettings()
+    store = LocalFrameStore(settings.frames_dir)
+    with connect(settings.database_url, settings.database_schema) as conn:
+        frames = load_frames(conn, farm)
+    counts = write_feedback(frames, store.read, out)
+    click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")

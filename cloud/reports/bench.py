@@ -7,6 +7,7 @@ warm caches, then `--runs` times; `report_seconds` is the median of those.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -74,6 +75,9 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
                        "alerts": built.total.alerts, "sms_count": built.total.sms_count},
             "county_farms": county.total.farms,
             "timescaledb": tsdb,
+            # The machine is shared: the load average says how busy it was during the run.
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "cpus": os.cpu_count(),
         }
         click.echo(json.dumps(result, default=str) if as_json else json.dumps(result, indent=2, default=str))
     finally:

@@ -51,7 +51,7 @@ class FarmFacts:
 class ReportData:
     farms: dict[str, FarmFacts]
     daily: dict[date, tuple[int, int]]  # day -> (deaths, bird-days) over all farms in scope
-    weekly: dict[str, dict[date, tuple[int, int]]]  # farm -> week start -> (deaths, bird-days)
+    weekly: dict[date, tuple[int, int]]  # week start (7-day steps from the period start) -> (deaths, bird-days)
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -59,23 +59,32 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def load(conn: psycopg.Connection, farm_ids: list[str], start: date, end: date) -> ReportData:
-    """Everything a report over `farm_ids` and [start, end) needs."""
+    """Everything a report over `farm_ids` and [start, end) needs.
+
+    Client-side parameter binding on purpose: the farm and house lists then reach the planner
+    as constants, so `= ANY(...)` over thousands of ids is a hashed lookup (PostgreSQL ≥ 14)
+    instead of a linear scan per row. The lists are sent as literals, safely quoted by psycopg.
+    """
+    cur = psycopg.ClientCursor(conn)
+    # Aggregating a year of records wants more than the default 4 MB of sort/hash memory;
+    # local to the report's transaction.
+    cur.execute("SELECT set_config('work_mem', '64MB', true)")
     p: dict[str, Any] = {"farms": farm_ids, "start": start, "end": end,
                          "recent": max(start, end - timedelta(days=RECENT_DAYS))}
     p["ts_start"], p["ts_end"] = _bounds(start, end)
     p["ts_recent"] = _bounds(p["recent"], end)[0]
-    farms = {r[0]: FarmFacts(r[0], r[1], r[2]) for r in conn.execute(
+    farms = {r[0]: FarmFacts(r[0], r[1], r[2]) for r in cur.execute(
         "SELECT id, name, region_id FROM farms WHERE id = ANY(%(farms)s::text[])", p).fetchall()}
-    _coverage(conn, p, farms)
-    daily, weekly = _mortality(conn, p, farms)
-    _weights(conn, p, farms)
-    _environment(conn, p, farms)
-    _alerts(conn, p, farms)
-    _sms(conn, p, farms)
+    _coverage(cur, p, farms)
+    daily, weekly = _mortality(cur, p, farms)
+    _weights(cur, p, farms)
+    _environment(cur, p, farms)
+    _alerts(cur, p, farms)
+    _sms(cur, p, farms)
     return ReportData(farms, daily, weekly)
 
 
-def _coverage(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+def _coverage(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     for farm, houses, birds in conn.execute(
             "SELECT h.farm_id, count(DISTINCT h.id), coalesce(sum(fl.birds_now) FILTER ("
             "  WHERE fl.placed_on < %(end)s AND (fl.ended_on IS NULL OR fl.ended_on >= %(end)s)), 0) "
@@ -92,7 +101,8 @@ def _coverage(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, Farm
 MORTALITY_SQL = """
 WITH fl AS (
     SELECT f.id, h.farm_id, f.birds_placed FROM flocks f JOIN houses h ON h.id = f.house_id
-    WHERE h.farm_id = ANY(%(farms)s::text[])
+    WHERE h.farm_id = ANY(%(farms)s::text[]) AND f.placed_on < %(end)s
+      AND (f.ended_on IS NULL OR f.ended_on >= %(start)s)
 ), days AS (
     SELECT fl.farm_id, d.day, coalesce(d.deaths, 0) AS deaths, coalesce(d.culls, 0) AS culls,
            fl.birds_placed - coalesce(sum(coalesce(d.deaths, 0) + coalesce(d.culls, 0)) OVER (
@@ -100,22 +110,25 @@ WITH fl AS (
     FROM daily_records d JOIN fl ON fl.id = d.flock_id
     WHERE d.day < %(end)s
 )
-SELECT farm_id, date_trunc('week', day)::date AS week, day,
+SELECT farm_id, (day - %(start)s::date) / 7 AS week, day,
        sum(deaths) AS deaths, sum(culls) AS culls, sum(greatest(alive, 0)) AS alive,
        sum(deaths) FILTER (WHERE day >= %(recent)s) AS deaths_recent,
        sum(greatest(alive, 0)) FILTER (WHERE day >= %(recent)s) AS alive_recent
 FROM days WHERE day >= %(start)s
-GROUP BY GROUPING SETS ((farm_id, date_trunc('week', day)::date), (day))
+GROUP BY GROUPING SETS ((farm_id), ((day - %(start)s::date) / 7), (day))
 """
 
 
-def _mortality(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]
-               ) -> tuple[dict[date, tuple[int, int]], dict[str, dict[date, tuple[int, int]]]]:
+def _mortality(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]
+               ) -> tuple[dict[date, tuple[int, int]], dict[date, tuple[int, int]]]:
     daily: dict[date, tuple[int, int]] = {}
-    weekly: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    weekly: dict[date, tuple[int, int]] = {}
     for farm, week, day, deaths, culls, alive, deaths_recent, alive_recent in conn.execute(MORTALITY_SQL, p):
-        if farm is None:
+        if day is not None:
             daily[day] = (int(deaths), int(alive))
+            continue
+        if week is not None:
+            weekly[p["start"] + timedelta(days=7 * int(week))] = (int(deaths), int(alive))
             continue
         f = farms[farm]
         f.deaths += int(deaths)
@@ -123,11 +136,10 @@ def _mortality(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, Far
         f.bird_days += int(alive)
         f.deaths_recent += int(deaths_recent or 0)
         f.bird_days_recent += int(alive_recent or 0)
-        weekly[farm][week] = (int(deaths), int(alive))
-    return dict(sorted(daily.items())), dict(weekly)
+    return dict(sorted(daily.items())), dict(sorted(weekly.items()))
 
 
-def _weights(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+def _weights(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     """Latest daily weight per house in the last week: the gateway's summary (it saw every sample,
     and carries uniformity), else the `weighing_daily` aggregate of per-bird weighings."""
     from cloud.alerts.breeds import breed_curve
@@ -173,7 +185,7 @@ def _weights(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmF
             f.uniformity_pct = unif / unif_birds if unif_birds else None
 
 
-def _environment(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+def _environment(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     houses: dict[str, str] = dict(conn.execute("SELECT id, farm_id FROM houses WHERE farm_id = ANY(%(farms)s::text[])", p).fetchall())
     out: dict[tuple[str, datetime], bool] = {}
     for house, bucket, metric, high in conn.execute(
@@ -188,7 +200,7 @@ def _environment(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, F
         f.env_house_days_out += int(bad)
 
 
-def _alerts(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+def _alerts(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     for farm, kind, severity, ack_s in conn.execute(
             "SELECT farm_id, type, severity, extract(epoch FROM acknowledged_at - raised_at) FROM alerts "
             "WHERE farm_id = ANY(%(farms)s::text[]) AND raised_at >= %(ts_start)s AND raised_at < %(ts_end)s", p):
@@ -198,7 +210,7 @@ def _alerts(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFa
             f.ack_seconds.append(max(0.0, float(ack_s)))
 
 
-def _sms(conn: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+def _sms(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     for farm, count, segments, cost in conn.execute(
             "SELECT a.farm_id, count(*), coalesce(sum(n.segments), 0), coalesce(sum(n.cost), 0) "
             "FROM notifications n JOIN alerts a ON a.id = n.alert_id "

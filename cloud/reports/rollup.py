@@ -147,11 +147,6 @@ def build(region: dict[str, Any], regions: Sequence[dict[str, Any]], data: Repor
             for cid in sorted(children, key=lambda c: children[c]["name"])]
     rows += [aggregate(f.farm_id, f.name, "farm", [f]) for f in sorted(farm_rows, key=lambda f: f.farm_id)]
     total = aggregate(region["id"], region["name"], region["level"], data.farms.values())
-    weekly: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for per_farm in data.weekly.values():
-        for week, (deaths, alive) in per_farm.items():
-            weekly[week][0] += deaths
-            weekly[week][1] += alive
     by_type: dict[tuple[str, str], int] = defaultdict(int)
     for f in data.farms.values():
         for k, n in f.alerts.items():
@@ -160,7 +155,7 @@ def build(region: dict[str, Any], regions: Sequence[dict[str, Any]], data: Repor
         region=region, path=_path(region["id"], by_id), start=start, end=end, total=total, children=rows,
         child_level="farm" if not children else next(iter(children.values()))["level"],
         daily=[(d, 100 * x / a if a else None) for d, (x, a) in data.daily.items()],
-        weekly=[(w, 100 * 7 * x / a if a else None) for w, (x, a) in sorted(weekly.items())],
+        weekly=[(w, 100 * 7 * x / a if a else None) for w, (x, a) in data.weekly.items()],
         alerts_by_type=sorted(((t, s, n) for (t, s), n in by_type.items()), key=lambda x: (-x[2], x[0], x[1])),
     )
 

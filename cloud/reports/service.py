@@ -41,7 +41,8 @@ def report(conn: psycopg.Connection, region_id: str, start: date, end: date,
     farm_ids = [r[0] for r in conn.execute("SELECT id FROM farms WHERE region_id = ANY(%s)", (subtree,))]
     if allowed_farms is not None:
         farm_ids = [f for f in farm_ids if f in allowed_farms]
-    data = queries.load(conn, farm_ids, start, end)
+    with conn.transaction():  # scopes the report's work_mem setting
+        data = queries.load(conn, farm_ids, start, end)
     by_id = {r["id"]: r for r in regions}
     region = by_id[region_id]
     built = rollup.build(region, regions, data, start, end)

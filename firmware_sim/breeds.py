@@ -51,6 +51,7 @@ class Breed:
     baseline_deaths_per_10k: float = 1.5  # per bird-day after the first week
     market_age_d: int = 42  # sold at the end of this day of age
     heat_tolerance_c: float = 0.0  # THI margin over fast-growing broilers
+    cold_tolerance_c: float = 0.0  # feathered local birds shrug off cold a broiler would not
 
 
 def _table(*weights: float) -> tuple[float, ...]:
@@ -75,6 +76,7 @@ BREEDS: dict[str, Breed] = {
         baseline_deaths_per_10k=4.0,
         market_age_d=100,
         heat_tolerance_c=2.5,
+        cold_tolerance_c=6.0,
     ),
     "local_xiushan": Breed(
         "local_xiushan", "Xiushan local chicken (秀山土鸡)", "local", ("black", "brown", "speckled"),
@@ -84,6 +86,7 @@ BREEDS: dict[str, Breed] = {
         baseline_deaths_per_10k=5.0,
         market_age_d=120,
         heat_tolerance_c=2.5,
+        cold_tolerance_c=6.0,
     ),
 }
 

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DISEASES = ("hpai", "nd", "coccidiosis")
 EventType = Literal[
-    "hpai", "nd", "coccidiosis", "heat_wave", "ventilation_failure", "sensor_fault",
+    "hpai", "nd", "coccidiosis", "heat_wave", "cold_snap", "ventilation_failure", "sensor_fault",
     "camera_blackout", "gateway_power_loss", "network_outage",
 ]
 FaultMode = Literal["stuck", "drift", "spikes", "dropout", "out_of_range"]
-DEFAULT_DAYS = {"hpai": 30.0, "nd": 21.0, "coccidiosis": 10.0, "heat_wave": 5.0}
+DEFAULT_DAYS = {"hpai": 30.0, "nd": 21.0, "coccidiosis": 10.0, "heat_wave": 5.0, "cold_snap": 4.0}
 
 
 class EventSpec(BaseModel):
@@ -36,7 +36,8 @@ class EventSpec(BaseModel):
     house: str | None = None
     name: str | None = None
     severity: float = Field(default=1.0, gt=0, le=10)
-    delta_c: float = Field(default=6.0, ge=0, le=20, description="heat wave: added to daily means")
+    delta_c: float = Field(default=6.0, ge=0, le=20,
+                           description="heat wave: added to daily means; cold snap: taken off")
     sensor: str | None = Field(default=None, description="sensor fault: metric, e.g. nh3_ppm")
     mode: FaultMode | None = None
 
@@ -131,10 +132,12 @@ def disease_effects(kind: str, days_since_onset: int, severity: float = 1.0) -> 
 
 
 def heat_wave_delta_c(event: EventSpec, day_index: int) -> float:
-    """Added to the daily mean: shoulders at 60 % on the first and last day."""
-    if not event.overlaps_day(day_index):
+    """Added to the daily mean: shoulders at 60 % on the first and last day; negative for a
+    cold snap."""
+    if event.type not in ("heat_wave", "cold_snap") or not event.overlaps_day(day_index):
         return 0.0
+    sign = 1.0 if event.type == "heat_wave" else -1.0
     first = int(event.start_day)
     last = int(max(event.start_day, event.end_day - 1e-9))
     edge = day_index in (first, last) and last > first
-    return event.delta_c * (0.6 if edge else 1.0)
+    return sign * event.delta_c * (0.6 if edge else 1.0)

@@ -242,3 +242,21 @@ def heat_effects(thi_hours: np.ndarray, target_c: float, mean_weight_g: float,
         water_factor=1.0 + min(0.5, 0.04 * load),
         sick_share=0.0,
     )
+
+
+def cold_effects(temp_hours: np.ndarray, target_c: float, mean_weight_g: float,
+                 tolerance_c: float = 0.0) -> FlockEffects:
+    """Chilling: birds far below their target temperature burn feed to keep warm (gain falls,
+    intake rises); young birds huddle and some pile and die."""
+    target_c -= tolerance_c
+    gap = np.maximum(0.0, (target_c - 6.0) - np.asarray(temp_hours))
+    load = float(gap.sum() / 24.0)
+    young = max(0.0, 1.0 - mean_weight_g / 600.0)
+    severe = np.maximum(0.0, (target_c - 10.0) - np.asarray(temp_hours))
+    dose = 5e-5 * float((severe**2).sum()) * young
+    return FlockEffects(
+        extra_hazard=float(1.0 - np.exp(-dose)),
+        gain_factor=max(0.5, 1.0 - 0.03 * load),
+        intake_factor=1.0 + min(0.3, 0.02 * load),
+        water_factor=1.0,
+    )

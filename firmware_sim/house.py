@@ -10,7 +10,7 @@ Ammonia comes off the litter with litter age, bird mass and temperature and leav
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from firmware_sim.weather import humidity_ratio_f, rh_from_ratio_f, thi_f, wet_bulb_f
 
@@ -40,9 +40,16 @@ class HouseSpec:
     cooling_pad: bool = False  # evaporative pads on the air inlets
     pad_efficiency: float = 0.7
     brood_ua_factor: float = 1.0  # open houses brood in a curtained-off corner
+    co2_setpoint_ppm: float = CO2_SETPOINT_PPM  # minimum ventilation holds CO2 below this
 
     @classmethod
-    def for_flock(cls, kind: str, birds: int, *, litter_age_start_d: float = 0.0) -> HouseSpec:
+    def for_flock(cls, kind: str, birds: int, *, litter_age_start_d: float = 0.0,
+                  co2_setpoint_ppm: float = CO2_SETPOINT_PPM) -> HouseSpec:
+        spec = cls._for_flock(kind, birds, litter_age_start_d)
+        return replace(spec, co2_setpoint_ppm=co2_setpoint_ppm)
+
+    @classmethod
+    def _for_flock(cls, kind: str, birds: int, litter_age_start_d: float) -> HouseSpec:
         if kind == "closed":
             return cls("closed", floor_m2=birds / 15.0, ua_w_per_k=5.0 * birds / 15.0,
                        max_vent_m3h_per_bird=12.0, leak_m3h_per_bird=1.0,
@@ -51,16 +58,24 @@ class HouseSpec:
         if kind == "open":
             return cls("open", floor_m2=birds / 6.0, ua_w_per_k=12.0 * birds / 6.0,
                        max_vent_m3h_per_bird=30.0, leak_m3h_per_bird=0.8,
-                       heater_kw=0.015 * birds, heater_days=21, direct_fired=False,
+                       heater_kw=0.015 * birds, heater_days=35, direct_fired=False,
                        litter_age_start_d=litter_age_start_d, time_constant_h=0.3,
                        brood_ua_factor=0.3)
         raise ValueError(f"unknown house kind {kind!r} (closed or open)")
 
 
-def target_temp_c(mean_weight_g: float) -> float:
-    """36 °C for day-old chicks falling to 20.7 °C at ≥ 1.53 kg (60 % RH)."""
+def target_temp_c(mean_weight_g: float, day_age: float | None = None) -> float:
+    """36 °C for day-old chicks falling to 20.7 °C at ≥ 1.53 kg (60 % RH).
+
+    Slow-growing birds are feathered long before they are heavy, so with `day_age` the
+    target is also allowed to fall with age (to 20.7 °C by five weeks), whichever is lower.
+    """
     f = min(1.0, max(0.0, math.log(max(mean_weight_g, 40.0) / 40.0) / math.log(1530.0 / 40.0)))
-    return 36.0 - (36.0 - 20.7) * f
+    by_weight = 36.0 - (36.0 - 20.7) * f
+    if day_age is None:
+        return by_weight
+    by_age = 36.0 - (36.0 - 20.7) * min(1.0, max(0.0, day_age) / 35.0)
+    return min(by_weight, by_age)
 
 
 def heat_production_w(mean_weight_g: float) -> float:
@@ -109,7 +124,7 @@ def _inlet_air(spec: HouseSpec, x: HourInputs, target: float) -> tuple[float, fl
 
 def step_house(spec: HouseSpec, prev: HouseState | None, x: HourInputs, dt_h: float = 1.0) -> HouseState:
     """One step of the controller and the balances; `prev` is None for the first hour."""
-    target = target_temp_c(x.mean_weight_g)
+    target = target_temp_c(x.mean_weight_g, x.day_age)
     thp = heat_production_w(x.mean_weight_g) * x.birds
     t_guess = prev.temp_c if prev else target
     sensible = thp * _sensible_share(t_guess)
@@ -124,7 +139,7 @@ def step_house(spec: HouseSpec, prev: HouseState | None, x: HourInputs, dt_h: fl
     q_min = leak
     for _ in range(3):  # minimum ventilation must also carry the heater's combustion CO2
         heater_co2 = HEATER_CO2_M3H_PER_KW * heater_w / 1000.0 if spec.direct_fired else 0.0
-        q_co2 = (co2_m3h + heater_co2) / ((CO2_SETPOINT_PPM - CO2_OUTSIDE_PPM) * 1e-6)
+        q_co2 = (co2_m3h + heater_co2) / ((spec.co2_setpoint_ppm - CO2_OUTSIDE_PPM) * 1e-6)
         q_min = min(q_max, max(leak, q_co2))
         conductance = RHO_CP * q_min / 3600.0 + ua
         need = (target - t_air) * conductance - sensible

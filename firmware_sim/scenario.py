@@ -63,6 +63,8 @@ class HouseModel(_Strict):
     flock: FlockSpec
     scale: bool = True
     camera: bool = True
+    # Farms that save heat in winter ventilate less: CO2 (and NH3) run higher.
+    min_vent_co2_ppm: float = Field(default=2500.0, ge=800, le=10_000)
 
 
 class Farm(_Strict):

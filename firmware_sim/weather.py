@@ -94,7 +94,7 @@ class OutsideWeather:
         cloud = float(np.clip(rng.beta(2.0, 2.0) - 0.1 * self._anomaly / c.anomaly_sd_c, 0.0, 1.0))
         mean = _monthly(c.mean_c, day) + self.offset_c + self._anomaly + heat_delta_c
         # Clear days swing more; heat waves are sunny and dry-ish.
-        rng_c = _monthly(c.range_c, day) * (1.3 - 0.6 * cloud) + 0.3 * heat_delta_c
+        rng_c = max(1.0, _monthly(c.range_c, day) * (1.3 - 0.6 * cloud) + 0.3 * heat_delta_c)
         rh = _monthly(c.rh_pct, day) + 8.0 * (cloud - 0.5) - 2.0 * heat_delta_c
         dew = dewpoint_c(mean, float(np.clip(rh, 25.0, 98.0)))
         return DayWeather(day, mean, rng_c, dew, cloud, heat_delta_c)

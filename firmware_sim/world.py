@@ -28,6 +28,7 @@ from firmware_sim.events import (
 from firmware_sim.flock import (
     Flock,
     activity_index,
+    cold_effects,
     cv_pct,
     heat_effects,
     hourly_water_shares,
@@ -112,7 +113,8 @@ class World:
             # Farms of one county share the weather's day-to-day anomalies.
             weather = OutsideWeather(climate, elevation, stream_rng(self.seed, "weather", county.id))
             houses = [HouseSim(farm, h, HouseSpec.for_flock(h.kind, h.flock.birds,
-                                                            litter_age_start_d=h.litter_age_d))
+                                                            litter_age_start_d=h.litter_age_d,
+                                                            co2_setpoint_ppm=h.min_vent_co2_ppm))
                       for h in farm.houses]
             self.farms.append(FarmSim(farm, county, weather, stream_rng(self.seed, "farm", farm.id), houses))
         if farm_ids is not None and len(self.farms) != len(farm_ids):
@@ -147,7 +149,7 @@ class World:
         rows = []
         for farm in self.farms:
             events = self.events_for(farm)
-            heat = sum(heat_wave_delta_c(ev, self.day_index) for _, ev in events if ev.type == "heat_wave")
+            heat = sum(heat_wave_delta_c(ev, self.day_index) for _, ev in events)
             weather = farm.weather.next_day(day, heat)
             for house in farm.houses:
                 row = self._house_day(farm, house, weather, day)
@@ -202,8 +204,10 @@ class World:
             states.append(house.state)
         thi_h = np.array([s.thi for s in states])
         temp_h = np.array([s.temp_c for s in states])
-        effects = effects.combine(heat_effects(thi_h, target_temp_c(weight), weight,
+        effects = effects.combine(heat_effects(thi_h, target_temp_c(weight, age), weight,
                                                flock.breed.heat_tolerance_c))
+        effects = effects.combine(cold_effects(temp_h, target_temp_c(weight, age), weight,
+                                               flock.breed.cold_tolerance_c))
         sizes = flock.alive_weights_g()
         result = flock.step_day(farm.rng, extra_hazard=effects.extra_hazard,
                                 gain_factor=effects.gain_factor, intake_factor=effects.intake_factor,

@@ -208,3 +208,20 @@ def test_describe_gives_the_region_tree_with_placement_dates() -> None:
     assert f01["gateway"] == "gw-f01" and f01["houses"][0]["flock"]["placed_on"] == "2026-07-01"
     assert f01["houses"][0]["flock"]["market_age_d"] == 42
     assert len(data["farms"]) == 24
+
+
+def test_winter_hills_underventilated_house_breaks_air_limits_and_cold_snap_bites() -> None:
+    sc = load_scenario("winter_hills")
+    rows = run_scenario(sc, days=30).rows
+    w01, w02, w04 = by_farm(rows, "W01"), by_farm(rows, "W02"), by_farm(rows, "W04")
+    # W02 saves heat (CO2 set point 3,600) on 40-day-old litter: NH3 > 20 ppm and CO2 > 3,000
+    assert max(r["nh3_max_ppm"] for r in w02) > 20 and max(r["co2_ppm"] for r in w02) > 3000
+    assert max(r["co2_ppm"] for r in w01) < 3000
+    calm = load_scenario("winter_hills").model_copy(update={"events": ()})
+    calm_w04 = by_farm(run_scenario(calm, days=30).rows, "W04")
+    snap = [i for i, r in enumerate(w04) if "cold_snap" in r["events"]]
+    assert len(snap) == 4
+    for i in snap[1:3]:  # full-strength days
+        assert w04[i]["outside_temp_c"] - calm_w04[i]["outside_temp_c"] == pytest.approx(-6, abs=0.01)
+        assert w04[i]["house_temp_c"] < calm_w04[i]["house_temp_c"] - 4  # open house follows
+        assert abs(w01[i]["house_temp_c"] - by_farm(run_scenario(calm, days=i + 1).rows, "W01")[i]["house_temp_c"]) < 0.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -20,6 +21,7 @@ from cloud.detect.postprocess import Detections, iou_one_to_many
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 IOU = 0.5
 SCORE_FLOOR = 0.001
+SUGGEST_PRECISION = 0.9  # thresholds are suggested for this precision (issue 6 target)
 
 
 @dataclass
@@ -95,6 +97,25 @@ def average_precision(scores: np.ndarray, tp: np.ndarray, instances: int) -> flo
     return float(np.trapezoid(np.interp(x, mrec, mpre), x))
 
 
+def conf_for_precision(
+    scores: np.ndarray, tp: np.ndarray, instances: int, min_precision: float
+) -> tuple[float, float, float] | None:
+    """Lowest score threshold whose precision is still >= min_precision: (conf, P, R).
+
+    Lowest threshold means highest recall; for a dead bird, a miss costs more than a look.
+    """
+    if scores.size == 0 or instances == 0:
+        return None
+    order = np.argsort(-scores, kind="stable")
+    ctp = np.cumsum(tp[order])
+    precision = ctp / np.arange(1, order.size + 1)
+    ok = np.flatnonzero(precision >= min_precision)
+    if ok.size == 0:
+        return None
+    k = int(ok[-1])
+    return float(scores[order][k]), float(precision[k]), float(ctp[k] / instances)
+
+
 def evaluate(
     pairs: Iterable[tuple[Detections, np.ndarray, np.ndarray]],
     data_names_: list[str],
@@ -114,7 +135,7 @@ def evaluate(
             t.scores.extend(det.scores[sel].tolist())
             t.tp.extend(tp[sel].tolist())
             t.instances += int((gt_cls == m).sum())
-    classes: dict[str, dict[str, float | int]] = {}
+    classes: dict[str, dict[str, Any]] = {}
     for name, t in tallies.items():
         s, tp_arr = np.asarray(t.scores), np.asarray(t.tp, bool)
         at = s >= thresholds.get(name, thresholds.get("default", 0.25))
@@ -126,6 +147,13 @@ def evaluate(
             "instances": t.instances,
             "conf_threshold": thresholds.get(name, thresholds.get("default", 0.25)),
         }
+        best = conf_for_precision(s, tp_arr, t.instances, SUGGEST_PRECISION)
+        if best is not None:
+            classes[name]["conf_for_p90"] = {
+                "conf": round(best[0], 4),
+                "precision": best[1],
+                "recall": best[2],
+            }
     aps = [c["map50"] for c in classes.values() if c["instances"]]
     return {"map50": float(np.mean(aps)) if aps else 0.0, "iou": IOU, "classes": classes}
 

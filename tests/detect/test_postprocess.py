@@ -107,3 +107,14 @@ def test_read_labels(tmp_path: Path) -> None:
     cls, boxes = read_labels(f, 200, 100)
     assert cls.tolist() == [1] and boxes[0].tolist() == [75, 25, 125, 75]
     assert read_labels(tmp_path / "missing.txt", 10, 10)[0].size == 0
+
+
+def test_conf_for_precision_picks_the_lowest_threshold_that_keeps_precision() -> None:
+    from models.evaluate import conf_for_precision
+
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    tp = np.array([True, True, False, True, False])
+    # precision by rank: 1, 1, .67, .75, .6 -> at >= 0.75 the lowest is 0.6 with recall 3/4
+    assert conf_for_precision(scores, tp, 4, 0.75) == (0.6, 0.75, 0.75)
+    assert conf_for_precision(scores, tp, 4, 1.0) == (0.8, 1.0, 0.5)
+    assert conf_for_precision(scores, np.zeros(5, bool), 4, 0.5) is None

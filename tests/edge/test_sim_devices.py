@@ -45,7 +45,7 @@ def test_drivers_read_simulated_transmitters_rtc_and_scale(sim_gateway: GatewayC
     assert 946_684_800_000 < t0 < 4_102_444_800_000
     metrics = {}
     for sensor_id, driver in devices.sensors.items():
-        for metric, value in driver.read():  # type: ignore[attr-defined]
+        for metric, value in driver.read():
             metrics[(sensor_id, metric.value)] = value
     temps = [v for (_, m), v in metrics.items() if m == "temperature_c"]
     assert temps and all(-10 < t < 45 for t in temps)

@@ -231,25 +231,8 @@ class World:
             sold = result.birds_alive
             flock.alive[:] = False
             labels.append("marketed")
-        return {
-            "farm_id": farm.farm.id, "flock_id": flock.flock_id, "house_id": house.model.id,
-            "gateway_id": farm.farm.gateway, "county": farm.county.id, "township": farm.farm.township,
-            "breed": flock.breed.name, "day_age": int(round(age)), "date": day.isoformat(),
-            "birds_placed": flock.placed, "birds_alive": result.birds_alive - sold,
-            "deaths": result.deaths, "sold": sold,
-            "mean_weight_g": round(weight, 1), "expected_weight_g": round(_expected(flock, age), 1),
-            "cv_pct": round(cv_pct(sizes), 2), "uniformity_pct": round(uniformity_pct(sizes), 1),
-            "feed_kg": round(result.feed_kg, 2), "water_l": round(result.water_l, 2),
-            "house_temp_c": round(float(temp_h.mean()), 2), "house_temp_max_c": round(float(temp_h.max()), 2),
-            "house_rh_pct": round(float(np.mean([s.rh_pct for s in states])), 1),
-            "nh3_ppm": round(float(np.mean([s.nh3_ppm for s in states])), 2),
-            "nh3_max_ppm": round(float(max(s.nh3_ppm for s in states)), 2),
-            "co2_ppm": round(float(np.mean([s.co2_ppm for s in states])), 0),
-            "thi": round(float(thi_h.mean()), 2), "thi_max": round(float(thi_h.max()), 2),
-            "outside_temp_c": round(float(out_t.mean()), 2), "outside_temp_max_c": round(float(out_t.max()), 2),
-            "events": labels,
-        }
-
+        return truth_row(farm, house, day, age, sizes, result.deaths, result.birds_alive - sold, sold,
+                         result.feed_kg, result.water_l, labels)
 
     def _empty_house(self, house: HouseSim, weather: DayWeather, day: date) -> None:
         """No birds: the transmitters read the outside air coming through the open house."""
@@ -266,5 +249,28 @@ class World:
                                zeros, lux, zeros.copy(), out_t, zeros.copy(), 0, 0.0)
 
 
-def _expected(flock: Flock, age: float) -> float:
-    return expected_weight_g(flock.breed, age)
+def truth_row(farm: FarmSim, house: HouseSim, day: date, age: float, sizes: np.ndarray,
+              deaths: int, alive: int, sold: int, feed_kg: float, water_l: float,
+              labels: list[str]) -> dict[str, Any]:
+    """One flock-day of ground truth; weights are the live birds at the start of the day."""
+    flock, hd = house.flock, house.today
+    assert flock is not None and hd is not None
+    return {
+        "farm_id": farm.farm.id, "flock_id": flock.flock_id, "house_id": house.model.id,
+        "gateway_id": farm.farm.gateway, "county": farm.county.id, "township": farm.farm.township,
+        "breed": flock.breed.name, "day_age": int(round(age)), "date": day.isoformat(),
+        "birds_placed": flock.placed, "birds_alive": alive, "deaths": deaths, "sold": sold,
+        "mean_weight_g": round(float(sizes.mean()) if sizes.size else 0.0, 1),
+        "expected_weight_g": round(expected_weight_g(flock.breed, age), 1),
+        "cv_pct": round(cv_pct(sizes), 2), "uniformity_pct": round(uniformity_pct(sizes), 1),
+        "feed_kg": round(feed_kg, 2), "water_l": round(water_l, 2),
+        "house_temp_c": round(float(hd.temp_c.mean()), 2),
+        "house_temp_max_c": round(float(hd.temp_c.max()), 2),
+        "house_rh_pct": round(float(hd.rh_pct.mean()), 1),
+        "nh3_ppm": round(float(hd.nh3_ppm.mean()), 2), "nh3_max_ppm": round(float(hd.nh3_ppm.max()), 2),
+        "co2_ppm": round(float(hd.co2_ppm.mean()), 0),
+        "thi": round(float(hd.thi.mean()), 2), "thi_max": round(float(hd.thi.max()), 2),
+        "outside_temp_c": round(float(hd.outside_c.mean()), 2),
+        "outside_temp_max_c": round(float(hd.outside_c.max()), 2),
+        "events": labels,
+    }

@@ -50,7 +50,7 @@ def to_datetime(ms: int) -> datetime:
 class SimClock:
     """Event time that advances explicitly; `speed` paces advances against a wall clock.
 
-    `speed=None` is "max": `advance` returns immediately. With a factor, `advance(ms)`
+    `speed=None` or "max": `advance` returns immediately. With a factor, `advance(ms)`
     sleeps until the wall clock has caught up with ``ms / speed`` since the clock started,
     so pacing errors do not accumulate.
     """
@@ -58,13 +58,12 @@ class SimClock:
     def __init__(
         self,
         start_ms: int,
-        speed: float | None = None,
+        speed: float | str | None = None,
         *,
         wall: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if speed is not None and not speed > 0:
-            raise ValueError(f"speed must be positive or None (max), got {speed}")
+        speed = parse_speed(speed)  # a factor, or "max"/None for unpaced
         self._start_ms = int(start_ms)
         self._now_ms = int(start_ms)
         self.speed = speed

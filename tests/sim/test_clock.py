@@ -25,6 +25,9 @@ def test_max_speed_never_sleeps() -> None:
     clock = SimClock(1_000, None, wall=wall, sleep=wall.sleep)
     assert clock.advance(MS_PER_HOUR) == 1_000 + MS_PER_HOUR
     assert wall.slept == [] and clock.now_ms() == 1_000 + MS_PER_HOUR
+    assert SimClock(0, "max").speed is None and SimClock(0, "60").speed == 60.0
+    with pytest.raises(ValueError, match="speed"):
+        SimClock(0, 0.0)
 
 
 def test_paced_clock_sleeps_to_keep_speed_without_accumulating_error() -> None:

@@ -225,3 +225,14 @@ def test_winter_hills_underventilated_house_breaks_air_limits_and_cold_snap_bite
         assert w04[i]["outside_temp_c"] - calm_w04[i]["outside_temp_c"] == pytest.approx(-6, abs=0.01)
         assert w04[i]["house_temp_c"] < calm_w04[i]["house_temp_c"] - 4  # open house follows
         assert abs(w01[i]["house_temp_c"] - by_farm(run_scenario(calm, days=i + 1).rows, "W01")[i]["house_temp_c"]) < 0.5
+
+
+def test_demo_region_ross308_flock_is_within_3_percent_of_the_table() -> None:
+    from firmware_sim.breeds import expected_weight_g
+
+    rows = run_scenario(load_scenario("demo_region"), days=43).rows
+    f01 = {r["day_age"]: r for r in rows if r["farm_id"] == "F01"}
+    assert f01[0]["date"] == "2026-07-01" and f01[0]["breed"] == "ross308"
+    for day in (7, 14, 21, 28, 35, 42):
+        assert f01[day]["mean_weight_g"] == pytest.approx(expected_weight_g("ross308", day), rel=0.03)
+    assert f01[42]["events"] == ["marketed"]

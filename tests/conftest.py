@@ -90,8 +90,8 @@ def mosquitto_factory() -> Iterator[Callable[..., mqtt_services.MosquittoProcess
     """Private mosquitto processes the test may stop, restart and reload."""
     started: list[mqtt_services.MosquittoProcess] = []
 
-    def make(extra_conf: str = "", port: int | None = None) -> mqtt_services.MosquittoProcess:
-        broker = mqtt_services.MosquittoProcess(extra_conf, port=port)
+    def make(extra_conf: str = "", port: int | None = None, persistent: bool = False) -> mqtt_services.MosquittoProcess:
+        broker = mqtt_services.MosquittoProcess(extra_conf, port=port, persistent=persistent)
         broker.start()
         started.append(broker)
         return broker

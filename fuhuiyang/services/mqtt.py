@@ -45,11 +45,13 @@ def parse_mqtt_url(url: str) -> tuple[str, int]:
 class MosquittoProcess:
     """A mosquitto broker owned by the caller (tests may stop, restart and reload it)."""
 
-    def __init__(self, extra_conf: str = "", port: int | None = None, workdir: Path | None = None):
+    def __init__(self, extra_conf: str = "", port: int | None = None, workdir: Path | None = None,
+                 *, persistent: bool = False):
         self.port = port or free_port()
         self._workdir = workdir or Path(tempfile.mkdtemp(prefix="fhy-mosquitto-"))
         self.conf_path = self._workdir / "mosquitto.conf"
         self._extra_conf = extra_conf
+        self._persistent = persistent  # sessions and queued messages survive a restart
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,10 +63,16 @@ class MosquittoProcess:
         return BrokerEndpoint("127.0.0.1", self.port, "mosquitto")
 
     def _write_conf(self) -> None:
+        if self._persistent:
+            # Started as root, mosquitto drops to its own user, which must write its database here.
+            self._workdir.chmod(0o777)
         auth = "" if "allow_anonymous" in self._extra_conf else "allow_anonymous true\n"
+        persistence = (
+            f"persistence true\npersistence_location {self._workdir}/\n" if self._persistent else "persistence false\n"
+        )
         self.conf_path.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "persistence false\n"
+            f"{persistence}"
             "max_queued_messages 100000\n"
             "max_inflight_messages 100\n"
             f"{auth}{self._extra_conf}\n"

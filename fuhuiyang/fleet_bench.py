@@ -20,11 +20,13 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 import psutil
+import psycopg
 
 import protocol
 from fuhuiyang.gateway_swarm import GatewaySwarm
@@ -61,7 +63,7 @@ class Ledger:
             return sum(1 for key in self.published if key not in self.seen_ms)
 
 
-def _poll(conn_factory, ledger: Ledger, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+def _poll(conn_factory: Callable[[], psycopg.Connection], ledger: Ledger, stop: threading.Event) -> None:
     from datetime import UTC, datetime
 
     with conn_factory() as conn:
@@ -127,7 +129,7 @@ def _health(gateway_id: str, seq: int, ts_ms: int, uptime_s: float) -> bytes:
 
 
 def _wait_for_ingest(swarm: GatewaySwarm, gateway_id: str, seqs: dict[str, int],
-                     conn_factory, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
+                     conn_factory: Callable[[], psycopg.Connection], timeout_s: float = 120) -> None:
     """Until ingest is subscribed, messages would go nowhere: probe with heartbeats until one lands."""
     deadline = time.monotonic() + timeout_s
     with conn_factory() as conn:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import selectors
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,17 +78,17 @@ class GatewaySwarm:
         self._selector.close()
 
     # --- paho external-loop callbacks: bookkeeping only, never raise --------------------
-    def _socket_open(self, client: mqtt.Client, userdata: Any, sock: socket.socket) -> None:
+    def _socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._selector.register(sock, selectors.EVENT_READ, client)
 
-    def _socket_close(self, client: mqtt.Client, userdata: Any, sock: socket.socket) -> None:
+    def _socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(sock)
 
-    def _register_write(self, client: mqtt.Client, userdata: Any, sock: socket.socket) -> None:
+    def _register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
 
-    def _unregister_write(self, client: mqtt.Client, userdata: Any, sock: socket.socket) -> None:
+    def _unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.modify(sock, selectors.EVENT_READ, client)
 

@@ -38,6 +38,7 @@ class ModbusDevices:
         self.clock = clock
         self.requests = 0
         self.no_answer = 0
+        self.refused_writes = 0
 
     def sim_devices(self) -> list[SimDevice]:
         units = [*sorted(self.gateway.devices), RTC_UNIT]
@@ -54,8 +55,12 @@ class ModbusDevices:
     async def _on_request(self, unit: int, function_code: int, start_address: int, address: int,
                           count: int, current: list[int], set_values: Any) -> ExcCodes | None:
         self.requests += 1
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION  # transmitters here are read-only
+        if set_values is not None:  # transmitters here are read-only
+            if self.refused_writes == 0:
+                log.warning("gateway %s: refusing a write to unit %s (read-only transmitters)",
+                            self.gateway.gateway_id, unit)
+            self.refused_writes += 1
+            return ExcCodes.ILLEGAL_FUNCTION
         regs = self.gateway.registers(unit, self.clock.now_ms())
         if regs is None:
             # What an RS485-to-TCP converter says when the transmitter stays silent.

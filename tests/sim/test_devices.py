@@ -93,6 +93,8 @@ def test_modbus_server_is_readable_with_a_pymodbus_client() -> None:
             assert 0 <= decode_rtc(rtc.registers) - start < 60_000 * 60  # within an hour at 60x
             co2 = await client.read_holding_registers(0, count=3, device_id=3)
             assert co2.isError()  # the dropout fault: the converter reports no response
+            refused = await client.write_register(0, 123, device_id=1)
+            assert refused.isError()  # read-only transmitter
             water = await client.read_holding_registers(0, count=2, device_id=5)
             litres = ((water.registers[0] << 16) | water.registers[1]) / 10
             assert litres > 0

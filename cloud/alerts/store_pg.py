@@ -18,6 +18,7 @@ from cloud.alerts.advice import advice_for
 from cloud.alerts.model import AlertKey, Finding, Severity
 from cloud.alerts.store import Alert, AuditEntry, State
 
+NOTIFY_CHANNEL = "fhy_alerts"
 _COLUMNS = "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, resolved_at"
 
 
@@ -47,14 +48,19 @@ class PgAlertStore:
     def save(self, alert: Alert) -> None:
         row = _row(alert)
         with self.conn.transaction():
-            updated = self.conn.execute(
-                """UPDATE alerts SET severity = %(severity)s, state = %(state)s, event_end = %(event_end)s,
-                       acknowledged_at = %(acknowledged_at)s, resolved_at = %(resolved_at)s,
-                       escalation = %(escalation)s, advice = %(advice)s, evidence = %(evidence)s
-                   WHERE evidence->>'uid' = %(uid)s""",
-                row,
-            )
-            if updated.rowcount == 0:
+            before = self.conn.execute(
+                "SELECT jsonb_array_length(evidence->'audit') FROM alerts WHERE evidence->>'uid' = %s",
+                (alert.id,),
+            ).fetchone()
+            if before is not None:
+                self.conn.execute(
+                    """UPDATE alerts SET severity = %(severity)s, state = %(state)s, event_end = %(event_end)s,
+                           acknowledged_at = %(acknowledged_at)s, resolved_at = %(resolved_at)s,
+                           escalation = %(escalation)s, advice = %(advice)s, evidence = %(evidence)s
+                       WHERE evidence->>'uid' = %(uid)s""",
+                    row,
+                )
+            else:
                 self.conn.execute(
                     """INSERT INTO alerts (type, severity, state, dedup_key, farm_id, house_id, region_id,
                            gateway_id, event_start, event_end, acknowledged_at, resolved_at, escalation,
@@ -63,6 +69,13 @@ class PgAlertStore:
                            %(region_id)s, %(gateway_id)s, %(event_start)s, %(event_end)s,
                            %(acknowledged_at)s, %(resolved_at)s, %(escalation)s, %(advice)s, %(evidence)s)""",
                     row,
+                )
+            # Other processes (the API's SSE stream) follow changes without polling; a save that
+            # only counted another trigger (a storm) adds no audit entry and tells nobody.
+            if before is None or len(alert.audit) != before[0]:
+                self.conn.execute(
+                    "SELECT pg_notify(%s, %s)",
+                    (NOTIFY_CHANNEL, f"{alert.id}:{_last_transition(alert)}"),
                 )
 
     def _one(self, where: str, params: tuple[Any, ...]) -> Alert | None:
@@ -74,6 +87,25 @@ class PgAlertStore:
         if not self.conn.autocommit:
             self.conn.commit()  # end the read transaction: a long-lived worker must not hold one open
         return [_alert(row) for row in rows]
+
+
+_TRANSITIONS = {
+    "opened",
+    "reopened",
+    "recurred",
+    "severity_raised",
+    "acknowledged",
+    "cleared",
+    "resolved",
+}
+
+
+def _last_transition(alert: Alert) -> str:
+    """What the app should show for this save: the latest lifecycle step, else "updated"."""
+    for entry in reversed(alert.audit):
+        if entry.action in _TRANSITIONS:
+            return entry.action
+    return "updated"
 
 
 def _row(alert: Alert) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class _Subscriber:
 
 @dataclass
 class AlertStream:
-    store: AlertStore
+    store: AlertStore | None = None  # for publish(effects); the database feed needs none
     queue_size: int = 100
     replay_size: int = 200
     _next_id: int = 1
@@ -61,7 +61,7 @@ class AlertStream:
         for effect in effects:
             if not isinstance(effect, Transition):
                 continue
-            alert = self.store.get(effect.alert_id)
+            alert = None if self.store is None else self.store.get(effect.alert_id)
             data: dict[str, Any] = {
                 "kind": effect.kind,
                 "at": effect.at.isoformat(),
@@ -69,10 +69,14 @@ class AlertStream:
             }
             if alert is not None:
                 data["alert"] = alert.to_dict()
-            self._emit(StreamEvent(self._next_id, "alert", data))
-            self._next_id += 1
+            self.publish_data(data)
             count += 1
         return count
+
+    def publish_data(self, data: dict[str, Any]) -> None:
+        """Publish one event built elsewhere (the database feed); call on the event loop."""
+        self._emit(StreamEvent(self._next_id, "alert", data))
+        self._next_id += 1
 
     def _emit(self, event: StreamEvent) -> None:
         self._recent = [*self._recent[-(self.replay_size - 1) :], event]

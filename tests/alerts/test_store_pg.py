@@ -68,3 +68,14 @@ def test_database_refuses_a_second_live_alert_for_one_key(db: TestDatabase) -> N
         rogue.id = "another-engine"
         with pytest.raises(psycopg.errors.UniqueViolation):
             store.save(rogue)
+
+
+def test_only_lifecycle_steps_notify_listeners(db: TestDatabase) -> None:
+    with db.connect(autocommit=True) as listener, db.connect() as conn:
+        listener.execute("LISTEN fhy_alerts")
+        engine = AlertEngine(store=PgAlertStore(conn))
+        for i in range(50):  # a storm: one opening, 49 more triggers
+            engine.observe(Finding(KEYS[0], Severity.WARNING, T0 + i * MIN / 100, "r", 22.0 + i, 20.0))
+        engine.clear(KEYS[0], T0 + 5 * MIN)
+        payloads = [n.payload.split(":")[1] for n in listener.notifies(timeout=1.0)]
+        assert payloads == ["opened", "cleared"]

@@ -1,0 +1,66 @@
+"""GET /alerts/stream: the web app's live alert feed (server-sent events), scoped to the caller.
+
+Mount with `app.include_router(cloud.notify.stream_routes.router, prefix=API_PREFIX)` and give
+the app an `AlertStream` in `app.state.alert_stream`, fed by `AlertFeed` (see stream_feed.py).
+The caller's scope is resolved on a short-lived pooled connection: a stream that stays open for
+hours must not hold one of the API's few database connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from psycopg_pool import ConnectionPool
+
+from cloud.api.deps import TOKEN_COOKIE, load_principal
+from cloud.api.scope import Scope, resolve
+from cloud.api.security import TokenIssuer
+from cloud.notify.stream import AlertStream
+
+router = APIRouter(tags=["alerts"])
+
+
+def visible_to(scope: Scope) -> Any:
+    def visible(alert: dict[str, Any]) -> bool:
+        farm = alert.get("farm")
+        return (
+            scope.farm_visible(farm)
+            if farm is not None
+            else scope.region_visible(alert.get("region"))
+        )
+
+    return visible
+
+
+@router.get("/alerts/stream")
+async def alert_stream(request: Request) -> Any:
+    stream = getattr(request.app.state, "alert_stream", None)
+    if not isinstance(stream, AlertStream):
+        return JSONResponse(
+            {"error": "not_configured", "detail": "no alert stream in this process"}, 503
+        )
+    issuer: TokenIssuer = request.app.state.issuer
+    header = request.headers.get("authorization", "")
+    token = (
+        header.removeprefix("Bearer ").strip()
+        if header.startswith("Bearer ")
+        else request.cookies.get(TOKEN_COOKIE)
+    )
+    user_id = issuer.user_id(token) if token else None
+    pool: ConnectionPool = request.app.state.pool
+    with pool.connection() as conn:
+        principal = None if user_id is None else load_principal(conn, user_id)
+        if principal is None:
+            return JSONResponse({"error": "unauthorized", "detail": "log in first"}, 401)
+        scope = resolve(conn, principal)
+    last = request.headers.get("last-event-id")
+    last_id = int(last) if last and last.isdigit() else None
+    keepalive = float(getattr(request.app.state, "alert_stream_keepalive_s", 15.0))
+    subscription = stream.open(visible=visible_to(scope), last_event_id=last_id)
+    return StreamingResponse(
+        subscription.frames(keepalive),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -96,6 +96,17 @@ class Devices:
     cameras: list[FrameSource] | None = None
 
 
+def close_devices(devices: Devices) -> None:
+    """Release sockets and serial ports of drivers that are being replaced."""
+    for dev in [*devices.sensors.values(), devices.scale, *(devices.cameras or [])]:
+        close = getattr(dev, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:  # a half-dead device must not block the new config
+                log.debug("closing %s: %s", dev, exc)
+
+
 class Agent:
     def __init__(self, config: GatewayConfig, base_doc: dict[str, Any], clock: Clock, outbox: Outbox,
                  devices: Devices, store: ConfigStore, *, software: str,
@@ -146,6 +157,7 @@ class Agent:
                        Priority.FRAME: config.outbox.frame_max_age_h * 3600})
         if self._rebuild_devices is not None and (old is not config) and (
                 old.sensors != config.sensors or old.scale != config.scale or old.cameras != config.cameras):
+            close_devices(self.devices)
             self.devices = self._rebuild_devices(config)
         self.sampler.configure(config.sensors, self.devices.sensors, now_ms)
         if config.scale is not None and config.flock is not None:
@@ -181,6 +193,7 @@ class Agent:
                                 state="offline", software=self.software, reason="shutdown")
             self.uplink.stop(final=(topic_for(self.config.gateway_id, Kind.STATUS), encode(msg)))
         self._flush(self.clock.now_ms())
+        close_devices(self.devices)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:

@@ -104,6 +104,11 @@ class CameraChannel:
     def state(self) -> str:
         return self._state
 
+    def close(self) -> None:
+        close = getattr(self.grabber, "close", None)
+        if callable(close):
+            close()
+
     def _lights_on(self, now_ms: int) -> bool:
         hour = ((now_ms / MS_PER_H) + self.utc_offset_h) % 24
         on, off = self.settings.lights_on_h

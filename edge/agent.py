@@ -135,6 +135,7 @@ class Agent:
         self._day_weights: dict[date, list[tuple[int, float]]] = defaultdict(list)
         self._summarised: set[date] = set()
         self._tokens = 0.0
+        self._budget_seen: dict[str, tuple[int, int]] = {}
         self._last_mono = mono()
         self._rollback: tuple[GatewayConfig, int, dict[str, Any], float] | None = None
         now = clock.now_ms()
@@ -155,10 +156,18 @@ class Agent:
                        Priority.TELEMETRY: config.outbox.data_max_age_h * 3600,
                        Priority.WEIGHING: config.outbox.data_max_age_h * 3600,
                        Priority.FRAME: config.outbox.frame_max_age_h * 3600})
+        cams = {c.camera_id: c for c in self.devices.cameras or []}
+        same_cameras = [c.id for c in config.cameras] == list(cams) and all(
+            getattr(cams[c.id], "settings", None) is not None and cams[c.id].settings.source == c.source  # type: ignore[attr-defined]
+            for c in config.cameras)
         if self._rebuild_devices is not None and (old is not config) and (
-                old.sensors != config.sensors or old.scale != config.scale or old.cameras != config.cameras):
+                old.sensors != config.sensors or old.scale != config.scale
+                or (old.cameras != config.cameras and not same_cameras)):
             close_devices(self.devices)
             self.devices = self._rebuild_devices(config)
+        elif same_cameras:
+            for c in config.cameras:  # schedule and budget change in place: today's spend is kept
+                cams[c.id].settings = c  # type: ignore[attr-defined]
         self.sampler.configure(config.sensors, self.devices.sensors, now_ms)
         if config.scale is not None and config.flock is not None:
             window = WindowParams(low=config.scale.window_low, high=config.scale.window_high)
@@ -212,6 +221,7 @@ class Agent:
         for cam in self.devices.cameras or []:
             for frame in cam.poll(now):
                 self._queue_frame(frame)
+            self._count_budget_drops(cam)
         if now >= self._next_flush:
             self._flush(now)
             self._next_flush = now + int(self.config.telemetry_batch_s * 1000)
@@ -303,6 +313,17 @@ class Agent:
             return encode_frame(meta, f.jpeg)
 
         self.outbox.put(Kind.FRAME, topic_for(gw, Kind.FRAME), build, f.ts_ms)
+
+    def _count_budget_drops(self, cam: FrameSource) -> None:
+        """Frames the daily budget refused join the outbox's persistent drop counters."""
+        stats = getattr(cam, "stats", None)
+        if stats is None:
+            return
+        seen = self._budget_seen.get(cam.camera_id, (0, 0))
+        n, size = stats.dropped_budget - seen[0], stats.bytes_dropped - seen[1]
+        if n > 0:
+            self.outbox.count_drops(Priority.FRAME, n, size, "budget")
+        self._budget_seen[cam.camera_id] = (stats.dropped_budget, stats.bytes_dropped)
 
     def _queue_health(self, now_ms: int) -> None:
         cpu, mem = self.probe.cpu_mem()

@@ -94,6 +94,7 @@ class CameraChannel:
         self._day: object = None
         self._spent = 0
         self._rung = 0
+        self._credit = 0
 
     @classmethod
     def from_settings(cls, settings: CameraSettings, utc_offset_h: float) -> CameraChannel:
@@ -165,13 +166,18 @@ class CameraChannel:
     def _fit(self, ts: int, img: Image, trigger: str) -> CapturedFrame | None:
         day = local_date(ts, self.utc_offset_h)
         if day != self._day:
-            self._day, self._spent, self._rung = day, 0, 0
+            self._day, self._spent, self._rung, self._credit = day, 0, 0, 0
         budget = int(self.settings.budget_mb_per_day * 2**20)
         remaining = budget - self._spent
         target = int(remaining / self._remaining_captures(ts))
+        self._credit = min(self._credit + target, remaining)
         start = max(0, self._rung - 1)  # try one rung better than last time, then step down
-        fitted = encode_to_fit(img, min(target, remaining), start, max_width=self.settings.max_width,
-                               max_quality=self.settings.jpeg_quality)
+        width, quality = self.settings.max_width, self.settings.jpeg_quality
+        fitted = encode_to_fit(img, min(target, remaining), start, max_width=width, max_quality=quality)
+        if fitted is None:
+            # Even the bottom rung is over one capture's share: send one now and then, when
+            # the allowance saved from skipped captures covers it, so the day is still sampled.
+            fitted = encode_to_fit(img, self._credit, len(LADDER) - 1, max_width=width, max_quality=quality)
         if fitted is None:
             self.stats.dropped_budget += 1
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 35])
@@ -181,6 +187,7 @@ class CameraChannel:
             return None
         jpeg, width, height, self._rung = fitted
         self._spent += len(jpeg)
+        self._credit = max(0, self._credit - len(jpeg))
         self.stats.queued += 1
         self.stats.bytes_queued += len(jpeg)
         self.stats.by_trigger[trigger] = self.stats.by_trigger.get(trigger, 0) + 1

@@ -156,6 +156,11 @@ class Outbox:
         self._depth -= 1
         self._count("drop", prio, 1, size, reason)
 
+    def count_drops(self, prio: Priority, n: int, size: int, reason: str) -> None:
+        """Record messages dropped before they reached the outbox (e.g. a frame over budget)."""
+        with self._tx():
+            self._count("drop", prio, n, size, reason)
+
     def _count(self, what: str, prio: Priority, n: int, size: int, reason: str) -> None:
         cls = CLASS_NAMES[prio]
         for name, value in ((f"{what}:{cls}:{reason}", n), (f"{what}_bytes:{cls}:{reason}", size)):

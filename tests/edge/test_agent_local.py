@@ -126,3 +126,29 @@ def test_uplink_tls_with_gateway_login(tls_broker: tuple[Any, Path, int], monkey
     assert len(unavailable) == 1  # logged once, however many retries
     assert "s3cret" not in caplog.text and "wrong" not in caplog.text
     assert os.environ["FHY_TEST_GW_PASSWORD"] == "wrong"
+
+
+def test_frames_over_the_daily_budget_are_counted_as_outbox_drops(tmp_path: Path) -> None:
+    from edge.config import CameraSettings
+    from edge.frames import CameraChannel
+    from tests.edge.test_frames import MIDNIGHT, Scripted
+
+    clock = ManualClock(MIDNIGHT + 6 * H)
+    agent, outbox, _ = make_agent(gateway_doc(1, tmp_path / "gw"), clock)
+    # 40 KB a day: a handful of small frames fit, then the budget refuses the rest.
+    cam = CameraChannel(CameraSettings(id="cam1", source="x", interval_s=600, check_s=600,
+                                       budget_mb_per_day=0.04), Scripted(), utc_offset_h=8.0)
+    agent.devices.cameras = [cam]
+    try:
+        for _ in range(36):  # six hours of 10-minute steps
+            clock.now += 600_000
+            agent.step()
+        assert cam.stats.dropped_budget > 0
+        assert outbox.drop_details()["drop:frame:budget"] == cam.stats.dropped_budget
+        assert outbox.drop_details()["drop_bytes:frame:budget"] == cam.stats.bytes_dropped
+        assert 0 < cam.stats.bytes_queued <= 0.04 * 2**20  # some frames still went, inside the budget
+        payloads = [len(r.payload) for r in outbox.peek(10_000) if r.kind == "frame"]
+        assert len(payloads) == cam.stats.queued
+        assert 0 < sum(payloads) - cam.stats.bytes_queued < 1024 * len(payloads)  # the envelope only
+    finally:
+        outbox.close()

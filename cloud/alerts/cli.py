@@ -178,6 +178,8 @@ def replay_cmd(
             raise click.ClickException(f"{thresholds_path}: {exc}") from None
     try:
         conn = connect(settings.database_url, settings.database_schema)
+        if not settings.database_prepared_statements:
+            conn.prepare_threshold = None  # PGlite: one shared backend
     except Exception as exc:  # psycopg.OperationalError and friends: say what failed, no traceback
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
     with conn:
@@ -247,6 +249,8 @@ def run_cmd(
         provider = build_provider(sms)
         book = load_book(thresholds_path) if thresholds_path is not None else None
         conn = connect(settings.database_url, settings.database_schema)
+        if not settings.database_prepared_statements:
+            conn.prepare_threshold = None  # PGlite: one shared backend
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # psycopg.OperationalError: say what failed, no traceback

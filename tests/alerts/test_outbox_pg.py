@@ -56,8 +56,11 @@ def _message(user: int, i: int, alert_id: str = "a", severity: Severity = Severi
     )
 
 
-def test_provider_down_for_an_hour_on_the_database(db: TestDatabase, server: SmsServer) -> None:
+def test_provider_down_for_an_hour_on_the_database(any_db: TestDatabase, server: SmsServer) -> None:
+    db = any_db
     with db.connect() as conn:
+        if db.timescaledb:
+            conn.prepare_threshold = None  # one shared PGlite backend
         users = _users(conn, 12)
         store = PgOutboxStore(conn)
         outbox = Outbox(store, GenericHttpProvider(url=server.url + "/sms"))

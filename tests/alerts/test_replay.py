@@ -105,3 +105,13 @@ def test_replay_rejects_a_backwards_period(seeded: TestDatabase) -> None:
     assert result.exit_code != 0 and "before --from" in result.output + result.stderr
     result = CliRunner().invoke(alerts, ["replay", "--from", "March", "--to", "2025-03-01"], env=seeded.env())
     assert result.exit_code != 0 and "not a date" in result.output + result.stderr
+
+
+@pytest.mark.timescaledb
+def test_replay_on_timescaledb(tsdb: TestDatabase) -> None:
+    with tsdb.connect() as conn:
+        _seed(conn)
+    rows = _replay(tsdb)
+    kinds = {(r["farm"], r["type"]) for r in rows}
+    assert ("f-li", "mortality") in kinds and ("f-long", "nh3_high") in kinds
+    assert len([r for r in rows if r["type"] == "regional_outbreak"]) == 1

@@ -38,7 +38,8 @@ def _script(engine: AlertEngine, store: AlertStore) -> None:
     engine.observe(Finding(KEYS[0], Severity.CRITICAL, T0 + 90 * MIN, "r", 30.0, 25.0))  # reopens
 
 
-def test_pg_store_matches_memory(db: TestDatabase) -> None:
+def test_pg_store_matches_memory(any_db: TestDatabase) -> None:
+    db = any_db
     memory = MemoryAlertStore()
     _script(AlertEngine(store=memory), memory)
     with db.connect() as conn:

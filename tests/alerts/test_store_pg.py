@@ -43,6 +43,8 @@ def test_pg_store_matches_memory(any_db: TestDatabase) -> None:
     memory = MemoryAlertStore()
     _script(AlertEngine(store=memory), memory)
     with db.connect() as conn:
+        if db.timescaledb:
+            conn.prepare_threshold = None  # one shared PGlite backend
         pg = PgAlertStore(conn)
         _script(AlertEngine(store=pg), pg)
         expected = {a.id: a for a in memory.all()}

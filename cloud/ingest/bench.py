@@ -73,18 +73,33 @@ def _rows(message: Telemetry) -> list[tuple[Any, ...]]:
 
 
 # --- stages ------------------------------------------------------------------------------
-def copy_stage(url: str, schema: str, messages: list[Telemetry], rows_per_copy: int = 20_000) -> float:
-    """Raw binary COPY of the same rows (converted up front: only the database work is timed)."""
+def copy_stage(url: str, schema: str, messages: list[Telemetry],
+               rows_per_copy: int = 20_000) -> tuple[float, float]:
+    """Raw binary COPY of the same rows (converted up front: only the database work is timed).
+
+    Returns (seconds, CPU seconds of this client plus its backend)."""
+    import psutil
+
     rows = [row for m in messages for row in _rows(m)]
     with connect(url, schema) as conn:
-        started = time.perf_counter()
+        backend = psutil.Process(conn.info.backend_pid)
+        try:
+            before = sum(backend.cpu_times()[:2])
+        except (psutil.Error, OSError):
+            before = float("nan")
+        cpu_started, started = time.process_time(), time.perf_counter()
         for start in range(0, len(rows), rows_per_copy):
             with conn.cursor().copy(COPY_SQL) as copy:
                 copy.set_types(COPY_TYPES)
                 for row in rows[start:start + rows_per_copy]:
                     copy.write_row(row)
             conn.commit()
-        return time.perf_counter() - started
+        elapsed, client_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        try:
+            backend_cpu = sum(backend.cpu_times()[:2]) - before
+        except (psutil.Error, OSError):
+            backend_cpu = float("nan")
+        return elapsed, client_cpu + backend_cpu
 
 
 def _naive_child(url: str, schema: str, mqtt_url: str, ready: Any, done: Any, expected: int) -> None:
@@ -178,6 +193,31 @@ def _timed_publish(mqtt_url: str, payloads: list[tuple[str, bytes]], clients: in
     return seen_at - started
 
 
+def _cpu_seconds(url: str, procs: list[Any]) -> dict[str, float]:
+    """CPU seconds so far of the worker processes and of their database backends (None if unreadable)."""
+    import psutil
+
+    def total(pids: list[int]) -> float:
+        seconds = 0.0
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except (psutil.Error, OSError):
+                return float("nan")
+            seconds += times.user + times.system
+        return seconds
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'bench-ingest-%'")]
+    return {"workers": total([p.pid for p in procs]), "postgres": total(backends)}
+
+
+def _per_point(samples: list[float], points: int) -> float | None:
+    usable = [s for s in samples if s == s]  # drop NaN (process not readable)
+    return round(_median(usable) * 1e6 / points, 2) if usable else None
+
+
 def _truncate(url: str, schema: str) -> None:
     with connect(url, schema, autocommit=True) as conn:
         conn.execute("TRUNCATE readings")
@@ -239,11 +279,18 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
             event.wait(60)
 
         copy_rates, ingest_rates, lost, duplicates = [], [], 0, 0
+        cpu_used: dict[str, list[float]] = {"workers": [], "postgres": [], "copy": []}
         for _ in range(repeat):
             _truncate(url, schemas["copy"])
-            copy_rates.append(points / copy_stage(url, schemas["copy"], messages))
+            copy_s, copy_cpu_s = copy_stage(url, schemas["copy"], messages)
+            copy_rates.append(points / copy_s)
+            cpu_used["copy"].append(copy_cpu_s)
             _truncate(url, schemas["ingest"])
+            cpu_before = _cpu_seconds(url, procs)
             ingest_rates.append(points / _timed_publish(mqtt_url, payloads, clients, url, schemas["ingest"], points))
+            cpu_after = _cpu_seconds(url, procs)
+            for key in cpu_after:
+                cpu_used[key].append(cpu_after[key] - cpu_before.get(key, 0.0))
             with connect(url, schemas["ingest"], autocommit=True) as conn:
                 total, distinct = conn.execute(
                     "SELECT count(*), count(DISTINCT (gateway_id, seq, idx)) FROM readings").fetchone()  # type: ignore[misc]
@@ -256,6 +303,10 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
             "duplicates": duplicates,
             "samples_points_per_s": [round(r) for r in ingest_rates],
             "samples_copy_points_per_s": [round(r) for r in copy_rates],
+            # CPU per point does not depend on what else the shared machine is running.
+            "worker_cpu_us_per_point": _per_point(cpu_used["workers"], points),
+            "postgres_cpu_us_per_point": _per_point(cpu_used["postgres"], points),
+            "copy_cpu_us_per_point": _per_point(cpu_used["copy"], points),
         })
         result["ratio_to_copy"] = round(result["points_per_s"] / result["copy_points_per_s"], 3)
         if "insert_per_message_points_per_s" in result:

@@ -7,7 +7,7 @@ engine would have judged it, and the lifecycle decides which findings become ale
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from cloud.alerts.breeds import ExpectedWeight
@@ -71,8 +71,21 @@ def backtest(
     return BacktestResult(alerts=alerts, notifications=notifications, days=len(history))
 
 
-def infer_placement(records: list[DailyRecord]) -> date | None:
-    return min(r.day for r in records) if records else None
+def infer_placement(records: list[DailyRecord], curve: ExpectedWeight | None) -> date | None:
+    """Placement date from the first weighed day and the growth curve, if the birds are young.
+
+    Without weights there is no telling a 3-day-old flock from a 300-day-old one, so no
+    guess: age-based rules then stay off rather than judge adult birds as chicks.
+    """
+    if curve is None:
+        return None
+    first = next((r for r in records if r.mean_weight_g), None)
+    if first is None or first.mean_weight_g is None:
+        return None
+    for tenth in range(0, 56 * 10 + 1):
+        if curve(tenth / 10) >= first.mean_weight_g:
+            return first.day - timedelta(days=round(tenth / 10))
+    return None  # heavier than the table's last week: too old to place on the curve
 
 
 def _ordered(row: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def alerts() -> None:
     "--placed-on",
     default=None,
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Placement date (day 0); defaults to the first record when --breed is given.",
+    help="Placement date (day 0); with --breed and weights, estimated from the first weighing.",
 )
 @click.option(
     "--thresholds",
@@ -90,14 +90,22 @@ def backtest_cmd(
         summary = ", ".join(f"{k}={v}" for k, v in sorted(parsed.counters.items()))
         click.echo(f"{records_path}: {summary}", err=True)
 
-    if breed is not None and breed_curve(breed) is None:
-        raise click.ClickException(f"unknown breed {breed!r}; known: {', '.join(known_breeds())}")
+    if breed is not None and breed_curve(breed) is None and growth_path is None:
+        # Local breeds have no standard table: the other rules still apply.
+        click.echo(
+            f"{records_path}: no growth standard for breed {breed!r} (known: {', '.join(known_breeds())}); "
+            "weight-vs-curve rule off unless --growth-from gives the farm's own curve",
+            err=True,
+        )
     placed = placed_on.date() if placed_on is not None else None
     if placed is None and breed is not None:
-        placed = infer_placement(parsed.records)
-        click.echo(
-            f"{records_path}: no --placed-on; taking the first record ({placed}) as day 0", err=True
+        placed = infer_placement(parsed.records, breed_curve(breed))
+        note = (
+            f"placement estimated from the first weighing and the {breed} curve: {placed}"
+            if placed is not None
+            else "age unknown (give --placed-on): growth-curve and water-growth rules off"
         )
+        click.echo(f"{records_path}: no --placed-on; {note}", err=True)
     thresholds = DEFAULTS
     if thresholds_path is not None:
         try:

@@ -65,12 +65,11 @@ def test_missing_deaths_column_is_a_clear_error(tmp_path: Path) -> None:
     assert "missing column(s) deaths" in result.output + result.stderr
 
 
-def test_unknown_breed_is_rejected(tmp_path: Path) -> None:
-    path = tmp_path / "r.csv"
-    path.write_text("date,deaths\n2025-03-01,0\n")
-    args = ["backtest", "--records", str(path), "--birds-placed", "10", "--breed", "silkie", "--json"]
-    result = CliRunner().invoke(alerts, args)
-    assert result.exit_code != 0 and "unknown breed 'silkie'" in result.output + result.stderr
+def test_a_breed_without_a_standard_still_gets_the_other_rules(tmp_path: Path) -> None:
+    text = ordinary_csv(1000, 60, seed=5, spike_day=40)
+    found, stderr = _run(tmp_path, text, "--birds-placed", "1000", "--breed", "yellow_feather")
+    assert "no growth standard for breed 'yellow_feather'" in stderr
+    assert [(a["date"], a["type"]) for a in found] == [(day(40).isoformat(), "mortality")]
 
 
 def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
@@ -120,3 +119,14 @@ def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
     assert "farm growth curve A=19" in stderr
     below = [a for a in found if a["type"] == "weight_below_curve"]
     assert [a["date"] for a in below] == [day(80).isoformat()]
+
+
+def test_placement_is_estimated_from_weights_never_guessed(tmp_path: Path) -> None:
+    # Flat water for 600 days of an adult flock: with --breed but no date, no age-based alert.
+    lines = ["date,deaths,water_l"] + [f"{day(i).isoformat()},0,300" for i in range(600)]
+    found, stderr = _run(tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308")
+    assert found == [] and "age unknown" in stderr
+    # Weights of a 14-day-old Ross 308 flock: placement is 14 days before the first record.
+    lines = ["date,deaths,mean_weight_g"] + [f"{day(i).isoformat()},0,{533 + 60 * i}" for i in range(5)]
+    found, stderr = _run(tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308")
+    assert f"estimated from the first weighing and the ross308 curve: {day(-14).isoformat()}" in stderr

@@ -177,6 +177,8 @@ def _row(names: list[str], row: list[str], line: int, out: ParsedRecords) -> Dai
 
 
 def _parse_date(raw: str) -> date | None:
+    # Exports often carry a time ("2025-03-01 00:00:00", "2025-03-01T08:00"): the day is enough.
+    raw = raw.replace("T", " ").split(" ", 1)[0]
     match = _DATE.match(raw)
     if not match:
         return None

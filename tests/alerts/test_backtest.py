@@ -89,7 +89,7 @@ def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
 
 
 def test_chinese_headers_and_slash_dates() -> None:
-    parsed = parse_records("\ufeff日期,死亡,饮水\n2025/3/1,2,300\n2025/3/2,,310\n")
+    parsed = parse_records("\ufeff日期,死亡,饮水\n2025/3/1,2,300\n2025-03-02 00:00:00,,310\n")
     assert [r.deaths for r in parsed.records] == [2, 0]
     assert parsed.records[1].water_l == 310.0
     assert parsed.counters["blank_deaths_read_as_zero"] == 1

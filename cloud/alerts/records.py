@@ -83,7 +83,10 @@ class ParsedRecords:
 
 def parse_records(text: str) -> ParsedRecords:
     text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text))
+    header_line = text.split("\n", 1)[0]
+    # Spreadsheet exports use ';' or tabs as often as commas; the header says which.
+    delimiter = max((",", ";", "\t"), key=header_line.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:

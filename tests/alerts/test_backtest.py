@@ -130,3 +130,9 @@ def test_placement_is_estimated_from_weights_never_guessed(tmp_path: Path) -> No
     lines = ["date,deaths,mean_weight_g"] + [f"{day(i).isoformat()},0,{533 + 60 * i}" for i in range(5)]
     found, stderr = _run(tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308")
     assert f"estimated from the first weighing and the ross308 curve: {day(-14).isoformat()}" in stderr
+
+
+def test_semicolon_and_tab_separated_files() -> None:
+    for sep in (";", "\t"):
+        parsed = parse_records(f"date{sep}deaths{sep}water_l\n2025-03-01{sep}2{sep}300\n")
+        assert parsed.records[0].deaths == 2 and parsed.records[0].water_l == 300.0

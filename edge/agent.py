@@ -29,6 +29,7 @@ from edge.rules import LocalRules
 from edge.sampling import Sampler, SensorDriver
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
 from edge.weighing import (
+    PROFILES,
     AcceptanceWindow,
     Calibration,
     ExpectedCurve,
@@ -175,8 +176,9 @@ class Agent:
             placed -= int(config.utc_offset_h * 3_600_000)  # local midnight of placement day
             curve = ExpectedCurve(config.flock.breed, placed, config.flock.age_at_placement_days)
             calib = Calibration(config.scale.zero_offset, config.scale.counts_per_gram)
-            if self.weigher is None or self.weigher.calibration != calib:
-                self.weigher = Weigher(calib, AcceptanceWindow(curve, window))
+            profile = PROFILES[config.scale.kind]
+            if self.weigher is None or self.weigher.calibration != calib or self.weigher.stability != profile:
+                self.weigher = Weigher(calib, AcceptanceWindow(curve, window), profile)
             else:  # keep the learnt window and tare; only the limits change
                 self.weigher.window.curve = curve
                 self.weigher.window.params = window

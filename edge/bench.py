@@ -24,7 +24,14 @@ import click
 def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, kind: str,
              show_days: bool, as_json: bool) -> None:
     """Run the simulator's raw scale signal through the agent's weighing code and score it."""
-    from edge.weighing import AcceptanceWindow, Calibration, ExpectedCurve, Weigher, WindowParams
+    from edge.weighing import (
+        PROFILES,
+        AcceptanceWindow,
+        Calibration,
+        ExpectedCurve,
+        Weigher,
+        WindowParams,
+    )
     from edge.weighing.evaluate import score
     from firmware_sim.clock import epoch_ms
     from firmware_sim.scale import ScaleParams, simulate_scale
@@ -35,7 +42,7 @@ def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, k
     sim_s = time.perf_counter() - t0
     curve = ExpectedCurve(breed, epoch_ms(run.placed_on))
     weigher = Weigher(Calibration(run.zero_offset, run.counts_per_gram),
-                      AcceptanceWindow(curve, WindowParams()))
+                      AcceptanceWindow(curve, WindowParams()), PROFILES[kind])
     chunk = int(run.hz * 600)  # ten-minute reads, as the agent's loop would see them
     results = []
     t1 = time.perf_counter()

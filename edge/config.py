@@ -95,6 +95,7 @@ class ModbusSensor(_Strict):
 
 class ScaleSettings(_Strict):
     id: Ident = "scale1"
+    kind: Literal["platform", "hanging"] = "platform"
     transport: Literal["tcp", "serial"] = "tcp"
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 5020

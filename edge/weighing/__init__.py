@@ -3,11 +3,12 @@
 from edge.weighing.acceptance import AcceptanceWindow, ExpectedCurve, WindowParams
 from edge.weighing.breeds import BREEDS, expected_weight_g
 from edge.weighing.engine import Calibration, VisitParams, Weigher, WeighResult
-from edge.weighing.segments import Segment, StabilityParams, stable_segments
+from edge.weighing.segments import PROFILES, Segment, StabilityParams, stable_segments
 from edge.weighing.summary import daily_summaries, local_date, summarize
 
 __all__ = [
     "BREEDS",
+    "PROFILES",
     "AcceptanceWindow",
     "Calibration",
     "ExpectedCurve",

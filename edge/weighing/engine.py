@@ -41,6 +41,8 @@ class VisitParams:
     level_abs_g: float = 5.0  # loaded levels within this (or level_rel) are one bird
     level_rel: float = 0.03
     min_loaded_s: float = 1.5  # a bird must rest this long to be weighed
+    second_bird_rel: float = 1.6  # load above this multiple of the bird, held for second_bird_s,
+    second_bird_s: float = 1.0  # is a second bird (a jump's peak or a landing bounce is shorter)
     lean_rel: float = 0.08  # a lower level by up to this share is a wing on the rim, not a bird leaving
     drift_g: float = 2.0  # tare change across a visit up to this is drift; beyond, debris
     max_tare_shift_rel: float = 0.25  # tare moving more than this share of the weight = disturbed
@@ -180,6 +182,11 @@ class Weigher:
             # Higher than the main level, or far lower: another bird came or went.
             if s.level_g > main.level_g + tol or s.level_g < main.level_g - lean:
                 return self._reject(loaded[0].start_ms, main_net, dwell, "multi_level")
+        # Two birds whose shared moment never settled: a long stretch far above this level.
+        between = self._g[before.end : after.start] - before.level_g
+        heavy_ms = int((between > p.second_bird_rel * main_net).sum()) * self._period_ms()
+        if main_net > 0 and heavy_ms >= p.second_bird_s * 1000:
+            return self._reject(loaded[0].start_ms, main_net, dwell, "multi_unsettled")
         if len(same) < len(loaded):
             self.stats.leans += 1  # a wing on the rim took a few % for a moment: ignore it
         durations = np.array([s.duration_s for s in same])
@@ -205,6 +212,11 @@ class Weigher:
         self.window.learn(ts, net)
         self.stats.accepted += 1
         return WeighResult(ts, net, dwell, True, "ok")
+
+    def _period_ms(self) -> int:
+        if len(self._ts) < 2:
+            return 100
+        return max(1, int((self._ts[-1] - self._ts[0]) / (len(self._ts) - 1)))
 
     def _reject(self, ts: int, net: float | None, dwell: float, reason: str) -> WeighResult:
         self.stats.rejected[reason] += 1

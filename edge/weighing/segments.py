@@ -87,3 +87,12 @@ def _runs_to_segments(
         segments.append(Segment(start, end, int(ts_ms[start]), int(ts_ms[end - 1]), level))
         prev_end = end
     return segments
+
+
+# A hanging pan swings for seconds after a bird hops in: a longer window and a looser
+# load-relative SD let its (oscillating, steady-mean) rest count as stable. Measured in
+# docs/results/edge.md.
+PROFILES: dict[str, StabilityParams] = {
+    "platform": StabilityParams(),
+    "hanging": StabilityParams(window=10, rel_sd=0.025),
+}

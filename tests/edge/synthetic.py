@@ -44,6 +44,12 @@ def build(events: Sequence[tuple[str, float, tuple[float, ...]]], *, gap_s: floa
             body[n // 3 :] += w2
             body[2 * n // 3 :] -= w
             load = np.concatenate((np.linspace(0, w, 6), body, np.linspace(w2, 0, 5)))
+        elif kind == "multi_noisy":  # the two-bird moment never settles (a swinging pan)
+            w2 = weights[1]
+            body = np.full(n, w, dtype=float)
+            m = 2 * n // 3 - n // 3
+            body[n // 3 : 2 * n // 3] += w2 + 0.2 * w2 * np.sin(np.arange(m) * 1.5)
+            load = np.concatenate((np.linspace(0, w, 6), body, np.linspace(w, 0, 5)))
         elif kind == "jump":
             load = 1.8 * w * np.sin(np.linspace(0, np.pi, max(n, 3)))
         elif kind == "lean":

@@ -75,6 +75,13 @@ def test_multi_bird_jump_and_leaning_visits_are_rejected_with_reasons() -> None:
     assert weigher.stats.rejected["light"] == 1  # 40 % of a bird on the edge
 
 
+def test_a_second_bird_is_caught_even_when_the_pair_never_settles() -> None:
+    ts, raw, truth = build([("multi_noisy", 30, (1550.0, 1650.0)), ("single", 10, (1600.0,))])
+    weigher = make_weigher()
+    results = run(weigher, ts, raw)
+    assert [r.reason for r in results] == ["multi_unsettled", "ok"]
+
+
 def test_two_birds_stepping_on_together_are_too_heavy() -> None:
     ts, raw, _ = build([("single", 10, (3200.0,))])  # reads like one 3.2 kg bird at 28 d
     weigher = make_weigher()

@@ -41,11 +41,24 @@ def evaluate(payload: bytes, base: dict[str, Any], gateway_id: str, applied_vers
         return Decision("ignored", desired.version)
     if "gateway_id" in desired.config and desired.config["gateway_id"] != gateway_id:
         return Decision("rejected", desired.version, "gateway_id cannot be changed remotely")
+    local_only = _local_only_keys(desired.config)
+    if local_only:
+        return Decision("rejected", desired.version,
+                        f"{', '.join(local_only)} can only be changed in the local gateway.yaml")
     try:
         config = parse_config(merge(base, desired.config), f"desired config v{desired.version}")
     except ConfigError as exc:
         return Decision("rejected", desired.version, "; ".join(exc.problems)[:4000])
     return Decision("applied", desired.version, None, config, desired.config)
+
+
+def _local_only_keys(overlay: dict[str, Any]) -> list[str]:
+    """Settings that only take effect on a restart or would move data: not remote."""
+    keys = [k for k in ("data_dir", "clock") if k in overlay]
+    outbox = overlay.get("outbox")
+    if isinstance(outbox, dict):
+        keys += [f"outbox.{k}" for k in ("path", "synchronous") if k in outbox]
+    return keys
 
 
 class ConfigStore:

@@ -168,6 +168,8 @@ def test_remote_config_decisions() -> None:
     assert bad.status == "rejected" and "telemetry_batch_s" in (bad.error or "")
     assert "gateway_id" in (evaluate(desired(3, {"gateway_id": "gw2"}), base, "gw1", 1).error or "")
     assert evaluate(desired(3, {}, gw="gw9"), base, "gw1", 1).status == "rejected"
+    moved = evaluate(desired(3, {"outbox": {"path": "/tmp/x.db", "max_mb": 50}}), base, "gw1", 1)
+    assert moved.status == "rejected" and "outbox.path" in (moved.error or "")
     assert evaluate(b"{not json", base, "gw1", 1).status == "rejected"
 
 

@@ -83,9 +83,12 @@ class AlertEngine:
             else alert.resolved_at + self.policy.cooldown
         )
         if alert is not None and alert.resolved_at is not None and finding.at <= alert.resolved_at:
-            alert.log(finding.at, "late_evidence", detail=finding.rule)  # before it was resolved
-            self.store.save(alert)
-            return []
+            if finding.at > alert.last_seen_at:  # new to us, but from before it was resolved
+                alert.log(finding.at, "late_evidence", detail=finding.rule)
+                alert.last, alert.last_seen_at = finding, finding.at
+                alert.trigger_count += 1
+                self.store.save(alert)
+            return []  # (evidence it already had, read again, changes nothing)
         if alert is not None and cooldown_end is not None and finding.at < cooldown_end:
             return self._reopen(alert, finding)
         return self._open(finding)

@@ -116,6 +116,10 @@ def test_late_finding_for_a_resolved_alert_is_evidence_not_a_reopen() -> None:
     engine.tick(T0 + 40 * MIN)
     assert engine.observe(_finding(20)) == []
     assert store.all()[0].audit[-1].action == "late_evidence"
+    audit = len(store.all()[0].audit)
+    assert engine.observe(_finding(0)) == []  # evidence it already had, read again: nothing
+    assert engine.observe(_finding(20)) == []
+    assert len(store.all()[0].audit) == audit
 
 
 def test_severity_raise_tells_the_farmer_again_once() -> None:

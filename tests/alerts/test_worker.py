@@ -82,6 +82,10 @@ def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(db: TestDatabase, 
         again = worker.cycle(NOW + timedelta(minutes=1))
         assert again.queued == 0 and len(server.requests) == sent_before
         assert conn.execute("SELECT count(*) FROM alerts").fetchone() == (3,)
+        audit_sql = "SELECT type, jsonb_array_length(evidence->'audit') FROM alerts ORDER BY type"
+        audits = conn.execute(audit_sql).fetchall()
+        worker.cycle(NOW + timedelta(minutes=2))  # re-reading the same data adds nothing
+        assert conn.execute(audit_sql).fetchall() == audits
         # Thirty minutes unacknowledged: the technician is told about the deaths.
         later = worker.cycle(NOW + timedelta(minutes=31))
         assert later.sent >= 1

@@ -37,5 +37,7 @@ class CloudSettings(BaseSettings):
     mosquitto_reload_command: str | None = Field(None, description="Or run this to reload the broker")
     jwt_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 30, description="API token lifetime")
     api_pool_size: int = Field(4, ge=1, le=64, description="API database connections (1 for PGlite)")
+    database_prepared_statements: bool = Field(
+        True, description="Server-side prepared statements; off behind PgBouncer transaction pooling or PGlite")
     api_metrics: bool = Field(True, description="Serve Prometheus /metrics from the API")
     reports_dir: Path = Field(Path("var/reports"), description="Where scheduled weekly reports are written")

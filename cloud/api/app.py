@@ -36,8 +36,9 @@ def make_pool(settings: CloudSettings) -> ConnectionPool:
         conn.execute(schema_path)
         conn.commit()
 
+    kwargs = {} if settings.database_prepared_statements else {"prepare_threshold": None}
     return ConnectionPool(settings.database_url, min_size=1, max_size=settings.api_pool_size,
-                          configure=configure, open=False, name="api")
+                          configure=configure, open=False, name="api", kwargs=kwargs)
 
 
 def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublisher | None = None,

@@ -99,6 +99,11 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "offline": ("离线", "Offline"),
     "never_seen": ("未上线", "Never seen"),
     "read_only": ("只读", "Read only"),
+    "temperature_c": ("温度", "Temperature"),
+    "humidity_pct": ("湿度", "Humidity"),
+    "nh3_ppm": ("氨气", "Ammonia"),
+    "co2_ppm": ("二氧化碳", "CO₂"),
+    "light_lux": ("光照", "Light"),
 }
 
 

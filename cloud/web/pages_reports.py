@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -44,14 +44,13 @@ def mortality_chart(report: RegionReport, t: object) -> str:
     ticks = [(float(i), str(start.fromordinal(start.toordinal() + i))[5:]) for i in range(0, span, max(1, span // 4))]
     return charts.line_chart([charts.Series(tr("mortality"), daily, "#b3261e"),
                               charts.Series(tr("expected"), expected, "#555", dashed=True)],
-                             title=tr("daily_mortality"), x_labels=ticks, width=680, height=220, y_unit="%")
+                             title=tr("daily_mortality"), x_labels=ticks, width=360, height=200, y_unit="%")
 
 
 @router.get("/reports/{region_id}")
 def region(request: Request, region_id: str, conn: Conn, scope: WebScope, start: date | None = None,
            end: date | None = None) -> Response:
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date() if request.app.state.clock is None else \
-        request.app.state.clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    today = request.app.state.clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
     default_start, default_end = service.default_period(today)
     report = service.regional_report(conn, scope, region_id, start or default_start, end or default_end)
     t = translator(lang_of(request, scope.principal))

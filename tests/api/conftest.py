@@ -30,11 +30,13 @@ class ApiWorld:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
 
-def make_world(database: TestDatabase, with_web: bool = False) -> Iterator[ApiWorld]:
+def make_world(database: TestDatabase, with_web: bool = False, **overrides: Any) -> Iterator[ApiWorld]:
     with database.connect() as conn:
         ids = world.seed(conn)
     settings = CloudSettings(database_url=database.url, database_schema=database.schema,
-                             jwt_secret=SECRET, api_pool_size=1 if database.timescaledb else 2)
+                             jwt_secret=SECRET, api_pool_size=1 if database.timescaledb else 2,
+                             database_prepared_statements=not database.timescaledb,  # one shared PGlite backend
+                             **overrides)
     publisher = RecordingPublisher()
     app = create_app(settings, publisher=publisher, with_web=with_web, clock=lambda: world.NOW)
     with TestClient(app) as client:

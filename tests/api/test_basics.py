@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api import world
 from tests.api.conftest import ApiWorld
 
@@ -96,4 +98,8 @@ def test_series_and_weights(api_any: ApiWorld) -> None:
                                                   __import__("datetime").timedelta(hours=hh) < end])
     w = api_any.client.get(f"/api/v1/houses/{hs}/weights", headers=h,
                            params={"start": "2026-11-01", "end": "2026-11-29"})
-    assert w.status_code == 200 and w.json() == []
+    assert w.status_code == 200, w.text
+    days = w.json()
+    assert [d["day"] for d in days] == [str(world.TODAY - __import__("datetime").timedelta(days=d)) for d in range(7, 0, -1)]
+    assert all(d["source"] == "gateway_summary" and d["mean_g"] == pytest.approx(0.95 * d["expected_g"], rel=1e-4)
+               for d in days)

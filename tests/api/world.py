@@ -37,6 +37,9 @@ USERS = {  # username: role, farms, regions
     "staff2": ("program_staff", [], ["c2"]),
 }
 PASSWORD = "pass-{}-word"
+# Ross 308 standard (DESIGN.md §5) interpolated by age, days 13..19 used by the seeded summaries.
+ROSS308_BY_AGE = {a: 533 + (1012 - 533) * (a - 14) / 7 if a >= 14 else 213 + (533 - 213) * (a - 7) / 7
+                  for a in range(7, 22)}
 
 ALL_FARMS = set(FARMS)
 VISIBLE_FARMS = {
@@ -74,6 +77,9 @@ def gateway(farm: str) -> str:
 def seed(conn: psycopg.Connection) -> dict[str, Any]:
     """Insert the world; returns ids the database generated (users, alerts, mortality records)."""
     ids: dict[str, Any] = {"users": {}, "alerts": {}, "mortality": {}}
+    # PGlite serves every connection from one backend: prepared statements would collide.
+    conn.prepare_threshold = None
+    conn.execute("DEALLOCATE ALL")
     for r in REGIONS:
         conn.execute("INSERT INTO regions (id, parent_id, level, name, name_en) VALUES (%s, %s, %s, %s, %s)", r)
     for username, (role, _, _) in USERS.items():
@@ -125,8 +131,19 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
         for h in range(24):
             ts = NOW - timedelta(hours=h)
             conn.execute("INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value) "
-                         "VALUES (%s, %s, %s, 0, %s, 'env1', 'temperature_c', %s)",
-                         (ts, gateway(farm), 100 + h, house(farm), 24.0 + h % 5))
+                         "VALUES (%s, %s, %s, 0, %s, 'env1', 'temperature_c', %s), "
+                         "(%s, %s, %s, 1, %s, 'env1', 'humidity_pct', %s), (%s, %s, %s, 2, %s, 'nh3', 'nh3_ppm', %s)",
+                         (ts, gateway(farm), 100 + h, house(farm), 26.0 + h % 4,
+                          ts, gateway(farm), 100 + h, house(farm), 62.0 + h % 3,
+                          ts, gateway(farm), 100 + h, house(farm), 12.0 + h % 8))
+        for d in range(1, 8):  # the gateway's daily weight summaries, a little under the Ross 308 standard
+            day = TODAY - timedelta(days=d)
+            expected = ROSS308_BY_AGE[(day - (TODAY - timedelta(days=20))).days]
+            conn.execute("INSERT INTO weighing_summaries (gateway_id, scale_id, day, house_id, count, mean_g, "
+                         "median_g, sd_g, cv_pct, uniformity_pct, expected_g, seq) "
+                         "VALUES (%s, 'scale1', %s, %s, 60, %s, %s, %s, 9.5, 82, %s, %s)",
+                         (gateway(farm), day, house(farm), 0.95 * expected, 0.95 * expected, 0.09 * expected,
+                          expected, d))
     # A regional alert (no farm) in county c2.
     row = conn.execute(
         "INSERT INTO alerts (type, severity, dedup_key, region_id, event_start, raised_at, title) "

@@ -1,0 +1,208 @@
+"""The web app in a real browser (Debian's Chromium via Playwright) at a phone's 360 px width.
+
+Each role logs in and sees exactly its own things; a farmer acknowledges an alert, records deaths
+and confirms a dead-bird photo; a technician checks and pushes a config; programme staff drill
+down and download CSV, XLSX and PDF. Every main page passes the basic accessibility checks and
+is kept as a screenshot under docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from cloud.frames_store import LocalFrameStore
+from tests.api import world
+from tests.api.conftest import ApiWorld, make_world
+from tests.support.databases import TestDatabase
+from tests.web.browser import A11Y_JS, CHROMIUM, CHROMIUM_ARGS, live_server
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 780}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
+
+
+def _photo(frames_dir: Path, path: str) -> None:
+    """A small JPEG at the evidence path, so the confirm-photo card shows a real image."""
+    img = np.full((240, 320, 3), (120, 170, 200), np.uint8)
+    cv2.ellipse(img, (160, 130), (70, 38), 15, 0, 360, (235, 235, 240), -1)
+    cv2.circle(img, (225, 105), 16, (235, 235, 240), -1)
+    ok, data = cv2.imencode(".jpg", img)
+    assert ok
+    target = frames_dir / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data.tobytes())
+    assert LocalFrameStore(frames_dir).read(path)
+
+
+@pytest.fixture
+def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
+    for farm in world.FARMS:
+        _photo(tmp_path, f"cd/ef/{'cd' * 32}.jpg")
+        del farm
+    for api in make_world(db, with_web=True, frames_dir=tmp_path):
+        with live_server(api.client.app) as url:
+            yield api, url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def login(browser: Any, url: str, username: str) -> Any:
+    context = browser.new_context(viewport=PHONE, accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(world.password(username))
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    return page
+
+
+def check_page(page: Any, shot: str | None) -> None:
+    problems = page.evaluate(A11Y_JS)
+    assert problems == [], (page.url, problems)
+    if shot:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+
+
+def test_login_page(site: tuple[ApiWorld, str], browser: Any) -> None:
+    _, url = site
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{url}/farm")
+    assert "/login" in page.url
+    check_page(page, "login")
+    page.get_by_label("用户名").fill("farmer1")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    assert page.get_by_role("alert").inner_text() == "用户名或密码错误"
+
+
+def test_farmer(site: tuple[ApiWorld, str], browser: Any) -> None:
+    api, url = site
+    page = login(browser, url, "farmer1")
+    assert page.url.endswith("/farm")
+    assert page.get_by_role("heading", level=1).inner_text() == "农场 f1"
+    nav = page.get_by_role("navigation").first.inner_text()
+    assert "我的农场" in nav and "技术员控制台" not in nav and "区域报告" not in nav
+    assert "隔离病鸡" in page.content()
+    check_page(page, "farmer")
+    # Acknowledge the alert.
+    page.get_by_role("button", name="我知道了").click()
+    page.wait_for_load_state()
+    assert "已确认" in page.locator("#alerts").inner_text()
+    assert page.get_by_role("button", name="我知道了").count() == 0
+    # Record today's deaths.
+    page.get_by_label("死亡数").fill("3")
+    page.get_by_label("饲料 (公斤)").fill("31.5")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text() == "已保存"
+    assert page.locator(f"#birds-{world.flock('f1')}").inner_text() == "287"
+    # Confirm the dead-bird photo.
+    assert page.locator("#photos img").evaluate("img => img.naturalWidth") == 320
+    page.get_by_role("button", name="是死鸡").click()
+    page.wait_for_load_state()
+    assert "没有待确认的照片" in page.locator("#photos").inner_text()
+    # Another farm's page and the console are closed to a farmer.
+    assert page.goto(f"{url}/farm?farm=f3").status == 404
+    assert page.goto(f"{url}/console").status == 403
+    # English.
+    page.goto(f"{url}/farm")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Alerts").count() == 1
+    check_page(page, "farmer-en")
+    with api.db.connect() as conn:
+        row = conn.execute("SELECT deaths, feed_kg FROM daily_records WHERE flock_id = %s AND day = %s",
+                           (world.flock("f1"), world.TODAY)).fetchone()
+        assert row == (3, 31.5)
+        assert conn.execute("SELECT confirmed FROM mortality_records WHERE id = %s",
+                            (api.ids["mortality"]["f1"],)).fetchone() == (True,)
+
+
+def test_technician(site: tuple[ApiWorld, str], browser: Any) -> None:
+    api, url = site
+    page = login(browser, url, "tech1")
+    assert page.url.endswith("/console")
+    table = page.locator("table").inner_text()
+    assert all(world.gateway(f) in table for f in ("f1", "f2", "f4")) and world.gateway("f3") not in table
+    check_page(page, "console")
+    page.get_by_role("link", name=world.gateway("f2")).click()
+    page.wait_for_load_state()
+    editor = page.get_by_label("远程配置 — JSON 格式；推送前先检查")
+    editor.fill('{"telemetry_batch_s": -5}')
+    page.get_by_role("button", name="检查").click()
+    page.wait_for_load_state()
+    assert "配置无效" in page.get_by_role("alert").inner_text()
+    editor = page.get_by_label("远程配置 — JSON 格式；推送前先检查")
+    editor.fill('{"telemetry_batch_s": 30, "rules": {"nh3_critical_ppm": 20}}')
+    page.get_by_role("button", name="检查").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text() == "配置有效"
+    assert "rules" in page.locator("table.diff").inner_text()
+    check_page(page, "gateway-check")
+    page.get_by_role("button", name="推送").click()
+    page.wait_for_load_state()
+    assert "已推送版本 2" in page.get_by_role("status").inner_text()
+    assert "v2" in page.locator("ol").inner_text()
+    check_page(page, "gateway")
+    assert api.publisher.sent[-1][0] == f"fhy/v1/{world.gateway('f2')}/config/desired"
+    assert page.goto(f"{url}/console/gateways/{world.gateway('f3')}").status == 404
+
+
+def test_program_staff(site: tuple[ApiWorld, str], browser: Any) -> None:
+    _, url = site
+    page = login(browser, url, "staff2")
+    assert "/reports/c2" in page.url
+    nav = page.get_by_role("navigation").first.inner_text()
+    assert "区域报告" in nav and "技术员控制台" not in nav
+    page.get_by_label("开始").fill(str(world.TODAY.replace(day=21)))
+    page.get_by_role("button", name="查看").click()
+    page.wait_for_load_state()
+    check_page(page, "report-county")
+    page.get_by_role("link", name="兴隆镇").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="龙凤村").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == "龙凤村"
+    check_page(page, "report-village")
+    downloads = {}
+    for name in ("CSV", "XLSX", "打印 PDF"):
+        with page.expect_download() as info:
+            page.get_by_role("link", name=name).click()
+        downloads[name] = Path(info.value.path()).read_bytes()
+    assert downloads["CSV"].decode("utf-8-sig").splitlines()[-1].startswith("v3,village,龙凤村,1,")
+    from openpyxl import load_workbook
+
+    assert load_workbook(io.BytesIO(downloads["XLSX"]))["Report"].cell(row=5, column=1).value == "f3"
+    assert downloads["打印 PDF"].startswith(b"%PDF")
+    page.get_by_role("link", name="农场 f3").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="保存").count() == 0  # read only
+    assert page.goto(f"{url}/reports/c1").status == 404
+    assert page.goto(f"{url}/console").status == 403
+
+
+def test_admin_sees_the_province(site: tuple[ApiWorld, str], browser: Any) -> None:
+    _, url = site
+    page = login(browser, url, "admin")
+    assert "/reports/p" in page.url
+    rows = page.locator("table.report tbody tr").count()
+    assert rows == 3  # two counties and the total
+    check_page(page, "report-province")

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from edge.config import GatewayConfig
 from edge.health import SensorHealth, SystemProbe
-from edge.outbox import Outbox, OutboxLimits, Priority
+from edge.outbox import PRIORITY_OF_KIND, Outbox, OutboxLimits, Priority
 from edge.remote import ConfigStore, evaluate
 from edge.rules import LocalRules
 from edge.sampling import Sampler, SensorDriver
@@ -137,6 +137,7 @@ class Agent:
         self._summarised: set[date] = set()
         self._tokens = 0.0
         self._budget_seen: dict[str, tuple[int, int]] = {}
+        self.errors: dict[str, int] = {}
         self._last_mono = mono()
         self._rollback: tuple[GatewayConfig, int, dict[str, Any], float] | None = None
         now = clock.now_ms()
@@ -218,12 +219,10 @@ class Agent:
 
     def step(self) -> None:
         now = self.clock.now_ms()
-        self.sampler.poll(now)
-        self._read_scale(now)
+        self._guard("sensors", lambda: self.sampler.poll(now))
+        self._guard("scale", lambda: self._read_scale(now))
         for cam in self.devices.cameras or []:
-            for frame in cam.poll(now):
-                self._queue_frame(frame)
-            self._count_budget_drops(cam)
+            self._guard(f"camera {cam.camera_id}", lambda cam=cam: self._poll_camera(cam, now))  # type: ignore[misc]
         if now >= self._next_flush:
             self._flush(now)
             self._next_flush = now + int(self.config.telemetry_batch_s * 1000)
@@ -236,10 +235,30 @@ class Agent:
             self._next_expire = now + 600_000
         self.pump(now)
 
+    def _guard(self, part: str, work: Callable[[], object]) -> None:
+        """One misbehaving device or a bug in one part must not stop the others."""
+        try:
+            work()
+        except Exception:
+            self.errors[part] = self.errors.get(part, 0) + 1
+            if self.errors[part] == 1:
+                log.exception("%s failed; the agent carries on (further failures counted)", part)
+
+    def _poll_camera(self, cam: FrameSource, now: int) -> None:
+        for frame in cam.poll(now):
+            self._queue_frame(frame)
+        self._count_budget_drops(cam)
+
     # -- producers ------------------------------------------------------------------------
-    def _put(self, kind: Kind, make: Callable[[int], BaseModel], now_ms: int) -> int:
+    def _put(self, kind: Kind, make: Callable[[int], BaseModel], now_ms: int) -> int | None:
+        """Queue a message; one that does not satisfy the wire contract is counted, not sent."""
         gw = self.config.gateway_id
-        return self.outbox.put(kind, topic_for(gw, kind), lambda seq: encode(make(seq)), now_ms)
+        try:
+            return self.outbox.put(kind, topic_for(gw, kind), lambda seq: encode(make(seq)), now_ms)
+        except ValueError as exc:  # pydantic ValidationError: e.g. a weight outside the schema
+            self.outbox.count_drops(PRIORITY_OF_KIND[kind], 1, 0, "invalid")
+            log.error("%s message not queued, it violates the wire contract: %s", kind.value, exc)
+            return None
 
     def _on_reading(self, reading: Reading) -> None:
         self._points.append(reading)
@@ -268,8 +287,8 @@ class Agent:
             if r.accepted and r.net_g is not None:
                 self._day_weights[local_date(r.ts_ms, self.config.utc_offset_h)].append((r.ts_ms, r.net_g))
                 assert self.config.scale is not None
-                if self.config.scale.upload_weights:
-                    self._weights.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(r.dwell_s, 1)))
+                if self.config.scale.upload_weights and 0 < r.net_g < 20_000:
+                    self._weights.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(min(r.dwell_s, 3599), 1)))
         if len(self._weights) >= LIMITS.max_weights_per_message:
             self._flush(now_ms)
 
@@ -314,7 +333,11 @@ class Agent:
                              sha256=hashlib.sha256(f.jpeg).hexdigest())
             return encode_frame(meta, f.jpeg)
 
-        self.outbox.put(Kind.FRAME, topic_for(gw, Kind.FRAME), build, f.ts_ms)
+        try:
+            self.outbox.put(Kind.FRAME, topic_for(gw, Kind.FRAME), build, f.ts_ms)
+        except ValueError as exc:  # larger than the contract allows, or bad dimensions
+            self.outbox.count_drops(Priority.FRAME, 1, len(f.jpeg), "invalid")
+            log.error("frame from %s not queued: %s", f.camera, exc)
 
     def _count_budget_drops(self, cam: FrameSource) -> None:
         """Frames the daily budget refused join the outbox's persistent drop counters."""

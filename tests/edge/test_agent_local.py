@@ -152,3 +152,40 @@ def test_frames_over_the_daily_budget_are_counted_as_outbox_drops(tmp_path: Path
         assert 0 < sum(payloads) - cam.stats.bytes_queued < 1024 * len(payloads)  # the envelope only
     finally:
         outbox.close()
+
+
+def test_a_broken_device_or_bad_value_does_not_stop_the_agent(tmp_path: Path) -> None:
+    from edge.agent import CapturedFrame
+
+    class Exploding:
+        camera_id = "cam9"
+
+        def poll(self, now_ms: int) -> list[CapturedFrame]:
+            raise RuntimeError("driver bug")
+
+        def state(self) -> str:
+            return "missing"
+
+    class Huge:
+        camera_id = "cam8"
+
+        def poll(self, now_ms: int) -> list[CapturedFrame]:  # over the contract's 2 MB frame limit
+            return [CapturedFrame(now_ms, "cam8", None, 64, 64, b"\xff\xd8\xff" + bytes(3 * 2**20) + b"\xff\xd9",
+                                  "scheduled")]
+
+        def state(self) -> str:
+            return "ok"
+
+    clock = ManualClock(int(time.time() * 1000) - 6 * H)
+    agent, outbox, _ = make_agent(gateway_doc(1, tmp_path / "gw"), clock)
+    agent.devices.cameras = [Exploding(), Huge()]
+    try:
+        for _ in range(30):
+            clock.now += 60_000
+            agent.step()
+        assert agent.errors == {"camera cam9": 30}
+        assert outbox.drop_details()["drop:frame:invalid"] == 30
+        kinds = {r.kind for r in outbox.peek(10_000)}
+        assert {"telemetry", "weighing", "health"} <= kinds  # everything else carried on
+    finally:
+        outbox.close()

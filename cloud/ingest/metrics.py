@@ -27,6 +27,9 @@ class IngestMetrics:
             "fhy_ingest_event_lag_seconds", "Ingest (commit) time minus the message's event time",
             buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 21600, 86400, 604800), registry=r,
         )
+        self.unacked = Gauge(
+            "fhy_ingest_unacked", "Messages delivered to us and not yet acknowledged", registry=r
+        )
         self.queue_depth = Gauge("fhy_ingest_queue_depth", "Deliveries waiting to be batched", registry=r)
         self.connected = Gauge("fhy_ingest_broker_connected", "1 while connected to the broker", registry=r)
         self.subscribed = Gauge(

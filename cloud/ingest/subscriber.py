@@ -84,6 +84,9 @@ class MqttSubscriber:
         self._subscribed = threading.Event()
         self._warned_down = False
         self._stopping = False
+        self._lock = threading.Lock()
+        self._unacked = 0  # delivered on this connection, not yet acknowledged
+        self.max_unacked = 0  # high-water mark: bounded by Receive Maximum
         self._connect_props: Properties | None = None
         if mqtt5:
             self.client = mqtt.Client(
@@ -130,6 +133,9 @@ class MqttSubscriber:
         # A delivery from a previous connection will be redelivered by the broker; acking
         # its old packet id on the new connection could ack a different message.
         if delivery.qos and delivery.generation == self._generation:
+            with self._lock:  # count first: the broker may send the next one as soon as it sees this
+                self._unacked -= 1
+                self.metrics.unacked.set(self._unacked)
             self.client.ack(delivery.mid, delivery.qos)
 
     # --- paho callbacks: enqueue or record, never raise -------------------------------
@@ -139,7 +145,9 @@ class MqttSubscriber:
             if reason_code.is_failure:
                 log.warning("broker refused connection: %s", reason_code)
                 return
-            self._generation += 1
+            with self._lock:
+                self._generation += 1
+                self._unacked = 0  # the broker resends what the old connection left unacked
             self._warned_down = False
             self.metrics.connected.set(1)
             log.info("connected to %s:%s (session present: %s)", self.address.host,
@@ -174,6 +182,11 @@ class MqttSubscriber:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
+            if message.qos:
+                with self._lock:
+                    self._unacked += 1
+                    self.max_unacked = max(self.max_unacked, self._unacked)
+                    self.metrics.unacked.set(self._unacked)
             delivery = Delivery(
                 topic=message.topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
                 generation=self._generation, received_s=time.time(),

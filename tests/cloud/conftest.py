@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cloud.ingest.app import IngestOptions, build
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestService
+from cloud.ingest.subscriber import MqttSubscriber
 from cloud.settings import CloudSettings
 from protocol import Kind, Reading, Telemetry, encode, topic_for
 from tests.support.databases import TestDatabase
@@ -77,7 +78,7 @@ def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
 
 @contextmanager
 def running_ingest(db: TestDatabase, broker_url: str, frames_dir: Path, *, client_id: str | None = None,
-                   group: str = "ingest", **option_overrides: object) -> Iterator[tuple[IngestService, IngestMetrics]]:
+                   group: str = "ingest", **option_overrides: object) -> Iterator[tuple[IngestService, IngestMetrics, MqttSubscriber]]:
     settings = CloudSettings(database_url=db.url, database_schema=db.schema, mqtt_url=broker_url,
                              frames_dir=frames_dir)
     options = IngestOptions(client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}", group=group,
@@ -90,7 +91,7 @@ def running_ingest(db: TestDatabase, broker_url: str, frames_dir: Path, *, clien
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        yield service, metrics
+        yield service, metrics, subscriber
     finally:
         stop.set()
         thread.join(30)

@@ -38,7 +38,7 @@ def _seed_gateway(db, gateway_id: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_telemetry_lands_once_even_when_redelivered(db, broker, tmp_path) -> None:
     pub = Publisher("127.0.0.1", broker.port)
-    with running_ingest(db, broker.url, tmp_path) as (_, metrics):
+    with running_ingest(db, broker.url, tmp_path) as (_, metrics, _sub):
         for seq in range(20):
             pub.send(telemetry("gw-a", seq, points=50))
         wait_until(lambda: count(db, "SELECT count(*) FROM readings") == 1000, what="1000 readings")
@@ -57,7 +57,7 @@ def test_bad_messages_are_quarantined_and_neighbours_land(db, broker, tmp_path) 
     pub = Publisher("127.0.0.1", broker.port)
     good = [telemetry("gw-b", seq, points=5) for seq in range(6)]
     oversized = b'{"v":"1.1","gateway_id":"gw-b","seq":1,"points":[' + b" " * (300 * 1024) + b"]}"
-    with running_ingest(db, broker.url, tmp_path) as (_, metrics):
+    with running_ingest(db, broker.url, tmp_path) as (_, metrics, _sub):
         pub.send(good[0])
         pub.publish(topic_for("gw-b", Kind.TELEMETRY), b"{not json")
         pub.send(good[1])

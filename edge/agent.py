@@ -11,10 +11,9 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from edge.config import GatewayConfig
+from edge.daybook import DayBook
 from edge.health import SensorHealth, SystemProbe
 from edge.outbox import PRIORITY_OF_KIND, Outbox, OutboxLimits, Priority
 from edge.remote import ConfigStore, evaluate
@@ -133,8 +133,7 @@ class Agent:
         self._inflight: dict[tuple[int, int], int] = {}
         self._points: list[Reading] = []
         self._weights: list[Weight] = []
-        self._day_weights: dict[date, list[tuple[int, float]]] = defaultdict(list)
-        self._summarised: set[date] = set()
+        self.daybook = DayBook(config.resolve(Path("weights.db")))
         self._tokens = 0.0
         self._budget_seen: dict[str, tuple[int, int]] = {}
         self.errors: dict[str, int] = {}
@@ -206,6 +205,7 @@ class Agent:
             self.uplink.stop(final=(topic_for(self.config.gateway_id, Kind.STATUS), encode(msg)))
         self._flush(self.clock.now_ms())
         close_devices(self.devices)
+        self.daybook.close()
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
@@ -285,7 +285,7 @@ class Agent:
             return
         for r in self.weigher.feed(ts, raw):
             if r.accepted and r.net_g is not None:
-                self._day_weights[local_date(r.ts_ms, self.config.utc_offset_h)].append((r.ts_ms, r.net_g))
+                self.daybook.add(local_date(r.ts_ms, self.config.utc_offset_h), r.ts_ms, r.net_g)
                 assert self.config.scale is not None
                 if self.config.scale.upload_weights and 0 < r.net_g < 20_000:
                     self._weights.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(min(r.dwell_s, 3599), 1)))
@@ -312,17 +312,17 @@ class Agent:
         if (local_now % MS_PER_DAY) < self.config.summary_hour * 3_600_000:
             return
         today = local_date(now_ms, self.config.utc_offset_h)
-        done = [d for d in self._day_weights if d < today and d not in self._summarised]
+        done = self.daybook.days_before(today)
         if not done:
             return
-        weights = [w for d in sorted(done) for w in self._day_weights.pop(d)]
+        weights = self.daybook.weights(done)
         window = self.weigher.window
         scale = self.config.scale
         summaries = daily_summaries(weights, self.config.utc_offset_h, window.curve.at, scale.house)
-        self._summarised.update(done)
         gw = self.config.gateway_id
         self._put(Kind.WEIGHING, lambda seq: Weighing(gateway_id=gw, seq=seq, sent_at=now_ms, scale=scale.id,
                                                       house=scale.house, summaries=summaries[-31:]), now_ms)
+        self.daybook.forget(done)
 
     def _queue_frame(self, f: CapturedFrame) -> None:
         gw = self.config.gateway_id

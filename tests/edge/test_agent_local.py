@@ -31,13 +31,21 @@ def rows(agent: Any, kind: str) -> list[Any]:
     return [decode(Kind(r.kind), r.payload) for r in agent.outbox.peek(10_000) if r.kind == kind]
 
 
-def test_daily_summary_after_local_midnight_and_heartbeat(tmp_path: Path) -> None:
-    # 20:00 local (+08:00) on some day: 400 visits 100 s apart run past midnight.
+def test_daily_summary_after_local_midnight_survives_a_restart(tmp_path: Path) -> None:
+    # 20:00 local (+08:00) two days ago: visits 100 s apart run past midnight; the agent
+    # restarts at 22:00, and the summary still covers the whole day.
     local_8pm = (int(time.time() * 1000) // 86_400_000 - 2) * 86_400_000 + 12 * H  # in the past
     clock = ManualClock(local_8pm)
-    agent, outbox, _ = make_agent(gateway_doc(1, tmp_path / "gw"), clock, frames_every_ms=10**12)
+    doc = gateway_doc(1, tmp_path / "gw")
+    agent, outbox, _ = make_agent(doc, clock, frames_every_ms=10**12)
+    while clock.now < local_8pm + 2 * H:  # never started: nothing leaves, all stays queued
+        clock.now += 10_000
+        agent.step()
+    agent.shutdown()
+    outbox.close()
+    agent, outbox, _ = make_agent(doc, clock, frames_every_ms=10**12)
     try:
-        while clock.now < local_8pm + 6 * H:  # never started: nothing leaves, all stays queued
+        while clock.now < local_8pm + 6 * H:
             clock.now += 10_000
             agent.step()
         weighings = rows(agent, "weighing")
@@ -47,6 +55,7 @@ def test_daily_summary_after_local_midnight_and_heartbeat(tmp_path: Path) -> Non
         s = summaries[0]
         before_midnight = [w.g for w in weights if w.ts < local_8pm + 4 * H]
         assert s.count == len(before_midnight) > 100
+        assert any(w.ts < local_8pm + 2 * H for w in weights) and any(w.ts > local_8pm + 2 * H for w in weights)
         assert s.mean_g == pytest.approx(sum(before_midnight) / len(before_midnight), abs=0.05)
         assert 1500 < s.median_g < 1640 and s.expected_g and s.uniformity_pct == 100.0
         health = rows(agent, "health")

@@ -42,9 +42,13 @@ def _interpolate(xs: Sequence[float], ys: Sequence[float], x: float) -> float:
     if x <= xs[0]:
         return float(ys[0])
     for i in range(1, len(xs)):
-        if x <= xs[i]:
+        if x == xs[i]:
+            return float(ys[i])
+        if x < xs[i]:
             x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+            # Geometric between weekly points: early growth is near-exponential, and a
+            # straight line would expect a 3-day chick 30 % heavier than it is.
+            return float(y0 * (y1 / y0) ** ((x - x0) / (x1 - x0)))
     # Past the table: no extrapolation; the last standard weight is the expectation.
     return float(ys[-1])
 

@@ -50,7 +50,7 @@ class WaterThresholds(_Section):
     flat_days: int = 3  # "flat or falling for > 2 days"
     flat_tolerance_pct: float = 2.0  # a rise smaller than this counts as flat
     growing_until_day: int = 42  # flat intake is normal once birds stop growing
-    surge_ratio: float = 1.6  # vs the median of the previous week: a leak or a stuck nipple
+    surge_ratio: float = 1.6  # vs the previous week's highest day: a leak or a stuck nipple
     surge_baseline_days: int = 4
 
 

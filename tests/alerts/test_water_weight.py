@@ -66,7 +66,8 @@ def test_breed_curve_matches_the_tables() -> None:
     cobb = breed_curve("cobb-500")
     assert ross is not None and cobb is not None
     assert ross(21) == 1012 and cobb(42) == 3278
-    assert ross(24.5) == pytest.approx((1012 + 1616) / 2)
+    assert ross(24.5) == pytest.approx((1012 * 1616) ** 0.5)  # geometric between weeks
+    assert ross(3) == pytest.approx(44 * (213 / 44) ** (3 / 7))
     assert breed_curve("xiushan") is None
 
 

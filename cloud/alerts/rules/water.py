@@ -88,9 +88,17 @@ def check_water_flat(history: FlockHistory, day: date, th: WaterThresholds) -> R
     )
 
 
+def _week_high(history: FlockHistory, day: date, th: WaterThresholds) -> float | None:
+    """Highest intake of the 7 days before `day`: in a growing flock that is about yesterday."""
+    values = [r.water_l for r in history.window(day - timedelta(days=1), 7) if r.water_l is not None]
+    if len(values) < th.surge_baseline_days:
+        return None
+    return max(values)
+
+
 def check_water_surge(history: FlockHistory, day: date, th: WaterThresholds) -> RuleResult:
     today = _water(history, day)
-    usual = _week_median(history, day, th)
+    usual = _week_high(history, day, th)
     if today is None or usual is None or usual <= 0:
         return NO_DATA
     ratio = today / usual
@@ -100,8 +108,8 @@ def check_water_surge(history: FlockHistory, day: date, th: WaterThresholds) -> 
         key=_key(history, WATER_SURGE),
         severity=Severity.WARNING,
         at=end_of_day(day),
-        rule="surge_vs_week_median",
+        rule="surge_vs_week_high",
         value=round(ratio, 2),
         threshold=th.surge_ratio,
-        evidence={"water_l": today, "week_median_l": round(usual, 2)},
+        evidence={"water_l": today, "week_high_l": round(usual, 2)},
     )

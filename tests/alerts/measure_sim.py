@@ -26,10 +26,9 @@ FLOCK_EVENTS = {"hpai", "nd", "coccidiosis", "heat_wave", "ventilation_failure"}
 def simulate(scenario: str, seed: int | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as tmp:
         truth, events = Path(tmp) / "truth.json", Path(tmp) / "events.json"
+        script = str(Path(sys.executable).with_name("fuhuiyang"))
         cmd = [
-            sys.executable,
-            "-m",
-            "fuhuiyang.cli",
+            script,
             "sim",
             "run",
             scenario,
@@ -40,11 +39,7 @@ def simulate(scenario: str, seed: int | None) -> tuple[list[dict[str, Any]], lis
         ]
         if seed is not None:
             cmd += ["--seed", str(seed)]
-        subprocess.run(
-            [*cmd[:1], "-c", "from fuhuiyang.cli import main; main()", *cmd[3:]],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         return json.loads(truth.read_text()), json.loads(events.read_text())
 
 

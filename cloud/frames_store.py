@@ -2,7 +2,8 @@
 
 Writing the same image twice is a no-op, so a redelivered frame message never
 creates a second file, and a crash between the file write and the database commit
-leaves only an orphan that the next delivery adopts.
+leaves only an orphan that the next delivery adopts. A local directory by default;
+S3-compatible object storage as an option.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,51 @@ class LocalFrameStore:
         if self.root.resolve() not in resolved.parents:
             raise ValueError(f"frame path escapes the store: {path!r}")
         return resolved.read_bytes()
+
+
+class S3FrameStore:
+    """Frames in an S3-compatible bucket (MinIO, Aliyun OSS, AWS S3) under the same hash layout.
+
+    `path` in the database is ``s3://bucket/key``. Needs boto3 (extra ``s3``); credentials come
+    from the usual AWS_* environment variables.
+    """
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @classmethod
+    def from_url(cls, url: str, endpoint_url: str | None = None) -> S3FrameStore:
+        import boto3
+
+        parts = urlsplit(url)
+        return cls(boto3.client("s3", endpoint_url=endpoint_url), parts.netloc, parts.path)
+
+    def put(self, data: bytes, sha256: str | None = None) -> StoredFrame:
+        from botocore.exceptions import ClientError
+
+        digest = sha256 or hashlib.sha256(data).hexdigest()
+        key = self.prefix + frame_path(digest)
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/jpeg",
+                                   Metadata={"sha256": digest})
+        return StoredFrame(sha256=digest, path=f"s3://{self.bucket}/{key}", size=len(data))
+
+    def read(self, path: str) -> bytes:
+        parts = urlsplit(path)
+        if parts.scheme != "s3" or parts.netloc != self.bucket:
+            raise ValueError(f"not a frame of bucket {self.bucket!r}: {path!r}")
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=parts.path.lstrip("/"))["Body"].read()
+        return body
+
+
+def open_frame_store(frames_dir: Path, s3_url: str | None = None, s3_endpoint: str | None = None) -> FrameStore:
+    """The store the settings ask for: S3 when `s3_url` is set, else the local directory."""
+    if s3_url:
+        return S3FrameStore.from_url(s3_url, s3_endpoint)
+    return LocalFrameStore(frames_dir)

@@ -25,6 +25,11 @@ class CloudSettings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
+    frames_s3_url: str | None = Field(
+        None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
+        description="s3://bucket[/prefix]: keep frames in S3-compatible storage instead (extra 's3')",
+    )
+    frames_s3_endpoint: str | None = Field(None, description="S3 endpoint URL (MinIO, OSS, ...); keys from AWS_*")
     jwt_secret: SecretStr | None = Field(None, description="HS256 key for API tokens")
     timezone: str = Field("Asia/Shanghai", description="Farm-local day boundaries")
     # Provisioning (cloud.provisioning): the broker's auth files and how to reload it.

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from cloud.db.connection import connect
-from cloud.frames_store import LocalFrameStore
+from cloud.frames_store import open_frame_store
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestService
 from cloud.ingest.subscriber import BrokerAddress, Delivery, MqttSubscriber
@@ -65,7 +65,7 @@ def build(settings: CloudSettings, options: IngestOptions,
         mqtt5=options.mqtt5, receive_maximum=options.receive_maximum,
         session_expiry_s=options.session_expiry_s,
     )
-    frames = LocalFrameStore(settings.frames_dir)
+    frames = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
 
     def open_connection() -> psycopg.Connection:
         conn = connect(settings.database_url, settings.database_schema)

@@ -22,7 +22,7 @@ from psycopg import errors
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.rows import Accepted, Rejection, RowBatch, judge
 from cloud.ingest.subscriber import Delivery
-from cloud.ingest.writer import BatchWriter, WriteResult
+from cloud.ingest.writer import BatchWriter, StorageUnavailable, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class IngestService:
         self.clock = clock
         self.sleep = sleep
         self._writer: BatchWriter | None = None
+        self._writer_error: BaseException | None = None
 
     # --- loop --------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -93,10 +94,16 @@ class IngestService:
                 except queue.Full:
                     continue
             writer.join()
+        if self._writer_error is not None and not stop.is_set():
+            raise RuntimeError("ingest writer failed; unacknowledged messages will be redelivered") \
+                from self._writer_error
 
     def _write_loop(self, handoff: queue.Queue[_Prepared | None], stop: threading.Event) -> None:
-        while (prepared := handoff.get()) is not None:
-            self.commit(prepared, stop)
+        try:
+            while (prepared := handoff.get()) is not None:
+                self.commit(prepared, stop)
+        except BaseException as exc:  # surfaced by run(): the process exits and is restarted
+            self._writer_error = exc
 
     def collect(self, timeout: float) -> list[Delivery]:
         try:
@@ -147,14 +154,18 @@ class IngestService:
         while True:
             try:
                 return self._write_or_split(judged)
-            except (psycopg.OperationalError, psycopg.InterfaceError, *_TRANSIENT) as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable, *_TRANSIENT) as exc:
                 cause = type(exc).__name__
                 self.metrics.retries.labels(cause).inc()
                 if isinstance(exc, _TRANSIENT):
                     log.info("batch of %d hit %s; retrying", len(deliveries), cause)
                     continue
-                log.warning("database unavailable (%s); holding %d messages unacknowledged", exc, len(deliveries))
-                self._drop_connection()
+                log.log(logging.WARNING if delay == 0.5 else logging.DEBUG,  # once per outage
+                        "%s unavailable (%s); holding %d messages unacknowledged",
+                        "frame store" if isinstance(exc, StorageUnavailable) else "database", exc,
+                        len(deliveries))
+                if not isinstance(exc, StorageUnavailable):
+                    self._drop_connection()
                 if stop is not None and stop.is_set():
                     raise
                 self.sleep(delay)

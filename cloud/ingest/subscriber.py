@@ -187,8 +187,12 @@ class MqttSubscriber:
                     self._unacked += 1
                     self.max_unacked = max(self.max_unacked, self._unacked)
                     self.metrics.unacked.set(self._unacked)
+            try:
+                topic = message.topic
+            except UnicodeDecodeError:  # judged (and quarantined) as a bad topic, not dropped
+                topic = bytes(message._topic).decode("utf-8", "replace")
             delivery = Delivery(
-                topic=message.topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
+                topic=topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
                 generation=self._generation, received_s=time.time(),
             )
             # Blocking here (queue full) stops reading the socket: TCP back-pressure on top of

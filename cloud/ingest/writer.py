@@ -139,6 +139,10 @@ ON CONFLICT (gateway_id, id) DO UPDATE SET state = excluded.state, updated_at = 
 WHERE cameras.updated_at IS NULL OR cameras.updated_at <= excluded.updated_at"""
 
 
+class StorageUnavailable(RuntimeError):
+    """The frame store failed (disk full, object storage down): retry later, ack nothing."""
+
+
 @dataclass
 class WriteResult:
     written: Counter[str] = field(default_factory=Counter)  # table -> rows inserted
@@ -156,7 +160,10 @@ class BatchWriter:
         self._copy_paused = 0
 
     def write(self, batch: RowBatch) -> WriteResult:
-        frame_rows = self._store_frames(batch)  # content-addressed: safe to redo on retry
+        try:
+            frame_rows = self._store_frames(batch)  # content-addressed: safe to redo on retry
+        except Exception as exc:
+            raise StorageUnavailable(f"frame store: {exc}") from exc
         result = WriteResult()
         try:
             with self.conn.cursor() as cur:

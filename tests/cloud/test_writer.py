@@ -130,3 +130,33 @@ def test_copy_and_unnest_store_identical_rows(db, tmp_path, method) -> None:
                             "FROM readings ORDER BY idx").fetchall()
     assert [(r[0].timestamp() * 1000, r[2], r[3], r[4], r[5], r[7]) for r in rows] == [
         (BASE_MS + 9 * 60_000 + i, 9, i, "h2", f"s{i}", 20.0 + (i % 7) * 0.5) for i in range(3)]
+
+
+class _FlakyStore(LocalFrameStore):
+    def __init__(self, root, failures: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(root)
+        self.failures = failures
+
+    def put(self, data: bytes, sha256: str | None = None):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise OSError(28, "No space left on device")
+        return super().put(data, sha256)
+
+
+def test_frame_store_outage_holds_acks_and_retries(db, tmp_path) -> None:
+    from protocol import FrameMeta, encode_frame
+
+    jpeg = b"\xff\xd8\xff" + b"\x01" * 50 + b"\xff\xd9"
+    meta = FrameMeta(gateway_id="gw-f", seq=1, ts=BASE_MS, camera="cam1", width=4, height=4, size=len(jpeg))
+    delivery = Delivery(topic_for("gw-f", Kind.FRAME), encode_frame(meta, jpeg), 7, 1, 1, 0.0)
+    acks, metrics, sleeps = _Acks(), IngestMetrics(), []
+    store = _FlakyStore(tmp_path, failures=2)
+    service = IngestService(queue.Queue(), acks, db.connect, lambda conn: BatchWriter(conn, store), metrics,
+                            sleep=sleeps.append)
+    service.process([delivery])
+    service.close()
+    assert sleeps == [0.5, 1.0] and acks.acked == [7]
+    assert metrics.registry.get_sample_value("fhy_ingest_batch_retries_total", {"cause": "StorageUnavailable"}) == 2
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM frames").fetchone() == (1,)

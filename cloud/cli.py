@@ -9,7 +9,7 @@ import click
 
 from fuhuiyang.lazy import LazyGroup
 
-SUBGROUPS = {"provision": "cloud.provisioning.cli:provision"}
+SUBGROUPS = {"provision": "cloud.provisioning.cli:provision", "web": "cloud.api.cli:web"}
 
 
 @click.group(cls=LazyGroup, lazy=SUBGROUPS)

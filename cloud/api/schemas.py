@@ -170,6 +170,21 @@ class GatewayOut(BaseModel):
     cameras_not_ok: int = 0
 
 
+class GatewayRegister(_In):
+    gateway_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")] | None = None
+
+
+class CredentialsOut(BaseModel):
+    gateway_id: str
+    farm_id: str
+    password: str = Field(description="Shown once; only its hash is kept")
+    password_env: str
+    gateway_yaml: str
+    broker_host: str
+    broker_port: int
+    broker_tls: bool
+
+
 class ConfigVersionOut(BaseModel):
     version: int
     config: dict[str, Any]

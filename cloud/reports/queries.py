@@ -7,6 +7,7 @@ aggregates) and on plain PostgreSQL (where they are views).
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -58,30 +59,57 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time(), FARM_TZ), datetime.combine(end, time(), FARM_TZ)
 
 
-def load(conn: psycopg.Connection, farm_ids: list[str], start: date, end: date) -> ReportData:
+def load(conn: psycopg.Connection, farm_ids: list[str], start: date, end: date,
+         side: psycopg.Connection | None = None) -> ReportData:
     """Everything a report over `farm_ids` and [start, end) needs.
+
+    With a `side` connection, the environment and weight sections run on it in a second thread
+    while this one does the rest: the database then works on two cores for one report.
 
     Client-side parameter binding on purpose: the farm and house lists then reach the planner
     as constants, so `= ANY(...)` over thousands of ids is a hashed lookup (PostgreSQL ≥ 14)
     instead of a linear scan per row. The lists are sent as literals, safely quoted by psycopg.
     """
-    cur = psycopg.ClientCursor(conn)
-    # Aggregating a year of records wants more than the default 4 MB of sort/hash memory;
-    # local to the report's transaction.
-    cur.execute("SELECT set_config('work_mem', '64MB', true)")
     p: dict[str, Any] = {"farms": farm_ids, "start": start, "end": end,
                          "recent": max(start, end - timedelta(days=RECENT_DAYS))}
     p["ts_start"], p["ts_end"] = _bounds(start, end)
     p["ts_recent"] = _bounds(p["recent"], end)[0]
+    cur = _cursor(conn)
     farms = {r[0]: FarmFacts(r[0], r[1], r[2]) for r in cur.execute(
         "SELECT id, name, region_id FROM farms WHERE id = ANY(%(farms)s::text[])", p).fetchall()}
-    _coverage(cur, p, farms)
-    daily, weekly = _mortality(cur, p, farms)
-    _weights(cur, p, farms)
-    _environment(cur, p, farms)
-    _alerts(cur, p, farms)
-    _sms(cur, p, farms)
+    side_job: Future[None] | None = None
+    executor = ThreadPoolExecutor(1) if side is not None else None
+    if executor is not None and side is not None:
+        side_job = executor.submit(_side_sections, side, p, farms)  # touches only weight and env fields
+    try:
+        _coverage(cur, p, farms)
+        daily, weekly = _mortality(cur, p, farms)
+        _alerts(cur, p, farms)
+        _sms(cur, p, farms)
+        if side_job is None:
+            _weights(cur, p, farms)
+            _environment(cur, p, farms)
+        else:
+            side_job.result()
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
     return ReportData(farms, daily, weekly)
+
+
+def _cursor(conn: psycopg.Connection) -> psycopg.ClientCursor[Any]:
+    cur = psycopg.ClientCursor(conn)
+    # Aggregating a year of records wants more than the default 4 MB of sort/hash memory;
+    # local to the caller's transaction.
+    cur.execute("SELECT set_config('work_mem', '64MB', true)")
+    return cur
+
+
+def _side_sections(side: psycopg.Connection, p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    with side.transaction():
+        cur = _cursor(side)
+        _weights(cur, p, farms)
+        _environment(cur, p, farms)
 
 
 def _coverage(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:

@@ -20,20 +20,22 @@ def default_period(today: date) -> tuple[date, date]:
     return end - timedelta(days=28), end
 
 
-def regional_report(conn: psycopg.Connection, scope: Scope, region_id: str, start: date, end: date
-                    ) -> rollup.RegionReport:
+def regional_report(conn: psycopg.Connection, scope: Scope, region_id: str, start: date, end: date,
+                    side: psycopg.Connection | None = None) -> rollup.RegionReport:
     if not may(scope.principal, "read_reports"):
         raise forbidden("reports are for technicians, programme staff and administrators")
     if not scope.region_visible(region_id):
         raise not_found("region", region_id)
     if end <= start or (end - start).days > MAX_DAYS:
         raise ApiError(422, "invalid", f"the period must be 1-{MAX_DAYS} days")
-    return report(conn, region_id, start, end, scope.farms)
+    return report(conn, region_id, start, end, scope.farms, side)
 
 
 def report(conn: psycopg.Connection, region_id: str, start: date, end: date,
-           allowed_farms: frozenset[str] | None = None) -> rollup.RegionReport:
-    """Unchecked: for the scheduled job and the benchmark (callers check scope)."""
+           allowed_farms: frozenset[str] | None = None, side: psycopg.Connection | None = None
+           ) -> rollup.RegionReport:
+    """Unchecked: for the scheduled job and the benchmark (callers check scope). `side`: an
+    optional second connection to the same database that some sections run on concurrently."""
     subtree = region_subtree(conn, [region_id])
     if not subtree:
         raise not_found("region", region_id)
@@ -42,7 +44,7 @@ def report(conn: psycopg.Connection, region_id: str, start: date, end: date,
     if allowed_farms is not None:
         farm_ids = [f for f in farm_ids if f in allowed_farms]
     with conn.transaction():  # scopes the report's work_mem setting
-        data = queries.load(conn, farm_ids, start, end)
+        data = queries.load(conn, farm_ids, start, end, side)
     by_id = {r["id"]: r for r in regions}
     region = by_id[region_id]
     built = rollup.build(region, regions, data, start, end)

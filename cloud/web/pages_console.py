@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cloud.api.deps import Conn
+from cloud.api.deps import Conn, Settings
 from cloud.api.errors import ApiError, forbidden
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.api.services import gateways
+from cloud.api.services import catalog, gateways, provision
 from cloud.api.services.paging import rows
 from cloud.web import charts
 from cloud.web.deps import SameOrigin, WebScope
@@ -37,8 +38,9 @@ def console(request: Request, conn: Conn, scope: WebScope, page: int = 0) -> Res
     farms = {r["id"]: r["name"] for r in rows(conn, "SELECT id, name FROM farms WHERE id = ANY(%s)",
                                               ([g["farm_id"] for g in items],))}
     now = request.app.state.clock()
+    my_farms, _ = catalog.list_farms(conn, scope, PageParams(limit=500, offset=0))
     return render(request, "console.html", {"principal": scope.principal, "gateways": items, "total": total,
-                                            "farms": farms, "now": now, "page": page})
+                                            "farms": farms, "now": now, "page": page, "my_farms": my_farms})
 
 
 def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) -> list[dict[str, Any]]:
@@ -98,3 +100,15 @@ def config(request: Request, gateway_id: str, conn: Conn, scope: WebScope, _: Sa
         check = {"valid": False, "problems": [exc.message], "diff": check["diff"]}
         return _gateway_page(request, conn, scope, gateway_id, check=check, text=config, status_code=exc.status)
     return RedirectResponse(f"/console/gateways/{gateway_id}?pushed={result['version']}", status_code=303)
+
+
+@router.post("/console/provision")
+def provision_gateway(request: Request, conn: Conn, scope: WebScope, settings: Settings, _: SameOrigin,
+                      farm_id: Annotated[str, Form(max_length=64)],
+                      gateway_id: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Register a gateway and show its credentials once, with gateway.yaml and a QR code."""
+    _console_only(scope)
+    credentials = provision.register(conn, scope, settings, farm_id, gateway_id.strip() or None)
+    return render(request, "provisioned.html", {
+        "principal": scope.principal, "c": credentials, "qr": provision.qr_svg(provision.essentials(credentials)),
+        "yaml_href": "data:text/yaml;charset=utf-8," + quote(credentials["gateway_yaml"])})

@@ -12,6 +12,7 @@ from cloud.api.deps import Conn
 from cloud.api.errors import forbidden
 from cloud.api.scope import may
 from cloud.reports import service
+from cloud.reports.api import Side
 from cloud.reports.rollup import COLUMNS, RegionReport
 from cloud.web import charts
 from cloud.web.deps import WebScope
@@ -48,11 +49,11 @@ def mortality_chart(report: RegionReport, t: object) -> str:
 
 
 @router.get("/reports/{region_id}")
-def region(request: Request, region_id: str, conn: Conn, scope: WebScope, start: date | None = None,
+def region(request: Request, region_id: str, conn: Conn, scope: WebScope, side: Side, start: date | None = None,
            end: date | None = None) -> Response:
     today = request.app.state.clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
     default_start, default_end = service.default_period(today)
-    report = service.regional_report(conn, scope, region_id, start or default_start, end or default_end)
+    report = service.regional_report(conn, scope, region_id, start or default_start, end or default_end, side=side)
     t = translator(lang_of(request, scope.principal))
     query = f"start={report.start}&end={report.end}"
     return render(request, "reports.html", {

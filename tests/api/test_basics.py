@@ -103,3 +103,21 @@ def test_series_and_weights(api_any: ApiWorld) -> None:
     assert [d["day"] for d in days] == [str(world.TODAY - __import__("datetime").timedelta(days=d)) for d in range(7, 0, -1)]
     assert all(d["source"] == "gateway_summary" and d["mean_g"] == pytest.approx(0.95 * d["expected_g"], rel=1e-4)
                for d in days)
+
+
+def test_register_rotate_and_revoke_a_gateway(api: ApiWorld) -> None:
+    h = api.headers("tech1")
+    r = api.client.post("/api/v1/farms/f2/gateways", headers=h, json={"gateway_id": "gw-f2b"})
+    assert r.status_code == 201, r.text
+    creds = r.json()
+    assert creds["gateway_id"] == "gw-f2b" and len(creds["password"]) >= 16
+    assert "gateway_id: gw-f2b" in creds["gateway_yaml"] and creds["password"] not in creds["gateway_yaml"]
+    assert api.client.post("/api/v1/farms/f2/gateways", headers=h, json={"gateway_id": "gw-f2b"}).status_code == 409
+    assert api.client.post("/api/v1/farms/f3/gateways", headers=h, json={}).status_code == 404
+    assert api.client.post("/api/v1/farms/f1/gateways", headers=api.headers("farmer1"), json={}).status_code == 403
+    rotated = api.client.post("/api/v1/gateways/gw-f2b/credentials", headers=h).json()
+    assert rotated["password"] != creds["password"]
+    assert api.client.post("/api/v1/gateways/gw-f2b/revoke", headers=h).status_code == 204
+    assert api.client.get("/api/v1/gateways/gw-f2b", headers=h).json()["revoked"] is True
+    push = api.client.post("/api/v1/gateways/gw-f2b/configs", headers=h, json={"config": {"telemetry_batch_s": 5}})
+    assert push.status_code == 409

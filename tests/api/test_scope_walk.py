@@ -20,7 +20,7 @@ from tests.api.conftest import ApiWorld
 PREFIX = "/api/v1"
 REPORTS = "/api/v1/reports/"  # farmers may not read regional reports at all
 SKIP = {("post", "/api/v1/auth/token")}
-TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs",
+TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
           "sensors", "daily_records", "mortality_records", "alerts")
 
 # A valid body per write route, so a request reaches the scope checks instead of stopping at 422.
@@ -37,6 +37,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("put", "/api/v1/flocks/{flock_id}/daily-records/{day}"): {"deaths": 1},
     ("post", "/api/v1/mortality/{record_id}/decision"): {"confirmed": True},
     ("post", "/api/v1/alerts/{alert_id}/acknowledge"): None,
+    ("post", "/api/v1/farms/{farm_id}/gateways"): {"gateway_id": "gw-new"},
+    ("post", "/api/v1/gateways/{gateway_id}/credentials"): None,
+    ("post", "/api/v1/gateways/{gateway_id}/revoke"): None,
     ("post", "/api/v1/users"): {"username": "newuser", "password": "long-enough-1", "role": "farmer",
                                 "farms": ["{farm_id}"]},
     ("patch", "/api/v1/users/{user_id}"): {"display_name": "changed"},

@@ -99,3 +99,13 @@ def test_static_assets_are_served_and_cached(web: ApiWorld) -> None:
     css = web.client.get("/static/app.css")
     assert css.status_code == 200 and "max-age" in css.headers["cache-control"]
     assert web.client.get("/static/app.js").status_code == 200
+
+
+def test_technician_provisions_a_gateway_with_yaml_and_qr(web: ApiWorld) -> None:
+    c = browser_login(web.client, "tech1")
+    console = c.get("/console").text
+    assert 'value="f2"' in console and 'value="f3"' not in console
+    page = c.post("/console/provision", data={"farm_id": "f2", "gateway_id": "gw-web"})
+    assert page.status_code == 200, page.text
+    assert "gw-web" in page.text and "gateway.yaml" in page.text and "<svg" in page.text
+    assert c.post("/console/provision", data={"farm_id": "f3"}).status_code == 404

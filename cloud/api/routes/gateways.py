@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from cloud.api.deps import Conn, CurrentScope
+from cloud.api.deps import Conn, CurrentScope, Settings
 from cloud.api.pagination import Page, PageParams, page_params
 from cloud.api.publisher import ConfigPublisher
 from cloud.api.schemas import (
@@ -15,11 +15,13 @@ from cloud.api.schemas import (
     ConfigIn,
     ConfigPushed,
     ConfigVersionOut,
+    CredentialsOut,
     GatewayOut,
+    GatewayRegister,
     Id,
     SensorOut,
 )
-from cloud.api.services import gateways
+from cloud.api.services import gateways, provision
 
 router = APIRouter(tags=["gateways"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -75,3 +77,22 @@ def push_config(gateway_id: Id, body: ConfigIn, conn: Conn, scope: CurrentScope,
     """Store the next desired-config version and publish it retained to the gateway."""
     return ConfigPushed(**gateways.push_config(conn, scope, gateway_id, body.config, publisher,
                                                body.expected_version))
+
+
+@router.post("/farms/{farm_id}/gateways", response_model=CredentialsOut, status_code=201)
+def register_gateway(farm_id: Id, body: GatewayRegister, conn: Conn, scope: CurrentScope,
+                     settings: Settings) -> CredentialsOut:
+    """Register a gateway for a farm: its id, a generated password (shown once) and gateway.yaml."""
+    return CredentialsOut(**provision.register(conn, scope, settings, farm_id, body.gateway_id))
+
+
+@router.post("/gateways/{gateway_id}/credentials", response_model=CredentialsOut)
+def rotate_credentials(gateway_id: Id, conn: Conn, scope: CurrentScope, settings: Settings) -> CredentialsOut:
+    """Issue a new password (the old one stops working); also re-enables a revoked gateway."""
+    return CredentialsOut(**provision.rotate(conn, scope, settings, gateway_id))
+
+
+@router.post("/gateways/{gateway_id}/revoke", status_code=204)
+def revoke_gateway(gateway_id: Id, conn: Conn, scope: CurrentScope, settings: Settings) -> None:
+    """Revoke the gateway's broker login."""
+    provision.revoke(conn, scope, settings, gateway_id)

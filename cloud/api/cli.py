@@ -37,7 +37,7 @@ def create_user(username: str, role: str, password: str, farms: tuple[str, ...],
     from cloud.settings import CloudSettings
 
     try:
-        data = UserIn(username=username, password=password, role=role, display_name=display_name,  # type: ignore[arg-type]
+        data = UserIn(username=username, password=password, role=role, display_name=display_name,
                       phone=phone, farms=list(farms), regions=list(regions))
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from None

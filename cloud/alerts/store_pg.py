@@ -19,7 +19,14 @@ from cloud.alerts.model import AlertKey, Finding, Severity
 from cloud.alerts.store import Alert, AuditEntry, State
 
 NOTIFY_CHANNEL = "fhy_alerts"
-_COLUMNS = "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, resolved_at"
+_COLUMNS = (
+    "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, "
+    "resolved_at, id, event_start, event_end"
+)
+# Rows written by other code (API seeds, imports) carry none of our bookkeeping: we adopt
+# them under this id and write the bookkeeping on their next save.
+_ADOPTED = "db"
+_MATCH = "(evidence->>'uid' = %(uid)s OR id = %(row_id)s)"
 
 
 class PgAlertStore:
@@ -29,7 +36,7 @@ class PgAlertStore:
         self.conn = conn
 
     def get(self, alert_id: str) -> Alert | None:
-        return self._one("WHERE evidence->>'uid' = %s", (alert_id,))
+        return self._one(f"WHERE {_MATCH}", {"uid": alert_id, "row_id": _row_id(alert_id)})
 
     def current(self, key: AlertKey) -> Alert | None:
         return self._one(
@@ -49,15 +56,16 @@ class PgAlertStore:
         row = _row(alert)
         with self.conn.transaction():
             before = self.conn.execute(
-                "SELECT jsonb_array_length(evidence->'audit') FROM alerts WHERE evidence->>'uid' = %s",
-                (alert.id,),
+                f"SELECT coalesce(jsonb_array_length(evidence->'audit'), 0) FROM alerts WHERE {_MATCH}",
+                row,
             ).fetchone()
             if before is not None:
                 self.conn.execute(
                     """UPDATE alerts SET severity = %(severity)s, state = %(state)s, event_end = %(event_end)s,
                            acknowledged_at = %(acknowledged_at)s, resolved_at = %(resolved_at)s,
                            escalation = %(escalation)s, advice = %(advice)s, evidence = %(evidence)s
-                       WHERE evidence->>'uid' = %(uid)s""",
+                       WHERE """
+                    + _MATCH,
                     row,
                 )
             else:
@@ -78,11 +86,11 @@ class PgAlertStore:
                     (NOTIFY_CHANNEL, f"{alert.id}:{_last_transition(alert)}"),
                 )
 
-    def _one(self, where: str, params: tuple[Any, ...]) -> Alert | None:
+    def _one(self, where: str, params: Any) -> Alert | None:
         found = self._many(where, params)
         return found[0] if found else None
 
-    def _many(self, where: str, params: tuple[Any, ...]) -> list[Alert]:
+    def _many(self, where: str, params: Any) -> list[Alert]:
         rows = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts {where}", params).fetchall()  # noqa: S608 - fixed fragments
         if not self.conn.autocommit:
             self.conn.commit()  # end the read transaction: a long-lived worker must not hold one open
@@ -124,6 +132,7 @@ def _row(alert: Alert) -> dict[str, Any]:
     }
     return {
         "uid": alert.id,
+        "row_id": _row_id(alert.id),
         "type": key.type,
         "severity": alert.severity.label,
         "state": alert.state.value,
@@ -142,9 +151,30 @@ def _row(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _row_id(alert_id: str) -> int:
+    digits = alert_id.removeprefix(_ADOPTED)
+    return int(digits) if alert_id.startswith(_ADOPTED) and digits.isdigit() else -1
+
+
 def _alert(row: tuple[Any, ...]) -> Alert:
-    book, kind, severity, state, farm, house, region, gateway, acknowledged_at, resolved_at = row
+    (
+        book,
+        kind,
+        severity,
+        state,
+        farm,
+        house,
+        region,
+        gateway,
+        acknowledged_at,
+        resolved_at,
+        row_id,
+        event_start,
+        event_end,
+    ) = row
     key = AlertKey(farm, house, kind, region=region, subject=gateway)
+    if "uid" not in book or "first" not in book:
+        book = _adopt(book, row_id, severity, event_start, event_end)
     first, last = _finding(key, book["first"]), _finding(key, book["last"])
     return Alert(
         id=book["uid"],
@@ -167,6 +197,26 @@ def _alert(row: tuple[Any, ...]) -> Alert:
             for at, action, actor, detail in book["audit"]
         ],
     )
+
+
+def _adopt(
+    evidence: dict[str, Any], row_id: int, severity: str, start: datetime, end: datetime | None
+) -> dict[str, Any]:
+    """Bookkeeping for a row the engine did not write; its own evidence is kept as is."""
+    first = {
+        "severity": severity,
+        "at": start.isoformat(),
+        "rule": "external",
+        "evidence": evidence,
+    }
+    return {
+        "uid": f"{_ADOPTED}{row_id}",
+        "first": first,
+        "last": first,
+        "last_seen_at": (end or start).isoformat(),
+        "trigger_count": 1,
+        "audit": [],
+    }
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:

@@ -82,3 +82,28 @@ def test_only_lifecycle_steps_notify_listeners(db: TestDatabase) -> None:
         engine.clear(KEYS[0], T0 + 5 * MIN)
         payloads = [n.payload.split(":")[1] for n in listener.notifies(timeout=1.0)]
         assert payloads == ["opened", "cleared"]
+
+
+def test_rows_written_by_other_code_are_adopted_not_fatal(db: TestDatabase) -> None:
+    with db.connect() as conn:
+        foreign = conn.execute(
+            """INSERT INTO alerts (type, severity, dedup_key, farm_id, house_id, event_start, evidence)
+               VALUES ('nh3_high', 'warning', %s, 'farm-1', 'h1', %s, '{"note": "imported"}') RETURNING id""",
+            (str(KEYS[0]), T0),
+        ).fetchone()
+        conn.execute(
+            """INSERT INTO alerts (type, severity, dedup_key, farm_id, event_start, title)
+               VALUES ('mortality', 'critical', 'farm-9/mortality', 'farm-9', %s, '死亡数异常')""",
+            (T0,),
+        )
+        conn.commit()
+        assert foreign is not None
+        store = PgAlertStore(conn)
+        engine = AlertEngine(store=store)
+        assert {a.id for a in store.active()} >= {f"db{foreign[0]}"}
+        engine.observe(Finding(KEYS[0], Severity.CRITICAL, T0 + MIN, "nh3_above", 30.0, 25.0))  # no second live row
+        engine.acknowledge(f"db{foreign[0]}", "farmer:1", T0 + 2 * MIN)
+        adopted = store.get(f"db{foreign[0]}")
+        assert adopted is not None and adopted.severity is Severity.CRITICAL and adopted.state is State.ACKNOWLEDGED
+        assert adopted.first.evidence == {"note": "imported"}
+        assert conn.execute("SELECT count(*) FROM alerts WHERE dedup_key = %s", (str(KEYS[0]),)).fetchone() == (1,)

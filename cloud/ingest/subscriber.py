@@ -15,17 +15,29 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-
-from cloud.ingest.metrics import IngestMetrics
+from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
+
+
+class SubscriberMetrics(Protocol):
+    """The gauges this adapter keeps current (IngestMetrics has them all)."""
+
+    connected: Gauge
+    subscribed: Gauge
+    unacked: Gauge
+
+
+class _NullGauge:
+    def set(self, value: float) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class MqttSubscriber:
         client_id: str,
         topics: list[str],
         deliveries: queue.Queue[Delivery],
-        metrics: IngestMetrics,
+        metrics: SubscriberMetrics,
         *,
         mqtt5: bool = True,
         receive_maximum: int = 1000,
@@ -78,7 +90,11 @@ class MqttSubscriber:
         self.address = address
         self.topics = topics
         self.deliveries = deliveries
-        self.metrics = metrics
+        # Other workers (detection) reuse this adapter with their own metrics: use the gauges
+        # they have (connected, subscribed, unacked) and skip the rest.
+        self._connected = getattr(metrics, "connected", None) or _NullGauge()
+        self._subscribed_gauge = getattr(metrics, "subscribed", None) or _NullGauge()
+        self._unacked_gauge = getattr(metrics, "unacked", None) or _NullGauge()
         self.mqtt5 = mqtt5
         self._generation = 0
         self._subscribed = threading.Event()
@@ -135,7 +151,7 @@ class MqttSubscriber:
         if delivery.qos and delivery.generation == self._generation:
             with self._lock:  # count first: the broker may send the next one as soon as it sees this
                 self._unacked -= 1
-                self.metrics.unacked.set(self._unacked)
+                self._unacked_gauge.set(self._unacked)
             self.client.ack(delivery.mid, delivery.qos)
 
     # --- paho callbacks: enqueue or record, never raise -------------------------------
@@ -149,7 +165,7 @@ class MqttSubscriber:
                 self._generation += 1
                 self._unacked = 0  # the broker resends what the old connection left unacked
             self._warned_down = False
-            self.metrics.connected.set(1)
+            self._connected.set(1)
             log.info("connected to %s:%s (session present: %s)", self.address.host,
                      self.address.port, getattr(flags, "session_present", None))
             client.subscribe([(topic, 1) for topic in self.topics])
@@ -164,15 +180,15 @@ class MqttSubscriber:
                 log.error("subscription refused: %s", failed)
             else:
                 self._subscribed.set()
-                self.metrics.subscribed.set(1)
+                self._subscribed_gauge.set(1)
         except Exception:
             log.exception("on_subscribe failed")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any = None) -> None:
         try:
-            self.metrics.connected.set(0)
-            self.metrics.subscribed.set(0)
+            self._connected.set(0)
+            self._subscribed_gauge.set(0)
             self._subscribed.clear()
             if not self._warned_down and not self._stopping:  # log unavailability once
                 log.warning("disconnected from broker (%s); reconnecting with backoff", reason_code)
@@ -186,7 +202,7 @@ class MqttSubscriber:
                 with self._lock:
                     self._unacked += 1
                     self.max_unacked = max(self.max_unacked, self._unacked)
-                    self.metrics.unacked.set(self._unacked)
+                    self._unacked_gauge.set(self._unacked)
             try:
                 topic = message.topic
             except UnicodeDecodeError:  # judged (and quarantined) as a bad topic, not dropped

@@ -27,17 +27,9 @@ from edge.outbox import PRIORITY_OF_KIND, Outbox, OutboxLimits, Priority
 from edge.remote import ConfigStore, evaluate
 from edge.rules import LocalRules
 from edge.sampling import Sampler, SensorDriver
+from edge.scale_channel import ScaleChannel
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
-from edge.weighing import (
-    PROFILES,
-    AcceptanceWindow,
-    Calibration,
-    ExpectedCurve,
-    Weigher,
-    WindowParams,
-    daily_summaries,
-    local_date,
-)
+from edge.weighing import Weigher
 from protocol import (
     Alert,
     AppliedConfig,
@@ -48,7 +40,6 @@ from protocol import (
     Reading,
     Telemetry,
     Weighing,
-    Weight,
     encode,
     encode_frame,
     topic_for,
@@ -58,7 +49,6 @@ from protocol.messages import CameraState
 
 log = logging.getLogger(__name__)
 
-MS_PER_DAY = 86_400_000
 
 
 class Clock(Protocol):
@@ -132,8 +122,7 @@ class Agent:
         self.uplink: Uplink | None = None
         self._inflight: dict[tuple[int, int], int] = {}
         self._points: list[Reading] = []
-        self._weights: list[Weight] = []
-        self.daybook = DayBook(config.resolve(Path("weights.db")))
+        self.scale_channel = ScaleChannel(DayBook(config.resolve(Path("weights.db"))))
         self._tokens = 0.0
         self._budget_seen: dict[str, tuple[int, int]] = {}
         self.errors: dict[str, int] = {}
@@ -143,7 +132,6 @@ class Agent:
         self._next_flush = now + int(config.telemetry_batch_s * 1000)
         self._next_health = now
         self._next_expire = now
-        self.weigher: Weigher | None = None
         self._apply(config, now)
 
     # -- configuration ----------------------------------------------------------------------
@@ -170,20 +158,7 @@ class Agent:
             for c in config.cameras:  # schedule and budget change in place: today's spend is kept
                 cams[c.id].settings = c  # type: ignore[attr-defined]
         self.sampler.configure(config.sensors, self.devices.sensors, now_ms)
-        if config.scale is not None and config.flock is not None:
-            window = WindowParams(low=config.scale.window_low, high=config.scale.window_high)
-            placed = int(np.datetime64(config.flock.placed_on, "ms").astype(np.int64))
-            placed -= int(config.utc_offset_h * 3_600_000)  # local midnight of placement day
-            curve = ExpectedCurve(config.flock.breed, placed, config.flock.age_at_placement_days)
-            calib = Calibration(config.scale.zero_offset, config.scale.counts_per_gram)
-            profile = PROFILES[config.scale.kind]
-            if self.weigher is None or self.weigher.calibration != calib or self.weigher.stability != profile:
-                self.weigher = Weigher(calib, AcceptanceWindow(curve, window), profile)
-            else:  # keep the learnt window and tare; only the limits change
-                self.weigher.window.curve = curve
-                self.weigher.window.params = window
-        else:
-            self.weigher = None
+        self.scale_channel.configure(config)
 
     def start(self) -> None:
         self.uplink = self._uplink_factory(self.config)
@@ -205,7 +180,7 @@ class Agent:
             self.uplink.stop(final=(topic_for(self.config.gateway_id, Kind.STATUS), encode(msg)))
         self._flush(self.clock.now_ms())
         close_devices(self.devices)
-        self.daybook.close()
+        self.scale_channel.daybook.close()
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
@@ -270,9 +245,13 @@ class Agent:
         if len(self._points) >= LIMITS.max_points_per_batch:
             self._flush(reading.ts)
 
+    @property
+    def weigher(self) -> Weigher | None:
+        return self.scale_channel.weigher
+
     def _read_scale(self, now_ms: int) -> None:
         scale = self.devices.scale
-        if scale is None or self.weigher is None:
+        if scale is None or self.scale_channel.weigher is None:
             return
         from edge.drivers import DriverError
 
@@ -281,15 +260,8 @@ class Agent:
         except DriverError as exc:
             log.debug("scale: %s", exc)
             return
-        if len(ts) == 0:
-            return
-        for r in self.weigher.feed(ts, raw):
-            if r.accepted and r.net_g is not None:
-                self.daybook.add(local_date(r.ts_ms, self.config.utc_offset_h), r.ts_ms, r.net_g)
-                assert self.config.scale is not None
-                if self.config.scale.upload_weights and 0 < r.net_g < 20_000:
-                    self._weights.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(min(r.dwell_s, 3599), 1)))
-        if len(self._weights) >= LIMITS.max_weights_per_message:
+        self.scale_channel.feed(ts, raw)
+        if len(self.scale_channel.pending) >= LIMITS.max_weights_per_message:
             self._flush(now_ms)
 
     def _flush(self, now_ms: int) -> None:
@@ -298,31 +270,22 @@ class Agent:
             points, self._points = self._points, []
             self._put(Kind.TELEMETRY, lambda seq: Telemetry(gateway_id=gw, seq=seq, sent_at=now_ms,
                                                             points=points), now_ms)
-        if self._weights and self.config.scale is not None:
-            weights, self._weights = self._weights, []
-            scale = self.config.scale
+        scale = self.config.scale
+        if self.scale_channel.pending and scale is not None:
+            weights = self.scale_channel.take_weights()
             self._put(Kind.WEIGHING, lambda seq: Weighing(gateway_id=gw, seq=seq, sent_at=now_ms, scale=scale.id,
                                                           house=scale.house, weights=weights), now_ms)
 
     def _summaries(self, now_ms: int) -> None:
-        """Yesterday's (and any older unsent) daily summary, once past summary_hour local time."""
-        if self.config.scale is None or self.weigher is None:
-            return
-        local_now = now_ms + int(self.config.utc_offset_h * 3_600_000)
-        if (local_now % MS_PER_DAY) < self.config.summary_hour * 3_600_000:
-            return
-        today = local_date(now_ms, self.config.utc_offset_h)
-        done = self.daybook.days_before(today)
-        if not done:
-            return
-        weights = self.daybook.weights(done)
-        window = self.weigher.window
+        """Finished days' weighing summaries, once past summary_hour local time."""
+        summaries, days = self.scale_channel.due_summaries(now_ms)
         scale = self.config.scale
-        summaries = daily_summaries(weights, self.config.utc_offset_h, window.curve.at, scale.house)
+        if not summaries or scale is None:
+            return
         gw = self.config.gateway_id
         self._put(Kind.WEIGHING, lambda seq: Weighing(gateway_id=gw, seq=seq, sent_at=now_ms, scale=scale.id,
                                                       house=scale.house, summaries=summaries[-31:]), now_ms)
-        self.daybook.forget(done)
+        self.scale_channel.forget(days)
 
     def _queue_frame(self, f: CapturedFrame) -> None:
         gw = self.config.gateway_id

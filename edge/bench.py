@@ -29,6 +29,7 @@ def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, k
         AcceptanceWindow,
         Calibration,
         ExpectedCurve,
+        VisitParams,
         Weigher,
         WindowParams,
     )
@@ -60,6 +61,19 @@ def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, k
         sim_s=round(sim_s, 2), weigh_s=round(weigh_s, 2),
         samples_per_s=round(len(run.raw) / max(weigh_s, 1e-9)),
     )
+    # Baseline in the same run: the textbook weigher (window −30 %/+15 % around the breed
+    # standard only, tare interpolated across every visit, any second level rejected).
+    textbook = Weigher(Calibration(run.zero_offset, run.counts_per_gram),
+                       AcceptanceWindow(curve, WindowParams(low=0.30, high=0.15, min_own=10**9)),
+                       PROFILES[kind],
+                       VisitParams(lean_rel=0.0, drift_g=1e9, max_tare_shift_rel=1e9, second_bird_s=1e9))
+    base_results = []
+    for i in range(0, len(run.raw), chunk):
+        base_results.extend(textbook.feed(run.ts_ms[i : i + chunk], run.raw[i : i + chunk]))
+    b = score(base_results, run.visits)
+    out["baseline_textbook"] = {k: getattr(b, k) for k in (
+        "per_bird_median_abs_error_g", "daily_mean_rel_error", "single_visit_recall", "multi_bird_rejected",
+        "false_accepts")}
     if as_json:
         click.echo(json.dumps(out, indent=2))
     else:

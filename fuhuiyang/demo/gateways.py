@@ -1,0 +1,121 @@
+"""One real edge agent per simulated gateway, stepped in lockstep with the simulated clock.
+
+Network outages and power losses come from the simulator's timeline: a cut drops the
+MQTT connection the way a dying 4G link does (no DISCONNECT, so the broker publishes the
+gateway's last will), the agent keeps queueing in its on-disk outbox, and on return it
+reconnects and drains the backlog oldest-first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.agent import Agent, Devices
+from edge.app import software_version
+from edge.config import parse_config
+from edge.drivers.modbus import ModbusDriver
+from edge.outbox import Outbox
+from edge.remote import ConfigStore
+from edge.sampling import SensorDriver
+from edge.uplink import Uplink
+from firmware_sim.clock import SimClock
+from firmware_sim.edge_config import gateway_config
+from firmware_sim.gateway import GatewayDevices
+from firmware_sim.world import World
+from fuhuiyang.demo.seed import cloud_house_id
+from fuhuiyang.demo.transports import SimRegisterClient, SimScale
+from fuhuiyang.services.mqtt import BrokerEndpoint
+
+log = logging.getLogger(__name__)
+
+SAMPLE_INTERVAL_S = 900.0  # env transmitters polled every fifteen simulated minutes
+# A 10 Hz load cell is ~26 million samples a month; four scales keep the demo inside minutes.
+SCALE_FARMS = frozenset({"F01", "F08", "F09", "F14"})
+
+
+@dataclass
+class DemoGateway:
+    devices: GatewayDevices
+    agent: Agent
+    linked: bool = False  # uplink running
+    cuts: int = 0
+
+    @property
+    def gateway_id(self) -> str:
+        return self.devices.gateway_id
+
+    def step(self, now_ms: int) -> None:
+        powered = self.devices.powered(now_ms)
+        want_link = powered and self.devices.network_up(now_ms)
+        if want_link and not self.linked:
+            self.agent.start()
+            self.linked = True
+        elif not want_link and self.linked:
+            self._cut()
+        if powered:
+            self.agent.step()
+
+    def _cut(self) -> None:
+        """Drop the link as a failing network does: no DISCONNECT, so the broker sends the will."""
+        uplink = self.agent.uplink
+        if uplink is not None:
+            client = uplink._client  # noqa: SLF001 - a test harness reaching for the socket
+            sock = client.socket() if client is not None else None
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            uplink.stop()
+        self.agent.uplink = None
+        self.linked = False
+        self.cuts += 1
+
+    def close(self) -> None:
+        if self.linked:
+            self.agent.shutdown()
+
+
+def _globalise_houses(doc: dict[str, Any], farm_id: str) -> None:
+    """The cloud knows houses by global id; a provisioned gateway.yaml carries those."""
+    for section in [*doc.get("sensors", []), *doc.get("cameras", []), doc.get("scale"), doc.get("flock")]:
+        if section and section.get("house"):
+            section["house"] = cloud_house_id(farm_id, section["house"])
+
+
+def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdir: Path,
+                   scale_farms: frozenset[str] = SCALE_FARMS) -> list[DemoGateway]:
+    gateways = []
+    for farm in world.farms:
+        devices = GatewayDevices(world, farm)
+        data_dir = workdir / devices.gateway_id
+        doc = gateway_config(
+            devices, host="127.0.0.1", modbus_port=502,
+            scale_port=4000 if farm.farm.id in scale_farms else None,
+            mqtt_host=broker.host, mqtt_port=broker.port, interval_s=SAMPLE_INTERVAL_S,
+            data_dir=str(data_dir),
+        )
+        _globalise_houses(doc, farm.farm.id)
+        doc["clock"] = {"source": "system"}  # the demo's agents share the simulated clock directly
+        # WAL without an fsync per commit: survives a crashed process, not a power cut. The demo's
+        # disks are temporary; a farm gateway keeps the default FULL.
+        doc["outbox"] = {"synchronous": "NORMAL"}
+        # Fewer, larger messages than a farm's defaults (60 s telemetry, 5 min health): the same
+        # readings, a tenth of the messages, so a month fits in minutes.
+        doc["telemetry_batch_s"] = 900.0
+        doc["health_interval_s"] = 1800.0
+        config = parse_config(doc, f"demo gateway {devices.gateway_id}")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        outbox = Outbox(config.resolve(config.outbox.path), synchronous=config.outbox.synchronous)
+        drivers: dict[str, SensorDriver] = {s.id: ModbusDriver(s, client=SimRegisterClient(devices, clock)) for s in config.sensors}
+        scale = SimScale(devices, clock) if config.scale is not None else None
+        agent = Agent(
+            config, doc, clock, outbox, Devices(drivers, scale, []),
+            ConfigStore(config.resolve(Path("remote-config.json"))), software=software_version(),
+            uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id),
+        )
+        gateways.append(DemoGateway(devices, agent))
+    return gateways

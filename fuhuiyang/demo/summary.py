@@ -1,0 +1,101 @@
+"""What happened, what the platform caught and when, and who was told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from firmware_sim.scenario import Scenario
+from firmware_sim.world import World
+
+if TYPE_CHECKING:
+    from fuhuiyang.demo.gateways import DemoGateway
+    from fuhuiyang.demo.runner import Counters
+    from fuhuiyang.demo.sms_sink import SmsSink
+    from fuhuiyang.demo.stack import Stack
+
+# Which alert types count as having caught each kind of injected event.
+CATCHES: dict[str, set[str]] = {
+    "hpai": {"mortality", "suspected_notifiable_disease", "water_drop", "regional_outbreak", "dead_bird"},
+    "nd": {"mortality", "suspected_notifiable_disease", "water_drop", "water_flat", "weight_gain_slow",
+           "dead_bird"},
+    "coccidiosis": {"weight_gain_slow", "weight_below_curve", "uniformity_falling", "mortality", "water_drop"},
+    "heat_wave": {"heat_stress", "temperature_out_of_band", "temperature_fast_change", "mortality"},
+    "cold_snap": {"temperature_out_of_band", "temperature_fast_change"},
+    "ventilation_failure": {"nh3_high", "co2_high", "heat_stress", "temperature_out_of_band",
+                            "temperature_fast_change", "humidity_out_of_range"},
+    "sensor_fault": {"sensor_fault"},
+    "camera_blackout": {"camera_blind"},
+    "gateway_power_loss": {"gateway_offline"},
+    "network_outage": {"gateway_offline"},
+}
+CATCH_WINDOW_MS = 3 * 86_400_000  # an alert this long after the event's start still counts
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+
+
+def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[DemoGateway],
+              counters: Counters, sink: SmsSink, days: int) -> dict[str, Any]:
+    with stack.connect() as conn:
+        readings_stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+        frames_stored = conn.execute("SELECT count(*) FROM frames").fetchone()[0]  # type: ignore[index]
+        rows = conn.execute(
+            "SELECT type, severity, farm_id, event_start, raised_at, region_id FROM alerts ORDER BY event_start"
+        ).fetchall()
+    alerts = [
+        {"type": r[0], "severity": r[1], "farm_id": r[2], "region_id": r[5],
+         "event_time": r[3].isoformat(), "raised_at": r[4].isoformat()}
+        for r in rows
+    ]
+    farm_county = {f.id: f.county for f in scenario.all_farms()}
+    farm_township = {f.id: f"{f.county}.{f.township}" for f in scenario.all_farms()}
+    injected = []
+    detected = []
+    seen_events = set()
+    for event in world.timeline():
+        if event["end_ms"] <= world.start_ms or event["start_ms"] >= world.start_ms + days * 86_400_000:
+            continue
+        key = (event["type"], event["farm_id"], event["start_ms"])
+        if key in seen_events:
+            continue
+        seen_events.add(key)
+        injected.append({"kind": event["type"], "label": event["label"], "farm_id": event["farm_id"],
+                         "start": _iso(event["start_ms"]), "end": _iso(event["end_ms"])})
+        detected.append(_first_catch(event, rows, farm_township))
+    frames_dropped = sum(g.agent.outbox.drops().get("frames", 0) for g in gateways)
+    return {
+        "days": days,
+        "farms": len(world.farms),
+        "gateways": len(gateways),
+        "counties": len({farm_county[f.farm.id] for f in world.farms}),
+        "readings_published": counters.readings_published,
+        "readings_stored": int(readings_stored),
+        "frames_published": int(frames_stored),
+        "frames_stored": int(frames_stored),
+        "frames_dropped_by_budget": frames_dropped,
+        "alerts": alerts,
+        "sms_sent": len(sink.messages),
+        "sms_samples": [m.get("text") for m in sink.messages[:5]],
+        "injected": injected,
+        "detected": detected,
+        "alert_cycles": counters.alert_cycles,
+        "timing_s": {"gateways": round(counters.gateways_s, 1), "barriers": round(counters.barrier_s, 1),
+                     "alert_cycles": round(counters.alerts_s, 1)},
+    }
+
+
+def _first_catch(event: dict[str, Any], rows: list[Any], farm_township: dict[str, str]) -> dict[str, Any] | None:
+    types = CATCHES.get(event["type"], set())
+    start = datetime.fromtimestamp(event["start_ms"] / 1000, tz=UTC)
+    limit = datetime.fromtimestamp((event["start_ms"] + CATCH_WINDOW_MS) / 1000, tz=UTC)
+    township = farm_township.get(event["farm_id"])
+    for type_, severity, farm_id, event_start, raised_at, region_id in rows:
+        same_place = farm_id == event["farm_id"] or (farm_id is None and region_id == township)
+        if type_ in types and same_place and start <= event_start <= limit:
+            return {"kind": event["type"], "farm_id": event["farm_id"], "alert_type": type_,
+                    "severity": severity, "event_time": event_start.isoformat(),
+                    "delay_h": round((event_start - start).total_seconds() / 3600, 2),
+                    "raised_at": raised_at.isoformat()}
+    return None

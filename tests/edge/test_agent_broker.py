@@ -160,6 +160,10 @@ def test_outage_sigkill_and_disk_cap_lose_only_counted_frames(broker: Any, tmp_p
     assert len(collector.keys("frame")) + drops["frame"] == camera.produced  # each sent or counted
     weights = [w for m in collector.by_kind["weighing"] for w in m.weights]
     assert weights and all(1400 < w.g < 1700 for w in weights)
+    statuses = [(m.state, m.reason) for m in collector.by_kind["status"]]
+    assert ("offline", "connection lost") in statuses  # the broker sent the will after SIGKILL
+    assert ("online", None) in statuses and statuses[-1] == ("offline", "shutdown")
+    assert len({m.seq for m in collector.by_kind["status"]}) == len(statuses)  # each with its own seq
 
 
 def publish_desired(port: int, version: int, config: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cloud.alerts.model import AlertKey, Finding, Severity
@@ -59,7 +59,7 @@ class AlertEngine:
         self.policy = policy or LifecyclePolicy()
         self.store: AlertStore = store if store is not None else MemoryAlertStore()
         self._storm: dict[str, deque[datetime]] = {}
-        self._digest_sent: dict[str, datetime] = {}
+        self._held: dict[str, _Held] = {}
         self.suppressed = 0
 
     # --- inputs -----------------------------------------------------------------
@@ -128,8 +128,8 @@ class AlertEngine:
         return self._resolve(alert, at, actor=by)
 
     def tick(self, now: datetime) -> list[Effect]:
-        """Advance event time: auto-resolve held clears and escalate unacknowledged alerts."""
-        effects: list[Effect] = []
+        """Advance event time: auto-resolve held clears, escalate, send storm digests."""
+        effects: list[Effect] = self._digests(now)
         for alert in sorted(self.store.active(), key=lambda a: a.opened_at):
             resolved = self._maybe_resolve(alert, now)
             if resolved:
@@ -255,23 +255,33 @@ class AlertEngine:
         self.suppressed += len(notes)
         alert.log(at, "storm_suppressed", detail=f"{len(notes)} notifications held back")
         log.info("storm protection: holding back %d notifications for %s", len(notes), scope)
-        last = self._digest_sent.get(scope)
-        if last is not None and at - last < self.policy.storm_window:
-            return []
-        self._digest_sent[scope] = at
-        audiences = {n.audience for n in notes}
-        return [
-            Notify(
-                f"storm-{scope}-{at:%Y%m%d%H%M}",
-                aud,
-                "digest",
-                alert.severity,
-                at,
-                scope,
-                len(notes),
-            )
-            for aud in sorted(audiences)
-        ]
+        held = self._held.setdefault(scope, _Held(since=at, severity=alert.severity))
+        held.alerts += 1
+        held.audiences |= {n.audience for n in notes}
+        held.severity = max(held.severity, alert.severity)
+        return []
+
+    def _digests(self, now: datetime) -> list[Effect]:
+        """One summary per farm once its storm has been held for `digest_after`, with the count."""
+        out: list[Effect] = []
+        for scope, held in list(self._held.items()):
+            if now - held.since < self.policy.digest_after:
+                continue
+            del self._held[scope]
+            digest_id = f"storm-{scope}-{held.since:%Y%m%d%H%M}"
+            out += [
+                Notify(digest_id, aud, "digest", held.severity, now, scope, held.alerts)
+                for aud in sorted(held.audiences)
+            ]
+        return out
+
+
+@dataclass
+class _Held:
+    since: datetime
+    severity: Severity
+    alerts: int = 0
+    audiences: set[Audience] = field(default_factory=set)
 
 
 _ZERO = timedelta(0)

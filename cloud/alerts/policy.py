@@ -87,6 +87,7 @@ class LifecyclePolicy:
     # window; the rest are held back and summarised in one digest. Critical alerts pass.
     storm_limit: int = 5
     storm_window: timedelta = timedelta(hours=1)
+    digest_after: timedelta = timedelta(minutes=10)  # then one SMS says how many were held
 
     def hold_for(self, kind: str) -> timedelta:
         return self.holds.get(kind, self.hold)

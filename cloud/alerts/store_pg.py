@@ -18,7 +18,15 @@ from cloud.alerts.advice import advice_for
 from cloud.alerts.model import AlertKey, Finding, Severity
 from cloud.alerts.store import Alert, AuditEntry, State
 
-NOTIFY_CHANNEL = "fhy_alerts"
+NOTIFY_PREFIX = "fhy_alerts"
+
+
+def notify_channel(schema: str) -> str:
+    """One channel per schema: NOTIFY is database-wide, and tests (or a second deployment)
+    in another schema must not see our alerts."""
+    return f"{NOTIFY_PREFIX}.{schema}"
+
+
 _COLUMNS = (
     "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, "
     "resolved_at, id, event_start, event_end"
@@ -34,6 +42,13 @@ class PgAlertStore:
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
+        self._notify_channel: str | None = None
+
+    def _channel(self) -> str:
+        if self._notify_channel is None:
+            row = self.conn.execute("SELECT current_schema()").fetchone()
+            self._notify_channel = notify_channel(str(row[0]) if row else "public")
+        return self._notify_channel
 
     def get(self, alert_id: str) -> Alert | None:
         return self._one(f"WHERE {_MATCH}", {"uid": alert_id, "row_id": _row_id(alert_id)})
@@ -83,7 +98,7 @@ class PgAlertStore:
             if before is None or len(alert.audit) != before[0]:
                 self.conn.execute(
                     "SELECT pg_notify(%s, %s)",
-                    (NOTIFY_CHANNEL, f"{alert.id}:{_last_transition(alert)}"),
+                    (self._channel(), f"{alert.id}:{_last_transition(alert)}"),
                 )
 
     def _one(self, where: str, params: Any) -> Alert | None:

@@ -73,7 +73,8 @@ class Dispatcher:
         out = []
         for recipient in self.directory.recipients(note.audience, farm, region):
             if alert is None:
-                text = render_digest(note.suppressed, farm or "", recipient.lang)
+                place = self.place(AlertKey(farm, None, "digest"), recipient.lang) if farm else ""
+                text = render_digest(note.suppressed, place, recipient.lang)
             else:
                 region_label = self.region_name(alert.key.region) if alert.key.region else None
                 msg = MessageInput.from_finding(

@@ -1,7 +1,7 @@
 """Feeding the API's SSE stream from the database: LISTEN for alert changes, publish them.
 
 The alert worker saves alerts in another process; `PgAlertStore.save` sends
-`NOTIFY fhy_alerts, '<uid>:<last action>'` in the same transaction. This feed holds one
+`NOTIFY "fhy_alerts.<schema>", '<uid>:<step>'` in the same transaction. This feed holds one
 dedicated connection in a thread, loads the changed alert and hands the event to the
 stream on the event loop. If the connection drops it reconnects with backoff and logs the
 outage once.
@@ -14,7 +14,9 @@ import logging
 import threading
 from typing import Any
 
-from cloud.alerts.store_pg import NOTIFY_CHANNEL, PgAlertStore
+from psycopg import sql
+
+from cloud.alerts.store_pg import PgAlertStore, notify_channel
 from cloud.db.connection import connect
 from cloud.notify.stream import AlertStream
 
@@ -51,7 +53,9 @@ class AlertFeed:
         while not self._stop.is_set():
             try:
                 with connect(self.url, self.schema, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    conn.execute(
+                        sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(self.schema)))
+                    )
                     if down:
                         log.warning("alert feed: database back")
                     delay, down = 1.0, False

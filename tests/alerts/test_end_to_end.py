@@ -186,3 +186,16 @@ def test_hpai_like_outbreak_in_one_township(server: SmsServer) -> None:
         for text in messages:
             seg = count_segments(text)
             assert seg.count <= 2, (recipient, text)  # readable whole on a basic phone
+
+
+def test_storm_digest_names_the_farm_and_counts_the_storm(server: SmsServer) -> None:
+    engine, store, dispatcher, outbox = _stack(server)
+    for i in range(8):  # eight houses' ammonia alarms at once: five SMS, then one digest
+        key = AlertKey("wangjiagou", str(i), NH3_HIGH)
+        at = T0 + timedelta(minutes=i)
+        dispatcher.handle(engine.observe(Finding(key, Severity.WARNING, at, "nh3_above", 24.0, 20.0)), at)
+    later = T0 + timedelta(minutes=20)
+    dispatcher.handle(engine.tick(later), later)
+    texts = [m.text for m in outbox.store.messages.values()]  # type: ignore[attr-defined]
+    digests = [t for t in texts if "另有" in t]
+    assert len(texts) == 6 and digests == ["【富慧养】王家沟鸡场：另有3条提醒未发短信，请在应用中查看"]

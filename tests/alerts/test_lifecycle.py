@@ -139,13 +139,16 @@ def test_storm_protection_across_many_alert_types_sends_one_digest() -> None:
         key = AlertKey("farm-1", f"h{i}", NH3_HIGH)
         notes += _notes(engine.observe(_finding(i, key=key)))
     individual = [n for n in notes if n.reason == "opened"]
-    digests = [n for n in notes if n.reason == "digest"]
     assert len(individual) == LifecyclePolicy().storm_limit
-    assert len(digests) == 1
     assert len(store.all()) == 12  # every alert is kept and shown in the app
     assert engine.suppressed == 12 - LifecyclePolicy().storm_limit
-    critical = _notes(engine.observe(_finding(13, Severity.CRITICAL, AlertKey("farm-1", "hx", NH3_HIGH))))
+    critical = _notes(engine.observe(_finding(12, Severity.CRITICAL, AlertKey("farm-1", "hx", NH3_HIGH))))
     assert [n.reason for n in critical] == ["opened"]  # critical is never held back
+    # The digest waits until the storm has been held for 10 minutes, then counts it all.
+    assert [n for n in _notes(engine.tick(T0 + 14 * MIN)) if n.reason == "digest"] == []
+    digests = [n for n in _notes(engine.tick(T0 + 15 * MIN)) if n.reason == "digest"]
+    assert [(d.audience, d.suppressed) for d in digests] == [(Audience.FARMER, 7)]
+    assert [n for n in _notes(engine.tick(T0 + 30 * MIN)) if n.reason == "digest"] == []
 
 
 def test_audit_trail_records_each_step() -> None:

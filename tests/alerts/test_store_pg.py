@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import MORTALITY, NH3_HIGH, REGIONAL_OUTBREAK, AlertKey, Finding, Severity
 from cloud.alerts.store import AlertStore, MemoryAlertStore, State
-from cloud.alerts.store_pg import PgAlertStore
+from cloud.alerts.store_pg import PgAlertStore, notify_channel
 from tests.alerts.factories import T0
 from tests.support.databases import TestDatabase
 
@@ -75,7 +76,7 @@ def test_database_refuses_a_second_live_alert_for_one_key(db: TestDatabase) -> N
 
 def test_only_lifecycle_steps_notify_listeners(db: TestDatabase) -> None:
     with db.connect(autocommit=True) as listener, db.connect() as conn:
-        listener.execute("LISTEN fhy_alerts")
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(db.schema))))
         engine = AlertEngine(store=PgAlertStore(conn))
         for i in range(50):  # a storm: one opening, 49 more triggers
             engine.observe(Finding(KEYS[0], Severity.WARNING, T0 + i * MIN / 100, "r", 22.0 + i, 20.0))

@@ -96,6 +96,7 @@ def broker(mosquitto_factory: Callable[..., Any]) -> Iterator[Any]:
     shutil.rmtree(store, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_outage_sigkill_and_disk_cap_lose_only_counted_frames(broker: Any, tmp_path: Path) -> None:
     collector = Collector(broker.port, GW)
     start = int(time.time() * 1000) - 6 * HOUR  # the simulated timeline ends near real now

@@ -266,7 +266,14 @@ def run_cmd(
     with conn:
         worker = AlertWorker(conn, provider, sms, book, settings.timezone, heartbeat)
         while True:
-            report = worker.cycle(utc_now())
+            try:
+                report = worker.cycle(utc_now())
+            except Exception:  # the worker must outlive one bad cycle; the next one retries
+                log.exception("alert cycle failed")
+                if once:
+                    raise click.ClickException("the alert cycle failed (see the log)") from None
+                _time.sleep(interval)
+                continue
             line = {
                 k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in report.__dict__.items()

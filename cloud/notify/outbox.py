@@ -208,6 +208,20 @@ class Outbox:
         except PermanentSendError as exc:
             self._fail(message, exc.detail, report)
             return
+        except (
+            Exception
+        ) as exc:  # an adapter bug: keep the message, retry later, keep the worker up
+            log.exception(
+                "SMS %s: provider %s raised unexpectedly", message.key, self.provider.name
+            )
+            message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            message.not_before = now + self.backoff.delay(
+                message.attempts, message.key, message.severity
+            )
+            report.retried += 1
+            report.errors["unexpected"] += 1
+            self.store.save(message)
+            return
         if self._provider_down:
             self._provider_down = False
             log.warning("SMS provider %s is back", self.provider.name)

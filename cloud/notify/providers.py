@@ -86,6 +86,16 @@ def _json(body: bytes, provider: str) -> dict[str, Any]:
     return data
 
 
+def _accepted_json(body: bytes) -> dict[str, Any]:
+    """The answer to an accepted request; an unreadable one is logged, not retried."""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        log.warning("SMS provider accepted a message with an unreadable answer")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 @dataclass
 class GenericHttpProvider:
     """POST JSON to a configurable SMS gateway; most Chinese aggregators accept a shape like this.
@@ -120,7 +130,8 @@ class GenericHttpProvider:
         )
         answer = self.transport(request, self.timeout_s)
         _classify(answer.status, answer.body, self.name)
-        data = _json(answer.body, self.name)
+        # Accepted (2xx): never raise from here on, or the retry would send it twice.
+        data = _accepted_json(answer.body)
         return str(data.get(self.id_field) or key)
 
 
@@ -228,8 +239,8 @@ class TwilioProvider:
         )
         answer = self.transport(request, self.timeout_s)
         _classify(answer.status, answer.body, self.name)
-        data = _json(answer.body, self.name)
+        data = _accepted_json(answer.body)
         sid = data.get("sid")
         if not sid:
-            raise TransientSendError("twilio accepted the request but returned no message sid")
-        return str(sid)
+            log.warning("twilio accepted message %s without a sid; receipts cannot be matched", key)
+        return str(sid or key)

@@ -12,6 +12,7 @@ from cloud.notify.outbox import Backoff, MemoryOutboxStore, Outbox, OutMessage, 
 from cloud.notify.providers import (
     AliyunSmsProvider,
     GenericHttpProvider,
+    HttpAnswer,
     PermanentSendError,
     TransientSendError,
     TwilioProvider,
@@ -164,3 +165,26 @@ def test_aliyun_signature_known_vector() -> None:
         "Version": "2014-05-26",
     }
     assert aliyun_signature(params, "testsecret", "GET") == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+
+
+def test_accepted_with_an_unreadable_answer_is_not_retried() -> None:
+    # 2xx means the gateway took it: raising now would send the SMS a second time.
+    provider = GenericHttpProvider(url="http://gateway/sms", transport=lambda request, timeout: HttpAnswer(200, b"<html>ok"))
+    assert provider.send("+8613800000000", "x", "key-9") == "key-9"
+    twilio = TwilioProvider("AC1", "t", "+1500", transport=lambda request, timeout: HttpAnswer(201, b"{}"))
+    assert twilio.send("+8613800000000", "x", "key-10") == "key-10"
+
+
+def test_a_buggy_adapter_does_not_lose_the_message() -> None:
+    class Broken:
+        name = "broken"
+
+        def send(self, to: str, text: str, key: str) -> str:
+            raise RuntimeError("bug")
+
+    outbox = Outbox(MemoryOutboxStore(), Broken())
+    outbox.enqueue(_message(1))
+    report = outbox.deliver_due(T0)
+    message = outbox.store.get(_message(1).key)
+    assert report.errors["unexpected"] == 1 and message is not None
+    assert message.state is OutState.PENDING and message.not_before > T0

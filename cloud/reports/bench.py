@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
+import psycopg
 from psycopg import sql
 
 from cloud.db.connection import connect, timescaledb_installed
@@ -72,6 +73,7 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
                     t = time.perf_counter()
                     service.report(conn, "prov", start, end)
                     single.append(time.perf_counter() - t)
+                cpu = _serial_cpu_seconds(conn, start, end, runs) if not tsdb else None
                 county = service.report(conn, "c00", start, end, side=side)
             finally:
                 if side is not None:
@@ -81,6 +83,9 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
             "readings_days": shape.readings_days, "load_seconds": round(load_s, 2),
             "report_seconds": round(statistics.median(times), 4), "report_seconds_runs": [round(t, 4) for t in times],
             "report_seconds_one_connection": round(statistics.median(single), 4) if single else None,
+            # CPU time of one report, client + its database backend, with parallel workers off so
+            # every cycle is counted: what the wall time would be on an idle core. Independent of load.
+            "report_cpu_seconds": cpu,
             "report": {"region": "prov", "start": str(start), "end": str(end), "children": len(built.children),
                        "farms": built.total.farms, "deaths": built.total.deaths,
                        "mortality_ratio": round(built.total.mortality_ratio or 0, 3),
@@ -99,3 +104,23 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         if embedded is not None:
             embedded.stop()
+
+
+def _serial_cpu_seconds(conn: psycopg.Connection, start: date, end: date, runs: int) -> float:
+    import psutil
+
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    backend = psutil.Process(int(row[0]))  # the server runs on this machine in the benchmark
+    me = psutil.Process()
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        samples = []
+        for _ in range(runs):
+            b0, m0 = backend.cpu_times(), me.cpu_times()
+            service.report(conn, "prov", start, end)
+            b1, m1 = backend.cpu_times(), me.cpu_times()
+            samples.append((b1.user - b0.user + b1.system - b0.system) + (m1.user - m0.user + m1.system - m0.system))
+    finally:
+        conn.execute("RESET max_parallel_workers_per_gather")
+    return round(statistics.median(samples), 3)

@@ -93,9 +93,10 @@ def parse_generic(
         raise WebhookError(401, "unsigned", f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER}")
     try:
         ts = int(stamp)
-    except ValueError:
-        raise WebhookError(401, "bad_signature", "timestamp is not an integer") from None
-    if abs(now - datetime.fromtimestamp(ts, UTC)) > REPLAY_WINDOW:
+        sent_at = datetime.fromtimestamp(ts, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise WebhookError(401, "bad_signature", "timestamp is not a unix time") from None
+    if abs(now - sent_at) > REPLAY_WINDOW:
         raise WebhookError(401, "stale", "timestamp outside the 5-minute window")
     if not hmac.compare_digest(signature.encode(), sign_generic(body, secret, ts).encode()):
         raise WebhookError(401, "bad_signature", "signature does not match")

@@ -49,6 +49,7 @@ def test_generic_webhook_receipt_and_reply() -> None:
         (lambda b, h: _signed({"type": "reply", "from": "x", "text": "1"}, secret=b"other"), 401, "bad_signature"),
         (lambda b, h: _signed({"type": "reply", "from": "x", "text": "1"}, ts=NOW - timedelta(minutes=6)), 401, "stale"),
         (lambda b, h: (b, {**h, "X-Fuhuiyang-Timestamp": "soon"}), 401, "bad_signature"),
+        (lambda b, h: (b, {**h, "X-Fuhuiyang-Timestamp": "9" * 30}), 401, "bad_signature"),
         (lambda b, h: _signed({"type": "receipt", "id": "m", "status": "maybe"}), 400, "invalid"),
         (lambda b, h: _signed({"type": "poke"}), 400, "invalid"),
         (lambda b, h: _signed({"type": "reply", "from": "", "text": "1"}), 400, "invalid"),

@@ -143,6 +143,21 @@ def test_technician(site: tuple[ApiWorld, str], browser: Any) -> None:
     table = page.locator("table").inner_text()
     assert all(world.gateway(f) in table for f in ("f1", "f2", "f4")) and world.gateway("f3") not in table
     check_page(page, "console")
+    # Provision a gateway: credentials once, gateway.yaml, a QR code.
+    page.get_by_label("农场").select_option("f2")
+    page.get_by_label("网关编号（可不填，自动生成）").fill("gw-new1")
+    page.get_by_role("button", name="注册").click()
+    page.wait_for_load_state()
+    assert page.locator("#new-gateway").inner_text() == "gw-new1"
+    assert len(page.locator("#new-password").inner_text()) >= 16
+    assert "gateway_id: gw-new1" in page.locator("#gateway-yaml").inner_text()
+    assert page.locator(".qr svg").count() == 1
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载 gateway.yaml").click()
+    assert "gateway_id: gw-new1" in Path(info.value.path()).read_text()
+    check_page(page, "provisioned")
+    page.goto(f"{url}/console")
+    assert "gw-new1" in page.locator("table").inner_text()
     page.get_by_role("link", name=world.gateway("f2")).click()
     page.wait_for_load_state()
     editor = page.get_by_label("远程配置 — JSON 格式；推送前先检查")

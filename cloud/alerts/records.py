@@ -9,8 +9,10 @@ import io
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any
 
 from cloud.alerts.model import DailyRecord
 
@@ -86,18 +88,20 @@ def parse_records(text: str) -> ParsedRecords:
     header_line = text.split("\n", 1)[0]
     # Spreadsheet exports use ';' or tabs as often as commas; the header says which.
     delimiter = max((",", ";", "\t"), key=header_line.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         raise RecordsError("the file is empty") from None
+    except csv.Error as exc:
+        raise RecordsError(f"line 1: not CSV ({exc})") from None
     names = [_column(h) for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise RecordsError(f"missing column(s) {', '.join(missing)}; header is {header}")
     out = ParsedRecords(records=[])
     by_day: dict[date, tuple[int, DailyRecord]] = {}
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in enumerate(_rows(reader, out), start=2):
         if not any(cell.strip() for cell in row):
             continue
         record = _row(names, row, line_no, out)
@@ -123,6 +127,17 @@ def parse_records(text: str) -> ParsedRecords:
     out.records = [by_day[d][1] for d in sorted(by_day)]
     _note_gaps(out)
     return out
+
+
+def _rows(reader: Any, out: ParsedRecords) -> Iterator[list[str]]:
+    """Rows until the file stops being CSV; what came before is kept, the rest reported."""
+    try:
+        yield from reader
+    except csv.Error as exc:  # e.g. a stray carriage return or quote mid-file
+        out.problems.append(
+            Problem(reader.line_num, None, None, f"not CSV ({exc})", "rest of file skipped")
+        )
+        out.counters["unreadable_tail"] += 1
 
 
 def _column(header: str) -> str:

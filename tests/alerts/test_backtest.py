@@ -136,3 +136,13 @@ def test_semicolon_and_tab_separated_files() -> None:
     for sep in (";", "\t"):
         parsed = parse_records(f"date{sep}deaths{sep}water_l\n2025-03-01{sep}2{sep}300\n")
         assert parsed.records[0].deaths == 2 and parsed.records[0].water_l == 300.0
+
+
+def test_a_broken_line_keeps_what_came_before() -> None:
+    # An unterminated quote swallows the rest of the file into one cell: that row is
+    # reported and skipped; the rows before it are kept; stray carriage returns are line ends.
+    parsed = parse_records('date,deaths\n2025-03-01,1\n2025-03-02,"2\n2025-03-03,3\n')
+    assert [r.deaths for r in parsed.records] == [1]
+    assert any("not a number (row skipped)" in str(p) for p in parsed.problems)
+    parsed = parse_records("date,deaths\r\n2025-03-01,1\r2025-03-02,2\r\n")
+    assert [r.deaths for r in parsed.records] == [1, 2]

@@ -19,7 +19,16 @@ class DayBook:
         self._db.execute("CREATE INDEX IF NOT EXISTS weights_day ON weights (day)")
 
     def add(self, day: date, ts_ms: int, g: float) -> None:
-        self._db.execute("INSERT INTO weights (day, ts, g) VALUES (?, ?, ?)", (day.isoformat(), ts_ms, g))
+        self.add_many([(day, ts_ms, g)])
+
+    def add_many(self, rows: list[tuple[date, int, float]]) -> None:
+        """One transaction (one disk sync) per chunk of the stream, not one per bird."""
+        if not rows:
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO weights (day, ts, g) VALUES (?, ?, ?)",
+                                 [(day.isoformat(), ts, g) for day, ts, g in rows])
 
     def days_before(self, today: date) -> list[date]:
         rows = self._db.execute("SELECT DISTINCT day FROM weights WHERE day < ? ORDER BY day", (today.isoformat(),))

@@ -59,15 +59,15 @@ class ScaleChannel:
         """Weigh a chunk of the stream; returns how many birds were accepted."""
         if self.weigher is None or self.settings is None or len(ts) == 0:
             return 0
-        accepted = 0
+        kept: list[tuple[date, int, float]] = []
         for r in self.weigher.feed(ts, raw):
             if not r.accepted or r.net_g is None:
                 continue
-            accepted += 1
-            self.daybook.add(local_date(r.ts_ms, self._utc_offset_h), r.ts_ms, r.net_g)
+            kept.append((local_date(r.ts_ms, self._utc_offset_h), r.ts_ms, r.net_g))
             if self.settings.upload_weights and 0 < r.net_g < 20_000:
                 self.pending.append(Weight(ts=r.ts_ms, g=round(r.net_g, 1), dwell_s=round(min(r.dwell_s, 3599), 1)))
-        return accepted
+        self.daybook.add_many(kept)
+        return len(kept)
 
     def take_weights(self) -> list[Weight]:
         weights, self.pending = self.pending, []

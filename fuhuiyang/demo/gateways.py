@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.agent import Agent, Devices
+from edge.agent import Agent, Devices, FrameSource
 from edge.app import software_version
 from edge.config import parse_config
 from edge.drivers.modbus import ModbusDriver
+from edge.frames import CameraChannel
 from edge.outbox import Outbox
 from edge.remote import ConfigStore
 from edge.sampling import SensorDriver
@@ -28,7 +29,7 @@ from firmware_sim.edge_config import gateway_config
 from firmware_sim.gateway import GatewayDevices
 from firmware_sim.world import World
 from fuhuiyang.demo.seed import cloud_house_id
-from fuhuiyang.demo.transports import SimRegisterClient, SimScale
+from fuhuiyang.demo.transports import SimCamera, SimRegisterClient, SimScale
 from fuhuiyang.services.mqtt import BrokerEndpoint
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 SAMPLE_INTERVAL_S = 900.0  # env transmitters polled every fifteen simulated minutes
 # A 10 Hz load cell is ~26 million samples a month; four scales keep the demo inside minutes.
 SCALE_FARMS = frozenset({"F01", "F08", "F09", "F14"})
+# Cameras where the township's outbreak will put dead birds in view; frames every half hour.
+CAMERA_FARMS = frozenset({"F17", "F18"})
+CAMERA_INTERVAL_S = 1800.0
 
 
 @dataclass
@@ -87,7 +91,8 @@ def _globalise_houses(doc: dict[str, Any], farm_id: str) -> None:
 
 
 def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdir: Path,
-                   scale_farms: frozenset[str] = SCALE_FARMS) -> list[DemoGateway]:
+                   scale_farms: frozenset[str] = SCALE_FARMS,
+                   camera_farms: frozenset[str] = CAMERA_FARMS) -> list[DemoGateway]:
     gateways = []
     for farm in world.farms:
         devices = GatewayDevices(world, farm)
@@ -95,6 +100,7 @@ def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdi
         doc = gateway_config(
             devices, host="127.0.0.1", modbus_port=502,
             scale_port=4000 if farm.farm.id in scale_farms else None,
+            camera_port=8554 if farm.farm.id in camera_farms else None, camera_interval_s=CAMERA_INTERVAL_S,
             mqtt_host=broker.host, mqtt_port=broker.port, interval_s=SAMPLE_INTERVAL_S,
             data_dir=str(data_dir),
         )
@@ -107,13 +113,19 @@ def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdi
         # readings, a tenth of the messages, so a month fits in minutes.
         doc["telemetry_batch_s"] = 900.0
         doc["health_interval_s"] = 1800.0
+        for camera in doc.get("cameras", []):
+            camera["check_s"] = CAMERA_INTERVAL_S
         config = parse_config(doc, f"demo gateway {devices.gateway_id}")
         data_dir.mkdir(parents=True, exist_ok=True)
         outbox = Outbox(config.resolve(config.outbox.path), synchronous=config.outbox.synchronous)
         drivers: dict[str, SensorDriver] = {s.id: ModbusDriver(s, client=SimRegisterClient(devices, clock)) for s in config.sensors}
         scale = SimScale(devices, clock) if config.scale is not None else None
+        cameras: list[FrameSource] = [
+            CameraChannel(c, SimCamera(devices, clock, int(CAMERA_INTERVAL_S * 1000)), config.utc_offset_h)
+            for c in config.cameras
+        ]
         agent = Agent(
-            config, doc, clock, outbox, Devices(drivers, scale, []),
+            config, doc, clock, outbox, Devices(drivers, scale, cameras),
             ConfigStore(config.resolve(Path("remote-config.json"))), software=software_version(),
             uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id),
         )

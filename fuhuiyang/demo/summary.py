@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
 from firmware_sim.world import World
 
@@ -64,7 +65,10 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         injected.append({"kind": event["type"], "label": event["label"], "farm_id": event["farm_id"],
                          "start": _iso(event["start_ms"]), "end": _iso(event["end_ms"])})
         detected.append(_first_catch(event, rows, farm_township))
-    frames_dropped = sum(g.agent.outbox.drops().get("frames", 0) for g in gateways)
+    channels = [c for g in gateways for c in (g.agent.devices.cameras or []) if isinstance(c, CameraChannel)]
+    frames_queued = sum(c.stats.queued for c in channels)
+    frames_dropped = sum(c.stats.dropped_budget for c in channels) + sum(
+        g.agent.outbox.drops().get("frame", 0) for g in gateways)
     return {
         "days": days,
         "farms": len(world.farms),
@@ -72,7 +76,7 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "counties": len({farm_county[f.farm.id] for f in world.farms}),
         "readings_published": counters.readings_published,
         "readings_stored": int(readings_stored),
-        "frames_published": int(frames_stored),
+        "frames_published": frames_queued,
         "frames_stored": int(frames_stored),
         "frames_dropped_by_budget": frames_dropped,
         "alerts": alerts,

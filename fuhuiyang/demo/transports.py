@@ -69,3 +69,34 @@ class SimScale:
         ts, raw, _visits = self._devices.scale_chunk(self._next_ms, n, self._hz)
         self._next_ms = int(ts[-1]) + int(1000 / self._hz)
         return ts.astype(np.int64), raw.astype(np.int64)
+
+
+class SimCamera:
+    """The simulator's camera over one house, rendered on demand at the clock's time.
+
+    Renders at most one frame per `interval_ms` of event time (a month of 640×480 frames every
+    few seconds would be the whole demo's budget); between renders the last frame is repeated
+    with its own timestamp, which the edge's camera channel recognises as nothing new.
+    """
+
+    def __init__(self, devices: GatewayDevices, clock: Clock, interval_ms: int) -> None:
+        from firmware_sim.camera_feed import WorldFrameSource
+
+        self._source = WorldFrameSource(devices, clock.now_ms(), interval_ms)
+        self._clock = clock
+        self._last: tuple[int, npt.NDArray[np.uint8]] | None = None
+
+    def grab(self, now_ms: int) -> tuple[int, npt.NDArray[np.uint8]]:
+        import cv2
+
+        source = self._source
+        if now_ms - source.ts_ms > 2 * source.interval_ms:  # skip ahead, as a live camera shows now
+            source.ts_ms = now_ms - source.interval_ms
+        if self._last is None or source.ts_ms + source.interval_ms <= now_ms:
+            frame = source.tick()
+            bgr = np.asarray(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8)
+            self._last = (frame.ts_ms, bgr)
+        return self._last
+
+    def close(self) -> None:
+        self._source.close()

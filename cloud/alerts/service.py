@@ -50,11 +50,15 @@ class AlertService:
         self.book = thresholds or ThresholdBook()
 
     def flock_day(
-        self, history: FlockHistory, day: date, curve: ExpectedWeight | None = None
+        self,
+        history: FlockHistory,
+        day: date,
+        curve: ExpectedWeight | None = None,
+        at: datetime | None = None,
     ) -> list[Effect]:
         ctx = history.context
         th = self.book.resolve(ctx.breed, ctx.farm, ctx.house)
-        return self.engine.apply(evaluate_flock_day(history, day, th, curve))
+        return self.engine.apply(evaluate_flock_day(history, day, th, curve, at))
 
     def environment(
         self,

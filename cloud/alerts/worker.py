@@ -18,6 +18,7 @@ import psycopg
 from cloud.alerts.breeds import breed_curve
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import CameraHealth, FlockHistory, GatewaySnapshot, SensorHealth
+from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.service import AlertService
 from cloud.alerts.source_pg import load_environment, load_farms, load_flocks, load_history
 from cloud.alerts.store_pg import PgAlertStore
@@ -103,7 +104,9 @@ class AlertWorker:
             # Completed days (late entries), then today's deaths so far.
             for day in (today - timedelta(days=2), today - timedelta(days=1), today):
                 if history.get(day) is not None:
-                    effects += service.flock_day(history, day)
+                    # Never in the future: today (and, early in the morning, yesterday's UTC
+                    # end) is judged as of now, so escalation clocks start now.
+                    effects += service.flock_day(history, day, at=min(end_of_day(day), now))
             report.flocks += 1
             samples = load_environment(self.conn, flock.house, start, now)
             age = (today - flock.placed_on).days

@@ -89,8 +89,10 @@ def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(db: TestDatabase, 
         # Thirty minutes unacknowledged: the technician is told about the deaths.
         later = worker.cycle(NOW + timedelta(minutes=31))
         assert later.sent >= 1
-        phones = [json.loads(r.body)["to"] for r in server.requests[sent_before:]]
-        assert "+8613900000001" in phones
+        to_tech = [json.loads(r.body) for r in server.requests[sent_before:]]
+        assert [m["to"] for m in to_tech if "24小时死亡45只" in m["text"]] == ["+8613900000001"]
+        opened = conn.execute("SELECT event_start FROM alerts WHERE type = 'mortality'").fetchone()
+        assert opened == (NOW,)  # judged as of now, not at the end of a day still under way
 
 
 def test_run_once_cli(db: TestDatabase) -> None:

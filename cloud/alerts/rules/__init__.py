@@ -7,7 +7,8 @@ regional families have their own entry points (`check_environment`, `check_gatew
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 from cloud.alerts.breeds import ExpectedWeight, breed_curve
 from cloud.alerts.model import (
@@ -21,6 +22,7 @@ from cloud.alerts.model import (
     WEIGHT_BELOW_CURVE,
     WEIGHT_GAIN_SLOW,
     AlertKey,
+    Finding,
     FlockHistory,
 )
 from cloud.alerts.rules.environment import (
@@ -62,8 +64,13 @@ def evaluate_flock_day(
     day: date,
     th: Thresholds = DEFAULTS,
     curve: ExpectedWeight | None = None,
+    at: datetime | None = None,
 ) -> Evaluation:
-    """Every daily flock rule for `day`, using only records up to and including it."""
+    """Every daily flock rule for `day`, using only records up to and including it.
+
+    Findings carry the end of the day as event time, or `at` when the day is judged before
+    it is over (the live worker looking at today's deaths so far).
+    """
     ctx = history.context
     curve = curve or breed_curve(ctx.breed)
     mortality = check_mortality(history, day, th.mortality)
@@ -78,7 +85,9 @@ def evaluate_flock_day(
         (WEIGHT_GAIN_SLOW, check_gain(history, day, th.weight)),
         (UNIFORMITY_FALLING, check_uniformity(history, day, th.weight)),
     ]
-    evaluation = Evaluation(at=end_of_day(day))
+    evaluation = Evaluation(at=at or end_of_day(day))
     for kind, result in results:
+        if at is not None and isinstance(result, Finding):
+            result = replace(result, at=at)
         evaluation.add(AlertKey(ctx.farm, ctx.house, kind), result)
     return evaluation

@@ -16,6 +16,7 @@ from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import (
     MORTALITY,
+    REGIONAL_OUTBREAK,
     SUSPECTED_DISEASE,
     EnvSample,
     FlockHistory,
@@ -96,7 +97,13 @@ class AlertService:
             and (info := self.farms.get(a.key.farm)) is not None
             and info.township is not None
         ]
-        return self.engine.apply(check_regional(events, at, th))
+        evaluation = check_regional(events, at, th)
+        # A township whose farm alerts have all aged out has no events at all: clear it too.
+        judged = {f.key for f in evaluation.findings} | set(evaluation.cleared)
+        for alert in self.engine.store.active():
+            if alert.key.type == REGIONAL_OUTBREAK and alert.key not in judged:
+                evaluation.cleared.append(alert.key)
+        return self.engine.apply(evaluation)
 
     def end_of_day(self, day: date) -> list[Effect]:
         """Regional judgement and escalation/auto-resolve for the end of `day`."""

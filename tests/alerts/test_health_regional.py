@@ -102,3 +102,26 @@ def test_regional_ignores_other_townships_and_old_events() -> None:
     result = check_regional(events, T0, DEFAULTS.regional)
     assert result.findings == []
     assert {k.region for k in result.cleared} == {"qinghua", "longtan"}
+
+
+def test_regional_alert_resolves_once_the_farm_alerts_age_out() -> None:
+    from cloud.alerts.lifecycle import AlertEngine
+    from cloud.alerts.model import MORTALITY, AlertKey, Finding
+    from cloud.alerts.service import AlertService, FarmInfo
+    from cloud.alerts.store import State
+
+    farms = {f: FarmInfo(f, f, "qinghua") for f in ("a", "b", "c")}
+    engine = AlertEngine()
+    service = AlertService(engine, farms)
+    for i, farm in enumerate(farms):
+        key = AlertKey(farm, "1", MORTALITY)
+        engine.observe(Finding(key, Severity.CRITICAL, T0 + timedelta(hours=i), "pct_24h"))
+        engine.clear(key, T0 + timedelta(hours=i + 1))
+    service.regional(T0 + timedelta(hours=3))
+    regional = [a for a in engine.store.active() if a.key.type == "regional_outbreak"]
+    assert len(regional) == 1
+    engine.tick(T0 + timedelta(days=2))  # the farm alerts resolve after their clear day
+    service.regional(T0 + timedelta(days=6))  # ... and age out of the 72-h window
+    assert regional[0].state is State.OPEN  # clear, held for 30 minutes
+    service.regional(T0 + timedelta(days=6, hours=1))
+    assert regional[0].state is State.RESOLVED

@@ -132,6 +132,12 @@ class AlertEngine:
         effects: list[Effect] = self._digests(now)
         for alert in sorted(self.store.active(), key=lambda a: a.opened_at):
             resolved = self._maybe_resolve(alert, now)
+            if (
+                not resolved
+                and now - max(alert.last_seen_at, alert.cleared_since or alert.last_seen_at)
+                > self.policy.expire_after
+            ):
+                resolved = self._resolve(alert, now, actor="engine:expired")
             if resolved:
                 effects += resolved
                 continue

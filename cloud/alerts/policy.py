@@ -88,6 +88,9 @@ class LifecyclePolicy:
     storm_limit: int = 5
     storm_window: timedelta = timedelta(hours=1)
     digest_after: timedelta = timedelta(minutes=10)  # then one SMS says how many were held
+    # An alert nobody has judged for this long (flock sold, house emptied, sensor removed) is
+    # closed as expired; silence never resolves it sooner (gateway_offline covers silence).
+    expire_after: timedelta = timedelta(days=7)
 
     def hold_for(self, kind: str) -> timedelta:
         return self.holds.get(kind, self.hold)

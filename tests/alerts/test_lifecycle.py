@@ -185,3 +185,13 @@ def test_rejudging_an_old_day_does_not_undo_its_clear() -> None:
     alert = store.all()[0]
     assert alert.cleared_since == T0 + 60 * MIN and alert.trigger_count == 1
     assert [a.action for a in alert.audit].count("cleared") == 1
+
+
+def test_an_alert_nobody_judges_any_more_expires_after_a_week() -> None:
+    engine, store = _engine()
+    engine.observe(_finding(0))
+    engine.tick(T0 + timedelta(days=6))
+    assert store.all()[0].state is State.OPEN  # silence is not recovery...
+    engine.tick(T0 + timedelta(days=7, minutes=1))
+    alert = store.all()[0]
+    assert alert.state is State.RESOLVED and alert.audit[-1].actor == "engine:expired"  # ...for a while

@@ -126,3 +126,25 @@ def test_state_messages_update_gateway_tables(db, broker, tmp_path) -> None:
     assert frame[0] == hashlib.sha256(JPEG).hexdigest() and frame[2] == len(JPEG)
     assert (tmp_path / frame[1]).read_bytes() == JPEG
     assert health[0] == 3 and json.loads(json.dumps(health[1]))["software"] == "edge 1.2"
+
+
+def test_ingest_into_timescaledb(tsdb, broker, tmp_path) -> None:
+    """Broker to hypertables on the PGlite TimescaleDB engine (one connection: checked after stop)."""
+    pub = Publisher("127.0.0.1", broker.port)
+    with running_ingest(tsdb, broker.url, tmp_path) as (_, metrics, _sub):
+        for seq in range(5):
+            pub.send(telemetry("gw-ts", seq, points=20))
+        pub.send(telemetry("gw-ts", 2, points=20))  # a replay
+        pub.publish(topic_for("gw-ts", Kind.TELEMETRY), b"[]")
+        wait_until(lambda: _value(metrics, "fhy_ingest_rows_written_total", table="readings") == 100
+                   and _value(metrics, "fhy_ingest_duplicate_rows_total", table="readings") == 20
+                   and _value(metrics, "fhy_ingest_messages_rejected_total", reason="invalid") == 1,
+                   what="rows, duplicates and the rejection counted")
+    pub.close()
+    with tsdb.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (100,)
+        assert conn.execute("SELECT reason FROM quarantine").fetchall() == [("invalid",)]
+        hypertable = conn.execute(
+            "SELECT count(*) FROM timescaledb_information.hypertables "
+            "WHERE hypertable_schema = %s AND hypertable_name = 'readings'", (tsdb.schema,)).fetchone()
+    assert hypertable == (1,)

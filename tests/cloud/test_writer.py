@@ -160,3 +160,12 @@ def test_frame_store_outage_holds_acks_and_retries(db, tmp_path) -> None:
     assert metrics.registry.get_sample_value("fhy_ingest_batch_retries_total", {"cause": "StorageUnavailable"}) == 2
     with db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM frames").fetchone() == (1,)
+
+
+def test_auto_write_method_avoids_copy_on_the_pglite_engine(any_db) -> None:
+    from cloud.ingest.app import resolve_write_method
+
+    with any_db.connect() as conn:
+        method = resolve_write_method(conn, "auto")
+        version = conn.execute("SELECT version()").fetchone()[0]
+    assert method == ("unnest" if any_db.timescaledb else "copy"), version

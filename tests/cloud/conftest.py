@@ -72,7 +72,7 @@ def count(db: TestDatabase, sql: str, *params: object) -> int:
 
 
 @pytest.fixture
-def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
+def broker(mosquitto_factory):
     return mosquitto_factory()
 
 

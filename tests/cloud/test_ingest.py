@@ -28,7 +28,7 @@ def _value(metrics: IngestMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def _seed_gateway(db, gateway_id: str) -> None:  # type: ignore[no-untyped-def]
+def _seed_gateway(db, gateway_id: str) -> None:
     with db.connect() as conn:
         conn.execute("INSERT INTO regions (id, level, name) VALUES ('r1', 'county', 'R') ON CONFLICT DO NOTHING")
         conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', 'F', 'r1') ON CONFLICT DO NOTHING")

@@ -48,7 +48,7 @@ class Worker:
 
 
 @pytest.fixture
-def workers(db, broker, tmp_path):  # type: ignore[no-untyped-def]
+def workers(db, broker, tmp_path):
     started: list[Worker] = []
 
     def start(client_id: str) -> Worker:

@@ -37,7 +37,7 @@ class Session:
                                   protocol=mqtt.MQTTv5, reconnect_on_failure=False)
         self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, bytes(m.payload)))
         self.client.on_subscribe = lambda c, u, mid, codes, props: self.suback.extend(codes)
         self.client.on_publish = lambda c, u, mid, code, props: self.puback.__setitem__(mid, code)
         self.client.connect("127.0.0.1", port)
@@ -67,7 +67,7 @@ def refused(port: int, username: str, password: str) -> bool:
 
 
 @pytest.fixture
-def farm(db):  # type: ignore[no-untyped-def]
+def farm(db):
     with db.connect() as conn:
         conn.execute("INSERT INTO regions (id, level, name) VALUES ('cn-cq-xs', 'county', '秀山')")
         conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('farm-1', 'Farm 1', 'cn-cq-xs')")

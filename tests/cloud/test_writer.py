@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from datetime import date
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,10 +21,10 @@ from protocol.messages import WeighingSummary
 from tests.cloud.conftest import BASE_MS, telemetry
 
 
-def _batch(*messages: tuple[Kind, object]) -> RowBatch:
+def _batch(*messages: tuple[Kind, Any]) -> RowBatch:
     batch = RowBatch()
     for kind, message in messages:
-        batch.add(judge(topic_for(message.gateway_id, kind), encode(message)))  # type: ignore[attr-defined]
+        batch.add(judge(topic_for(message.gateway_id, kind), encode(message)))
     return batch
 
 
@@ -91,7 +92,7 @@ def test_database_outage_holds_acks_until_the_batch_commits(db, tmp_path) -> Non
             raise psycopg.OperationalError("connection refused (simulated outage)")
         return db.connect()
 
-    acks, metrics, sleeps = _Acks(), IngestMetrics(), []
+    acks, metrics, sleeps = _Acks(), IngestMetrics(), list[float]()
     service = IngestService(queue.Queue(), acks, flaky_connect,
                             lambda conn: BatchWriter(conn, LocalFrameStore(tmp_path)), metrics,
                             sleep=sleeps.append)
@@ -124,7 +125,7 @@ def test_a_message_the_database_refuses_is_quarantined_alone(db, tmp_path) -> No
 @pytest.mark.parametrize("method", ["copy", "unnest"])
 def test_copy_and_unnest_store_identical_rows(db, tmp_path, method) -> None:
     with db.connect() as conn:
-        BatchWriter(conn, LocalFrameStore(tmp_path), method).write(  # type: ignore[arg-type]
+        BatchWriter(conn, LocalFrameStore(tmp_path), method).write(
             _batch((Kind.TELEMETRY, telemetry("gw-1", 9, 3, house="h2"))))
         rows = conn.execute("SELECT ts, gateway_id, seq, idx, house_id, sensor_id, metric, value, quality "
                             "FROM readings ORDER BY idx").fetchall()
@@ -133,11 +134,11 @@ def test_copy_and_unnest_store_identical_rows(db, tmp_path, method) -> None:
 
 
 class _FlakyStore(LocalFrameStore):
-    def __init__(self, root, failures: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, root, failures: int) -> None:
         super().__init__(root)
         self.failures = failures
 
-    def put(self, data: bytes, sha256: str | None = None):  # type: ignore[no-untyped-def]
+    def put(self, data: bytes, sha256: str | None = None):
         if self.failures:
             self.failures -= 1
             raise OSError(28, "No space left on device")
@@ -150,7 +151,7 @@ def test_frame_store_outage_holds_acks_and_retries(db, tmp_path) -> None:
     jpeg = b"\xff\xd8\xff" + b"\x01" * 50 + b"\xff\xd9"
     meta = FrameMeta(gateway_id="gw-f", seq=1, ts=BASE_MS, camera="cam1", width=4, height=4, size=len(jpeg))
     delivery = Delivery(topic_for("gw-f", Kind.FRAME), encode_frame(meta, jpeg), 7, 1, 1, 0.0)
-    acks, metrics, sleeps = _Acks(), IngestMetrics(), []
+    acks, metrics, sleeps = _Acks(), IngestMetrics(), list[float]()
     store = _FlakyStore(tmp_path, failures=2)
     service = IngestService(queue.Queue(), acks, db.connect, lambda conn: BatchWriter(conn, store), metrics,
                             sleep=sleeps.append)

@@ -25,13 +25,16 @@ log = logging.getLogger(__name__)
 def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | None) -> None:
     """Run the regional demo on embedded services (or FUHUIYANG_DATABASE_URL / FUHUIYANG_MQTT_URL).
 
+    The demo's tables go into schema fuhuiyang_demo (or FUHUIYANG_DATABASE_SCHEMA when set),
+    which it drops and recreates at the start.
+
     Two counties, 24 farms, one edge agent per gateway, ingest, alerts and SMS into a local sink,
     the API and web app; an HPAI-like outbreak, a heat wave, ammonia, a ventilation failure,
     offline gateways and sensor faults are injected, and the summary says what was caught.
     """
     from cloud.settings import CloudSettings
     from fuhuiyang.demo.runner import run_demo
-    from fuhuiyang.demo.stack import start_cloud, start_stack
+    from fuhuiyang.demo.stack import DEMO_SCHEMA, start_cloud, start_stack
 
     settings = CloudSettings()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="fuhuiyang-demo-"))
@@ -41,7 +44,9 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
         print(line, file=sys.stderr, flush=True)
 
     progress(f"demo working folder: {workdir}")
-    stack = start_stack(settings.database_url, settings.mqtt_url, workdir)
+    # The demo drops and recreates its schema: never `public`, where a real installation lives.
+    schema = settings.database_schema if settings.database_schema != "public" else DEMO_SCHEMA
+    stack = start_stack(settings.database_url, settings.mqtt_url, workdir, schema)
     try:
         progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}")
         start_cloud(stack, detect=False)

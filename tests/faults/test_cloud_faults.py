@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.faults.streams import POINTS, Gateways, start_ingest, stored, wait_until
 
 
-def _settle(db_url: str, gateways: Gateways, timeout: float = 120) -> tuple[set[tuple[str, int]], int]:
-    wait_until(lambda: stored(db_url)[0] >= gateways.published, timeout)
-    return stored(db_url)
-
-
-def test_database_restart_mid_stream(private_pg, mosquitto_factory, report_counts, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    broker = mosquitto_factory()
-    ingest = start_ingest(private_pg.url, broker.url, tmp=str(tmp_path))
+def _stream_through(fault: Callable[[Gateways], None], db_url: str, broker, report_counts,  # type: ignore[no-untyped-def]
+                    tmp: str, *, shared: bool = True) -> None:
+    """600 messages, the fault (which sends more while it lasts), 600 more; then count."""
+    ingest = start_ingest(db_url, broker.url, shared=shared, tmp=tmp)
     gateways = Gateways(broker.port)
     try:
-        gateways.probe_until_ingesting(private_pg.url)
+        gateways.probe_until_ingesting(db_url)
         gateways.send(600)
-        private_pg.stop()
-        gateways.send(600)  # the database is down: ingest must hold these unacknowledged
-        private_pg.start()
+        fault(gateways)
         gateways.send(600)
-        identities, rows = _settle(private_pg.url, gateways)
+        wait_until(lambda: stored(db_url)[0] >= gateways.published, 120)
+        identities, rows = stored(db_url)
     finally:
         gateways.close()
         ingest.terminate()
@@ -30,6 +27,15 @@ def test_database_restart_mid_stream(private_pg, mosquitto_factory, report_count
                   expected_rows=len(gateways.published) * POINTS)
     assert identities == gateways.published
     assert rows == len(gateways.published) * POINTS
+
+
+def test_database_restart_mid_stream(private_pg, mosquitto_factory, report_counts, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def restart_database(gateways: Gateways) -> None:
+        private_pg.stop()
+        gateways.send(600)  # the database is down: ingest must hold these unacknowledged
+        private_pg.start()
+
+    _stream_through(restart_database, private_pg.url, mosquitto_factory(), report_counts, str(tmp_path))
 
 
 def test_broker_restart_mid_stream(private_pg, mosquitto_factory, report_counts, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -37,21 +43,10 @@ def test_broker_restart_mid_stream(private_pg, mosquitto_factory, report_counts,
     # subscriptions across a restart even with persistence (docs/operations.md); a plain
     # persistent session survives, so this runs one ingest worker on MQTT 3.1.1.
     broker = mosquitto_factory(persistent=True)
-    ingest = start_ingest(private_pg.url, broker.url, shared=False, tmp=str(tmp_path))
-    gateways = Gateways(broker.port)
-    try:
-        gateways.probe_until_ingesting(private_pg.url)
-        gateways.send(600)
+
+    def restart_broker(gateways: Gateways) -> None:
         broker.stop()
         gateways.send(300)  # queued in the gateways' sessions while the broker is away
         broker.start()
-        gateways.send(600)
-        identities, rows = _settle(private_pg.url, gateways)
-    finally:
-        gateways.close()
-        ingest.terminate()
-        ingest.wait(20)
-    report_counts(published=len(gateways.published), stored=len(identities), rows=rows,
-                  expected_rows=len(gateways.published) * POINTS)
-    assert identities == gateways.published
-    assert rows == len(gateways.published) * POINTS
+
+    _stream_through(restart_broker, private_pg.url, broker, report_counts, str(tmp_path), shared=False)

@@ -47,7 +47,8 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
             migrate(conn, schema)
             tsdb = timescaledb_installed(conn)
         end = date(2026, 11, 28)
-        shape = synthetic.Shape(farms=farms, days=days, end=end, readings_days=min(readings_days, days))
+        shape = synthetic.Shape(farms=farms, days=days, end=end, readings_days=min(readings_days, days),
+                                batch=200 if tsdb else synthetic.BATCH)
         with connect(url, schema) as conn:
             t0 = time.perf_counter()
             counts = synthetic.load(conn, shape)

@@ -30,13 +30,14 @@ class Shape:
     end: date  # exclusive
     readings_days: int = 14  # raw readings and weighings are loaded for the last N days only
     seed: int = 7
+    batch: int = BATCH  # rows per INSERT; PGlite (WASM) needs small ones
 
 
-def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
     batch: list[tuple[Any, ...]] = []
     for row in rows:
         batch.append(row)
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -44,12 +45,12 @@ def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
 
 
 def insert(conn: psycopg.Connection, table: str, columns: Sequence[str], types: Sequence[str],
-           rows: Iterator[tuple[Any, ...]]) -> int:
+           rows: Iterator[tuple[Any, ...]], batch_size: int = BATCH) -> int:
     """INSERT ... SELECT FROM unnest(...) in batches; returns rows written."""
     placeholders = ", ".join(f"%s::{t}[]" for t in types)
     query = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({placeholders})"
     n = 0
-    for batch in _batches(rows):
+    for batch in _batches(rows, batch_size):
         conn.execute(query, [list(col) for col in zip(*batch, strict=True)])
         n += len(batch)
     return n
@@ -76,12 +77,12 @@ def load(conn: psycopg.Connection, shape: Shape) -> dict[str, int]:
     region_rows = regions(shape.farms)
     villages = [r[0] for r in region_rows if r[2] == "village"]
     counts["regions"] = insert(conn, "regions", ("id", "parent_id", "level", "name", "name_en"),
-                               ("text",) * 5, iter(region_rows))
+                               ("text",) * 5, iter(region_rows), shape.batch)
     farm_ids = [f"farm{i:05d}" for i in range(shape.farms)]
     counts["farms"] = insert(conn, "farms", ("id", "name", "region_id", "kind"), ("text",) * 4,
-                             ((f, f"农场{i}", villages[i % len(villages)], "smallhouse") for i, f in enumerate(farm_ids)))
+                             ((f, f"农场{i}", villages[i % len(villages)], "smallhouse") for i, f in enumerate(farm_ids)), shape.batch)
     counts["houses"] = insert(conn, "houses", ("id", "farm_id", "name", "capacity"), ("text", "text", "text", "int"),
-                              ((f"{f}-h1", f, "一号鸡舍", 3000) for f in farm_ids))
+                              ((f"{f}-h1", f, "一号鸡舍", 3000) for f in farm_ids), shape.batch)
     start = shape.end - timedelta(days=shape.days)
     flocks: list[tuple[str, str, str, date, int, date | None]] = []
     for i, f in enumerate(farm_ids):
@@ -121,18 +122,18 @@ def load(conn: psycopg.Connection, shape: Shape) -> dict[str, int]:
         birds_now[flock_id] = alive
     counts["flocks"] = insert(conn, "flocks", ("id", "house_id", "breed", "placed_on", "birds_placed", "birds_now",
                                                "ended_on"), ("text", "text", "text", "date", "int", "int", "date"),
-                              ((fid, h, b, p, n, birds_now.get(fid, n), e) for fid, h, b, p, n, e in flocks))
+                              ((fid, h, b, p, n, birds_now.get(fid, n), e) for fid, h, b, p, n, e in flocks), shape.batch)
     counts["daily_records"] = insert(conn, "daily_records", ("flock_id", "day", "deaths", "culls", "feed_kg", "water_l"),
-                                     ("text", "date", "int", "int", "real", "real"), iter(records))
+                                     ("text", "date", "int", "int", "real", "real"), iter(records), shape.batch)
     now = datetime.combine(shape.end, time(), FARM_TZ)
     counts["gateways"] = insert(
         conn, "gateways", ("id", "farm_id", "software", "status", "last_seen"), ("text", "text", "text", "text", "timestamptz"),
         ((f"gw-{f}", f, "edge 0.1.0", "online" if rng.random() < 0.9 else "offline",
-          now - timedelta(minutes=rng.randrange(1, 600))) for f in farm_ids))
+          now - timedelta(minutes=rng.randrange(1, 600))) for f in farm_ids), shape.batch)
     counts["weighing_summaries"] = insert(
         conn, "weighing_summaries", ("gateway_id", "scale_id", "day", "house_id", "count", "mean_g", "median_g", "sd_g",
                                      "cv_pct", "uniformity_pct", "expected_g", "seq"),
-        ("text", "text", "date", "text", "int", "real", "real", "real", "real", "real", "real", "bigint"), iter(summaries))
+        ("text", "text", "date", "text", "int", "real", "real", "real", "real", "real", "real", "bigint"), iter(summaries), shape.batch)
     counts.update(_recent_raw(conn, shape, rng, farm_ids, no_summary, now))
     counts.update(_alerts(conn, shape, rng, farm_ids, villages, now))
     conn.commit()
@@ -144,14 +145,30 @@ def _recent_raw(conn: psycopg.Connection, shape: Shape, rng: random.Random, farm
     hours = shape.readings_days * 24
     first = now - timedelta(hours=hours)
 
-    def readings() -> Iterator[tuple[Any, ...]]:
-        for f in farm_ids:
-            base = rng.uniform(22, 27)
-            for h in range(hours):
-                ts = first + timedelta(hours=h)
-                heat = 6 * math.sin((ts.astimezone(FARM_TZ).hour - 9) / 24 * 2 * math.pi)
-                yield (ts, f"gw-{f}", h, 0, f"{f}-h1", "env1", "temperature_c", round(base + heat, 2))
+    bases = {f: rng.uniform(22, 27) for f in farm_ids}
+
+    def readings(hour_range: range) -> Iterator[tuple[Any, ...]]:
+        for h in hour_range:  # time-major, so each statement stays within one week's chunk
+            ts = first + timedelta(hours=h)
+            heat = 6 * math.sin((ts.astimezone(FARM_TZ).hour - 9) / 24 * 2 * math.pi)
+            for f in farm_ids:
+                yield (ts, f"gw-{f}", h, 0, f"{f}-h1", "env1", "temperature_c", round(bases[f] + heat, 2))
                 yield (ts, f"gw-{f}", h, 1, f"{f}-h1", "nh3", "nh3_ppm", round(rng.uniform(5, 24), 1))
+
+    # Split at week boundaries (TimescaleDB's 7-day chunks are aligned to the epoch): one
+    # statement never spans two chunks, which the PGlite build does not survive.
+    week_s = 7 * 86400
+    cuts = [0]
+    for h in range(1, hours):
+        if int((first + timedelta(hours=h)).timestamp()) // week_s != int((first + timedelta(hours=h - 1)).timestamp()) // week_s:
+            cuts.append(h)
+    cuts.append(hours)
+    written = 0
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        written += insert(conn, "readings", ("ts", "gateway_id", "seq", "idx", "house_id", "sensor_id", "metric", "value"),
+                          ("timestamptz", "text", "bigint", "int", "text", "text", "text", "float8"),
+                          readings(range(a, b)), shape.batch)
+        conn.commit()
 
     def weighings() -> Iterator[tuple[Any, ...]]:
         for f in sorted(no_summary):
@@ -162,10 +179,9 @@ def _recent_raw(conn: psycopg.Connection, shape: Shape, rng: random.Random, farm
                            round(rng.uniform(1500, 2300), 1))
 
     return {
-        "readings": insert(conn, "readings", ("ts", "gateway_id", "seq", "idx", "house_id", "sensor_id", "metric", "value"),
-                           ("timestamptz", "text", "bigint", "int", "text", "text", "text", "float8"), readings()),
+        "readings": written,
         "weighings": insert(conn, "weighings", ("ts", "gateway_id", "seq", "idx", "house_id", "scale_id", "grams"),
-                            ("timestamptz", "text", "bigint", "int", "text", "text", "real"), weighings()),
+                            ("timestamptz", "text", "bigint", "int", "text", "text", "real"), weighings(), shape.batch),
     }
 
 
@@ -183,7 +199,7 @@ def _alerts(conn: psycopg.Connection, shape: Shape, rng: random.Random, farm_ids
     n = insert(conn, "alerts", ("type", "severity", "state", "dedup_key", "farm_id", "house_id", "region_id",
                                 "event_start", "raised_at", "acknowledged_at", "resolved_at"),
                ("text", "text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "timestamptz",
-                "timestamptz"), iter(rows))
+                "timestamptz"), iter(rows), shape.batch)
     sms = conn.execute(
         "INSERT INTO notifications (alert_id, channel, recipient, template, body, segments, cost, state, "
         "idempotency_key, created_at, sent_at) "

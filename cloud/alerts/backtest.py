@@ -18,7 +18,7 @@ from cloud.alerts.policy import LifecyclePolicy
 from cloud.alerts.rules import evaluate_flock_day
 from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.store import MemoryAlertStore
-from cloud.alerts.thresholds import DEFAULTS, Thresholds
+from cloud.alerts.thresholds import ThresholdBook, Thresholds
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,13 @@ class BacktestResult:
 def backtest(
     records: list[DailyRecord],
     context: FlockContext,
-    thresholds: Thresholds = DEFAULTS,
+    thresholds: Thresholds | None = None,
     curve: ExpectedWeight | None = None,
     lang: str = "zh-CN",
     policy: LifecyclePolicy | None = None,
 ) -> BacktestResult:
+    if thresholds is None:  # the built-in defaults, with the breed's own layer
+        thresholds = ThresholdBook().resolve(context.breed, context.farm, context.house)
     history = FlockHistory(context, records)
     store = MemoryAlertStore()
     engine = AlertEngine(policy, store)

@@ -14,7 +14,7 @@ from cloud.alerts.breeds import Gompertz, breed_curve, fit_gompertz, known_breed
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
 from cloud.alerts.records import RecordsError, parse_records
-from cloud.alerts.thresholds import DEFAULTS, load_book
+from cloud.alerts.thresholds import ThresholdBook, load_book
 from cloud.notify.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def backtest_cmd(
             else "age unknown (give --placed-on): growth-curve and water-growth rules off"
         )
         click.echo(f"{records_path}: no --placed-on; {note}", err=True)
-    thresholds = DEFAULTS
+    thresholds = ThresholdBook().resolve(breed, farm, house)
     if thresholds_path is not None:
         try:
             thresholds = load_book(thresholds_path).resolve(breed, farm, house)

@@ -49,7 +49,9 @@ class WaterThresholds(_Section):
     drop_pct: float = 25.0  # vs the same house's previous day
     flat_days: int = 3  # "flat or falling for > 2 days"
     flat_tolerance_pct: float = 2.0  # a rise smaller than this counts as flat
-    growing_until_day: int = 42  # flat intake is normal once birds stop growing
+    # Flat intake is normal once birds stop growing fast. Measured on the simulator: raising this
+    # to 100 days for slow local breeds (which gain ~1 %/day) fired on every healthy flock.
+    growing_until_day: int = 42
     surge_ratio: float = 1.6  # vs the previous week's highest day: a leak or a stuck nipple
     surge_baseline_days: int = 4
 

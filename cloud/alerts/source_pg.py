@@ -145,3 +145,22 @@ def _local_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]
 
 def _f(value: float | int | None) -> float | None:
     return None if value is None else float(value)
+
+
+def load_farm_growth(
+    conn: psycopg.Connection, farm: str, breed: str, before: date
+) -> list[tuple[float, float]]:
+    """(age in days, mean weight g) from the farm's earlier flocks of this breed, for its own curve."""
+    rows = conn.execute(
+        """SELECT ws.day - fl.placed_on, avg(ws.mean_g)
+           FROM flocks fl JOIN houses h ON h.id = fl.house_id
+           JOIN weighing_summaries ws ON ws.house_id = fl.house_id
+                AND ws.day >= fl.placed_on AND ws.day <= coalesce(fl.ended_on, %s)
+           WHERE h.farm_id = %s AND fl.breed = %s AND fl.placed_on < %s
+             AND coalesce(fl.ended_on, %s) < %s
+           GROUP BY 1 ORDER BY 1""",
+        (before, farm, breed, before, before, before),
+    ).fetchall()
+    if not conn.autocommit:
+        conn.commit()
+    return [(float(age), float(mean)) for age, mean in rows]

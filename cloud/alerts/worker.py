@@ -15,12 +15,19 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
+from cloud.alerts.breeds import ExpectedWeight, breed_curve, fit_gompertz
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import CameraHealth, FlockHistory, GatewaySnapshot, SensorHealth
 from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.service import AlertService
-from cloud.alerts.source_pg import load_environment, load_farms, load_flocks, load_history
+from cloud.alerts.source_pg import (
+    FlockRow,
+    load_environment,
+    load_farm_growth,
+    load_farms,
+    load_flocks,
+    load_history,
+)
 from cloud.alerts.store_pg import PgAlertStore
 from cloud.alerts.thresholds import ThresholdBook
 from cloud.notify.directory_pg import PgDirectory
@@ -65,6 +72,7 @@ class AlertWorker:
         self.alerts = PgAlertStore(conn)
         self.engine = AlertEngine(store=self.alerts)  # one engine: storm counters span cycles
         self.thresholds = thresholds
+        self._curves: dict[tuple[str, str], ExpectedWeight | None] = {}
         directory = PgDirectory(conn)
         self.outbox = Outbox(PgOutboxStore(conn), provider)
         self.dispatcher = Dispatcher(
@@ -79,6 +87,7 @@ class AlertWorker:
 
     def cycle(self, now: datetime) -> CycleReport:
         report = CycleReport(at=now)
+        self._curves = {}  # farms' own growth curves, refitted each cycle (flocks end, data grows)
         service = AlertService(self.engine, load_farms(self.conn), self.thresholds)
         effects: list[Effect] = []
         for step in (self._flocks, self._gateways):
@@ -102,17 +111,18 @@ class AlertWorker:
         for flock in load_flocks(self.conn, today - timedelta(days=2), today):
             history = _partial_today(load_history(self.conn, flock, today, self.tz), today)
             # Completed days (late entries), then today's deaths so far.
+            curve = self._curve(flock)
             for day in (today - timedelta(days=2), today - timedelta(days=1), today):
                 if history.get(day) is not None:
                     # Never in the future: today (and, early in the morning, yesterday's UTC
                     # end) is judged as of now, so escalation clocks start now.
-                    effects += service.flock_day(history, day, at=min(end_of_day(day), now))
+                    effects += service.flock_day(history, day, curve, at=min(end_of_day(day), now))
             report.flocks += 1
             samples = load_environment(self.conn, flock.house, start, now)
             age = (today - flock.placed_on).days
             record = history.get(today) or history.get(today - timedelta(days=1))
             weight = record.mean_weight_g if record is not None and record.mean_weight_g else None
-            if weight is None and (curve := breed_curve(flock.breed)) is not None:
+            if weight is None and curve is not None:
                 weight = curve(age)
             for sample in samples:
                 if sample.at > now - timedelta(hours=CLIMATE_HOURS) and sample.at <= now:
@@ -121,6 +131,20 @@ class AlertWorker:
                     )
                     report.climate_hours += 1
         return effects
+
+    def _curve(self, flock: FlockRow) -> ExpectedWeight | None:
+        """The breed standard, else a Gompertz curve fitted to the farm's earlier flocks."""
+        standard = breed_curve(flock.breed)
+        if standard is not None:
+            return standard
+        key = (flock.farm, flock.breed)
+        if key not in self._curves:
+            points = load_farm_growth(self.conn, flock.farm, flock.breed, flock.placed_on)
+            try:
+                self._curves[key] = fit_gompertz(points)
+            except ValueError:  # fewer than 4 weighed days on record: no curve yet
+                self._curves[key] = None
+        return self._curves[key]
 
     def _gateways(self, service: AlertService, now: datetime, report: CycleReport) -> list[Effect]:
         effects: list[Effect] = []

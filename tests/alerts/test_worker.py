@@ -102,3 +102,39 @@ def test_run_once_cli(db: TestDatabase) -> None:
     assert result.exit_code == 0, result.output + result.stderr
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["flocks"] == 1 and line["errors"] == []
+
+
+def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(db: TestDatabase, server: SmsServer) -> None:
+    from cloud.alerts.breeds import Gompertz
+
+    local = Gompertz(a=1900.0, k=0.032, ti=50.0)
+    with db.connect() as conn:
+        conn.execute("INSERT INTO regions (id, level, name) VALUES ('t', 'township', '青华镇')")
+        conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', '石板溪', 't')")
+        conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '1'), ('h2', 'f1', '2')")
+        first = TODAY - timedelta(days=300)
+        conn.execute(
+            "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed, ended_on) VALUES ('old', 'h1', 'local_xiushan', %s, 300, %s)",
+            (first, first + timedelta(days=120)),
+        )
+        for age in range(0, 120, 10):  # the last flock's weighings: the farm's own curve
+            conn.execute(
+                """INSERT INTO weighing_summaries (gateway_id, scale_id, day, house_id, count, mean_g, median_g,
+                       sd_g, cv_pct, uniformity_pct, seq) VALUES ('gw', 's', %s, 'h1', 50, %s, %s, 1, 1, 85, %s)""",
+                (first + timedelta(days=age), local(age), local(age), age),
+            )
+        conn.execute(
+            "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) VALUES ('new', 'h2', 'local_xiushan', %s, 300)",
+            (TODAY - timedelta(days=60),),
+        )
+        conn.execute("INSERT INTO daily_records (flock_id, day, deaths) VALUES ('new', %s, 0)", (TODAY - timedelta(days=1),))
+        conn.execute(
+            """INSERT INTO weighing_summaries (gateway_id, scale_id, day, house_id, count, mean_g, median_g,
+                   sd_g, cv_pct, uniformity_pct, seq) VALUES ('gw2', 's', %s, 'h2', 50, %s, %s, 1, 1, 85, 1)""",
+            (TODAY - timedelta(days=1), local(59) * 0.7, local(59) * 0.7),
+        )
+        conn.commit()
+        worker = AlertWorker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
+        assert worker.cycle(NOW).errors == []
+        rows = conn.execute("SELECT type, farm_id, house_id FROM alerts").fetchall()
+        assert ("weight_below_curve", "f1", "h2") in rows

@@ -121,3 +121,13 @@ def test_register_rotate_and_revoke_a_gateway(api: ApiWorld) -> None:
     assert api.client.get("/api/v1/gateways/gw-f2b", headers=h).json()["revoked"] is True
     push = api.client.post("/api/v1/gateways/gw-f2b/configs", headers=h, json={"config": {"telemetry_batch_s": 5}})
     assert push.status_code == 409
+
+
+def test_the_api_refuses_to_start_without_a_jwt_secret() -> None:
+    from cloud.api.app import MissingSecret, create_app
+    from cloud.settings import CloudSettings
+
+    with pytest.raises(MissingSecret):
+        create_app(CloudSettings(jwt_secret=None), with_web=False)
+    with pytest.raises(MissingSecret):
+        create_app(CloudSettings(jwt_secret="short"), with_web=False)

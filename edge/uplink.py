@@ -12,6 +12,7 @@ import contextlib
 import logging
 import queue
 import random
+import socket
 import ssl
 import threading
 import time
@@ -109,6 +110,16 @@ class Uplink:
             with contextlib.suppress(Exception):
                 if client.is_connected():
                     client.disconnect()
+
+    def sever(self) -> None:
+        """Drop the link as a failing network does: no DISCONNECT, so the broker sends the will."""
+        with self._lock:
+            client = self._client
+        sock = client.socket() if client is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.stop()
 
     @property
     def connected(self) -> bool:

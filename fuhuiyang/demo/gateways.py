@@ -8,9 +8,7 @@ reconnects and drains the backlog oldest-first.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,14 +64,8 @@ class DemoGateway:
 
     def _cut(self) -> None:
         """Drop the link as a failing network does: no DISCONNECT, so the broker sends the will."""
-        uplink = self.agent.uplink
-        if uplink is not None:
-            client = uplink._client  # noqa: SLF001 - a test harness reaching for the socket
-            sock = client.socket() if client is not None else None
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            uplink.stop()
+        if self.agent.uplink is not None:
+            self.agent.uplink.sever()
         self.agent.uplink = None
         self.linked = False
         self.cuts += 1

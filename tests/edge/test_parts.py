@@ -214,3 +214,32 @@ def test_uplink_falls_back_to_mqtt_311_on_a_broker_without_v5() -> None:
     finally:
         uplink.stop()
         broker.stop()
+
+
+def test_severed_uplink_makes_the_broker_publish_the_will(mosquitto_factory) -> None:  # type: ignore[no-untyped-def]
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from edge.config import MqttSettings
+    from edge.uplink import Connected, Uplink
+
+    broker = mosquitto_factory()
+    wills: list[bytes] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="will-watcher")
+    watcher.on_message = lambda c, u, m: wills.append(bytes(m.payload))
+    watcher.connect("127.0.0.1", broker.port)
+    watcher.subscribe("fhy/v1/gw-cut/status", qos=1)
+    watcher.loop_start()
+    uplink = Uplink(MqttSettings(port=broker.port), "gw-cut")
+    uplink.set_will("fhy/v1/gw-cut/status", b"offline")
+    uplink.start()
+    try:
+        assert isinstance(uplink.events.get(timeout=20), Connected)
+        uplink.sever()
+        deadline = time.monotonic() + 10
+        while not wills and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert wills == [b"offline"]
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()

@@ -15,11 +15,18 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
+from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.messages import MessageInput, place_label, render
 from cloud.alerts.service import AlertService
-from cloud.alerts.source_pg import FlockRow, load_environment, load_farms, load_flocks, load_history
+from cloud.alerts.source_pg import (
+    FlockRow,
+    growth_curve,
+    load_environment,
+    load_farms,
+    load_flocks,
+    load_history,
+)
 from cloud.alerts.store import Alert, AlertStore, MemoryAlertStore
 from cloud.alerts.thresholds import ThresholdBook
 
@@ -54,6 +61,7 @@ def replay(
     lo = datetime.combine(start, time.min, zone).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
     env = {f.house: load_environment(conn, f.house, lo - ENV_LOOKBACK, hi) for f in flocks}
+    curves = {f.flock: growth_curve(conn, f) for f in flocks}
     env_hours = 0
     day = start
     while day <= end:
@@ -61,9 +69,10 @@ def replay(
         for flock in flocks:
             if flock.placed_on <= day and (flock.ended_on is None or day <= flock.ended_on):
                 history = histories[flock.flock]
-                service.flock_day(history, day)
+                curve = curves[flock.flock]
+                service.flock_day(history, day, curve)
                 env_hours += _climate_day(
-                    service, flock, history.get(day), env[flock.house], day, day_lo
+                    service, flock, history.get(day), env[flock.house], day, day_lo, curve
                 )
         service.end_of_day(day)
         day += timedelta(days=1)
@@ -78,13 +87,14 @@ def _climate_day(
     samples: list[Any],
     day: date,
     day_lo: datetime,
+    curve: ExpectedWeight | None,
 ) -> int:
     times = [s.at for s in samples]
     first = bisect.bisect_right(times, day_lo)
     last = bisect.bisect_right(times, day_lo + timedelta(days=1))
     age = (day - flock.placed_on).days
     weight = record.mean_weight_g if record is not None and record.mean_weight_g else None
-    if weight is None and (curve := breed_curve(flock.breed)) is not None:
+    if weight is None and curve is not None:
         weight = curve(age)
     for i in range(first, last):
         at = times[i]

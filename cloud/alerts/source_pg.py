@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from cloud.alerts.breeds import ExpectedWeight, breed_curve, fit_gompertz
 from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
 from cloud.alerts.service import FarmInfo
 
@@ -164,3 +165,14 @@ def load_farm_growth(
     if not conn.autocommit:
         conn.commit()
     return [(float(age), float(mean)) for age, mean in rows]
+
+
+def growth_curve(conn: psycopg.Connection, flock: FlockRow) -> ExpectedWeight | None:
+    """The breed standard, else a Gompertz curve fitted to the farm's earlier flocks of the breed."""
+    standard = breed_curve(flock.breed)
+    if standard is not None:
+        return standard
+    try:
+        return fit_gompertz(load_farm_growth(conn, flock.farm, flock.breed, flock.placed_on))
+    except ValueError:  # fewer than 4 weighed days on record: no curve yet
+        return None

@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import ExpectedWeight, breed_curve, fit_gompertz
+from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import CameraHealth, FlockHistory, GatewaySnapshot, SensorHealth
 from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.service import AlertService
 from cloud.alerts.source_pg import (
     FlockRow,
+    growth_curve,
     load_environment,
-    load_farm_growth,
     load_farms,
     load_flocks,
     load_history,
@@ -133,17 +133,9 @@ class AlertWorker:
         return effects
 
     def _curve(self, flock: FlockRow) -> ExpectedWeight | None:
-        """The breed standard, else a Gompertz curve fitted to the farm's earlier flocks."""
-        standard = breed_curve(flock.breed)
-        if standard is not None:
-            return standard
         key = (flock.farm, flock.breed)
         if key not in self._curves:
-            points = load_farm_growth(self.conn, flock.farm, flock.breed, flock.placed_on)
-            try:
-                self._curves[key] = fit_gompertz(points)
-            except ValueError:  # fewer than 4 weighed days on record: no curve yet
-                self._curves[key] = None
+            self._curves[key] = growth_curve(self.conn, flock)
         return self._curves[key]
 
     def _gateways(self, service: AlertService, now: datetime, report: CycleReport) -> list[Effect]:

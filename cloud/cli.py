@@ -31,17 +31,22 @@ def cloud() -> None:
 @click.option("--batch-wait", "batch_wait_s", default=0.1, show_default=True, type=float,
               help="Seconds to wait filling a batch.")
 @click.option("--metrics-port", default=None, type=int, help="Serve Prometheus /metrics on this port.")
+@click.option("--retire", is_flag=True,
+              help="Remove --client-id from the group for good: unsubscribe, write what its session "
+                   "still holds, end the session (scale-down; a plain stop keeps the session).")
 def ingest(client_id: str | None, group: str, workers: int, mqtt_v311: bool, receive_maximum: int,
-           batch_messages: int, batch_wait_s: float, metrics_port: int | None) -> None:
+           batch_messages: int, batch_wait_s: float, metrics_port: int | None, retire: bool) -> None:
     """Consume gateway messages from the broker into the database."""
     from cloud.ingest.app import IngestOptions, run_worker, run_workers
 
     if mqtt_v311 and workers > 1:
         raise click.UsageError("MQTT 3.1.1 has no shared subscriptions: use one worker")
+    if retire and (workers > 1 or mqtt_v311 or client_id is None):
+        raise click.UsageError("--retire takes one explicit --client-id over MQTT 5")
     options = IngestOptions(
         client_id=client_id or f"ingest-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,
         receive_maximum=receive_maximum, batch_messages=batch_messages, batch_wait_s=batch_wait_s,
-        metrics_port=metrics_port,
+        metrics_port=metrics_port, retire=retire,
     )
     if workers == 1:
         run_worker(options)

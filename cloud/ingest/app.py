@@ -43,6 +43,7 @@ class IngestOptions:
     metrics_port: int | None = None
     session_expiry_s: int = 3600
     write_method: str = "auto"  # "copy", "unnest", or "auto" (copy unless the engine lacks it)
+    retire: bool = False  # leave the group for good: unsubscribe, write what is held, end the session
 
 
 def topics(options: IngestOptions) -> list[str]:
@@ -63,7 +64,7 @@ def build(settings: CloudSettings, options: IngestOptions,
     subscriber = MqttSubscriber(
         address, options.client_id, topics(options), deliveries, metrics,
         mqtt5=options.mqtt5, receive_maximum=options.receive_maximum,
-        session_expiry_s=options.session_expiry_s,
+        session_expiry_s=options.session_expiry_s, retire=options.retire,
     )
     frames = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
 
@@ -113,6 +114,9 @@ def run_worker(options: IngestOptions, settings: CloudSettings | None = None) ->
 
         start_http_server(options.metrics_port, registry=metrics.registry)
     subscriber, service = build(settings, options, metrics)
+    if options.retire:
+        retire(subscriber, service, options.client_id)
+        return
     tune_gc()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -124,6 +128,26 @@ def run_worker(options: IngestOptions, settings: CloudSettings | None = None) ->
     finally:
         subscriber.stop()
         service.close()
+
+
+def retire(subscriber: MqttSubscriber, service: IngestService, client_id: str) -> None:
+    """Take a worker id out of the shared group without losing what the broker queued for it.
+
+    A stopped worker keeps its session, and Mosquitto keeps routing its share of the stream to
+    that session (so a restart loses nothing); a worker removed for good must be retired, or
+    its share is dropped when the session expires."""
+    subscriber.start()
+    try:
+        if not subscriber.wait_retired(60):
+            raise RuntimeError(f"{client_id}: broker did not confirm the unsubscription")
+        drained = service.drain(lambda: subscriber.unacked)
+    finally:
+        service.close()
+    if not drained:
+        subscriber.stop()
+        raise RuntimeError(f"{client_id}: messages still arriving; session kept, run --retire again")
+    subscriber.stop(end_session=True)
+    log.warning("ingest worker %s retired: its session is gone", client_id)
 
 
 def _child(options: IngestOptions, verbose_level: int) -> None:

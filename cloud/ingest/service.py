@@ -105,6 +105,23 @@ class IngestService:
         except BaseException as exc:  # surfaced by run(): the process exits and is restarted
             self._writer_error = exc
 
+    def drain(self, unacked: Callable[[], int], idle_s: float = 1.0, deadline_s: float = 120.0) -> bool:
+        """Write whatever the broker still hands us until nothing is pending for `idle_s`.
+
+        Used when a worker retires from the group; False if it did not come to rest in time."""
+        deadline = time.monotonic() + deadline_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = self.collect(timeout=0.1)
+            if batch:
+                self.process(batch)
+                quiet_since = time.monotonic()
+            elif unacked() > 0 or not self.deliveries.empty():
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= idle_s:
+                return True
+        return False
+
     def collect(self, timeout: float) -> list[Delivery]:
         try:
             first = self.deliveries.get(timeout=timeout)

@@ -86,6 +86,7 @@ class MqttSubscriber:
         receive_maximum: int = 1000,
         session_expiry_s: int = 3600,
         keepalive_s: int = 30,
+        retire: bool = False,
     ) -> None:
         self.address = address
         self.topics = topics
@@ -98,6 +99,8 @@ class MqttSubscriber:
         self.mqtt5 = mqtt5
         self._generation = 0
         self._subscribed = threading.Event()
+        self._left = threading.Event()
+        self.retire = retire
         self._warned_down = False
         self._stopping = False
         self._lock = threading.Lock()
@@ -126,6 +129,7 @@ class MqttSubscriber:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_unsubscribe = self._on_unsubscribe
         self.keepalive_s = keepalive_s
 
     def start(self) -> None:
@@ -140,10 +144,25 @@ class MqttSubscriber:
     def wait_subscribed(self, timeout: float | None = None) -> bool:
         return self._subscribed.wait(timeout)
 
-    def stop(self) -> None:
+    def stop(self, end_session: bool = False) -> None:
+        """Disconnect; `end_session` also deletes the broker-side session (MQTT 5)."""
         self._stopping = True
-        self.client.disconnect()
+        if end_session and self.mqtt5:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+            self.client.disconnect(properties=props)
+        else:
+            self.client.disconnect()
         self.client.loop_stop()
+
+    @property
+    def unacked(self) -> int:
+        with self._lock:
+            return self._unacked
+
+    def wait_retired(self, timeout: float | None = None) -> bool:
+        """In retire mode: True once the broker confirmed the unsubscription."""
+        return self._left.wait(timeout)
 
     def ack(self, delivery: Delivery) -> None:
         # A delivery from a previous connection will be redelivered by the broker; acking
@@ -168,7 +187,10 @@ class MqttSubscriber:
             self._connected.set(1)
             log.info("connected to %s:%s (session present: %s)", self.address.host,
                      self.address.port, getattr(flags, "session_present", None))
-            client.subscribe([(topic, 1) for topic in self.topics])
+            if self.retire:  # leave the group: the broker routes nothing new to this session
+                client.unsubscribe(self.topics)
+            else:
+                client.subscribe([(topic, 1) for topic in self.topics])
         except Exception:
             log.exception("on_connect failed")
 
@@ -183,6 +205,13 @@ class MqttSubscriber:
                 self._subscribed_gauge.set(1)
         except Exception:
             log.exception("on_subscribe failed")
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                        properties: Any = None) -> None:
+        try:
+            self._left.set()
+        except Exception:
+            log.exception("on_unsubscribe failed")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any = None) -> None:

@@ -104,3 +104,27 @@ def test_two_workers_share_the_load_and_a_sigkill_loses_nothing(db, broker, work
     assert (total, distinct, messages) == (expected, expected, 2 * MESSAGES)
     # What the dead worker held unacknowledged was redelivered to its successor, not lost.
     assert a2.metric("fhy_ingest_rows_written_total") > 0
+
+
+def test_retiring_a_stopped_worker_hands_over_its_share(db, broker, workers, tmp_path) -> None:
+    """Mosquitto keeps routing a share of the stream to a stopped member's session; `--retire`
+    writes what that session holds and takes the id out of the group, so nothing is stranded."""
+    a, b = workers("ingest-ret-a"), workers("ingest-ret-b")
+    a.stop()  # SIGTERM: a plain stop keeps the session (a restart would pick up from here)
+    pub = Publisher("127.0.0.1", broker.port)
+    for seq in range(100):
+        pub.send(telemetry(f"gw-{seq % 5}", seq, points=10)).wait_for_publish(10)
+    wait_until(lambda: b.metric("fhy_ingest_rows_written_total") > 0, what="b writing its share")
+    assert count(db, "SELECT count(*) FROM readings") < 1000  # a's share waits in its session
+
+    env = {**os.environ, **db.env(), "FUHUIYANG_MQTT_URL": broker.url, "FUHUIYANG_FRAMES_DIR": str(tmp_path)}
+    retired = subprocess.run([sys.executable, "-m", "fuhuiyang", "cloud", "ingest", "--client-id",
+                              "ingest-ret-a", "--retire"], env=env, capture_output=True, text=True, timeout=300)
+    assert retired.returncode == 0, retired.stderr
+    wait_until(lambda: count(db, "SELECT count(*) FROM readings") == 1000, what="a's share written")
+
+    for seq in range(100, 200):  # only b is left in the group now
+        pub.send(telemetry(f"gw-{seq % 5}", seq, points=10))
+    wait_until(lambda: count(db, "SELECT count(*) FROM readings") == 2000, what="all of the new stream at b")
+    pub.close()
+    assert count(db, "SELECT count(DISTINCT (gateway_id, seq, idx)) FROM readings") == 2000

@@ -258,7 +258,7 @@ def _note_gaps(out: ParsedRecords) -> None:
             out.problems.append(
                 Problem(
                     0,
-                    "date",
+                    None,
                     None,
                     f"{gap} day(s) missing from {first_missing}",
                     "judged without them",

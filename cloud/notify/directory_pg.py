@@ -34,8 +34,12 @@ class PgDirectory:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
 
-    def recipients(self, audience: Audience, farm: str | None, region: str | None) -> list[Recipient]:
-        rows = self.conn.execute(_QUERY, {"role": audience.value, "farm": farm, "region": region}).fetchall()
+    def recipients(
+        self, audience: Audience, farm: str | None, region: str | None
+    ) -> list[Recipient]:
+        rows = self.conn.execute(
+            _QUERY, {"role": audience.value, "farm": farm, "region": region}
+        ).fetchall()
         self._end_read()
         return [Recipient(str(uid), phone, audience, lang=locale) for uid, phone, locale in rows]
 

@@ -60,7 +60,9 @@ def poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def ordinary_csv(birds: int, days: int, seed: int, spike_day: int | None = None, with_birds: bool = False) -> str:
+def ordinary_csv(
+    birds: int, days: int, seed: int, spike_day: int | None = None, with_birds: bool = False
+) -> str:
     """A flock losing about one bird in 4,000 a day, optionally with a one-day 2 % spike."""
     rng = random.Random(seed)
     alive = birds

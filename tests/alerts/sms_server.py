@@ -62,7 +62,9 @@ class SmsServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def _answer(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             if self.down:
                 status, answer = 503, {"error": "maintenance"}
@@ -73,7 +75,9 @@ class SmsServer:
             self.requests.append(Recorded(path, headers, body, status))
             return status, answer
 
-    def _accept(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def _accept(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
         n = len(self.requests)
         if path.endswith("/Messages.json"):  # Twilio
             form = dict(urllib.parse.parse_qsl(body.decode()))

@@ -60,7 +60,9 @@ def test_messy_records_are_reported_and_the_rest_is_used(tmp_path: Path) -> None
 def test_missing_deaths_column_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("date,water_l\n2025-03-01,3\n")
-    result = CliRunner().invoke(alerts, ["backtest", "--records", str(path), "--birds-placed", "10", "--json"])
+    result = CliRunner().invoke(
+        alerts, ["backtest", "--records", str(path), "--birds-placed", "10", "--json"]
+    )
     assert result.exit_code != 0
     assert "missing column(s) deaths" in result.output + result.stderr
 
@@ -79,8 +81,16 @@ def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
         water = 100.0 + 5 * i if i != 15 else 60.0
         lines.append(f"{day(i).isoformat()},0,{water},{weight}")
     found, _ = _run(
-        tmp_path, "\n".join(lines) + "\n", "--birds-placed", "3000", "--breed", "ross308",
-        "--placed-on", day(0).isoformat(), "--lang", "en",
+        tmp_path,
+        "\n".join(lines) + "\n",
+        "--birds-placed",
+        "3000",
+        "--breed",
+        "ross308",
+        "--placed-on",
+        day(0).isoformat(),
+        "--lang",
+        "en",
     )
     kinds = {(a["date"], a["type"]) for a in found}
     assert (day(15).isoformat(), "water_drop") in kinds
@@ -106,15 +116,23 @@ def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
     from cloud.alerts.breeds import Gompertz
 
     local = Gompertz(a=1900.0, k=0.032, ti=50.0)  # a slow local breed, no standard table
-    previous = ["date,deaths,mean_weight_g"] + [f"{day(i).isoformat()},0,{local(i):.0f}" for i in range(0, 120, 5)]
+    previous = ["date,deaths,mean_weight_g"] + [
+        f"{day(i).isoformat()},0,{local(i):.0f}" for i in range(0, 120, 5)
+    ]
     (tmp_path / "previous.csv").write_text("\n".join(previous) + "\n")
     current = ["date,deaths,mean_weight_g"]
     for i in range(0, 100):
         weight = local(i) * (0.75 if i == 80 else 1.0)  # one weighing 25 % below the farm's curve
         current.append(f"{day(i).isoformat()},0,{weight:.0f}")
     found, stderr = _run(
-        tmp_path, "\n".join(current) + "\n", "--birds-placed", "500",
-        "--growth-from", str(tmp_path / "previous.csv"), "--placed-on", day(0).isoformat(),
+        tmp_path,
+        "\n".join(current) + "\n",
+        "--birds-placed",
+        "500",
+        "--growth-from",
+        str(tmp_path / "previous.csv"),
+        "--placed-on",
+        day(0).isoformat(),
     )
     assert "farm growth curve A=19" in stderr
     below = [a for a in found if a["type"] == "weight_below_curve"]
@@ -124,12 +142,20 @@ def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
 def test_placement_is_estimated_from_weights_never_guessed(tmp_path: Path) -> None:
     # Flat water for 600 days of an adult flock: with --breed but no date, no age-based alert.
     lines = ["date,deaths,water_l"] + [f"{day(i).isoformat()},0,300" for i in range(600)]
-    found, stderr = _run(tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308")
+    found, stderr = _run(
+        tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308"
+    )
     assert found == [] and "age unknown" in stderr
     # Weights of a 14-day-old Ross 308 flock: placement is 14 days before the first record.
-    lines = ["date,deaths,mean_weight_g"] + [f"{day(i).isoformat()},0,{533 + 60 * i}" for i in range(5)]
-    found, stderr = _run(tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308")
-    assert f"estimated from the first weighing and the ross308 curve: {day(-14).isoformat()}" in stderr
+    lines = ["date,deaths,mean_weight_g"] + [
+        f"{day(i).isoformat()},0,{533 + 60 * i}" for i in range(5)
+    ]
+    found, stderr = _run(
+        tmp_path, "\n".join(lines) + "\n", "--birds-placed", "2000", "--breed", "ross308"
+    )
+    assert (
+        f"estimated from the first weighing and the ross308 curve: {day(-14).isoformat()}" in stderr
+    )
 
 
 def test_semicolon_and_tab_separated_files() -> None:

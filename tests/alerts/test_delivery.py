@@ -138,7 +138,9 @@ def test_twilio_adapter(server: SmsServer) -> None:
 
 
 def test_aliyun_adapter_signs_and_classifies(server: SmsServer) -> None:
-    provider = AliyunSmsProvider("AK", "S3cr3t", "富慧养", "SMS_123", endpoint=server.url + "/aliyun")
+    provider = AliyunSmsProvider(
+        "AK", "S3cr3t", "富慧养", "SMS_123", endpoint=server.url + "/aliyun"
+    )
     assert provider.send("+8613800000000", "【富慧养】测试", "key-1").startswith("biz")
     form = dict(urllib.parse.parse_qsl(server.requests[-1].body.decode()))
     signature = form.pop("Signature")
@@ -169,9 +171,13 @@ def test_aliyun_signature_known_vector() -> None:
 
 def test_accepted_with_an_unreadable_answer_is_not_retried() -> None:
     # 2xx means the gateway took it: raising now would send the SMS a second time.
-    provider = GenericHttpProvider(url="http://gateway/sms", transport=lambda request, timeout: HttpAnswer(200, b"<html>ok"))
+    provider = GenericHttpProvider(
+        url="http://gateway/sms", transport=lambda request, timeout: HttpAnswer(200, b"<html>ok")
+    )
     assert provider.send("+8613800000000", "x", "key-9") == "key-9"
-    twilio = TwilioProvider("AC1", "t", "+1500", transport=lambda request, timeout: HttpAnswer(201, b"{}"))
+    twilio = TwilioProvider(
+        "AC1", "t", "+1500", transport=lambda request, timeout: HttpAnswer(201, b"{}")
+    )
     assert twilio.send("+8613800000000", "x", "key-10") == "key-10"
 
 

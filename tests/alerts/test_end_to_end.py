@@ -41,11 +41,21 @@ FARMS = {
     "longtan": FarmInfo("longtan", "龙潭鸡场", "longtan", "龙潭镇"),
 }
 RECIPIENTS = [
-    *(Recipient(f"farmer-{f}", f"+86138000000{i:02d}", Audience.FARMER, farms=frozenset({f})) for i, f in enumerate(FARMS)),
+    *(
+        Recipient(f"farmer-{f}", f"+86138000000{i:02d}", Audience.FARMER, farms=frozenset({f}))
+        for i, f in enumerate(FARMS)
+    ),
     Recipient("tech-qh", "+8613900000001", Audience.TECHNICIAN, townships=frozenset({"qinghua"})),
     Recipient("tech-lt", "+8613900000002", Audience.TECHNICIAN, townships=frozenset({"longtan"})),
-    Recipient("staff", "+8613700000001", Audience.PROGRAM_STAFF, townships=frozenset({"qinghua", "longtan"})),
-    Recipient("farmer-en", "+447700900000", Audience.FARMER, lang="en", farms=frozenset({"lijiaping"})),
+    Recipient(
+        "staff",
+        "+8613700000001",
+        Audience.PROGRAM_STAFF,
+        townships=frozenset({"qinghua", "longtan"}),
+    ),
+    Recipient(
+        "farmer-en", "+447700900000", Audience.FARMER, lang="en", farms=frozenset({"lijiaping"})
+    ),
 ]
 
 
@@ -67,7 +77,9 @@ def _stack(server: SmsServer) -> tuple[AlertEngine, MemoryAlertStore, Dispatcher
         info = FARMS.get(key.farm or "")
         return "" if info is None else (info.farm if lang == "en" else info.name)
 
-    dispatcher = Dispatcher(directory, outbox, store, place=place, region_name=lambda c: names.get(c, c))
+    dispatcher = Dispatcher(
+        directory, outbox, store, place=place, region_name=lambda c: names.get(c, c)
+    )
     return engine, store, dispatcher, outbox
 
 
@@ -89,9 +101,13 @@ def test_storm_through_dispatch_gives_at_most_one_sms_per_recipient(server: SmsS
 def test_farmer_reply_acknowledges_and_stops_escalation(server: SmsServer) -> None:
     engine, store, dispatcher, outbox = _stack(server)
     key = AlertKey("wangjiagou", "2", NH3_HIGH)
-    dispatcher.handle(engine.observe(Finding(key, Severity.WARNING, T0, "nh3_above", 24.0, 20.0)), T0)
+    dispatcher.handle(
+        engine.observe(Finding(key, Severity.WARNING, T0, "nh3_above", 24.0, 20.0)), T0
+    )
     outbox.deliver_due(T0)
-    alert_id = apply_reply(Reply("+8613800000001", "收到"), dispatcher, engine, T0 + timedelta(minutes=5))
+    alert_id = apply_reply(
+        Reply("+8613800000001", "收到"), dispatcher, engine, T0 + timedelta(minutes=5)
+    )
     assert alert_id == store.all()[0].id and store.all()[0].state is State.ACKNOWLEDGED
     later = engine.tick(T0 + timedelta(hours=2))
     assert dispatcher.handle(later, T0 + timedelta(hours=2)) == []  # technician never paged
@@ -102,7 +118,9 @@ def test_resolved_before_quiet_hours_end_is_never_sent(server: SmsServer) -> Non
     engine, store, dispatcher, outbox = _stack(server)
     night = T0 + timedelta(hours=15)  # 23:00 in China
     key = AlertKey("longtan", "1", NH3_HIGH)
-    queued = dispatcher.handle(engine.observe(Finding(key, Severity.WARNING, night, "nh3_above", 22.0, 20.0)), night)
+    queued = dispatcher.handle(
+        engine.observe(Finding(key, Severity.WARNING, night, "nh3_above", 22.0, 20.0)), night
+    )
     assert queued and queued[0].not_before > night
     effects = engine.clear(key, night + timedelta(minutes=10))
     effects += engine.tick(night + timedelta(minutes=45))
@@ -123,7 +141,9 @@ def _outbreak_history(farm: str, birds: int, onset: int, days: int = 30) -> Floc
         if k >= 0:
             dead = min(alive, round(alive * 0.01 * 2**k))
             water *= max(0.2, 1 - 0.25 * (k + 1))
-        records.append(DailyRecord(day(i), dead, water_l=round(water, 1), feed_kg=round(water / 1.8, 1)))
+        records.append(
+            DailyRecord(day(i), dead, water_l=round(water, 1), feed_kg=round(water / 1.8, 1))
+        )
         alive -= dead
     return FlockHistory(FlockContext(farm, "1", birds, placed_on=day(-40)), records)
 
@@ -148,7 +168,9 @@ def test_hpai_like_outbreak_in_one_township(server: SmsServer) -> None:
 
     alerts = store.all()
     by_type = Counter(a.key.type for a in alerts)
-    farms_with = {t: {a.key.farm for a in alerts if a.key.type == t} for t in (MORTALITY, SUSPECTED_DISEASE)}
+    farms_with = {
+        t: {a.key.farm for a in alerts if a.key.type == t} for t in (MORTALITY, SUSPECTED_DISEASE)
+    }
     assert farms_with[MORTALITY] == {"lijiaping", "wangjiagou", "shibanxi"}
     assert farms_with[SUSPECTED_DISEASE] == {"lijiaping", "wangjiagou", "shibanxi"}
     assert by_type[REGIONAL_OUTBREAK] == 1
@@ -193,9 +215,13 @@ def test_storm_digest_names_the_farm_and_counts_the_storm(server: SmsServer) -> 
     for i in range(8):  # eight houses' ammonia alarms at once: five SMS, then one digest
         key = AlertKey("wangjiagou", str(i), NH3_HIGH)
         at = T0 + timedelta(minutes=i)
-        dispatcher.handle(engine.observe(Finding(key, Severity.WARNING, at, "nh3_above", 24.0, 20.0)), at)
+        dispatcher.handle(
+            engine.observe(Finding(key, Severity.WARNING, at, "nh3_above", 24.0, 20.0)), at
+        )
     later = T0 + timedelta(minutes=20)
     dispatcher.handle(engine.tick(later), later)
     texts = [m.text for m in outbox.store.messages.values()]  # type: ignore[attr-defined]
     digests = [t for t in texts if "另有" in t]
-    assert len(texts) == 6 and digests == ["【富慧养】王家沟鸡场：另有3条提醒未发短信，请在应用中查看"]
+    assert len(texts) == 6 and digests == [
+        "【富慧养】王家沟鸡场：另有3条提醒未发短信，请在应用中查看"
+    ]

@@ -18,7 +18,12 @@ S = timedelta(seconds=1)
 
 
 def _snap(**kw: object) -> GatewaySnapshot:
-    base: dict[str, object] = {"gateway": "gw-1", "farm": "farm-1", "at": T0, "last_seen": T0 - 10 * S}
+    base: dict[str, object] = {
+        "gateway": "gw-1",
+        "farm": "farm-1",
+        "at": T0,
+        "last_seen": T0 - 10 * S,
+    }
     base.update(kw)
     return GatewaySnapshot(**base)  # type: ignore[arg-type]
 

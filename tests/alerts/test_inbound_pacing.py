@@ -23,16 +23,26 @@ SECRET = b"webhook-secret"
 NOW = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 in China
 
 
-def _signed(payload: object, ts: datetime = NOW, secret: bytes = SECRET) -> tuple[bytes, dict[str, str]]:
+def _signed(
+    payload: object, ts: datetime = NOW, secret: bytes = SECRET
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     stamp = int(ts.timestamp())
-    return body, {"X-Fuhuiyang-Signature": sign_generic(body, secret, stamp), "X-Fuhuiyang-Timestamp": str(stamp)}
+    return body, {
+        "X-Fuhuiyang-Signature": sign_generic(body, secret, stamp),
+        "X-Fuhuiyang-Timestamp": str(stamp),
+    }
 
 
 def test_generic_webhook_receipt_and_reply() -> None:
     body, headers = _signed(
         [
-            {"type": "receipt", "id": "msg-1", "status": "delivered", "at": "2025-03-01T04:00:00+00:00"},
+            {
+                "type": "receipt",
+                "id": "msg-1",
+                "status": "delivered",
+                "at": "2025-03-01T04:00:00+00:00",
+            },
             {"type": "reply", "from": "+8613800000000", "text": "收到"},
         ]
     )
@@ -46,14 +56,30 @@ def test_generic_webhook_receipt_and_reply() -> None:
     [
         (lambda b, h: (b, {}), 401, "unsigned"),
         (lambda b, h: (b + b" ", h), 401, "bad_signature"),
-        (lambda b, h: _signed({"type": "reply", "from": "x", "text": "1"}, secret=b"other"), 401, "bad_signature"),
-        (lambda b, h: _signed({"type": "reply", "from": "x", "text": "1"}, ts=NOW - timedelta(minutes=6)), 401, "stale"),
+        (
+            lambda b, h: _signed({"type": "reply", "from": "x", "text": "1"}, secret=b"other"),
+            401,
+            "bad_signature",
+        ),
+        (
+            lambda b, h: _signed(
+                {"type": "reply", "from": "x", "text": "1"}, ts=NOW - timedelta(minutes=6)
+            ),
+            401,
+            "stale",
+        ),
         (lambda b, h: (b, {**h, "X-Fuhuiyang-Timestamp": "soon"}), 401, "bad_signature"),
         (lambda b, h: (b, {**h, "X-Fuhuiyang-Timestamp": "9" * 30}), 401, "bad_signature"),
         (lambda b, h: _signed({"type": "receipt", "id": "m", "status": "maybe"}), 400, "invalid"),
         (lambda b, h: _signed({"type": "poke"}), 400, "invalid"),
         (lambda b, h: _signed({"type": "reply", "from": "", "text": "1"}), 400, "invalid"),
-        (lambda b, h: _signed({"type": "receipt", "id": "m", "status": "delivered", "at": "noon"}), 400, "invalid"),
+        (
+            lambda b, h: _signed(
+                {"type": "receipt", "id": "m", "status": "delivered", "at": "noon"}
+            ),
+            400,
+            "invalid",
+        ),
         (lambda b, h: _signed([1]), 400, "invalid"),
     ],
 )
@@ -68,7 +94,10 @@ def test_generic_webhook_rejections(mutate: object, status: int, reason: str) ->
 def test_bad_json_and_oversize_are_rejected() -> None:
     body = b"{not json"
     stamp = int(NOW.timestamp())
-    headers = {"X-Fuhuiyang-Signature": sign_generic(body, SECRET, stamp), "X-Fuhuiyang-Timestamp": str(stamp)}
+    headers = {
+        "X-Fuhuiyang-Signature": sign_generic(body, SECRET, stamp),
+        "X-Fuhuiyang-Timestamp": str(stamp),
+    }
     with pytest.raises(WebhookError, match="bad_json"):
         parse_generic(body, headers, SECRET, NOW)
     with pytest.raises(WebhookError, match="too_large"):
@@ -94,8 +123,18 @@ def test_twilio_webhooks() -> None:
 def test_aliyun_push() -> None:
     body = json.dumps(
         [
-            {"phone_number": "13800000000", "success": True, "biz_id": "biz1", "report_time": "2025-03-01 12:00:00"},
-            {"phone_number": "13800000000", "success": False, "biz_id": "biz2", "err_code": "MK:0001"},
+            {
+                "phone_number": "13800000000",
+                "success": True,
+                "biz_id": "biz1",
+                "report_time": "2025-03-01 12:00:00",
+            },
+            {
+                "phone_number": "13800000000",
+                "success": False,
+                "biz_id": "biz2",
+                "err_code": "MK:0001",
+            },
             {"phone_number": "13800000000", "content": "收到", "send_time": "2025-03-01 12:01:00"},
         ]
     ).encode()
@@ -126,7 +165,9 @@ def test_quiet_hours_defer_non_critical_to_morning_local_time() -> None:
     assert at == datetime(2025, 3, 1, 22, 30, tzinfo=UTC)  # 06:30 next morning in China
     assert earliest_send(night, Severity.CRITICAL, [], Pacing()) == (night, None)
     early = datetime(2025, 3, 1, 21, 0, tzinfo=UTC)  # 05:00 in China
-    assert earliest_send(early, Severity.WARNING, [], Pacing())[0] == datetime(2025, 3, 1, 22, 30, tzinfo=UTC)
+    assert earliest_send(early, Severity.WARNING, [], Pacing())[0] == datetime(
+        2025, 3, 1, 22, 30, tzinfo=UTC
+    )
     assert earliest_send(NOW, Severity.WARNING, [], Pacing()) == (NOW, None)
     off = Pacing(quiet_start=None)
     assert earliest_send(night, Severity.WARNING, [], off) == (night, None)
@@ -138,5 +179,7 @@ def test_rate_limit_per_hour_and_day() -> None:
     assert why == "rate_limit" and at == NOW + timedelta(minutes=10)
     assert earliest_send(NOW, Severity.CRITICAL, sent, Pacing()) == (NOW, None)
     day = [NOW - timedelta(hours=h) for h in range(1, 11)]
-    at, why = earliest_send(NOW, Severity.WARNING, day, Pacing(max_per_hour=99, quiet_start=time(22, 0)))
+    at, why = earliest_send(
+        NOW, Severity.WARNING, day, Pacing(max_per_hour=99, quiet_start=time(22, 0))
+    )
     assert why in ("rate_limit", "quiet_hours") and at > NOW

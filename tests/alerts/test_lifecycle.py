@@ -17,7 +17,14 @@ MIN = timedelta(minutes=1)
 
 
 def _finding(at_min: float, severity: Severity = Severity.WARNING, key: AlertKey = KEY) -> Finding:
-    return Finding(key=key, severity=severity, at=T0 + at_min * MIN, rule="nh3_above", value=22.0, threshold=20.0)
+    return Finding(
+        key=key,
+        severity=severity,
+        at=T0 + at_min * MIN,
+        rule="nh3_above",
+        value=22.0,
+        threshold=20.0,
+    )
 
 
 def _notes(effects: Sequence[object]) -> list[Notify]:
@@ -142,7 +149,9 @@ def test_storm_protection_across_many_alert_types_sends_one_digest() -> None:
     assert len(individual) == LifecyclePolicy().storm_limit
     assert len(store.all()) == 12  # every alert is kept and shown in the app
     assert engine.suppressed == 12 - LifecyclePolicy().storm_limit
-    critical = _notes(engine.observe(_finding(12, Severity.CRITICAL, AlertKey("farm-1", "hx", NH3_HIGH))))
+    critical = _notes(
+        engine.observe(_finding(12, Severity.CRITICAL, AlertKey("farm-1", "hx", NH3_HIGH)))
+    )
     assert [n.reason for n in critical] == ["opened"]  # critical is never held back
     # The digest waits until the storm has been held for 10 minutes, then counts it all.
     assert [n for n in _notes(engine.tick(T0 + 14 * MIN)) if n.reason == "digest"] == []
@@ -194,4 +203,6 @@ def test_an_alert_nobody_judges_any_more_expires_after_a_week() -> None:
     assert store.all()[0].state is State.OPEN  # silence is not recovery...
     engine.tick(T0 + timedelta(days=7, minutes=1))
     alert = store.all()[0]
-    assert alert.state is State.RESOLVED and alert.audit[-1].actor == "engine:expired"  # ...for a while
+    assert (
+        alert.state is State.RESOLVED and alert.audit[-1].actor == "engine:expired"
+    )  # ...for a while

@@ -16,7 +16,9 @@ def test_every_alert_type_has_a_template_and_advice_in_both_languages() -> None:
     for kind in ALL_TYPES:
         assert kind in TEMPLATES
         for lang in ("zh-CN", "en"):
-            assert advice_for(kind, "too_cold" if kind == TEMPERATURE_BAND else "humidity_low", lang)
+            assert advice_for(
+                kind, "too_cold" if kind == TEMPERATURE_BAND else "humidity_low", lang
+            )
     assert all(zh and en for zh, en in ADVICE.values())
 
 
@@ -49,7 +51,12 @@ def test_mortality_message_reads_naturally() -> None:
     assert text.startswith("【富慧养】紧急李家坪2号舍：24小时死亡25只(2.5%)")
     assert "回复1确认" in text
     assert "?" not in text
-    en = render(MessageInput(kind=MORTALITY, severity=Severity.WARNING, evidence={"deaths": 25, "pct": 2.5}), "en")
+    en = render(
+        MessageInput(
+            kind=MORTALITY, severity=Severity.WARNING, evidence={"deaths": 25, "pct": 2.5}
+        ),
+        "en",
+    )
     assert en.startswith("Fuhuiyang: Warning: 25 dead in 24 h (2.5%)")
 
 

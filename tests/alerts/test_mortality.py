@@ -143,4 +143,6 @@ def test_egg_drop_edges() -> None:
     assert check_egg_drop(flock([0] * 4, eggs=eggs), day(3), DEFAULTS.eggs) is None
     eggs = [900, 900, 900, 760]  # 15.6 % below
     assert isinstance(check_egg_drop(flock([0] * 4, eggs=eggs), day(3), DEFAULTS.eggs), Finding)
-    assert check_egg_drop(flock([0] * 4, eggs=[None, 900, 900, 700]), day(3), DEFAULTS.eggs) is NO_DATA
+    assert (
+        check_egg_drop(flock([0] * 4, eggs=[None, 900, 900, 700]), day(3), DEFAULTS.eggs) is NO_DATA
+    )

@@ -41,7 +41,9 @@ def _users(conn: psycopg.Connection, n: int) -> list[int]:
     return ids
 
 
-def _message(user: int, i: int, alert_id: str = "a", severity: Severity = Severity.WARNING) -> OutMessage:
+def _message(
+    user: int, i: int, alert_id: str = "a", severity: Severity = Severity.WARNING
+) -> OutMessage:
     return OutMessage(
         key=f"{alert_id}{i}:farmer:{severity.label}:{user}",
         alert_id=f"{alert_id}{i}",
@@ -79,7 +81,9 @@ def test_provider_down_for_an_hour_on_the_database(any_db: TestDatabase, server:
         assert sent is not None and sent.state is OutState.SENT and sent.provider == "http"
         assert sent.attempts > 1 and sent.recipient == str(users[3])
         assert outbox.receipt(str(sent.provider_id), True, now) is not None
-        assert conn.execute("SELECT count(*) FROM notifications WHERE state = 'delivered'").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM notifications WHERE state = 'delivered'"
+        ).fetchone() == (1,)
 
 
 def test_two_workers_never_claim_the_same_row(db: TestDatabase) -> None:
@@ -102,7 +106,9 @@ def test_cancel_pending_messages_of_a_resolved_alert(db: TestDatabase) -> None:
         users = _users(conn, 1)
         alerts = PgAlertStore(conn)
         engine = AlertEngine(store=alerts)
-        engine.observe(Finding(AlertKey("f", "h", NH3_HIGH), Severity.WARNING, T0, "nh3_above", 22.0, 20.0))
+        engine.observe(
+            Finding(AlertKey("f", "h", NH3_HIGH), Severity.WARNING, T0, "nh3_above", 22.0, 20.0)
+        )
         alert = alerts.active()[0]
         store = PgOutboxStore(conn)
         message = _message(users[0], 0)
@@ -110,6 +116,13 @@ def test_cancel_pending_messages_of_a_resolved_alert(db: TestDatabase) -> None:
         outbox = Outbox(store, GenericHttpProvider(url="http://127.0.0.1:9/none"))
         assert outbox.enqueue(message)
         assert outbox.cancel_for_alert(alert.id) == 1
-        assert conn.execute("SELECT state, alert_id IS NOT NULL FROM notifications").fetchone() == ("suppressed", True)
+        assert conn.execute("SELECT state, alert_id IS NOT NULL FROM notifications").fetchone() == (
+            "suppressed",
+            True,
+        )
         reread = store.get(message.key)
-        assert reread is not None and reread.state is OutState.CANCELLED and reread.alert_id == alert.id
+        assert (
+            reread is not None
+            and reread.state is OutState.CANCELLED
+            and reread.alert_id == alert.id
+        )

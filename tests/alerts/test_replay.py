@@ -13,7 +13,12 @@ from cloud.alerts.cli import alerts
 from tests.support.databases import TestDatabase
 
 D0 = date(2025, 3, 1)
-FARMS = [("f-li", "李家坪鸡场", "v-1"), ("f-wang", "王家沟鸡场", "v-2"), ("f-shi", "石板溪散养户", "v-2"), ("f-long", "龙潭鸡场", "v-9")]
+FARMS = [
+    ("f-li", "李家坪鸡场", "v-1"),
+    ("f-wang", "王家沟鸡场", "v-2"),
+    ("f-shi", "石板溪散养户", "v-2"),
+    ("f-long", "龙潭鸡场", "v-9"),
+]
 
 
 def _seed(conn: psycopg.Connection) -> None:
@@ -27,12 +32,18 @@ def _seed(conn: psycopg.Connection) -> None:
         ("v-9", "t-lt", "village", "九村"),
     ]
     for row in regions:
-        conn.execute("INSERT INTO regions (id, parent_id, level, name) VALUES (%s, %s, %s, %s)", row)
+        conn.execute(
+            "INSERT INTO regions (id, parent_id, level, name) VALUES (%s, %s, %s, %s)", row
+        )
     onsets = {"f-li": 20, "f-wang": 21, "f-shi": 22, "f-long": 999}
     sizes = {"f-li": 3000, "f-wang": 1200, "f-shi": 150, "f-long": 2000}
     for farm, name, village in FARMS:
-        conn.execute("INSERT INTO farms (id, name, region_id) VALUES (%s, %s, %s)", (farm, name, village))
-        conn.execute("INSERT INTO houses (id, farm_id, name) VALUES (%s, %s, '1')", (f"{farm}-h1", farm))
+        conn.execute(
+            "INSERT INTO farms (id, name, region_id) VALUES (%s, %s, %s)", (farm, name, village)
+        )
+        conn.execute(
+            "INSERT INTO houses (id, farm_id, name) VALUES (%s, %s, '1')", (f"{farm}-h1", farm)
+        )
         conn.execute(
             "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) VALUES (%s, %s, 'local', %s, %s)",
             (f"{farm}-fl", f"{farm}-h1", D0 - timedelta(days=40), sizes[farm]),
@@ -68,7 +79,11 @@ def seeded(db: TestDatabase) -> TestDatabase:
 
 
 def _replay(db: TestDatabase, *args: str) -> list[dict[str, object]]:
-    result = CliRunner().invoke(alerts, ["replay", "--from", "2025-03-01", "--to", "2025-03-30", *args, "--json"], env=db.env())
+    result = CliRunner().invoke(
+        alerts,
+        ["replay", "--from", "2025-03-01", "--to", "2025-03-30", *args, "--json"],
+        env=db.env(),
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "replayed 30 days, 4 flocks" in result.stderr
     return json.loads(result.stdout)
@@ -101,9 +116,13 @@ def test_replay_write_is_idempotent(seeded: TestDatabase) -> None:
 
 
 def test_replay_rejects_a_backwards_period(seeded: TestDatabase) -> None:
-    result = CliRunner().invoke(alerts, ["replay", "--from", "2025-03-05", "--to", "2025-03-01"], env=seeded.env())
+    result = CliRunner().invoke(
+        alerts, ["replay", "--from", "2025-03-05", "--to", "2025-03-01"], env=seeded.env()
+    )
     assert result.exit_code != 0 and "before --from" in result.output + result.stderr
-    result = CliRunner().invoke(alerts, ["replay", "--from", "March", "--to", "2025-03-01"], env=seeded.env())
+    result = CliRunner().invoke(
+        alerts, ["replay", "--from", "March", "--to", "2025-03-01"], env=seeded.env()
+    )
     assert result.exit_code != 0 and "not a date" in result.output + result.stderr
 
 

@@ -30,7 +30,12 @@ def test_providers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert isinstance(build_provider(SmsSettings()), TwilioProvider)
 
     monkeypatch.setenv("FHY_SMS_PROVIDER", "aliyun")
-    for name, value in (("ACCESS_KEY_ID", "AK"), ("ACCESS_KEY_SECRET", "S"), ("SIGN_NAME", "富慧养"), ("TEMPLATE_CODE", "SMS_1")):
+    for name, value in (
+        ("ACCESS_KEY_ID", "AK"),
+        ("ACCESS_KEY_SECRET", "S"),
+        ("SIGN_NAME", "富慧养"),
+        ("TEMPLATE_CODE", "SMS_1"),
+    ):
         monkeypatch.setenv(f"FHY_SMS_ALIYUN_{name}", value)
     assert isinstance(build_provider(SmsSettings()), AliyunSmsProvider)
 

@@ -27,7 +27,9 @@ KEYS = [
 def _script(engine: AlertEngine, store: AlertStore) -> None:
     for i, key in enumerate(KEYS):
         sev = Severity.CRITICAL if i % 2 else Severity.WARNING
-        engine.observe(Finding(key, sev, T0 + i * MIN, "r", 1.5, 1.0, {"deaths": 3, "nested": {"a": [1, 2]}}))
+        engine.observe(
+            Finding(key, sev, T0 + i * MIN, "r", 1.5, 1.0, {"deaths": 3, "nested": {"a": [1, 2]}})
+        )
     for i in range(50):
         engine.observe(Finding(KEYS[0], Severity.WARNING, T0 + (5 + i * 0.01) * MIN, "r", 2.0, 1.0))
     engine.tick(T0 + 40 * MIN)
@@ -56,9 +58,15 @@ def test_pg_store_matches_memory(any_db: TestDatabase) -> None:
             assert got[alert_id].audit == alert.audit
             assert got[alert_id].notified == alert.notified
         reopened = pg.current(KEYS[0])
-        assert reopened is not None and reopened.state is State.OPEN and reopened.severity is Severity.CRITICAL
+        assert (
+            reopened is not None
+            and reopened.state is State.OPEN
+            and reopened.severity is Severity.CRITICAL
+        )
         assert {a.key for a in pg.active()} == set(KEYS)
-        rows = conn.execute("SELECT count(*), count(*) FILTER (WHERE advice IS NOT NULL) FROM alerts").fetchone()
+        rows = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE advice IS NOT NULL) FROM alerts"
+        ).fetchone()
         assert rows == (4, 4)  # every row carries its advice line for the app
 
 
@@ -79,7 +87,9 @@ def test_only_lifecycle_steps_notify_listeners(db: TestDatabase) -> None:
         listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(db.schema))))
         engine = AlertEngine(store=PgAlertStore(conn))
         for i in range(50):  # a storm: one opening, 49 more triggers
-            engine.observe(Finding(KEYS[0], Severity.WARNING, T0 + i * MIN / 100, "r", 22.0 + i, 20.0))
+            engine.observe(
+                Finding(KEYS[0], Severity.WARNING, T0 + i * MIN / 100, "r", 22.0 + i, 20.0)
+            )
         engine.clear(KEYS[0], T0 + 5 * MIN)
         payloads = [n.payload.split(":")[1] for n in listener.notifies(timeout=1.0)]
         assert payloads == ["opened", "cleared"]
@@ -102,9 +112,17 @@ def test_rows_written_by_other_code_are_adopted_not_fatal(db: TestDatabase) -> N
         store = PgAlertStore(conn)
         engine = AlertEngine(store=store)
         assert {a.id for a in store.active()} >= {f"db{foreign[0]}"}
-        engine.observe(Finding(KEYS[0], Severity.CRITICAL, T0 + MIN, "nh3_above", 30.0, 25.0))  # no second live row
+        engine.observe(
+            Finding(KEYS[0], Severity.CRITICAL, T0 + MIN, "nh3_above", 30.0, 25.0)
+        )  # no second live row
         engine.acknowledge(f"db{foreign[0]}", "farmer:1", T0 + 2 * MIN)
         adopted = store.get(f"db{foreign[0]}")
-        assert adopted is not None and adopted.severity is Severity.CRITICAL and adopted.state is State.ACKNOWLEDGED
+        assert (
+            adopted is not None
+            and adopted.severity is Severity.CRITICAL
+            and adopted.state is State.ACKNOWLEDGED
+        )
         assert adopted.first.evidence == {"note": "imported"}
-        assert conn.execute("SELECT count(*) FROM alerts WHERE dedup_key = %s", (str(KEYS[0]),)).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM alerts WHERE dedup_key = %s", (str(KEYS[0]),)
+        ).fetchone() == (1,)

@@ -63,7 +63,10 @@ def test_stream_route_needs_login_and_replays_for_the_callers_farms(db: TestData
             "INSERT INTO users (username, password_hash, role) VALUES ('li', 'x', 'farmer') RETURNING id"
         ).fetchone()
         assert uid is not None
-        conn.execute("INSERT INTO farms (id, name, region_id, owner_user_id) VALUES ('farm-a', '李家坪', 't', %s)", (uid[0],))
+        conn.execute(
+            "INSERT INTO farms (id, name, region_id, owner_user_id) VALUES ('farm-a', '李家坪', 't', %s)",
+            (uid[0],),
+        )
         conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('farm-b', '王家沟', 't')")
         conn.commit()
     stream = AlertStream()

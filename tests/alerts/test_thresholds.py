@@ -9,10 +9,18 @@ from cloud.alerts.thresholds import DEFAULTS, ThresholdBook, load_book
 
 
 def test_defaults_follow_the_design_facts() -> None:
-    assert DEFAULTS.environment.nh3_warning_ppm == 20 and DEFAULTS.environment.nh3_critical_ppm == 25
-    assert DEFAULTS.environment.co2_warning_ppm == 3000 and DEFAULTS.environment.co2_critical_ppm == 3500
+    assert (
+        DEFAULTS.environment.nh3_warning_ppm == 20 and DEFAULTS.environment.nh3_critical_ppm == 25
+    )
+    assert (
+        DEFAULTS.environment.co2_warning_ppm == 3000
+        and DEFAULTS.environment.co2_critical_ppm == 3500
+    )
     assert (DEFAULTS.environment.rh_low_pct, DEFAULTS.environment.rh_high_pct) == (50, 70)
-    assert DEFAULTS.mortality.small_flock_deaths_24h == 3 and DEFAULTS.mortality.large_flock_pct_24h == 2.0
+    assert (
+        DEFAULTS.mortality.small_flock_deaths_24h == 3
+        and DEFAULTS.mortality.large_flock_pct_24h == 2.0
+    )
     assert DEFAULTS.mortality.ratio_to_last_week == 2.9 and DEFAULTS.water.drop_pct == 25
 
 

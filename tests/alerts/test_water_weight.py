@@ -42,7 +42,9 @@ def test_back_to_normal_after_a_leak_is_not_a_drop() -> None:
 
 def test_surge_edge() -> None:
     assert check_water_surge(flock([0] * 8, water=[100.0] * 7 + [160.0]), day(7), W) is None
-    assert isinstance(check_water_surge(flock([0] * 8, water=[100.0] * 7 + [161.0]), day(7), W), Finding)
+    assert isinstance(
+        check_water_surge(flock([0] * 8, water=[100.0] * 7 + [161.0]), day(7), W), Finding
+    )
 
 
 def test_water_flat_for_more_than_two_days_in_growing_birds() -> None:

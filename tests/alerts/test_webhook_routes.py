@@ -34,19 +34,39 @@ def client(db: TestDatabase) -> Iterator[tuple[TestClient, TestDatabase, str]]:
     with db.connect() as conn:
         alerts = PgAlertStore(conn)
         AlertEngine(store=alerts).observe(
-            Finding(AlertKey("f1", "h1", NH3_HIGH), Severity.WARNING, datetime.now(UTC), "nh3_above", 22.0, 20.0)
+            Finding(
+                AlertKey("f1", "h1", NH3_HIGH),
+                Severity.WARNING,
+                datetime.now(UTC),
+                "nh3_above",
+                22.0,
+                20.0,
+            )
         )
         alert = alerts.active()[0]
         outbox = Outbox(PgOutboxStore(conn), PrintProvider())
         now = datetime.now(UTC)
-        outbox.enqueue(OutMessage(f"{alert.id}:farmer:warning:x", alert.id, "x", PHONE, "text", Severity.WARNING, now, now))
+        outbox.enqueue(
+            OutMessage(
+                f"{alert.id}:farmer:warning:x",
+                alert.id,
+                "x",
+                PHONE,
+                "text",
+                Severity.WARNING,
+                now,
+                now,
+            )
+        )
         outbox.deliver_due(now)
     app = FastAPI()
     pool = make_pool(CloudSettings(database_url=db.url, database_schema=db.schema))
     pool.open()
     app.state.pool = pool
     app.state.sms_settings = SmsSettings(
-        webhook_secret=SecretStr(SECRET), twilio_auth_token=SecretStr("tw"), aliyun_callback_token=SecretStr("ali")
+        webhook_secret=SecretStr(SECRET),
+        twilio_auth_token=SecretStr("tw"),
+        aliyun_callback_token=SecretStr("ali"),
     )
     app.include_router(webhook_routes.router)
     with TestClient(app) as test_client:
@@ -57,23 +77,38 @@ def client(db: TestDatabase) -> Iterator[tuple[TestClient, TestDatabase, str]]:
 def _post_generic(client: TestClient, payload: object, secret: str = SECRET) -> object:
     body = json.dumps(payload).encode()
     stamp = int(time.time())
-    headers = {"X-Fuhuiyang-Signature": sign_generic(body, secret.encode(), stamp), "X-Fuhuiyang-Timestamp": str(stamp)}
+    headers = {
+        "X-Fuhuiyang-Signature": sign_generic(body, secret.encode(), stamp),
+        "X-Fuhuiyang-Timestamp": str(stamp),
+    }
     return client.post("/webhooks/sms/generic", content=body, headers=headers)
 
 
 def test_receipt_and_acknowledging_reply(client: tuple[TestClient, TestDatabase, str]) -> None:
     http, db, alert_id = client
-    r = _post_generic(http, [{"type": "receipt", "id": "print-1", "status": "delivered"}, {"type": "reply", "from": PHONE, "text": "收到"}])
+    r = _post_generic(
+        http,
+        [
+            {"type": "receipt", "id": "print-1", "status": "delivered"},
+            {"type": "reply", "from": PHONE, "text": "收到"},
+        ],
+    )
     assert r.status_code == 200, r.text  # type: ignore[attr-defined]
     assert r.json()["acknowledged"] == [alert_id]  # type: ignore[attr-defined]
     with db.connect() as conn:
         assert conn.execute("SELECT state FROM notifications").fetchone() == ("delivered",)
         alert = PgAlertStore(conn).get(alert_id)
-        assert alert is not None and alert.state is State.ACKNOWLEDGED and alert.acknowledged_by == f"sms:{PHONE}"
+        assert (
+            alert is not None
+            and alert.state is State.ACKNOWLEDGED
+            and alert.acknowledged_by == f"sms:{PHONE}"
+        )
     r = _post_generic(http, {"type": "reply", "from": PHONE, "text": "鸡不吃料"})
     assert r.json()["counts"] == {"reply_other": 1}  # type: ignore[attr-defined]
     with db.connect() as conn:
-        assert conn.execute("SELECT detail->>'text' FROM audit_log WHERE action = 'sms_reply'").fetchone() == ("鸡不吃料",)
+        assert conn.execute(
+            "SELECT detail->>'text' FROM audit_log WHERE action = 'sms_reply'"
+        ).fetchone() == ("鸡不吃料",)
 
 
 def test_rejections_are_clear_and_counted(client: tuple[TestClient, TestDatabase, str]) -> None:
@@ -85,10 +120,14 @@ def test_rejections_are_clear_and_counted(client: tuple[TestClient, TestDatabase
     r = http.post("/webhooks/sms/aliyun/nope", content=b"[]")
     assert r.status_code == 401
     assert http.app.state.sms_webhook_rejected == {  # type: ignore[attr-defined]
-        "generic:bad_signature": 1, "generic:invalid": 1, "aliyun:bad_token": 1,
+        "generic:bad_signature": 1,
+        "generic:invalid": 1,
+        "aliyun:bad_token": 1,
     }
     with db.connect() as conn:
-        assert conn.execute("SELECT state FROM notifications").fetchone() == ("sent",)  # nothing half-applied
+        assert conn.execute("SELECT state FROM notifications").fetchone() == (
+            "sent",
+        )  # nothing half-applied
 
 
 def test_twilio_and_aliyun_endpoints(client: tuple[TestClient, TestDatabase, str]) -> None:
@@ -99,7 +138,16 @@ def test_twilio_and_aliyun_endpoints(client: tuple[TestClient, TestDatabase, str
     assert r.status_code == 200 and r.json()["acknowledged"] == [alert_id]
     r = http.post(url, data=form, headers={"X-Twilio-Signature": "forged"})
     assert r.status_code == 401
-    push = json.dumps([{"phone_number": "13800000001", "success": True, "biz_id": "print-1", "report_time": "2025-03-01 12:00:00"}])
+    push = json.dumps(
+        [
+            {
+                "phone_number": "13800000001",
+                "success": True,
+                "biz_id": "print-1",
+                "report_time": "2025-03-01 12:00:00",
+            }
+        ]
+    )
     r = http.post("/webhooks/sms/aliyun/ali", content=push.encode())
     assert r.status_code == 200 and r.json()["code"] == 0 and r.json()["counts"] == {"receipt": 1}
 

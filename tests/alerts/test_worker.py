@@ -38,7 +38,10 @@ def _seed(conn: psycopg.Connection) -> None:
         "INSERT INTO users (username, password_hash, role, phone) VALUES ('tech', 'x', 'technician', '+8613900000001') RETURNING id"
     ).fetchone()
     assert farmer and tech
-    conn.execute("INSERT INTO farms (id, name, region_id, owner_user_id) VALUES ('f1', '李家坪鸡场', 't', %s)", (farmer[0],))
+    conn.execute(
+        "INSERT INTO farms (id, name, region_id, owner_user_id) VALUES ('f1', '李家坪鸡场', 't', %s)",
+        (farmer[0],),
+    )
     conn.execute("INSERT INTO user_scopes (user_id, region_id) VALUES (%s, 't')", (tech[0],))
     conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '1')")
     conn.execute(
@@ -51,13 +54,19 @@ def _seed(conn: psycopg.Connection) -> None:
             (TODAY - timedelta(days=back), 400 - 10 * back),
         )
     # Today so far: 45 dead by noon (2.3 %); the water meter has only half a day in it.
-    conn.execute("INSERT INTO daily_records (flock_id, day, deaths, water_l) VALUES ('fl1', %s, 45, 150)", (TODAY,))
+    conn.execute(
+        "INSERT INTO daily_records (flock_id, day, deaths, water_l) VALUES ('fl1', %s, 45, 150)",
+        (TODAY,),
+    )
     # A gateway silent for an hour, with its outbox growing before it went quiet.
     conn.execute(
         "INSERT INTO gateways (id, farm_id, status, last_seen) VALUES ('gw1', 'f1', 'online', %s)",
         (NOW - timedelta(hours=1),),
     )
-    conn.execute("INSERT INTO gateways (id, farm_id, status, last_seen) VALUES ('gw2', 'f1', 'online', %s)", (NOW,))
+    conn.execute(
+        "INSERT INTO gateways (id, farm_id, status, last_seen) VALUES ('gw2', 'f1', 'online', %s)",
+        (NOW,),
+    )
     for i, depth in enumerate([100, 300, 600, 900]):
         conn.execute(
             """INSERT INTO health (ts, gateway_id, seq, outbox_depth, payload)
@@ -67,14 +76,20 @@ def _seed(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(db: TestDatabase, server: SmsServer) -> None:
+def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(
+    db: TestDatabase, server: SmsServer
+) -> None:
     with db.connect() as conn:
         _seed(conn)
         worker = AlertWorker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
         report = worker.cycle(NOW)
         assert report.errors == [] and report.flocks == 1 and report.gateways == 2
         kinds: dict[str, str] = dict(conn.execute("SELECT type, severity FROM alerts").fetchall())
-        assert kinds == {"mortality": "critical", "gateway_offline": "warning", "outbox_backlog": "warning"}
+        assert kinds == {
+            "mortality": "critical",
+            "gateway_offline": "warning",
+            "outbox_backlog": "warning",
+        }
         assert "water_drop" not in kinds  # half a day of water is not a drop
         texts = [r.body.decode() for r in server.requests]
         assert any("24小时死亡45只" in json.loads(t)["text"] for t in texts)
@@ -98,20 +113,26 @@ def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(db: TestDatabase, 
 def test_run_once_cli(db: TestDatabase) -> None:
     with db.connect() as conn:
         _seed(conn)
-    result = CliRunner().invoke(alerts, ["run", "--once", "--json"], env={**db.env(), "FHY_SMS_PROVIDER": "print"})
+    result = CliRunner().invoke(
+        alerts, ["run", "--once", "--json"], env={**db.env(), "FHY_SMS_PROVIDER": "print"}
+    )
     assert result.exit_code == 0, result.output + result.stderr
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["flocks"] == 1 and line["errors"] == []
 
 
-def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(db: TestDatabase, server: SmsServer) -> None:
+def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(
+    db: TestDatabase, server: SmsServer
+) -> None:
     from cloud.alerts.breeds import Gompertz
 
     local = Gompertz(a=1900.0, k=0.032, ti=50.0)
     with db.connect() as conn:
         conn.execute("INSERT INTO regions (id, level, name) VALUES ('t', 'township', '青华镇')")
         conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', '石板溪', 't')")
-        conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '1'), ('h2', 'f1', '2')")
+        conn.execute(
+            "INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '1'), ('h2', 'f1', '2')"
+        )
         first = TODAY - timedelta(days=300)
         conn.execute(
             "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed, ended_on) VALUES ('old', 'h1', 'local_xiushan', %s, 300, %s)",
@@ -127,7 +148,10 @@ def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(db: TestData
             "INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) VALUES ('new', 'h2', 'local_xiushan', %s, 300)",
             (TODAY - timedelta(days=60),),
         )
-        conn.execute("INSERT INTO daily_records (flock_id, day, deaths) VALUES ('new', %s, 0)", (TODAY - timedelta(days=1),))
+        conn.execute(
+            "INSERT INTO daily_records (flock_id, day, deaths) VALUES ('new', %s, 0)",
+            (TODAY - timedelta(days=1),),
+        )
         conn.execute(
             """INSERT INTO weighing_summaries (gateway_id, scale_id, day, house_id, count, mean_g, median_g,
                    sd_g, cv_pct, uniformity_pct, seq) VALUES ('gw2', 's', %s, 'h2', 50, %s, %s, 1, 1, 85, 1)""",

@@ -90,7 +90,9 @@ def check_water_flat(history: FlockHistory, day: date, th: WaterThresholds) -> R
 
 def _week_high(history: FlockHistory, day: date, th: WaterThresholds) -> float | None:
     """Highest intake of the 7 days before `day`: in a growing flock that is about yesterday."""
-    values = [r.water_l for r in history.window(day - timedelta(days=1), 7) if r.water_l is not None]
+    values = [
+        r.water_l for r in history.window(day - timedelta(days=1), 7) if r.water_l is not None
+    ]
     if len(values) < th.surge_baseline_days:
         return None
     return max(values)

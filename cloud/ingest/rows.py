@@ -45,14 +45,25 @@ class Accepted:
     event_ms: int  # newest event time in the message, for the lag metric
 
 
-def judge(topic: str, payload: bytes) -> Accepted | Rejection:
+@dataclass(frozen=True)
+class Ignored:
+    """Not ours to store: desired config, which the cloud itself publishes (ACLs keep gateways off it)."""
+
+    topic: str
+    kind: Kind
+
+
+Judged = Accepted | Rejection | Ignored
+
+
+def judge(topic: str, payload: bytes) -> Judged:
     """Decode one message against the wire contract; never raises for bad input."""
     gateway_id: str | None = None
     try:
         parsed = parse_topic(topic)
         gateway_id = parsed.gateway_id
         if parsed.kind is Kind.CONFIG_DESIRED:
-            raise DecodeError("bad_topic", "config/desired is cloud-to-gateway; a gateway never sends it")
+            return Ignored(topic, parsed.kind)
         message = decode(parsed.kind, payload)
         sender = message.meta.gateway_id if isinstance(message, Frame) else message.gateway_id
         if sender != parsed.gateway_id:
@@ -126,7 +137,9 @@ class RowBatch:
     last_seen: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
 
-    def add(self, item: Accepted | Rejection) -> None:
+    def add(self, item: Judged) -> None:
+        if isinstance(item, Ignored):
+            return
         if isinstance(item, Rejection):
             self.rejections.append(item)
             return

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import errors
 
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.rows import Accepted, Rejection, RowBatch, judge
+from cloud.ingest.rows import Accepted, Ignored, Judged, Rejection, RowBatch, judge
 from cloud.ingest.subscriber import Delivery
 from cloud.ingest.writer import BatchWriter, StorageUnavailable, WriteResult
 
@@ -32,7 +32,7 @@ _TRANSIENT = (errors.DeadlockDetected, errors.SerializationFailure, errors.LockN
 @dataclass(frozen=True)
 class _Prepared:
     deliveries: list[Delivery]
-    judged: list[Accepted | Rejection]
+    judged: list[Judged]
     started: float
 
 
@@ -157,6 +157,8 @@ class IngestService:
             if isinstance(item, Accepted):
                 self.metrics.received.labels(item.kind.value).inc()
                 self.metrics.lag_seconds.observe(max(0.0, now - item.event_ms / 1000))
+            elif isinstance(item, Ignored):
+                self.metrics.received.labels(item.kind.value).inc()
             else:
                 self.metrics.received.labels("rejected").inc()
                 self.metrics.rejected.labels(item.reason).inc()
@@ -165,8 +167,8 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     # --- writing -----------------------------------------------------------------
-    def _write_with_retry(self, deliveries: list[Delivery], judged: list[Accepted | Rejection],
-                          stop: threading.Event | None) -> list[Accepted | Rejection]:
+    def _write_with_retry(self, deliveries: list[Delivery], judged: list[Judged],
+                          stop: threading.Event | None) -> list[Judged]:
         delay = 0.5
         while True:
             try:
@@ -188,7 +190,7 @@ class IngestService:
                 self.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def _write_or_split(self, judged: list[Accepted | Rejection]) -> list[Accepted | Rejection]:
+    def _write_or_split(self, judged: list[Judged]) -> list[Judged]:
         """Write; returns the items as finally judged (a refused one becomes a Rejection)."""
         try:
             self._account(self._write(judged))
@@ -200,17 +202,17 @@ class IngestService:
                 middle = len(judged) // 2
                 return self._write_or_split(judged[:middle]) + self._write_or_split(judged[middle:])
             item = judged[0]
-            if isinstance(item, Rejection):
+            if not isinstance(item, Accepted):
                 raise
             log.warning("database refused a message from %s: %s", item.gateway_id, exc)
-            refused: list[Accepted | Rejection] = [Rejection(
+            refused: list[Judged] = [Rejection(
                 topic=f"fhy/v1/{item.gateway_id}/{item.kind.value}", gateway_id=item.gateway_id,
                 reason="db_rejected", detail=str(exc)[:1000], size=0, payload=b"",
             )]
             self._account(self._write(refused))
             return refused
 
-    def _write(self, judged: list[Accepted | Rejection]) -> WriteResult:
+    def _write(self, judged: list[Judged]) -> WriteResult:
         batch = RowBatch()
         for item in judged:
             batch.add(item)

@@ -69,10 +69,14 @@ def test_bad_messages_are_quarantined_and_neighbours_land(db, broker, tmp_path) 
         pub.publish(topic_for("gw-other", Kind.TELEMETRY), encode(good[4]))  # someone else's id
         pub.publish(topic_for("gw-b", Kind.HEALTH), encode(good[4]))  # telemetry on the health topic
         pub.send(good[4])
+        # The cloud's own desired-config push also matches fhy/#: not stored, not quarantined.
+        pub.publish(topic_for("gw-b", Kind.CONFIG_DESIRED), b'{"v":"1.1","gateway_id":"gw-b"}')
         pub.send(good[5])
         wait_until(lambda: count(db, "SELECT count(*) FROM quarantine") == 6, what="6 quarantined")
         wait_until(lambda: count(db, "SELECT count(*) FROM readings") == 30, what="all good readings")
     pub.close()
+    assert _value(metrics, "fhy_ingest_messages_received_total", kind="config/desired") == 1
+    assert count(db, "SELECT count(*) FROM quarantine") == 6
     with db.connect() as conn:
         reasons = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason").fetchall())
         sizes = conn.execute("SELECT max(size), max(length(payload)) FROM quarantine").fetchone()

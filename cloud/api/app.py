@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from cloud.api import errors, observability
+from cloud.api import docs, errors, observability
 from cloud.api.observability import API_PREFIX
 from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
@@ -56,7 +56,7 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
         finally:
             pool.close()
 
-    app = FastAPI(title="Fuhuiyang API", version="1", lifespan=lifespan,
+    app = FastAPI(title="Fuhuiyang API", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Farms, flocks, gateways, telemetry, records and alerts, scoped by role.")
     app.state.settings = settings
     app.state.pool = pool
@@ -73,6 +73,7 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     errors.install(app, html_handler)
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
+    docs.install(app)
     for router in (auth.router, catalog.router, gateways.router, telemetry.router, records.router,
                    users.router, reports_api.router):
         app.include_router(router, prefix=API_PREFIX)

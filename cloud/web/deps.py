@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from cloud.api.deps import CurrentScope
 from cloud.api.errors import ApiError
-from cloud.api.scope import Scope
 
 
 def same_origin(request: Request) -> None:
@@ -20,5 +19,6 @@ def same_origin(request: Request) -> None:
 
 
 SameOrigin = Annotated[None, Depends(same_origin)]
+# Pages use the same scope as the API; an anonymous visitor gets 401, which the HTML error
+# handler turns into a redirect to the login page.
 WebScope = CurrentScope
-__all__ = ["SameOrigin", "Scope", "WebScope"]

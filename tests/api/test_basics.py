@@ -27,6 +27,9 @@ def test_health_ready_metrics_and_openapi(api: ApiWorld) -> None:
     api.client.get("/api/v1/farms", headers=api.headers("admin"))
     metrics = api.client.get("/metrics").text
     assert 'fhy_api_requests_total{method="GET",route="/api/v1/farms",status="200"}' in metrics
+    docs = api.client.get("/docs").text
+    assert "/docs-static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()  # served by us
+    assert api.client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
     paths = api.client.get("/openapi.json").json()["paths"]
     assert "/api/v1/gateways/{gateway_id}/configs" in paths
 

@@ -9,7 +9,7 @@ import psycopg
 from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
-from cloud.api.scope import Scope, may
+from cloud.api.scope import Scope, may, region_subtree
 from cloud.api.services.paging import one, page
 
 # `%(farms)s` / `%(regions)s` are NULL for an unrestricted scope.
@@ -61,7 +61,6 @@ def list_farms(conn: psycopg.Connection, scope: Scope, paging: PageParams,
     where = FARM_IN_SCOPE.format(col="id")
     params = scope_params(scope)
     if region_id is not None:
-        from cloud.api.scope import region_subtree
         params["under"] = region_subtree(conn, [region_id])
         where += " AND region_id = ANY(%(under)s::text[])"
     return page(conn, FARM_COLS, f"farms WHERE {where}", "id", params, paging)

@@ -13,7 +13,7 @@ from cloud.api import audit, gateway_config
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.publisher import ConfigPublisher
-from cloud.api.scope import Scope, may
+from cloud.api.scope import Scope, may, region_subtree
 from cloud.api.services.catalog import FARM_IN_SCOPE, scope_params
 from cloud.api.services.paging import one, page, rows
 from protocol import codec
@@ -44,7 +44,6 @@ def list_gateways(conn: psycopg.Connection, scope: Scope, paging: PageParams, fa
         where += " AND g.farm_id = %(farm)s"
         params["farm"] = farm_id
     if region_id is not None:
-        from cloud.api.scope import region_subtree
         params["under"] = region_subtree(conn, [region_id])
         where += " AND g.farm_id IN (SELECT id FROM farms WHERE region_id = ANY(%(under)s::text[]))"
     return page(conn, GATEWAY_SELECT, f"{GATEWAY_FROM} WHERE {where}", "g.id", params, paging)

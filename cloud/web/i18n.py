@@ -77,6 +77,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "mortality": ("死亡率", "Mortality"),
     "daily_mortality": ("每日死亡率 (%) 与预期", "Daily mortality (%) against expected"),
     "expected": ("预期", "Expected"),
+    "weekly_mortality": ("每周死亡率", "Weekly mortality"),
+    "week_from": ("周起始日", "Week from"),
     "alerts_by_type": ("告警类型与级别", "Alerts by type and severity"),
     "count": ("数量", "Count"),
     "type": ("类型", "Type"),

@@ -85,6 +85,7 @@ def test_staff_drill_down_and_exports(web: ApiWorld) -> None:
     assert r.headers["location"] == "/reports/c2"
     county = c.get("/reports/c2?start=2026-11-21&end=2026-11-29").text
     assert "湄潭县" in county and 'href="/reports/t3?' in county
+    assert "每周死亡率" in county and "<th scope=\"row\">2026-11-21</th>" in county
     village = c.get("/reports/v3?start=2026-11-21&end=2026-11-29").text
     assert 'href="/farm?farm=f3"' in village
     farm = c.get("/farm?farm=f3").text

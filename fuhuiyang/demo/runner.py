@@ -27,8 +27,9 @@ from firmware_sim.clock import SimClock
 from firmware_sim.events import EventSpec
 from firmware_sim.scenario import Scenario, load_scenario
 from firmware_sim.world import World
+from fuhuiyang.demo.farmers import FarmerBook
 from fuhuiyang.demo.gateways import DemoGateway, build_gateways
-from fuhuiyang.demo.seed import DemoLogin, seed
+from fuhuiyang.demo.seed import DemoLogin, farmer_login, seed
 from fuhuiyang.demo.sms_sink import SmsSink
 from fuhuiyang.demo.stack import Stack
 from fuhuiyang.demo.summary import summarise
@@ -137,6 +138,8 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
     counters = Counters()
     for gateway in gateways:
         _count_readings(gateway, counters)
+    farmers = FarmerBook(f"http://127.0.0.1:{stack.api_port}", world,
+                         {f.farm.id: farmer_login(f.farm.id) for f in world.farms}, logins[0].password)
     sink = SmsSink(workdir / "sms.jsonl")
     sink.start()
     barrier = Barrier(stack)
@@ -150,6 +153,7 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
             t0 = time.monotonic()
             for gateway in gateways:
                 gateway.step(now)
+            farmers.observe()
             t1 = time.monotonic()
             counters.gateways_s += t1 - t0
             if now >= next_alerts:
@@ -174,6 +178,8 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
         barrier.wait(clock.now_ms(), timeout_s=120)
         worker.cycle(datetime.fromtimestamp(clock.now_ms() / 1000, tz=UTC))
         summary = summarise(stack, world, scenario, gateways, counters, sink, days)
+        summary["daily_records_entered"] = farmers.entered
+        summary["daily_records_failed"] = farmers.failed
     finally:
         for gateway in gateways:
             gateway.close()

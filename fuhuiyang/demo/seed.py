@@ -22,6 +22,10 @@ class DemoLogin:
     sees: str
 
 
+def farmer_login(farm_id: str) -> str:
+    return "farmer" if farm_id == LOGIN_FARM else f"farmer-{farm_id.lower()}"
+
+
 def cloud_house_id(farm_id: str, house: str) -> str:
     """House ids are per farm in the simulator, global in the cloud."""
     return f"{farm_id}-{house}"
@@ -86,7 +90,7 @@ def seed(conn: psycopg.Connection, scenario: Scenario, password: str = "demo") -
     scopes.append((staff, None, PROVINCE))
     user("admin", "admin", "管理员", None)
     for farm in farms:
-        username = "farmer" if farm.id == login_farm.id else f"farmer-{farm.id.lower()}"
+        username = farmer_login(farm.id)
         owner = user(username, "farmer", farm.owner or farm.name, farm.phone.replace(" ", "") or None)
         scopes.append((owner, farm.id, None))
         conn.execute(

@@ -1,9 +1,10 @@
 """Validating a desired gateway config before it is pushed, and diffing it against the last one.
 
 The document is a partial overlay the gateway deep-merges over its local `gateway.yaml` (lists
-replace). `edge` and `cloud` never import each other, so this is the cloud's own copy of the
-remotely changeable part of the edge settings model (edge/config.py): identity, broker and
-paths are local only and are refused here. Unknown keys are refused everywhere.
+replace). Sensors and cameras are the wire contract's models (protocol.device_settings), the same
+the gateway validates with; the patches below are the remotely changeable part of the rest of the
+edge settings (edge/config.py): identity, broker and paths are local only and are refused here.
+Unknown keys are refused everywhere.
 """
 
 from __future__ import annotations
@@ -12,64 +13,18 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from protocol.device_settings import (
+    BREED_NAMES,
+    CameraSettings,
+    Ident,
+    ModbusSensor,
+    Port,
+    PosFloat,
+)
+from protocol.device_settings import Strict as _Strict
 from protocol.limits import LIMITS
-from protocol.messages import Metric
-from protocol.topics import GATEWAY_ID
-
-Ident = Annotated[str, Field(pattern=GATEWAY_ID.pattern)]
-PosFloat = Annotated[float, Field(gt=0)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-BREEDS = ("cobb500", "local_xiushan", "ross308", "yellow_feather")  # edge/weighing/breeds.py
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Register(_Strict):
-    metric: Metric
-    address: Annotated[int, Field(ge=0, le=65535)]
-    type: Literal["int16", "uint16", "uint32", "int32", "float32"] = "uint16"
-    scale: float = 1.0
-    offset: float = 0.0
-    min: float | None = None
-    max: float | None = None
-    cumulative: bool = False
-
-
-class Sensor(_Strict):
-    id: Ident
-    transport: Literal["tcp", "rtu"] = "tcp"
-    host: str = "127.0.0.1"
-    port: Port = 502
-    serial_port: str | None = None
-    baudrate: int = 9600
-    unit: Annotated[int, Field(ge=0, le=255)] = 1
-    registers: Annotated[list[Register], Field(min_length=1)]
-    interval_s: PosFloat = 60.0
-    timeout_s: PosFloat = 2.0
-    house: Ident | None = None
-
-    @model_validator(mode="after")
-    def _rtu_needs_port(self) -> Sensor:
-        if self.transport == "rtu" and not self.serial_port:
-            raise ValueError("transport rtu needs serial_port")
-        return self
-
-
-class Camera(_Strict):
-    id: Ident = "cam1"
-    source: str
-    interval_s: PosFloat = 300.0
-    check_s: PosFloat = 10.0
-    lights_on_h: tuple[float, float] = (5.0, 22.0)
-    scene_change: Annotated[float, Field(gt=0, le=255)] = 18.0
-    budget_mb_per_day: PosFloat = 30.0
-    max_width: Annotated[int, Field(ge=64, le=4096)] = 1280
-    jpeg_quality: Annotated[int, Field(ge=20, le=100)] = 80
-    house: Ident | None = None
 
 
 class ScalePatch(_Strict):
@@ -94,7 +49,7 @@ class ScalePatch(_Strict):
 
 
 class FlockPatch(_Strict):
-    breed: Literal[BREEDS] | None = None  # type: ignore[valid-type]
+    breed: Literal[BREED_NAMES] | None = None  # type: ignore[valid-type]
     placed_on: date | None = None
     age_at_placement_days: Annotated[float, Field(ge=0)] | None = None
     house: Ident | None = None
@@ -117,9 +72,9 @@ class OutboxPatch(_Strict):
 
 
 class DesiredConfigDoc(_Strict):
-    sensors: list[Sensor] | None = None
+    sensors: list[ModbusSensor] | None = None
     scale: ScalePatch | None = None
-    cameras: list[Camera] | None = None
+    cameras: list[CameraSettings] | None = None
     flock: FlockPatch | None = None
     rules: RulesPatch | None = None
     outbox: OutboxPatch | None = None

@@ -16,10 +16,14 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/fuhuiyang demo
 
-# npm packages for the TimescaleDB (PGlite) test path; skipped loudly by the tests if node is absent.
+# npm packages for the TimescaleDB (PGlite) test path, and Debian's Chromium (+ a CJK font) for the
+# browser tests; each is skipped loudly by the tests when it cannot be had.
 test-deps:
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests --no-audit --no-fund --silent; \
 	else echo "!!! npm not found: TimescaleDB tests will be SKIPPED"; fi
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; fi
+	@[ -x /usr/bin/chromium ] || echo "!!! /usr/bin/chromium not found: browser tests will be SKIPPED"
 
 lint: install
 	$(BIN)/ruff check .

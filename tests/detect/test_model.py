@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from cloud.detect.detector import OnnxDetector
+from cloud.detect.postprocess import iou_one_to_many
 from cloud.detect.registry import REGISTRY, ModelEntry, load_entry, sha256_file
 from firmware_sim.camera.dataset import write_dataset
 from firmware_sim.camera.scene import random_sample
@@ -44,13 +46,19 @@ def test_registry_entry_is_complete_and_matches_the_file(entry: ModelEntry) -> N
     assert (REGISTRY.parent / raw["card"]).exists()
 
 
-def test_detector_finds_birds_in_a_rendered_frame(detector: OnnxDetector) -> None:
-    rgb, labels, _ = random_sample(4242, (1280, 720))
-    [det] = detector.detect([np.ascontiguousarray(rgb[..., ::-1])])
-    assert len(labels) > 0
-    # A trained detector finds most birds; an untrained one finds none or hundreds.
-    assert 0.5 * len(labels) <= len(det) <= 1.5 * len(labels)
-    assert (det.boxes[:, 2] <= 1280).all() and (det.boxes[:, 3] <= 720).all()
+def test_detector_finds_birds_in_rendered_frames(detector: OnnxDetector) -> None:
+    reported = hits = birds = 0
+    for seed in (4242, 4243, 4244):
+        rgb, labels, _ = random_sample(seed, (1280, 720))
+        [det] = detector.detect([np.ascontiguousarray(rgb[..., ::-1])])
+        truth = np.array([[lab.x0, lab.y0, lab.x1, lab.y1] for lab in labels])
+        hits += sum(bool(iou_one_to_many(b, truth).max() >= 0.5) for b in det.boxes)
+        reported += len(det)
+        birds += len(labels)
+        assert (det.boxes[:, 2] <= 1280).all() and (det.boxes[:, 3] <= 720).all()
+    # Most of what it reports is a bird and it finds a fair share of the birds; an untrained
+    # network reports nothing or noise.
+    assert hits >= 0.8 * reported and hits >= 0.3 * birds
 
 
 def test_batched_equals_one_by_one(detector: OnnxDetector) -> None:
@@ -67,7 +75,7 @@ def test_same_boxes_as_ultralytics_on_the_same_weights(
 ) -> None:
     from ultralytics import YOLO
 
-    model = YOLO(str(entry.path), task="detect")
+    model: Any = YOLO(str(entry.path), task="detect")
     conf = min(entry.conf_vector())
     compared = 0
     for seed in (5, 6, 7):
@@ -79,6 +87,8 @@ def test_same_boxes_as_ultralytics_on_the_same_weights(
         t_boxes = theirs.xyxy.numpy()
         t_cls = theirs.cls.numpy().astype(int)
         assert len(ours) == len(t_boxes)
+        if len(ours) == 0:
+            continue
         o = np.argsort(-ours.scores, kind="stable")
         t = np.argsort(-theirs.conf.numpy(), kind="stable")
         assert np.abs(ours.boxes[o] - t_boxes[t]).max() <= 1.0

@@ -45,4 +45,6 @@ class CloudSettings(BaseSettings):
     database_prepared_statements: bool = Field(
         True, description="Server-side prepared statements; off behind PgBouncer transaction pooling or PGlite")
     api_metrics: bool = Field(True, description="Serve Prometheus /metrics from the API")
+    api_alert_feed: bool = Field(
+        True, description="LISTEN for alert changes to feed /alerts/stream (one more connection; off for PGlite)")
     reports_dir: Path = Field(Path("var/reports"), description="Where scheduled weekly reports are written")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,10 @@ from cloud.api.observability import API_PREFIX
 from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
 from cloud.api.security import TokenIssuer
+from cloud.notify import stream_routes, webhook_routes
+from cloud.notify.settings import SmsSettings
+from cloud.notify.stream import AlertStream
+from cloud.notify.stream_feed import AlertFeed
 from cloud.reports import api as reports_api
 from cloud.settings import CloudSettings
 
@@ -48,18 +53,29 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
         raise MissingSecret("set FUHUIYANG_JWT_SECRET (at least 32 characters) before starting the API")
     pool = make_pool(settings)
 
+    stream = AlertStream() if settings.api_alert_feed else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool.open(wait=False)
+        # The alert worker saves alerts in another process; its NOTIFYs feed the SSE stream here.
+        feed = None
+        if stream is not None:
+            feed = AlertFeed(settings.database_url, settings.database_schema, stream, asyncio.get_running_loop())
+            feed.start()
         try:
             yield
         finally:
+            if feed is not None:
+                feed.stop()
             pool.close()
 
     app = FastAPI(title="Fuhuiyang API", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Farms, flocks, gateways, telemetry, records and alerts, scoped by role.")
     app.state.settings = settings
     app.state.pool = pool
+    app.state.alert_stream = stream
+    app.state.sms_settings = SmsSettings()
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
     app.state.publisher = publisher or MqttConfigPublisher(
         settings.mqtt_url, settings.mqtt_username,
@@ -75,6 +91,6 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     observability.install(app, metrics)
     docs.install(app)
     for router in (auth.router, catalog.router, gateways.router, telemetry.router, records.router,
-                   users.router, reports_api.router):
+                   users.router, reports_api.router, stream_routes.router, webhook_routes.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

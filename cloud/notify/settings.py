@@ -1,4 +1,4 @@
-"""SMS settings from the environment (FHY_SMS_*) and the one place that builds a provider."""
+"""SMS settings from the environment (FUHUIYANG_SMS_*) and the one place that builds a provider."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class SmsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FHY_SMS_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="FUHUIYANG_SMS_", extra="forbid")
 
     provider: Literal["print", "http", "aliyun", "twilio"] = "print"
     http_url: str | None = None
@@ -67,7 +67,7 @@ class PrintProvider:
 def build_provider(settings: SmsSettings) -> SmsProvider:
     def need(value: object, env: str) -> None:
         if value in (None, ""):
-            raise ValueError(f"FHY_SMS_PROVIDER={settings.provider} needs FHY_SMS_{env.upper()}")
+            raise ValueError(f"FUHUIYANG_SMS_PROVIDER={settings.provider} needs FUHUIYANG_SMS_{env.upper()}")
 
     if settings.provider == "http":
         need(settings.http_url, "http_url")

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from psycopg_pool import ConnectionPool
 
 from cloud.api.deps import TOKEN_COOKIE, load_principal
+from cloud.api.errors import body as error_body
 from cloud.api.scope import Scope, resolve
 from cloud.api.security import TokenIssuer
 from cloud.notify.stream import AlertStream
@@ -38,9 +39,7 @@ def visible_to(scope: Scope) -> Any:
 async def alert_stream(request: Request) -> Any:
     stream = getattr(request.app.state, "alert_stream", None)
     if not isinstance(stream, AlertStream):
-        return JSONResponse(
-            {"error": "not_configured", "detail": "no alert stream in this process"}, 503
-        )
+        return JSONResponse(error_body("not_configured", "no alert stream in this process"), 503)
     issuer: TokenIssuer = request.app.state.issuer
     header = request.headers.get("authorization", "")
     token = (
@@ -53,7 +52,7 @@ async def alert_stream(request: Request) -> Any:
     with pool.connection() as conn:
         principal = None if user_id is None else load_principal(conn, user_id)
         if principal is None:
-            return JSONResponse({"error": "unauthorized", "detail": "log in first"}, 401)
+            return JSONResponse(error_body("unauthorized", "log in first"), 401)
         scope = resolve(conn, principal)
     last = request.headers.get("last-event-id")
     last_id = int(last) if last and last.isdigit() else None

@@ -2,7 +2,7 @@
 `app.include_router(cloud.notify.webhook_routes.router, prefix=API_PREFIX)`.
 
 They authenticate the provider (HMAC / Twilio signature / Aliyun token), never a user, so they
-sit outside the API's login. Secrets come from FHY_SMS_* (see docs/alerts.md).
+sit outside the API's login. Secrets come from FUHUIYANG_SMS_* (see docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cloud.api.deps import Conn
+from cloud.api.errors import body as error_body
 from cloud.notify.inbound import Inbound, WebhookError, parse_aliyun, parse_generic, parse_twilio
 from cloud.notify.inbound_pg import apply_inbound
 from cloud.notify.settings import SmsSettings
@@ -43,7 +44,7 @@ def _settings(request: Request) -> SmsSettings:
 def _reject(request: Request, exc: WebhookError, provider: str) -> JSONResponse:
     rejected(request)[f"{provider}:{exc.reason}"] += 1
     log.warning("SMS webhook from %s rejected: %s", provider, exc)
-    return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=exc.status)
+    return JSONResponse(error_body(exc.reason, exc.detail), status_code=exc.status)
 
 
 def _apply(conn: Conn, items: list[Inbound]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ async def generic(request: Request, conn: Conn) -> Any:
     if secret is None:
         return _reject(
             request,
-            WebhookError(503, "not_configured", "FHY_SMS_WEBHOOK_SECRET is not set"),
+            WebhookError(404, "not_configured", "FUHUIYANG_SMS_WEBHOOK_SECRET is not set"),
             "generic",
         )
     body = await request.body()
@@ -80,7 +81,7 @@ async def twilio(request: Request, conn: Conn) -> Any:
     if settings.twilio_auth_token is None:
         return _reject(
             request,
-            WebhookError(503, "not_configured", "FHY_SMS_TWILIO_AUTH_TOKEN is not set"),
+            WebhookError(404, "not_configured", "FUHUIYANG_SMS_TWILIO_AUTH_TOKEN is not set"),
             "twilio",
         )
     body = await request.body()
@@ -104,7 +105,7 @@ async def aliyun(token: str, request: Request, conn: Conn) -> Any:
     if expected is None:
         return _reject(
             request,
-            WebhookError(503, "not_configured", "FHY_SMS_ALIYUN_CALLBACK_TOKEN is not set"),
+            WebhookError(404, "not_configured", "FUHUIYANG_SMS_ALIYUN_CALLBACK_TOKEN is not set"),
             "aliyun",
         )
     try:

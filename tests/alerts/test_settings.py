@@ -7,40 +7,40 @@ from cloud.notify.settings import PrintProvider, SmsSettings, build_provider
 
 
 def test_default_is_the_print_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FHY_SMS_PROVIDER", raising=False)
+    monkeypatch.delenv("FUHUIYANG_SMS_PROVIDER", raising=False)
     provider = build_provider(SmsSettings())
     assert isinstance(provider, PrintProvider)
     assert provider.send("+8613800001234", "hi", "k") == "print-1"
 
 
 def test_providers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FHY_SMS_PROVIDER", "http")
-    monkeypatch.setenv("FHY_SMS_HTTP_URL", "http://127.0.0.1:1/sms")
-    monkeypatch.setenv("FHY_SMS_HTTP_TOKEN", "s3cret")
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "http")
+    monkeypatch.setenv("FUHUIYANG_SMS_HTTP_URL", "http://127.0.0.1:1/sms")
+    monkeypatch.setenv("FUHUIYANG_SMS_HTTP_TOKEN", "s3cret")
     provider = build_provider(SmsSettings())
     assert isinstance(provider, GenericHttpProvider) and provider.token == "s3cret"
     assert "s3cret" not in repr(SmsSettings())  # secrets stay out of logs
 
-    monkeypatch.setenv("FHY_SMS_PROVIDER", "twilio")
-    with pytest.raises(ValueError, match="FHY_SMS_TWILIO_ACCOUNT_SID"):
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "twilio")
+    with pytest.raises(ValueError, match="FUHUIYANG_SMS_TWILIO_ACCOUNT_SID"):
         build_provider(SmsSettings())
-    monkeypatch.setenv("FHY_SMS_TWILIO_ACCOUNT_SID", "AC1")
-    monkeypatch.setenv("FHY_SMS_TWILIO_AUTH_TOKEN", "t")
-    monkeypatch.setenv("FHY_SMS_TWILIO_FROM", "+15005550006")
+    monkeypatch.setenv("FUHUIYANG_SMS_TWILIO_ACCOUNT_SID", "AC1")
+    monkeypatch.setenv("FUHUIYANG_SMS_TWILIO_AUTH_TOKEN", "t")
+    monkeypatch.setenv("FUHUIYANG_SMS_TWILIO_FROM", "+15005550006")
     assert isinstance(build_provider(SmsSettings()), TwilioProvider)
 
-    monkeypatch.setenv("FHY_SMS_PROVIDER", "aliyun")
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "aliyun")
     for name, value in (
         ("ACCESS_KEY_ID", "AK"),
         ("ACCESS_KEY_SECRET", "S"),
         ("SIGN_NAME", "富慧养"),
         ("TEMPLATE_CODE", "SMS_1"),
     ):
-        monkeypatch.setenv(f"FHY_SMS_ALIYUN_{name}", value)
+        monkeypatch.setenv(f"FUHUIYANG_SMS_ALIYUN_{name}", value)
     assert isinstance(build_provider(SmsSettings()), AliyunSmsProvider)
 
 
 def test_unknown_provider_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FHY_SMS_PROVIDER", "pigeon")
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "pigeon")
     with pytest.raises(ValueError, match="provider"):
         SmsSettings()

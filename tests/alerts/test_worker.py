@@ -114,7 +114,7 @@ def test_run_once_cli(db: TestDatabase) -> None:
     with db.connect() as conn:
         _seed(conn)
     result = CliRunner().invoke(
-        alerts, ["run", "--once", "--json"], env={**db.env(), "FHY_SMS_PROVIDER": "print"}
+        alerts, ["run", "--once", "--json"], env={**db.env(), "FUHUIYANG_SMS_PROVIDER": "print"}
     )
     assert result.exit_code == 0, result.output + result.stderr
     line = json.loads(result.stdout.strip().splitlines()[-1])

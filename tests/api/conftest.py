@@ -36,6 +36,7 @@ def make_world(database: TestDatabase, with_web: bool = False, **overrides: Any)
     settings = CloudSettings(database_url=database.url, database_schema=database.schema,
                              jwt_secret=SECRET, api_pool_size=1 if database.timescaledb else 2,
                              database_prepared_statements=not database.timescaledb,  # one shared PGlite backend
+                             api_alert_feed=not database.timescaledb,  # PGlite serves one connection
                              **overrides)
     publisher = RecordingPublisher()
     app = create_app(settings, publisher=publisher, with_web=with_web, clock=lambda: world.NOW)

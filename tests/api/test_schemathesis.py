@@ -17,7 +17,8 @@ from tests.api.conftest import ApiWorld
 
 def test_no_server_errors(api: ApiWorld) -> None:
     schema = schemathesis.openapi.from_dict(api.client.get("/openapi.json").json())
-    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())  # type: ignore[union-attr]
+                  if op.path != "/api/v1/alerts/stream"]  # an SSE stream never ends: tested in tests/alerts
     assert len(operations) > 25
     statuses: Counter[int] = Counter()
 

@@ -24,8 +24,17 @@ class _Track:
     since_ms: int
     last_ok_ms: int | None = None
     values: deque[float] = field(default_factory=lambda: deque(maxlen=60))
+    jumps: deque[bool] = field(default_factory=lambda: deque(maxlen=24))  # per reading: a spike?
     out_of_range: int = 0  # consecutive
     errors: int = 0
+
+
+# A reading this far from the median of the previous five, and back, is a spike: far beyond what
+# a house's climate does between two readings. Light and water change in steps; not judged.
+SPIKE_JUMP: dict[Metric, float] = {
+    Metric.TEMPERATURE_C: 6.0, Metric.HUMIDITY_PCT: 15.0, Metric.NH3_PPM: 10.0, Metric.CO2_PPM: 1000.0,
+}
+SPIKES_FOR_FAULT = 2  # within the last 24 readings
 
 
 class SensorHealth:
@@ -47,6 +56,10 @@ class SensorHealth:
 
     def observe(self, sensor: str, metric: Metric, ts_ms: int, value: float, ok_range: bool) -> None:
         t = self._tracks[(sensor, metric)]
+        jump = SPIKE_JUMP.get(metric)
+        if jump is not None and len(t.values) >= 5:
+            recent = sorted(list(t.values)[-5:])
+            t.jumps.append(not ok_range or abs(value - recent[2]) > jump)
         if not ok_range:
             t.out_of_range += 1
             return
@@ -74,6 +87,8 @@ class SensorHealth:
                 faults.append("flatline")
         if t.out_of_range:
             faults.append("out_of_range")
+        if sum(t.jumps) >= SPIKES_FOR_FAULT:
+            faults.append("spike")
         last = t.last_ok_ms if t.last_ok_ms is not None else t.since_ms
         if now_ms is not None and now_ms - last > 3 * t.interval_ms:
             faults.append("missing")

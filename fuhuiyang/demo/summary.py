@@ -43,7 +43,8 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         readings_stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
         frames_stored = conn.execute("SELECT count(*) FROM frames").fetchone()[0]  # type: ignore[index]
         rows = conn.execute(
-            "SELECT type, severity, farm_id, event_start, raised_at, region_id FROM alerts ORDER BY event_start"
+            "SELECT type, severity, farm_id, event_start, raised_at, region_id, coalesce(event_end, event_start) "
+            "FROM alerts ORDER BY event_start"
         ).fetchall()
     alerts = [
         {"type": r[0], "severity": r[1], "farm_id": r[2], "region_id": r[5],
@@ -95,11 +96,15 @@ def _first_catch(event: dict[str, Any], rows: list[Any], farm_township: dict[str
     start = datetime.fromtimestamp(event["start_ms"] / 1000, tz=UTC)
     limit = datetime.fromtimestamp((event["start_ms"] + CATCH_WINDOW_MS) / 1000, tz=UTC)
     township = farm_township.get(event["farm_id"])
-    for type_, severity, farm_id, event_start, raised_at, region_id in rows:
-        same_place = farm_id == event["farm_id"] or (farm_id is None and region_id == township)
-        if type_ in types and same_place and start <= event_start <= limit:
-            return {"kind": event["type"], "farm_id": event["farm_id"], "alert_type": type_,
-                    "severity": severity, "event_time": event_start.isoformat(),
-                    "delay_h": round((event_start - start).total_seconds() / 3600, 2),
-                    "raised_at": raised_at.isoformat()}
-    return None
+    # An alert already open when the event began counts too (a heat wave on a farm already
+    # warned of heat stress): the farmer knows; the delay is then zero.
+    caught = [r for r in rows if r[0] in types
+              and (r[2] == event["farm_id"] or (r[2] is None and r[5] == township))
+              and r[3] <= limit and r[6] >= start]
+    if not caught:
+        return None
+    type_, severity, _farm, event_start, raised_at, _region, _end = min(caught, key=lambda r: max(r[3], start))
+    return {"kind": event["type"], "farm_id": event["farm_id"], "alert_type": type_,
+            "severity": severity, "event_time": event_start.isoformat(),
+            "delay_h": round(max(0.0, (event_start - start).total_seconds()) / 3600, 2),
+            "raised_at": raised_at.isoformat()}

@@ -243,3 +243,23 @@ def test_severed_uplink_makes_the_broker_publish_the_will(mosquitto_factory) -> 
     finally:
         watcher.loop_stop()
         watcher.disconnect()
+
+
+def test_repeated_spikes_flag_the_sensor_and_a_single_jump_does_not() -> None:
+    from edge.health import SensorHealth
+    from protocol.messages import Metric
+
+    def run(values: list[float]) -> list[str]:
+        health = SensorHealth()
+        health.register("h1-th", Metric.HUMIDITY_PCT, 60, 0)
+        for i, value in enumerate(values):
+            health.observe("h1-th", Metric.HUMIDITY_PCT, i * 60_000, value, 0 <= value <= 100)
+        return next(s.faults for s in health.states(len(values) * 60_000))
+
+    calm = [75.0 + 0.5 * (i % 3) for i in range(20)]
+    assert "spike" not in run(calm)
+    assert "spike" not in run([*calm, 40.0, 75.0, 75.5])  # one jump: a door opened
+    spiky = [*calm, 40.0, 75.0, 75.5, 99.0, 75.2, 75.1]
+    assert "spike" in run(spiky)
+    rising = [60.0 + 1.0 * i for i in range(30)]  # a wet night: steady change is weather, not spikes
+    assert "spike" not in run(rising)

@@ -43,6 +43,25 @@ class PgAlertStore:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
         self._notify_channel: str | None = None
+        self._latest: dict[str, Alert] | None = None  # per-cycle snapshot, see `snapshot`
+
+    def snapshot(self) -> None:
+        """Read the latest alert of every key once; `current` answers from it until `release`.
+
+        A cycle asks `current` for every rule key of every house (most have no alert at all):
+        one query instead of a thousand. Saves keep the snapshot up to date; changes made by
+        other processes (an acknowledgement in the API) are seen from the next cycle on.
+        """
+        rows = self.conn.execute(
+            f"SELECT DISTINCT ON (dedup_key) {_COLUMNS} FROM alerts "  # noqa: S608 - fixed fragments
+            "ORDER BY dedup_key, event_start DESC, id DESC"
+        ).fetchall()
+        if not self.conn.autocommit:
+            self.conn.commit()
+        self._latest = {str(alert.key): alert for alert in map(_alert, rows)}
+
+    def release(self) -> None:
+        self._latest = None
 
     def _channel(self) -> str:
         if self._notify_channel is None:
@@ -54,6 +73,8 @@ class PgAlertStore:
         return self._one(f"WHERE {_MATCH}", {"uid": alert_id, "row_id": _row_id(alert_id)})
 
     def current(self, key: AlertKey) -> Alert | None:
+        if self._latest is not None:
+            return self._latest.get(str(key))
         return self._one(
             "WHERE dedup_key = %s ORDER BY event_start DESC, id DESC LIMIT 1", (str(key),)
         )
@@ -68,6 +89,11 @@ class PgAlertStore:
         )
 
     def save(self, alert: Alert) -> None:
+        self._write(alert)
+        if self._latest is not None:
+            self._latest[str(alert.key)] = alert
+
+    def _write(self, alert: Alert) -> None:
         row = _row(alert)
         with self.conn.transaction():
             before = self.conn.execute(

@@ -86,6 +86,13 @@ class AlertWorker:
         )
 
     def cycle(self, now: datetime) -> CycleReport:
+        self.alerts.snapshot()
+        try:
+            return self._cycle(now)
+        finally:
+            self.alerts.release()
+
+    def _cycle(self, now: datetime) -> CycleReport:
         report = CycleReport(at=now)
         self._curves = {}  # farms' own growth curves, refitted each cycle (flocks end, data grows)
         service = AlertService(self.engine, load_farms(self.conn), self.thresholds)

@@ -6,7 +6,7 @@ FROM STDIN nor pipeline mode), so a redelivered message inserts nothing twice.
 
 With ``method="copy"`` the two high-volume tables (readings, weighings) first try a
 binary COPY inside a savepoint: COPY inserts rows in bulk and runs about twice as
-fast as INSERT ... SELECT (docs/results/cloud.md). A redelivered message makes the
+fast as INSERT ... SELECT (docs/results.md). A redelivered message makes the
 COPY hit the unique index; the savepoint is rolled back and the same rows go in
 with ON CONFLICT DO NOTHING, so exactly-once holds either way. After a conflict
 the next few batches skip the COPY attempt (a replaying gateway sends runs of them).

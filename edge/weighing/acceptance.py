@@ -20,7 +20,7 @@ MS_PER_DAY = 86_400_000
 
 @dataclass(frozen=True)
 class WindowParams:
-    # Wider than the often-quoted -30 %/+15 % (measured, docs/results/edge.md): mixed-sex
+    # Wider than the often-quoted -30 %/+15 % (measured, docs/results.md): mixed-sex
     # flocks span 0.75-1.5x their median, and cutting either tail biases the daily mean by
     # >1 %. Two birds at once still land above 1.55x; a leaning bird below 0.6x.
     low: float = 0.40

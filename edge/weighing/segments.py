@@ -91,7 +91,7 @@ def _runs_to_segments(
 
 # A hanging pan swings for seconds after a bird hops in: a longer window and a looser
 # load-relative SD let its (oscillating, steady-mean) rest count as stable. Measured in
-# docs/results/edge.md.
+# docs/results.md.
 PROFILES: dict[str, StabilityParams] = {
     "platform": StabilityParams(),
     "hanging": StabilityParams(window=10, rel_sd=0.025),

@@ -1,4 +1,4 @@
-"""Figures for docs/results/alerts.md: `python -m tests.alerts.measure_alerts [--quick]`.
+"""Figures for docs/results.md: `python -m tests.alerts.measure_alerts [--quick]`.
 
 Not a test (nothing asserted); it prints the numbers the results page records.
 """

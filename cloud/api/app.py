@@ -90,7 +90,8 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
     docs.install(app)
-    for router in (auth.router, catalog.router, gateways.router, telemetry.router, records.router,
-                   users.router, reports_api.router, stream_routes.router, webhook_routes.router):
+    # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
+    for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
+                   records.router, users.router, reports_api.router, webhook_routes.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

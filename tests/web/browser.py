@@ -23,10 +23,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Serve an app whose lifespan already ran (the pool is open) on a free port."""
+def live_server(app: Any, lifespan: str = "off") -> Iterator[str]:
+    """Serve an app on a free port: by default one whose lifespan already ran (the pool is open);
+    with lifespan="on" the server runs it, so its background tasks live on the serving loop."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(500):

@@ -226,3 +226,33 @@ def test_admin_sees_the_province(site: tuple[ApiWorld, str], browser: Any) -> No
     rows = page.locator("table.report tbody tr").count()
     assert rows == 3  # two counties and the total
     check_page(page, "report-province")
+
+
+def test_farmer_page_hears_a_new_alert_from_the_stream(db: TestDatabase, tmp_path: Path, browser: Any) -> None:
+    """The alert worker (another process) opens an alert; the farmer's open page shows it is there."""
+    from cloud.alerts.lifecycle import AlertEngine
+    from cloud.alerts.model import AlertKey, Finding, Severity
+    from cloud.alerts.store_pg import PgAlertStore
+    from cloud.api.app import create_app
+    from cloud.api.publisher import RecordingPublisher
+    from cloud.settings import CloudSettings
+    from tests.api.conftest import SECRET
+
+    with db.connect() as conn:
+        world.seed(conn)
+    settings = CloudSettings(database_url=db.url, database_schema=db.schema, jwt_secret=SECRET,
+                             api_pool_size=2, frames_dir=tmp_path)
+    app = create_app(settings, publisher=RecordingPublisher(), with_web=True, clock=lambda: world.NOW)
+    with live_server(app, lifespan="on") as url:
+        page = login(browser, url, "farmer1")
+        banner = page.locator("#live")
+        assert banner.is_hidden()
+        for _ in range(250):  # until the page's EventSource has subscribed
+            if app.state.alert_stream.subscribers:
+                break
+            page.wait_for_timeout(20)
+        assert app.state.alert_stream.subscribers == 1
+        with db.connect() as conn:
+            AlertEngine(store=PgAlertStore(conn)).observe(Finding(
+                key=AlertKey("f1", None, "nh3_high"), severity=Severity.CRITICAL, at=world.NOW, rule="test"))
+        banner.wait_for(state="visible", timeout=15_000)

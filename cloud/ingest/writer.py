@@ -28,6 +28,7 @@ from cloud.frames_store import FrameStore
 from cloud.ingest.arrays import literals
 from cloud.ingest.rows import RowBatch
 from protocol import AppliedConfig, GatewayStatus
+from protocol.messages import SensorState
 
 _T = TypeVar("_T", GatewayStatus, AppliedConfig)
 
@@ -251,10 +252,9 @@ class BatchWriter:
         sensors: dict[tuple[str, str], tuple[Any, ...]] = {}
         cameras: dict[tuple[str, str], tuple[Any, ...]] = {}
         for health in sorted(batch.health, key=lambda h: h.ts):
-            for s in health.sensors:
-                sensors[(health.gateway_id, s.sensor)] = (
-                    health.gateway_id, s.sensor, s.metric.value if s.metric else None, s.state,
-                    ",".join(s.faults), health.ts)
+            for sensor_id, (metric, state, faults) in _per_device(health.sensors).items():
+                sensors[(health.gateway_id, sensor_id)] = (
+                    health.gateway_id, sensor_id, metric, state, ",".join(faults), health.ts)
             for c in health.cameras:
                 cameras[(health.gateway_id, c.camera)] = (health.gateway_id, c.camera, c.state, health.ts)
         if sensors:
@@ -298,3 +298,19 @@ def _latest_summaries(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             newest[key] = row
     return list(newest.values())
 
+
+_STATE_RANK = {"ok": 0, "missing": 1, "fault": 2}
+
+
+def _per_device(states: list[SensorState]) -> dict[str, tuple[str | None, str, list[str]]]:
+    """One row per device: a transmitter reporting several metrics (temperature and RH) is as
+    faulty as its worst metric, with every fault listed; its metric is named only when single."""
+    grouped: dict[str, list[SensorState]] = {}
+    for state in states:
+        grouped.setdefault(state.sensor, []).append(state)
+    out: dict[str, tuple[str | None, str, list[str]]] = {}
+    for sensor_id, group in grouped.items():
+        worst = max(group, key=lambda s: _STATE_RANK.get(s.state, 2))
+        metric = group[0].metric.value if len(group) == 1 and group[0].metric else None
+        out[sensor_id] = (metric, str(worst.state), sorted({str(f) for s in group for f in s.faults}))
+    return out

@@ -99,7 +99,10 @@ def test_state_messages_update_gateway_tables(db, broker, tmp_path) -> None:
         pub.publish(topic_for("gw-c", Kind.HEALTH), encode(Health(
             gateway_id="gw-c", seq=2, ts=ts + 1000, uptime_s=60, cpu_pct=5, mem_mb=100, disk_free_mb=900,
             software="edge 1.2", outbox=OutboxState(depth=3),
-            sensors=[SensorState(sensor="t1", metric="temperature_c", state="fault", faults=["stuck"])],
+            sensors=[SensorState(sensor="t1", metric="temperature_c", state="fault", faults=["stuck"]),
+                     # one transmitter, two metrics: the healthy one must not hide the faulty one
+                     SensorState(sensor="th", metric="humidity_pct", state="fault", faults=["spike"]),
+                     SensorState(sensor="th", metric="temperature_c", state="ok")],
             cameras=[CameraState(camera="cam1", state="blind")])))
         pub.publish(topic_for("gw-c", Kind.CONFIG_APPLIED), encode(
             AppliedConfig(gateway_id="gw-c", seq=3, ts=ts + 2000, version=4, status="applied")))
@@ -120,12 +123,14 @@ def test_state_messages_update_gateway_tables(db, broker, tmp_path) -> None:
     with db.connect() as conn:
         gw = conn.execute("SELECT status, software, applied_version, applied_status, last_seen IS NOT NULL "
                           "FROM gateways WHERE id = 'gw-c'").fetchone()
-        sensor = conn.execute("SELECT state, faults, metric FROM sensors WHERE gateway_id = 'gw-c'").fetchone()
+        sensor = conn.execute("SELECT state, faults, metric FROM sensors WHERE gateway_id = 'gw-c' AND id = 't1'").fetchone()
+        two_metrics = conn.execute("SELECT state, faults, metric FROM sensors WHERE id = 'th'").fetchone()
         camera = conn.execute("SELECT state FROM cameras WHERE gateway_id = 'gw-c'").fetchone()
         frame = conn.execute("SELECT sha256, path, bytes FROM frames").fetchone()
         health = conn.execute("SELECT outbox_depth, payload FROM health").fetchone()
     assert gw == ("online", "edge 1.2", 4, "applied", True)
     assert sensor == ("fault", ["stuck"], "temperature_c")
+    assert two_metrics == ("fault", ["spike"], None)
     assert camera == ("blind",)
     assert frame[0] == hashlib.sha256(JPEG).hexdigest() and frame[2] == len(JPEG)
     assert (tmp_path / frame[1]).read_bytes() == JPEG

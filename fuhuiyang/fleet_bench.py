@@ -30,12 +30,14 @@ import psycopg
 
 import protocol
 from fuhuiyang.gateway_swarm import GatewaySwarm
+from fuhuiyang.heartbeats import heartbeat, stored
 from fuhuiyang.services import mqtt as mqtt_services
 from fuhuiyang.services import postgres as pg_services
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5
+SOFTWARE = "fleet-bench"
 HEALTH_EVERY_MIN = 5
 
 
@@ -121,13 +123,6 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _health(gateway_id: str, seq: int, ts_ms: int, uptime_s: float) -> bytes:
-    return protocol.encode(protocol.Health(
-        gateway_id=gateway_id, seq=seq, ts=ts_ms, uptime_s=uptime_s, cpu_pct=4.0, mem_mb=45.0,
-        disk_free_mb=2048.0, software="fleet-bench", outbox=protocol.messages.OutboxState(depth=0),
-    ))
-
-
 def _wait_for_ingest(swarm: GatewaySwarm, gateway_id: str, seqs: dict[str, int],
                      conn_factory: Callable[[], psycopg.Connection], timeout_s: float = 120) -> None:
     """Until ingest is subscribed, messages would go nowhere: probe with heartbeats until one lands."""
@@ -137,9 +132,9 @@ def _wait_for_ingest(swarm: GatewaySwarm, gateway_id: str, seqs: dict[str, int],
         while time.monotonic() < deadline:
             seqs[gateway_id] += 1
             swarm.publish(gateway_id, protocol.topic_for(gateway_id, "health"),
-                          _health(gateway_id, seqs[gateway_id], int(time.time() * 1000), 0.0))
+                          heartbeat(gateway_id, seqs[gateway_id], int(time.time() * 1000), software=SOFTWARE))
             swarm.pump(0.5)
-            if conn.execute("SELECT 1 FROM health LIMIT 1").fetchone():
+            if stored(conn, gateway_id, seqs[gateway_id]):
                 return
     raise RuntimeError("ingest did not start consuming within two minutes")
 
@@ -232,7 +227,7 @@ def fleet(gateways: int, minutes: float, workers: int, as_json: bool) -> None:
                 if minute % HEALTH_EVERY_MIN == 0:
                     seqs[gw_id] += 1
                     swarm.publish(gw_id, protocol.topic_for(gw_id, "health"),
-                                  _health(gw_id, seqs[gw_id], now_ms, now_ms / 1000 - started))
+                                  heartbeat(gw_id, seqs[gw_id], now_ms, now_ms / 1000 - started, SOFTWARE))
                     ledger.add((gw_id, seqs[gw_id]), "health", now_ms)
                     published += 1
         drain_deadline = time.monotonic() + 60

@@ -33,6 +33,7 @@ from fuhuiyang.demo.seed import DemoLogin, farmer_login, seed
 from fuhuiyang.demo.sms_sink import SmsSink
 from fuhuiyang.demo.stack import Stack
 from fuhuiyang.demo.summary import summarise
+from fuhuiyang.heartbeats import heartbeat, wait_stored
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +81,12 @@ class Barrier:
 
     def wait(self, ts_ms: int, timeout_s: float = 30.0) -> bool:
         self.seq += 1
-        beat = protocol.Health(
-            gateway_id=BARRIER_GATEWAY, seq=self.seq, ts=ts_ms, uptime_s=0, cpu_pct=0, mem_mb=0,
-            disk_free_mb=0, software="demo", outbox=protocol.messages.OutboxState(depth=0),
-        )
-        info = self.client.publish(protocol.topic_for(BARRIER_GATEWAY, "health"), protocol.encode(beat), qos=1)
+        beat = heartbeat(BARRIER_GATEWAY, self.seq, ts_ms, software="demo")
+        info = self.client.publish(protocol.topic_for(BARRIER_GATEWAY, "health"), beat, qos=1)
         info.wait_for_publish(timeout_s)
-        deadline = time.monotonic() + timeout_s
         with self.stack.connect(autocommit=True) as conn:
-            while time.monotonic() < deadline:
-                row = conn.execute(
-                    "SELECT 1 FROM health WHERE gateway_id = %s AND seq = %s", (BARRIER_GATEWAY, self.seq)
-                ).fetchone()
-                if row is not None:
-                    return True
-                time.sleep(0.02)
+            if wait_stored(conn, BARRIER_GATEWAY, self.seq, timeout_s):
+                return True
         log.warning("barrier %s not seen within %.0f s", self.seq, timeout_s)
         return False
 

@@ -30,6 +30,12 @@ class TrainSpec:
     device: str = "cpu"
     seed: int = 0
     cache: bool = True
+    # Birds are 12-40 px at these input sizes: ultralytics' default +-50 % zoom shrinks them
+    # past recognition, so zoom less.
+    scale: float = 0.3
+    # `dead` is a few percent of boxes; weigh the class loss up so it is not drowned out.
+    cls_gain: float = 1.0
+    warmup_epochs: float = 1.0
 
 
 def _offline() -> None:
@@ -55,7 +61,8 @@ def train(spec: TrainSpec) -> Path:
         project=str(spec.out.parent.resolve()),
         name=spec.out.name,
         exist_ok=True,
-        pretrained=False,
+        # A .pt starts from its weights (ultralytics ignores them unless told); a yaml is from scratch.
+        pretrained=spec.model.endswith(".pt"),
         amp=False,
         plots=False,
         cache=spec.cache,
@@ -66,6 +73,9 @@ def train(spec: TrainSpec) -> Path:
         degrees=0.0,
         mosaic=1.0,
         close_mosaic=3,
+        scale=spec.scale,
+        cls=spec.cls_gain,
+        warmup_epochs=spec.warmup_epochs,
         patience=0,
     )
     if spec.hours:

@@ -85,6 +85,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "检查传感器接线，擦去灰尘和鸡粪。",
         "Check sensor wiring and wipe off dust and droppings.",
     ),
+    m.SENSOR_DRIFT: (
+        "用检测管或手持仪核对氨气；读数属实则检查垫料是否潮湿。",
+        "Check ammonia with a test tube or handheld meter; if real, check for wet litter.",
+    ),
     m.CAMERA_BLIND: (
         "擦拭镜头，检查是否被遮挡或光线不足。",
         "Wipe the lens; check it is not blocked or too dark.",
@@ -96,6 +100,10 @@ ADVICE: dict[str, tuple[str, str]] = {
     m.CLOCK_SKEW: (
         "网关时间不准：检查网络授时设置。",
         "Gateway clock is off: check its time sync settings.",
+    ),
+    m.DEAD_BIRD: (
+        "尽快捡出死鸡，在应用里看照片并确认是否死鸡。",
+        "Remove the bird and confirm the photo in the app.",
     ),
     m.REGIONAL_OUTBREAK: (
         "组织排查周边养殖场，暂停活禽调运，按规定采样送检。",

@@ -54,12 +54,20 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     m.GATEWAY_OFFLINE: ("网关{subject}已离线", "Gateway {subject} is offline"),
     m.SENSOR_FAULT: ("{value}个传感器故障", "{value} sensor(s) faulty"),
+    m.SENSOR_DRIFT: (
+        "氨气读数{nh3_ppm}ppm与通风不符，疑似传感器漂移",
+        "Ammonia reads {nh3_ppm} ppm but ventilation says less: sensor drifting?",
+    ),
     m.CAMERA_BLIND: ("{value}个摄像头看不清", "{value} camera(s) blind"),
     m.OUTBOX_BACKLOG: (
         "网关{subject}积压{value}条数据",
         "Gateway {subject} has {value} unsent messages",
     ),
     m.CLOCK_SKEW: ("网关{subject}时钟偏差{value}秒", "Gateway {subject} clock off by {value} s"),
+    m.DEAD_BIRD: (
+        "摄像头{camera}拍到{value}只死鸡",
+        "Camera {camera} sees {value} dead bird(s)",
+    ),
     m.REGIONAL_OUTBREAK: (
         "{region}有{value}个养殖场72小时内异常死亡",
         "{value} farms in {region} with abnormal deaths in 72 h",

@@ -53,7 +53,9 @@ SENSOR_FAULT = "sensor_fault"
 CAMERA_BLIND = "camera_blind"
 OUTBOX_BACKLOG = "outbox_backlog"
 CLOCK_SKEW = "clock_skew"
+SENSOR_DRIFT = "sensor_drift"  # a gas reading that no longer follows the house's ventilation
 REGIONAL_OUTBREAK = "regional_outbreak"
+DEAD_BIRD = "dead_bird"  # the camera detector saw a carcass lie still
 
 FLOCK_TYPES = (
     MORTALITY,
@@ -74,8 +76,15 @@ ENVIRONMENT_TYPES = (
     CO2_HIGH,
     HUMIDITY_RANGE,
 )
-HEALTH_TYPES = (GATEWAY_OFFLINE, SENSOR_FAULT, CAMERA_BLIND, OUTBOX_BACKLOG, CLOCK_SKEW)
-ALL_TYPES = (*FLOCK_TYPES, *ENVIRONMENT_TYPES, *HEALTH_TYPES, REGIONAL_OUTBREAK)
+HEALTH_TYPES = (
+    GATEWAY_OFFLINE,
+    SENSOR_FAULT,
+    SENSOR_DRIFT,
+    CAMERA_BLIND,
+    OUTBOX_BACKLOG,
+    CLOCK_SKEW,
+)
+ALL_TYPES = (*FLOCK_TYPES, *ENVIRONMENT_TYPES, *HEALTH_TYPES, DEAD_BIRD, REGIONAL_OUTBREAK)
 
 
 @dataclass(frozen=True)
@@ -239,3 +248,24 @@ class MortalityEvent:
     township: str
     at: datetime
     type: str = MORTALITY
+
+
+@dataclass(frozen=True)
+class DeadBirdSighting:
+    """One death the detector confirmed (a `mortality_records` row with source `detector`)."""
+
+    record_id: int
+    farm: str
+    house: str
+    at: datetime  # event time the stillness span was complete
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GasDay:
+    """One day of a house's ammonia against its CO2 (both diluted by the same ventilation)."""
+
+    day: date
+    nh3_ppm: float  # mean of the hourly means
+    co2_excess_ppm: float  # median hourly CO2 above outside air
+    nh3_per_co2: float | None  # median hourly ppm NH3 per 1000 ppm CO2 excess; None: no birds

@@ -17,6 +17,7 @@ from cloud.alerts.model import (
     MORTALITY,
     OUTBOX_BACKLOG,
     REGIONAL_OUTBREAK,
+    SENSOR_DRIFT,
     SENSOR_FAULT,
     SUSPECTED_DISEASE,
     WATER_DROP,
@@ -61,6 +62,7 @@ DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     # The farmer can check the power and the router; the rest is the technician's job.
     GATEWAY_OFFLINE: (Step(Audience.FARMER, timedelta(minutes=30)), *_TECH_FIRST),
     SENSOR_FAULT: _TECH_FIRST,
+    SENSOR_DRIFT: _TECH_FIRST,
     CAMERA_BLIND: _TECH_FIRST,
     OUTBOX_BACKLOG: _TECH_FIRST,
     CLOCK_SKEW: _TECH_FIRST,

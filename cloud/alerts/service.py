@@ -15,16 +15,21 @@ from datetime import date, datetime, timedelta
 from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import (
+    DEAD_BIRD,
     MORTALITY,
     REGIONAL_OUTBREAK,
     SUSPECTED_DISEASE,
+    DeadBirdSighting,
     EnvSample,
     FlockHistory,
+    GasDay,
     GatewaySnapshot,
     MortalityEvent,
 )
 from cloud.alerts.rules import check_environment, check_gateway, check_regional, evaluate_flock_day
+from cloud.alerts.rules.dead_bird import check_dead_birds
 from cloud.alerts.rules.result import end_of_day
+from cloud.alerts.rules.sensor_drift import check_nh3_drift
 from cloud.alerts.store import Alert
 from cloud.alerts.thresholds import ThresholdBook
 
@@ -76,9 +81,29 @@ class AlertService:
             check_environment(samples, at, farm, house, th, weight_g, age_days)
         )
 
+    def nh3_drift(
+        self, farm: str, house: str, days: Sequence[GasDay], at: datetime
+    ) -> list[Effect]:
+        th = self.book.resolve(None, farm, house).health
+        return self.engine.apply(check_nh3_drift(farm, house, days, at, th))
+
     def gateway(self, snapshot: GatewaySnapshot) -> list[Effect]:
         th = self.book.resolve(None, snapshot.farm, None).health
         return self.engine.apply(check_gateway(snapshot, th))
+
+    def dead_birds(self, sightings: Sequence[DeadBirdSighting], at: datetime) -> list[Effect]:
+        """Judge every house with a recent sighting, and clear live alerts of houses without."""
+        by_house: dict[tuple[str, str], list[DeadBirdSighting]] = {}
+        for sighting in sightings:
+            by_house.setdefault((sighting.farm, sighting.house), []).append(sighting)
+        for alert in self.engine.store.active():
+            if alert.key.type == DEAD_BIRD and alert.key.farm and alert.key.house:
+                by_house.setdefault((alert.key.farm, alert.key.house), [])
+        effects: list[Effect] = []
+        for (farm, house), seen in sorted(by_house.items()):
+            th = self.book.resolve(None, farm, house).camera
+            effects += self.engine.apply(check_dead_birds(farm, house, seen, at, th))
+        return effects
 
     def regional(self, at: datetime) -> list[Effect]:
         """Judge every township from the farm mortality alerts live in the window.

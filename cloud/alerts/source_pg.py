@@ -84,10 +84,15 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         (flock.house, flock.placed_on, last),
     ).fetchall():
         days[day].update(mean_weight_g=float(mean), uniformity_pct=float(uniformity))
+    # The farmer's count and the camera's sightings are the same birds seen twice (the camera
+    # sees part of the house): a day's deaths are the larger of the two, never their sum.
     for day, count in conn.execute(
-        """SELECT (ts AT TIME ZONE %s)::date, sum(count) FROM mortality_records
-           WHERE house_id = %s AND ts >= %s AND ts < %s AND confirmed IS NOT false
-           GROUP BY 1""",
+        """SELECT day, max(n) FROM (
+               SELECT (ts AT TIME ZONE %s)::date AS day, source, sum(count) AS n
+               FROM mortality_records
+               WHERE house_id = %s AND ts >= %s AND ts < %s AND confirmed IS NOT false
+               GROUP BY 1, 2) per_source
+           GROUP BY day""",
         (tz, flock.house, lo, hi),
     ).fetchall():
         if days[day].get("deaths") is None:
@@ -135,6 +140,29 @@ def load_environment(
         )
         for bucket, v in sorted(hours.items())
     ]
+
+
+def load_gas_hours(
+    conn: psycopg.Connection, house: str, first: date, last: date, tz: str
+) -> dict[date, list[tuple[float, float]]]:
+    """Hourly (NH3, CO2) mean pairs per local day, hours that have both only."""
+    lo, hi = _local_bounds(first, last, tz)
+    days: dict[date, list[tuple[float, float]]] = defaultdict(list)
+    for day, nh3, co2 in conn.execute(
+        """SELECT (hour AT TIME ZONE %s)::date, nh3, co2 FROM (
+               SELECT date_trunc('hour', ts) AS hour,
+                      avg(value) FILTER (WHERE metric = 'nh3_ppm') AS nh3,
+                      avg(value) FILTER (WHERE metric = 'co2_ppm') AS co2
+               FROM readings
+               WHERE house_id = %s AND metric IN ('nh3_ppm', 'co2_ppm') AND ts >= %s AND ts < %s
+               GROUP BY 1) hours
+           WHERE nh3 IS NOT NULL AND co2 IS NOT NULL ORDER BY hour""",
+        (tz, house, lo, hi),
+    ).fetchall():
+        days[day].append((float(nh3), float(co2)))
+    if not conn.autocommit:
+        conn.commit()
+    return dict(days)
 
 
 def _local_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:

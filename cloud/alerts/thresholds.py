@@ -107,11 +107,26 @@ class HealthThresholds(_Section):
     backlog_growth_samples: int = 4
     clock_skew_warning_s: float = 30.0
     clock_skew_critical_s: float = 600.0
+    # NH3 and CO2 are both diluted by the same air flow, so their ratio changes slowly (litter,
+    # bird size). An electrochemical cell creeping upward breaks it within days.
+    nh3_drift_ratio: float = 2.5  # ratio vs the house's baseline week
+    nh3_drift_days: int = 2  # consecutive days over it, each higher than the last
+    nh3_drift_min_ppm: float = 3.0  # and the NH3 reading itself up at least this much
+    nh3_drift_baseline_days: int = 7
+    nh3_drift_min_baseline_days: int = 3
+    # Below this CO2 above outside air there are no birds (or the house is wide open): no ratio.
+    co2_excess_min_ppm: float = 80.0
 
 
 class RegionalThresholds(_Section):
     min_farms: int = 3
     window_hours: float = 72.0
+
+
+class CameraThresholds(_Section):
+    # A carcass is news until someone removes it; sightings older than this clear the alert.
+    dead_bird_window_hours: float = 12.0
+    dead_bird_critical_count: int = 3  # this many in one house within the window
 
 
 class Thresholds(_Section):
@@ -123,6 +138,7 @@ class Thresholds(_Section):
     environment: EnvironmentThresholds = Field(default_factory=EnvironmentThresholds)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     regional: RegionalThresholds = Field(default_factory=RegionalThresholds)
+    camera: CameraThresholds = Field(default_factory=CameraThresholds)
 
 
 DEFAULTS = Thresholds()

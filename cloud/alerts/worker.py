@@ -17,8 +17,15 @@ import psycopg
 
 from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
-from cloud.alerts.model import CameraHealth, FlockHistory, GatewaySnapshot, SensorHealth
+from cloud.alerts.model import (
+    CameraHealth,
+    DeadBirdSighting,
+    FlockHistory,
+    GatewaySnapshot,
+    SensorHealth,
+)
 from cloud.alerts.rules.result import end_of_day
+from cloud.alerts.rules.sensor_drift import gas_day
 from cloud.alerts.service import AlertService
 from cloud.alerts.source_pg import (
     FlockRow,
@@ -26,6 +33,7 @@ from cloud.alerts.source_pg import (
     load_environment,
     load_farms,
     load_flocks,
+    load_gas_hours,
     load_history,
 )
 from cloud.alerts.store_pg import PgAlertStore
@@ -49,6 +57,7 @@ class CycleReport:
     flocks: int = 0
     climate_hours: int = 0
     gateways: int = 0
+    dead_birds: int = 0
     effects: int = 0
     queued: int = 0
     sent: int = 0
@@ -73,6 +82,7 @@ class AlertWorker:
         self.engine = AlertEngine(store=self.alerts)  # one engine: storm counters span cycles
         self.thresholds = thresholds
         self._curves: dict[tuple[str, str], ExpectedWeight | None] = {}
+        self._drift_judged: dict[str, date] = {}  # house -> local day last judged
         directory = PgDirectory(conn)
         self.outbox = Outbox(PgOutboxStore(conn), provider)
         self.dispatcher = Dispatcher(
@@ -97,7 +107,7 @@ class AlertWorker:
         self._curves = {}  # farms' own growth curves, refitted each cycle (flocks end, data grows)
         service = AlertService(self.engine, load_farms(self.conn), self.thresholds)
         effects: list[Effect] = []
-        for step in (self._flocks, self._gateways):
+        for step in (self._flocks, self._gateways, self._dead_birds):
             try:
                 effects += step(service, now, report)
             except psycopg.Error as exc:  # one bad query must not stop delivery of what is due
@@ -125,6 +135,7 @@ class AlertWorker:
                     # end) is judged as of now, so escalation clocks start now.
                     effects += service.flock_day(history, day, curve, at=min(end_of_day(day), now))
             report.flocks += 1
+            effects += self._nh3_drift(service, flock, today, now)
             samples = load_environment(self.conn, flock.house, start, now)
             age = (today - flock.placed_on).days
             record = history.get(today) or history.get(today - timedelta(days=1))
@@ -139,11 +150,32 @@ class AlertWorker:
                     report.climate_hours += 1
         return effects
 
+    def _nh3_drift(
+        self, service: AlertService, flock: FlockRow, today: date, now: datetime
+    ) -> list[Effect]:
+        """Judge the completed days, once per house and day (the inputs only change daily)."""
+        if self._drift_judged.get(flock.house) == today:
+            return []
+        self._drift_judged[flock.house] = today
+        th = service.book.resolve(None, flock.farm, flock.house).health
+        first = today - timedelta(days=th.nh3_drift_baseline_days + th.nh3_drift_days)
+        hours = load_gas_hours(self.conn, flock.house, first, today - timedelta(days=1), self.tz)
+        days = [gas_day(day, pairs, th) for day, pairs in sorted(hours.items())]
+        return service.nh3_drift(flock.farm, flock.house, days, now)
+
     def _curve(self, flock: FlockRow) -> ExpectedWeight | None:
         key = (flock.farm, flock.breed)
         if key not in self._curves:
             self._curves[key] = growth_curve(self.conn, flock)
         return self._curves[key]
+
+    def _dead_birds(
+        self, service: AlertService, now: datetime, report: CycleReport
+    ) -> list[Effect]:
+        window = timedelta(hours=service.book.resolve().camera.dead_bird_window_hours)
+        sightings = load_dead_bird_sightings(self.conn, now - window, now)
+        report.dead_birds = len(sightings)
+        return service.dead_birds(sightings, now)
 
     def _gateways(self, service: AlertService, now: datetime, report: CycleReport) -> list[Effect]:
         effects: list[Effect] = []
@@ -161,6 +193,21 @@ def _partial_today(history: FlockHistory, today: date) -> FlockHistory:
     records = [r for r in history if r.day != today]
     records.append(replace(record, water_l=None, feed_kg=None, eggs=None))
     return FlockHistory(history.context, records)
+
+
+def load_dead_bird_sightings(
+    conn: psycopg.Connection, since: datetime, until: datetime
+) -> list[DeadBirdSighting]:
+    """Detector deaths in (since, until], less those a person has rejected."""
+    rows = conn.execute(
+        "SELECT id, farm_id, house_id, ts, evidence FROM mortality_records "
+        "WHERE source = 'detector' AND ts > %s AND ts <= %s AND confirmed IS NOT FALSE "
+        "AND farm_id IS NOT NULL AND house_id IS NOT NULL ORDER BY ts, id",
+        (since, until),
+    ).fetchall()
+    if not conn.autocommit:
+        conn.commit()
+    return [DeadBirdSighting(rid, farm, house, ts, ev or {}) for rid, farm, house, ts, ev in rows]
 
 
 def load_gateway_snapshots(

@@ -6,9 +6,16 @@ import psycopg
 from psycopg import sql
 
 
-def connect(url: str, schema: str = "public", *, autocommit: bool = False) -> psycopg.Connection:
-    """Connect with search_path = <schema>, public (extensions such as TimescaleDB live in public)."""
+def connect(
+    url: str, schema: str = "public", *, autocommit: bool = False, application_name: str | None = None
+) -> psycopg.Connection:
+    """Connect with search_path = <schema>, public (extensions such as TimescaleDB live in public).
+
+    `application_name` (a worker's client id) shows in pg_stat_activity: which worker holds what.
+    """
     conn = psycopg.connect(url, autocommit=autocommit)
+    if application_name:
+        conn.execute("SELECT set_config('application_name', %s, false)", (application_name[:63],))
     conn.execute(
         sql.SQL("SELECT set_config('search_path', {}, false)").format(sql.Literal(f"{schema}, public"))
     )

@@ -40,6 +40,7 @@ class DetectOptions:
     threads: int | None = None
     batch_frames: int = 4
     stillness: StillnessConfig = StillnessConfig()
+    metrics_port: int | None = None  # Prometheus /metrics on this port when set
 
 
 class RegisteredDetector:
@@ -70,7 +71,7 @@ def build(settings: CloudSettings, options: DetectOptions,
     detector = RegisteredDetector(load_entry(options.model), options.threads)
 
     def open_connection() -> psycopg.Connection:
-        return connect(settings.database_url, settings.database_schema)
+        return connect(settings.database_url, settings.database_schema, application_name=options.client_id)
 
     service = DetectionService(
         deliveries, subscriber, detector, open_connection, LocalFrameStore(settings.frames_dir), metrics,
@@ -81,7 +82,12 @@ def build(settings: CloudSettings, options: DetectOptions,
 
 def run_worker(options: DetectOptions, settings: CloudSettings | None = None) -> None:
     """One detection worker in this process until SIGTERM/SIGINT."""
-    subscriber, service = build(settings or CloudSettings(), options)
+    metrics = DetectMetrics()
+    subscriber, service = build(settings or CloudSettings(), options, metrics)
+    if options.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(options.metrics_port, registry=metrics.registry)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -21,3 +21,6 @@ class DetectMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=r,
         )
         self.connected = Gauge("fhy_detect_broker_connected", "1 while connected to the broker", registry=r)
+        self.subscribed = Gauge(
+            "fhy_detect_subscribed", "1 once the broker granted our subscription on this connection", registry=r
+        )

@@ -69,10 +69,7 @@ def build(settings: CloudSettings, options: IngestOptions,
     frames = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
 
     def open_connection() -> psycopg.Connection:
-        conn = connect(settings.database_url, settings.database_schema)
-        conn.execute("SELECT set_config('application_name', %s, false)", (options.client_id[:63],))
-        conn.commit()
-        return conn
+        return connect(settings.database_url, settings.database_schema, application_name=options.client_id)
 
     def make_writer(conn: psycopg.Connection) -> BatchWriter:
         return BatchWriter(conn, frames, resolve_write_method(conn, options.write_method))

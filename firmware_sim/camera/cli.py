@@ -30,14 +30,29 @@ def _size(text: str) -> tuple[int, int]:
     help="WxH; repeat to alternate. Default: 1280x720 and 640x480 at random.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--extra-dead",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Up to N more dead birds per image (class balance for training sets).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def frames(
-    out: Path, count: int, seed: int, sizes: tuple[str, ...], workers: int, as_json: bool
+    out: Path,
+    count: int,
+    seed: int,
+    sizes: tuple[str, ...],
+    workers: int,
+    extra_dead: int,
+    as_json: bool,
 ) -> None:
     """Render a YOLO dataset of poultry-house frames (classes chicken, dead)."""
     from firmware_sim.camera.dataset import write_dataset
 
-    summary = write_dataset(out, count, seed, sizes=[_size(s) for s in sizes], workers=workers)
+    summary = write_dataset(
+        out, count, seed, sizes=[_size(s) for s in sizes], workers=workers, extra_dead=extra_dead
+    )
     if as_json:
         click.echo(json.dumps(asdict(summary)))
     else:

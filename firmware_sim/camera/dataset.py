@@ -33,9 +33,9 @@ def image_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _write_one(args: tuple[Path, int, int, tuple[int, int] | None]) -> list[int]:
-    out, seed, index, size = args
-    img, labels, cond = random_sample(image_seed(seed, index), size)
+def _write_one(args: tuple[Path, int, int, tuple[int, int] | None, int]) -> list[int]:
+    out, seed, index, size, extra_dead = args
+    img, labels, cond = random_sample(image_seed(seed, index), size, extra_dead=extra_dead)
     stem = f"{seed}_{index:06d}"
     (out / "images" / f"{stem}.jpg").write_bytes(encode_jpeg(img, cond.jpeg_quality))
     h, w = img.shape[:2]
@@ -57,11 +57,19 @@ def write_data_yaml(out: Path, names: Sequence[str] = CLASSES) -> Path:
 
 
 def write_dataset(
-    out: Path, count: int, seed: int, *, sizes: Sequence[tuple[int, int]] = (), workers: int = 1
+    out: Path,
+    count: int,
+    seed: int,
+    *,
+    sizes: Sequence[tuple[int, int]] = (),
+    workers: int = 1,
+    extra_dead: int = 0,
 ) -> DatasetSummary:
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, seed, i, sizes[i % len(sizes)] if sizes else None) for i in range(count)]
+    jobs = [
+        (out, seed, i, sizes[i % len(sizes)] if sizes else None, extra_dead) for i in range(count)
+    ]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             classes = list(pool.map(_write_one, jobs, chunksize=8))

@@ -45,8 +45,14 @@ def _random_bird(
     )
 
 
-def random_flock(rng: np.random.Generator, view: HouseView) -> list[BirdState]:
-    """A flock for one image: breed mix, age, crowding, poses and a few dead birds."""
+def random_flock(
+    rng: np.random.Generator, view: HouseView, extra_dead: int = 0
+) -> list[BirdState]:
+    """A flock for one image: breed mix, age, crowding, poses and a few dead birds.
+
+    `extra_dead` adds up to that many more dead birds: training sets use it for class
+    balance (`dead` is otherwise ~5 % of boxes); test sets keep the natural mix.
+    """
     plumages = (
         BROILER
         if rng.random() < 0.4
@@ -64,6 +70,8 @@ def random_flock(rng: np.random.Generator, view: HouseView) -> list[BirdState]:
     for b, pk in zip(birds, poses, strict=True):
         b.pose = Pose.LYING if rng.random() < lying_share else ALIVE_POSES[int(pk)]
     n_dead = int(rng.choice([0, 1, 2, 2, 3, 3, 4, 5]))
+    if extra_dead:
+        n_dead = min(n // 2, n_dead + int(rng.integers(extra_dead + 1)))
     for b in birds[:n_dead]:
         b.pose = Pose.DEAD_SIDE if rng.random() < 0.6 else Pose.DEAD_BACK
         b.activity = 0.0
@@ -71,13 +79,13 @@ def random_flock(rng: np.random.Generator, view: HouseView) -> list[BirdState]:
 
 
 def random_sample(
-    seed: int, size: tuple[int, int] | None = None
+    seed: int, size: tuple[int, int] | None = None, *, extra_dead: int = 0
 ) -> tuple[np.ndarray, list[Label], Conditions]:
     """One randomised training image with labels."""
     rng = np.random.default_rng(seed)
     w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
     view = make_view(rng, w, h)
-    birds = random_flock(rng, view)
+    birds = random_flock(rng, view, extra_dead)
     cond = random_conditions(rng)
     img, labels = render_frame(view, birds, cond)
     return img, labels, cond

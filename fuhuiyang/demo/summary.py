@@ -25,7 +25,7 @@ CATCHES: dict[str, set[str]] = {
     "cold_snap": {"temperature_out_of_band", "temperature_fast_change"},
     "ventilation_failure": {"nh3_high", "co2_high", "heat_stress", "temperature_out_of_band",
                             "temperature_fast_change", "humidity_out_of_range"},
-    "sensor_fault": {"sensor_fault"},
+    "sensor_fault": {"sensor_fault", "sensor_drift"},
     "camera_blackout": {"camera_blind"},
     "gateway_power_loss": {"gateway_offline"},
     "network_outage": {"gateway_offline"},

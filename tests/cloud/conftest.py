@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +22,7 @@ from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestService
 from cloud.ingest.subscriber import MqttSubscriber
 from cloud.settings import CloudSettings
+from fuhuiyang.services.net import free_port
 from protocol import Kind, Reading, Telemetry, encode, topic_for
 from tests.support.databases import TestDatabase
 
@@ -54,6 +59,39 @@ class Publisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class CloudWorker:
+    """A `fuhuiyang cloud COMMAND` process (ingest, detect) with its Prometheus endpoint."""
+
+    def __init__(self, db: TestDatabase, broker_url: str, frames: Path, command: str, client_id: str,
+                 *args: str) -> None:
+        self.client_id = client_id
+        self.port = free_port()
+        env = {**os.environ, **db.env(), "FUHUIYANG_MQTT_URL": broker_url, "FUHUIYANG_FRAMES_DIR": str(frames)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fuhuiyang", "cloud", command, "--client-id", client_id,
+             "--metrics-port", str(self.port), *args],
+            env=env,
+        )
+
+    def metric(self, name: str) -> float:
+        """Sum of a metric's samples; -1 while the endpoint does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            return -1.0
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name) and not line.startswith("#"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:

@@ -6,53 +6,22 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from fuhuiyang.services.net import free_port
-from tests.cloud.conftest import Publisher, count, telemetry, wait_until
+from tests.cloud.conftest import CloudWorker, Publisher, count, telemetry, wait_until
 from tests.support.databases import TestDatabase
 
 MESSAGES, POINTS = 200, 25
 
 
-class Worker:
-    def __init__(self, db: TestDatabase, broker_url: str, frames: Path, client_id: str) -> None:
-        self.client_id = client_id
-        self.port = free_port()
-        env = {**os.environ, **db.env(), "FUHUIYANG_MQTT_URL": broker_url, "FUHUIYANG_FRAMES_DIR": str(frames)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fuhuiyang", "cloud", "ingest", "--client-id", client_id,
-             "--metrics-port", str(self.port), "--batch-messages", "20", "--batch-wait", "0.05"],
-            env=env,
-        )
-
-    def metric(self, name: str) -> float:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
-                text = response.read().decode()
-        except OSError:
-            return -1.0
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(name) and not line.startswith("#"):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-
-
 @pytest.fixture
 def workers(db, broker, tmp_path):
-    started: list[Worker] = []
+    started: list[CloudWorker] = []
 
-    def start(client_id: str) -> Worker:
-        worker = Worker(db, broker.url, tmp_path, client_id)
+    def start(client_id: str) -> CloudWorker:
+        worker = CloudWorker(db, broker.url, tmp_path, "ingest", client_id,
+                             "--batch-messages", "20", "--batch-wait", "0.05")
         started.append(worker)
         wait_until(lambda: worker.metric("fhy_ingest_subscribed") == 1, what=f"{client_id} subscribed")
         return worker

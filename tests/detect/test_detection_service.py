@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import date
 
 import cv2
 import numpy as np
-import pytest
 
 import protocol
 from cloud.detect.metrics import DetectMetrics
@@ -59,20 +57,6 @@ def frame_delivery(seq: int, ts: int, tag: int, lit: bool = True) -> Delivery:
     meta = protocol.FrameMeta(gateway_id="gw1", seq=seq, ts=ts, camera="cam1", width=160, height=120,
                               size=len(jpeg), sha256=hashlib.sha256(jpeg).hexdigest())
     return Delivery("fhy/v1/gw1/frame", protocol.encode_frame(meta, jpeg), seq, 1, 0, 0.0)
-
-
-@pytest.fixture
-def farm(db: TestDatabase) -> TestDatabase:
-    with db.connect() as conn:
-        conn.execute("INSERT INTO regions (id, level, name) VALUES ('cq', 'province', '重庆')")
-        conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', '张家鸡场', 'cq')")
-        conn.execute("INSERT INTO houses (id, farm_id, name) VALUES ('h1', 'f1', '一号棚')")
-        conn.execute("INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed) "
-                     "VALUES ('fl1', 'h1', 'ross308', %s, 500)", (date(2026, 5, 1),))
-        conn.execute("INSERT INTO gateways (id, farm_id) VALUES ('gw1', 'f1')")
-        conn.execute("INSERT INTO cameras (gateway_id, id, house_id) VALUES ('gw1', 'cam1', 'h1')")
-        conn.commit()
-    return db
 
 
 def make_service(db: TestDatabase, tmp_path, detector, acks) -> DetectionService:  # type: ignore[no-untyped-def]

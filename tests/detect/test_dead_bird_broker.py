@@ -1,0 +1,143 @@
+"""Dead birds end to end: rendered camera frames over a real Mosquitto, a detection worker with
+the shipped model, stillness in event time, one mortality record and one dead-bird alert."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import protocol
+from cloud.alerts.model import DEAD_BIRD
+from cloud.alerts.worker import AlertWorker
+from cloud.detect.app import DetectOptions, build
+from cloud.detect.metrics import DetectMetrics
+from cloud.detect.registry import REGISTRY
+from cloud.detect.stillness import StillnessConfig
+from cloud.notify.settings import PrintProvider, SmsSettings
+from cloud.settings import CloudSettings
+from firmware_sim.camera.render import encode_jpeg
+from firmware_sim.camera.scene import Frame, HouseScene
+from protocol.topics import Kind, topic_for
+from tests.cloud.conftest import Publisher, count, wait_until
+from tests.support.databases import TestDatabase
+
+pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+
+SPAN_MIN = 30  # the worker's stillness span
+FRAME_MIN = 5  # one scheduled frame every five minutes, as the edge agent's camera channel sends
+MIN_MS = 60_000
+T0 = 1_782_000_000_000  # 2026-06-21, event time of the first frame
+
+
+@pytest.fixture
+def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
+    return mosquitto_factory()
+
+
+@contextmanager
+def running_detector(db: TestDatabase, broker_url: str, frames_dir: Path) -> Iterator[DetectMetrics]:
+    settings = CloudSettings(database_url=db.url, database_schema=db.schema, mqtt_url=broker_url,
+                             frames_dir=frames_dir)
+    options = DetectOptions(client_id=f"detect-{uuid.uuid4().hex[:8]}",
+                            stillness=StillnessConfig(still_span_s=SPAN_MIN * 60))
+    metrics = DetectMetrics()
+    subscriber, service = build(settings, options, metrics)
+    stop = threading.Event()
+    subscriber.start()
+    assert subscriber.wait_subscribed(30), "detection worker did not subscribe"
+    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield metrics
+    finally:
+        stop.set()
+        thread.join(30)
+        subscriber.stop()
+
+
+class Camera:
+    """Publishes a scene's frames as gateway gw1's camera cam1 would."""
+
+    def __init__(self, pub: Publisher, scene: HouseScene) -> None:
+        self.pub, self.scene, self.seq, self.ts = pub, scene, 0, T0
+
+    def shoot(self, minutes: int, *, lights_on: bool = True) -> list[Frame]:
+        frames = []
+        for _ in range(minutes // FRAME_MIN):
+            frame = self.scene.frame(self.ts, lights_on=lights_on)
+            jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)
+            h, w = frame.rgb.shape[:2]
+            meta = protocol.FrameMeta(gateway_id="gw1", seq=self.seq, ts=self.ts, camera="cam1", width=w,
+                                      height=h, size=len(jpeg), sha256=hashlib.sha256(jpeg).hexdigest())
+            self.pub.publish(topic_for("gw1", Kind.FRAME), protocol.encode_frame(meta, jpeg)).wait_for_publish(10)
+            frames.append(frame)
+            self.seq += 1
+            self.ts += FRAME_MIN * MIN_MS
+            self.scene.advance(FRAME_MIN * 60)
+        return frames
+
+
+def detector_deaths(db: TestDatabase) -> list[tuple[datetime, dict]]:
+    with db.connect() as conn:
+        return conn.execute("SELECT ts, evidence FROM mortality_records WHERE source = 'detector' "
+                            "ORDER BY ts").fetchall()
+
+
+def judged(db: TestDatabase) -> int:
+    return count(db, "SELECT count(*) FROM detection_frames")
+
+
+def test_a_bird_dying_in_view_raises_exactly_one_dead_bird_event(farm, broker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scene = HouseScene(7, n_birds=14, size=(1280, 720), maturity=0.8)
+    pub = Publisher("127.0.0.1", broker.port)
+    with running_detector(farm, broker.url, tmp_path):
+        camera = Camera(pub, scene)
+        camera.shoot(20)  # the flock as usual
+        died_ms = camera.ts
+        scene.kill(0)
+        frames = camera.shoot(SPAN_MIN + 30)
+        wait_until(lambda: judged(farm) == camera.seq, timeout=120, what="every frame judged")
+    pub.close()
+
+    deaths = detector_deaths(farm)
+    assert len(deaths) == 1, deaths
+    ts, evidence = deaths[0]
+    delay_min = (ts.timestamp() * 1000 - died_ms) / MIN_MS
+    assert SPAN_MIN <= delay_min <= SPAN_MIN + 10, delay_min
+    carcass = next(lab for lab in frames[-1].labels if lab.bird == 0)
+    x0, y0, x1, y1 = evidence["box"]
+    assert x0 < (carcass.x0 + carcass.x1) / 2 < x1 and y0 < (carcass.y0 + carcass.y1) / 2 < y1
+    assert (tmp_path / evidence["crop"]).exists() or Path(evidence["crop"]).exists()
+
+    # The alert worker turns it into one dead-bird alert that carries the evidence.
+    with farm.connect() as conn:
+        worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+        worker.cycle(datetime.fromtimestamp(camera.ts / 1000, UTC))
+        worker.cycle(datetime.fromtimestamp((camera.ts + 30 * MIN_MS) / 1000, UTC))
+        alerts = conn.execute("SELECT farm_id, house_id, evidence FROM alerts WHERE type = %s",
+                              (DEAD_BIRD,)).fetchall()
+    assert len(alerts) == 1
+    assert alerts[0][:2] == ("f1", "h1")
+    assert alerts[0][2]["crop"] == evidence["crop"]
+
+
+def test_resting_birds_and_dark_hours_raise_nothing(farm, broker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scene = HouseScene(11, n_birds=14, size=(1280, 720), maturity=0.8)
+    for i in range(0, 14, 2):  # half the flock is dull and rests most of the time
+        scene.sicken(i, 0.1)
+    pub = Publisher("127.0.0.1", broker.port)
+    with running_detector(farm, broker.url, tmp_path):
+        camera = Camera(pub, scene)
+        camera.shoot(120)
+        scene.kill(1)  # dies after lights-out: dark hours do not count towards stillness
+        camera.shoot(180, lights_on=False)
+        wait_until(lambda: judged(farm) == camera.seq, timeout=180, what="every frame judged")
+    pub.close()
+    assert detector_deaths(farm) == []

@@ -72,16 +72,19 @@ def api(host: str, port: int, workers: int) -> None:
 @click.option("--threads", default=None, type=int, help="ONNX Runtime intra-op threads.")
 @click.option("--still-minutes", default=30.0, show_default=True, type=click.FloatRange(1, 720),
               help="Minutes of lit stillness before a bird classed dead is reported.")
+@click.option("--max-gap-minutes", default=20.0, show_default=True, type=click.FloatRange(1, 720),
+              help="A longer gap between lit frames restarts the stillness clock (raise it for sparse cameras).")
 @click.option("--mqtt-v311", is_flag=True, help="Speak MQTT 3.1.1 (plain subscription, one worker).")
 @click.option("--metrics-port", default=None, type=int, help="Serve Prometheus /metrics on this port.")
 def detect(client_id: str | None, group: str, model: str | None, threads: int | None,
-           still_minutes: float, mqtt_v311: bool, metrics_port: int | None) -> None:
+           still_minutes: float, max_gap_minutes: float, mqtt_v311: bool, metrics_port: int | None) -> None:
     """Judge camera frames for dead birds (YOLO on ONNX Runtime + stillness over event time)."""
     from cloud.detect.app import DetectOptions, run_worker
     from cloud.detect.stillness import StillnessConfig
 
     run_worker(DetectOptions(
         client_id=client_id or f"detect-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,
-        model=model, threads=threads, stillness=StillnessConfig(still_span_s=still_minutes * 60),
+        model=model, threads=threads,
+        stillness=StillnessConfig(still_span_s=still_minutes * 60, max_gap_s=max_gap_minutes * 60),
         metrics_port=metrics_port,
     ))

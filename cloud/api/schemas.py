@@ -265,6 +265,9 @@ class AlertOut(BaseModel):
     acknowledged_by: int | None
     title: str | None
     advice: str | None
+    # What the rule saw: values and thresholds; for `dead_bird`, `record_id` of the photo
+    # (GET /photos/{record_id}, confirm or reject it as a mortality record).
+    evidence: dict[str, Any] = Field(default_factory=dict)
 
 
 class MortalityOut(BaseModel):

@@ -49,7 +49,7 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
     stack = start_stack(settings.database_url, settings.mqtt_url, workdir, schema)
     try:
         progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}")
-        start_cloud(stack, detect=False)
+        start_cloud(stack, detect=True)
         started = time.monotonic()
         summary, logins = run_demo(stack, days, speed, progress, workdir)
         summary["wall_seconds"] = round(time.monotonic() - started, 1)
@@ -76,6 +76,8 @@ def _print_summary(summary: dict[str, object]) -> None:
     alerts = summary["alerts"]
     assert isinstance(alerts, list)
     click.echo(f"alerts: {len(alerts)} · SMS sent: {summary['sms_sent']}")
+    click.echo(f"dead birds in camera view: {summary['dead_birds_in_view']}, "
+               f"reported by the detector: {summary['dead_birds_reported']}")
     click.echo("\ninjected event → first alert that caught it (event-time delay)")
     for event, caught in zip(summary["injected"], summary["detected"], strict=True):  # type: ignore[call-overload]
         what = (f"{caught['alert_type']} ({caught['severity']}) after {caught['delay_h']} h"

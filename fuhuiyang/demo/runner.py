@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 import protocol
@@ -86,9 +87,24 @@ class Barrier:
         info.wait_for_publish(timeout_s)
         with self.stack.connect(autocommit=True) as conn:
             if wait_stored(conn, BARRIER_GATEWAY, self.seq, timeout_s):
-                return True
+                return self._judged(conn, timeout_s)
         log.warning("barrier %s not seen within %.0f s", self.seq, timeout_s)
         return False
+
+    def _judged(self, conn: psycopg.Connection, timeout_s: float) -> bool:
+        """Wait until the detection worker has judged every stored frame (when one runs)."""
+        if not self.stack.alive("detect"):
+            return True
+        deadline = time.monotonic() + timeout_s
+        while True:
+            row = conn.execute("SELECT (SELECT count(*) FROM frames) - (SELECT count(*) FROM detection_frames)"
+                               ).fetchone()
+            if row is None or row[0] <= 0:
+                return True
+            if time.monotonic() > deadline:
+                log.warning("detection is %s frames behind", row[0])
+                return False
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.client.loop_stop()

@@ -22,6 +22,8 @@ from fuhuiyang.services.net import free_port, wait_for_port
 log = logging.getLogger(__name__)
 
 DEMO_SCHEMA = "fuhuiyang_demo"
+DEMO_STILL_MINUTES = 150
+DEMO_MAX_GAP_MINUTES = 75
 
 
 @dataclass
@@ -98,6 +100,9 @@ def start_cloud(stack: Stack, *, detect: bool) -> None:
     stack.spawn("ingest", "cloud", "ingest", "--client-id", f"ingest-{group}", *ingest_args)
     if detect:
         detect_args = ["--group", f"{group}-detect"] if mqtt5 else ["--mqtt-v311"]
-        stack.spawn("detect", "cloud", "detect", "--client-id", f"detect-{group}", *detect_args)
+        # The demo's cameras send a frame an hour (rendering is costly): a carcass is confirmed
+        # after lying still over four lit frames, where a live camera at 5 min needs 30 min.
+        sparse = ["--still-minutes", str(DEMO_STILL_MINUTES), "--max-gap-minutes", str(DEMO_MAX_GAP_MINUTES)]
+        stack.spawn("detect", "cloud", "detect", "--client-id", f"detect-{group}", *detect_args, *sparse)
     stack.spawn("api", "cloud", "api", "--host", "127.0.0.1", "--port", str(stack.api_port))
     wait_for_port("127.0.0.1", stack.api_port, timeout=60)

@@ -42,6 +42,9 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
     with stack.connect() as conn:
         readings_stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
         frames_stored = conn.execute("SELECT count(*) FROM frames").fetchone()[0]  # type: ignore[index]
+        frames_judged = conn.execute("SELECT count(*) FROM detection_frames").fetchone()[0]  # type: ignore[index]
+        reported = conn.execute(  # type: ignore[index]
+            "SELECT count(*) FROM mortality_records WHERE source = 'detector'").fetchone()[0]
         rows = conn.execute(
             "SELECT type, severity, farm_id, event_start, raised_at, region_id, coalesce(event_end, event_start) "
             "FROM alerts ORDER BY event_start"
@@ -80,6 +83,9 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "frames_published": frames_queued,
         "frames_stored": int(frames_stored),
         "frames_dropped_by_budget": frames_dropped,
+        "frames_judged": int(frames_judged),
+        "dead_birds_in_view": sum(getattr(c.grabber, "killed", 0) for c in channels),
+        "dead_birds_reported": int(reported),
         "alerts": alerts,
         "sms_sent": len(sink.messages),
         "sms_samples": [m.get("text") for m in sink.messages[:5]],

@@ -98,5 +98,10 @@ class SimCamera:
             self._last = (frame.ts_ms, bgr)
         return self._last
 
+    @property
+    def killed(self) -> int:
+        """Birds that died in view so far (what the detector should report)."""
+        return self._source.killed
+
     def close(self) -> None:
         self._source.close()

@@ -29,6 +29,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, mosquitto_fact
     assert summary["readings_stored"] == summary["readings_published"]
     assert summary["frames_published"] > 0
     assert summary["frames_stored"] == summary["frames_published"]
+    assert summary["frames_judged"] == summary["frames_stored"]  # the detection worker saw every frame
     assert summary["alerts"] and summary["sms_sent"] > 0
     assert all(a["event_time"] and a["raised_at"] and a["type"] for a in summary["alerts"])
     injected = {(event["kind"], event["farm_id"]) for event in summary["injected"]}

@@ -14,7 +14,7 @@ from cloud.api.services.catalog import scope_params
 from cloud.api.services.paging import one, page
 
 ALERT_COLS = ("id, type, severity, state, farm_id, house_id, gateway_id, region_id, event_start, event_end, "
-              "raised_at, acknowledged_at, acknowledged_by, title, advice")
+              "raised_at, acknowledged_at, acknowledged_by, title, advice, evidence")
 # Farm alerts by farm; regional alerts (no farm) by region.
 ALERT_SCOPE = ("(%(farms)s::text[] IS NULL OR farm_id = ANY(%(farms)s::text[]) "
                "OR (farm_id IS NULL AND region_id = ANY(%(regions)s::text[])))")

@@ -265,8 +265,8 @@ class AlertOut(BaseModel):
     acknowledged_by: int | None
     title: str | None
     advice: str | None
-    # What the rule saw: values and thresholds; for `dead_bird`, `record_id` of the photo
-    # (GET /photos/{record_id}, confirm or reject it as a mortality record).
+    # The alert's book: `first` and `last` findings (rule, value, threshold, evidence), counts,
+    # audit. A `dead_bird` finding's evidence names the photo's mortality record (`record_id`).
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 

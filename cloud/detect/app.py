@@ -21,7 +21,7 @@ from cloud.detect.detector import OnnxDetector
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.registry import ModelEntry, load_entry
-from cloud.detect.service import DetectionService
+from cloud.detect.service import DetectionService, Detector
 from cloud.detect.stillness import StillnessConfig
 from cloud.frames_store import LocalFrameStore
 from cloud.ingest.subscriber import BrokerAddress, Delivery, MqttSubscriber
@@ -55,8 +55,9 @@ class RegisteredDetector:
         return self._onnx.detect(frames)
 
 
-def build(settings: CloudSettings, options: DetectOptions,
-          metrics: DetectMetrics | None = None) -> tuple[MqttSubscriber, DetectionService]:
+def build(settings: CloudSettings, options: DetectOptions, metrics: DetectMetrics | None = None,
+          detector: Detector | None = None) -> tuple[MqttSubscriber, DetectionService]:
+    """Subscriber and service; `detector` defaults to the registered model named in `options`."""
     metrics = metrics or DetectMetrics()
     deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=4 * options.batch_frames)
     address = BrokerAddress.parse(
@@ -68,7 +69,7 @@ def build(settings: CloudSettings, options: DetectOptions,
         address, options.client_id, [topic], deliveries, metrics,  # type: ignore[arg-type]
         mqtt5=options.mqtt5, receive_maximum=2 * options.batch_frames,
     )
-    detector = RegisteredDetector(load_entry(options.model), options.threads)
+    detector = detector or RegisteredDetector(load_entry(options.model), options.threads)
 
     def open_connection() -> psycopg.Connection:
         return connect(settings.database_url, settings.database_schema, application_name=options.client_id)

@@ -62,11 +62,25 @@ class _Track:
         return sum(self.votes) / len(self.votes) if self.votes else 0.0
 
 
+CONTAINED = 0.85  # share of the smaller box inside the larger: the same body, partly hidden
+
+
 def _moved(anchor: np.ndarray, box: np.ndarray, tolerance: float) -> bool:
     centre_a = (anchor[:2] + anchor[2:]) / 2
     centre_b = (box[:2] + box[2:]) / 2
     diagonal = float(np.hypot(anchor[2] - anchor[0], anchor[3] - anchor[1])) or 1.0
-    return float(np.hypot(*(centre_b - centre_a))) > tolerance * diagonal
+    if float(np.hypot(*(centre_b - centre_a))) <= tolerance * diagonal:
+        return False
+    # Birds walk over and past a carcass: its visible box shrinks inside the old one (or grows
+    # back around it) and the centre shifts, but nothing moved.
+    return _share_of_smaller_inside(anchor, box) < CONTAINED
+
+
+def _share_of_smaller_inside(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    smaller = min(float((a[2] - a[0]) * (a[3] - a[1])), float((b[2] - b[0]) * (b[3] - b[1])))
+    return w * h / smaller if smaller > 0 else 0.0
 
 
 class CameraTracker:

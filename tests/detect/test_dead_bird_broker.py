@@ -1,9 +1,16 @@
-"""Dead birds end to end: rendered camera frames over a real Mosquitto, a detection worker with
-the shipped model, stillness in event time, one mortality record and one dead-bird alert."""
+"""Dead birds end to end: rendered camera frames over a real Mosquitto, a detection worker,
+stillness in event time, one mortality record and one dead-bird alert.
+
+The worker runs with a label-driven detector that errs the way a detector does (jittered boxes,
+missed carcasses, resting birds now and then called dead), so the pipeline is proven whatever
+the shipped model's accuracy; `models eval` measures that. The same scenes run with the shipped
+model once its registry entry records that it meets the issue's accuracy targets.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,6 +18,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 import protocol
@@ -18,7 +27,9 @@ from cloud.alerts.model import DEAD_BIRD
 from cloud.alerts.worker import AlertWorker
 from cloud.detect.app import DetectOptions, build
 from cloud.detect.metrics import DetectMetrics
+from cloud.detect.postprocess import Detections
 from cloud.detect.registry import REGISTRY
+from cloud.detect.service import Detector
 from cloud.detect.stillness import StillnessConfig
 from cloud.notify.settings import PrintProvider, SmsSettings
 from cloud.settings import CloudSettings
@@ -27,8 +38,6 @@ from firmware_sim.camera.scene import Frame, HouseScene
 from protocol.topics import Kind, topic_for
 from tests.cloud.conftest import Publisher, count, wait_until
 from tests.support.databases import TestDatabase
-
-pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
 
 SPAN_MIN = 30  # the worker's stillness span
 FRAME_MIN = 5  # one scheduled frame every five minutes, as the edge agent's camera channel sends
@@ -41,14 +50,63 @@ def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
     return mosquitto_factory()
 
 
+def shipped_model_meets_targets() -> bool:
+    if not REGISTRY.exists():
+        return False
+    doc = json.loads(REGISTRY.read_text())
+    return bool(doc["models"][doc["default"]].get("meets_targets"))
+
+
+class ErringDetector:
+    """Answers from the renderer's labels, with a detector's errors: boxes jitter by a few
+    pixels, a carcass is missed in one frame of five, a resting bird is called dead in one of
+    six. Frames are recognised by their decoded pixels (the worker decodes the same JPEG)."""
+
+    classes = ("chicken", "dead")
+    name = "erring-oracle"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.truth: dict[bytes, Detections] = {}
+        self.rng = np.random.default_rng(seed)
+
+    def learn(self, jpeg: bytes, frame: Frame, scene: HouseScene) -> None:
+        boxes, classes = [], []
+        for lab in frame.labels:
+            bird = scene.birds[lab.bird]
+            cls = lab.cls
+            if cls == 1 and self.rng.random() < 0.2:
+                continue
+            if bird.pose.value == "lying" and self.rng.random() < 1 / 6:
+                cls = 1
+            boxes.append(np.array([lab.x0, lab.y0, lab.x1, lab.y1]) + self.rng.normal(0, 2.0, 4))
+            classes.append(cls)
+        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        self.truth[hashlib.sha256(decoded.tobytes()).digest()] = Detections(
+            np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.8, np.float32),
+            np.array(classes, np.int64))
+
+    def detect(self, frames: list[np.ndarray]) -> list[Detections]:
+        return [self.truth[hashlib.sha256(image.tobytes()).digest()] for image in frames]
+
+
+@pytest.fixture(params=[
+    "erring-oracle",
+    pytest.param("shipped", marks=pytest.mark.skipif(
+        not shipped_model_meets_targets(), reason="the shipped model does not meet the accuracy targets yet")),
+])
+def detector(request: pytest.FixtureRequest) -> ErringDetector | None:
+    return ErringDetector() if request.param == "erring-oracle" else None
+
+
 @contextmanager
-def running_detector(db: TestDatabase, broker_url: str, frames_dir: Path) -> Iterator[DetectMetrics]:
+def running_detector(db: TestDatabase, broker_url: str, frames_dir: Path,
+                     detector: Detector | None) -> Iterator[DetectMetrics]:
     settings = CloudSettings(database_url=db.url, database_schema=db.schema, mqtt_url=broker_url,
                              frames_dir=frames_dir)
     options = DetectOptions(client_id=f"detect-{uuid.uuid4().hex[:8]}",
                             stillness=StillnessConfig(still_span_s=SPAN_MIN * 60))
     metrics = DetectMetrics()
-    subscriber, service = build(settings, options, metrics)
+    subscriber, service = build(settings, options, metrics, detector)
     stop = threading.Event()
     subscriber.start()
     assert subscriber.wait_subscribed(30), "detection worker did not subscribe"
@@ -65,14 +123,16 @@ def running_detector(db: TestDatabase, broker_url: str, frames_dir: Path) -> Ite
 class Camera:
     """Publishes a scene's frames as gateway gw1's camera cam1 would."""
 
-    def __init__(self, pub: Publisher, scene: HouseScene) -> None:
-        self.pub, self.scene, self.seq, self.ts = pub, scene, 0, T0
+    def __init__(self, pub: Publisher, scene: HouseScene, detector: ErringDetector | None) -> None:
+        self.pub, self.scene, self.detector, self.seq, self.ts = pub, scene, detector, 0, T0
 
     def shoot(self, minutes: int, *, lights_on: bool = True) -> list[Frame]:
         frames = []
         for _ in range(minutes // FRAME_MIN):
             frame = self.scene.frame(self.ts, lights_on=lights_on)
             jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)
+            if self.detector is not None:
+                self.detector.learn(jpeg, frame, self.scene)
             h, w = frame.rgb.shape[:2]
             meta = protocol.FrameMeta(gateway_id="gw1", seq=self.seq, ts=self.ts, camera="cam1", width=w,
                                       height=h, size=len(jpeg), sha256=hashlib.sha256(jpeg).hexdigest())
@@ -94,11 +154,11 @@ def judged(db: TestDatabase) -> int:
     return count(db, "SELECT count(*) FROM detection_frames")
 
 
-def test_a_bird_dying_in_view_raises_exactly_one_dead_bird_event(farm, broker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bird_dying_in_view_raises_exactly_one_dead_bird_event(farm, broker, tmp_path, detector) -> None:  # type: ignore[no-untyped-def]
     scene = HouseScene(7, n_birds=14, size=(1280, 720), maturity=0.8)
     pub = Publisher("127.0.0.1", broker.port)
-    with running_detector(farm, broker.url, tmp_path):
-        camera = Camera(pub, scene)
+    with running_detector(farm, broker.url, tmp_path, detector):
+        camera = Camera(pub, scene, detector)
         camera.shoot(20)  # the flock as usual
         died_ms = camera.ts
         scene.kill(0)
@@ -125,16 +185,16 @@ def test_a_bird_dying_in_view_raises_exactly_one_dead_bird_event(farm, broker, t
                               (DEAD_BIRD,)).fetchall()
     assert len(alerts) == 1
     assert alerts[0][:2] == ("f1", "h1")
-    assert alerts[0][2]["crop"] == evidence["crop"]
+    assert alerts[0][2]["last"]["evidence"]["crop"] == evidence["crop"]
 
 
-def test_resting_birds_and_dark_hours_raise_nothing(farm, broker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_resting_birds_and_dark_hours_raise_nothing(farm, broker, tmp_path, detector) -> None:  # type: ignore[no-untyped-def]
     scene = HouseScene(11, n_birds=14, size=(1280, 720), maturity=0.8)
     for i in range(0, 14, 2):  # half the flock is dull and rests most of the time
         scene.sicken(i, 0.1)
     pub = Publisher("127.0.0.1", broker.port)
-    with running_detector(farm, broker.url, tmp_path):
-        camera = Camera(pub, scene)
+    with running_detector(farm, broker.url, tmp_path, detector):
+        camera = Camera(pub, scene, detector)
         camera.shoot(120)
         scene.kill(1)  # dies after lights-out: dark hours do not count towards stillness
         camera.shoot(180, lights_on=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.api import world
 from tests.api.conftest import ApiWorld
 from tests.web.conftest import browser_login
@@ -110,3 +112,16 @@ def test_technician_provisions_a_gateway_with_yaml_and_qr(web: ApiWorld) -> None
     assert page.status_code == 200, page.text
     assert "gw-web" in page.text and "gateway.yaml" in page.text and "<svg" in page.text
     assert c.post("/console/provision", data={"farm_id": "f3"}).status_code == 404
+
+
+def test_dead_bird_alert_shows_its_photo(web: ApiWorld) -> None:
+    record = web.ids["mortality"]["f1"]
+    with web.db.connect() as conn:
+        conn.execute(
+            "INSERT INTO alerts (type, severity, dedup_key, farm_id, house_id, event_start, evidence) "
+            "VALUES ('dead_bird', 'warning', 'f1/h/dead_bird', 'f1', %s, now(), %s)",
+            (world.house("f1"), json.dumps({"last": {"evidence": {"record_id": record, "camera": "cam1"}}})))
+        conn.commit()
+    page = browser_login(web.client, "farmer1").get("/farm").text
+    alerts = page[page.index('id="alerts"'):page.index('id="photos"')]
+    assert f'<img src="/photos/{record}"' in alerts

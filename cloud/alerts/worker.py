@@ -156,11 +156,11 @@ class AlertWorker:
         """Judge the completed days, once per house and day (the inputs only change daily)."""
         if self._drift_judged.get(flock.house) == today:
             return []
-        self._drift_judged[flock.house] = today
         th = service.book.resolve(None, flock.farm, flock.house).health
         first = today - timedelta(days=th.nh3_drift_baseline_days + th.nh3_drift_days)
         hours = load_gas_hours(self.conn, flock.house, first, today - timedelta(days=1), self.tz)
         days = [gas_day(day, pairs, th) for day, pairs in sorted(hours.items())]
+        self._drift_judged[flock.house] = today
         return service.nh3_drift(flock.farm, flock.house, days, now)
 
     def _curve(self, flock: FlockRow) -> ExpectedWeight | None:

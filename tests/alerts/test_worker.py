@@ -162,3 +162,28 @@ def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(
         assert worker.cycle(NOW).errors == []
         rows = conn.execute("SELECT type, farm_id, house_id FROM alerts").fetchall()
         assert ("weight_below_curve", "f1", "h2") in rows
+
+
+def test_an_nh3_cell_creeping_away_from_co2_is_reported_as_drift(db: TestDatabase) -> None:
+    """Ten days of hourly NH3 and CO2 that move together; for the last three an NH3 cell adds 4 ppm a day."""
+    from cloud.notify.settings import PrintProvider
+
+    with db.connect() as conn:
+        _seed(conn)
+        start = datetime.combine(TODAY - timedelta(days=10), datetime.min.time(), UTC) - timedelta(hours=8)
+        rows = []
+        for hour in range(10 * 24):
+            at = start + timedelta(hours=hour)
+            excess = 600 + 400 * ((hour % 24) in range(0, 8))  # less air at night: more of both
+            drift = max(0.0, (hour - 7 * 24) / 24 * 4.0)  # the last three days
+            rows += [(at, "gw1", hour, 0, "h1", "h1-nh3", "nh3_ppm", 0.004 * excess + drift),
+                     (at, "gw1", hour, 1, "h1", "h1-co2", "co2_ppm", 420 + excess)]
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        conn.commit()
+        worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+        assert worker.cycle(NOW).errors == []
+        drift = conn.execute("SELECT house_id, evidence->'last'->'evidence'->>'nh3_ppm' FROM alerts "
+                             "WHERE type = 'sensor_drift'").fetchall()
+        assert len(drift) == 1 and drift[0][0] == "h1" and float(drift[0][1]) > 5

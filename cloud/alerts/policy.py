@@ -75,13 +75,13 @@ COVERED_BY: dict[str, frozenset[str]] = {
     SUSPECTED_DISEASE: frozenset({MORTALITY, WATER_DROP, WATER_FLAT, EGG_DROP}),
 }
 
-# Daily flock rules are judged once a day: resolve after a full clear day, not 30 minutes.
+# Daily rules (flock, NH3 drift) are judged once a day: resolve after a full clear day, not 30 minutes.
 # Heat stress and humidity in a hill-county summer come back every afternoon and every wet
 # spell: one alert per stretch (it re-notifies when it gets worse), not one SMS per afternoon.
 # Measured in the 30-day demo: these two were 93 % of 1,936 SMS with a 30-minute hold.
 CHRONIC_CLIMATE = (HEAT_STRESS, HUMIDITY_RANGE)
 DEFAULT_HOLDS: dict[str, timedelta] = {
-    kind: timedelta(hours=24) for kind in (*FLOCK_TYPES, *CHRONIC_CLIMATE)
+    kind: timedelta(hours=24) for kind in (*FLOCK_TYPES, *CHRONIC_CLIMATE, SENSOR_DRIFT)
 }
 
 

@@ -142,14 +142,27 @@ def export(
     "--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 @click.option("--batch", default=8, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Write the result and whether it meets issue 6's targets into the model's registry entry.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def eval_(
-    weights: Path | None, model_name: str | None, data: Path, batch: int, as_json: bool
+    weights: Path | None,
+    model_name: str | None,
+    data: Path,
+    batch: int,
+    record: bool,
+    as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
     from cloud.detect.detector import OnnxDetector
     from cloud.detect.registry import RegistryError, entry_from_onnx, load_entry
-    from models.evaluate import SCORE_FLOOR, data_names, evaluate, run_dataset
+    from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
+
+    if record and weights is not None:
+        raise click.UsageError("--record needs a registered model (--model), not --weights")
 
     if weights is not None:
         try:
@@ -169,6 +182,9 @@ def eval_(
     )
     result["model"] = entry.name
     result["weights"] = str(entry.path)
+    result["meets_targets"] = meets_targets(result)
+    if record:
+        _record_evaluation(entry.name, data, result)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -242,3 +258,26 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
         frames = load_frames(conn, farm)
     counts = write_feedback(frames, store.read, out)
     click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
+
+
+def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None:
+    """Keep the held-out figures beside the model: the broker test with the shipped model runs
+    only once `meets_targets` is true."""
+    from datetime import date
+
+    from cloud.detect.registry import REGISTRY
+
+    doc = json.loads(REGISTRY.read_text())
+    classes = result["classes"]
+    assert isinstance(classes, dict)
+    doc["models"][name]["evaluation"] = {
+        "data": str(data),
+        "date": date.today().isoformat(),
+        "map50": round(float(result["map50"]), 4),  # type: ignore[arg-type]
+        "classes": {
+            n: {k: round(float(c[k]), 4) for k in ("precision", "recall", "map50")}
+            for n, c in classes.items()
+        },
+    }
+    doc["models"][name]["meets_targets"] = bool(result["meets_targets"])
+    REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")

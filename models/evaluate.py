@@ -175,3 +175,22 @@ def run_dataset(
         for (f, im), det in zip(ok, dets, strict=True):
             cls, boxes = read_labels(label_path(f, data_dir), im.shape[1], im.shape[0])
             yield det, cls, boxes
+
+
+# Issue 6's accuracy bar on a held-out set: both classes AP50 >= 0.9, and at the model's
+# default thresholds `dead` recall >= 0.95 with precision >= 0.9.
+TARGET_MAP50 = 0.9
+TARGET_DEAD_RECALL = 0.95
+TARGET_DEAD_PRECISION = 0.9
+
+
+def meets_targets(result: dict[str, Any]) -> bool:
+    classes = result["classes"]
+    if any(name not in classes for name in ("chicken", "dead")):
+        return False
+    dead = classes["dead"]
+    return (
+        all(classes[name]["map50"] >= TARGET_MAP50 for name in ("chicken", "dead"))
+        and dead["recall"] >= TARGET_DEAD_RECALL
+        and dead["precision"] >= TARGET_DEAD_PRECISION
+    )

@@ -118,3 +118,17 @@ def test_conf_for_precision_picks_the_lowest_threshold_that_keeps_precision() ->
     assert conf_for_precision(scores, tp, 4, 0.75) == (0.6, 0.75, 0.75)
     assert conf_for_precision(scores, tp, 4, 1.0) == (0.8, 1.0, 0.5)
     assert conf_for_precision(scores, np.zeros(5, bool), 4, 0.5) is None
+
+
+def test_meets_targets_needs_both_classes_and_dead_recall_at_precision() -> None:
+    from models.evaluate import meets_targets
+
+    def result(chicken_ap: float, dead_ap: float, dead_p: float, dead_r: float) -> dict:
+        return {"classes": {"chicken": {"map50": chicken_ap, "precision": 0.95, "recall": 0.9},
+                            "dead": {"map50": dead_ap, "precision": dead_p, "recall": dead_r}}}
+
+    assert meets_targets(result(0.93, 0.96, 0.92, 0.96))
+    assert not meets_targets(result(0.89, 0.96, 0.92, 0.96))  # chicken AP short
+    assert not meets_targets(result(0.93, 0.96, 0.88, 0.97))  # dead precision short
+    assert not meets_targets(result(0.93, 0.96, 0.92, 0.94))  # dead recall short
+    assert not meets_targets({"classes": {"chicken": {"map50": 1.0, "precision": 1.0, "recall": 1.0}}})

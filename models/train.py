@@ -1,9 +1,9 @@
 """Train and export the dead-bird detector with ultralytics (the `train` extra, AGPL-3.0).
 
 Imported only by the `models train` / `models export` commands; nothing at run time imports
-this module. The machine may have no GPU and no internet: everything is built from the
-model yaml (no pretrained weights), plots are off (they fetch a font) and AMP is off (its
-check fetches weights).
+this module. The machine may have no GPU and no internet: a model starts from its yaml (from
+scratch) or from one of our own checkpoints, never downloaded weights; plots are off (they
+fetch a font) and AMP is off (its check fetches weights).
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def start_stack(database_url: str, mqtt_url: str, workdir: Path, schema: str = D
 
 
 def start_cloud(stack: Stack, *, detect: bool) -> None:
-    """Ingest (two workers), detection (when a model is registered) and the API + web app."""
+    """Ingest, detection (unless `detect` is false) and the API + web app, each a process."""
     group = f"demo-{uuid.uuid4().hex[:6]}"  # our own share group: other consumers never split our stream
     mqtt5 = stack.broker.supports_v5
     # One ingest worker: the demo's barrier relies on one consumer seeing the broker's order.

@@ -1,7 +1,7 @@
 """Reading rule inputs from the database: farms and townships, flock histories, hourly climate.
 
-Queries use only relations that exist on both engines (tables plus the env_hourly and
-env_daily views / continuous aggregates), so replay works on plain PostgreSQL and TimescaleDB.
+Queries use only relations that exist on both engines (tables plus the env_daily view /
+continuous aggregate), so replay works on plain PostgreSQL and TimescaleDB.
 """
 
 from __future__ import annotations
@@ -120,12 +120,17 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
 def load_environment(
     conn: psycopg.Connection, house: str, start: datetime, end: datetime
 ) -> list[EnvSample]:
-    """Hourly means per metric, one sample per hour, stamped at the end of the hour."""
+    """Hourly means per metric for the hours starting in [start, end), stamped at their end.
+
+    Reads `readings` by time range rather than the `env_hourly` view: on plain PostgreSQL the
+    view's hour buckets cannot use the time index, so every cycle would scan the house's history.
+    """
     hours: dict[datetime, dict[str, float]] = defaultdict(dict)
     for bucket, metric, avg in conn.execute(
-        """SELECT bucket, metric, avg FROM env_hourly
-           WHERE house_id = %s AND metric = ANY(%s) AND bucket >= %s AND bucket < %s""",
-        (house, sorted(ENV_METRICS), start, end),
+        """SELECT date_trunc('hour', ts), metric, avg(value) FROM readings
+           WHERE house_id = %s AND metric = ANY(%s) AND ts >= %s AND ts < %s
+           GROUP BY 1, 2""",
+        (house, sorted(ENV_METRICS), _hour_ceil(start), _hour_ceil(end)),
     ).fetchall():
         hours[bucket][metric] = float(avg)
     if not conn.autocommit:
@@ -163,6 +168,11 @@ def load_gas_hours(
     if not conn.autocommit:
         conn.commit()
     return dict(days)
+
+
+def _hour_ceil(at: datetime) -> datetime:
+    floor = at.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(hours=1)
 
 
 def _local_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:

@@ -103,6 +103,8 @@ def start_cloud(stack: Stack, *, detect: bool) -> None:
         # The demo's cameras send a frame an hour (rendering is costly): a carcass is confirmed
         # after lying still over four lit frames, where a live camera at 5 min needs 30 min.
         sparse = ["--still-minutes", str(DEMO_STILL_MINUTES), "--max-gap-minutes", str(DEMO_MAX_GAP_MINUTES)]
-        stack.spawn("detect", "cloud", "detect", "--client-id", f"detect-{group}", *detect_args, *sparse)
+        # One thread: a frame an hour per camera needs no more, and the agents need the other core.
+        stack.spawn("detect", "cloud", "detect", "--client-id", f"detect-{group}", "--threads", "1",
+                    *detect_args, *sparse)
     stack.spawn("api", "cloud", "api", "--host", "127.0.0.1", "--port", str(stack.api_port))
     wait_for_port("127.0.0.1", stack.api_port, timeout=60)

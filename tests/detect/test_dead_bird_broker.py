@@ -33,6 +33,7 @@ from cloud.detect.service import Detector
 from cloud.detect.stillness import StillnessConfig
 from cloud.notify.settings import PrintProvider, SmsSettings
 from cloud.settings import CloudSettings
+from firmware_sim.camera.bird import Pose
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import Frame, HouseScene
 from protocol.topics import Kind, topic_for
@@ -76,7 +77,7 @@ class ErringDetector:
             cls = lab.cls
             if cls == 1 and self.rng.random() < 0.2:
                 continue
-            if bird.pose.value == "lying" and self.rng.random() < 1 / 6:
+            if bird.pose is Pose.LYING and self.rng.random() < 1 / 6:
                 cls = 1
             boxes.append(np.array([lab.x0, lab.y0, lab.x1, lab.y1]) + self.rng.normal(0, 2.0, 4))
             classes.append(cls)

@@ -224,6 +224,8 @@ def quantize_cmd(
     quantize(entry.path, target, entry.input_size, count=calibration)
     doc = json.loads(REGISTRY.read_text())
     raw = dict(doc["models"][entry.name])
+    for measured in ("evaluation", "meets_targets"):  # the FP32 model's; `models eval --record` redoes them
+        raw.pop(measured, None)
     raw.update(
         file=str(target.relative_to(REGISTRY.parent)),
         sha256=sha256_file(target),

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -123,15 +124,45 @@ def running_ingest(db: TestDatabase, broker_url: str, frames_dir: Path, *, clien
                             **option_overrides)  # type: ignore[arg-type]
     metrics = IngestMetrics()
     subscriber, service = build(settings, options, metrics)
+    try:
+        with serving(subscriber, service, "ingest"):
+            yield service, metrics, subscriber
+    finally:
+        service.close()
+
+
+class ServiceLoop(Protocol):
+    def run(self, stop: threading.Event) -> None: ...
+
+
+@contextmanager
+def serving(subscriber: MqttSubscriber, service: ServiceLoop, what: str) -> Iterator[None]:
+    """A worker in this process: its subscription granted, its loop in a thread until the block ends."""
     stop = threading.Event()
     subscriber.start()
-    assert subscriber.wait_subscribed(30), "ingest did not subscribe"
+    assert subscriber.wait_subscribed(30), f"{what} did not subscribe"
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        yield service, metrics, subscriber
+        yield
     finally:
         stop.set()
         thread.join(30)
         subscriber.stop()
-        service.close()
+
+
+@pytest.fixture
+def cloud_workers(db, broker, tmp_path):  # type: ignore[no-untyped-def]
+    """Starts `fuhuiyang cloud COMMAND` processes, each ready once the broker granted its subscription."""
+    started: list[CloudWorker] = []
+
+    def start(command: str, client_id: str, *args: str, timeout: float = 60.0) -> CloudWorker:
+        worker = CloudWorker(db, broker.url, tmp_path, command, client_id, *args)
+        started.append(worker)
+        wait_until(lambda: worker.metric(f"fhy_{command}_subscribed") == 1, timeout=timeout,
+                   what=f"{client_id} subscribed")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+from collections.abc import Callable
 
 import pytest
 
@@ -31,19 +32,9 @@ def frame_message(seq: int) -> tuple[str, bytes]:
 
 
 @pytest.fixture
-def workers(db, broker, tmp_path):  # type: ignore[no-untyped-def]
-    started: list[CloudWorker] = []
-
-    def start(client_id: str) -> CloudWorker:
-        worker = CloudWorker(db, broker.url, tmp_path, "detect", client_id, "--group", "detect-test",
-                             "--threads", "1")
-        started.append(worker)
-        wait_until(lambda: worker.metric("fhy_detect_subscribed") == 1, timeout=90, what=f"{client_id} subscribed")
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+def workers(cloud_workers) -> Callable[[str], CloudWorker]:  # type: ignore[no-untyped-def]
+    return lambda client_id: cloud_workers("detect", client_id, "--group", "detect-test", "--threads", "1",
+                                           timeout=90)
 
 
 def _waiting_on_lock(db: TestDatabase, client_id: str) -> bool:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -16,19 +17,8 @@ MESSAGES, POINTS = 200, 25
 
 
 @pytest.fixture
-def workers(db, broker, tmp_path):
-    started: list[CloudWorker] = []
-
-    def start(client_id: str) -> CloudWorker:
-        worker = CloudWorker(db, broker.url, tmp_path, "ingest", client_id,
-                             "--batch-messages", "20", "--batch-wait", "0.05")
-        started.append(worker)
-        wait_until(lambda: worker.metric("fhy_ingest_subscribed") == 1, what=f"{client_id} subscribed")
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+def workers(cloud_workers) -> Callable[[str], CloudWorker]:  # type: ignore[no-untyped-def]
+    return lambda client_id: cloud_workers("ingest", client_id, "--batch-messages", "20", "--batch-wait", "0.05")
 
 
 def _blocked_on_lock(db: TestDatabase, client_id: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from firmware_sim.camera.bird import Pose
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import Frame, HouseScene
 from protocol.topics import Kind, topic_for
-from tests.cloud.conftest import Publisher, count, wait_until
+from tests.cloud.conftest import Publisher, count, serving, wait_until
 from tests.support.databases import TestDatabase
 
 SPAN_MIN = 30  # the worker's stillness span
@@ -108,17 +107,8 @@ def running_detector(db: TestDatabase, broker_url: str, frames_dir: Path,
                             stillness=StillnessConfig(still_span_s=SPAN_MIN * 60))
     metrics = DetectMetrics()
     subscriber, service = build(settings, options, metrics, detector)
-    stop = threading.Event()
-    subscriber.start()
-    assert subscriber.wait_subscribed(30), "detection worker did not subscribe"
-    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with serving(subscriber, service, "detection worker"):
         yield metrics
-    finally:
-        stop.set()
-        thread.join(30)
-        subscriber.stop()
 
 
 class Camera:

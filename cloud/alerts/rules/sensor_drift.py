@@ -40,30 +40,27 @@ def check_nh3_drift(
     key = AlertKey(farm, house, SENSOR_DRIFT, subject="nh3_ppm")
     result = Evaluation(at=at)
     recent = list(days[-th.nh3_drift_days :])
-    first = recent[0].day if recent else None
-    baseline = [
-        d
-        for d in days[: -th.nh3_drift_days]
-        if first is not None
-        and first - timedelta(days=th.nh3_drift_baseline_days) <= d.day < first
-        and d.nh3_per_co2 is not None
-    ]
+    ratios = [d.nh3_per_co2 for d in recent if d.nh3_per_co2 is not None]
     consecutive = all(
         b.day - a.day == timedelta(days=1) for a, b in zip(recent, recent[1:], strict=False)
     )
-    if (
-        len(recent) < th.nh3_drift_days
-        or not consecutive
-        or any(d.nh3_per_co2 is None for d in recent)
-        or len(baseline) < th.nh3_drift_min_baseline_days
-    ):
+    if len(ratios) < th.nh3_drift_days or not consecutive:
         result.no_data.append(key)
         return result
-    base_ratio = statistics.median(d.nh3_per_co2 for d in baseline if d.nh3_per_co2 is not None)
-    base_nh3 = statistics.median(d.nh3_ppm for d in baseline)
-    ratios = [d.nh3_per_co2 or 0.0 for d in recent]
+    first = recent[0].day
+    baseline = [
+        (d.nh3_per_co2, d.nh3_ppm)
+        for d in days[: -th.nh3_drift_days]
+        if first - timedelta(days=th.nh3_drift_baseline_days) <= d.day < first
+        and d.nh3_per_co2 is not None
+    ]
+    if len(baseline) < th.nh3_drift_min_baseline_days:
+        result.no_data.append(key)
+        return result
+    base_ratio = max(statistics.median(r for r, _ in baseline), 1e-6)
+    base_nh3 = statistics.median(n for _, n in baseline)
     climbing = all(b > a for a, b in zip(ratios, ratios[1:], strict=False))
-    over = all(r >= th.nh3_drift_ratio * max(base_ratio, 1e-6) for r in ratios)
+    over = all(r >= th.nh3_drift_ratio * base_ratio for r in ratios)
     rise = recent[-1].nh3_ppm - base_nh3
     if not (climbing and over and rise >= th.nh3_drift_min_ppm):
         result.cleared.append(key)
@@ -74,7 +71,7 @@ def check_nh3_drift(
             severity=Severity.WARNING,
             at=at,
             rule="nh3_vs_co2",
-            value=round(ratios[-1] / max(base_ratio, 1e-6), 1),
+            value=round(ratios[-1] / base_ratio, 1),
             threshold=th.nh3_drift_ratio,
             evidence={
                 "nh3_ppm": round(recent[-1].nh3_ppm, 1),

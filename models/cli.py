@@ -283,3 +283,72 @@ def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None
     }
     doc["models"][name]["meets_targets"] = bool(result["meets_targets"])
     REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+@models.command("train-refiner")
+@click.option(
+    "--data",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="YOLO folder to train on; repeat to train on several (e.g. rendered + farm feedback).",
+)
+@click.option(
+    "--val",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="YOLO folder to report on each epoch and to set the thresholds on (P >= 0.9).",
+)
+@click.option("--model", "model_name", default=None, help="Detector to refine (registry name).")
+@click.option("--name", required=True, help="Registry name of the two-stage model.")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option("--input-size", default=64, show_default=True, type=click.IntRange(16))
+@click.option("--expand", default=1.4, show_default=True, type=click.FloatRange(1.0))
+@click.option("--proposal-conf", default=0.02, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--cache",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the collected crops here and reuse them on the next run.",
+)
+@click.option(
+    "--init",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Continue from this refiner state dict (the .pt saved beside a refiner's ONNX file).",
+)
+@click.option("--default/--no-default", "make_default", default=True, show_default=True)
+def train_refiner(
+    data: tuple[Path, ...],
+    val: Path,
+    model_name: str | None,
+    name: str,
+    epochs: int,
+    lr: float,
+    input_size: int,
+    expand: float,
+    proposal_conf: float,
+    cache: Path | None,
+    init: Path | None,
+    make_default: bool,
+) -> None:
+    """Train the second stage on a detector's own proposals, export it and register both."""
+    try:
+        from models.refiner import build
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise click.ClickException(f"training needs the train extra: {exc}") from exc
+    from cloud.detect.refine import RefinerSpec
+
+    spec = RefinerSpec(input_size=input_size, expand=expand, proposal_conf=proposal_conf)
+    raw = build(
+        data, val, model_name, name, spec, epochs=epochs, lr=lr, cache=cache, init=init
+    )
+    from cloud.detect.registry import REGISTRY
+
+    doc = json.loads(REGISTRY.read_text())
+    doc["models"][name] = raw
+    if make_default:
+        doc["default"] = name
+    REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
+    click.echo(json.dumps(raw))

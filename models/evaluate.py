@@ -121,8 +121,12 @@ def evaluate(
     data_names_: list[str],
     model_names: list[str],
     thresholds: dict[str, float],
+    suggest_precision: float = SUGGEST_PRECISION,
 ) -> dict[str, object]:
-    """Score (detections in model class ids, truth classes in data ids, truth boxes) per image."""
+    """Score (detections in model class ids, truth classes in data ids, truth boxes) per image.
+
+    Each class also gets `conf_for_pNN`: the lowest threshold keeping precision >= NN %.
+    """
     to_model = {i: model_names.index(n) for i, n in enumerate(data_names_) if n in model_names}
     tallies = {n: ClassTally() for n in data_names_ if n in model_names}
     for det, gt_cls_data, gt_boxes in pairs:
@@ -147,9 +151,9 @@ def evaluate(
             "instances": t.instances,
             "conf_threshold": thresholds.get(name, thresholds.get("default", 0.25)),
         }
-        best = conf_for_precision(s, tp_arr, t.instances, SUGGEST_PRECISION)
+        best = conf_for_precision(s, tp_arr, t.instances, suggest_precision)
         if best is not None:
-            classes[name]["conf_for_p90"] = {
+            classes[name][f"conf_for_p{round(100 * suggest_precision)}"] = {
                 "conf": round(best[0], 4),
                 "precision": best[1],
                 "recall": best[2],

@@ -13,6 +13,7 @@ import numpy as np
 
 from cloud.detect.postprocess import Detections, decode, to_frame
 from cloud.detect.preprocess import letterbox, to_tensor
+from cloud.detect.refine import Refiner, RefinerSpec
 from cloud.detect.registry import ModelEntry
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class OnnxDetector:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.entry = entry
         self.session = ort.InferenceSession(str(entry.path), opts, providers=list(providers))
         inp = self.session.get_inputs()[0]
@@ -50,6 +52,7 @@ class OnnxDetector:
         zeros = np.zeros((1, 3, h, self.size), np.float32)  # warm up on the 16:9 camera shape
         for _ in range(warmup):
             self.raw(zeros)
+        self.refiner = _load_refiner(entry, opts, providers)
         log.info("loaded %s (%s) input %s", entry.name, Path(entry.path).name, self.size)
 
     def raw(self, tensor: np.ndarray) -> np.ndarray:
@@ -61,12 +64,32 @@ class OnnxDetector:
         return np.asarray(self.session.run(None, {self.input_name: tensor})[0])
 
     def detect(
-        self, frames: Sequence[np.ndarray], *, conf: float | None = None, iou: float | None = None
+        self,
+        frames: Sequence[np.ndarray],
+        *,
+        conf: float | None = None,
+        iou: float | None = None,
+        refine: bool = True,
     ) -> list[Detections]:
-        """Detections per frame (BGR uint8), at the model's default thresholds unless given."""
-        boxed = [letterbox(f, self.size, self.stride) for f in frames]
-        thr: float | np.ndarray = self.conf if conf is None else float(conf)
+        """Detections per frame (BGR uint8), at the model's default thresholds unless given.
+
+        With a refiner (and `refine`), the detector only proposes boxes at the refiner's
+        proposal score and the thresholds apply to the refiner's scores; `refine=False`
+        gives the detector's own output, which is what ultralytics would give.
+        """
+        thr = self.conf if conf is None else np.full_like(self.conf, conf)
         iou_thr = self.entry.iou if iou is None else iou
+        if self.refiner is None or not refine:
+            return self._detect(frames, thr, iou_thr)
+        proposals = self._detect(frames, self.refiner.spec.proposal_conf, self.entry.iou)
+        return [
+            self.refiner.refine(f, p, thr, iou_thr) for f, p in zip(frames, proposals, strict=True)
+        ]
+
+    def _detect(
+        self, frames: Sequence[np.ndarray], thr: float | np.ndarray, iou_thr: float
+    ) -> list[Detections]:
+        boxed = [letterbox(f, self.size, self.stride) for f in frames]
         results: list[Detections | None] = [None] * len(frames)
         # One session call per input shape (frames of one camera share theirs).
         by_shape: dict[tuple[int, ...], list[int]] = {}
@@ -77,3 +100,18 @@ class OnnxDetector:
             for k, i in enumerate(idx):
                 results[i] = to_frame(decode(out[k], thr, iou_thr), boxed[i][1])
         return [r for r in results if r is not None]
+
+
+def _load_refiner(entry: ModelEntry, opts: object, providers: Sequence[str]) -> Refiner | None:
+    raw = entry.extra.get("refiner")
+    if entry.refiner is None or not isinstance(raw, dict):
+        return None
+    weight = raw.get("detector_weight", {})
+    assert isinstance(weight, dict)
+    spec = RefinerSpec(
+        input_size=int(raw["input_size"]),
+        expand=float(raw["expand"]),
+        proposal_conf=float(raw["proposal_conf"]),
+        detector_weight=tuple(float(weight.get(c, 0.0)) for c in entry.classes),
+    )
+    return Refiner(str(entry.refiner), spec, opts, providers)

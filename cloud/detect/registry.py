@@ -23,6 +23,7 @@ class ModelEntry:
     conf: dict[str, float]  # default score threshold per class
     iou: float
     extra: dict[str, object] = field(default_factory=dict)
+    refiner: Path | None = None  # second-stage ONNX file; its settings are extra["refiner"]
 
     def conf_vector(self) -> list[float]:
         return [self.conf.get(c, self.conf.get("default", 0.25)) for c in self.classes]
@@ -54,6 +55,7 @@ def load_entry(
     except KeyError:
         raise RegistryError(f"model {name!r} is not in {registry}") from None
     path = (registry.parent / raw["file"]).resolve()
+    refiner = (registry.parent / raw["refiner"]["file"]).resolve() if "refiner" in raw else None
     entry = ModelEntry(
         name=name,
         path=path,
@@ -63,14 +65,21 @@ def load_entry(
         conf={k: float(v) for k, v in raw["conf"].items()},
         iou=float(raw["iou"]),
         extra={k: v for k, v in raw.items() if k not in _KNOWN},
+        refiner=refiner,
     )
     if verify:
-        if not path.exists():
-            raise RegistryError(f"model file {path} is missing")
-        actual = sha256_file(path)
-        if actual != entry.sha256:
-            raise RegistryError(f"{path} has sha256 {actual}, registry says {entry.sha256}")
+        _verify(path, entry.sha256)
+        if refiner is not None:
+            _verify(refiner, raw["refiner"]["sha256"])
     return entry
+
+
+def _verify(path: Path, sha256: str) -> None:
+    if not path.exists():
+        raise RegistryError(f"model file {path} is missing")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise RegistryError(f"{path} has sha256 {actual}, registry says {sha256}")
 
 
 _KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,9 @@ def broker(mosquitto_factory):  # type: ignore[no-untyped-def]
 
 
 def shipped_model_meets_targets() -> bool:
+    """Or FUHUIYANG_TEST_SHIPPED_MODEL=1: run it anyway, to see how far it has come."""
+    if os.environ.get("FUHUIYANG_TEST_SHIPPED_MODEL") == "1":
+        return True
     if not REGISTRY.exists():
         return False
     doc = json.loads(REGISTRY.read_text())

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cloud.detect.detector import OnnxDetector
 from cloud.detect.postprocess import iou_one_to_many
-from cloud.detect.registry import REGISTRY, ModelEntry, load_entry, sha256_file
+from cloud.detect.registry import REGISTRY, ModelEntry, RegistryError, load_entry, sha256_file
 from firmware_sim.camera.dataset import write_dataset
 from firmware_sim.camera.scene import random_sample
 
@@ -44,6 +44,24 @@ def test_registry_entry_is_complete_and_matches_the_file(entry: ModelEntry) -> N
     assert entry.path.stat().st_size < 15 * 1024 * 1024
     assert {"chicken", "dead"} <= set(entry.classes)
     assert (REGISTRY.parent / raw["card"]).exists()
+    if "refiner" in raw:  # the second stage is part of the model: checked and sized alike
+        assert entry.refiner is not None and sha256_file(entry.refiner) == raw["refiner"]["sha256"]
+        assert entry.path.stat().st_size + entry.refiner.stat().st_size < 15 * 1024 * 1024
+        assert raw["refiner"]["classes"] == ["background", *entry.classes]
+
+
+def test_a_registry_whose_refiner_file_changed_is_refused(tmp_path: Path) -> None:
+    doc = json.loads(REGISTRY.read_text())
+    name = next(n for n, m in doc["models"].items() if "refiner" in m)
+    for key in ("file", "card"):
+        doc["models"][name][key] = str(REGISTRY.parent / doc["models"][name][key])
+    refiner = dict(doc["models"][name]["refiner"], sha256="0" * 64)
+    refiner["file"] = str(REGISTRY.parent / refiner["file"])
+    doc["models"][name]["refiner"] = refiner
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(doc))
+    with pytest.raises(RegistryError, match="sha256"):
+        load_entry(name, registry)
 
 
 def test_detector_finds_birds_in_rendered_frames(detector: OnnxDetector) -> None:
@@ -80,7 +98,7 @@ def test_same_boxes_as_ultralytics_on_the_same_weights(
     compared = 0
     for seed in (5, 6, 7):
         frame = _bgr(seed, (1280, 720) if seed % 2 else (640, 480))
-        [ours] = detector.detect([frame], conf=conf, iou=entry.iou)
+        [ours] = detector.detect([frame], conf=conf, iou=entry.iou, refine=False)
         theirs = model.predict(
             frame, imgsz=entry.input_size, conf=conf, iou=entry.iou, device="cpu", verbose=False
         )[0].boxes

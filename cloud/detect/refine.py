@@ -1,0 +1,168 @@
+"""Second stage: look again at each proposed bird at the frame's own resolution.
+
+The detector sees a 1280x720 frame shrunk to 640 px; a dead bird's stiff legs and splayed
+wing are a pixel or two there, and its box is drawn like a resting bird's. The refiner takes
+every proposal the detector makes at a low score, cuts a square window around it from the
+full frame (a little larger than the box, so legs outside it are seen), and a small network
+says background, chicken or dead and moves the box edges. Both stages run in ONNX Runtime;
+the crop geometry lives here so training (`models/refiner.py`) and serving cut alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from cloud.detect.postprocess import MAX_WH, Detections, nms
+
+PAD_VALUE = 114
+MIN_WINDOW = 16.0  # px: smaller windows would be upscaled noise
+MAX_LEVEL = 4  # pyramid levels below the frame (16x): windows up to ~2,000 px
+
+
+@dataclass(frozen=True)
+class RefinerSpec:
+    """How the refiner was trained to see; stored beside its file in the registry."""
+
+    input_size: int = 64
+    expand: float = 1.4  # window side / longer box side
+    proposal_conf: float = 0.02  # detector score a box needs to be looked at again
+    # Per detector class, how much of the final score is the detector's own (geometric
+    # weighting, set on validation): the detector ranks live birds better than a 64 px crop
+    # can, the refiner tells the dead far better.
+    detector_weight: tuple[float, ...] = ()
+
+
+def windows(boxes: np.ndarray, expand: float) -> np.ndarray:
+    """Square windows (x0, y0, side), whole pixels, centred on each xyxy box."""
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    side = np.round(np.maximum(side * expand, MIN_WINDOW))
+    return np.stack([np.round(cx - side / 2), np.round(cy - side / 2), side], axis=1)
+
+
+def to_window(boxes: np.ndarray, win: np.ndarray) -> np.ndarray:
+    """xyxy frame boxes -> coordinates in their window, 0..1 across it."""
+    return (boxes - np.tile(win[:, :2], 2)) / win[:, 2:3]
+
+
+def from_window(rel: np.ndarray, win: np.ndarray) -> np.ndarray:
+    return rel * win[:, 2:3] + np.tile(win[:, :2], 2)
+
+
+def cut(frame: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:
+    """(n, size, size, 3) uint8 crops of `frame` (same channel order), grey outside it.
+
+    Each window is sampled bilinearly from the level of a 2x area-averaged pyramid where it
+    is 1-2x the crop size: averaging keeps thin legs visible where plain interpolation would
+    alias them, and the pyramid costs one pass per frame instead of one per crop.
+    """
+    levels = [frame]
+    need = int(np.clip(np.floor(np.log2(max(win[:, 2].max(initial=1), 1) / size)), 0, MAX_LEVEL))
+    while len(levels) <= need:
+        h, w = levels[-1].shape[:2]
+        levels.append(cv2.resize(levels[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    out = np.empty((len(win), size, size, 3), np.uint8)
+    for k, (x0, y0, side) in enumerate(win):
+        level = int(np.clip(np.floor(np.log2(max(side, 1) / size)), 0, need))
+        s = 0.5**level
+        step = side * s / size  # level pixels per crop pixel
+        # Pixel centres: crop pixel u samples level coordinate x0*s + (u + 0.5) * step - 0.5.
+        m = np.array(
+            [[step, 0, x0 * s + 0.5 * step - 0.5], [0, step, y0 * s + 0.5 * step - 0.5]],
+            np.float64,
+        )
+        out[k] = cv2.warpAffine(
+            levels[level],
+            m,
+            (size, size),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(PAD_VALUE, PAD_VALUE, PAD_VALUE),
+        )
+    return out
+
+
+def prior(proposals: Detections, win: np.ndarray) -> np.ndarray:
+    """What the detector already said of each proposal: its box in the window, its scores."""
+    if proposals.class_scores is None:
+        raise ValueError("the refiner needs the detector's per-class scores")
+    box = to_window(proposals.boxes, win)
+    return np.concatenate([box, proposals.class_scores], axis=1).astype(np.float32)
+
+
+def crop_tensor(crops: np.ndarray, bgr: bool = True) -> np.ndarray:
+    """(n, s, s, 3) uint8 -> (n, 3, s, s) float32 RGB in [0, 1]."""
+    if bgr:
+        crops = crops[..., ::-1]
+    return np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
+
+
+class Refiner:
+    """The refiner's ONNX session: (crops, priors) -> class probabilities, boxes.
+
+    Its class 0 is background; classes 1.. are the detector's, in the detector's order.
+    """
+
+    def __init__(self, path: str, spec: RefinerSpec, opts: object, providers: Sequence[str]):
+        import onnxruntime as ort
+
+        self.spec = spec
+        self.session = ort.InferenceSession(path, opts, providers=list(providers))
+        self._warm()
+
+    def _warm(self) -> None:
+        s = self.spec.input_size
+        n_prior = self.session.get_inputs()[1].shape[1]
+        self.raw(np.zeros((8, 3, s, s), np.float32), np.full((8, n_prior), 0.2, np.float32))
+
+    def raw(self, crops: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        probs, boxes = self.session.run(None, {"crops": crops, "prior": prior})
+        return np.asarray(probs), np.asarray(boxes)
+
+    def inputs(self, frame: np.ndarray, proposals: Detections) -> tuple[np.ndarray, ...]:
+        """Window, crop tensor and prior for each proposal of one BGR frame."""
+        win = windows(proposals.boxes, self.spec.expand)
+        crops = crop_tensor(cut(frame, win, self.spec.input_size))
+        return win, crops, prior(proposals, win)
+
+    def refine(
+        self, frame: np.ndarray, proposals: Detections, conf: np.ndarray, iou: float
+    ) -> Detections:
+        """Final detections of one frame: reclassified, boxes moved, thresholded, NMS."""
+        if not len(proposals):
+            return proposals
+        win, crops, hints = self.inputs(frame, proposals)
+        probs, rel = self.raw(crops, hints)
+        scores = fuse(probs, hints[:, 4:], self.spec.detector_weight)
+        return finish(scores, from_window(rel, win), conf, iou, frame.shape[1], frame.shape[0])
+
+
+def fuse(probs: np.ndarray, detector: np.ndarray, weight: Sequence[float]) -> np.ndarray:
+    """(n, nc) final class scores: refiner ** (1 - w) * detector ** w, per class."""
+    w = np.asarray(weight, np.float32) if len(weight) else np.zeros(detector.shape[1], np.float32)
+    return probs[:, 1:] ** (1 - w) * detector**w
+
+
+def finish(
+    scores: np.ndarray, boxes: np.ndarray, conf: np.ndarray, iou: float, width: int, height: int
+) -> Detections:
+    """Every class a proposal passes the threshold of, then class-aware NMS.
+
+    With thresholds above one half (the shipped ones) a proposal yields at most one class;
+    below it a bird the refiner is torn about is reported as both, as ultralytics' own
+    validation does, so a doubtful dead bird is never hidden behind a likelier chicken.
+    """
+    rows, cls = np.nonzero(scores > conf[None, :])
+    score = scores[rows, cls]
+    boxes = boxes[rows].copy()
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
+    kept = nms(boxes + cls[:, None] * MAX_WH, score, iou)
+    return Detections(
+        boxes[kept].astype(np.float32), score[kept].astype(np.float32), cls[kept].astype(np.int64)
+    )

@@ -1,0 +1,88 @@
+"""The second stage's crop geometry and final selection, without a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cloud.detect.refine import PAD_VALUE, cut, finish, from_window, fuse, to_window, windows
+
+
+def test_windows_are_whole_pixel_squares_around_the_box() -> None:
+    boxes = np.array([[100.0, 50.0, 140.0, 70.0], [0.0, 0.0, 4.0, 4.0]])
+    win = windows(boxes, 1.5)
+    assert win[0].tolist() == [90.0, 30.0, 60.0]  # side 1.5 x 40, centre kept
+    assert win[1, 2] == 16.0  # tiny boxes still get a window worth looking at
+    assert (win == np.round(win)).all()
+
+
+def test_window_coordinates_round_trip() -> None:
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 600, (20, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(10, 120, (20, 2))], axis=1)
+    win = windows(boxes, 1.4)
+    rel = to_window(boxes, win)
+    assert ((rel > 0) & (rel < 1)).all()  # every box lies inside its window
+    assert np.allclose(from_window(rel, win), boxes)
+
+
+def test_cut_shows_the_box_where_its_window_coordinates_say() -> None:
+    frame = np.zeros((200, 300, 3), np.uint8)
+    frame[80:120, 130:170] = (10, 200, 30)  # a 40 px bird
+    box = np.array([[130.0, 80.0, 170.0, 120.0]])
+    win = windows(box, 2.0)
+    [crop] = cut(frame, win, 32)
+    x0, y0, x1, y1 = (to_window(box, win)[0] * 32).round().astype(int)
+    assert (x0, y0, x1, y1) == (8, 8, 24, 24)
+    assert (crop[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1] == (10, 200, 30)).all()
+    assert (crop[: y0 - 1] == 0).all() and (crop[y1 + 1 :] == 0).all()
+
+
+def test_cut_pads_outside_the_frame_grey() -> None:
+    frame = np.full((100, 100, 3), 7, np.uint8)
+    win = windows(np.array([[0.0, 0.0, 20.0, 20.0]]), 2.0)  # half the window is off-frame
+    [crop] = cut(frame, win, 40)
+    assert (crop[:8, :8] == PAD_VALUE).all()
+    assert (crop[-8:, -8:] == 7).all()
+
+
+def test_finish_drops_background_thresholds_per_class_and_suppresses_duplicates() -> None:
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.05],  # background
+            [0.1, 0.8, 0.1],  # chicken
+            [0.1, 0.2, 0.7],  # dead
+            [0.1, 0.3, 0.6],  # dead again, same place, lower score
+            [0.5, 0.1, 0.4],  # dead, under the dead threshold
+        ]
+    )
+    boxes = np.array(
+        [
+            [0, 0, 10, 10],
+            [20, 20, 40, 140],  # reaches past the frame's bottom
+            [50, 50, 70, 70],
+            [51, 50, 71, 70],
+            [100, 100, 120, 130],
+        ],
+        float,
+    )
+    det = finish(probs[:, 1:], boxes, np.array([0.5, 0.45]), 0.5, 110, 110)
+    assert det.classes.tolist() == [0, 1]
+    assert det.scores.tolist() == pytest.approx([0.8, 0.7])
+    assert det.boxes[0].tolist() == [20, 20, 40, 110]
+
+
+def test_a_bird_the_refiner_is_torn_about_is_reported_as_both_below_one_half() -> None:
+    scores = np.array([[0.45, 0.45]])
+    boxes = np.array([[10.0, 10.0, 30.0, 30.0]])
+    both = finish(scores, boxes, np.array([0.3, 0.3]), 0.5, 100, 100)
+    assert sorted(both.classes.tolist()) == [0, 1]
+    assert len(finish(scores, boxes, np.array([0.5, 0.5]), 0.5, 100, 100)) == 0
+
+
+def test_fuse_weighs_the_detectors_score_in_per_class() -> None:
+    probs = np.array([[0.2, 0.16, 0.64]])  # background, chicken, dead
+    detector = np.array([[0.81, 0.04]])
+    assert fuse(probs, detector, ())[0].tolist() == pytest.approx([0.16, 0.64])
+    assert fuse(probs, detector, (0.5, 0.0))[0].tolist() == pytest.approx([0.36, 0.64])
+    assert fuse(probs, detector, (1.0, 1.0))[0].tolist() == pytest.approx([0.81, 0.04])

@@ -3,6 +3,8 @@
 # data, fine-tune from our latest checkpoint at 640 px, export, evaluate on the held-out seed.
 # Everything it writes goes under $OUT (default ./runs/accelerated); nothing is registered: copy
 # the ONNX file and the evaluation back, then `fuhuiyang models export` / `models eval --record`.
+# The refiner learnt the old detector's proposals: after registering a new detector, train its
+# own with `fuhuiyang models train-refiner --model <new detector> ...` (docs/detector.md).
 #
 #   DEVICE=0 HOURS=0.15 TRAIN=8000 bash models/train_accelerated.sh       # a 15-minute GPU lease
 #   DEVICE=cpu HOURS=0.01 TRAIN=16 VAL=8 TEST=8 bash models/train_accelerated.sh   # a dry run
@@ -22,7 +24,8 @@ VAL=${VAL:-300}
 TEST=${TEST:-400}
 IMGSZ=${IMGSZ:-640}
 BATCH=${BATCH:-64}
-START=${START:-models/weights/$("$PY" -c 'import json; print(json.load(open("models/registry.json"))["default"])').pt}
+# The default model's detector checkpoint (a two-stage model's detector file is an earlier model's).
+START=${START:-models/$("$PY" -c 'import json, pathlib; d = json.load(open("models/registry.json")); print(pathlib.Path(d["models"][d["default"]]["file"]).with_suffix(".pt"))')}
 JOBS=${JOBS:-$(nproc)}
 
 mkdir -p "$OUT"

@@ -156,7 +156,7 @@ def _augment(
     return crops, prior, box
 
 
-def _batches(ex: Examples, idx: np.ndarray, size: int) -> Iterator[np.ndarray]:
+def _chunks(idx: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for k in range(0, len(idx), size):
         yield idx[k : k + size]
 
@@ -188,6 +188,10 @@ def train(
     seed: int = 0,
     init: Path | None = None,
 ) -> Any:
+    """The refiner network, trained with one-cycle AdamW; reports on `val_ex` each epoch.
+
+    Loss: cross-entropy over background/classes plus smooth-L1 on the boxes of positives.
+    """
     import torch
     from torch.nn import functional as F
 
@@ -207,7 +211,7 @@ def train(
         net.train()
         total = 0.0
         idx = _epoch_index(train_ex, rng, per_rare)
-        for b in _batches(train_ex, idx, batch):
+        for b in _chunks(idx, batch):
             crops, prior, box = _augment(train_ex.crops[b], train_ex.prior[b], train_ex.box[b], rng)
             x = torch.from_numpy(crop_tensor(crops))
             label = torch.from_numpy(train_ex.label[b])
@@ -237,7 +241,7 @@ def validate(net: Any, ex: Examples) -> dict[str, float]:
     net.eval()
     preds, boxes = [], []
     with torch.no_grad():
-        for b in _batches(ex, np.arange(len(ex)), 512):
+        for b in _chunks(np.arange(len(ex)), 512):
             logits, box = net(
                 torch.from_numpy(crop_tensor(ex.crops[b])), torch.from_numpy(ex.prior[b])
             )

@@ -99,6 +99,7 @@ def export(
 ) -> None:
     """Export a checkpoint to ONNX under models/weights/ and register it."""
     from cloud.detect.registry import REGISTRY, sha256_file
+    from models.register import register
     from models.train import class_names, export_onnx
 
     reg_path = registry or REGISTRY
@@ -112,8 +113,7 @@ def export(
     for item in confs:
         cls, _, value = item.partition("=")
         conf[cls] = float(value)
-    doc = json.loads(reg_path.read_text()) if reg_path.exists() else {"models": {}}
-    doc["models"][name] = {
+    raw = {
         "file": str(target.relative_to(reg_path.parent)),
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
@@ -124,10 +124,8 @@ def export(
         "card": f"cards/{name}.md",
         "source": "ultralytics YOLO, trained from scratch",
     }
-    if make_default or "default" not in doc:
-        doc["default"] = name
-    reg_path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    click.echo(json.dumps(doc["models"][name]))
+    register(name, raw, make_default, reg_path)
+    click.echo(json.dumps(raw))
 
 
 @models.command("eval")
@@ -217,25 +215,20 @@ def quantize_cmd(
     """Static INT8 (QDQ, convolutions only) copy of a registered model, registered beside it."""
     from cloud.detect.registry import REGISTRY, load_entry, sha256_file
     from models.quantize import quantize
+    from models.register import derived_entry, register
 
     entry = load_entry(model_name)
     name = name or f"{entry.name}-int8"
     target = entry.path.with_name(f"{name}.onnx")
     quantize(entry.path, target, entry.input_size, count=calibration)
-    doc = json.loads(REGISTRY.read_text())
-    raw = dict(doc["models"][entry.name])
-    for measured in ("evaluation", "meets_targets"):  # the FP32 model's; `models eval --record` redoes them
-        raw.pop(measured, None)
+    raw = derived_entry(entry.name)
     raw.update(
         file=str(target.relative_to(REGISTRY.parent)),
         sha256=sha256_file(target),
         bytes=target.stat().st_size,
         source=f"INT8 static quantisation of {entry.name}",
     )
-    doc["models"][name] = raw
-    if make_default:
-        doc["default"] = name
-    REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
+    register(name, raw, make_default)
     click.echo(json.dumps(raw))
 
 
@@ -297,7 +290,7 @@ def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None
     "--val",
     required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="YOLO folder to report on each epoch and to set the thresholds on (P >= 0.9).",
+    help="YOLO folder to report on each epoch and to set the weights and thresholds on.",
 )
 @click.option("--model", "model_name", default=None, help="Detector to refine (registry name).")
 @click.option("--name", required=True, help="Registry name of the two-stage model.")
@@ -344,11 +337,7 @@ def train_refiner(
     raw = build(
         data, val, model_name, name, spec, epochs=epochs, lr=lr, cache=cache, init=init
     )
-    from cloud.detect.registry import REGISTRY
+    from models.register import register
 
-    doc = json.loads(REGISTRY.read_text())
-    doc["models"][name] = raw
-    if make_default:
-        doc["default"] = name
-    REGISTRY.write_text(json.dumps(doc, indent=2) + "\n")
+    register(name, raw, make_default)
     click.echo(json.dumps(raw))

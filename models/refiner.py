@@ -314,6 +314,7 @@ def build(
     import torch
 
     from cloud.detect.registry import REGISTRY, load_entry, sha256_file
+    from models.register import derived_entry
 
     base = load_entry(model_name)
     detector = OnnxDetector(base)
@@ -350,8 +351,7 @@ def build(
     )
     weight, conf = calibrate(OnnxDetector(entry), val)
     settings["detector_weight"] = weight
-    raw = json.loads(REGISTRY.read_text())["models"][base.name]
-    raw = {k: v for k, v in raw.items() if k not in ("evaluation", "meets_targets")}
+    raw = derived_entry(base.name)
     raw.update(
         conf=conf,
         card=f"cards/{name}.md",

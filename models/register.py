@@ -1,0 +1,27 @@
+"""Writing `models/registry.json` entries (training side; serving only reads it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cloud.detect.registry import REGISTRY
+
+MEASURED = ("evaluation", "meets_targets")  # written by `models eval --record` for one file
+
+
+def derived_entry(name: str, registry: Path = REGISTRY) -> dict[str, Any]:
+    """A copy of model `name`'s entry to build a new model on, without its measured figures
+    (they belong to that model; `models eval --record` measures the new one)."""
+    raw = json.loads(registry.read_text())["models"][name]
+    return {k: v for k, v in raw.items() if k not in MEASURED}
+
+
+def register(name: str, raw: dict[str, Any], make_default: bool, registry: Path = REGISTRY) -> None:
+    """Add or replace `name`; it becomes the default when asked or when there is none yet."""
+    doc = json.loads(registry.read_text()) if registry.exists() else {"models": {}}
+    doc["models"][name] = raw
+    if make_default or "default" not in doc:
+        doc["default"] = name
+    registry.write_text(json.dumps(doc, indent=2) + "\n")

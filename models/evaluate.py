@@ -66,6 +66,13 @@ def match(
     det: Detections, gt_cls: np.ndarray, gt_boxes: np.ndarray, iou: float = IOU
 ) -> np.ndarray:
     """True positives: highest score first, each takes the best unclaimed truth of its class."""
+    return _greedy_match(det, gt_cls, gt_boxes, iou)[0]
+
+
+def _greedy_match(
+    det: Detections, gt_cls: np.ndarray, gt_boxes: np.ndarray, iou: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(true positive per detection, claimed per truth)."""
     tp = np.zeros(len(det), bool)
     claimed = np.zeros(len(gt_cls), bool)
     for i in np.argsort(-det.scores, kind="stable"):
@@ -77,7 +84,7 @@ def match(
         if ious[j] >= iou:
             tp[i] = True
             claimed[same[j]] = True
-    return tp
+    return tp, claimed
 
 
 def average_precision(scores: np.ndarray, tp: np.ndarray, instances: int) -> float:
@@ -116,8 +123,15 @@ def conf_for_precision(
     return float(scores[order][k]), float(precision[k]), float(ctp[k] / instances)
 
 
+# Bands of the share of a bird showing (the renderer labels birds from 30 % up).
+VISIBILITY_BANDS = (0.3, 0.5, 0.7, 0.9)
+
+
 def evaluate(
-    pairs: Iterable[tuple[Detections, np.ndarray, np.ndarray]],
+    pairs: Iterable[
+        tuple[Detections, np.ndarray, np.ndarray]
+        | tuple[Detections, np.ndarray, np.ndarray, np.ndarray | None]
+    ],
     data_names_: list[str],
     model_names: list[str],
     thresholds: dict[str, float],
@@ -126,13 +140,29 @@ def evaluate(
     """Score (detections in model class ids, truth classes in data ids, truth boxes) per image.
 
     Each class also gets `conf_for_pNN`: the lowest threshold keeping precision >= NN %.
+    Where the truth carries visibility (a 4th item: share of each bird showing), the result
+    has `recall_by_visibility`: per class and band, recall at the default thresholds.
     """
     to_model = {i: model_names.index(n) for i, n in enumerate(data_names_) if n in model_names}
     tallies = {n: ClassTally() for n in data_names_ if n in model_names}
-    for det, gt_cls_data, gt_boxes in pairs:
+    default = np.array(
+        [thresholds.get(n, thresholds.get("default", 0.25)) for n in model_names], np.float32
+    )
+    by_band: dict[str, np.ndarray] = {}  # class -> (bands, 2): instances, found
+    for det, gt_cls_data, gt_boxes, *extra in pairs:
         known = np.array([c in to_model for c in gt_cls_data], bool)
         gt_cls = np.array([to_model[c] for c in gt_cls_data[known]], np.int64)
         tp = match(det, gt_cls, gt_boxes[known])
+        visible = extra[0] if extra else None
+        if visible is not None:
+            confident = det.select(det.scores >= default[det.classes])
+            _, found = _greedy_match(confident, gt_cls, gt_boxes[known], IOU)
+            band = np.digitize(visible[known], VISIBILITY_BANDS[1:])
+            for name in tallies:
+                sel = gt_cls == model_names.index(name)
+                counts = by_band.setdefault(name, np.zeros((len(VISIBILITY_BANDS), 2), np.int64))
+                np.add.at(counts, (band[sel], 0), 1)
+                np.add.at(counts, (band[sel & found], 1), 1)
         for name, t in tallies.items():
             m = model_names.index(name)
             sel = det.classes == m
@@ -159,15 +189,45 @@ def evaluate(
                 "recall": best[2],
             }
     aps = [c["map50"] for c in classes.values() if c["instances"]]
-    return {"map50": float(np.mean(aps)) if aps else 0.0, "iou": IOU, "classes": classes}
+    result: dict[str, object] = {
+        "map50": float(np.mean(aps)) if aps else 0.0,
+        "iou": IOU,
+        "classes": classes,
+    }
+    if by_band:
+        result["recall_by_visibility"] = {name: _bands(c) for name, c in by_band.items()}
+    return result
+
+
+def _bands(counts: np.ndarray) -> dict[str, dict[str, float]]:
+    edges = [*VISIBILITY_BANDS, 1.0]
+    return {
+        f"{lo:g}-{hi:g}": {"instances": int(n), "recall": round(float(f / n), 4) if n else 0.0}
+        for lo, hi, (n, f) in zip(edges[:-1], edges[1:], counts, strict=True)
+    }
+
+
+def read_visibility(image: Path, data_dir: Path, n_labels: int) -> np.ndarray | None:
+    """The share showing of each label of `image` (`visibility/`, written by the renderer);
+    None where the folder has none or it does not match the labels line for line."""
+    rel = image.relative_to(data_dir / "images")
+    path = (data_dir / "visibility" / rel).with_suffix(".txt")
+    if not path.exists():
+        return None
+    try:
+        values = np.array([float(v) for v in path.read_text().split()], np.float64)
+    except ValueError:
+        return None
+    return values if len(values) == n_labels else None
 
 
 def run_dataset(
     data_dir: Path,
     detect: Callable[[list[np.ndarray]], list[Detections]],
     batch: int = 8,
-) -> Iterable[tuple[Detections, np.ndarray, np.ndarray]]:
-    """Detections and truth for every image of `data_dir`, read in batches (BGR)."""
+) -> Iterable[tuple[Detections, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Detections, truth and (where known) its visibility for every image of `data_dir`,
+    read in batches (BGR)."""
     import cv2
 
     files = image_files(data_dir)
@@ -178,7 +238,7 @@ def run_dataset(
         dets = detect([im for _, im in ok])
         for (f, im), det in zip(ok, dets, strict=True):
             cls, boxes = read_labels(label_path(f, data_dir), im.shape[1], im.shape[0])
-            yield det, cls, boxes
+            yield det, cls, boxes, read_visibility(f, data_dir, len(cls))
 
 
 # Issue 6's accuracy bar on a held-out set: both classes AP50 >= 0.9, and at the model's

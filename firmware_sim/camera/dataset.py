@@ -1,4 +1,5 @@
-"""Write rendered frames as a YOLO dataset: `images/`, `labels/`, `data.yaml`.
+"""Write rendered frames as a YOLO dataset: `images/`, `labels/`, `data.yaml`, and beside
+them `visibility/` (how much of each labelled bird shows, one line per label line).
 
 Every image has its own seed derived from (dataset seed, index), so a dataset is the same
 whatever the number of worker processes, and image k of seed S never changes.
@@ -41,6 +42,8 @@ def _write_one(args: tuple[Path, int, int, tuple[int, int] | None, int]) -> list
     h, w = img.shape[:2]
     text = "".join(lab.yolo(w, h) + "\n" for lab in labels)
     (out / "labels" / f"{stem}.txt").write_text(text)
+    # One share-showing per label line: `models eval` breaks recall down by occlusion with it.
+    (out / "visibility" / f"{stem}.txt").write_text("".join(f"{lab.visible}\n" for lab in labels))
     return [lab.cls for lab in labels]
 
 
@@ -67,6 +70,7 @@ def write_dataset(
 ) -> DatasetSummary:
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
+    (out / "visibility").mkdir(parents=True, exist_ok=True)
     jobs = [
         (out, seed, i, sizes[i % len(sizes)] if sizes else None, extra_dead) for i in range(count)
     ]

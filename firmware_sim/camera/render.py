@@ -63,6 +63,7 @@ class Label:
     x1: float
     y1: float
     bird: int  # index into the bird list, for tracking tests
+    visible: float = 1.0  # share of the bird showing (MIN_VISIBLE..1): occlusion, for evaluation
 
     def yolo(self, width: int, height: int) -> str:
         cx, cy = (self.x0 + self.x1) / 2 / width, (self.y0 + self.y1) / 2 / height
@@ -223,7 +224,9 @@ def _labels(
         if counts[k] < MIN_VISIBLE * max(full, expected) or counts[k] < 12:
             continue
         cls = CLASS_ID["dead"] if birds[i].dead else CLASS_ID["chicken"]
-        labels.append(Label(cls, float(x0[k]), float(y0[k]), float(x1[k] + 1), float(y1[k] + 1), i))
+        box = (float(x0[k]), float(y0[k]), float(x1[k] + 1), float(y1[k] + 1))
+        visible = min(1.0, float(counts[k]) / max(full, expected, 1.0))
+        labels.append(Label(cls, *box, bird=i, visible=round(visible, 3)))
     return labels
 
 

@@ -13,7 +13,13 @@ from firmware_sim.camera.bird import BirdLook, Pose, draw_bird
 from firmware_sim.camera.cli import frames
 from firmware_sim.camera.house import make_view
 from firmware_sim.camera.plumage import PLUMAGES
-from firmware_sim.camera.render import CLASSES, BirdState, Conditions, render_frame
+from firmware_sim.camera.render import (
+    CLASSES,
+    MIN_VISIBLE,
+    BirdState,
+    Conditions,
+    render_frame,
+)
 from firmware_sim.camera.scene import random_sample
 
 
@@ -82,6 +88,22 @@ def test_dead_birds_are_labelled_dead_and_hidden_birds_are_not_labelled() -> Non
     assert by_bird == {0: CLASSES.index("dead"), 1: CLASSES.index("chicken")}
 
 
+def test_a_label_says_how_much_of_its_bird_shows() -> None:
+    rng = np.random.default_rng(0)
+    view = make_view(rng, 640, 480, angled=False, floor="shavings")
+    view.occluder[:] = 0
+    birds = [
+        BirdState(u=1.0, v=1.0, heading=0.0, length_m=0.4, plumage="brown", pose=Pose.DEAD_SIDE, seed=1)
+    ]
+    _, [whole] = render_frame(view, birds, Conditions(noise_sigma=0.0, seed=1))
+    assert whole.visible > 0.9
+    x0, x1 = int(whole.x0), int(whole.x1)
+    view.occluder[:, (x0 + x1) // 2 :] = 255  # a post over the right half of the carcass
+    _, [half] = render_frame(view, birds, Conditions(noise_sigma=0.0, seed=1))
+    assert half.visible == pytest.approx(whole.visible * (half.x1 - half.x0) / (x1 - x0), abs=0.15)
+    assert MIN_VISIBLE <= half.visible < 0.7
+
+
 def test_night_frames_are_grey() -> None:
     rng = np.random.default_rng(1)
     view = make_view(rng, 320, 240)
@@ -108,6 +130,10 @@ def test_frames_command_writes_a_yolo_dataset(tmp_path: Path) -> None:
     rows = [r.split() for f in labels for r in f.read_text().splitlines()]
     assert rows and all(len(r) == 5 and r[0] in ("0", "1") for r in rows)
     assert all(0 <= float(v) <= 1 for r in rows for v in r[1:])
+    for label in labels:  # how much of each labelled bird shows, line for line
+        shown = (out / "visibility" / label.name).read_text().split()
+        assert len(shown) == len(label.read_text().splitlines())
+        assert all(MIN_VISIBLE <= float(v) <= 1 for v in shown)
     again = tmp_path / "again"
     CliRunner().invoke(
         frames, ["--out", str(again), "--count", "4", "--seed", "5", "--size", "320x240"]

@@ -9,7 +9,7 @@ import pytest
 
 from cloud.detect.postprocess import Detections, decode, nms, to_frame
 from cloud.detect.preprocess import PAD_VALUE, letterbox, to_tensor
-from models.evaluate import average_precision, evaluate, match, read_labels
+from models.evaluate import average_precision, evaluate, match, read_labels, read_visibility
 
 
 def test_letterbox_720p_into_320() -> None:
@@ -99,6 +99,39 @@ def test_evaluate_matches_classes_by_name() -> None:
     assert isinstance(classes, dict)
     assert classes["dead"]["recall"] == 1.0 and classes["dead"]["precision"] == 1.0
     assert res["map50"] == pytest.approx(1.0, abs=0.006)  # trapezoid envelope, as ultralytics
+
+
+def test_evaluate_breaks_recall_down_by_how_much_of_a_bird_shows() -> None:
+    gt_boxes = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], np.float64)
+    gt_cls = np.array([1, 1, 0])  # dead, dead, chicken
+    visible = np.array([0.95, 0.4, 0.6])
+    det = Detections(
+        np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], np.float32),
+        np.array([0.9, 0.2, 0.8]),  # the half-hidden carcass scores under the threshold
+        np.array([1, 1, 0]),
+    )
+    names = ["chicken", "dead"]
+    res = evaluate([(det, gt_cls, gt_boxes, visible)], names, names, {"default": 0.5})
+    bands = res["recall_by_visibility"]
+    assert isinstance(bands, dict)
+    assert bands["dead"]["0.9-1"] == {"instances": 1, "recall": 1.0}
+    assert bands["dead"]["0.3-0.5"] == {"instances": 1, "recall": 0.0}
+    assert bands["dead"]["0.5-0.7"] == {"instances": 0, "recall": 0.0}
+    assert bands["chicken"]["0.5-0.7"] == {"instances": 1, "recall": 1.0}
+    # Without visibility (any YOLO export) there is no breakdown, and the rest is the same.
+    plain = evaluate([(det, gt_cls, gt_boxes)], names, names, {"default": 0.5})
+    assert "recall_by_visibility" not in plain and plain["classes"] == res["classes"]
+
+
+def test_read_visibility_only_when_it_matches_the_labels(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "visibility").mkdir()
+    image = tmp_path / "images" / "a.jpg"
+    (tmp_path / "visibility" / "a.txt").write_text("0.5\n1.0\n")
+    shown = read_visibility(image, tmp_path, 2)
+    assert shown is not None and shown.tolist() == [0.5, 1.0]
+    assert read_visibility(image, tmp_path, 3) is None  # out of step with the labels: ignored
+    assert read_visibility(tmp_path / "images" / "b.jpg", tmp_path, 1) is None
 
 
 def test_read_labels(tmp_path: Path) -> None:

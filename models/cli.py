@@ -192,6 +192,9 @@ def eval_(
             f"  {name:10s} P {c['precision']:.3f}  R {c['recall']:.3f}  "
             f"AP50 {c['map50']:.3f}  n {c['instances']}"
         )
+    for name, bands in result.get("recall_by_visibility", {}).items():  # type: ignore[attr-defined]
+        shown = "  ".join(f"{b} {v['recall']:.2f} (n {v['instances']})" for b, v in bands.items())
+        click.echo(f"  {name:10s} recall by share showing: {shown}")
 
 
 @models.command("quantize")
@@ -255,6 +258,17 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
     click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
 
 
+def _show_progress(logger_name: str) -> None:
+    """Per-step progress on stderr even without `fuhuiyang -v`."""
+    log = logging.getLogger(logger_name)
+    if not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
 def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None:
     """Keep the held-out figures beside the model: the broker test with the shipped model runs
     only once `meets_targets` is true."""
@@ -298,7 +312,13 @@ def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None
 @click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(0, min_open=True))
 @click.option("--input-size", default=64, show_default=True, type=click.IntRange(16))
 @click.option("--expand", default=1.4, show_default=True, type=click.FloatRange(1.0))
-@click.option("--proposal-conf", default=0.02, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--proposal-conf",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Detector score of the proposals trained on; calibration may serve a higher one.",
+)
 @click.option(
     "--cache",
     default=None,
@@ -333,6 +353,7 @@ def train_refiner(
         raise click.ClickException(f"training needs the train extra: {exc}") from exc
     from cloud.detect.refine import RefinerSpec
 
+    _show_progress("models.refiner")  # a run takes tens of minutes: say how it goes
     spec = RefinerSpec(input_size=input_size, expand=expand, proposal_conf=proposal_conf)
     raw = build(
         data, val, model_name, name, spec, epochs=epochs, lr=lr, cache=cache, init=init
@@ -340,4 +361,27 @@ def train_refiner(
     from models.register import register
 
     register(name, raw, make_default)
+    click.echo(json.dumps(raw))
+
+
+@models.command("calibrate-refiner")
+@click.option("--model", "model_name", required=True, help="Two-stage model (registry name).")
+@click.option(
+    "--val",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="YOLO folder to set the proposal score, weights and thresholds on.",
+)
+def calibrate_refiner(model_name: str, val: Path) -> None:
+    """Set a two-stage model's proposal score, detector weights and thresholds anew on `val`,
+    without retraining (e.g. after adding a farm's own frames to validation). Run
+    `models eval --record` on a held-out set afterwards: the old figures are dropped."""
+    from models.refiner import recalibrate
+    from models.register import register
+
+    try:
+        raw = recalibrate(model_name, val)
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(f"cannot calibrate {model_name}: {exc}") from exc
+    register(model_name, raw, make_default=False)
     click.echo(json.dumps(raw))

@@ -345,18 +345,19 @@ def build(
         "expand": spec.expand,
         "proposal_conf": spec.proposal_conf,
         "classes": ["background", *base.classes],
+        "trained_proposal_conf": spec.proposal_conf,
     }
     entry = dataclasses.replace(
         base, name=name, refiner=target, extra={**base.extra, "refiner": settings}
     )
-    weight, conf = calibrate(OnnxDetector(entry), val)
-    settings["detector_weight"] = weight
+    found = calibrate(OnnxDetector(entry), val, spec.proposal_conf)
+    settings.update(detector_weight=found.detector_weight, proposal_conf=found.proposal_conf)
     raw = derived_entry(base.name)
     raw.update(
-        conf=conf,
+        conf=found.conf,
         card=f"cards/{name}.md",
         refiner=settings,
-        source=f"{base.name} proposing at {spec.proposal_conf}, refined by a crop network "
+        source=f"{base.name} proposing at {found.proposal_conf}, refined by a crop network "
         f"({spec.input_size} px windows; last run {epochs} epochs at lr {lr} on "
         f"{', '.join(d.name for d in data)})",
     )
@@ -364,11 +365,28 @@ def build(
 
 
 FUSION_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+PROPOSAL_CONFS = (0.02, 0.03, 0.05, 0.08)
+# A higher proposal score means fewer crops to look at again (the refiner's cost grows with
+# them); it is taken only while every class keeps its validation AP50 within this much.
+PROPOSAL_AP_TOLERANCE = 0.005
 
 
-def calibrate(two_stage: OnnxDetector, val: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """Per class on validation: the detector's weight in the score (best AP50), then the
-    lowest threshold keeping precision >= CALIBRATION_PRECISION."""
+@dataclass(frozen=True)
+class Calibration:
+    detector_weight: dict[str, float]
+    conf: dict[str, float]
+    proposal_conf: float
+
+
+def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibration:
+    """On validation, per class: the detector's weight in the score (best AP50); then the
+    highest proposal score that costs no class more than PROPOSAL_AP_TOLERANCE of AP50; then
+    the lowest threshold keeping precision >= CALIBRATION_PRECISION.
+
+    Proposal scores below `trained_at` (what the refiner learnt from) are never tried.
+    Proposals are collected once at the lowest score: those over a higher one are exactly
+    what the detector proposes there (greedy NMS never lets a lower box remove a higher one).
+    """
     import cv2
 
     from cloud.detect.refine import finish, from_window, fuse
@@ -377,12 +395,13 @@ def calibrate(two_stage: OnnxDetector, val: Path) -> tuple[dict[str, float], dic
     refiner = two_stage.refiner
     assert refiner is not None
     classes = list(two_stage.classes)
+    lowest = trained_at
     seen = []  # per image: frame size, proposals, refiner output, truth
     for f in image_files(val):
         frame = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if frame is None:
             continue
-        [props] = two_stage.detect([frame], conf=refiner.spec.proposal_conf, refine=False)
+        [props] = two_stage.detect([frame], conf=lowest, refine=False)
         refined = None
         if len(props):
             win, crops, hints = refiner.inputs(frame, props)
@@ -393,11 +412,13 @@ def calibrate(two_stage: OnnxDetector, val: Path) -> tuple[dict[str, float], dic
 
     floor = np.full(len(classes), SCORE_FLOOR, np.float32)
 
-    def score(weight: tuple[float, ...]) -> dict[str, Any]:
+    def score(weight: tuple[float, ...], proposal_conf: float) -> dict[str, Any]:
         pairs = []
         for w, h, props, refined, gt_cls, gt in seen:
             if refined is not None:
-                probs, detector_scores, boxes = refined
+                assert props.class_scores is not None
+                keep = props.class_scores.max(axis=1) > proposal_conf
+                probs, detector_scores, boxes = (r[keep] for r in refined)
                 scores = fuse(probs, detector_scores, weight)
                 props = finish(scores, boxes, floor, two_stage.entry.iou, w, h)
             pairs.append((props, gt_cls, gt))
@@ -409,11 +430,47 @@ def calibrate(two_stage: OnnxDetector, val: Path) -> tuple[dict[str, float], dic
             suggest_precision=CALIBRATION_PRECISION,
         )
 
-    ap = {w: score((w,) * len(classes))["classes"] for w in FUSION_WEIGHTS}
+    ap = {w: score((w,) * len(classes), lowest)["classes"] for w in FUSION_WEIGHTS}
     best = tuple(max(FUSION_WEIGHTS, key=lambda w: ap[w][c]["map50"]) for c in classes)
-    result = score(best)
-    log.info("validation at detector weights %s: %s", best, json.dumps(result))
+    base = score(best, lowest)["classes"]
+    proposal_conf = lowest
+    for candidate in (c for c in PROPOSAL_CONFS if c > lowest):
+        found = score(best, candidate)["classes"]
+        if any(found[c]["map50"] < base[c]["map50"] - PROPOSAL_AP_TOLERANCE for c in classes):
+            break
+        proposal_conf = candidate
+    result = score(best, proposal_conf)
+    log.info(
+        "validation at detector weights %s, proposals over %s: %s",
+        best,
+        proposal_conf,
+        json.dumps(result),
+    )
     key = f"conf_for_p{round(100 * CALIBRATION_PRECISION)}"
-    found: dict[str, dict[str, Any]] = result["classes"]
-    conf = {c: found[c][key]["conf"] if key in found[c] else 0.5 for c in classes}
-    return dict(zip(classes, best, strict=True)), conf
+    chosen: dict[str, dict[str, Any]] = result["classes"]
+    conf = {c: chosen[c][key]["conf"] if key in chosen[c] else 0.5 for c in classes}
+    return Calibration(dict(zip(classes, best, strict=True)), conf, proposal_conf)
+
+
+def recalibrate(name: str, val: Path) -> dict[str, Any]:
+    """Model `name`'s registry entry calibrated anew on `val` (same files; its measured
+    figures dropped, as they were taken at the old settings)."""
+    from datetime import date
+
+    from cloud.detect.registry import load_entry
+    from models.register import derived_entry
+
+    raw = derived_entry(name)
+    if "refiner" not in raw:
+        raise ValueError(f"{name} has no refiner to calibrate")
+    settings = raw["refiner"]
+    trained_at = float(settings.get("trained_proposal_conf", settings["proposal_conf"]))
+    found = calibrate(OnnxDetector(load_entry(name)), val, trained_at)
+    raw["conf"] = found.conf
+    raw["refiner"] = {
+        **raw["refiner"],
+        "detector_weight": found.detector_weight,
+        "proposal_conf": found.proposal_conf,
+    }
+    raw["calibrated"] = {"data": str(val), "date": date.today().isoformat()}
+    return raw

@@ -20,6 +20,7 @@ from cloud.detect.postprocess import MAX_WH, Detections, nms
 
 PAD_VALUE = 114
 MIN_WINDOW = 16.0  # px: smaller windows would be upscaled noise
+SHRT_MAX = 32767
 MAX_LEVEL = 4  # pyramid levels below the frame (16x): windows up to ~2,000 px
 
 
@@ -59,32 +60,42 @@ def cut(frame: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:
 
     Each window is sampled bilinearly from the level of a 2x area-averaged pyramid where it
     is 1-2x the crop size: averaging keeps thin legs visible where plain interpolation would
-    alias them, and the pyramid costs one pass per frame instead of one per crop.
+    alias them, and the pyramid costs one pass per frame instead of one per crop. All the
+    windows of one level are sampled by one `remap` call (half the time of one call each).
     """
+    level_of = np.clip(np.floor(np.log2(np.maximum(win[:, 2], 1) / size)), 0, MAX_LEVEL)
+    level_of = level_of.astype(np.int64)
     levels = [frame]
-    need = int(np.clip(np.floor(np.log2(max(win[:, 2].max(initial=1), 1) / size)), 0, MAX_LEVEL))
-    while len(levels) <= need:
+    while len(levels) <= level_of.max(initial=0):
         h, w = levels[-1].shape[:2]
         levels.append(cv2.resize(levels[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
     out = np.empty((len(win), size, size, 3), np.uint8)
-    for k, (x0, y0, side) in enumerate(win):
-        level = int(np.clip(np.floor(np.log2(max(side, 1) / size)), 0, need))
-        s = 0.5**level
-        step = side * s / size  # level pixels per crop pixel
-        # Pixel centres: crop pixel u samples level coordinate x0*s + (u + 0.5) * step - 0.5.
-        m = np.array(
-            [[step, 0, x0 * s + 0.5 * step - 0.5], [0, step, y0 * s + 0.5 * step - 0.5]],
-            np.float64,
-        )
-        out[k] = cv2.warpAffine(
-            levels[level],
-            m,
-            (size, size),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(PAD_VALUE, PAD_VALUE, PAD_VALUE),
-        )
+    per_call = (SHRT_MAX - 1) // size  # remap's output must stay under 32,767 rows
+    for level in np.unique(level_of):
+        members = np.flatnonzero(level_of == level)
+        for first in range(0, len(members), per_call):
+            idx = members[first : first + per_call]
+            out[idx] = _sample(levels[level], win[idx] * 0.5**level, size)
     return out
+
+
+def _sample(image: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:
+    """(n, size, size, 3) bilinear samples of `image` over windows in its own pixels."""
+    centres = np.arange(size, dtype=np.float64) + 0.5
+    step = win[:, 2:3] / size  # image pixels per crop pixel
+    # Crop pixel u samples image coordinate x0 + (u + 0.5) * step - 0.5.
+    xs = (win[:, 0:1] + centres * step - 0.5).astype(np.float32)
+    ys = (win[:, 1:2] + centres * step - 0.5).astype(np.float32)
+    shape = (len(win), size, size)
+    sampled = cv2.remap(
+        image,
+        np.broadcast_to(xs[:, None, :], shape).reshape(-1, size),
+        np.broadcast_to(ys[:, :, None], shape).reshape(-1, size),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(PAD_VALUE, PAD_VALUE, PAD_VALUE),
+    )
+    return np.asarray(sampled).reshape(len(win), size, size, 3)
 
 
 def prior(proposals: Detections, win: np.ndarray) -> np.ndarray:

@@ -46,6 +46,22 @@ def test_cut_pads_outside_the_frame_grey() -> None:
     assert (crop[-8:, -8:] == 7).all()
 
 
+def test_cut_takes_any_number_of_windows_of_any_size_alike() -> None:
+    """Windows are sampled together per pyramid level, in chunks under remap's row limit:
+    each crop must be what cutting its window alone gives."""
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    n = 1200  # 1200 x 64 rows: more than one remap call
+    win = np.stack(
+        [rng.uniform(-40, 600, n), rng.uniform(-40, 330, n), rng.uniform(8, 500, n)], axis=1
+    ).round()
+    crops = cut(frame, win, 64)
+    assert crops.shape == (n, 64, 64, 3)
+    for k in rng.choice(n, 12, replace=False):
+        assert np.array_equal(crops[k], cut(frame, win[k : k + 1], 64)[0])
+    assert cut(frame, win[:0], 64).shape == (0, 64, 64, 3)
+
+
 def test_finish_drops_background_thresholds_per_class_and_suppresses_duplicates() -> None:
     probs = np.array(
         [

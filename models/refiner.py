@@ -395,13 +395,12 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
     refiner = two_stage.refiner
     assert refiner is not None
     classes = list(two_stage.classes)
-    lowest = trained_at
     seen = []  # per image: frame size, proposals, refiner output, truth
     for f in image_files(val):
         frame = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if frame is None:
             continue
-        [props] = two_stage.detect([frame], conf=lowest, refine=False)
+        [props] = two_stage.detect([frame], conf=trained_at, refine=False)
         refined = None
         if len(props):
             win, crops, hints = refiner.inputs(frame, props)
@@ -430,11 +429,11 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
             suggest_precision=CALIBRATION_PRECISION,
         )
 
-    ap = {w: score((w,) * len(classes), lowest)["classes"] for w in FUSION_WEIGHTS}
+    ap = {w: score((w,) * len(classes), trained_at)["classes"] for w in FUSION_WEIGHTS}
     best = tuple(max(FUSION_WEIGHTS, key=lambda w: ap[w][c]["map50"]) for c in classes)
-    base = score(best, lowest)["classes"]
-    proposal_conf = lowest
-    for candidate in (c for c in PROPOSAL_CONFS if c > lowest):
+    base = score(best, trained_at)["classes"]
+    proposal_conf = trained_at
+    for candidate in (c for c in PROPOSAL_CONFS if c > trained_at):
         found = score(best, candidate)["classes"]
         if any(found[c]["map50"] < base[c]["map50"] - PROPOSAL_AP_TOLERANCE for c in classes):
             break

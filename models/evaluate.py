@@ -8,6 +8,7 @@ and ultralytics do); precision and recall are taken at the model's default thres
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 
 from cloud.detect.postprocess import Detections, iou_one_to_many
 
+log = logging.getLogger(__name__)
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 IOU = 0.5
 SCORE_FLOOR = 0.001
@@ -217,8 +219,11 @@ def read_visibility(image: Path, data_dir: Path, n_labels: int) -> np.ndarray | 
     try:
         values = np.array([float(v) for v in path.read_text().split()], np.float64)
     except ValueError:
+        values = np.zeros(0)
+    if len(values) != n_labels:
+        log.warning("%s: not one share per label line (%d labels); ignored", path, n_labels)
         return None
-    return values if len(values) == n_labels else None
+    return values
 
 
 def run_dataset(

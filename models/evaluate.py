@@ -125,6 +125,11 @@ def conf_for_precision(
     return float(scores[order][k]), float(precision[k]), float(ctp[k] / instances)
 
 
+def _threshold(thresholds: dict[str, float], name: str) -> float:
+    """A class's default threshold: its own, else the `default` entry, else 0.25."""
+    return thresholds.get(name, thresholds.get("default", 0.25))
+
+
 # Bands of the share of a bird showing (the renderer labels birds from 30 % up).
 VISIBILITY_BANDS = (0.3, 0.5, 0.7, 0.9)
 
@@ -147,9 +152,7 @@ def evaluate(
     """
     to_model = {i: model_names.index(n) for i, n in enumerate(data_names_) if n in model_names}
     tallies = {n: ClassTally() for n in data_names_ if n in model_names}
-    default = np.array(
-        [thresholds.get(n, thresholds.get("default", 0.25)) for n in model_names], np.float32
-    )
+    default = np.array([_threshold(thresholds, n) for n in model_names], np.float32)
     by_band: dict[str, np.ndarray] = {}  # class -> (bands, 2): instances, found
     for det, gt_cls_data, gt_boxes, *extra in pairs:
         known = np.array([c in to_model for c in gt_cls_data], bool)
@@ -174,14 +177,14 @@ def evaluate(
     classes: dict[str, dict[str, Any]] = {}
     for name, t in tallies.items():
         s, tp_arr = np.asarray(t.scores), np.asarray(t.tp, bool)
-        at = s >= thresholds.get(name, thresholds.get("default", 0.25))
+        at = s >= _threshold(thresholds, name)
         n_pred, n_tp = int(at.sum()), int(tp_arr[at].sum())
         classes[name] = {
             "precision": n_tp / n_pred if n_pred else 0.0,
             "recall": n_tp / t.instances if t.instances else 0.0,
             "map50": average_precision(s, tp_arr, t.instances),
             "instances": t.instances,
-            "conf_threshold": thresholds.get(name, thresholds.get("default", 0.25)),
+            "conf_threshold": _threshold(thresholds, name),
         }
         best = conf_for_precision(s, tp_arr, t.instances, suggest_precision)
         if best is not None:

@@ -431,14 +431,14 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
 
     ap = {w: score((w,) * len(classes), trained_at)["classes"] for w in FUSION_WEIGHTS}
     best = tuple(max(FUSION_WEIGHTS, key=lambda w: ap[w][c]["map50"]) for c in classes)
-    base = score(best, trained_at)["classes"]
-    proposal_conf = trained_at
+    result, proposal_conf = score(best, trained_at), trained_at
+    base = result["classes"]
     for candidate in (c for c in PROPOSAL_CONFS if c > trained_at):
-        found = score(best, candidate)["classes"]
-        if any(found[c]["map50"] < base[c]["map50"] - PROPOSAL_AP_TOLERANCE for c in classes):
+        trial = score(best, candidate)
+        lost = max(base[c]["map50"] - trial["classes"][c]["map50"] for c in classes)
+        if lost > PROPOSAL_AP_TOLERANCE:
             break
-        proposal_conf = candidate
-    result = score(best, proposal_conf)
+        result, proposal_conf = trial, candidate
     log.info(
         "validation at detector weights %s, proposals over %s: %s",
         best,
@@ -467,7 +467,7 @@ def recalibrate(name: str, val: Path) -> dict[str, Any]:
     found = calibrate(OnnxDetector(load_entry(name)), val, trained_at)
     raw["conf"] = found.conf
     raw["refiner"] = {
-        **raw["refiner"],
+        **settings,
         "detector_weight": found.detector_weight,
         "proposal_conf": found.proposal_conf,
     }

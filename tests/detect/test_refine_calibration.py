@@ -37,12 +37,12 @@ def test_recalibrating_a_two_stage_model_sets_its_proposal_score_and_thresholds(
 ) -> None:
     from models.refiner import PROPOSAL_CONFS, recalibrate
 
-    name = load_entry().name
-    if "refiner" not in load_entry().extra:
+    entry = load_entry()
+    if "refiner" not in entry.extra:
         pytest.skip("the default model has no refiner")
     write_dataset(tmp_path / "val", 4, seed=41, sizes=[(1280, 720)])
     before = REGISTRY.read_text()
-    raw = recalibrate(name, tmp_path / "val")
+    raw = recalibrate(entry.name, tmp_path / "val")
     assert REGISTRY.read_text() == before  # returns the entry; registering is the caller's
     refiner = raw["refiner"]
     assert refiner["proposal_conf"] in PROPOSAL_CONFS

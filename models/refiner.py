@@ -351,7 +351,9 @@ def build(
         base, name=name, refiner=target, extra={**base.extra, "refiner": settings}
     )
     found = calibrate(OnnxDetector(entry), val, spec.proposal_conf)
-    settings.update(detector_weight=found.detector_weight, proposal_conf=found.proposal_conf)
+    settings.update(
+        detector_weight=found.detector_weight, proposal_conf=found.proposal_conf, trust=found.trust
+    )
     raw = derived_entry(base.name)
     raw.update(
         conf=found.conf,
@@ -366,8 +368,10 @@ def build(
 
 FUSION_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 PROPOSAL_CONFS = (0.02, 0.03, 0.05, 0.08)
-# A higher proposal score means fewer crops to look at again (the refiner's cost grows with
-# them); it is taken only while every class keeps its validation AP50 within this much.
+TRUST_SCORES = (0.9, 0.8, 0.7, 0.6)  # tried in this order: each trusts more proposals
+# A higher proposal score, or trusting the detector lower, means fewer crops to look at again
+# (the refiner's cost grows with them); taken only while every class keeps its validation
+# AP50 within this much of the refiner looking at everything it was trained on.
 PROPOSAL_AP_TOLERANCE = 0.005
 
 
@@ -376,11 +380,13 @@ class Calibration:
     detector_weight: dict[str, float]
     conf: dict[str, float]
     proposal_conf: float
+    trust: dict[str, float]  # only the classes whose confident proposals need no crop
 
 
 def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibration:
     """On validation, per class: the detector's weight in the score (best AP50); then the
-    highest proposal score that costs no class more than PROPOSAL_AP_TOLERANCE of AP50; then
+    highest proposal score, and per class the lowest score the detector is trusted at
+    without a crop, that cost no class more than PROPOSAL_AP_TOLERANCE of AP50 in all; then
     the lowest threshold keeping precision >= CALIBRATION_PRECISION.
 
     Proposal scores below `trained_at` (what the refiner learnt from) are never tried.
@@ -389,7 +395,8 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
     """
     import cv2
 
-    from cloud.detect.refine import finish, from_window, fuse
+    from cloud.detect.detector import NEVER_TRUSTED
+    from cloud.detect.refine import finish, from_window, fuse, trusted
     from models.evaluate import SCORE_FLOOR, evaluate
 
     refiner = two_stage.refiner
@@ -411,7 +418,11 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
 
     floor = np.full(len(classes), SCORE_FLOOR, np.float32)
 
-    def score(weight: tuple[float, ...], proposal_conf: float) -> dict[str, Any]:
+    never = (NEVER_TRUSTED,) * len(classes)
+
+    def score(
+        weight: tuple[float, ...], proposal_conf: float, trust: tuple[float, ...] = never
+    ) -> dict[str, Any]:
         pairs = []
         for w, h, props, refined, gt_cls, gt in seen:
             if refined is not None:
@@ -419,6 +430,9 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
                 keep = props.class_scores.max(axis=1) > proposal_conf
                 probs, detector_scores, boxes = (r[keep] for r in refined)
                 scores = fuse(probs, detector_scores, weight)
+                sure = trusted(detector_scores, trust)  # as Refiner.refine: no crop, own box
+                scores[sure] = detector_scores[sure]
+                boxes[sure] = props.boxes[keep][sure]
                 props = finish(scores, boxes, floor, two_stage.entry.iou, w, h)
             pairs.append((props, gt_cls, gt))
         return evaluate(
@@ -431,24 +445,41 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
 
     ap = {w: score((w,) * len(classes), trained_at)["classes"] for w in FUSION_WEIGHTS}
     best = tuple(max(FUSION_WEIGHTS, key=lambda w: ap[w][c]["map50"]) for c in classes)
-    result, proposal_conf = score(best, trained_at), trained_at
+    result, proposal_conf, trust = score(best, trained_at), trained_at, never
     base = result["classes"]
+
+    def affordable(trial: dict[str, Any]) -> bool:
+        lost = max(base[c]["map50"] - trial["classes"][c]["map50"] for c in classes)
+        return lost <= PROPOSAL_AP_TOLERANCE
+
     for candidate in (c for c in PROPOSAL_CONFS if c > trained_at):
         trial = score(best, candidate)
-        lost = max(base[c]["map50"] - trial["classes"][c]["map50"] for c in classes)
-        if lost > PROPOSAL_AP_TOLERANCE:
+        if not affordable(trial):
             break
         result, proposal_conf = trial, candidate
+    for k in range(len(classes)):
+        for level in TRUST_SCORES:
+            more = trust[:k] + (level,) + trust[k + 1 :]
+            trial = score(best, proposal_conf, more)
+            if not affordable(trial):
+                break
+            result, trust = trial, more
     log.info(
-        "validation at detector weights %s, proposals over %s: %s",
+        "validation at detector weights %s, proposals over %s, trusted at %s: %s",
         best,
         proposal_conf,
+        trust,
         json.dumps(result),
     )
     key = f"conf_for_p{round(100 * CALIBRATION_PRECISION)}"
     chosen: dict[str, dict[str, Any]] = result["classes"]
     conf = {c: chosen[c][key]["conf"] if key in chosen[c] else 0.5 for c in classes}
-    return Calibration(dict(zip(classes, best, strict=True)), conf, proposal_conf)
+    return Calibration(
+        dict(zip(classes, best, strict=True)),
+        conf,
+        proposal_conf,
+        {c: t for c, t in zip(classes, trust, strict=True) if t < NEVER_TRUSTED},
+    )
 
 
 def recalibrate(name: str, val: Path) -> dict[str, Any]:
@@ -470,6 +501,7 @@ def recalibrate(name: str, val: Path) -> dict[str, Any]:
         **settings,
         "detector_weight": found.detector_weight,
         "proposal_conf": found.proposal_conf,
+        "trust": found.trust,
     }
     raw["calibrated"] = {"data": str(val), "date": date.today().isoformat()}
     return raw

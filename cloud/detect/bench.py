@@ -20,6 +20,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from cloud.detect.detector import OnnxDetector
+    from cloud.detect.postprocess import Detections
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +80,26 @@ def _bare_calls(
     det: OnnxDetector, frames: list[np.ndarray], tensors: list[np.ndarray]
 ) -> Callable[[int], object]:
     """The session calls alone, on inputs prepared up front: the detector's, and with a
-    refiner its call on the crops of that frame's proposals."""
+    refiner its call on the crops of that frame's proposals it does not trust the detector on."""
+    from cloud.detect.refine import trusted
+
     if det.refiner is None:
         return lambda i: det.raw(tensors[i])
     refiner = det.refiner
     proposals = det.detect(frames, conf=refiner.spec.proposal_conf, refine=False)
-    crops = [refiner.inputs(f, p)[1:] for f, p in zip(frames, proposals, strict=True)]
+    asked = [p.select(~trusted(_scores(p), refiner.spec.trust)) for p in proposals]
+    crops = [refiner.inputs(f, p)[1:] for f, p in zip(frames, asked, strict=True)]
 
     def both(i: int) -> object:
         det.raw(tensors[i])
-        return refiner.raw(*crops[i])
+        return refiner.raw(*crops[i]) if len(crops[i][0]) else None
 
     return both
+
+
+def _scores(proposals: Detections) -> np.ndarray:
+    assert proposals.class_scores is not None  # the detector's own output always has them
+    return proposals.class_scores
 
 
 @click.command()

@@ -18,6 +18,7 @@ from cloud.detect.registry import ModelEntry
 
 log = logging.getLogger(__name__)
 STRIDE = 32  # largest stride of the YOLO heads
+NEVER_TRUSTED = 2.0  # a detector score no proposal reaches
 
 
 class OnnxDetector:
@@ -109,11 +110,13 @@ def _load_refiner(entry: ModelEntry, opts: object, providers: Sequence[str]) -> 
     if entry.refiner is None or not isinstance(raw, dict):
         return None
     weight = raw.get("detector_weight", {})
-    assert isinstance(weight, dict)
+    trust = raw.get("trust", {})  # classes not named are never trusted
+    assert isinstance(weight, dict) and isinstance(trust, dict)
     spec = RefinerSpec(
         input_size=int(raw["input_size"]),
         expand=float(raw["expand"]),
         proposal_conf=float(raw["proposal_conf"]),
         detector_weight=tuple(float(weight.get(c, 0.0)) for c in entry.classes),
+        trust=tuple(float(trust.get(c, NEVER_TRUSTED)) for c in entry.classes),
     )
     return Refiner(str(entry.refiner), spec, opts, providers)

@@ -22,6 +22,7 @@ PAD_VALUE = 114
 MIN_WINDOW = 16.0  # px: smaller windows would be upscaled noise
 SHRT_MAX = 32767
 MAX_LEVEL = 4  # pyramid levels below the frame (16x): windows up to ~2,000 px
+TRUST_OTHERS_BELOW = 0.01  # a proposal the detector is sure of gives every other class less
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,22 @@ class RefinerSpec:
     # weighting, set on validation): the detector ranks live birds better than a 64 px crop
     # can, the refiner tells the dead far better.
     detector_weight: tuple[float, ...] = ()
+    # Per detector class, the score at which the detector's verdict stands without a crop
+    # (every other class under TRUST_OTHERS_BELOW too): a crowded frame's confident live
+    # birds are a quarter of its proposals. Empty, or over 1, never (set on validation).
+    trust: tuple[float, ...] = ()
+
+
+def trusted(class_scores: np.ndarray, trust: Sequence[float]) -> np.ndarray:
+    """(n,) bool: proposals whose detector scores the refiner need not look at again."""
+    if not len(trust) or not len(class_scores):
+        return np.zeros(len(class_scores), bool)
+    best = class_scores.argmax(axis=1)
+    rows = np.arange(len(best))
+    others = class_scores.copy()
+    others[rows, best] = 0.0
+    sure = class_scores[rows, best] >= np.asarray(trust, np.float32)[best]
+    return sure & (others.max(axis=1) < TRUST_OTHERS_BELOW)
 
 
 def windows(boxes: np.ndarray, expand: float) -> np.ndarray:
@@ -144,13 +161,20 @@ class Refiner:
     def refine(
         self, frame: np.ndarray, proposals: Detections, conf: np.ndarray, iou: float
     ) -> Detections:
-        """Final detections of one frame: reclassified, boxes moved, thresholded, NMS."""
+        """Final detections of one frame: reclassified, boxes moved, thresholded, NMS.
+
+        Proposals the detector is sure of keep its scores and box (`RefinerSpec.trust`)."""
         if not len(proposals):
             return proposals
-        win, crops, hints = self.inputs(frame, proposals)
-        probs, rel = self.raw(crops, hints)
-        scores = fuse(probs, hints[:, 4:], self.spec.detector_weight)
-        return finish(scores, from_window(rel, win), conf, iou, frame.shape[1], frame.shape[0])
+        assert proposals.class_scores is not None
+        sure = trusted(proposals.class_scores, self.spec.trust)
+        scores, boxes = proposals.class_scores.copy(), proposals.boxes.copy()
+        if not sure.all():
+            win, crops, hints = self.inputs(frame, proposals.select(~sure))
+            probs, rel = self.raw(crops, hints)
+            scores[~sure] = fuse(probs, hints[:, 4:], self.spec.detector_weight)
+            boxes[~sure] = from_window(rel, win)
+        return finish(scores, boxes, conf, iou, frame.shape[1], frame.shape[0])
 
 
 def fuse(probs: np.ndarray, detector: np.ndarray, weight: Sequence[float]) -> np.ndarray:

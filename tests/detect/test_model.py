@@ -150,3 +150,44 @@ def test_bench_command_prints_the_contract_fields() -> None:
     )
     if out["ultralytics_ms_per_frame"] is None:
         assert out["ultralytics_reason"]
+
+
+def test_trusted_proposals_keep_the_detectors_verdict_and_the_rest_are_cropped() -> None:
+    """Serving with trust gives the same detections as refining everything and then putting
+    the detector's scores and boxes back on the trusted proposals."""
+    import dataclasses
+
+    from cloud.detect.refine import finish, from_window, fuse, trusted
+
+    det = OnnxDetector(load_entry(), threads=2)
+    refiner = det.refiner
+    if refiner is None:
+        pytest.skip("the default model has no refiner")
+    refiner.spec = dataclasses.replace(refiner.spec, trust=(0.7, 2.0))
+    rgb, _, _ = random_sample(21, (1280, 720))
+    frame = np.ascontiguousarray(rgb[..., ::-1])
+    [props] = det.detect([frame], conf=refiner.spec.proposal_conf, refine=False)
+    assert props.class_scores is not None
+    sure = trusted(props.class_scores, refiner.spec.trust)
+    assert 0 < sure.sum() < len(props)  # a crowded frame has both kinds
+
+    win, crops, hints = refiner.inputs(frame, props)
+    probs, rel = refiner.raw(crops, hints)
+    scores = fuse(probs, hints[:, 4:], refiner.spec.detector_weight)
+    boxes = from_window(rel, win)
+    scores[sure], boxes[sure] = props.class_scores[sure], props.boxes[sure]
+    want = finish(scores, boxes, det.conf, det.entry.iou, 1280, 720)
+
+    asked: list[int] = []
+    raw = refiner.raw
+
+    def counting(crops: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        asked.append(len(crops))
+        return raw(crops, prior)
+
+    refiner.raw = counting  # type: ignore[method-assign]
+    [got] = det.detect([frame])
+    assert asked == [int((~sure).sum())]
+    assert np.allclose(got.boxes, want.boxes, atol=1e-3)
+    assert np.allclose(got.scores, want.scores, atol=1e-5)
+    assert np.array_equal(got.classes, want.classes)

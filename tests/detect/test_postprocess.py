@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloud.detect.postprocess import Detections, decode, nms, to_frame
+from cloud.detect.postprocess import Detections, decode, iou_matrix, nms, to_frame
 from cloud.detect.preprocess import PAD_VALUE, letterbox, to_tensor
 from models.evaluate import average_precision, evaluate, match, read_labels, read_visibility
 
@@ -34,6 +34,29 @@ def test_nms_keeps_best_of_overlaps_and_separate_boxes() -> None:
     scores = np.array([0.8, 0.9, 0.3], np.float32)
     assert nms(boxes, scores, 0.5).tolist() == [1, 2]
     assert nms(boxes, scores, 0.9).tolist() == [1, 0, 2]
+
+
+def _greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Textbook greedy NMS: the reference OpenCV's must agree with."""
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    keep: list[int] = []
+    while order:
+        k = order.pop(0)
+        keep.append(k)
+        order = [i for i in order if iou_matrix(boxes[k : k + 1], boxes[i : i + 1])[0, 0] <= iou]
+    return keep
+
+
+def test_nms_matches_greedy_reference_on_crowded_candidates() -> None:
+    """Hundreds of anchors on a few dozen birds, as the detector gives at a low score."""
+    rng = np.random.default_rng(3)
+    centres = np.repeat(rng.uniform(0, 1200, (40, 2)), 15, axis=0) + rng.normal(0, 5, (600, 2))
+    boxes = np.hstack([centres, centres + rng.uniform(30, 60, (600, 2))]).astype(np.float32)
+    scores = rng.uniform(0.02, 1.0, 600).astype(np.float32)
+    for iou in (0.3, 0.5, 0.7):
+        assert nms(boxes, scores, iou, max_det=600).tolist() == _greedy_nms(boxes, scores, iou)
+    assert len(nms(boxes, scores, 0.5, max_det=7)) == 7
+    assert nms(boxes[:0], scores[:0], 0.5).tolist() == []
 
 
 def _head(rows: list[tuple[float, float, float, float, float, float]]) -> np.ndarray:
@@ -157,11 +180,17 @@ def test_meets_targets_needs_both_classes_and_dead_recall_at_precision() -> None
     from models.evaluate import meets_targets
 
     def result(chicken_ap: float, dead_ap: float, dead_p: float, dead_r: float) -> dict:
-        return {"classes": {"chicken": {"map50": chicken_ap, "precision": 0.95, "recall": 0.9},
-                            "dead": {"map50": dead_ap, "precision": dead_p, "recall": dead_r}}}
+        return {
+            "classes": {
+                "chicken": {"map50": chicken_ap, "precision": 0.95, "recall": 0.9},
+                "dead": {"map50": dead_ap, "precision": dead_p, "recall": dead_r},
+            }
+        }
 
     assert meets_targets(result(0.93, 0.96, 0.92, 0.96))
     assert not meets_targets(result(0.89, 0.96, 0.92, 0.96))  # chicken AP short
     assert not meets_targets(result(0.93, 0.96, 0.88, 0.97))  # dead precision short
     assert not meets_targets(result(0.93, 0.96, 0.92, 0.94))  # dead recall short
-    assert not meets_targets({"classes": {"chicken": {"map50": 1.0, "precision": 1.0, "recall": 1.0}}})
+    assert not meets_targets(
+        {"classes": {"chicken": {"map50": 1.0, "precision": 1.0, "recall": 1.0}}}
+    )

@@ -102,3 +102,16 @@ def test_fuse_weighs_the_detectors_score_in_per_class() -> None:
     assert fuse(probs, detector, ())[0].tolist() == pytest.approx([0.16, 0.64])
     assert fuse(probs, detector, (0.5, 0.0))[0].tolist() == pytest.approx([0.36, 0.64])
     assert fuse(probs, detector, (1.0, 1.0))[0].tolist() == pytest.approx([0.81, 0.04])
+
+
+def test_trusted_needs_the_class_score_and_every_other_class_unlikely() -> None:
+    from cloud.detect.refine import TRUST_OTHERS_BELOW, trusted
+
+    scores = np.array(
+        [[0.75, 0.001], [0.75, TRUST_OTHERS_BELOW], [0.65, 0.001], [0.001, 0.95], [0.99, 0.0]],
+        np.float32,
+    )
+    assert trusted(scores, (0.7, 2.0)).tolist() == [True, False, False, False, True]
+    assert trusted(scores, (0.7, 0.9)).tolist() == [True, False, False, True, True]
+    assert not trusted(scores, ()).any()
+    assert trusted(scores[:0], (0.7, 2.0)).shape == (0,)

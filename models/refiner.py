@@ -457,9 +457,18 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
         if not affordable(trial):
             break
         result, proposal_conf = trial, candidate
+    def n_trusted(trust: tuple[float, ...]) -> int:
+        return sum(
+            int(trusted(p.class_scores[p.class_scores.max(axis=1) > proposal_conf], trust).sum())
+            for _, _, p, r, _, _ in seen
+            if r is not None and p.class_scores is not None
+        )
+
     for k in range(len(classes)):
         for level in TRUST_SCORES:
             more = trust[:k] + (level,) + trust[k + 1 :]
+            if n_trusted(more) == n_trusted(trust):
+                continue  # no proposal on validation says whether trusting these is safe
             trial = score(best, proposal_conf, more)
             if not affordable(trial):
                 break

@@ -35,7 +35,7 @@ def test_proposals_over_a_higher_score_are_what_the_detector_proposes_there() ->
 def test_recalibrating_a_two_stage_model_sets_its_proposal_score_and_thresholds(
     tmp_path: Path,
 ) -> None:
-    from models.refiner import PROPOSAL_CONFS, recalibrate
+    from models.refiner import PROPOSAL_CONFS, TRUST_SCORES, recalibrate
 
     entry = load_entry()
     if "refiner" not in entry.extra:
@@ -49,6 +49,8 @@ def test_recalibrating_a_two_stage_model_sets_its_proposal_score_and_thresholds(
     assert refiner["proposal_conf"] >= refiner.get("trained_proposal_conf", 0.0)
     assert set(raw["conf"]) == set(refiner["detector_weight"]) == {"chicken", "dead"}
     assert all(0 < c <= 1 for c in raw["conf"].values())
+    assert set(refiner["trust"]) <= {"chicken", "dead"}
+    assert all(t in TRUST_SCORES for t in refiner["trust"].values())
     assert "evaluation" not in raw and "meets_targets" not in raw  # taken at other settings
     assert raw["calibrated"]["data"] == str(tmp_path / "val")
 

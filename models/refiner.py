@@ -352,7 +352,10 @@ def build(
     )
     found = calibrate(OnnxDetector(entry), val, spec.proposal_conf)
     settings.update(
-        detector_weight=found.detector_weight, proposal_conf=found.proposal_conf, trust=found.trust
+        detector_weight=found.detector_weight,
+        proposal_conf=found.proposal_conf,
+        trust=found.trust,
+        second_look=found.second_look,
     )
     raw = derived_entry(base.name)
     raw.update(
@@ -373,6 +376,8 @@ TRUST_SCORES = (0.9, 0.8, 0.7, 0.6)  # tried in this order: each trusts more pro
 # (the refiner's cost grows with them); taken only while every class keeps its validation
 # AP50 within this much of the refiner looking at everything it was trained on.
 PROPOSAL_AP_TOLERANCE = 0.005
+SECOND_LOOK_BANDS = ((0.4, 0.95), (0.3, 0.97), (0.2, 0.98))  # narrow to wide: more crops
+SECOND_LOOK_GAIN = 0.005  # AP50 a class must gain for each wider band's extra crops
 
 
 @dataclass(frozen=True)
@@ -381,13 +386,16 @@ class Calibration:
     conf: dict[str, float]
     proposal_conf: float
     trust: dict[str, float]  # only the classes whose confident proposals need no crop
+    second_look: dict[str, tuple[float, float]]  # only the classes whose doubtful crops gain
 
 
 def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibration:
     """On validation, per class: the detector's weight in the score (best AP50); then the
     highest proposal score, and per class the lowest score the detector is trusted at
     without a crop, that cost no class more than PROPOSAL_AP_TOLERANCE of AP50 in all; then
-    the lowest threshold keeping precision >= CALIBRATION_PRECISION.
+    per class the band of doubt whose second look gains that class SECOND_LOOK_GAIN (each
+    wider band as much again); then the lowest threshold keeping precision >=
+    CALIBRATION_PRECISION.
 
     Proposal scores below `trained_at` (what the refiner learnt from) are never tried.
     Proposals are collected once at the lowest score: those over a higher one are exactly
@@ -395,8 +403,16 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
     """
     import cv2
 
-    from cloud.detect.detector import NEVER_TRUSTED
-    from cloud.detect.refine import finish, from_window, fuse, trusted
+    from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK
+    from cloud.detect.refine import (
+        doubtful,
+        finish,
+        from_window,
+        fuse,
+        mirror,
+        second_look,
+        trusted,
+    )
     from models.evaluate import SCORE_FLOOR, evaluate
 
     refiner = two_stage.refiner
@@ -412,23 +428,30 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
         if len(props):
             win, crops, hints = refiner.inputs(frame, props)
             probs, rel = refiner.raw(crops, hints)
-            refined = (probs, hints[:, 4:], from_window(rel, win))
+            refined = (probs, rel, *refiner.raw(*mirror(crops, hints)), hints[:, 4:], win)
         truth = read_labels(label_path(f, val), frame.shape[1], frame.shape[0])
         seen.append((frame.shape[1], frame.shape[0], props, refined, *truth))
 
     floor = np.full(len(classes), SCORE_FLOOR, np.float32)
 
     never = (NEVER_TRUSTED,) * len(classes)
+    once = (NO_SECOND_LOOK,) * len(classes)
 
     def score(
-        weight: tuple[float, ...], proposal_conf: float, trust: tuple[float, ...] = never
+        weight: tuple[float, ...],
+        proposal_conf: float,
+        trust: tuple[float, ...] = never,
+        bands: tuple[tuple[float, float], ...] = once,
     ) -> dict[str, Any]:
         pairs = []
         for w, h, props, refined, gt_cls, gt in seen:
             if refined is not None:
                 assert props.class_scores is not None
                 keep = props.class_scores.max(axis=1) > proposal_conf
-                probs, detector_scores, boxes = (r[keep] for r in refined)
+                probs, rel, m_probs, m_rel, detector_scores, win = (r[keep] for r in refined)
+                again = doubtful(probs, bands)  # as Refiner.look
+                probs, rel = second_look((probs, rel), again, (m_probs[again], m_rel[again]))
+                boxes = from_window(rel, win)
                 scores = fuse(probs, detector_scores, weight)
                 sure = trusted(detector_scores, trust)  # as Refiner.refine: no crop, own box
                 scores[sure] = detector_scores[sure]
@@ -473,11 +496,23 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
             if not affordable(trial):
                 break
             result, trust = trial, more
+    bands = once
+    for k, c in enumerate(classes):
+        for band in SECOND_LOOK_BANDS:
+            more_bands = bands[:k] + (band,) + bands[k + 1 :]
+            trial = score(best, proposal_conf, trust, more_bands)
+            now, then = result["classes"], trial["classes"]
+            gain = then[c]["map50"] - now[c]["map50"]
+            if gain >= SECOND_LOOK_GAIN and all(
+                now[o]["map50"] - then[o]["map50"] <= PROPOSAL_AP_TOLERANCE for o in classes
+            ):
+                result, bands = trial, more_bands
     log.info(
-        "validation at detector weights %s, proposals over %s, trusted at %s: %s",
+        "validation at detector weights %s, proposals over %s, trusted at %s, second look %s: %s",
         best,
         proposal_conf,
         trust,
+        bands,
         json.dumps(result),
     )
     key = f"conf_for_p{round(100 * CALIBRATION_PRECISION)}"
@@ -488,6 +523,7 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
         conf,
         proposal_conf,
         {c: t for c, t in zip(classes, trust, strict=True) if t < NEVER_TRUSTED},
+        {c: b for c, b in zip(classes, bands, strict=True) if b != NO_SECOND_LOOK},
     )
 
 
@@ -511,6 +547,7 @@ def recalibrate(name: str, val: Path) -> dict[str, Any]:
         "detector_weight": found.detector_weight,
         "proposal_conf": found.proposal_conf,
         "trust": found.trust,
+        "second_look": found.second_look,
     }
     raw["calibrated"] = {"data": str(val), "date": date.today().isoformat()}
     return raw

@@ -80,21 +80,32 @@ def _bare_calls(
     det: OnnxDetector, frames: list[np.ndarray], tensors: list[np.ndarray]
 ) -> Callable[[int], object]:
     """The session calls alone, on inputs prepared up front: the detector's, and with a
-    refiner its call on the crops of that frame's proposals it does not trust the detector on."""
-    from cloud.detect.refine import trusted
+    refiner its calls on the crops of that frame's proposals it does not trust the detector
+    on, and on the mirrored doubtful ones."""
+    from cloud.detect.refine import doubtful, mirror, trusted
 
     if det.refiner is None:
         return lambda i: det.raw(tensors[i])
     refiner = det.refiner
     proposals = det.detect(frames, conf=refiner.spec.proposal_conf, refine=False)
     asked = [p.select(~trusted(_scores(p), refiner.spec.trust)) for p in proposals]
-    crops = [refiner.inputs(f, p)[1:] for f, p in zip(frames, asked, strict=True)]
+    calls: list[list[tuple[np.ndarray, ...]]] = []
+    for f, p in zip(frames, asked, strict=True):
+        crops, hints = refiner.inputs(f, p)[1:]
+        if not len(crops):
+            calls.append([])
+            continue
+        again = doubtful(refiner.raw(crops, hints)[0], refiner.spec.second_look)
+        calls.append([(crops, hints)])
+        if again.any():
+            calls[-1].append(mirror(crops[again], hints[again]))
 
-    def both(i: int) -> object:
+    def sessions(i: int) -> None:
         det.raw(tensors[i])
-        return refiner.raw(*crops[i]) if len(crops[i][0]) else None
+        for inputs in calls[i]:
+            refiner.raw(*inputs)
 
-    return both
+    return sessions
 
 
 def _scores(proposals: Detections) -> np.ndarray:

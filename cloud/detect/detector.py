@@ -19,6 +19,7 @@ from cloud.detect.registry import ModelEntry
 log = logging.getLogger(__name__)
 STRIDE = 32  # largest stride of the YOLO heads
 NEVER_TRUSTED = 2.0  # a detector score no proposal reaches
+NO_SECOND_LOOK = (1.0, 0.0)  # an empty band
 
 
 class OnnxDetector:
@@ -111,12 +112,20 @@ def _load_refiner(entry: ModelEntry, opts: object, providers: Sequence[str]) -> 
         return None
     weight = raw.get("detector_weight", {})
     trust = raw.get("trust", {})  # classes not named are never trusted
-    assert isinstance(weight, dict) and isinstance(trust, dict)
+    again = raw.get("second_look", {})  # nor looked at twice
+    assert isinstance(weight, dict) and isinstance(trust, dict) and isinstance(again, dict)
     spec = RefinerSpec(
         input_size=int(raw["input_size"]),
         expand=float(raw["expand"]),
         proposal_conf=float(raw["proposal_conf"]),
         detector_weight=tuple(float(weight.get(c, 0.0)) for c in entry.classes),
         trust=tuple(float(trust.get(c, NEVER_TRUSTED)) for c in entry.classes),
+        second_look=tuple(_band(again.get(c, NO_SECOND_LOOK)) for c in entry.classes),
     )
     return Refiner(str(entry.refiner), spec, opts, providers)
+
+
+def _band(pair: Sequence[float]) -> tuple[float, float]:
+    """A [low, high] pair from the registry's JSON."""
+    low, high = pair
+    return float(low), float(high)

@@ -40,6 +40,11 @@ class RefinerSpec:
     # (every other class under TRUST_OTHERS_BELOW too): a crowded frame's confident live
     # birds are a quarter of its proposals. Empty, or over 1, never (set on validation).
     trust: tuple[float, ...] = ()
+    # Per detector class, (low, high): a crop the refiner gives that class a probability
+    # strictly between is looked at once more, mirrored, and the two looks averaged (a bird
+    # seen from above has any heading; the refiner was trained on mirrored crops too). A few
+    # crops a frame; empty, or low >= high, never (set on validation).
+    second_look: tuple[tuple[float, float], ...] = ()
 
 
 def trusted(class_scores: np.ndarray, trust: Sequence[float]) -> np.ndarray:
@@ -115,6 +120,37 @@ def _sample(image: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(sampled).reshape(len(win), size, size, 3)
 
 
+def doubtful(probs: np.ndarray, bands: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(n,) bool: crops whose refiner probability for some class lies inside its band."""
+    out = np.zeros(len(probs), bool)
+    for k, (low, high) in enumerate(bands):
+        out |= (probs[:, k + 1] > low) & (probs[:, k + 1] < high)
+    return out
+
+
+def mirror(crops: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same crops (n, 3, s, s) flipped left to right, their prior boxes with them."""
+    flipped = prior.copy()
+    flipped[:, :4] = mirror_boxes(prior[:, :4])
+    return np.ascontiguousarray(crops[..., ::-1]), flipped
+
+
+def mirror_boxes(rel: np.ndarray) -> np.ndarray:
+    """Window boxes (0..1) flipped left to right: its own inverse."""
+    return np.stack([1 - rel[:, 2], rel[:, 1], 1 - rel[:, 0], rel[:, 3]], axis=1)
+
+
+def second_look(
+    first: tuple[np.ndarray, np.ndarray], again: np.ndarray, mirrored: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first look's (probs, boxes) with the `again` rows averaged with the refiner's
+    look at their mirrored crops (`mirrored`: its probs and boxes for those rows)."""
+    probs, rel = first[0].copy(), first[1].copy()
+    probs[again] = (probs[again] + mirrored[0]) / 2
+    rel[again] = (rel[again] + mirror_boxes(mirrored[1])) / 2
+    return probs, rel
+
+
 def prior(proposals: Detections, win: np.ndarray) -> np.ndarray:
     """What the detector already said of each proposal: its box in the window, its scores."""
     if proposals.class_scores is None:
@@ -158,12 +194,21 @@ class Refiner:
         crops = crop_tensor(cut(frame, win, self.spec.input_size))
         return win, crops, prior(proposals, win)
 
+    def look(self, crops: np.ndarray, hints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and window boxes, with the doubtful crops looked at twice."""
+        first = self.raw(crops, hints)
+        again = doubtful(first[0], self.spec.second_look)
+        if not again.any():
+            return first
+        return second_look(first, again, self.raw(*mirror(crops[again], hints[again])))
+
     def refine(
         self, frame: np.ndarray, proposals: Detections, conf: np.ndarray, iou: float
     ) -> Detections:
         """Final detections of one frame: reclassified, boxes moved, thresholded, NMS.
 
-        Proposals the detector is sure of keep its scores and box (`RefinerSpec.trust`)."""
+        Proposals the detector is sure of keep its scores and box (`RefinerSpec.trust`);
+        doubtful crops get a second look (`RefinerSpec.second_look`)."""
         if not len(proposals):
             return proposals
         assert proposals.class_scores is not None
@@ -171,7 +216,7 @@ class Refiner:
         scores, boxes = proposals.class_scores.copy(), proposals.boxes.copy()
         if not sure.all():
             win, crops, hints = self.inputs(frame, proposals.select(~sure))
-            probs, rel = self.raw(crops, hints)
+            probs, rel = self.look(crops, hints)
             scores[~sure] = fuse(probs, hints[:, 4:], self.spec.detector_weight)
             boxes[~sure] = from_window(rel, win)
         return finish(scores, boxes, conf, iou, frame.shape[1], frame.shape[0])

@@ -1,12 +1,27 @@
-"""A farm with one house, flock, gateway and camera: where the detector's deaths are placed."""
+"""A farm with one house, flock, gateway and camera: where the detector's deaths are placed;
+the newest two-stage model, for the second stage's tests."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
+from cloud.detect.registry import REGISTRY, ModelEntry, load_entry
 from tests.support.databases import TestDatabase
+
+
+@pytest.fixture(scope="session")
+def two_stage() -> ModelEntry:
+    """The newest registered model with a refiner (the default model may have none)."""
+    if not REGISTRY.exists():
+        pytest.skip("no model registered yet")
+    models = json.loads(REGISTRY.read_text())["models"]
+    names = [name for name, raw in models.items() if "refiner" in raw]
+    if not names:
+        pytest.skip("no two-stage model registered")
+    return load_entry(names[-1])
 
 
 @pytest.fixture

@@ -152,18 +152,19 @@ def test_bench_command_prints_the_contract_fields() -> None:
         assert out["ultralytics_reason"]
 
 
-def test_trusted_proposals_keep_the_detectors_verdict_and_the_rest_are_cropped() -> None:
+def test_trusted_proposals_keep_the_detectors_verdict_and_the_rest_are_cropped(
+    two_stage: ModelEntry,
+) -> None:
     """Serving with trust gives the same detections as refining everything and then putting
     the detector's scores and boxes back on the trusted proposals."""
     import dataclasses
 
     from cloud.detect.refine import finish, from_window, fuse, trusted
 
-    det = OnnxDetector(load_entry(), threads=2)
+    det = OnnxDetector(two_stage, threads=2)
     refiner = det.refiner
-    if refiner is None:
-        pytest.skip("the default model has no refiner")
-    refiner.spec = dataclasses.replace(refiner.spec, trust=(0.7, 2.0))
+    assert refiner is not None
+    refiner.spec = dataclasses.replace(refiner.spec, trust=(0.7, 2.0), second_look=())
     rgb, _, _ = random_sample(21, (1280, 720))
     frame = np.ascontiguousarray(rgb[..., ::-1])
     [props] = det.detect([frame], conf=refiner.spec.proposal_conf, refine=False)
@@ -191,3 +192,32 @@ def test_trusted_proposals_keep_the_detectors_verdict_and_the_rest_are_cropped()
     assert np.allclose(got.boxes, want.boxes, atol=1e-3)
     assert np.allclose(got.scores, want.scores, atol=1e-5)
     assert np.array_equal(got.classes, want.classes)
+
+
+def test_doubtful_crops_are_looked_at_twice_and_the_looks_averaged(
+    two_stage: ModelEntry,
+) -> None:
+    import dataclasses
+
+    from cloud.detect.refine import doubtful, mirror, mirror_boxes
+
+    det = OnnxDetector(two_stage, threads=2)
+    refiner = det.refiner
+    assert refiner is not None
+    refiner.spec = dataclasses.replace(refiner.spec, second_look=((1.0, 0.0), (0.2, 0.98)))
+    rgb, _, _ = random_sample(22, (1280, 720))
+    frame = np.ascontiguousarray(rgb[..., ::-1])
+    [props] = det.detect([frame], conf=refiner.spec.proposal_conf, refine=False)
+    _, crops, hints = refiner.inputs(frame, props)
+    probs, rel = refiner.raw(crops, hints)
+    again = doubtful(probs, refiner.spec.second_look)
+    assert 0 < again.sum() < len(props)
+    m_probs, m_rel = refiner.raw(*mirror(crops[again], hints[again]))
+
+    got_probs, got_rel = refiner.look(crops, hints)
+    assert np.allclose(got_probs[~again], probs[~again])
+    assert np.allclose(got_rel[~again], rel[~again])
+    assert np.allclose(got_probs[again], (probs[again] + m_probs) / 2, atol=1e-6)
+    assert np.allclose(got_rel[again], (rel[again] + mirror_boxes(m_rel)) / 2, atol=1e-6)
+    # The mirrored look sees the same bird: its box, flipped back, is close to the first's.
+    assert np.median(np.abs(mirror_boxes(m_rel) - rel[again])) < 0.05

@@ -115,3 +115,18 @@ def test_trusted_needs_the_class_score_and_every_other_class_unlikely() -> None:
     assert trusted(scores, (0.7, 0.9)).tolist() == [True, False, False, True, True]
     assert not trusted(scores, ()).any()
     assert trusted(scores[:0], (0.7, 2.0)).shape == (0,)
+
+
+def test_mirror_flips_crops_and_their_boxes_and_is_its_own_inverse() -> None:
+    from cloud.detect.refine import doubtful, mirror, mirror_boxes
+
+    rng = np.random.default_rng(5)
+    crops = rng.random((3, 3, 8, 8)).astype(np.float32)
+    prior = np.array([[0.1, 0.2, 0.5, 0.9, 0.7, 0.1]] * 3, np.float32)
+    flipped, fprior = mirror(crops, prior)
+    assert np.array_equal(flipped[:, :, :, 0], crops[:, :, :, -1])
+    assert np.allclose(fprior[0], [0.5, 0.2, 0.9, 0.9, 0.7, 0.1])  # scores kept
+    assert np.allclose(mirror_boxes(mirror_boxes(prior[:, :4])), prior[:, :4])
+    probs = np.array([[0.5, 0.45, 0.05], [0.0, 0.01, 0.99], [0.2, 0.2, 0.6]], np.float32)
+    assert doubtful(probs, ((1.0, 0.0), (0.3, 0.97))).tolist() == [False, False, True]
+    assert not doubtful(probs, ()).any()

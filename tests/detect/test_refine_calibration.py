@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cloud.detect.detector import OnnxDetector
-from cloud.detect.registry import REGISTRY, load_entry
+from cloud.detect.registry import REGISTRY, ModelEntry, load_entry
 from firmware_sim.camera.dataset import write_dataset
 from firmware_sim.camera.scene import random_sample
 
@@ -33,13 +33,11 @@ def test_proposals_over_a_higher_score_are_what_the_detector_proposes_there() ->
 
 
 def test_recalibrating_a_two_stage_model_sets_its_proposal_score_and_thresholds(
-    tmp_path: Path,
+    tmp_path: Path, two_stage: ModelEntry
 ) -> None:
-    from models.refiner import PROPOSAL_CONFS, TRUST_SCORES, recalibrate
+    from models.refiner import PROPOSAL_CONFS, SECOND_LOOK_BANDS, TRUST_SCORES, recalibrate
 
-    entry = load_entry()
-    if "refiner" not in entry.extra:
-        pytest.skip("the default model has no refiner")
+    entry = two_stage
     write_dataset(tmp_path / "val", 4, seed=41, sizes=[(1280, 720)])
     before = REGISTRY.read_text()
     raw = recalibrate(entry.name, tmp_path / "val")
@@ -51,6 +49,7 @@ def test_recalibrating_a_two_stage_model_sets_its_proposal_score_and_thresholds(
     assert all(0 < c <= 1 for c in raw["conf"].values())
     assert set(refiner["trust"]) <= {"chicken", "dead"}
     assert all(t in TRUST_SCORES for t in refiner["trust"].values())
+    assert all(tuple(b) in SECOND_LOOK_BANDS for b in refiner["second_look"].values())
     assert "evaluation" not in raw and "meets_targets" not in raw  # taken at other settings
     assert raw["calibrated"]["data"] == str(tmp_path / "val")
 

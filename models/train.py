@@ -3,11 +3,14 @@
 Imported only by the `models train` / `models export` commands; nothing at run time imports
 this module. The machine may have no GPU and no internet: a model starts from its yaml (from
 scratch) or from one of our own checkpoints, never downloaded weights; plots are off (they
-fetch a font) and AMP is off (its check fetches weights).
+fetch a font). Ultralytics' AMP check runs a downloaded model, so it is never run: AMP is off
+unless asked for (`TrainSpec.amp`, for a GPU), and then taken as sound.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ class TrainSpec:
     device: str = "cpu"
     seed: int = 0
     cache: bool = True
+    amp: bool = False  # mixed precision: a GPU's training runs about twice as fast
     # Birds are 12-40 px at these input sizes: ultralytics' default +-50 % zoom shrinks them
     # past recognition, so zoom less.
     scale: float = 0.3
@@ -43,10 +47,40 @@ def _offline() -> None:
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 
+def _without_downloads_or_polars() -> None:
+    """Ultralytics' trainer, made to run on a machine that can fetch nothing.
+
+    Its AMP check downloads a model to compare against: we decide AMP ourselves. Each saved
+    checkpoint reads results.csv with polars, which a GPU machine's own Python may lack (and
+    that cannot be installed there): the csv module reads it the same.
+    """
+    from ultralytics.engine import trainer
+
+    trainer.check_amp = lambda model: True  # only reached when TrainSpec.amp is set
+    setattr(trainer.BaseTrainer, "read_results_csv", _read_results_csv)  # noqa: B010
+
+
+def _read_results_csv(self: Any) -> dict[str, list[Any]]:
+    try:
+        rows = list(csv.DictReader(io.StringIO(self.csv.read_text())))
+    except OSError:
+        return {}
+    return {key.strip(): [_number(r[key]) for r in rows] for key in (rows[0] if rows else {})}
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def train(spec: TrainSpec) -> Path:
     """Train; return the path of the best checkpoint."""
     _offline()
     from ultralytics import YOLO  # deferred: heavy, AGPL, train extra only
+
+    _without_downloads_or_polars()
 
     model = YOLO(spec.model)
     args: dict[str, Any] = dict(
@@ -63,7 +97,7 @@ def train(spec: TrainSpec) -> Path:
         exist_ok=True,
         # A .pt starts from its weights (ultralytics ignores them unless told); a yaml is from scratch.
         pretrained=spec.model.endswith(".pt"),
-        amp=False,
+        amp=spec.amp,
         plots=False,
         cache=spec.cache,
         verbose=True,

@@ -1,0 +1,148 @@
+"""One prepared training run for a short GPU lease: render, train, keep the checkpoints.
+
+    PYTHONPATH=/tmp/site python3 -m models.accelerated --out "$OUT" --minutes 9.1 --device 0
+
+A lease is minutes long and counted from the machine's start, so the run is sized by the
+clock, not by counts: it renders the validation set, measures how fast this machine renders,
+renders as many training images as fit the rendering share of the budget, and trains for what
+is left (ultralytics fits its learning-rate schedule to a time budget). A thread copies the
+latest checkpoints to `--out` as they appear, so a run cut short still returns its weights.
+
+It needs only numpy, OpenCV, PyYAML, torch and ultralytics (a GPU machine's Python has the
+first four; carry ultralytics as a wheel: docs/detector.md, "On a GPU lease"). Export,
+evaluation and registration happen where the project is installed: `fuhuiyang models export`
+and `models eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from firmware_sim.camera.dataset import write_dataset
+from models.train import TrainSpec, train
+
+log = logging.getLogger(__name__)
+SETUP_S = 45.0  # model build, label scan and image cache before ultralytics' clock starts
+FINISH_S = 30.0  # final validation of the best checkpoint and the last copies
+KEPT = ("weights/best.pt", "weights/last.pt", "results.csv", "args.yaml")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    val: int
+    train: int
+    render_s_per_image: float
+
+
+def render_sets(
+    data: Path, until: float, *, val: int, workers: int, extra_dead: int, seed: int = 1
+) -> Rendered:
+    """Validation (seed 2), then training images (`seed`) until the clock reads `until`."""
+    start = time.monotonic()
+    write_dataset(data / "val", val, seed=2, workers=workers)
+    per_image = (time.monotonic() - start) / val
+    train_count = max(int((until - time.monotonic()) / per_image), workers)
+    write_dataset(data / "train", train_count, seed=seed, workers=workers, extra_dead=extra_dead)
+    (data / "data.yaml").write_text(
+        f"path: {data.resolve()}\ntrain: train/images\nval: val/images\n"
+        "names: {0: chicken, 1: dead}\n"
+    )
+    return Rendered(val, train_count, round(per_image, 4))
+
+
+def keep_copying(run: Path, out: Path, stop: threading.Event, every_s: float = 15.0) -> None:
+    """Copy the run's checkpoints (without optimizer state: a lease returns files up to
+    16 MB) and results to `out` whenever they change, and once more at the end."""
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    seen: dict[str, float] = {}
+    while True:
+        last = stop.wait(every_s)
+        for rel in KEPT:
+            src, dst = run / rel, out / Path(rel).name
+            if not src.exists() or seen.get(rel) == src.stat().st_mtime:
+                continue
+            mtime = src.stat().st_mtime
+            try:
+                if src.suffix == ".pt":
+                    if not strip_optimizer(src, str(dst)):  # half written: next pass
+                        continue
+                else:
+                    shutil.copyfile(src, dst)
+            except Exception as exc:  # a checkpoint half written: the next pass takes it
+                log.warning("could not copy %s yet: %s", src, exc)
+                continue
+            seen[rel] = mtime
+        if last:
+            return
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--minutes", type=float, required=True, help="the whole run's budget")
+    ap.add_argument("--render-share", type=float, default=0.18)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/fhy-accelerated"))
+    ap.add_argument("--model", default="models/weights/fuhuiyang-dead-v2.pt")
+    ap.add_argument("--imgsz", type=int, default=1280)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--device", default="0")
+    ap.add_argument("--val", type=int, default=200)
+    ap.add_argument("--extra-dead", type=int, default=6)
+    ap.add_argument("--train-seed", type=int, default=1)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    start = time.monotonic()
+    deadline = start + args.minutes * 60
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = args.work / "data"
+    summary: dict[str, object] = {"minutes": args.minutes, "imgsz": args.imgsz}
+    rendered = render_sets(
+        data,
+        start + args.render_share * args.minutes * 60,
+        val=args.val,
+        workers=args.workers,
+        extra_dead=args.extra_dead,
+        seed=args.train_seed,
+    )
+    summary["data"] = asdict(rendered)
+    summary["render_s"] = round(time.monotonic() - start, 1)
+    log.info("rendered: %s", summary)
+
+    run = args.work / "run"
+    stop = threading.Event()
+    copier = threading.Thread(target=keep_copying, args=(run, args.out, stop), daemon=True)
+    copier.start()
+    hours = (deadline - time.monotonic() - SETUP_S - FINISH_S) / 3600
+    spec = TrainSpec(
+        data=data / "data.yaml",
+        out=run,
+        model=args.model,
+        hours=hours,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        workers=args.workers,
+        device=args.device,
+        amp=args.device != "cpu",
+    )
+    try:
+        summary["best"] = str(train(spec))
+    finally:
+        stop.set()
+        copier.join()
+        summary["wall_s"] = round(time.monotonic() - start, 1)
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The pieces of a GPU lease's training run that must work before the lease: sizing the
+rendered data by the clock, and reading ultralytics' results without polars."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import yaml
+
+from models.accelerated import render_sets
+from models.train import _read_results_csv
+
+
+def test_rendering_fills_the_time_it_is_given_and_writes_a_dataset(tmp_path: Path) -> None:
+    start = time.monotonic()
+    sets = render_sets(tmp_path, start + 3.0, val=2, workers=1, extra_dead=1, seed=7)
+    took = time.monotonic() - start
+    assert sets.val == 2 and sets.train >= 1
+    # The training share is sized from the validation images' pace to end near the deadline.
+    assert took < 3.0 + 4 * sets.render_s_per_image + 2.0
+    assert len(list((tmp_path / "train" / "images").glob("7_*.jpg"))) == sets.train
+    assert len(list((tmp_path / "val" / "labels").glob("2_*.txt"))) == 2
+    doc = yaml.safe_load((tmp_path / "data.yaml").read_text())
+    assert doc["train"] == "train/images" and doc["val"] == "val/images"
+    assert doc["names"] == {0: "chicken", 1: "dead"}
+
+
+def test_results_csv_is_read_as_ultralytics_reads_it(tmp_path: Path) -> None:
+    csv = tmp_path / "results.csv"
+    csv.write_text("epoch,time,metrics/mAP50(B)\n1,32.2,0.61\n2,47.9,0.65\n")
+    got = _read_results_csv(SimpleNamespace(csv=csv))
+    assert got == {"epoch": [1.0, 2.0], "time": [32.2, 47.9], "metrics/mAP50(B)": [0.61, 0.65]}
+    assert _read_results_csv(SimpleNamespace(csv=tmp_path / "none.csv")) == {}

@@ -57,6 +57,13 @@ def render_sets(
     return Rendered(val, train_count, round(per_image, 4))
 
 
+def default_checkpoint() -> Path:
+    """The registry's default model's checkpoint: the `.pt` beside its ONNX file."""
+    from cloud.detect.registry import load_entry
+
+    return load_entry(verify=False).path.with_suffix(".pt")
+
+
 def keep_copying(run: Path, out: Path, stop: threading.Event, every_s: float = 15.0) -> None:
     """Copy the run's checkpoints (without optimizer state: a lease returns files up to
     16 MB) and results to `out` whenever they change, and once more at the end."""
@@ -90,14 +97,14 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, required=True, help="the whole run's budget")
     ap.add_argument("--render-share", type=float, default=0.18)
     ap.add_argument("--work", type=Path, default=Path("/tmp/fhy-accelerated"))
-    ap.add_argument("--model", default="models/weights/fuhuiyang-dead-v2.pt")
+    ap.add_argument("--model", default=None, help="checkpoint to start from (default model's)")
     ap.add_argument("--imgsz", type=int, default=1280)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--device", default="0")
     ap.add_argument("--val", type=int, default=200)
     ap.add_argument("--extra-dead", type=int, default=6)
-    ap.add_argument("--train-seed", type=int, default=1)
+    ap.add_argument("--train-seed", type=int, default=1, help="a new one gives unseen images")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -126,7 +133,7 @@ def main() -> None:
     spec = TrainSpec(
         data=data / "data.yaml",
         out=run,
-        model=args.model,
+        model=args.model or str(default_checkpoint()),
         hours=hours,
         imgsz=args.imgsz,
         batch=args.batch,

@@ -33,3 +33,12 @@ def test_results_csv_is_read_as_ultralytics_reads_it(tmp_path: Path) -> None:
     got = _read_results_csv(SimpleNamespace(csv=csv))
     assert got == {"epoch": [1.0, 2.0], "time": [32.2, 47.9], "metrics/mAP50(B)": [0.61, 0.65]}
     assert _read_results_csv(SimpleNamespace(csv=tmp_path / "none.csv")) == {}
+
+
+def test_a_lease_starts_from_the_default_models_checkpoint() -> None:
+    from cloud.detect.registry import load_entry
+    from models.accelerated import default_checkpoint
+
+    start = default_checkpoint()
+    assert start.exists() and start.suffix == ".pt"
+    assert start.stem == load_entry(verify=False).path.stem

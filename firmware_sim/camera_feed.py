@@ -36,6 +36,9 @@ class WorldFrameSource(FrameSource):
         self.house = gateway.scale_house() or gateway.farm.houses[0]
         self.rng = stream_rng(gateway.world.seed, "camera", gateway.farm.farm.id)
         self.killed = 0
+        # Where each dead bird was last seen (its visible box), by the bird's own seed: what
+        # a detector's reports are checked against.
+        self.carcasses: dict[int, tuple[float, float, float, float]] = {}
         super().__init__(self._blank_scene(), start_ms, interval_ms, lights_on=self._lights_on)
         self._live = False
 
@@ -89,7 +92,11 @@ class WorldFrameSource(FrameSource):
         ts = self.ts_ms + self.interval_ms
         self._sync(ts)
         if self.gateway.camera_ok(ts):
-            return super().tick()
+            frame = super().tick()
+            for lab in frame.labels:
+                if lab.cls == 1:
+                    self.carcasses[self.scene.birds[lab.bird].seed] = (lab.x0, lab.y0, lab.x1, lab.y1)
+            return frame
         # Blackout or no power: the stream carries black frames, nothing to label.
         self.ts_ms = ts
         w, h = self.size

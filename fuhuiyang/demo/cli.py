@@ -77,7 +77,8 @@ def _print_summary(summary: dict[str, object]) -> None:
     assert isinstance(alerts, list)
     click.echo(f"alerts: {len(alerts)} · SMS sent: {summary['sms_sent']}")
     click.echo(f"dead birds in camera view: {summary['dead_birds_in_view']}, "
-               f"reported by the detector: {summary['dead_birds_reported']}")
+               f"reported by the detector: {summary['carcasses_reported']} "
+               f"({summary['dead_birds_reported']} reports, {summary['reports_on_a_carcass']} on a dead bird)")
     click.echo("\ninjected event → first alert that caught it (event-time delay)")
     for event, caught in zip(summary["injected"], summary["detected"], strict=True):  # type: ignore[call-overload]
         what = (f"{caught['alert_type']} ({caught['severity']}) after {caught['delay_h']} h"

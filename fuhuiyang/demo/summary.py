@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from cloud.detect.postprocess import iou_one_to_many
 from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
 from firmware_sim.world import World
@@ -43,8 +46,9 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         readings_stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
         frames_stored = conn.execute("SELECT count(*) FROM frames").fetchone()[0]  # type: ignore[index]
         frames_judged = conn.execute("SELECT count(*) FROM detection_frames").fetchone()[0]  # type: ignore[index]
-        reported = conn.execute(  # type: ignore[index]
-            "SELECT count(*) FROM mortality_records WHERE source = 'detector'").fetchone()[0]
+        reports = conn.execute(
+            "SELECT evidence->>'gateway_id', evidence->>'camera', evidence->'box' "
+            "FROM mortality_records WHERE source = 'detector'").fetchall()
         rows = conn.execute(
             "SELECT type, severity, farm_id, event_start, raised_at, region_id, coalesce(event_end, event_start) "
             "FROM alerts ORDER BY event_start"
@@ -70,6 +74,9 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
                          "start": _iso(event["start_ms"]), "end": _iso(event["end_ms"])})
         detected.append(_first_catch(event, rows, farm_township))
     channels = [c for g in gateways for c in (g.agent.devices.cameras or []) if isinstance(c, CameraChannel)]
+    carcasses = {(g.gateway_id, c.camera_id): getattr(c.grabber, "carcasses", {})
+                 for g in gateways for c in (g.agent.devices.cameras or []) if isinstance(c, CameraChannel)}
+    on_carcass, carcasses_found = _check_reports(reports, carcasses)
     frames_queued = sum(c.stats.queued for c in channels)
     frames_dropped = sum(c.stats.dropped_budget for c in channels) + sum(
         g.agent.outbox.drops().get("frame", 0) for g in gateways)
@@ -85,7 +92,9 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "frames_dropped_by_budget": frames_dropped,
         "frames_judged": int(frames_judged),
         "dead_birds_in_view": sum(getattr(c.grabber, "killed", 0) for c in channels),
-        "dead_birds_reported": int(reported),
+        "dead_birds_reported": len(reports),
+        "reports_on_a_carcass": on_carcass,
+        "carcasses_reported": carcasses_found,
         "alerts": alerts,
         "sms_sent": len(sink.messages),
         "sms_samples": [m.get("text") for m in sink.messages[:5]],
@@ -95,6 +104,25 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "timing_s": {"gateways": round(counters.gateways_s, 1), "barriers": round(counters.barrier_s, 1),
                      "alert_cycles": round(counters.alerts_s, 1)},
     }
+
+
+REPORT_IOU = 0.3  # a report is right when its box overlaps where a dead bird was last seen
+
+
+def _check_reports(reports: list[Any], carcasses: dict[tuple[str, str], dict[int, Any]]) -> tuple[int, int]:
+    """(detector reports on a dead bird that camera showed, distinct dead birds so reported)."""
+    right, found = 0, set()
+    for gateway_id, camera, box in reports:
+        seen = carcasses.get((gateway_id, camera), {})
+        if not seen:
+            continue
+        birds = list(seen)
+        overlaps = iou_one_to_many(np.asarray(box, float), np.asarray([seen[b] for b in birds], float))
+        best = int(np.argmax(overlaps))
+        if overlaps[best] >= REPORT_IOU:
+            right += 1
+            found.add((gateway_id, camera, birds[best]))
+    return right, len(found)
 
 
 def _first_catch(event: dict[str, Any], rows: list[Any], farm_township: dict[str, str]) -> dict[str, Any] | None:

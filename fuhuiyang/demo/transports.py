@@ -103,5 +103,10 @@ class SimCamera:
         """Birds that died in view so far (what the detector should report)."""
         return self._source.killed
 
+    @property
+    def carcasses(self) -> dict[int, tuple[float, float, float, float]]:
+        """Each dead bird seen so far and where it was last seen."""
+        return self._source.carcasses
+
     def close(self) -> None:
         self._source.close()

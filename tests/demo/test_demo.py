@@ -30,6 +30,9 @@ def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, mosquitto_fact
     assert summary["frames_published"] > 0
     assert summary["frames_stored"] == summary["frames_published"]
     assert summary["frames_judged"] == summary["frames_stored"]  # the detection worker saw every frame
+    # Reports are checked against where the simulator's dead birds lay.
+    assert summary["reports_on_a_carcass"] <= summary["dead_birds_reported"]
+    assert summary["carcasses_reported"] <= min(summary["reports_on_a_carcass"], summary["dead_birds_in_view"])
     assert summary["alerts"] and summary["sms_sent"] > 0
     assert all(a["event_time"] and a["raised_at"] and a["type"] for a in summary["alerts"])
     injected = {(event["kind"], event["farm_id"]) for event in summary["injected"]}

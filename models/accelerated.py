@@ -67,28 +67,31 @@ def default_checkpoint() -> Path:
 def keep_copying(run: Path, out: Path, stop: threading.Event, every_s: float = 15.0) -> None:
     """Copy the run's checkpoints (without optimizer state: a lease returns files up to
     16 MB) and results to `out` whenever they change, and once more at the end."""
-    from ultralytics.utils.torch_utils import strip_optimizer
-
     seen: dict[str, float] = {}
     while True:
         last = stop.wait(every_s)
         for rel in KEPT:
             src, dst = run / rel, out / Path(rel).name
-            if not src.exists() or seen.get(rel) == src.stat().st_mtime:
+            mtime = src.stat().st_mtime if src.exists() else None
+            if mtime is None or seen.get(rel) == mtime:
                 continue
-            mtime = src.stat().st_mtime
             try:
-                if src.suffix == ".pt":
-                    if not strip_optimizer(src, str(dst)):  # half written: next pass
-                        continue
-                else:
+                if src.suffix != ".pt":
                     shutil.copyfile(src, dst)
-            except Exception as exc:  # a checkpoint half written: the next pass takes it
+                elif not _stripped_copy(src, dst):  # half written: the next pass takes it
+                    continue
+            except Exception as exc:  # likewise
                 log.warning("could not copy %s yet: %s", src, exc)
                 continue
             seen[rel] = mtime
         if last:
             return
+
+
+def _stripped_copy(src: Path, dst: Path) -> bool:
+    from ultralytics.utils.torch_utils import strip_optimizer  # train extra
+
+    return bool(strip_optimizer(src, str(dst)))  # {} when the file is not a whole checkpoint
 
 
 def main() -> None:

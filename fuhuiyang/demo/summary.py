@@ -73,9 +73,10 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         injected.append({"kind": event["type"], "label": event["label"], "farm_id": event["farm_id"],
                          "start": _iso(event["start_ms"]), "end": _iso(event["end_ms"])})
         detected.append(_first_catch(event, rows, farm_township))
-    channels = [c for g in gateways for c in (g.agent.devices.cameras or []) if isinstance(c, CameraChannel)]
-    carcasses = {(g.gateway_id, c.camera_id): getattr(c.grabber, "carcasses", {})
-                 for g in gateways for c in (g.agent.devices.cameras or []) if isinstance(c, CameraChannel)}
+    cameras = [(g.gateway_id, c) for g in gateways for c in (g.agent.devices.cameras or [])
+               if isinstance(c, CameraChannel)]
+    channels = [c for _, c in cameras]
+    carcasses = {(gw, c.camera_id): getattr(c.grabber, "carcasses", {}) for gw, c in cameras}
     on_carcass, carcasses_found = _check_reports(reports, carcasses)
     frames_queued = sum(c.stats.queued for c in channels)
     frames_dropped = sum(c.stats.dropped_budget for c in channels) + sum(

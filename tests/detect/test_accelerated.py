@@ -3,13 +3,15 @@ rendered data by the clock, and reading ultralytics' results without polars."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
 
-from models.accelerated import render_sets
+from models.accelerated import keep_copying, render_sets
 from models.train import _read_results_csv
 
 
@@ -42,3 +44,26 @@ def test_a_lease_starts_from_the_default_models_checkpoint() -> None:
     start = default_checkpoint()
     assert start.exists() and start.suffix == ".pt"
     assert start.stem == load_entry(verify=False).path.stem
+
+
+def test_results_are_copied_out_as_they_change_and_once_more_at_the_end(tmp_path: Path) -> None:
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    out.mkdir()
+    (run / "results.csv").write_text("epoch\n1\n")
+    stop = threading.Event()
+    copier = threading.Thread(target=keep_copying, args=(run, out, stop, 0.05))
+    copier.start()
+    deadline = time.monotonic() + 10
+    while not (out / "results.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (out / "results.csv").read_text() == "epoch\n1\n"
+    (run / "results.csv").write_text("epoch\n1\n2\n")
+    later = (run / "results.csv").stat().st_mtime + 1  # however coarse the file system's clock
+    os.utime(run / "results.csv", (later, later))
+    (run / "args.yaml").write_text("imgsz: 1280\n")
+    stop.set()
+    copier.join(10)
+    assert not copier.is_alive()
+    assert (out / "results.csv").read_text() == "epoch\n1\n2\n"  # the last pass took it
+    assert (out / "args.yaml").exists() and not (out / "best.pt").exists()

@@ -207,6 +207,10 @@ def eval_(
             f"  {name:10s} P {c['precision']:.3f}  R {c['recall']:.3f}  "
             f"AP50 {c['map50']:.3f}  n {c['instances']}"
         )
+    for name, c in result["classes"].items():  # type: ignore[attr-defined]
+        for kind, counts in c["errors"].items():
+            shown = "  ".join(f"{k} {n}" for k, n in counts.items())
+            click.echo(f"  {name:10s} {kind.replace('_', ' ')}: {shown}")
     for name, bands in result.get("recall_by_visibility", {}).items():  # type: ignore[attr-defined]
         shown = "  ".join(f"{b} {v['recall']:.2f} (n {v['instances']})" for b, v in bands.items())
         click.echo(f"  {name:10s} recall by share showing: {shown}")
@@ -370,9 +374,7 @@ def train_refiner(
 
     _show_progress("models.refiner")  # a run takes tens of minutes: say how it goes
     spec = RefinerSpec(input_size=input_size, expand=expand, proposal_conf=proposal_conf)
-    raw = build(
-        data, val, model_name, name, spec, epochs=epochs, lr=lr, cache=cache, init=init
-    )
+    raw = build(data, val, model_name, name, spec, epochs=epochs, lr=lr, cache=cache, init=init)
     from models.register import register
 
     register(name, raw, make_default)

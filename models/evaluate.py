@@ -9,6 +9,7 @@ and ultralytics do); precision and recall are taken at the model's default thres
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from cloud.detect.postprocess import Detections, iou_one_to_many
+from cloud.detect.postprocess import Detections, iou_matrix, iou_one_to_many
 
 log = logging.getLogger(__name__)
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -31,6 +32,8 @@ class ClassTally:
     scores: list[float] = field(default_factory=list)
     tp: list[bool] = field(default_factory=list)
     instances: int = 0
+    misses: Counter[str] = field(default_factory=Counter)
+    false_positives: Counter[str] = field(default_factory=Counter)
 
 
 def data_names(data_dir: Path) -> list[str]:
@@ -149,6 +152,8 @@ def evaluate(
     Each class also gets `conf_for_pNN`: the lowest threshold keeping precision >= NN %.
     Where the truth carries visibility (a 4th item: share of each bird showing), the result
     has `recall_by_visibility`: per class and band, recall at the default thresholds.
+    Each class's `errors` count its misses and its wrong confident boxes by cause
+    (MISS_CAUSES, FALSE_POSITIVE_CAUSES).
     """
     to_model = {i: model_names.index(n) for i, n in enumerate(data_names_) if n in model_names}
     tallies = {n: ClassTally() for n in data_names_ if n in model_names}
@@ -158,10 +163,15 @@ def evaluate(
         known = np.array([c in to_model for c in gt_cls_data], bool)
         gt_cls = np.array([to_model[c] for c in gt_cls_data[known]], np.int64)
         tp = match(det, gt_cls, gt_boxes[known])
+        sure = det.scores >= default[det.classes]
+        confident = det.select(sure)
+        confident_tp, found = _greedy_match(confident, gt_cls, gt_boxes[known], IOU)
+        unsure = det.select(~sure)
+        _diagnose(
+            unsure, confident, confident_tp, found, gt_cls, gt_boxes[known], tallies, model_names
+        )
         visible = extra[0] if extra else None
         if visible is not None:
-            confident = det.select(det.scores >= default[det.classes])
-            _, found = _greedy_match(confident, gt_cls, gt_boxes[known], IOU)
             band = np.digitize(visible[known], VISIBILITY_BANDS[1:])
             for name in tallies:
                 sel = gt_cls == model_names.index(name)
@@ -185,6 +195,10 @@ def evaluate(
             "map50": average_precision(s, tp_arr, t.instances),
             "instances": t.instances,
             "conf_threshold": _threshold(thresholds, name),
+            "errors": {
+                "misses": {k: t.misses[k] for k in MISS_CAUSES},
+                "false_positives": {k: t.false_positives[k] for k in FALSE_POSITIVE_CAUSES},
+            },
         }
         best = conf_for_precision(s, tp_arr, t.instances, suggest_precision)
         if best is not None:
@@ -202,6 +216,60 @@ def evaluate(
     if by_band:
         result["recall_by_visibility"] = {name: _bands(c) for name, c in by_band.items()}
     return result
+
+
+# Why a truth was missed, and why a confident box was wrong, at the default thresholds (the
+# taxonomy of Hoiem et al., "Diagnosing error in object detectors", ECCV 2012), checked in order:
+# low_score: a box of its class covers it (IoU >= 0.5) but scores under the threshold;
+# other_class: a confident box of another class covers it; mislocated: a confident box of its
+# class overlaps it (IoU >= 0.1) but not enough; not_found: nothing.
+MISS_CAUSES = ("low_score", "other_class", "mislocated", "not_found")
+# other_class: it covers a truth of another class; duplicate: a truth of its class already
+# claimed by a higher box; mislocated: it overlaps a truth of its class too little; background.
+FALSE_POSITIVE_CAUSES = ("other_class", "duplicate", "mislocated", "background")
+OVERLAP = 0.1
+
+
+def _diagnose(
+    unsure: Detections,
+    confident: Detections,
+    confident_tp: np.ndarray,
+    found: np.ndarray,
+    gt_cls: np.ndarray,
+    gt_boxes: np.ndarray,
+    tallies: dict[str, ClassTally],
+    model_names: list[str],
+) -> None:
+    """Count each missed truth and each wrong confident box of one image by its cause."""
+    unsure_iou = iou_matrix(gt_boxes, unsure.boxes)  # (truths, boxes)
+    conf_iou = iou_matrix(gt_boxes, confident.boxes)
+    for j in np.flatnonzero(~found):
+        c = gt_cls[j]
+        mine, others = confident.classes == c, confident.classes != c
+        if (unsure_iou[j, unsure.classes == c] >= IOU).any():
+            cause = "low_score"
+        elif (conf_iou[j, others] >= IOU).any():
+            cause = "other_class"
+        elif (conf_iou[j, mine] >= OVERLAP).any():
+            cause = "mislocated"
+        else:
+            cause = "not_found"
+        tallies[model_names[c]].misses[cause] += 1
+    for i in np.flatnonzero(~confident_tp):
+        c = confident.classes[i]
+        name = model_names[c]
+        if name not in tallies:
+            continue
+        same = gt_cls == c
+        if (conf_iou[~same, i] >= IOU).any():
+            cause = "other_class"
+        elif (conf_iou[same, i] >= IOU).any():
+            cause = "duplicate"
+        elif (conf_iou[same, i] >= OVERLAP).any():
+            cause = "mislocated"
+        else:
+            cause = "background"
+        tallies[name].false_positives[cause] += 1
 
 
 def _bands(counts: np.ndarray) -> dict[str, dict[str, float]]:

@@ -146,6 +146,42 @@ def test_evaluate_breaks_recall_down_by_how_much_of_a_bird_shows() -> None:
     assert "recall_by_visibility" not in plain and plain["classes"] == res["classes"]
 
 
+def test_evaluate_counts_each_miss_and_false_alarm_by_cause() -> None:
+    names = ["chicken", "dead"]
+    gt_boxes = np.array(
+        [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10], [60, 0, 70, 10], [80, 0, 90, 10]],
+        np.float64,
+    )
+    gt_cls = np.array([1, 1, 1, 1, 0])  # four carcasses, one live bird
+    det = Detections(
+        np.array(
+            [
+                [0, 0, 10, 10],  # dead, under the threshold: a low-score miss
+                [20, 0, 30, 10],  # the second carcass called a chicken
+                [40, 0, 44, 10],  # dead, confident, but a sliver of the third: mislocated
+                [80, 0, 90, 10],  # the live bird called dead
+                [80, 0, 90, 10],  # ... and called a chicken too (found)
+                [200, 200, 210, 210],  # dead on bare floor
+            ],
+            np.float32,
+        ),
+        np.array([0.2, 0.9, 0.9, 0.8, 0.9, 0.7]),
+        np.array([1, 0, 1, 1, 0, 1]),
+    )
+    res = evaluate([(det, gt_cls, gt_boxes)], names, names, {"default": 0.5})
+    dead = res["classes"]["dead"]["errors"]  # type: ignore[index]
+    assert dead["misses"] == {"low_score": 1, "other_class": 1, "mislocated": 1, "not_found": 1}
+    assert dead["false_positives"] == {
+        "other_class": 1,
+        "duplicate": 0,
+        "mislocated": 1,
+        "background": 1,
+    }
+    chicken = res["classes"]["chicken"]["errors"]  # type: ignore[index]
+    assert chicken["misses"] == {"low_score": 0, "other_class": 0, "mislocated": 0, "not_found": 0}
+    assert chicken["false_positives"]["other_class"] == 1  # the carcass called a chicken
+
+
 def test_read_visibility_only_when_it_matches_the_labels(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     (tmp_path / "visibility").mkdir()

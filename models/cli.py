@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -214,6 +215,66 @@ def eval_(
     for name, bands in result.get("recall_by_visibility", {}).items():  # type: ignore[attr-defined]
         shown = "  ".join(f"{b} {v['recall']:.2f} (n {v['instances']})" for b, v in bands.items())
         click.echo(f"  {name:10s} recall by share showing: {shown}")
+
+
+@models.command("eval-deaths")
+@click.option("--model", "model_name", default=None, help="Registry name; default model if omitted.")
+@click.option("--cameras", default=12, show_default=True, type=click.IntRange(1))
+@click.option("--hours", default=6.0, show_default=True, type=click.FloatRange(1.0))
+@click.option("--deaths", default=2, show_default=True, type=click.IntRange(0),
+              help="Birds dying in view per camera, in the first half of the hours.")
+@click.option("--seed", default=99, show_default=True, type=int)
+@click.option(
+    "--dead-conf",
+    multiple=True,
+    type=click.FloatRange(0, 1, min_open=True),
+    help="`dead` score the tracker takes boxes from; repeat to compare. "
+    "Default: the model's tracker threshold.",
+)
+@click.option("--json", "as_json", is_flag=True)
+def eval_deaths(
+    model_name: str | None,
+    cameras: int,
+    hours: float,
+    deaths: int,
+    seed: int,
+    dead_conf: tuple[float, ...],
+    as_json: bool,
+) -> None:
+    """Dead birds the detection worker would confirm on simulated cameras over some hours
+    (detector + stillness tracker, five-minute frames), and its false confirmations."""
+    import numpy as np
+
+    from cloud.detect.detector import OnnxDetector
+    from cloud.detect.registry import load_entry
+    from cloud.detect.stillness import StillnessConfig
+    from models.deaths import DeathsSpec, score, simulate
+
+    entry = load_entry(model_name)
+    detector = OnnxDetector(entry)
+    dead = entry.classes.index("dead")
+    thresholds = entry.track_vector()
+    confs = dead_conf or (thresholds[dead],)
+    floor = np.minimum(np.asarray(thresholds, np.float32), min(confs))
+    spec = DeathsSpec(cameras=cameras, hours=hours, deaths=deaths, seed=seed)
+    _show_progress("models.cli")
+    runs = simulate(
+        spec,
+        lambda image: detector.detect([image], conf=floor)[0],
+        lambda n: log.info("camera %d/%d rendered and judged", n, cameras),
+    )
+    stillness = StillnessConfig()
+    results = [score(runs, thresholds, dead, c, stillness, hours) for c in sorted(confs)]
+    out = {"model": entry.name, "spec": dataclasses.asdict(spec), "results": results}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for r in results:
+        click.echo(
+            f"dead >= {r['dead_conf']}: {r['confirmed']}/{r['carcasses_in_view']} carcasses "
+            f"confirmed, median {r['median_delay_min']} min after death; "
+            f"{r['false_confirmations']} false"
+        )
 
 
 @models.command("quantize")

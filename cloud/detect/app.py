@@ -48,11 +48,12 @@ class RegisteredDetector:
 
     def __init__(self, entry: ModelEntry, threads: int | None = None) -> None:
         self._onnx = OnnxDetector(entry, threads=threads)
+        self._thresholds = entry.track_vector()
         self.classes: Sequence[str] = entry.classes
         self.name = entry.name
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        return self._onnx.detect(frames)
+        return self._onnx.detect(frames, conf=self._thresholds)
 
 
 def build(settings: CloudSettings, options: DetectOptions, metrics: DetectMetrics | None = None,

@@ -71,17 +71,18 @@ class OnnxDetector:
         self,
         frames: Sequence[np.ndarray],
         *,
-        conf: float | None = None,
+        conf: float | Sequence[float] | np.ndarray | None = None,
         iou: float | None = None,
         refine: bool = True,
     ) -> list[Detections]:
-        """Detections per frame (BGR uint8), at the model's default thresholds unless given.
+        """Detections per frame (BGR uint8), at the model's default thresholds unless given
+        (one for all classes, or one per class).
 
         With a refiner (and `refine`), the detector only proposes boxes at the refiner's
         proposal score and the thresholds apply to the refiner's scores; `refine=False`
         gives the detector's own output, which is what ultralytics would give.
         """
-        thr = self.conf if conf is None else np.full_like(self.conf, conf)
+        thr = self.conf if conf is None else np.broadcast_to(np.asarray(conf, np.float32), self.conf.shape)
         iou_thr = self.entry.iou if iou is None else iou
         if self.refiner is None or not refine:
             return self._detect(frames, thr, iou_thr)

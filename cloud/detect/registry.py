@@ -24,9 +24,16 @@ class ModelEntry:
     iou: float
     extra: dict[str, object] = field(default_factory=dict)
     refiner: Path | None = None  # second-stage ONNX file; its settings are extra["refiner"]
+    # Thresholds for the stillness tracker, where they differ from `conf`: staying still for
+    # half an hour over several frames is evidence one frame lacks, so it can take more boxes.
+    track_conf: dict[str, float] = field(default_factory=dict)
 
     def conf_vector(self) -> list[float]:
         return [self.conf.get(c, self.conf.get("default", 0.25)) for c in self.classes]
+
+    def track_vector(self) -> list[float]:
+        """Per class, what the detection worker keeps for its tracker."""
+        return [self.track_conf.get(c, t) for c, t in zip(self.classes, self.conf_vector(), strict=True)]
 
 
 class RegistryError(RuntimeError):
@@ -66,6 +73,7 @@ def load_entry(
         iou=float(raw["iou"]),
         extra={k: v for k, v in raw.items() if k not in _KNOWN},
         refiner=refiner,
+        track_conf={k: float(v) for k, v in raw.get("track_conf", {}).items()},
     )
     if verify:
         _verify(path, entry.sha256)
@@ -82,7 +90,7 @@ def _verify(path: Path, sha256: str) -> None:
         raise RegistryError(f"{path} has sha256 {actual}, registry says {sha256}")
 
 
-_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou"}
+_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou", "track_conf"}
 
 
 def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntry:

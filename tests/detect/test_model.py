@@ -64,6 +64,35 @@ def test_a_registry_whose_refiner_file_changed_is_refused(tmp_path: Path) -> Non
         load_entry(name, registry)
 
 
+def test_the_tracker_thresholds_default_to_the_per_frame_ones(tmp_path: Path) -> None:
+    doc = json.loads(REGISTRY.read_text())
+    name = doc["default"]
+    raw = doc["models"][name]
+    raw["file"] = str(REGISTRY.parent / raw["file"])
+    raw["track_conf"] = {"dead": 0.05}
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(doc))
+    entry = load_entry(name, registry, verify=False)
+    dead = entry.classes.index("dead")
+    track = entry.track_vector()
+    assert track[dead] == 0.05
+    assert [t for i, t in enumerate(track) if i != dead] == [
+        c for i, c in enumerate(entry.conf_vector()) if i != dead
+    ]
+
+
+def test_per_class_thresholds_keep_what_one_floor_and_a_filter_keep(
+    detector: OnnxDetector,
+) -> None:
+    frame = _bgr(4245)
+    thresholds = np.array([0.5, 0.1], np.float32)
+    [per_class] = detector.detect([frame], conf=thresholds)
+    [floor] = detector.detect([frame], conf=0.1)
+    filtered = floor.select(floor.scores > thresholds[floor.classes])
+    np.testing.assert_array_equal(per_class.boxes, filtered.boxes)
+    np.testing.assert_array_equal(per_class.classes, filtered.classes)
+
+
 def test_detector_finds_birds_in_rendered_frames(detector: OnnxDetector) -> None:
     reported = hits = birds = 0
     for seed in (4242, 4243, 4244):

@@ -1,0 +1,63 @@
+"""`models eval-deaths`: what the tracker confirms over simulated hours, per `dead` threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cloud.detect.postprocess import Detections
+from cloud.detect.stillness import StillnessConfig
+from models.deaths import MIN_MS, T0, CameraRun, DeathsSpec, score, simulate
+
+CARCASS = np.array([100.0, 100.0, 160.0, 140.0])
+LYING_BIRD = np.array([400.0, 300.0, 460.0, 340.0])
+
+
+def _det(boxes: list[np.ndarray], scores: list[float]) -> Detections:
+    return Detections(
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(scores, np.float32),
+        np.ones(len(boxes), np.int64),  # all `dead`
+    )
+
+
+def _run() -> CameraRun:
+    """A bird dies at minute 10 and scores 0.3 as dead; a bird that never died lies still
+    from the start and scores 0.5: a false confirmation at any threshold under 0.5."""
+    frames = []
+    for k in range(24):
+        ts = T0 + k * 5 * MIN_MS
+        boxes, scores = [LYING_BIRD], [0.5]
+        if k >= 2:
+            boxes.append(CARCASS)
+            scores.append(0.3)
+        frames.append((ts, _det(boxes, scores)))
+    return CameraRun(frames, {0: T0 + 10 * MIN_MS}, {0: [CARCASS]})
+
+
+def test_a_lower_tracker_threshold_confirms_the_faint_carcass_and_counts_false_ones() -> None:
+    cfg = StillnessConfig()
+    strict = score([_run()], [0.25, 0.25], 1, 0.42, cfg, hours=2)
+    loose = score([_run()], [0.25, 0.25], 1, 0.2, cfg, hours=2)
+    assert strict["carcasses_in_view"] == loose["carcasses_in_view"] == 1
+    assert strict["confirmed"] == 0 and loose["confirmed"] == 1
+    assert strict["false_confirmations"] == loose["false_confirmations"] == 1
+    assert loose["false_per_camera_day"] == 12.0  # one in two hours of one camera
+    # Stillness for 30 minutes over at least 4 frames: confirmed 30 minutes after death.
+    assert loose["median_delay_min"] == 30.0
+    assert loose["confirmed_within_span_plus_10_min"] == 1
+
+
+def test_simulated_cameras_give_frames_deaths_and_where_the_dead_lay() -> None:
+    spec = DeathsSpec(cameras=1, hours=1, deaths=2, seed=5, size=(640, 360))
+    seen: list[tuple[int, ...]] = []
+
+    def detect(image: np.ndarray) -> Detections:
+        seen.append(image.shape)
+        return _det([], [])
+
+    [run] = simulate(spec, detect)
+    assert len(run.frames) == 12 and seen[0] == (360, 640, 3)
+    assert len(run.died_ms) == 2
+    assert set(run.carcass_boxes) <= set(run.died_ms)  # only the dead are carcasses
+    assert all(T0 < t <= T0 + 30 * MIN_MS for t in run.died_ms.values())  # first half
+    assert score([run], [0.2, 0.4], 1, 0.4, StillnessConfig(), 1)["confirmed"] == 0

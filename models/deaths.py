@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cloud.detect.postprocess import Detections, iou_one_to_many
+from cloud.detect.postprocess import Detections, best_overlap
 from cloud.detect.stillness import CameraTracker, StillnessConfig
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
@@ -115,7 +115,7 @@ def score(
         tracker = CameraTracker("cam", dead_class, stillness)
         confirmed: set[int] = set()
         for ts, det in run.frames:
-            kept = det.select(det.scores >= thr[det.classes])
+            kept = det.select(det.scores > thr[det.classes])  # as the detector's decode
             for c in tracker.observe(ts, kept, lights_on=True):
                 bird = _which_carcass(np.asarray(c.box), run)
                 if bird is None:
@@ -142,9 +142,7 @@ def score(
 
 def _which_carcass(box: np.ndarray, run: CameraRun) -> int | None:
     """The dead bird a confirmed box lies on, if any (anywhere it was seen dead)."""
-    best, best_iou = None, SAME_CARCASS_IOU
-    for bird, boxes in run.carcass_boxes.items():
-        iou = float(iou_one_to_many(box, np.stack(boxes)).max())
-        if iou >= best_iou:
-            best, best_iou = bird, iou
-    return best
+    birds = [bird for bird, boxes in run.carcass_boxes.items() for _ in boxes]
+    seen = np.array([b for boxes in run.carcass_boxes.values() for b in boxes]).reshape(-1, 4)
+    k = best_overlap(box, seen, SAME_CARCASS_IOU)
+    return None if k is None else birds[k]

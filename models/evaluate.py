@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from cloud.detect.postprocess import Detections, iou_matrix, iou_one_to_many
+from cloud.detect.postprocess import Detections, best_overlap, iou_matrix
 
 log = logging.getLogger(__name__)
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -82,11 +82,8 @@ def _greedy_match(
     claimed = np.zeros(len(gt_cls), bool)
     for i in np.argsort(-det.scores, kind="stable"):
         same = np.flatnonzero((gt_cls == det.classes[i]) & ~claimed)
-        if same.size == 0:
-            continue
-        ious = iou_one_to_many(det.boxes[i], gt_boxes[same])
-        j = int(np.argmax(ious))
-        if ious[j] >= iou:
+        j = best_overlap(det.boxes[i], gt_boxes[same], iou)
+        if j is not None:
             tp[i] = True
             claimed[same[j]] = True
     return tp, claimed

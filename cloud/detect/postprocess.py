@@ -43,6 +43,15 @@ def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
+def best_overlap(box: np.ndarray, boxes: np.ndarray, min_iou: float) -> int | None:
+    """Index of the box in `boxes` that `box` overlaps most, if by IoU >= `min_iou`."""
+    if not len(boxes):
+        return None
+    ious = iou_one_to_many(box, boxes)
+    best = int(np.argmax(ious))
+    return best if ious[best] >= min_iou else None
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
     h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])

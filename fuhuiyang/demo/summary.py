@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cloud.detect.postprocess import iou_one_to_many
+from cloud.detect.postprocess import best_overlap
 from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
 from firmware_sim.world import World
@@ -115,12 +115,10 @@ def _check_reports(reports: list[Any], carcasses: dict[tuple[str, str], dict[int
     right, found = 0, set()
     for gateway_id, camera, box in reports:
         seen = carcasses.get((gateway_id, camera), {})
-        if not seen:
-            continue
         birds = list(seen)
-        overlaps = iou_one_to_many(np.asarray(box, float), np.asarray([seen[b] for b in birds], float))
-        best = int(np.argmax(overlaps))
-        if overlaps[best] >= REPORT_IOU:
+        best = best_overlap(np.asarray(box, float), np.array([seen[b] for b in birds], float).reshape(-1, 4),
+                            REPORT_IOU)
+        if best is not None:
             right += 1
             found.add((gateway_id, camera, birds[best]))
     return right, len(found)

@@ -9,14 +9,14 @@ import click
 from fuhuiyang import __version__
 from fuhuiyang.lazy import LazyGroup
 
-# Each part owns its commands; they are imported only when invoked.
+# Command groups, imported only when invoked.
 GROUPS = {
-    "db": "cloud.db.cli:db",
-    "edge": "edge.cli:edge",
+    "db": "fuhuiyang.commands.db:db",
+    "edge": "fuhuiyang.commands.edge:edge",
     "cloud": "cloud.cli:cloud",
-    "sim": "firmware_sim.cli:sim",
+    "sim": "fuhuiyang.commands.sim:sim",
     "models": "models.cli:models",
-    "bench": "fuhuiyang.bench:bench",
+    "bench": "fuhuiyang.commands.bench:bench",
     "alerts": "cloud.alerts.cli:alerts",
     "demo": "fuhuiyang.demo:demo",
 }

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import Agent, Devices, FrameSource
-from edge.app import software_version
 from edge.config import parse_config
 from edge.drivers.modbus import ModbusDriver
 from edge.frames import CameraChannel
@@ -28,6 +27,7 @@ from firmware_sim.gateway import GatewayDevices
 from firmware_sim.world import World
 from fuhuiyang.demo.seed import cloud_house_id
 from fuhuiyang.demo.transports import SimCamera, SimRegisterClient, SimScale
+from fuhuiyang.processes.edge import software_version
 from fuhuiyang.services.mqtt import BrokerEndpoint
 
 log = logging.getLogger(__name__)

@@ -159,7 +159,7 @@ def test_eval_command_reports_per_class_metrics(tmp_path: Path) -> None:
 
 
 def test_bench_command_prints_the_contract_fields() -> None:
-    from cloud.detect.bench import detect
+    from fuhuiyang.bench.detect import detect
 
     result = CliRunner().invoke(detect, ["--frames", "2", "--rounds", "1", "--json"])
     assert result.exit_code == 0, result.output

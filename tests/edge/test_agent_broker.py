@@ -222,7 +222,7 @@ def test_remote_config_rejected_with_reason_then_applied_live(broker: Any, tmp_p
 def test_validate_config_names_the_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from edge.cli import edge
+    from fuhuiyang.commands.edge import edge
 
     bad = tmp_path / "gateway.yaml"
     bad.write_text("gateway_id: gw1\nmqtt:\n  host: broker\n  prot: 1883\nsensors:\n  - id: th1\n"

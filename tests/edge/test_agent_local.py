@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from edge.cli import edge
 from edge.config import MqttSettings
 from edge.uplink import Connected, Uplink
+from fuhuiyang.commands.edge import edge
 from protocol import Kind, decode
 from tests.edge.harness import ManualClock
 from tests.edge.test_agent_broker import gateway_doc, make_agent

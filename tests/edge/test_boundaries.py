@@ -11,7 +11,7 @@ FORBIDDEN = ("cloud", "firmware_sim", "models", "pandas", "onnxruntime", "ultral
 def test_agent_modules_import_without_cloud_or_simulator() -> None:
     code = (
         "import sys\n"
-        "import edge.app, edge.agent, edge.cli, edge.frames, edge.drivers.camera, edge.drivers.scale\n"
+        "import fuhuiyang.processes.edge, fuhuiyang.commands.edge, edge.agent, edge.frames, edge.drivers.camera, edge.drivers.scale\n"
         "import edge.drivers.modbus, edge.drivers.clock, edge.weighing\n"
         "from fuhuiyang.cli import cli\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})\n"

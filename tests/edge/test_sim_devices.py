@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.app import build_clock, build_devices
 from edge.config import GatewayConfig, load_config
+from fuhuiyang.processes.edge import build_clock, build_devices
 from fuhuiyang.services.net import free_port, wait_for_port
 
 pytest.importorskip("firmware_sim.devices_server")

@@ -63,7 +63,7 @@ def test_same_seed_same_fleet() -> None:
 
 
 def test_bench_sim_reports_speed() -> None:
-    from firmware_sim.bench import sim_speed
+    from fuhuiyang.bench.sim_speed import sim_speed
 
     result = CliRunner().invoke(sim_speed, ["--days", "2", "--fleet-ticks", "2", "--scale-days", "1",
                                             "--json"])

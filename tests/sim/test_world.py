@@ -144,7 +144,7 @@ def test_bad_scenarios_are_refused_with_a_reason(tmp_path) -> None:
 
 
 def test_cli_run_writes_truth(tmp_path) -> None:
-    from firmware_sim.cli import sim
+    from fuhuiyang.commands.sim import sim
 
     out = tmp_path / "truth.json"
     events = tmp_path / "events.json"
@@ -198,7 +198,7 @@ def test_broilers_are_marketed_and_the_empty_house_reads_outside_air() -> None:
 
 
 def test_describe_gives_the_region_tree_with_placement_dates() -> None:
-    from firmware_sim.cli import sim
+    from fuhuiyang.commands.sim import sim
 
     result = CliRunner().invoke(sim, ["describe", "demo_region"])
     assert result.exit_code == 0, result.output

@@ -43,8 +43,8 @@ def validate_config(file: Path) -> None:
 @click.option("--tick", default=0.2, show_default=True, help="Seconds between loop rounds.")
 def run(config_path: Path, tick: float) -> None:
     """Run the agent until SIGTERM/SIGINT."""
-    from edge.app import build_agent
     from edge.config import ConfigError
+    from fuhuiyang.processes.edge import build_agent
 
     try:
         agent = build_agent(config_path)
@@ -73,7 +73,7 @@ def outbox(config_path: Path | None, db: Path | None, as_json: bool) -> None:
     if db is None:
         if config_path is None:
             raise click.UsageError("give --config or --db")
-        from edge.app import load_effective
+        from fuhuiyang.processes.edge import load_effective
 
         config, _, _ = load_effective(config_path)
         db = config.resolve(config.outbox.path)

@@ -1,7 +1,4 @@
-"""Edge benchmarks: `fuhuiyang bench weighing` and `fuhuiyang bench edge`.
-
-The simulator is imported inside the commands only: a gateway install has no firmware_sim.
-"""
+"""`fuhuiyang bench weighing`: the simulator's raw scale signal through the agent's weighing code."""
 
 from __future__ import annotations
 
@@ -74,29 +71,6 @@ def weighing(birds: int, days: int, breed: str, start_day_age: int, seed: int, k
     out["baseline_textbook"] = {k: getattr(b, k) for k in (
         "per_bird_median_abs_error_g", "daily_mean_rel_error", "single_visit_recall", "multi_bird_rejected",
         "false_accepts")}
-    if as_json:
-        click.echo(json.dumps(out, indent=2))
-    else:
-        for k, v in out.items():
-            click.echo(f"{k}: {v}")
-
-
-@click.command("edge")
-@click.option("--seconds", default=90.0, show_default=True, type=click.FloatRange(10, 3600),
-              help="Wall-clock span the agent runs.")
-@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Simulated seconds per wall second (1 = the devices' real rates).")
-@click.option("--camera/--no-camera", default=False, show_default=True,
-              help="Also serve a simulated MJPEG camera and let the agent capture from it.")
-@click.option("--scenario", default="demo_region", show_default=True)
-@click.option("--gateway", default="gw-f01", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def edge_footprint(seconds: float, speed: float, camera: bool, scenario: str, gateway: str,
-                   as_json: bool) -> None:
-    """Run `fuhuiyang edge run` against simulated devices and measure RSS, CPU and uplink bytes."""
-    from edge.footprint import measure
-
-    out = measure(seconds=seconds, speed=speed, camera=camera, scenario=scenario, gateway=gateway)
     if as_json:
         click.echo(json.dumps(out, indent=2))
     else:

@@ -1,4 +1,4 @@
-"""Composition root of the gateway process: config file in, running agent out."""
+"""Composition root of the gateway process (`fuhuiyang edge run`): config file in, running agent out."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from edge.outbox import Outbox
 from edge.remote import ConfigStore
 from edge.sampling import SensorDriver
 from edge.uplink import Uplink
+from fuhuiyang import __version__
 
 log = logging.getLogger(__name__)
 
 
 def software_version() -> str:
-    from fuhuiyang import __version__
-
     return f"fuhuiyang-edge/{__version__}"
 
 

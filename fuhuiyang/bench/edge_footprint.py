@@ -9,6 +9,7 @@ Benchmark only: imports the simulator's CLI as separate processes, never into th
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import click
 import yaml
 
 ENTRY = "from fuhuiyang.cli import main; main()"
@@ -137,3 +139,24 @@ def measure(*, seconds: float, speed: float, camera: bool, scenario: str, gatewa
             with contextlib.suppress(Exception):
                 _stop(proc)
         broker.stop()
+
+
+@click.command("edge")
+@click.option("--seconds", default=90.0, show_default=True, type=click.FloatRange(10, 3600),
+              help="Wall-clock span the agent runs.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Simulated seconds per wall second (1 = the devices' real rates).")
+@click.option("--camera/--no-camera", default=False, show_default=True,
+              help="Also serve a simulated MJPEG camera and let the agent capture from it.")
+@click.option("--scenario", default="demo_region", show_default=True)
+@click.option("--gateway", default="gw-f01", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def edge_footprint(seconds: float, speed: float, camera: bool, scenario: str, gateway: str,
+                   as_json: bool) -> None:
+    """Run `fuhuiyang edge run` against simulated devices and measure RSS, CPU and uplink bytes."""
+    out = measure(seconds=seconds, speed=speed, camera=camera, scenario=scenario, gateway=gateway)
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            click.echo(f"{k}: {v}")

@@ -29,7 +29,7 @@ import psutil
 import psycopg
 
 import protocol
-from fuhuiyang.gateway_swarm import GatewaySwarm
+from fuhuiyang.bench.gateway_swarm import GatewaySwarm
 from fuhuiyang.heartbeats import heartbeat, stored
 from fuhuiyang.services import mqtt as mqtt_services
 from fuhuiyang.services import postgres as pg_services

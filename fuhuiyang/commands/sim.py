@@ -1,4 +1,4 @@
-"""`fuhuiyang sim ...`: the simulated world from the command line (composition root)."""
+"""`fuhuiyang sim ...`: the simulated world from the command line."""
 
 from __future__ import annotations
 

@@ -21,8 +21,9 @@ from psycopg import sql
 
 from cloud.db.connection import connect, timescaledb_installed
 from cloud.db.migrate import migrate
-from cloud.reports import service, synthetic
+from cloud.reports import service
 from cloud.settings import CloudSettings
+from fuhuiyang.bench import report_data
 
 
 @click.command()
@@ -47,11 +48,11 @@ def report(farms: int, days: int, readings_days: int, runs: int, database_url: s
             migrate(conn, schema)
             tsdb = timescaledb_installed(conn)
         end = date(2026, 11, 28)
-        shape = synthetic.Shape(farms=farms, days=days, end=end, readings_days=min(readings_days, days),
-                                batch=200 if tsdb else synthetic.BATCH)
+        shape = report_data.Shape(farms=farms, days=days, end=end, readings_days=min(readings_days, days),
+                                batch=200 if tsdb else report_data.BATCH)
         with connect(url, schema) as conn:
             t0 = time.perf_counter()
-            counts = synthetic.load(conn, shape)
+            counts = report_data.load(conn, shape)
             conn.autocommit = True
             if tsdb:
                 for view in ("env_hourly", "env_daily", "weighing_daily"):

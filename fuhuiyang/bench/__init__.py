@@ -1,0 +1,1 @@
+"""Benchmarks behind `fuhuiyang bench ...`, one module per bench; each prints JSON."""

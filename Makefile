@@ -27,7 +27,8 @@ test-deps:
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy protocol edge cloud firmware_sim models fuhuiyang
+	$(BIN)/mypy protocol farming messaging edge cloud firmware_sim models fuhuiyang
+	$(BIN)/lint-imports
 
 # pytest exit 5 means nothing was collected: that is a failure for us, not a pass.
 pytest: install test-deps

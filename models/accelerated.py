@@ -59,7 +59,7 @@ def render_sets(
 
 def default_checkpoint() -> Path:
     """The registry's default model's checkpoint: the `.pt` beside its ONNX file."""
-    from cloud.detect.registry import load_entry
+    from cloud.detect import load_entry
 
     return load_entry(verify=False).path.with_suffix(".pt")
 

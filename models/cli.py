@@ -7,8 +7,14 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # the commands import numpy and the detector only when they run
+    import numpy as np
+
+    from cloud.detect import Detections
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +108,7 @@ def export(
     make_default: bool,
 ) -> None:
     """Export a checkpoint to ONNX under models/weights/ and register it."""
-    from cloud.detect.registry import REGISTRY, sha256_file
+    from cloud.detect import REGISTRY, sha256_file
     from models.register import register
     from models.train import class_names, export_onnx
 
@@ -167,8 +173,7 @@ def eval_(
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
-    from cloud.detect.detector import OnnxDetector
-    from cloud.detect.registry import RegistryError, entry_from_onnx, load_entry
+    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_entry
     from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
 
     if record and weights is not None:
@@ -184,7 +189,7 @@ def eval_(
         entry = load_entry(model_name)
     detector = OnnxDetector(entry)
 
-    def detect(frames: list) -> list:
+    def detect(frames: list[np.ndarray]) -> list[Detections]:
         return detector.detect(frames, conf=SCORE_FLOOR)
 
     result = evaluate(
@@ -245,9 +250,7 @@ def eval_deaths(
     (detector + stillness tracker, five-minute frames), and its false confirmations."""
     import numpy as np
 
-    from cloud.detect.detector import OnnxDetector
-    from cloud.detect.registry import load_entry
-    from cloud.detect.stillness import StillnessConfig
+    from cloud.detect import OnnxDetector, StillnessConfig, load_entry
     from models.deaths import DeathsSpec, score, simulate
 
     entry = load_entry(model_name)
@@ -296,7 +299,7 @@ def quantize_cmd(
     model_name: str | None, name: str | None, calibration: int, make_default: bool
 ) -> None:
     """Static INT8 (QDQ, convolutions only) copy of a registered model, registered beside it."""
-    from cloud.detect.registry import REGISTRY, load_entry, sha256_file
+    from cloud.detect import REGISTRY, load_entry, sha256_file
     from models.quantize import quantize
     from models.register import derived_entry, register
 
@@ -325,7 +328,7 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
     Database and frame store come from the cloud settings (FUHUIYANG_DATABASE_URL,
     FUHUIYANG_FRAMES_DIR, ...).
     """
-    from cloud.db.connection import connect
+    from cloud.db import connect
     from cloud.frames_store import LocalFrameStore
     from cloud.settings import CloudSettings
     from models.feedback import load_frames, write_feedback
@@ -354,7 +357,7 @@ def _record_evaluation(name: str, data: Path, result: dict[str, object]) -> None
     only once `meets_targets` is true."""
     from datetime import date
 
-    from cloud.detect.registry import REGISTRY
+    from cloud.detect import REGISTRY
 
     doc = json.loads(REGISTRY.read_text())
     classes = result["classes"]
@@ -431,7 +434,7 @@ def train_refiner(
         from models.refiner import build
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(f"training needs the train extra: {exc}") from exc
-    from cloud.detect.refine import RefinerSpec
+    from cloud.detect import RefinerSpec
 
     _show_progress("models.refiner")  # a run takes tens of minutes: say how it goes
     spec = RefinerSpec(input_size=input_size, expand=expand, proposal_conf=proposal_conf)

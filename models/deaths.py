@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cloud.detect.postprocess import Detections, best_overlap
-from cloud.detect.stillness import CameraTracker, StillnessConfig
+from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from cloud.detect.postprocess import Detections, best_overlap, iou_matrix
+from cloud.detect import Detections, best_overlap, iou_matrix
 
 log = logging.getLogger(__name__)
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

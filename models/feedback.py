@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cloud.detect.postprocess import iou_one_to_many
+from cloud.detect import iou_one_to_many
 
 if TYPE_CHECKING:
     import psycopg

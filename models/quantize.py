@@ -26,7 +26,7 @@ class _Frames:
         self.seeds = iter(range(seed, seed + count))
 
     def get_next(self) -> dict[str, np.ndarray] | None:
-        from cloud.detect.preprocess import letterbox, to_tensor
+        from cloud.detect import letterbox, to_tensor
         from firmware_sim.camera.scene import random_sample
 
         seed = next(self.seeds, None)

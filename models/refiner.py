@@ -17,9 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cloud.detect.detector import OnnxDetector
-from cloud.detect.postprocess import iou_matrix
-from cloud.detect.refine import RefinerSpec, cut, prior, to_window, windows
+from cloud.detect import OnnxDetector, RefinerSpec, cut, iou_matrix, prior, to_window, windows
 from models.evaluate import data_names, image_files, label_path, read_labels
 
 log = logging.getLogger(__name__)
@@ -195,7 +193,7 @@ def train(
     import torch
     from torch.nn import functional as F
 
-    from cloud.detect.refine import crop_tensor
+    from cloud.detect import crop_tensor
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -236,7 +234,7 @@ def validate(net: Any, ex: Examples) -> dict[str, float]:
     """Per-class accuracy and the share of positives whose box lands at IoU >= 0.5."""
     import torch
 
-    from cloud.detect.refine import crop_tensor
+    from cloud.detect import crop_tensor
 
     net.eval()
     preds, boxes = [], []
@@ -263,8 +261,9 @@ def validate(net: Any, ex: Examples) -> dict[str, float]:
 def _paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
     h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return w * h / np.maximum(area(a) + area(b) - w * h, 1e-9)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return np.asarray(w * h / np.maximum(area_a + area_b - w * h, 1e-9))
 
 
 def export(net: Any, path: Path, input_size: int, n_prior: int) -> None:
@@ -313,7 +312,7 @@ def build(
 
     import torch
 
-    from cloud.detect.registry import REGISTRY, load_entry, sha256_file
+    from cloud.detect import REGISTRY, load_entry, sha256_file
     from models.register import derived_entry
 
     base = load_entry(model_name)
@@ -403,8 +402,9 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
     """
     import cv2
 
-    from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK
-    from cloud.detect.refine import (
+    from cloud.detect import (
+        NEVER_TRUSTED,
+        NO_SECOND_LOOK,
         doubtful,
         finish,
         from_window,
@@ -473,7 +473,7 @@ def calibrate(two_stage: OnnxDetector, val: Path, trained_at: float) -> Calibrat
 
     def affordable(trial: dict[str, Any]) -> bool:
         lost = max(base[c]["map50"] - trial["classes"][c]["map50"] for c in classes)
-        return lost <= PROPOSAL_AP_TOLERANCE
+        return bool(lost <= PROPOSAL_AP_TOLERANCE)
 
     for candidate in (c for c in PROPOSAL_CONFS if c > trained_at):
         trial = score(best, candidate)
@@ -532,7 +532,7 @@ def recalibrate(name: str, val: Path) -> dict[str, Any]:
     figures dropped, as they were taken at the old settings)."""
     from datetime import date
 
-    from cloud.detect.registry import load_entry
+    from cloud.detect import load_entry
     from models.register import derived_entry
 
     raw = derived_entry(name)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cloud.detect.registry import REGISTRY
+from cloud.detect import REGISTRY
 
 MEASURED = ("evaluation", "meets_targets")  # written by `models eval --record` for one file
 

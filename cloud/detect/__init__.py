@@ -1,1 +1,67 @@
-"""Dead-bird detection: ONNX Runtime inference with pure-numpy pre/post-processing."""
+"""Dead-bird detection: ONNX Runtime inference with pure-numpy pre/post-processing.
+
+The names below are the package's public entry points: `models` (training, evaluation,
+refiner building) imports only these. Importing them loads numpy and OpenCV, not ONNX
+Runtime, which the detector and the registry's checks load when they first run.
+"""
+
+from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK, OnnxDetector
+from cloud.detect.postprocess import Detections, best_overlap, iou_matrix, iou_one_to_many
+from cloud.detect.preprocess import letterbox, to_tensor
+from cloud.detect.refine import (
+    RefinerSpec,
+    crop_tensor,
+    cut,
+    doubtful,
+    finish,
+    from_window,
+    fuse,
+    mirror,
+    prior,
+    second_look,
+    to_window,
+    trusted,
+    windows,
+)
+from cloud.detect.registry import (
+    REGISTRY,
+    ModelEntry,
+    RegistryError,
+    entry_from_onnx,
+    load_entry,
+    sha256_file,
+)
+from cloud.detect.stillness import CameraTracker, StillnessConfig
+
+__all__ = [
+    "NEVER_TRUSTED",
+    "NO_SECOND_LOOK",
+    "REGISTRY",
+    "CameraTracker",
+    "Detections",
+    "ModelEntry",
+    "OnnxDetector",
+    "RefinerSpec",
+    "RegistryError",
+    "StillnessConfig",
+    "best_overlap",
+    "crop_tensor",
+    "cut",
+    "doubtful",
+    "entry_from_onnx",
+    "finish",
+    "from_window",
+    "fuse",
+    "iou_matrix",
+    "iou_one_to_many",
+    "letterbox",
+    "load_entry",
+    "mirror",
+    "prior",
+    "second_look",
+    "sha256_file",
+    "to_tensor",
+    "to_window",
+    "trusted",
+    "windows",
+]

@@ -226,8 +226,10 @@ def fleet(gateways: int, minutes: float, workers: int, as_json: bool) -> None:
                     points_published += len(points)
                 if minute % HEALTH_EVERY_MIN == 0:
                     seqs[gw_id] += 1
+                    # now_ms is truncated: the first heartbeat, sent at once, could be a hair before start
+                    uptime_s = max(0.0, now_ms / 1000 - started)
                     swarm.publish(gw_id, protocol.topic_for(gw_id, "health"),
-                                  heartbeat(gw_id, seqs[gw_id], now_ms, now_ms / 1000 - started, SOFTWARE))
+                                  heartbeat(gw_id, seqs[gw_id], now_ms, uptime_s, SOFTWARE))
                     ledger.add((gw_id, seqs[gw_id]), "health", now_ms)
                     published += 1
         drain_deadline = time.monotonic() + 60

@@ -1,0 +1,1 @@
+"""MQTT plumbing shared by the cloud processes: broker address, subscriber, publisher."""

@@ -59,7 +59,7 @@ Event = Connected | Disconnected | Ack | Inbound
 def backoff_s(failures: int, low: float, high: float, rng: random.Random) -> float:
     """Exponential backoff with jitter in [½, 1] of the step, so a fleet does not reconnect in step."""
     step = min(high, low * 2 ** min(failures, 30))
-    return step * rng.uniform(0.5, 1.0)
+    return float(step * rng.uniform(0.5, 1.0))
 
 
 class Uplink:

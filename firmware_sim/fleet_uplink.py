@@ -105,8 +105,9 @@ def publish_fleet(
 ) -> dict[str, Any]:
     """Publish `ticks` ticks of the fleet; pace at `speed` × real time (None = max)."""
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
-    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                          client_id=f"fhy-fleet-{int(time.time() * 1000) % 10**9}",
                          protocol=mqtt.MQTTv5 if mqtt_v5 else mqtt.MQTTv311)
     if username:

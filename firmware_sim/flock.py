@@ -76,10 +76,10 @@ class Flock:
     def weights_g(self, day_age: float | None = None) -> np.ndarray:
         """Current weight of every bird (dead ones included; mask with `alive`)."""
         age = self.phys_age if day_age is None else self.phys_age + (day_age - self.day_age)
-        return sex_weight_g(self.breed, age, self.male) * self.size
+        return np.asarray(sex_weight_g(self.breed, age, self.male) * self.size)
 
     def alive_weights_g(self, day_age: float | None = None) -> np.ndarray:
-        return self.weights_g(day_age)[self.alive]
+        return np.asarray(self.weights_g(day_age)[self.alive])
 
     def mean_weight_g(self) -> float:
         w = self.alive_weights_g()
@@ -169,7 +169,7 @@ class Flock:
             return w
         late = max(0.0, age - 28.0) / 14.0 if self.breed.kind == "broiler" else 0.0
         z = (w - w.mean()) / max(float(w.std()), 1e-9)
-        return np.exp(-0.35 * late * z)
+        return np.asarray(np.exp(-0.35 * late * z))
 
     def scale_use_rate(self, day_age: float | None = None) -> float:
         """Visits per bird per lit hour, falling after week 4 for broilers."""

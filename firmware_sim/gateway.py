@@ -165,5 +165,5 @@ class GatewayDevices:
         if day is None:
             return np.full(ts.shape, 20.0)
         t_h = (ts - day.start_ms) / MS_PER_HOUR
-        return np.interp(t_h, np.arange(24) + 0.5, day.temp_c)
+        return np.asarray(np.interp(t_h, np.arange(24) + 0.5, day.temp_c))
 

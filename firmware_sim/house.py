@@ -79,7 +79,7 @@ def target_temp_c(mean_weight_g: float, day_age: float | None = None) -> float:
 
 
 def heat_production_w(mean_weight_g: float) -> float:
-    return 10.62 * (max(mean_weight_g, 1.0) / 1000.0) ** 0.75
+    return float(10.62 * (max(mean_weight_g, 1.0) / 1000.0) ** 0.75)
 
 
 @dataclass(frozen=True)
@@ -188,4 +188,4 @@ def nh3_emission_mg_h(spec: HouseSpec, x: HourInputs, temp_c: float) -> float:
     litter = min(1.0, (litter_age + 2.0) / 37.0) ** 1.5
     mass_kg = x.birds * x.mean_weight_g / 1000.0
     warmth = min(2.5, math.exp(0.07 * (temp_c - 22.0)))  # litter temperature lags the air
-    return 10.8 * mass_kg * litter * warmth * x.water_spill
+    return float(10.8 * mass_kg * litter * warmth * x.water_spill)

@@ -56,7 +56,7 @@ def trusted(class_scores: np.ndarray, trust: Sequence[float]) -> np.ndarray:
     others = class_scores.copy()
     others[rows, best] = 0.0
     sure = class_scores[rows, best] >= np.asarray(trust, np.float32)[best]
-    return sure & (others.max(axis=1) < TRUST_OTHERS_BELOW)
+    return np.asarray(sure & (others.max(axis=1) < TRUST_OTHERS_BELOW))
 
 
 def windows(boxes: np.ndarray, expand: float) -> np.ndarray:
@@ -70,11 +70,11 @@ def windows(boxes: np.ndarray, expand: float) -> np.ndarray:
 
 def to_window(boxes: np.ndarray, win: np.ndarray) -> np.ndarray:
     """xyxy frame boxes -> coordinates in their window, 0..1 across it."""
-    return (boxes - np.tile(win[:, :2], 2)) / win[:, 2:3]
+    return np.asarray((boxes - np.tile(win[:, :2], 2)) / win[:, 2:3])
 
 
 def from_window(rel: np.ndarray, win: np.ndarray) -> np.ndarray:
-    return rel * win[:, 2:3] + np.tile(win[:, :2], 2)
+    return np.asarray(rel * win[:, 2:3] + np.tile(win[:, :2], 2))
 
 
 def cut(frame: np.ndarray, win: np.ndarray, size: int) -> np.ndarray:

@@ -157,7 +157,7 @@ def _light(img: np.ndarray, cond: Conditions, rng: np.random.Generator) -> np.nd
         out = (grey * field * hot)[..., None].repeat(3, axis=2)
     else:
         out = f * field[..., None] * np.array(cond.tint, np.float32)
-    return out
+    return np.asarray(out)
 
 
 def _degrade(f: np.ndarray, cond: Conditions, rng: np.random.Generator) -> np.ndarray:
@@ -178,7 +178,7 @@ def _degrade(f: np.ndarray, cond: Conditions, rng: np.random.Generator) -> np.nd
     if cond.noise_sigma > 0:
         noise = rng.normal(0, cond.noise_sigma, f.shape[:2]).astype(np.float32)
         f = f + (noise[..., None] if cond.night_ir else noise[..., None] * rng.uniform(0.8, 1.2, 3))
-    return np.clip(f, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(f, 0, 255).astype(np.uint8))
 
 
 def render_frame(

@@ -125,4 +125,4 @@ def _serial_cpu_seconds(conn: psycopg.Connection, start: date, end: date, runs: 
             samples.append((b1.user - b0.user + b1.system - b0.system) + (m1.user - m0.user + m1.system - m0.system))
     finally:
         conn.execute("RESET max_parallel_workers_per_gather")
-    return round(statistics.median(samples), 3)
+    return round(float(statistics.median(samples)), 3)

@@ -58,4 +58,4 @@ def test_recalibrating_a_one_stage_model_is_refused() -> None:
     from models.refiner import recalibrate
 
     with pytest.raises(ValueError, match="no refiner"):
-        recalibrate("fuhuiyang-dead-v2", Path("unused"))
+        recalibrate("fuhuiyang-dead-v6", Path("unused"))

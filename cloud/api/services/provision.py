@@ -1,6 +1,6 @@
 """Gateway registration, credential rotation and revocation, through cloud.provisioning.
 
-The provisioner keeps the broker's password and ACL files in step with the database; this
+The provisioner keeps the broker's logins and ACLs in step with the database; this
 module adds the caller's scope and role checks in front of it.
 """
 
@@ -14,13 +14,13 @@ from cloud.api.errors import ApiError, forbidden
 from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import get_farm
 from cloud.api.services.gateways import get_gateway
-from cloud.provisioning.cli import broker_files, gateway_broker
+from cloud.provisioning.backends import broker_auth, gateway_broker
 from cloud.provisioning.gateways import Provisioner, ProvisioningError
 from cloud.settings import CloudSettings
 
 
 def _provisioner(conn: psycopg.Connection, settings: CloudSettings) -> Provisioner:
-    return Provisioner(conn, broker_files(settings), gateway_broker(settings))
+    return Provisioner(conn, broker_auth(settings), gateway_broker(settings))
 
 
 def register(conn: psycopg.Connection, scope: Scope, settings: CloudSettings, farm_id: str,

@@ -33,6 +33,10 @@ class ProvisioningError(ValueError):
     """A request that cannot be carried out (unknown farm, duplicate id, ...)."""
 
 
+class BrokerNotUpdated(ProvisioningError):
+    """The database change stands, the broker did not take it (unreachable, refused)."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     gateway_id: str
@@ -177,7 +181,7 @@ class Provisioner:
         except BrokerAuthError as exc:
             # The database change stands; `provision sync` (or a rotation) brings the broker along.
             log.error("%s but the broker was not updated: %s", done, exc)
-            raise ProvisioningError(f"{done} but the broker was not updated ({exc}); "
+            raise BrokerNotUpdated(f"{done} but the broker was not updated ({exc}); "
                                     "run `provision sync` (or rotate) once it is reachable") from exc
 
     def _audit(self, actor: int | None, action: str, entity_id: str, detail: dict[str, Any],

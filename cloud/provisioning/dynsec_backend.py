@@ -17,6 +17,7 @@ import queue
 import ssl
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,7 +101,8 @@ class DynsecControl:
         responses: queue.Queue[bytes] = queue.Queue()
         ready = threading.Event()
         outcome: dict[str, Any] = {}
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fhy-provision-{uuid.uuid4().hex[:8]}",
+        client_tag = f"fhy-provision-{uuid.uuid4().hex[:8]}"
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_tag,
                              protocol=mqtt.MQTTv5, reconnect_on_failure=False)
         client.username_pw_set(self.admin_username, self.admin_password)
         if self.address.tls:
@@ -133,14 +135,25 @@ class DynsecControl:
             if any(code.is_failure for code in outcome["suback"]):
                 raise BrokerAuthError("broker refused the dynamic-security response topic (admin role missing?)")
 
+            sent = 0
+
             def send(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-                client.publish(CONTROL_TOPIC, json.dumps({"commands": commands}), qos=1)
-                try:
-                    answer = json.loads(responses.get(timeout=self.timeout_s))
-                except queue.Empty:
-                    raise BrokerAuthError("no response from the dynamic-security plugin "
-                                          "(is it loaded, and may this login publish to $CONTROL?)") from None
-                replies: list[dict[str, Any]] = answer.get("responses", [])
+                nonlocal sent
+                # The plugin answers every admin on one topic: tag our commands, skip others' answers.
+                tag = f"{client_tag}-{sent}"
+                sent += 1
+                tagged = [{**command, "correlationData": f"{tag}-{i}"} for i, command in enumerate(commands)]
+                client.publish(CONTROL_TOPIC, json.dumps({"commands": tagged}), qos=1)
+                deadline = time.monotonic() + self.timeout_s
+                while True:
+                    try:
+                        answer = json.loads(responses.get(timeout=max(0.0, deadline - time.monotonic())))
+                    except queue.Empty:
+                        raise BrokerAuthError("no response from the dynamic-security plugin "
+                                              "(is it loaded, and may this login publish to $CONTROL?)") from None
+                    replies: list[dict[str, Any]] = answer.get("responses", [])
+                    if replies and replies[0].get("correlationData") == f"{tag}-0":
+                        break
                 if len(replies) != len(commands):
                     raise BrokerAuthError(f"{len(commands)} commands sent, {len(replies)} answered")
                 failed = [f"{r.get('command')}: {r['error']}" for r in replies if r.get("error")]

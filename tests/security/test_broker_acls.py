@@ -5,6 +5,8 @@ provisioning (dynamic-security plugin); ingest: the real worker."""
 
 from __future__ import annotations
 
+import threading
+
 from cloud.provisioning.gateways import Credentials
 from protocol import Kind, encode, topic_for
 from tests.cloud.conftest import count, running_ingest, telemetry, wait_until
@@ -111,3 +113,29 @@ def test_c_a_login_added_at_the_broker_behind_the_database_is_removed_by_sync(se
         prov.sync()
     assert refused(secured.port, "extra", "extra-pw", "extra-1")
     assert Session(secured.port, "gw-a", a.password, "gw-a").accepted
+
+
+def test_provisioning_ignores_the_answers_to_another_admins_commands(secured) -> None:
+    """The plugin answers every admin on one response topic; a provisioner must read only its own."""
+    provision(secured)
+    other = Session(secured.port, "fhy-admin", secured.admin_password, "another-admin")
+    assert not other.subscribe("$CONTROL/dynamic-security/v1/response")[0].is_failure
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.is_set():
+            other.client.publish("$CONTROL/dynamic-security/v1", b'{"commands": [{"command": "listGroups"}]}')
+            stop.wait(0.002)
+
+    thread = threading.Thread(target=chatter, daemon=True)
+    thread.start()
+    try:
+        with secured.provisioner() as prov:
+            for _ in range(5):
+                assert prov.sync() is True
+            prov.revoke("gw-b")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert any(b"listGroups" in payload for _, payload, _ in other.messages)  # the chatter was answered
+    other.close()

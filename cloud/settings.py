@@ -32,10 +32,17 @@ class CloudSettings(BaseSettings):
     frames_s3_endpoint: str | None = Field(None, description="S3 endpoint URL (MinIO, OSS, ...); keys from AWS_*")
     jwt_secret: SecretStr | None = Field(None, description="HS256 key for API tokens")
     timezone: str = Field("Asia/Shanghai", description="Farm-local day boundaries")
-    # Provisioning (cloud.provisioning): the broker's auth files and how to reload it.
+    # Provisioning (cloud.provisioning): the broker's dynamic-security plugin, or (without it)
+    # generated password/ACL files and how to reload them.
     gateway_mqtt_url: str | None = Field(
         None, description="Broker address written into gateway.yaml (default: mqtt_url without credentials)"
     )
+    dynsec_admin_password: SecretStr | None = Field(
+        None, description="Broker login allowed to publish $CONTROL/dynamic-security commands (turns dynsec on)")
+    dynsec_admin_username: str = Field("fhy-admin", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                                       description="Username of that login")
+    dynsec_config_file: Path | None = Field(
+        None, description="The plugin's plugin_opt_config_file, rendered by `provision sync --offline`")
     mosquitto_password_file: Path | None = Field(None, description="Generated mosquitto password_file")
     mosquitto_acl_file: Path | None = Field(None, description="Generated mosquitto acl_file")
     mosquitto_pid_file: Path | None = Field(None, description="SIGHUP this broker pid after changes")

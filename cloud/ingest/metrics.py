@@ -17,6 +17,10 @@ class IngestMetrics:
         self.rejected = Counter(
             "fhy_ingest_messages_rejected", "Messages quarantined, by reason", ["reason"], registry=r
         )
+        self.retained_skipped = Counter(
+            "fhy_ingest_retained_skipped", "Retained replays not ingested (each was ingested when published)",
+            registry=r,
+        )
         self.batches = Counter("fhy_ingest_batches", "Batches committed", registry=r)
         self.retries = Counter("fhy_ingest_batch_retries", "Batch writes retried", ["cause"], registry=r)
         self.batch_seconds = Histogram(

@@ -141,7 +141,18 @@ class IngestService:
         return batch
 
     def prepare(self, deliveries: list[Delivery]) -> _Prepared:
-        return _Prepared(deliveries, [judge(d.topic, d.payload) for d in deliveries], time.perf_counter())
+        fresh = [d for d in deliveries if not d.retain]
+        if len(fresh) < len(deliveries):
+            self._skip_retained([d for d in deliveries if d.retain])
+        return _Prepared(deliveries, [judge(d.topic, d.payload) for d in fresh], time.perf_counter())
+
+    def _skip_retained(self, replays: list[Delivery]) -> None:
+        # A delivery flagged retain comes from the broker's retained store when a subscription is
+        # (re)made, not from a publisher: its original was ingested when it was published (our
+        # subscriptions do not ask for retain-as-published). Ingesting it again on every reconnect
+        # would repeat status changes and quarantine rows. Acknowledged with its batch.
+        self.metrics.retained_skipped.inc(len(replays))
+        log.info("skipped %d retained replay(s), e.g. on %s", len(replays), replays[0].topic[:120])
 
     def process(self, deliveries: list[Delivery], stop: threading.Event | None = None) -> None:
         """Prepare and commit one batch in this thread."""
@@ -149,7 +160,7 @@ class IngestService:
 
     def commit(self, prepared: _Prepared, stop: threading.Event | None = None) -> None:
         deliveries, started = prepared.deliveries, prepared.started
-        judged = self._write_with_retry(deliveries, prepared.judged, stop)
+        judged = self._write_with_retry(deliveries, prepared.judged, stop) if prepared.judged else []
         for delivery in deliveries:  # in arrival order, as MQTT expects
             self.acker.ack(delivery)
         now = self.clock()

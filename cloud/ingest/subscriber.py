@@ -48,6 +48,7 @@ class Delivery:
     qos: int
     generation: int  # connection number: acks for an older connection are void
     received_s: float
+    retain: bool = False  # sent from the broker's retained store (a replay), not as it was published
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ class MqttSubscriber:
                 topic = bytes(message._topic).decode("utf-8", "replace")
             delivery = Delivery(
                 topic=topic, payload=bytes(message.payload), mid=message.mid, qos=message.qos,
-                generation=self._generation, received_s=time.time(),
+                generation=self._generation, received_s=time.time(), retain=bool(message.retain),
             )
             # Blocking here (queue full) stops reading the socket: TCP back-pressure on top of
             # Receive Maximum, for brokers or protocol versions that do not honour it.

@@ -10,30 +10,21 @@ from pathlib import Path
 import click
 
 from cloud.db.connection import connect
-from cloud.ingest.subscriber import BrokerAddress
+from cloud.provisioning.backends import BackendNotConfigured, broker_auth, gateway_broker
 from cloud.provisioning.gateways import PASSWORD_ENV, Provisioner, ProvisioningError
-from cloud.provisioning.mosquitto_auth import MosquittoFiles
 from cloud.settings import CloudSettings
 
 
-def broker_files(settings: CloudSettings) -> MosquittoFiles | None:
-    if settings.mosquitto_password_file is None or settings.mosquitto_acl_file is None:
-        return None
-    return MosquittoFiles(settings.mosquitto_password_file, settings.mosquitto_acl_file,
-                          pid_file=settings.mosquitto_pid_file, reload_command=settings.mosquitto_reload_command)
-
-
-def gateway_broker(settings: CloudSettings) -> BrokerAddress:
-    address = BrokerAddress.parse(settings.gateway_mqtt_url or settings.mqtt_url)
-    return BrokerAddress(address.host, address.port, address.tls, None, None)
-
-
 @contextmanager
-def provisioner() -> Iterator[Provisioner]:
+def provisioner(*, offline: bool = False) -> Iterator[Provisioner]:
     settings = CloudSettings()
+    try:
+        backend = broker_auth(settings, offline=offline)
+    except BackendNotConfigured as exc:
+        raise click.UsageError(str(exc)) from None
     with connect(settings.database_url, settings.database_schema) as conn:
         try:
-            yield Provisioner(conn, broker_files(settings), gateway_broker(settings))
+            yield Provisioner(conn, backend, gateway_broker(settings))
         except ProvisioningError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -119,8 +110,10 @@ def service_account(username: str, role: str, as_json: bool) -> None:
 
 
 @provision.command()
-def sync() -> None:
-    """Rewrite the broker's password and ACL files from the database and reload it."""
-    with provisioner() as p:
-        reloaded = p.sync()
-    click.echo("broker files written" + (" and broker reloaded" if reloaded else ""))
+@click.option("--offline", is_flag=True,
+              help="Render the dynamic-security plugin's config file instead (broker stopped; read at start).")
+def sync(offline: bool) -> None:
+    """Bring the broker's logins and ACLs to the database's state."""
+    with provisioner(offline=offline) as p:
+        live = p.sync()
+    click.echo("broker updated" if live else "broker auth written; the broker reads it at its next (re)start")

@@ -1,8 +1,8 @@
-"""Register, rotate, revoke and list gateways; the broker's auth files follow the database.
+"""Register, rotate, revoke and list gateways; the broker's auth follows the database.
 
-The database is the source of truth: after every change the password and ACL
-files are rendered from it in full and the broker reloads, so any process (CLI or
-API) can make a change and the files never drift.
+The database is the source of truth: after every change the complete list of broker accounts
+goes to the broker auth backend (cloud.provisioning.broker_auth), which makes the broker match
+it, so any process (CLI or API) can make a change and the broker never drifts.
 """
 
 from __future__ import annotations
@@ -19,12 +19,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from cloud.ingest.subscriber import BrokerAddress
-from cloud.provisioning.mosquitto_auth import (
-    Account,
-    MosquittoFiles,
-    generate_password,
-    hash_password,
-)
+from cloud.provisioning.broker_auth import Account, BrokerAuth, BrokerAuthError
+from cloud.provisioning.passwords import generate_password, hash_password
 from protocol.topics import GATEWAY_ID
 
 log = logging.getLogger(__name__)
@@ -35,6 +31,10 @@ SERVICE_ROLES = ("ingest", "publisher", "reader")
 
 class ProvisioningError(ValueError):
     """A request that cannot be carried out (unknown farm, duplicate id, ...)."""
+
+
+class BrokerNotUpdated(ProvisioningError):
+    """The database change stands, the broker did not take it (unreachable, refused)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ def gateway_yaml(gateway_id: str, broker: BrokerAddress) -> str:
 
 
 class Provisioner:
-    def __init__(self, conn: psycopg.Connection, broker_files: MosquittoFiles | None,
+    def __init__(self, conn: psycopg.Connection, broker: BrokerAuth | None,
                  gateway_broker: BrokerAddress) -> None:
         self.conn = conn
-        self.broker_files = broker_files
+        self.broker = broker
         self.gateway_broker = gateway_broker
 
     # --- gateways ----------------------------------------------------------------------
@@ -99,7 +99,7 @@ class Provisioner:
             if not inserted:
                 raise ProvisioningError(f"gateway {gateway_id!r} already exists")
             self._audit(actor, "register", gateway_id, {"farm_id": farm_id})
-        self.sync()
+        self._apply({gateway_id: password}, f"gateway {gateway_id} is registered")
         return Credentials(gateway_id, farm_id, password, gateway_yaml(gateway_id, self.gateway_broker))
 
     def rotate(self, gateway_id: str, actor: int | None = None) -> Credentials:
@@ -112,7 +112,7 @@ class Provisioner:
             if not row:
                 raise ProvisioningError(f"no gateway {gateway_id!r}")
             self._audit(actor, "rotate", gateway_id, {})
-        self.sync()
+        self._apply({gateway_id: password}, f"gateway {gateway_id} has a new password")
         return Credentials(gateway_id, row[0], password, gateway_yaml(gateway_id, self.gateway_broker))
 
     def revoke(self, gateway_id: str, actor: int | None = None) -> None:
@@ -124,7 +124,7 @@ class Provisioner:
             if not row:
                 raise ProvisioningError(f"no gateway {gateway_id!r}")
             self._audit(actor, "revoke", gateway_id, {})
-        self.sync()
+        self._apply({}, f"gateway {gateway_id} is revoked in the database")
 
     def list_gateways(self, farm_id: str | None = None) -> list[dict[str, Any]]:
         with self.conn.cursor(row_factory=dict_row) as cur:
@@ -153,10 +153,10 @@ class Provisioner:
                 (username, role, hash_password(password)),
             )
             self._audit(actor, "service_account", username, {"role": role}, entity="broker_account")
-        self.sync()
+        self._apply({username: password}, f"broker account {username} is stored")
         return password
 
-    # --- broker files ------------------------------------------------------------------
+    # --- the broker ----------------------------------------------------------------------
     def accounts(self) -> list[Account]:
         rows = self.conn.execute(
             "SELECT id, password_hash, 'gateway' FROM gateways "
@@ -167,10 +167,22 @@ class Provisioner:
         return [Account(*row) for row in rows]
 
     def sync(self) -> bool:
-        """Render the broker's files from the database and reload it; False if not configured."""
-        if self.broker_files is None:
+        """Bring the broker to the database's state; False if no backend is configured (or it
+        only wrote files the broker reads later)."""
+        if self.broker is None:
             return False
-        return self.broker_files.apply(self.accounts())
+        return self.broker.apply(self.accounts(), {})
+
+    def _apply(self, new_passwords: dict[str, str], done: str) -> None:
+        if self.broker is None:
+            return
+        try:
+            self.broker.apply(self.accounts(), new_passwords)
+        except BrokerAuthError as exc:
+            # The database change stands; `provision sync` (or a rotation) brings the broker along.
+            log.error("%s but the broker was not updated: %s", done, exc)
+            raise BrokerNotUpdated(f"{done} but the broker was not updated ({exc}); "
+                                    "run `provision sync` (or rotate) once it is reachable") from exc
 
     def _audit(self, actor: int | None, action: str, entity_id: str, detail: dict[str, Any],
                entity: str = "gateway") -> None:

@@ -1,6 +1,6 @@
 """Gateway registration, credential rotation and revocation, through cloud.provisioning.
 
-The provisioner keeps the broker's password and ACL files in step with the database; this
+The provisioner keeps the broker's logins and ACLs in step with the database; this
 module adds the caller's scope and role checks in front of it.
 """
 
@@ -14,13 +14,13 @@ from cloud.api.errors import ApiError, forbidden
 from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import get_farm
 from cloud.api.services.gateways import get_gateway
-from cloud.provisioning.cli import broker_files, gateway_broker
-from cloud.provisioning.gateways import Provisioner, ProvisioningError
+from cloud.provisioning.backends import broker_auth, gateway_broker
+from cloud.provisioning.gateways import BrokerNotUpdated, Provisioner, ProvisioningError
 from cloud.settings import CloudSettings
 
 
 def _provisioner(conn: psycopg.Connection, settings: CloudSettings) -> Provisioner:
-    return Provisioner(conn, broker_files(settings), gateway_broker(settings))
+    return Provisioner(conn, broker_auth(settings), gateway_broker(settings))
 
 
 def register(conn: psycopg.Connection, scope: Scope, settings: CloudSettings, farm_id: str,
@@ -30,6 +30,8 @@ def register(conn: psycopg.Connection, scope: Scope, settings: CloudSettings, fa
         raise forbidden("only technicians and administrators register gateways")
     try:
         credentials = _provisioner(conn, settings).register(farm_id, gateway_id, actor=scope.principal.user_id)
+    except BrokerNotUpdated as exc:
+        raise ApiError(503, "broker_unavailable", str(exc)) from exc
     except ProvisioningError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     return _with_broker(credentials.as_dict(), settings)
@@ -41,6 +43,8 @@ def rotate(conn: psycopg.Connection, scope: Scope, settings: CloudSettings, gate
         raise forbidden()
     try:
         credentials = _provisioner(conn, settings).rotate(gateway_id, actor=scope.principal.user_id)
+    except BrokerNotUpdated as exc:
+        raise ApiError(503, "broker_unavailable", str(exc)) from exc
     except ProvisioningError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     return _with_broker(credentials.as_dict(), settings)
@@ -52,6 +56,8 @@ def revoke(conn: psycopg.Connection, scope: Scope, settings: CloudSettings, gate
         raise forbidden()
     try:
         _provisioner(conn, settings).revoke(gateway_id, actor=scope.principal.user_id)
+    except BrokerNotUpdated as exc:
+        raise ApiError(503, "broker_unavailable", str(exc)) from exc
     except ProvisioningError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
 

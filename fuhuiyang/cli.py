@@ -13,7 +13,7 @@ from fuhuiyang.lazy import LazyGroup
 GROUPS = {
     "db": "cloud.db.cli:db",
     "edge": "edge.cli:edge",
-    "cloud": "cloud.cli:cloud",
+    "cloud": "fuhuiyang.commands.cloud:cloud",
     "sim": "firmware_sim.cli:sim",
     "models": "models.cli:models",
     "bench": "fuhuiyang.bench:bench",

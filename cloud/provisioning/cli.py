@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from cloud.db.connection import connect
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.gateways import PASSWORD_ENV, Provisioner, ProvisioningError
 from cloud.provisioning.mosquitto_auth import MosquittoFiles
 from cloud.settings import CloudSettings
+from messaging.broker import BrokerAddress
 
 
 def broker_files(settings: CloudSettings) -> MosquittoFiles | None:

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cloud.api.app import create_app
-from cloud.api.publisher import RecordingPublisher
 from cloud.settings import CloudSettings
+from messaging.publisher import RecordingPublisher
 from tests.api import world
 from tests.support.databases import TestDatabase
 

@@ -13,7 +13,6 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.gateways import Provisioner, ProvisioningError, gateway_yaml
 from cloud.provisioning.mosquitto_auth import (
     MosquittoFiles,
@@ -21,6 +20,7 @@ from cloud.provisioning.mosquitto_auth import (
     hash_password,
     verify_password,
 )
+from messaging.broker import BrokerAddress
 from tests.cloud.conftest import wait_until
 
 

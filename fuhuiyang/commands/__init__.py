@@ -1,0 +1,1 @@
+"""Click command groups of the `fuhuiyang` console script, one module per group."""

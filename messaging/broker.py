@@ -33,7 +33,8 @@ class BrokerAddress:
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         if scheme not in PLAIN_SCHEMES + TLS_SCHEMES:
-            raise ValueError(f"broker URL must be mqtt:// or mqtts://, got scheme {parts.scheme!r} in {_redacted(parts)!r}")
+            raise ValueError(
+                f"broker URL must be mqtt:// or mqtts://, got scheme {parts.scheme!r} in {_redacted(parts)!r}")
         tls = scheme in TLS_SCHEMES
         return cls(
             host=parts.hostname or DEFAULT_HOST,

@@ -102,12 +102,23 @@ class S3FrameStore:
         parts = urlsplit(path)
         if parts.scheme != "s3" or parts.netloc != self.bucket:
             raise ValueError(f"not a frame of bucket {self.bucket!r}: {path!r}")
-        body: bytes = self.client.get_object(Bucket=self.bucket, Key=parts.path.lstrip("/"))["Body"].read()
+        from botocore.exceptions import ClientError
+
+        key = parts.path.lstrip("/")
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:  # missing reads as it does on disk, so callers handle one error
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(path) from exc
+            raise
         return body
 
 
 def open_frame_store(frames_dir: Path, s3_url: str | None = None, s3_endpoint: str | None = None) -> FrameStore:
-    """The store the settings ask for: S3 when `s3_url` is set, else the local directory."""
+    """The one place a frame store is chosen: S3 when `s3_url` is set, else the local directory.
+
+    Ingest, detection and the API's photo route each get the store their composition root
+    opened here, so a frame one of them writes is the frame the others read."""
     if s3_url:
         return S3FrameStore.from_url(s3_url, s3_endpoint)
     return LocalFrameStore(frames_dir)

@@ -13,7 +13,7 @@ from fuhuiyang.lazy import LazyGroup
 GROUPS = {
     "db": "fuhuiyang.commands.db:db",
     "edge": "fuhuiyang.commands.edge:edge",
-    "cloud": "cloud.cli:cloud",
+    "cloud": "fuhuiyang.commands.cloud:cloud",
     "sim": "fuhuiyang.commands.sim:sim",
     "models": "models.cli:models",
     "bench": "fuhuiyang.commands.bench:bench",

@@ -329,12 +329,12 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
     FUHUIYANG_FRAMES_DIR, ...).
     """
     from cloud.db import connect
-    from cloud.frames_store import LocalFrameStore
+    from cloud.frames_store import open_frame_store
     from cloud.settings import CloudSettings
     from models.feedback import load_frames, write_feedback
 
     settings = CloudSettings()
-    store = LocalFrameStore(settings.frames_dir)
+    store = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
     with connect(settings.database_url, settings.database_schema) as conn:
         frames = load_frames(conn, farm)
     counts = write_feedback(frames, store.read, out)

@@ -16,15 +16,17 @@ from psycopg_pool import ConnectionPool
 
 from cloud.api import docs, errors, observability
 from cloud.api.observability import API_PREFIX
-from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
 from cloud.api.security import TokenIssuer
+from cloud.frames_store import FrameStore, open_frame_store
 from cloud.notify import stream_routes, webhook_routes
 from cloud.notify.settings import SmsSettings
 from cloud.notify.stream import AlertStream
 from cloud.notify.stream_feed import AlertFeed
 from cloud.reports import api as reports_api
 from cloud.settings import CloudSettings
+from messaging.broker import BrokerAddress
+from messaging.publisher import ConfigPublisher, MqttConfigPublisher
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,10 @@ def make_pool(settings: CloudSettings) -> ConnectionPool:
 
 
 def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublisher | None = None,
-               with_web: bool = True, clock: Callable[[], datetime] | None = None) -> FastAPI:
+               frames: FrameStore | None = None, with_web: bool = True,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The app; `publisher` and `frames` (the store ingest and detection write to, read by the
+    photo route) default to those `settings` name."""
     settings = settings or CloudSettings()
     if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
         raise MissingSecret("set FUHUIYANG_JWT_SECRET (at least 32 characters) before starting the API")
@@ -77,9 +82,11 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     app.state.alert_stream = stream
     app.state.sms_settings = SmsSettings()
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
-    app.state.publisher = publisher or MqttConfigPublisher(
+    app.state.publisher = publisher or MqttConfigPublisher(BrokerAddress.parse(
         settings.mqtt_url, settings.mqtt_username,
-        settings.mqtt_password.get_secret_value() if settings.mqtt_password else None)
+        settings.mqtt_password.get_secret_value() if settings.mqtt_password else None))
+    app.state.frames = frames or open_frame_store(
+        settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
 
     html_handler = None
     if with_web:

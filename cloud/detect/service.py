@@ -30,7 +30,7 @@ from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.stillness import CameraTracker, DeadBirdCandidate, StillnessConfig, lights_on
 from cloud.frames_store import FrameStore
-from cloud.ingest.subscriber import Delivery
+from messaging.subscriber import Delivery
 
 log = logging.getLogger(__name__)
 

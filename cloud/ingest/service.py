@@ -21,8 +21,8 @@ from psycopg import errors
 
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.rows import Accepted, Ignored, Judged, Rejection, RowBatch, judge
-from cloud.ingest.subscriber import Delivery
 from cloud.ingest.writer import BatchWriter, StorageUnavailable, WriteResult
+from messaging.subscriber import Delivery
 
 log = logging.getLogger(__name__)
 

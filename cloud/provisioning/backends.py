@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.broker_auth import BrokerAuth
 from cloud.provisioning.dynsec_backend import DynsecControl, DynsecFile
 from cloud.provisioning.mosquitto_auth import MosquittoFiles
 from cloud.settings import CloudSettings
+from messaging.broker import BrokerAddress
 
 
 class BackendNotConfigured(ValueError):

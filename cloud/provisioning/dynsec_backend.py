@@ -27,7 +27,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.broker_auth import Account, BrokerAuthError
 from cloud.provisioning.dynsec import (
     CONTROL_TOPIC,
@@ -37,6 +36,7 @@ from cloud.provisioning.dynsec import (
     reconcile,
 )
 from cloud.provisioning.passwords import hash_password
+from messaging.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 

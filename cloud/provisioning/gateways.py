@@ -18,9 +18,9 @@ import yaml
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.broker_auth import Account, BrokerAuth, BrokerAuthError
 from cloud.provisioning.passwords import generate_password, hash_password
+from messaging.broker import BrokerAddress
 from protocol.topics import GATEWAY_ID
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cloud.api.deps import Conn, Settings
+from cloud.api.deps import Conn
 from cloud.api.errors import ApiError, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Role, may
 from cloud.api.services import alerts, catalog, records
-from cloud.frames_store import LocalFrameStore
+from cloud.frames_store import FrameStore
 from cloud.web.deps import SameOrigin, WebScope
 from cloud.web.farm_view import farm_page
 from cloud.web.i18n import translator
@@ -89,13 +89,14 @@ def decide(farm_id: str, record_id: int, conn: Conn, scope: WebScope, _: SameOri
 
 
 @router.get("/photos/{record_id}")
-def photo(record_id: int, conn: Conn, scope: WebScope, settings: Settings, part: str = "crop") -> Response:
+def photo(request: Request, record_id: int, conn: Conn, scope: WebScope, part: str = "crop") -> Response:
     row = conn.execute("SELECT farm_id, evidence ->> %s FROM mortality_records WHERE id = %s",
                        ("frame" if part == "frame" else "crop", record_id)).fetchone()
     if row is None or not scope.farm_visible(row[0]) or not row[1]:
         raise not_found("photo", record_id)
     try:
-        data = LocalFrameStore(settings.frames_dir).read(row[1])
+        frames: FrameStore = request.app.state.frames  # local or S3, as ingest and detection write
+        data = frames.read(row[1])
     except (OSError, ValueError) as exc:
         raise not_found("photo", record_id) from exc
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

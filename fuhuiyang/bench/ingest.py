@@ -30,10 +30,11 @@ from psycopg import sql
 
 from cloud.db.connection import connect
 from cloud.db.migrate import migrate
-from cloud.ingest.app import IngestOptions, build, tune_gc
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.subscriber import BrokerAddress
+from cloud.ingest.worker import IngestOptions, tune_gc
 from cloud.settings import CloudSettings
+from fuhuiyang.processes.ingest import build
+from messaging.broker import BrokerAddress
 from protocol import Kind, Reading, Telemetry, decode, encode, topic_for
 
 log = logging.getLogger(__name__)

@@ -206,15 +206,18 @@ def fleet_cmd(scenario: str, mqtt_url: str, username: str | None, password_env: 
               seed: int | None, as_json: bool) -> None:
     """Drive every gateway of SCENARIO from one process and publish their telemetry over MQTT."""
     import os
-    from urllib.parse import urlparse
 
     from firmware_sim.clock import parse_speed
     from firmware_sim.fleet import Fleet
     from firmware_sim.fleet_uplink import publish_fleet
     from firmware_sim.scenario import load_scenario
+    from messaging.broker import BrokerAddress
 
-    parsed = urlparse(mqtt_url)
-    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+    try:
+        broker = BrokerAddress.parse(mqtt_url, username, os.environ.get(password_env))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mqtt") from None
+    if broker.tls:  # the fleet's publisher speaks plain MQTT only
         raise click.BadParameter(f"expected mqtt://host:port, got {mqtt_url!r}", param_hint="--mqtt")
     try:
         pace = parse_speed(speed)
@@ -222,9 +225,9 @@ def fleet_cmd(scenario: str, mqtt_url: str, username: str | None, password_env: 
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        summary = publish_fleet(fleet, host=parsed.hostname, port=parsed.port or 1883, ticks=ticks,
-                                interval_s=interval_s, speed=pace, username=username,
-                                password=os.environ.get(password_env), mqtt_v5=mqtt_version == "5")
+        summary = publish_fleet(fleet, host=broker.host, port=broker.port, ticks=ticks,
+                                interval_s=interval_s, speed=pace, username=broker.username,
+                                password=broker.password, mqtt_v5=mqtt_version == "5")
     except OSError as exc:
         raise click.ClickException(f"cannot reach the broker at {mqtt_url}: {exc}") from None
     click.echo(json.dumps(summary) if as_json else

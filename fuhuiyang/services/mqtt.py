@@ -12,9 +12,9 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from fuhuiyang.services.net import free_port, port_open, wait_for_port
+from messaging.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,6 @@ class BrokerEndpoint:
     @property
     def supports_v5(self) -> bool:
         return self.kind != "amqtt"  # amqtt speaks MQTT 3.1.1 only
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {url!r}")
-    default = 8883 if parsed.scheme in ("mqtts", "ssl") else 1883
-    return parsed.hostname or "127.0.0.1", parsed.port or default
 
 
 class MosquittoProcess:
@@ -165,7 +157,8 @@ class AmqttBroker:
 
 def find_or_start(url: str) -> tuple[BrokerEndpoint, MosquittoProcess | AmqttBroker | None]:
     """The configured broker if it answers, else mosquitto on a free port, else amqtt."""
-    host, port = parse_mqtt_url(url)
+    address = BrokerAddress.parse(url)
+    host, port = address.host, address.port
     if port_open(host, port):
         return BrokerEndpoint(host, port, "external"), None
     log.warning("no MQTT broker answers at %s:%s; starting one", host, port)

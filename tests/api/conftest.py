@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cloud.api.app import create_app
-from cloud.api.publisher import RecordingPublisher
+from cloud.frames_store import FrameStore
 from cloud.settings import CloudSettings
+from messaging.publisher import RecordingPublisher
 from tests.api import world
 from tests.support.databases import TestDatabase
 
@@ -30,7 +31,8 @@ class ApiWorld:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
 
-def make_world(database: TestDatabase, with_web: bool = False, **overrides: Any) -> Iterator[ApiWorld]:
+def make_world(database: TestDatabase, with_web: bool = False, frames: FrameStore | None = None,
+               **overrides: Any) -> Iterator[ApiWorld]:
     with database.connect() as conn:
         ids = world.seed(conn)
     settings = CloudSettings(database_url=database.url, database_schema=database.schema,
@@ -39,7 +41,7 @@ def make_world(database: TestDatabase, with_web: bool = False, **overrides: Any)
                              api_alert_feed=not database.timescaledb,  # PGlite serves one connection
                              **overrides)
     publisher = RecordingPublisher()
-    app = create_app(settings, publisher=publisher, with_web=with_web, clock=lambda: world.NOW)
+    app = create_app(settings, publisher=publisher, frames=frames, with_web=with_web, clock=lambda: world.NOW)
     with TestClient(app) as client:
         tokens = {}
         for username in world.USERS:

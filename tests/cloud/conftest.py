@@ -18,12 +18,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.ingest.app import IngestOptions, build
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestService
-from cloud.ingest.subscriber import MqttSubscriber
+from cloud.ingest.worker import IngestOptions
 from cloud.settings import CloudSettings
+from fuhuiyang.processes.ingest import build
 from fuhuiyang.services.net import free_port
+from messaging.subscriber import MqttSubscriber
 from protocol import Kind, Reading, Telemetry, encode, topic_for
 from tests.support.databases import TestDatabase
 

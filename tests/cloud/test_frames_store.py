@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cloud.frames_store import LocalFrameStore, S3FrameStore, open_frame_store
+from tests.support.moto_s3 import moto_s3
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) + b"\xff\xd9"
 
@@ -27,18 +28,8 @@ def test_local_store_is_content_addressed_and_idempotent(tmp_path: Path) -> None
 
 @pytest.fixture
 def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    pytest.importorskip("boto3")
-    from fuhuiyang.services.net import free_port
-
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_s3(monkeypatch, bucket=None) as endpoint:
+        yield endpoint
 
 
 def test_s3_store_puts_once_and_reads_back(s3_endpoint: str, tmp_path: Path) -> None:
@@ -57,3 +48,14 @@ def test_s3_store_puts_once_and_reads_back(s3_endpoint: str, tmp_path: Path) -> 
             .list_objects_v2(Bucket="fhy-frames")["Contents"]]
     assert keys == [stored.path.removeprefix("s3://fhy-frames/")]
     assert not list(tmp_path.iterdir())  # nothing written locally
+
+
+def test_s3_store_reads_a_missing_frame_as_missing(s3_endpoint: str, tmp_path: Path) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="fhy-frames")
+    store = open_frame_store(tmp_path, "s3://fhy-frames", s3_endpoint)
+    with pytest.raises(FileNotFoundError):  # as a missing file on disk: one error for callers
+        store.read(f"s3://fhy-frames/{'00' * 32}.jpg")
+    with pytest.raises(ValueError):
+        store.read("ab/cd/abcd.jpg")  # a local path is not this store's

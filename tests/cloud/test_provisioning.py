@@ -13,10 +13,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.gateways import Provisioner, ProvisioningError, gateway_yaml
 from cloud.provisioning.mosquitto_auth import MosquittoFiles, acl_file
 from cloud.provisioning.passwords import hash_password, verify_password
+from messaging.broker import BrokerAddress
 from tests.cloud.conftest import wait_until
 
 

@@ -14,8 +14,8 @@ from cloud.frames_store import LocalFrameStore
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.rows import RowBatch, judge
 from cloud.ingest.service import IngestService
-from cloud.ingest.subscriber import Delivery
 from cloud.ingest.writer import BatchWriter
+from messaging.subscriber import Delivery
 from protocol import Kind, Weighing, Weight, encode, topic_for
 from protocol.messages import WeighingSummary
 from tests.cloud.conftest import BASE_MS, telemetry
@@ -164,7 +164,7 @@ def test_frame_store_outage_holds_acks_and_retries(db, tmp_path) -> None:
 
 
 def test_auto_write_method_avoids_copy_on_the_pglite_engine(any_db) -> None:
-    from cloud.ingest.app import resolve_write_method
+    from cloud.ingest.worker import resolve_write_method
 
     with any_db.connect() as conn:
         method = resolve_write_method(conn, "auto")

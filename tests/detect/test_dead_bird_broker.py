@@ -23,16 +23,17 @@ import pytest
 import protocol
 from cloud.alerts.model import DEAD_BIRD
 from cloud.alerts.worker import AlertWorker
-from cloud.detect.app import DetectOptions, build
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.service import Detector
 from cloud.detect.stillness import StillnessConfig
+from cloud.detect.worker import DetectOptions
 from cloud.notify.settings import PrintProvider, SmsSettings
 from cloud.settings import CloudSettings
 from firmware_sim.camera.bird import Pose
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import Frame, HouseScene
+from fuhuiyang.processes.detect import build
 from protocol.topics import Kind, topic_for
 from tests.cloud.conftest import Publisher, count, serving, wait_until
 from tests.support.databases import TestDatabase

@@ -14,7 +14,7 @@ from cloud.detect.postprocess import Detections
 from cloud.detect.service import DetectionService
 from cloud.detect.stillness import StillnessConfig
 from cloud.frames_store import LocalFrameStore
-from cloud.ingest.subscriber import Delivery
+from messaging.subscriber import Delivery
 from tests.support.databases import TestDatabase
 
 T0 = 1_780_000_000_000  # event time of the first frame

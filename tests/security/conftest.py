@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.dynsec_backend import DynsecControl, DynsecFile
 from cloud.provisioning.gateways import Provisioner
 from fuhuiyang.services.mqtt import MosquittoProcess
+from messaging.broker import BrokerAddress
 from tests.support.databases import TestDatabase
 
 ADMIN = "fhy-admin"

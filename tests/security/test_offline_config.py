@@ -8,8 +8,8 @@ import secrets
 import subprocess
 import sys
 
-from cloud.ingest.subscriber import BrokerAddress
 from cloud.provisioning.gateways import Provisioner
+from messaging.broker import BrokerAddress
 from tests.security.conftest import SecuredBroker, add_farm, dynsec_plugin
 from tests.security.sessions import Session, refused
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import queue
 
-from cloud.api.publisher import MqttConfigPublisher
 from edge.config import MqttSettings
 from edge.uplink import Ack, Connected, Event, Inbound, Uplink
+from messaging.broker import BrokerAddress
+from messaging.publisher import MqttConfigPublisher
 from protocol import Kind, encode, topic_for
 from tests.cloud.conftest import telemetry, wait_until
 from tests.security.sessions import Session
@@ -44,7 +45,7 @@ def test_edge_uplink_and_config_publisher_work_under_their_roles(secured, monkey
         ack = next_event(uplink.events, Ack)
         assert isinstance(ack, Ack) and ack.ok and ack.mid == sent[1]
 
-        MqttConfigPublisher(secured.url("cloud-api", api_password)).publish(
+        MqttConfigPublisher(BrokerAddress.parse(secured.url("cloud-api", api_password))).publish(
             topic_for("gw-a", Kind.CONFIG_DESIRED), b'{"version": 2}')
         inbound = next_event(uplink.events, Inbound)
         assert isinstance(inbound, Inbound) and inbound.payload == b'{"version": 2}'

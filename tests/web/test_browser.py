@@ -234,8 +234,8 @@ def test_farmer_page_hears_a_new_alert_from_the_stream(db: TestDatabase, tmp_pat
     from cloud.alerts.model import AlertKey, Finding, Severity
     from cloud.alerts.store_pg import PgAlertStore
     from cloud.api.app import create_app
-    from cloud.api.publisher import RecordingPublisher
     from cloud.settings import CloudSettings
+    from messaging.publisher import RecordingPublisher
     from tests.api.conftest import SECRET
 
     with db.connect() as conn:

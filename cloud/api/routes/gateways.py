@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from cloud.api.deps import Conn, CurrentScope, Settings
 from cloud.api.pagination import Page, PageParams, page_params
-from cloud.api.publisher import ConfigPublisher
 from cloud.api.schemas import (
     CameraOut,
     ConfigCheck,
@@ -22,6 +21,7 @@ from cloud.api.schemas import (
     SensorOut,
 )
 from cloud.api.services import gateways, provision
+from messaging.publisher import ConfigPublisher
 
 router = APIRouter(tags=["gateways"])
 Paging = Annotated[PageParams, Depends(page_params)]

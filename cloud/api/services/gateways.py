@@ -12,10 +12,10 @@ from psycopg.types.json import Jsonb
 from cloud.api import audit, gateway_config
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
-from cloud.api.publisher import ConfigPublisher
 from cloud.api.scope import Scope, may, region_subtree
 from cloud.api.services.catalog import FARM_IN_SCOPE, scope_params
 from cloud.api.services.paging import one, page, rows
+from messaging.publisher import ConfigPublisher
 from protocol import codec
 from protocol.messages import DesiredConfig
 from protocol.topics import Kind, topic_for

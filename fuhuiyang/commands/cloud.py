@@ -37,7 +37,8 @@ def cloud() -> None:
 def ingest(client_id: str | None, group: str, workers: int, mqtt_v311: bool, receive_maximum: int,
            batch_messages: int, batch_wait_s: float, metrics_port: int | None, retire: bool) -> None:
     """Consume gateway messages from the broker into the database."""
-    from cloud.ingest.app import IngestOptions, run_worker, run_workers
+    from cloud.ingest.worker import IngestOptions
+    from fuhuiyang.processes.ingest import run_worker, run_workers
 
     if mqtt_v311 and workers > 1:
         raise click.UsageError("MQTT 3.1.1 has no shared subscriptions: use one worker")
@@ -79,8 +80,9 @@ def api(host: str, port: int, workers: int) -> None:
 def detect(client_id: str | None, group: str, model: str | None, threads: int | None,
            still_minutes: float, max_gap_minutes: float, mqtt_v311: bool, metrics_port: int | None) -> None:
     """Judge camera frames for dead birds (YOLO on ONNX Runtime + stillness over event time)."""
-    from cloud.detect.app import DetectOptions, run_worker
     from cloud.detect.stillness import StillnessConfig
+    from cloud.detect.worker import DetectOptions
+    from fuhuiyang.processes.detect import run_worker
 
     run_worker(DetectOptions(
         client_id=client_id or f"detect-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,

@@ -1,4 +1,4 @@
-"""The broker side of ingest: a paho-mqtt 2.x client with manual acknowledgement.
+"""The broker side of ingest and detection: a paho-mqtt 2.x client with manual acknowledgement.
 
 Callbacks only enqueue. Messages are acknowledged by the service after their batch
 commits; Receive Maximum (MQTT 5) caps how many unacknowledged messages the
@@ -16,23 +16,35 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from prometheus_client import Gauge
+
+from messaging.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
 
-class SubscriberMetrics(Protocol):
-    """The gauges this adapter keeps current (IngestMetrics has them all)."""
+class Gauge(Protocol):
+    """A gauge as prometheus_client has it; this package does not need prometheus itself."""
 
-    connected: Gauge
-    subscribed: Gauge
-    unacked: Gauge
+    def set(self, value: float) -> None: ...
+
+
+class SubscriberMetrics(Protocol):
+    """The gauges this adapter keeps current (IngestMetrics has them all); read-only, so any
+    object whose gauges have a `set` will do."""
+
+    @property
+    def connected(self) -> Gauge: ...
+
+    @property
+    def subscribed(self) -> Gauge: ...
+
+    @property
+    def unacked(self) -> Gauge: ...
 
 
 class _NullGauge:
@@ -49,29 +61,6 @@ class Delivery:
     generation: int  # connection number: acks for an older connection are void
     received_s: float
     retain: bool = False  # sent from the broker's retained store (a replay), not as it was published
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @classmethod
-    def parse(cls, url: str, username: str | None = None, password: str | None = None) -> BrokerAddress:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError(f"broker URL must be mqtt:// or mqtts://, got {parts.scheme!r}")
-        tls = parts.scheme in ("mqtts", "ssl")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (8883 if tls else 1883),
-            tls=tls,
-            username=username or (unquote(parts.username) if parts.username else None),
-            password=password or (unquote(parts.password) if parts.password else None),
-        )
 
 
 class MqttSubscriber:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from typing import Protocol
-from urllib.parse import urlparse
+
+from messaging.broker import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +28,19 @@ class RecordingPublisher:
 class MqttConfigPublisher:
     """A short-lived paho connection per push: pushes are rare, a held connection is not worth it."""
 
-    def __init__(self, url: str, username: str | None = None, password: str | None = None,
-                 timeout_s: float = 10.0) -> None:
-        self.url, self.username, self.password, self.timeout_s = url, username, password, timeout_s
+    def __init__(self, address: BrokerAddress, timeout_s: float = 10.0) -> None:
+        self.address, self.timeout_s = address, timeout_s
 
     def publish(self, topic: str, payload: bytes) -> None:
         import paho.mqtt.client as mqtt
 
-        parsed = urlparse(self.url)
+        address = self.address
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
-        username = self.username or parsed.username
-        if username:
-            client.username_pw_set(username, self.password or parsed.password)
-        if parsed.scheme == "mqtts":
+        if address.username:
+            client.username_pw_set(address.username, address.password)
+        if address.tls:
             client.tls_set()
-        client.connect(parsed.hostname or "127.0.0.1", parsed.port or (8883 if parsed.scheme == "mqtts" else 1883))
+        client.connect(address.host, address.port)
         client.loop_start()
         try:
             info = client.publish(topic, payload, qos=1, retain=True)

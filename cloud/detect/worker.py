@@ -1,0 +1,70 @@
+"""A detection worker from ready collaborators: broker address, detector, frame store, connections.
+
+The process's composition root (`fuhuiyang.processes.detect`) reads the settings, loads the
+model from the registry, builds the collaborators and runs the service. Workers share frames
+through their own shared-subscription group (`detect`), separate from ingest's, so every
+frame is both stored and judged.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from cloud.detect.detector import OnnxDetector
+from cloud.detect.metrics import DetectMetrics
+from cloud.detect.postprocess import Detections
+from cloud.detect.registry import ModelEntry
+from cloud.detect.service import DetectionService, Detector
+from cloud.detect.stillness import StillnessConfig
+from cloud.frames_store import FrameStore
+from messaging.broker import BrokerAddress
+from messaging.subscriber import Delivery, MqttSubscriber
+from protocol.topics import Kind, shared_subscription, subscription
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    client_id: str
+    group: str = "detect"
+    mqtt5: bool = True
+    model: str | None = None  # registry name; default model when None
+    threads: int | None = None
+    batch_frames: int = 4
+    stillness: StillnessConfig = StillnessConfig()
+    metrics_port: int | None = None  # Prometheus /metrics on this port when set
+
+
+class RegisteredDetector:
+    """The ONNX detector with the names the service needs."""
+
+    def __init__(self, entry: ModelEntry, threads: int | None = None) -> None:
+        self._onnx = OnnxDetector(entry, threads=threads)
+        self._thresholds = entry.track_vector()
+        self.classes: Sequence[str] = entry.classes
+        self.name = entry.name
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        return self._onnx.detect(frames, conf=self._thresholds)
+
+
+def assemble(address: BrokerAddress, detector: Detector, frames: FrameStore,
+             open_connection: Callable[[], psycopg.Connection], options: DetectOptions,
+             metrics: DetectMetrics) -> tuple[MqttSubscriber, DetectionService]:
+    """The subscriber on the frames' shared group and the service that judges what it delivers;
+    the evidence of a confirmed death goes into `frames`, the store ingest keeps frames in."""
+    deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=4 * options.batch_frames)
+    topic = shared_subscription(options.group, Kind.FRAME) if options.mqtt5 else subscription(Kind.FRAME)
+    subscriber = MqttSubscriber(
+        address, options.client_id, [topic], deliveries, metrics,  # type: ignore[arg-type]
+        mqtt5=options.mqtt5, receive_maximum=2 * options.batch_frames,
+    )
+    service = DetectionService(
+        deliveries, subscriber, detector, open_connection, frames, metrics,
+        stillness=options.stillness, batch_frames=options.batch_frames,
+    )
+    return subscriber, service

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from edge.weighing.breeds import BREEDS
+from farming.growth import BREEDS
 from protocol.device_settings import CameraSettings, Ident, ModbusSensor, PosFloat, Register, Strict
 
 __all__ = ["CameraSettings", "ModbusSensor", "Register"]  # shared with the cloud, re-exported

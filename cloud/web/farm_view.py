@@ -7,12 +7,12 @@ from typing import Any
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope
 from cloud.api.services import alerts, catalog, records, telemetry
 from cloud.api.services.paging import one, rows
 from cloud.web import charts, comfort
+from farming.growth import standard_curve
 
 ENV_METRICS = ("temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm")
 UNITS = {"temperature_c": "°C", "humidity_pct": "%", "nh3_ppm": "ppm", "co2_ppm": "ppm"}
@@ -26,7 +26,7 @@ def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], t
                             "AND day > %s AND day <= %s", (flock["id"], today - timedelta(days=7), today))
     weights = telemetry.weight_days(conn, scope, flock["house_id"], max(flock["placed_on"], today - timedelta(days=28)),
                                     today + timedelta(days=1))
-    curve = breed_curve(flock["breed"])
+    curve = standard_curve(flock["breed"])
     first_age = max(0, age - 28)
     measured = [((w["day"] - flock["placed_on"]).days, w["mean_g"]) for w in weights]
     series = [charts.Series(t("mean_weight"), [(float(a), float(g)) for a, g in measured], "#1f5fbf")]

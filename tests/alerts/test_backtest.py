@@ -113,7 +113,7 @@ def test_empty_or_useless_files() -> None:
 
 
 def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
-    from cloud.alerts.breeds import Gompertz
+    from farming.growth import Gompertz
 
     local = Gompertz(a=1900.0, k=0.032, ti=50.0)  # a slow local breed, no standard table
     previous = ["date,deaths,mean_weight_g"] + [

@@ -69,8 +69,9 @@ def test_missing_deaths_column_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_breed_without_a_standard_still_gets_the_other_rules(tmp_path: Path) -> None:
     text = ordinary_csv(1000, 60, seed=5, spike_day=40)
-    found, stderr = _run(tmp_path, text, "--birds-placed", "1000", "--breed", "yellow_feather")
-    assert "no growth standard for breed 'yellow_feather'" in stderr
+    # Local breeds have farming's Gompertz standard now; a silkie has none.
+    found, stderr = _run(tmp_path, text, "--birds-placed", "1000", "--breed", "silkie")
+    assert "no growth standard for breed 'silkie'" in stderr
     assert [(a["date"], a["type"]) for a in found] == [(day(40).isoformat(), "mortality")]
 
 

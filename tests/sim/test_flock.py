@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_sim.breeds import BREEDS, TABLE_DAYS, expected_weight_g, get_breed
+from farming.growth import STANDARDS, TABLE_DAYS, TableCurve, expected_weight_g
+from firmware_sim.breeds import get_breed
 from firmware_sim.flock import Flock, heat_effects, hourly_water_shares
 
-ROSS_TABLE = dict(zip(TABLE_DAYS, BREEDS["ross308"].table_g or (), strict=True))
+ROSS = STANDARDS["ross308"]
+assert isinstance(ROSS, TableCurve)
+ROSS_TABLE = dict(zip(TABLE_DAYS, ROSS.weights_g, strict=True))
 
 
 def test_breed_curves_pass_through_their_tables() -> None:

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from edge.weighing.breeds import BREEDS
+from farming.climate import DEFAULT_LIMITS
+from farming.growth import BREEDS
 from protocol.device_settings import CameraSettings, Ident, ModbusSensor, PosFloat, Register, Strict
 
 __all__ = ["CameraSettings", "ModbusSensor", "Register"]  # shared with the cloud, re-exported
@@ -102,8 +103,9 @@ class FlockSettings(_Strict):
 class RuleSettings(_Strict):
     temperature_emergency_c: float = 35.0
     temperature_low_c: float | None = None
-    nh3_critical_ppm: PosFloat = 25.0
-    co2_critical_ppm: PosFloat = 3500.0
+    # The gateway's own last-resort alarms use farming's critical limits.
+    nh3_critical_ppm: PosFloat = DEFAULT_LIMITS.nh3_critical_ppm
+    co2_critical_ppm: PosFloat = DEFAULT_LIMITS.co2_critical_ppm
     repeat_after_s: PosFloat = 1800.0  # a still-active alert is re-sent this often
 
 

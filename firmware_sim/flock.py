@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from farming.climate import DEFAULT_LIMITS
+from farming.growth import UNIFORMITY_BAND
 from firmware_sim.breeds import Breed, daily_feed_g, sex_weight_g
 from firmware_sim.events import FlockEffects
 
@@ -190,7 +192,7 @@ def uniformity_pct(weights: np.ndarray) -> float:
     if weights.size == 0:
         return 0.0
     mean = weights.mean()
-    return float(100.0 * np.mean(np.abs(weights - mean) <= 0.1 * mean))
+    return float(100.0 * np.mean(np.abs(weights - mean) <= UNIFORMITY_BAND * mean))
 
 
 # Share of the day's water drawn in each local hour while lights are on, with the dawn and
@@ -228,9 +230,10 @@ def heat_effects(thi_hours: np.ndarray, target_c: float, mean_weight_g: float,
     breeds by `tolerance_c` more. Heat stroke is steeply non-linear in the excess over the
     emergency band and hits heavy birds hardest.
     """
-    shift = max(0.0, target_c - 20.7) + tolerance_c
-    excess_alert = np.maximum(0.0, np.asarray(thi_hours) - (27.7 + shift))
-    excess_emergency = np.maximum(0.0, np.asarray(thi_hours) - (30.5 + shift))
+    limits = DEFAULT_LIMITS
+    shift = max(0.0, target_c - limits.target_curve[-1][1]) + tolerance_c
+    excess_alert = np.maximum(0.0, np.asarray(thi_hours) - (limits.thi_alert + shift))
+    excess_emergency = np.maximum(0.0, np.asarray(thi_hours) - (limits.thi_emergency + shift))
     load = float(excess_alert.sum() / 24.0)
     kg = mean_weight_g / 1000.0
     dose = 4.8e-5 * float((excess_emergency**2.5).sum()) * kg**1.5

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from firmware_sim.weather import humidity_ratio_f, rh_from_ratio_f, thi_f, wet_bulb_f
+from farming.climate import DEFAULT_LIMITS, thi, wet_bulb_stull
+from firmware_sim.weather import humidity_ratio_f, rh_from_ratio_f
 
 RHO_CP = 1.2 * 1006.0  # J/(m³·K) for air
 LATENT_J_PER_KG = 2.45e6
@@ -65,17 +66,8 @@ class HouseSpec:
 
 
 def target_temp_c(mean_weight_g: float, day_age: float | None = None) -> float:
-    """36 °C for day-old chicks falling to 20.7 °C at ≥ 1.53 kg (60 % RH).
-
-    Slow-growing birds are feathered long before they are heavy, so with `day_age` the
-    target is also allowed to fall with age (to 20.7 °C by five weeks), whichever is lower.
-    """
-    f = min(1.0, max(0.0, math.log(max(mean_weight_g, 40.0) / 40.0) / math.log(1530.0 / 40.0)))
-    by_weight = 36.0 - (36.0 - 20.7) * f
-    if day_age is None:
-        return by_weight
-    by_age = 36.0 - (36.0 - 20.7) * min(1.0, max(0.0, day_age) / 35.0)
-    return min(by_weight, by_age)
+    """The controller's set point: farming's target for the birds' weight and age (reference RH)."""
+    return DEFAULT_LIMITS.target_temperature_c(mean_weight_g, day_age)
 
 
 def heat_production_w(mean_weight_g: float) -> float:
@@ -117,7 +109,7 @@ def _inlet_air(spec: HouseSpec, x: HourInputs, target: float) -> tuple[float, fl
     if not (spec.cooling_pad and x.outside_c > target + 2.0 and x.vent_factor > 0.5
             and x.mean_weight_g > 500.0):
         return x.outside_c, x_out
-    drop = spec.pad_efficiency * (x.outside_c - wet_bulb_f(x.outside_c, x.outside_rh))
+    drop = spec.pad_efficiency * (x.outside_c - wet_bulb_stull(x.outside_c, x.outside_rh))
     # Adiabatic: the sensible heat taken out of the air goes into evaporated water.
     return x.outside_c - drop, x_out + 1006.0 * drop / LATENT_J_PER_KG
 
@@ -175,7 +167,7 @@ def step_house(spec: HouseSpec, prev: HouseState | None, x: HourInputs, dt_h: fl
         mix = 1.0 - math.exp(-dt_h * q / (spec.floor_m2 * spec.height_m))
         co2 = prev.co2_ppm + (co2 - prev.co2_ppm) * mix
         nh3 = prev.nh3_ppm + (nh3 - prev.nh3_ppm) * mix
-    return HouseState(temp, rh, co2, nh3, q, heater_w / 1000.0, thi_f(temp, rh))
+    return HouseState(temp, rh, co2, nh3, q, heater_w / 1000.0, thi(temp, rh))
 
 
 def nh3_emission_mg_h(spec: HouseSpec, x: HourInputs, temp_c: float) -> float:

@@ -100,14 +100,14 @@ class OutsideWeather:
         return DayWeather(day, mean, rng_c, dew, cloud, heat_delta_c)
 
 
-# -- psychrometrics ------------------------------------------------------------------------
+# -- psychrometrics (wet-bulb and THI are farming's: farming/climate.py) -------------------
 def saturation_kpa(t_c: np.ndarray | float) -> np.ndarray:
     t = np.asarray(t_c, dtype=float)
     return 0.61078 * np.exp(17.27 * t / (t + 237.3))
 
 
 def relative_humidity(t_c: np.ndarray | float, dew_c: float) -> np.ndarray:
-    return np.clip(100.0 * saturation_kpa(dew_c) / saturation_kpa(t_c), 1.0, 100.0)
+    return np.asarray(np.clip(100.0 * saturation_kpa(dew_c) / saturation_kpa(t_c), 1.0, 100.0), dtype=float)
 
 
 def dewpoint_c(t_c: float, rh_pct: float) -> float:
@@ -117,43 +117,13 @@ def dewpoint_c(t_c: float, rh_pct: float) -> float:
 
 def humidity_ratio(t_c: np.ndarray | float, rh_pct: np.ndarray | float, p_kpa: float = 98.0) -> np.ndarray:
     pv = saturation_kpa(t_c) * np.asarray(rh_pct, dtype=float) / 100.0
-    return 0.622 * pv / (p_kpa - pv)
+    return np.asarray(0.622 * pv / (p_kpa - pv), dtype=float)
 
 
 def rh_from_ratio(t_c: np.ndarray | float, x: np.ndarray | float, p_kpa: float = 98.0) -> np.ndarray:
     xa = np.asarray(x, dtype=float)
     pv = p_kpa * xa / (0.622 + xa)
-    return np.clip(100.0 * pv / saturation_kpa(t_c), 1.0, 100.0)
-
-
-def wet_bulb_c(t_c: np.ndarray | float, rh_pct: np.ndarray | float) -> np.ndarray:
-    """Stull (2011) empirical wet-bulb temperature at sea-level pressure."""
-    t = np.asarray(t_c, dtype=float)
-    rh = np.clip(np.asarray(rh_pct, dtype=float), 5.0, 99.0)
-    return (
-        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
-        + np.arctan(t + rh)
-        - np.arctan(rh - 1.676331)
-        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
-        - 4.686035
-    )
-
-
-def thi(t_c: np.ndarray | float, rh_pct: np.ndarray | float) -> np.ndarray:
-    """Temperature-humidity index for broilers, THI = 0.85·Tdb + 0.15·Twb (Tao & Xin 2003)."""
-    return 0.85 * np.asarray(t_c, dtype=float) + 0.15 * wet_bulb_c(t_c, rh_pct)
-
-
-# Tao & Xin (2003) bands for broilers, °C-THI: below the first is normal.
-THI_BANDS = ((27.7, "alert"), (28.9, "danger"), (30.5, "emergency"))
-
-
-def thi_band(value: float) -> str:
-    band = "normal"
-    for limit, name in THI_BANDS:
-        if value >= limit:
-            band = name
-    return band
+    return np.asarray(np.clip(100.0 * pv / saturation_kpa(t_c), 1.0, 100.0), dtype=float)
 
 
 # -- scalar versions for the hourly house loop (numpy on single floats is ~10x slower) --------
@@ -169,18 +139,3 @@ def humidity_ratio_f(t_c: float, rh_pct: float, p_kpa: float = 98.0) -> float:
 def rh_from_ratio_f(t_c: float, x: float, p_kpa: float = 98.0) -> float:
     pv = p_kpa * x / (0.622 + x)
     return min(100.0, max(1.0, 100.0 * pv / saturation_kpa_f(t_c)))
-
-
-def wet_bulb_f(t_c: float, rh_pct: float) -> float:
-    rh = min(99.0, max(5.0, rh_pct))
-    return (
-        t_c * math.atan(0.151977 * math.sqrt(rh + 8.313659))
-        + math.atan(t_c + rh)
-        - math.atan(rh - 1.676331)
-        + 0.00391838 * rh**1.5 * math.atan(0.023101 * rh)
-        - 4.686035
-    )
-
-
-def thi_f(t_c: float, rh_pct: float) -> float:
-    return 0.85 * t_c + 0.15 * wet_bulb_f(t_c, rh_pct)

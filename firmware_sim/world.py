@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from firmware_sim.breeds import expected_weight_g, get_breed
+from farming.climate import DEFAULT_LIMITS, thi
+from firmware_sim.breeds import get_breed
 from firmware_sim.clock import MS_PER_DAY, MS_PER_HOUR, epoch_ms
 from firmware_sim.events import (
     DISEASES,
@@ -37,7 +38,7 @@ from firmware_sim.flock import (
 from firmware_sim.house import HourInputs, HouseSpec, HouseState, step_house, target_temp_c
 from firmware_sim.lighting import LOCAL_UTC_OFFSET_H, light_lux, lights_on
 from firmware_sim.scenario import County, Farm, HouseModel, Scenario
-from firmware_sim.weather import DayWeather, OutsideWeather, get_climate, thi
+from firmware_sim.weather import DayWeather, OutsideWeather, get_climate
 
 log = logging.getLogger(__name__)
 HOURS = np.arange(24)
@@ -216,7 +217,7 @@ class World:
         house.water_before_l = house.water_total_l
         house.water_total_l += result.water_l
         activity = np.array([activity_index(bool(lit[h]), age, effects.sick_share,
-                                            min(1.0, max(0.0, (thi_h[h] - 27.7) / 5.0))) for h in range(24)])
+                                            min(1.0, max(0.0, (thi_h[h] - DEFAULT_LIMITS.thi_alert) / 5.0))) for h in range(24)])
         house.today = HouseDay(
             self.start_ms + d * MS_PER_DAY,
             temp_h, np.array([s.rh_pct for s in states]), np.array([s.co2_ppm for s in states]),
@@ -245,7 +246,7 @@ class World:
         house.state = None
         house.water_before_l = house.water_total_l
         house.today = HouseDay(self.start_ms + self.day_index * MS_PER_DAY, out_t, out_rh,
-                               np.full(24, 420.0), np.full(24, 0.3), np.asarray(thi(out_t, out_rh)),
+                               np.full(24, 420.0), np.full(24, 0.3), np.array([thi(t, rh) for t, rh in zip(out_t, out_rh, strict=True)]),
                                zeros, lux, zeros.copy(), out_t, zeros.copy(), 0, 0.0)
 
 
@@ -261,7 +262,7 @@ def truth_row(farm: FarmSim, house: HouseSim, day: date, age: float, sizes: np.n
         "breed": flock.breed.name, "day_age": int(round(age)), "date": day.isoformat(),
         "birds_placed": flock.placed, "birds_alive": alive, "deaths": deaths, "sold": sold,
         "mean_weight_g": round(float(sizes.mean()) if sizes.size else 0.0, 1),
-        "expected_weight_g": round(expected_weight_g(flock.breed, age), 1),
+        "expected_weight_g": round(flock.breed.curve(age), 1),
         "cv_pct": round(cv_pct(sizes), 2), "uniformity_pct": round(uniformity_pct(sizes), 1),
         "feed_kg": round(feed_kg, 2), "water_l": round(water_l, 2),
         "house_temp_c": round(float(hd.temp_c.mean()), 2),

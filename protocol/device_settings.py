@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from farming.growth import BREEDS
 from protocol.messages import Metric
 from protocol.topics import GATEWAY_ID
 
@@ -18,8 +19,8 @@ Ident = Annotated[str, Field(pattern=GATEWAY_ID.pattern)]
 PosFloat = Annotated[float, Field(gt=0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
-# Breeds with growth standards on the gateway (edge/weighing/breeds.py; a test keeps them equal).
-BREED_NAMES = ("cobb500", "local_xiushan", "ross308", "yellow_feather")
+# Breeds with a growth standard: the gateway can weigh only these.
+BREED_NAMES = BREEDS
 
 
 class Strict(BaseModel):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Notify
 from cloud.alerts.messages import MessageInput, place_label, render
 from cloud.alerts.model import DailyRecord, FlockContext, FlockHistory
@@ -19,6 +18,7 @@ from cloud.alerts.rules import evaluate_flock_day
 from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.store import MemoryAlertStore
 from cloud.alerts.thresholds import ThresholdBook, Thresholds
+from farming.growth import ExpectedWeight
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from pathlib import Path
 import click
 
 from cloud.alerts.backtest import backtest, infer_placement
-from cloud.alerts.breeds import Gompertz, breed_curve, fit_gompertz, known_breeds
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
 from cloud.alerts.records import RecordsError, parse_records
 from cloud.alerts.thresholds import ThresholdBook, load_book
 from cloud.notify.segments import count_segments
+from farming.growth import BREEDS, Gompertz, fit_gompertz, standard_curve
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def alerts() -> None:
     "--birds-placed", required=True, type=click.IntRange(min=1), help="Birds placed in the flock."
 )
 @click.option(
-    "--breed", default=None, help=f"Breed for the growth standard ({', '.join(known_breeds())})."
+    "--breed", default=None, help=f"Breed for the growth standard ({', '.join(BREEDS)})."
 )
 @click.option(
     "--placed-on",
@@ -90,16 +90,16 @@ def backtest_cmd(
         summary = ", ".join(f"{k}={v}" for k, v in sorted(parsed.counters.items()))
         click.echo(f"{records_path}: {summary}", err=True)
 
-    if breed is not None and breed_curve(breed) is None and growth_path is None:
-        # Local breeds have no standard table: the other rules still apply.
+    if breed is not None and standard_curve(breed) is None and growth_path is None:
+        # A breed without a standard curve: the other rules still apply.
         click.echo(
-            f"{records_path}: no growth standard for breed {breed!r} (known: {', '.join(known_breeds())}); "
+            f"{records_path}: no growth standard for breed {breed!r} (known: {', '.join(BREEDS)}); "
             "weight-vs-curve rule off unless --growth-from gives the farm's own curve",
             err=True,
         )
     placed = placed_on.date() if placed_on is not None else None
     if placed is None and breed is not None:
-        placed = infer_placement(parsed.records, breed_curve(breed))
+        placed = infer_placement(parsed.records, standard_curve(breed))
         note = (
             f"placement estimated from the first weighing and the {breed} curve: {placed}"
             if placed is not None

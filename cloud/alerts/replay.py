@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.messages import MessageInput, place_label, render
 from cloud.alerts.service import AlertService
@@ -29,6 +28,7 @@ from cloud.alerts.source_pg import (
 )
 from cloud.alerts.store import Alert, AlertStore, MemoryAlertStore
 from cloud.alerts.thresholds import ThresholdBook
+from farming.growth import ExpectedWeight
 
 # Enough past hours for every climate rule (6 h humidity window, 1 h change).
 ENV_LOOKBACK = timedelta(hours=8)

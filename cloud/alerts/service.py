@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import (
     DEAD_BIRD,
@@ -32,6 +31,7 @@ from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.rules.sensor_drift import check_nh3_drift
 from cloud.alerts.store import Alert
 from cloud.alerts.thresholds import ThresholdBook
+from farming.growth import ExpectedWeight
 
 REGIONAL_INPUT_TYPES = (MORTALITY, SUSPECTED_DISEASE)
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import ExpectedWeight, breed_curve, fit_gompertz
 from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
 from cloud.alerts.service import FarmInfo
+from farming.growth import ExpectedWeight, expected_curve
 
 ENV_METRICS = {"temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm"}
 
@@ -206,11 +206,5 @@ def load_farm_growth(
 
 
 def growth_curve(conn: psycopg.Connection, flock: FlockRow) -> ExpectedWeight | None:
-    """The breed standard, else a Gompertz curve fitted to the farm's earlier flocks of the breed."""
-    standard = breed_curve(flock.breed)
-    if standard is not None:
-        return standard
-    try:
-        return fit_gompertz(load_farm_growth(conn, flock.farm, flock.breed, flock.placed_on))
-    except ValueError:  # fewer than 4 weighed days on record: no curve yet
-        return None
+    """The farm's own curve fitted to its earlier flocks of the breed, else the breed standard."""
+    return expected_curve(flock.breed, load_farm_growth(conn, flock.farm, flock.breed, flock.placed_on))

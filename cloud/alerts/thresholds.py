@@ -1,16 +1,23 @@
 """Rule thresholds: typed, with defaults from DESIGN.md §5, overridable per breed, farm and house.
 
+Farming numbers (comfort bands, water and growth norms) come from `farming`, their one owner.
+
 Overrides are partial nested dicts layered default < breed < farm < house, so a farm can
 change one number without restating the rest. A typo in a key is an error, not a silent no-op.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from farming import growth, water
+from farming.climate import DEFAULT_LIMITS as _COMFORT
+from farming.climate import ComfortLimits
 
 
 class _Section(BaseModel):
@@ -46,8 +53,8 @@ class DiseaseThresholds(_Section):
 
 
 class WaterThresholds(_Section):
-    drop_pct: float = 25.0  # vs the same house's previous day
-    flat_days: int = 3  # "flat or falling for > 2 days"
+    drop_pct: float = water.DROP_PCT  # vs the same house's previous day
+    flat_days: int = water.FLAT_DAYS  # "flat or falling for > 2 days"
     flat_tolerance_pct: float = 2.0  # a rise smaller than this counts as flat
     # Flat intake is normal once birds stop growing fast. Measured on the simulator: raising this
     # to 100 days for slow local breeds (which gain ~1 %/day) fired on every healthy flock.
@@ -62,10 +69,10 @@ class WeightThresholds(_Section):
     # Heavy broilers use platform scales less after week 4, so automatic means read low.
     late_allowance_pct: float = 5.0
     late_from_day: int = 28
-    gain_ratio: float = 0.5  # 48-h gain <= 50 % of the previous 48 h
+    gain_ratio: float = growth.GAIN_48H_RATIO  # 48-h gain <= 50 % of the previous 48 h
     gain_min_previous_g: float = 20.0
     uniformity_drop_points: float = 10.0  # vs 7 days earlier
-    uniformity_good_pct: float = 80.0
+    uniformity_good_pct: float = growth.UNIFORMITY_GOOD_PCT
 
 
 class EggThresholds(_Section):
@@ -75,29 +82,32 @@ class EggThresholds(_Section):
 
 
 class EnvironmentThresholds(_Section):
-    # Target temperature by bird weight at 60 % RH (DESIGN.md §5: 36 -> 20.7 °C from
-    # day-old to >= 1.53 kg), interpolated in log(weight) between the points.
-    target_curve: tuple[tuple[float, float], ...] = ((42.0, 36.0), (1530.0, 20.7))
-    reference_rh_pct: float = 60.0
-    # Wetter air feels warmer: lower the target this much per % RH above the reference.
-    rh_correction_c_per_pct: float = 0.2
-    band_warning_c: float = 3.0
-    band_critical_c: float = 6.0
+    """Comfort bands start from farming's published numbers (farming/climate.py has the sources)."""
+
+    target_curve: tuple[tuple[float, float], ...] = _COMFORT.target_curve
+    feathered_by_day: float = _COMFORT.feathered_by_day
+    reference_rh_pct: float = _COMFORT.reference_rh_pct
+    rh_correction_c_per_pct: float = _COMFORT.rh_correction_c_per_pct
+    band_warning_c: float = _COMFORT.band_warning_c
+    band_critical_c: float = _COMFORT.band_critical_c
     change_warning_c_per_h: float = 3.0
     change_critical_c_per_h: float = 5.0
-    # THI = 0.85 Tdb + 0.15 Twb (Tao & Xin 2003); band edges in °C.
-    thi_alert: float = 28.0
-    thi_danger: float = 30.0
-    thi_emergency: float = 32.0
-    nh3_warning_ppm: float = 20.0
-    nh3_critical_ppm: float = 25.0
-    nh3_chick_warning_ppm: float = 14.0  # NY/T 388 for chicks
-    chick_until_day: int = 21
-    co2_warning_ppm: float = 3000.0
-    co2_critical_ppm: float = 3500.0
-    rh_low_pct: float = 50.0
-    rh_high_pct: float = 70.0
+    thi_alert: float = _COMFORT.thi_alert
+    thi_danger: float = _COMFORT.thi_danger
+    thi_emergency: float = _COMFORT.thi_emergency
+    nh3_warning_ppm: float = _COMFORT.nh3_warning_ppm
+    nh3_critical_ppm: float = _COMFORT.nh3_critical_ppm
+    nh3_chick_warning_ppm: float = _COMFORT.nh3_chick_warning_ppm
+    chick_until_day: int = _COMFORT.chick_until_day
+    co2_warning_ppm: float = _COMFORT.co2_warning_ppm
+    co2_critical_ppm: float = _COMFORT.co2_critical_ppm
+    rh_low_pct: float = _COMFORT.rh_low_pct
+    rh_high_pct: float = _COMFORT.rh_high_pct
     rh_sustained_hours: float = 6.0
+
+    def comfort(self) -> ComfortLimits:
+        """These limits as farming's judge of a reading, shared by the rules and the farmer's page."""
+        return ComfortLimits(**{f.name: getattr(self, f.name) for f in fields(ComfortLimits)})
 
 
 class HealthThresholds(_Section):

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import (
     CameraHealth,
@@ -44,6 +43,7 @@ from cloud.notify.outbox import Outbox
 from cloud.notify.outbox_pg import PgOutboxStore
 from cloud.notify.providers import SmsProvider
 from cloud.notify.settings import SmsSettings
+from farming.growth import ExpectedWeight
 
 log = logging.getLogger(__name__)
 

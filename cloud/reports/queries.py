@@ -15,10 +15,21 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from cloud.alerts.thresholds import DEFAULTS
+from farming.climate import air_temperature_at_thi
+from farming.growth import standard_curve
+
 FARM_TZ = ZoneInfo("Asia/Shanghai")
 RECENT_DAYS = 7  # weight, environment and the "this week" mortality look at the last week of the period
-# Comfort bands read from env_daily (DESIGN.md §5): daily maxima above these are days out of comfort.
-COMFORT_MAX = {"temperature_c": 32.0, "nh3_ppm": 20.0, "co2_ppm": 3000.0}
+# A house-day is out of comfort when a daily maximum passes the alert engine's warning limit
+# (farming's published bands): adult NH3 and CO2, and heat stress as the air temperature at
+# which the THI reaches the alert band at the reference humidity (env_daily has no age or weight).
+_LIMITS = DEFAULTS.environment.comfort()
+COMFORT_MAX = {
+    "temperature_c": round(air_temperature_at_thi(_LIMITS.thi_alert, _LIMITS.reference_rh_pct), 1),
+    "nh3_ppm": _LIMITS.nh3_warning_ppm,
+    "co2_ppm": _LIMITS.co2_warning_ppm,
+}
 
 
 @dataclass
@@ -170,8 +181,6 @@ def _mortality(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[s
 def _weights(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
     """Latest daily weight per house in the last week: the gateway's summary (it saw every sample,
     and carries uniformity), else the `weighing_daily` aggregate of per-bird weighings."""
-    from cloud.alerts.breeds import breed_curve
-
     flocks = {r[0]: r[1:] for r in conn.execute(
         "SELECT f.house_id, h.farm_id, f.breed, f.placed_on, coalesce(f.birds_now, f.birds_placed) "
         "FROM flocks f JOIN houses h ON h.id = f.house_id WHERE h.farm_id = ANY(%(farms)s::text[]) "
@@ -194,10 +203,10 @@ def _weights(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str
     for house, (day, mean_g, uniformity, expected) in latest.items():
         farm, breed, placed_on, birds = flocks[house]
         if expected is None:
-            curve = breed_curve(breed)
+            curve = standard_curve(breed)
             expected = curve((day - placed_on).days) if curve else None
         if expected is None:
-            continue  # no standard to compare with (local breed without a fitted curve)
+            continue  # no standard to compare with (a breed without a standard curve)
         s = sums[farm]
         s[0] += birds
         s[1] += birds * mean_g

@@ -1,30 +1,39 @@
-"""Comfort bands for the farmer's environment panel (DESIGN.md §5), by metric and flock age."""
+"""Comfort bands for the farmer's environment panel, judged as the alert engine judges them.
+
+The levels come from the alert engine's environment thresholds (farming's published limits
+unless overridden), through the same `ComfortLimits` the rules use: "ok" is a reading no
+alert fires on, "warn" one that raises a warning, "bad" a critical one.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
-Level = Literal["ok", "warn", "bad"]
-
-
-def target_temperature_c(age_days: float) -> float:
-    """36 °C for day-old chicks falling to 20.7 °C by about five weeks (≈1.5 kg), at 60 % RH."""
-    return 36.0 - (36.0 - 20.7) * min(max(age_days, 0.0), 35.0) / 35.0
+from cloud.alerts.thresholds import DEFAULTS, EnvironmentThresholds
+from farming.climate import Band, Level
 
 
-def band(metric: str, value: float, age_days: float | None = None) -> tuple[Level, float | None, float | None]:
-    """(level, low, high) of the comfortable range for a reading."""
-    if metric == "temperature_c":
-        target = target_temperature_c(age_days if age_days is not None else 35.0)
-        low, high = target - 2.0, target + 2.0
-        off = max(low - value, value - high, 0.0)
-        return ("ok" if off == 0 else "warn" if off <= 2.0 else "bad"), low, high
-    if metric == "humidity_pct":
-        level: Level = "ok" if 50 <= value <= 70 else "warn" if 40 <= value <= 80 else "bad"
-        return level, 50.0, 70.0
-    if metric == "nh3_ppm":
-        limit = 14.0 if age_days is not None and age_days < 21 else 20.0  # NY/T 388 chicks vs adults
-        return ("ok" if value <= limit else "warn" if value <= 25 else "bad"), None, limit
-    if metric == "co2_ppm":
-        return ("ok" if value <= 3000 else "warn" if value <= 3500 else "bad"), None, 3000.0
-    return "ok", None, None
+def band(
+    metric: str,
+    value: float,
+    age_days: float | None = None,
+    weight_g: float | None = None,
+    rh_pct: float | None = None,
+    th: EnvironmentThresholds = DEFAULTS.environment,
+) -> tuple[Level, float | None, float | None]:
+    """(level, low, high) of the comfortable range for a reading.
+
+    Temperature needs the birds' weight (the flock's latest mean, else its breed standard);
+    without one the panel says nothing rather than guess.
+    """
+    comfort = th.comfort()
+    judged: Band | None = None
+    if metric == "temperature_c" and weight_g is not None:
+        judged = comfort.temperature(value, weight_g, age_days, rh_pct)
+    elif metric == "humidity_pct":
+        judged = comfort.humidity(value)
+    elif metric == "nh3_ppm":
+        judged = comfort.nh3(value, age_days)
+    elif metric == "co2_ppm":
+        judged = comfort.co2(value)
+    if judged is None:
+        return "ok", None, None
+    return judged.level, judged.low, judged.high

@@ -7,12 +7,12 @@ from typing import Any
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope
 from cloud.api.services import alerts, catalog, records, telemetry
 from cloud.api.services.paging import one, rows
 from cloud.web import charts, comfort
+from farming.growth import standard_curve
 
 ENV_METRICS = ("temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm")
 UNITS = {"temperature_c": "°C", "humidity_pct": "%", "nh3_ppm": "ppm", "co2_ppm": "ppm"}
@@ -26,7 +26,7 @@ def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], t
                             "AND day > %s AND day <= %s", (flock["id"], today - timedelta(days=7), today))
     weights = telemetry.weight_days(conn, scope, flock["house_id"], max(flock["placed_on"], today - timedelta(days=28)),
                                     today + timedelta(days=1))
-    curve = breed_curve(flock["breed"])
+    curve = standard_curve(flock["breed"])
     first_age = max(0, age - 28)
     measured = [((w["day"] - flock["placed_on"]).days, w["mean_g"]) for w in weights]
     series = [charts.Series(t("mean_weight"), [(float(a), float(g)) for a, g in measured], "#1f5fbf")]
@@ -37,10 +37,16 @@ def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], t
     chart = charts.line_chart(series, title=f"{t('mean_weight')} / {t('standard')} (g)", x_labels=ticks, y_unit="")
     latest = weights[-1] if weights else None
     env = []
-    for r in rows(conn, "SELECT DISTINCT ON (metric) metric, bucket, avg FROM env_hourly WHERE house_id = %s "
-                        "AND metric = ANY(%s) AND bucket >= %s AND bucket <= %s ORDER BY metric, bucket DESC",
-                  (flock["house_id"], list(ENV_METRICS), now - timedelta(hours=48), now)):
-        level, low, high = comfort.band(r["metric"], float(r["avg"]), age)
+    readings = rows(conn, "SELECT DISTINCT ON (metric) metric, bucket, avg FROM env_hourly WHERE house_id = %s "
+                          "AND metric = ANY(%s) AND bucket >= %s AND bucket <= %s ORDER BY metric, bucket DESC",
+                    (flock["house_id"], list(ENV_METRICS), now - timedelta(hours=48), now))
+    # The alert engine judges temperature against the birds' weight (today's mean; else the
+    # standard for their age) and the air's humidity.
+    fresh = latest is not None and latest["day"] >= today - timedelta(days=1)
+    weight_g = float(latest["mean_g"]) if latest and fresh else curve(age) if curve else None
+    rh = next((float(r["avg"]) for r in readings if r["metric"] == "humidity_pct"), None)
+    for r in readings:
+        level, low, high = comfort.band(r["metric"], float(r["avg"]), age, weight_g, rh)
         env.append({"metric": r["metric"], "value": float(r["avg"]), "unit": UNITS[r["metric"]], "level": level,
                     "level_text": t(LEVEL_TEXT[level]), "low": low, "high": high, "at": r["bucket"]})
     record = one(conn, "SELECT deaths, culls, feed_kg, water_l, eggs FROM daily_records WHERE flock_id = %s AND day = %s",

@@ -56,7 +56,7 @@ def _number(value: str | None, kind: type) -> int | float | None:
     if value is None or value.strip() == "":
         return None
     try:
-        number = kind(value.strip())
+        number: int | float = kind(value.strip())
     except ValueError as exc:
         raise ApiError(422, "invalid", f"not a number: {value!r:.20}") from exc
     return number

@@ -1,13 +1,11 @@
 """Per-bird weighing from a platform scale's raw load-cell stream (pure numpy core)."""
 
 from edge.weighing.acceptance import AcceptanceWindow, ExpectedCurve, WindowParams
-from edge.weighing.breeds import BREEDS, expected_weight_g
 from edge.weighing.engine import Calibration, VisitParams, Weigher, WeighResult
 from edge.weighing.segments import PROFILES, Segment, StabilityParams, stable_segments
 from edge.weighing.summary import daily_summaries, local_date, summarize
 
 __all__ = [
-    "BREEDS",
     "PROFILES",
     "AcceptanceWindow",
     "Calibration",
@@ -19,7 +17,6 @@ __all__ = [
     "Weigher",
     "WindowParams",
     "daily_summaries",
-    "expected_weight_g",
     "local_date",
     "stable_segments",
     "summarize",

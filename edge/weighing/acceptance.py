@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.weighing.breeds import expected_weight_g
+from farming.growth import expected_weight_g
 
 MS_PER_DAY = 86_400_000
 

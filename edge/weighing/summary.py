@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from farming.growth import UNIFORMITY_BAND
 from protocol import WeighingSummary
 
 
@@ -23,7 +24,7 @@ def summarize(weights_g: Iterable[float], expected_g: float | None = None, day: 
         raise ValueError("no weights to summarise")
     mean = float(g.mean())
     sd = float(g.std(ddof=1)) if len(g) > 1 else 0.0
-    uniform = float(np.mean(np.abs(g - mean) <= 0.10 * mean) * 100.0)
+    uniform = float(np.mean(np.abs(g - mean) <= UNIFORMITY_BAND * mean) * 100.0)
     return WeighingSummary(
         date=day or date(1970, 1, 1),
         house=house,

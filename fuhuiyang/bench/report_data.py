@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
+from farming.growth import standard_curve
 
 FARM_TZ = ZoneInfo("Asia/Shanghai")
 BATCH = 20_000
@@ -98,7 +98,7 @@ def load(conn: psycopg.Connection, shape: Shape) -> dict[str, int]:
     birds_now: dict[str, int] = {}
     no_summary = {f for i, f in enumerate(farm_ids) if i % 10 == 9}  # older gateways: per-bird weights only
     for flock_id, house, breed, placed_on, birds, ended_on in flocks:
-        curve = breed_curve(breed)
+        curve = standard_curve(breed)
         assert curve is not None
         alive = birds
         last = min(ended_on or shape.end, shape.end)

@@ -69,8 +69,9 @@ def test_missing_deaths_column_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_breed_without_a_standard_still_gets_the_other_rules(tmp_path: Path) -> None:
     text = ordinary_csv(1000, 60, seed=5, spike_day=40)
-    found, stderr = _run(tmp_path, text, "--birds-placed", "1000", "--breed", "yellow_feather")
-    assert "no growth standard for breed 'yellow_feather'" in stderr
+    # Local breeds have farming's Gompertz standard now; a silkie has none.
+    found, stderr = _run(tmp_path, text, "--birds-placed", "1000", "--breed", "silkie")
+    assert "no growth standard for breed 'silkie'" in stderr
     assert [(a["date"], a["type"]) for a in found] == [(day(40).isoformat(), "mortality")]
 
 
@@ -113,7 +114,7 @@ def test_empty_or_useless_files() -> None:
 
 
 def test_farm_growth_curve_from_a_previous_flock(tmp_path: Path) -> None:
-    from cloud.alerts.breeds import Gompertz
+    from farming.growth import Gompertz
 
     local = Gompertz(a=1900.0, k=0.032, ti=50.0)  # a slow local breed, no standard table
     previous = ["date,deaths,mean_weight_g"] + [

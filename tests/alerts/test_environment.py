@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 
 from cloud.alerts.model import Finding, Severity
-from cloud.alerts.rules import check_environment, target_temperature, thi, wet_bulb_stull
+from cloud.alerts.rules import check_environment, target_temperature
 from cloud.alerts.thresholds import DEFAULTS, EnvironmentThresholds
+from farming.climate import thi, wet_bulb_stull
 from tests.alerts.factories import T0
 
 E = DEFAULTS.environment

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from cloud.alerts.breeds import breed_curve, fit_gompertz
 from cloud.alerts.model import Finding, Severity
 from cloud.alerts.rules import NO_DATA
 from cloud.alerts.rules.water import check_water_drop, check_water_flat, check_water_surge
 from cloud.alerts.rules.weight import check_below_curve, check_gain, check_uniformity
 from cloud.alerts.thresholds import DEFAULTS
+from farming.growth import fit_gompertz, standard_curve
 from tests.alerts.factories import day, flock
 
 W = DEFAULTS.water
@@ -64,17 +64,17 @@ def test_water_flat_is_not_judged_for_adult_or_unknown_age() -> None:
 
 
 def test_breed_curve_matches_the_tables() -> None:
-    ross = breed_curve("Ross 308")
-    cobb = breed_curve("cobb-500")
+    ross = standard_curve("Ross 308")
+    cobb = standard_curve("cobb-500")
     assert ross is not None and cobb is not None
     assert ross(21) == 1012 and cobb(42) == 3278
     assert ross(24.5) == pytest.approx((1012 * 1616) ** 0.5)  # geometric between weeks
     assert ross(3) == pytest.approx(44 * (213 / 44) ** (3 / 7))
-    assert breed_curve("xiushan") is None
+    assert standard_curve("xiushan") is None
 
 
 def test_below_curve_edges_with_late_allowance() -> None:
-    ross = breed_curve("ross308")
+    ross = standard_curve("ross308")
     assert ross is not None
     # Day 21: expected 1012 g; 15 % below is 860.2 g.
     weights = [None] * 21 + [861.0]
@@ -109,7 +109,7 @@ def test_uniformity_falling() -> None:
 
 
 def test_gompertz_fit_recovers_a_slow_breed_curve() -> None:
-    from cloud.alerts.breeds import Gompertz
+    from farming.growth import Gompertz
 
     truth = Gompertz(a=2350.0, k=0.03, ti=55.0)  # a Xiushan-like cock
     points = [(t, truth(t)) for t in range(0, 121, 7)]

@@ -124,7 +124,7 @@ def test_run_once_cli(db: TestDatabase) -> None:
 def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(
     db: TestDatabase, server: SmsServer
 ) -> None:
-    from cloud.alerts.breeds import Gompertz
+    from farming.growth import Gompertz
 
     local = Gompertz(a=1900.0, k=0.032, ti=50.0)
     with db.connect() as conn:

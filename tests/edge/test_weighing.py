@@ -11,11 +11,11 @@ from edge.weighing import (
     Weigher,
     WindowParams,
     daily_summaries,
-    expected_weight_g,
     stable_segments,
     summarize,
 )
 from edge.weighing.evaluate import score
+from farming.growth import expected_weight_g
 from tests.edge.synthetic import CPG, T0, ZERO, build
 
 DAY = 86_400_000

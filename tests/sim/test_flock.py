@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_sim.breeds import BREEDS, TABLE_DAYS, expected_weight_g, get_breed
+from farming.growth import STANDARDS, TABLE_DAYS, TableCurve, expected_weight_g
+from firmware_sim.breeds import get_breed
 from firmware_sim.flock import Flock, heat_effects, hourly_water_shares
 
-ROSS_TABLE = dict(zip(TABLE_DAYS, BREEDS["ross308"].table_g or (), strict=True))
+ROSS = STANDARDS["ross308"]
+assert isinstance(ROSS, TableCurve)
+ROSS_TABLE = dict(zip(TABLE_DAYS, ROSS.weights_g, strict=True))
 
 
 def test_breed_curves_pass_through_their_tables() -> None:
@@ -89,3 +92,16 @@ def test_disease_and_heat_slow_growth() -> None:
     cool = heat_effects(np.full(24, 24.0), target_c=20.7, mean_weight_g=2500)
     assert hot.extra_hazard > 0.005 and hot.gain_factor < 1 and cool.extra_hazard == 0
     assert heat_effects(np.full(24, 33.0), target_c=33.0, mean_weight_g=60).extra_hazard == 0
+
+
+def test_simulated_birds_follow_the_table_smoothly() -> None:
+    from firmware_sim.breeds import table_trajectory_g
+
+    for day, grams in ROSS_TABLE.items():
+        assert table_trajectory_g(ROSS, day) == pytest.approx(grams, rel=1e-9)
+    w = np.array([table_trajectory_g(ROSS, d) for d in np.arange(0, 56, 0.25)])
+    gain = np.diff(w)
+    assert np.all(gain > 0)
+    # No weekly steps in gain (farming's geometric curve changes it by up to 64 % at a week's end).
+    assert np.max(np.abs(np.diff(gain)) / gain[1:]) < 0.1
+    assert table_trajectory_g(ROSS, 60) == pytest.approx(expected_weight_g("ross308", 60))

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from firmware_sim.breeds import expected_weight_g
+from farming.growth import expected_weight_g
 from firmware_sim.scale import RAW_MAX, RAW_MIN, ScaleRun, simulate_scale
 
 

@@ -228,7 +228,7 @@ def test_winter_hills_underventilated_house_breaks_air_limits_and_cold_snap_bite
 
 
 def test_demo_region_ross308_flock_is_within_3_percent_of_the_table() -> None:
-    from firmware_sim.breeds import expected_weight_g
+    from farming.growth import expected_weight_g
 
     rows = run_scenario(load_scenario("demo_region"), days=43).rows
     f01 = {r["day_age"]: r for r in rows if r["farm_id"] == "F01"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from cloud.alerts.breeds import ExpectedWeight, breed_curve
 from cloud.alerts.model import (
     EGG_DROP,
     MORTALITY,
@@ -25,12 +24,7 @@ from cloud.alerts.model import (
     Finding,
     FlockHistory,
 )
-from cloud.alerts.rules.environment import (
-    check_environment,
-    target_temperature,
-    thi,
-    wet_bulb_stull,
-)
+from cloud.alerts.rules.environment import check_environment, target_temperature
 from cloud.alerts.rules.health import check_gateway
 from cloud.alerts.rules.mortality import (
     binomial_sf,
@@ -43,6 +37,7 @@ from cloud.alerts.rules.result import NO_DATA, Evaluation, RuleResult, end_of_da
 from cloud.alerts.rules.water import check_water_drop, check_water_flat, check_water_surge
 from cloud.alerts.rules.weight import check_below_curve, check_gain, check_uniformity
 from cloud.alerts.thresholds import DEFAULTS, Thresholds
+from farming.growth import ExpectedWeight, standard_curve
 
 __all__ = [
     "NO_DATA",
@@ -54,8 +49,6 @@ __all__ = [
     "evaluate_flock_day",
     "binomial_sf",
     "target_temperature",
-    "thi",
-    "wet_bulb_stull",
 ]
 
 
@@ -72,7 +65,7 @@ def evaluate_flock_day(
     it is over (the live worker looking at today's deaths so far).
     """
     ctx = history.context
-    curve = curve or breed_curve(ctx.breed)
+    curve = curve or standard_curve(ctx.breed)
     mortality = check_mortality(history, day, th.mortality)
     results: list[tuple[str, RuleResult]] = [
         (MORTALITY, mortality),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -20,45 +19,19 @@ from cloud.alerts.model import (
 )
 from cloud.alerts.rules.result import NO_DATA, Evaluation, RuleResult
 from cloud.alerts.thresholds import EnvironmentThresholds
+from farming.climate import Band, thi
 
 # A reading older than this says nothing about now; the health rules report the silence.
 STALE_AFTER = timedelta(hours=2)
+# farming's comfort levels as alert severities (the farmer's page shows the same levels).
+SEVERITY = {"warn": Severity.WARNING, "bad": Severity.CRITICAL}
 
 
-def wet_bulb_stull(t_c: float, rh_pct: float) -> float:
-    """Wet-bulb temperature (°C) from air temperature and RH (Stull 2011, ±0.3 °C for RH 5-99 %)."""
-    rh = min(max(rh_pct, 5.0), 99.0)
-    return (
-        t_c * math.atan(0.151977 * math.sqrt(rh + 8.313659))
-        + math.atan(t_c + rh)
-        - math.atan(rh - 1.676331)
-        + 0.00391838 * rh**1.5 * math.atan(0.023101 * rh)
-        - 4.686035
-    )
-
-
-def thi(t_c: float, rh_pct: float) -> float:
-    """Temperature-humidity index for broilers: 0.85·Tdb + 0.15·Twb (Tao & Xin 2003)."""
-    return 0.85 * t_c + 0.15 * wet_bulb_stull(t_c, rh_pct)
-
-
-def target_temperature(weight_g: float, rh_pct: float | None, th: EnvironmentThresholds) -> float:
-    """House temperature the birds need at this weight, corrected for humidity."""
-    curve = th.target_curve
-    w = max(weight_g, 1.0)
-    if w <= curve[0][0]:
-        base = curve[0][1]
-    elif w >= curve[-1][0]:
-        base = curve[-1][1]
-    else:
-        base = curve[-1][1]
-        for (w0, t0), (w1, t1) in zip(curve, curve[1:], strict=False):
-            if w <= w1:
-                frac = (math.log(w) - math.log(w0)) / (math.log(w1) - math.log(w0))
-                base = t0 + (t1 - t0) * frac
-                break
-    rh = th.reference_rh_pct if rh_pct is None else min(max(rh_pct, 30.0), 90.0)
-    return base - th.rh_correction_c_per_pct * (rh - th.reference_rh_pct)
+def target_temperature(
+    weight_g: float, rh_pct: float | None, th: EnvironmentThresholds, age_days: float | None = None
+) -> float:
+    """House temperature the birds need at this weight (and age), corrected for humidity."""
+    return th.comfort().target_temperature_c(weight_g, age_days, rh_pct)
 
 
 def check_environment(
@@ -79,7 +52,7 @@ def check_environment(
 
     latest = past[-1] if past and at - past[-1].at <= STALE_AFTER else None
     checks: list[tuple[str, RuleResult]] = [
-        (TEMPERATURE_BAND, _band(latest, key(TEMPERATURE_BAND), weight_g, th)),
+        (TEMPERATURE_BAND, _band(latest, key(TEMPERATURE_BAND), weight_g, age_days, th)),
         (TEMPERATURE_CHANGE, _change(past, latest, key(TEMPERATURE_CHANGE), th)),
         (HEAT_STRESS, _heat(latest, key(HEAT_STRESS), th)),
         (NH3_HIGH, _nh3(latest, key(NH3_HIGH), age_days, th)),
@@ -92,18 +65,23 @@ def check_environment(
 
 
 def _band(
-    s: EnvSample | None, key: AlertKey, weight_g: float | None, th: EnvironmentThresholds
+    s: EnvSample | None,
+    key: AlertKey,
+    weight_g: float | None,
+    age_days: int | None,
+    th: EnvironmentThresholds,
 ) -> RuleResult:
     if s is None or s.temperature_c is None or weight_g is None:
         return NO_DATA
-    target = target_temperature(weight_g, s.humidity_pct, th)
-    dev = s.temperature_c - target
-    if abs(dev) <= th.band_warning_c:
+    comfort = th.comfort()
+    band = comfort.temperature(s.temperature_c, weight_g, age_days, s.humidity_pct)
+    if band.level == "ok":
         return None
-    severity = Severity.CRITICAL if abs(dev) > th.band_critical_c else Severity.WARNING
+    target = comfort.target_temperature_c(weight_g, age_days, s.humidity_pct)
+    dev = s.temperature_c - target
     return Finding(
         key=key,
-        severity=severity,
+        severity=SEVERITY[band.level],
         at=s.at,
         rule="too_cold" if dev < 0 else "too_hot",
         value=s.temperature_c,
@@ -151,21 +129,15 @@ def _change(
 def _heat(s: EnvSample | None, key: AlertKey, th: EnvironmentThresholds) -> RuleResult:
     if s is None or s.temperature_c is None or s.humidity_pct is None:
         return NO_DATA
-    index = thi(s.temperature_c, s.humidity_pct)
-    if index < th.thi_alert:
+    band, limit = th.comfort().heat(s.temperature_c, s.humidity_pct)
+    if limit is None:
         return None
-    if index >= th.thi_emergency:
-        band, severity, limit = "emergency", Severity.CRITICAL, th.thi_emergency
-    elif index >= th.thi_danger:
-        band, severity, limit = "danger", Severity.CRITICAL, th.thi_danger
-    else:
-        band, severity, limit = "alert", Severity.WARNING, th.thi_alert
     return Finding(
         key=key,
-        severity=severity,
+        severity=Severity.WARNING if band == "alert" else Severity.CRITICAL,
         at=s.at,
         rule=f"thi_{band}",
-        value=round(index, 2),
+        value=round(thi(s.temperature_c, s.humidity_pct), 2),
         threshold=limit,
         evidence={"band": band, "temperature_c": s.temperature_c, "humidity_pct": s.humidity_pct},
     )
@@ -176,25 +148,24 @@ def _nh3(
 ) -> RuleResult:
     if s is None or s.nh3_ppm is None:
         return NO_DATA
-    chick = age is not None and age < th.chick_until_day
-    warn = th.nh3_chick_warning_ppm if chick else th.nh3_warning_ppm
-    return _level(s, key, s.nh3_ppm, warn, th.nh3_critical_ppm, "nh3")
+    return _ceiling(s, key, s.nh3_ppm, th.comfort().nh3(s.nh3_ppm, age), th.nh3_critical_ppm, "nh3")
 
 
 def _co2(s: EnvSample | None, key: AlertKey, th: EnvironmentThresholds) -> RuleResult:
     if s is None or s.co2_ppm is None:
         return NO_DATA
-    return _level(s, key, s.co2_ppm, th.co2_warning_ppm, th.co2_critical_ppm, "co2")
+    return _ceiling(s, key, s.co2_ppm, th.comfort().co2(s.co2_ppm), th.co2_critical_ppm, "co2")
 
 
-def _level(
-    s: EnvSample, key: AlertKey, value: float, warn: float, crit: float, name: str
+def _ceiling(
+    s: EnvSample, key: AlertKey, value: float, band: Band, crit: float, name: str
 ) -> RuleResult:
-    if value <= warn:
+    if band.level == "ok" or band.high is None:
         return None
-    severity, limit = (Severity.CRITICAL, crit) if value > crit else (Severity.WARNING, warn)
+    limit = crit if band.level == "bad" else band.high
     return Finding(
-        key=key, severity=severity, at=s.at, rule=f"{name}_above", value=value, threshold=limit
+        key=key, severity=SEVERITY[band.level], at=s.at, rule=f"{name}_above", value=value,
+        threshold=limit,
     )
 
 

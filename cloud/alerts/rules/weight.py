@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cloud.alerts.breeds import ExpectedWeight
 from cloud.alerts.model import (
     UNIFORMITY_FALLING,
     WEIGHT_BELOW_CURVE,
@@ -16,6 +15,7 @@ from cloud.alerts.model import (
 )
 from cloud.alerts.rules.result import NO_DATA, RuleResult, end_of_day
 from cloud.alerts.thresholds import WeightThresholds
+from farming.growth import ExpectedWeight
 
 
 def _weight(history: FlockHistory, day: date) -> float | None:

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.breeds import breed_curve
 from cloud.api.errors import ApiError
 from cloud.api.scope import Scope
 from cloud.api.services.catalog import get_house
 from cloud.api.services.paging import rows
 from cloud.db import series
+from farming.growth import standard_curve
 
 FARM_TZ = "Asia/Shanghai"  # the aggregates' day buckets (migration 0002)
 MAX_SPAN = {"hour": timedelta(days=92), "day": timedelta(days=800)}
@@ -66,7 +66,7 @@ def weight_days(conn: psycopg.Connection, scope: Scope, house_id: str, start: da
 def expected_weight(flocks: list[dict[str, Any]], day: date) -> float | None:
     for flock in reversed(flocks):
         if flock["placed_on"] <= day and (flock["ended_on"] is None or day <= flock["ended_on"]):
-            curve = breed_curve(flock["breed"])
+            curve = standard_curve(flock["breed"])
             return None if curve is None else round(curve((day - flock["placed_on"]).days), 1)
     return None
 

@@ -16,6 +16,7 @@ import psycopg
 from cloud.alerts.breeds import ExpectedWeight, breed_curve, fit_gompertz
 from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
 from cloud.alerts.service import FarmInfo
+from cloud.db.transactions import end_read
 
 ENV_METRICS = {"temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm"}
 
@@ -97,8 +98,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
     ).fetchall():
         if days[day].get("deaths") is None:
             days[day]["deaths"] = int(count)
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     records = [
         DailyRecord(
             day=day,
@@ -133,8 +133,7 @@ def load_environment(
         (house, sorted(ENV_METRICS), _hour_ceil(start), _hour_ceil(end)),
     ).fetchall():
         hours[bucket][metric] = float(avg)
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return [
         EnvSample(
             at=bucket + timedelta(hours=1),
@@ -165,8 +164,7 @@ def load_gas_hours(
         (tz, house, lo, hi),
     ).fetchall():
         days[day].append((float(nh3), float(co2)))
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return dict(days)
 
 
@@ -200,8 +198,7 @@ def load_farm_growth(
            GROUP BY 1 ORDER BY 1""",
         (before, farm, breed, before, before, before),
     ).fetchall()
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return [(float(age), float(mean)) for age, mean in rows]
 
 

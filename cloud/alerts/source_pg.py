@@ -1,7 +1,9 @@
 """Reading rule inputs from the database: farms and townships, flock histories, hourly climate.
 
 Queries use only relations that exist on both engines (tables plus the env_daily view /
-continuous aggregate), so replay works on plain PostgreSQL and TimescaleDB.
+continuous aggregate), so replay works on plain PostgreSQL and TimescaleDB. Readings are
+averaged only within their physical range (`reading_plausible`, migration 0006): a faulty
+or forged value steers no alert and cannot overflow an average.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def load_environment(
     for bucket, metric, avg in conn.execute(
         """SELECT date_trunc('hour', ts), metric, avg(value) FROM readings
            WHERE house_id = %s AND metric = ANY(%s) AND ts >= %s AND ts < %s
+             AND reading_plausible(metric, value)
            GROUP BY 1, 2""",
         (house, sorted(ENV_METRICS), _hour_ceil(start), _hour_ceil(end)),
     ).fetchall():
@@ -159,6 +162,7 @@ def load_gas_hours(
                       avg(value) FILTER (WHERE metric = 'co2_ppm') AS co2
                FROM readings
                WHERE house_id = %s AND metric IN ('nh3_ppm', 'co2_ppm') AND ts >= %s AND ts < %s
+                 AND reading_plausible(metric, value)
                GROUP BY 1) hours
            WHERE nh3 IS NOT NULL AND co2 IS NOT NULL ORDER BY hour""",
         (tz, house, lo, hi),

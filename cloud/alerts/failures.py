@@ -19,7 +19,8 @@ REASON_CHARS = 200
 
 
 class StepFailure(NamedTuple):
-    """A step that failed for one farm (None: the step's shared part, e.g. a batched read)."""
+    """A step that failed for one farm ("region:<code>" for a region's alerts; None for the
+    step's shared part, e.g. a batched read)."""
 
     step: str
     farm: str | None

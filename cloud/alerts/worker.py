@@ -165,7 +165,7 @@ class AlertWorker:
             with unit_of_work(self.conn):
                 effects = judge(tally)
                 queued = self.dispatcher.handle(effects, now)
-        except Exception as exc:  # noqa: BLE001 - the isolation boundary: any failure is this farm's
+        except Exception as exc:  # the isolation boundary: whatever failed, failed for this farm
             self.engine.restore(state)
             self.alerts.snapshot()  # the cycle's view must not keep the saves just undone
             report.fail(self.failures.record(step, farm, exc))

@@ -6,6 +6,7 @@ ingest range checks are the first line of defence, this is the second.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -156,9 +157,12 @@ def test_plausible_ranges_are_the_protocols(any_db: TestDatabase) -> None:
             assert row == (False,)
 
 
-def test_a_farm_whose_step_fails_is_reported_and_the_others_go_on(conn: psycopg.Connection) -> None:
+def test_a_farm_whose_step_fails_is_reported_and_the_others_go_on(
+    conn: psycopg.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
     _seed(conn)
     _refuse(conn, "alerts", "NEW.farm_id = 'f-bad'")
+    caplog.set_level(logging.INFO, logger="cloud.alerts.failures")
     worker = AlertWorker(conn, PrintProvider(), SmsSettings())
     report = worker.cycle(NOW)
     # The healthy farm: its critical alert is opened and its SMS queued.
@@ -167,11 +171,21 @@ def test_a_farm_whose_step_fails_is_reported_and_the_others_go_on(conn: psycopg.
     assert [(f.step, f.farm) for f in report.failures] == [("flocks", "f-bad")]
     assert "refused by test" in report.failures[0].reason
     assert report.errors == [f"flocks f-bad: {report.failures[0].reason}"]
-    assert worker.metrics.step_failures.labels("flocks")._value.get() == 1
     assert _heat_alert(conn, "f-bad") is None and report.flocks == 1
+    # Still broken a moment later: counted again, not logged again.
+    assert worker.cycle(NOW + timedelta(seconds=30)).failures == report.failures
+    failures = worker.metrics.registry.get_sample_value(
+        "fhy_alerts_step_failures_total", {"step": "flocks"}
+    )
+    assert failures == 2
     # The fault is gone: the bad farm's own alerts proceed, the good farm is not texted twice.
     _allow(conn, "alerts")
     again = worker.cycle(NOW + timedelta(minutes=1))
+    logged = [r.getMessage() for r in caplog.records if r.name == "cloud.alerts.failures"]
+    assert logged == [
+        "alert step flocks failed for farm f-bad: refused by test",
+        "alert step flocks works again for farm f-bad",
+    ]
     assert again.failures == [] and again.flocks == 2
     assert _heat_alert(conn, "f-bad") == ("critical", 1)
     assert _heat_alert(conn, "f-good") == ("critical", 1)
@@ -211,3 +225,26 @@ def test_an_alert_is_not_notified_when_queueing_its_sms_rolls_back(conn: psycopg
     assert [r[0] for r in conn.execute(sms).fetchall()] == [owner[0], tech[0]]
     worker.cycle(NOW + timedelta(minutes=33))
     assert len(conn.execute(sms).fetchall()) == 2
+
+
+def test_an_odd_gateway_health_payload_does_not_fail_the_fleets_read(conn: psycopg.Connection) -> None:
+    """The clock offset was cast in SQL: one gateway's "abc" failed every farm's gateway step."""
+    _seed(conn, impossible=False)
+    conn.execute(
+        "INSERT INTO gateways (id, farm_id, status, last_seen) VALUES "
+        "('gw-good', 'f-good', 'online', %s), ('gw-bad', 'f-bad', 'online', %s)",
+        (NOW - timedelta(hours=1), NOW),
+    )
+    payloads = ['"abc"', "1e400", '{"x": 1}', "2.5"]  # JSON text: 1e400 is no Python float
+    for seq, offset in enumerate(payloads):
+        gateway = "gw-good" if offset == "2.5" else "gw-bad"
+        conn.execute(
+            "INSERT INTO health (ts, gateway_id, seq, outbox_depth, payload) "
+            "VALUES (%s, %s, %s, 0, jsonb_build_object('clock_offset_s', %s::jsonb))",
+            (NOW - timedelta(minutes=10 - seq), gateway, seq, offset),
+        )
+    conn.commit()
+    report = AlertWorker(conn, PrintProvider(), SmsSettings()).cycle(NOW)
+    assert report.failures == [] and report.gateways == 2
+    offline = conn.execute("SELECT farm_id FROM alerts WHERE type = 'gateway_offline'").fetchall()
+    assert offline == [("f-good",)]

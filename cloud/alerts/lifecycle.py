@@ -8,11 +8,10 @@ send); sending them is someone else's job, so this module does no I/O.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cloud.alerts.model import AlertKey, Finding, Severity
@@ -172,11 +171,11 @@ class AlertEngine:
         return set(self._held)
 
     def checkpoint(self) -> EngineState:
-        return EngineState(copy.deepcopy(self._storm), copy.deepcopy(self._held), self.suppressed)
+        return EngineState(_copy_storm(self._storm), _copy_held(self._held), self.suppressed)
 
     def restore(self, state: EngineState) -> None:
         """Forget what happened since `checkpoint`: its alerts' saves were rolled back."""
-        self._storm, self._held = copy.deepcopy(state.storm), copy.deepcopy(state.held)
+        self._storm, self._held = _copy_storm(state.storm), _copy_held(state.held)
         self.suppressed = state.suppressed
 
     # --- transitions --------------------------------------------------------------
@@ -325,6 +324,15 @@ class _Held:
 
 
 _ZERO = timedelta(0)
+
+
+# Taken once per unit of work: copies of the containers only (datetimes are immutable).
+def _copy_storm(storm: dict[str, deque[datetime]]) -> dict[str, deque[datetime]]:
+    return {scope: deque(window) for scope, window in storm.items()}
+
+
+def _copy_held(held: dict[str, _Held]) -> dict[str, _Held]:
+    return {scope: replace(h, audiences=set(h.audiences)) for scope, h in held.items()}
 
 
 def _same(a: Finding, b: Finding) -> bool:

@@ -127,10 +127,11 @@ class AlertWorker:
         self.alerts.snapshot()
         self.failures.start_cycle()
         try:
-            return self._cycle(now)
+            report = self._cycle(now)
         finally:
             self.alerts.release()
-            self.failures.end_cycle()
+        self.failures.end_cycle()  # only a whole cycle tells which farms work again
+        return report
 
     def _cycle(self, now: datetime) -> CycleReport:
         """Every farm's judgement and its SMS in a unit of its own: one farm's bad data fails

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cloud.alerts.model import AlertKey, Finding, Severity
@@ -50,6 +50,15 @@ class Notify:
 
 
 Effect = Transition | Notify
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """The engine's own memory (storm windows, held digests), to undo a rolled-back unit of work."""
+
+    storm: dict[str, deque[datetime]]
+    held: dict[str, _Held]
+    suppressed: int
 
 
 class AlertEngine:
@@ -127,10 +136,20 @@ class AlertEngine:
             return []
         return self._resolve(alert, at, actor=by)
 
-    def tick(self, now: datetime) -> list[Effect]:
-        """Advance event time: auto-resolve held clears, escalate, send storm digests."""
-        effects: list[Effect] = self._digests(now)
-        for alert in sorted(self.store.active(), key=lambda a: a.opened_at):
+    def tick(
+        self, now: datetime, scope: str | None = None, active: Sequence[Alert] | None = None
+    ) -> list[Effect]:
+        """Advance event time: auto-resolve held clears, escalate, send storm digests.
+
+        `scope` (a farm id, or "region:<code>", see `scope_of`) limits this to that scope's
+        alerts and digests, so a worker can tick each farm in its own transaction; `active`
+        are the live alerts when the caller has read them already (once for all scopes).
+        """
+        effects: list[Effect] = self._digests(now, scope)
+        alerts = self.store.active() if active is None else active
+        if scope is not None:
+            alerts = [a for a in alerts if scope_of(a.key) == scope]
+        for alert in sorted(alerts, key=lambda a: a.opened_at):
             resolved = self._maybe_resolve(alert, now)
             if (
                 not resolved
@@ -146,6 +165,18 @@ class AlertEngine:
                 self.store.save(alert)
                 effects += notes
         return effects
+
+    def held_scopes(self) -> set[str]:
+        """Scopes with a storm digest still held back (ticked even without a live alert)."""
+        return set(self._held)
+
+    def checkpoint(self) -> EngineState:
+        return EngineState(_copy_storm(self._storm), _copy_held(self._held), self.suppressed)
+
+    def restore(self, state: EngineState) -> None:
+        """Forget what happened since `checkpoint`: its alerts' saves were rolled back."""
+        self._storm, self._held = _copy_storm(state.storm), _copy_held(state.held)
+        self.suppressed = state.suppressed
 
     # --- transitions --------------------------------------------------------------
 
@@ -236,7 +267,7 @@ class AlertEngine:
             alert.notified[step.audience.value] = alert.severity
             alert.log(now, f"notify_{step.audience.value}", detail=why)
             notes.append(
-                Notify(alert.id, step.audience, why, alert.severity, now, scope=_scope(alert.key))
+                Notify(alert.id, step.audience, why, alert.severity, now, scope=scope_of(alert.key))
             )
         return notes
 
@@ -251,7 +282,7 @@ class AlertEngine:
         notes = list(notes)
         if not notes or alert.severity >= Severity.CRITICAL:
             return list(notes)
-        scope = _scope(alert.key)
+        scope = scope_of(alert.key)
         window = self._storm.setdefault(scope, deque())
         while window and at - window[0] >= self.policy.storm_window:
             window.popleft()
@@ -267,10 +298,12 @@ class AlertEngine:
         held.severity = max(held.severity, alert.severity)
         return []
 
-    def _digests(self, now: datetime) -> list[Effect]:
+    def _digests(self, now: datetime, only: str | None = None) -> list[Effect]:
         """One summary per farm once its storm has been held for `digest_after`, with the count."""
         out: list[Effect] = []
         for scope, held in list(self._held.items()):
+            if only is not None and scope != only:
+                continue
             if now - held.since < self.policy.digest_after:
                 continue
             del self._held[scope]
@@ -293,9 +326,19 @@ class _Held:
 _ZERO = timedelta(0)
 
 
+# Taken once per unit of work: copies of the containers only (datetimes are immutable).
+def _copy_storm(storm: dict[str, deque[datetime]]) -> dict[str, deque[datetime]]:
+    return {scope: deque(window) for scope, window in storm.items()}
+
+
+def _copy_held(held: dict[str, _Held]) -> dict[str, _Held]:
+    return {scope: replace(h, audiences=set(h.audiences)) for scope, h in held.items()}
+
+
 def _same(a: Finding, b: Finding) -> bool:
     return (a.at, a.rule, a.severity, a.value) == (b.at, b.rule, b.severity, b.value)
 
 
-def _scope(key: AlertKey) -> str:
+def scope_of(key: AlertKey) -> str:
+    """Whose alert this is: the farm, or "region:<code>" for a regional one."""
     return key.farm if key.farm is not None else f"region:{key.region}"

@@ -93,17 +93,28 @@ class AlertService:
 
     def dead_birds(self, sightings: Sequence[DeadBirdSighting], at: datetime) -> list[Effect]:
         """Judge every house with a recent sighting, and clear live alerts of houses without."""
+        effects: list[Effect] = []
+        for (farm, house), seen in sorted(self.dead_bird_houses(sightings).items()):
+            effects += self.dead_birds_in(farm, house, seen, at)
+        return effects
+
+    def dead_bird_houses(
+        self, sightings: Sequence[DeadBirdSighting]
+    ) -> dict[tuple[str, str], list[DeadBirdSighting]]:
+        """(farm, house) -> its sightings, for houses with a sighting or a live dead-bird alert."""
         by_house: dict[tuple[str, str], list[DeadBirdSighting]] = {}
         for sighting in sightings:
             by_house.setdefault((sighting.farm, sighting.house), []).append(sighting)
         for alert in self.engine.store.active():
             if alert.key.type == DEAD_BIRD and alert.key.farm and alert.key.house:
                 by_house.setdefault((alert.key.farm, alert.key.house), [])
-        effects: list[Effect] = []
-        for (farm, house), seen in sorted(by_house.items()):
-            th = self.book.resolve(None, farm, house).camera
-            effects += self.engine.apply(check_dead_birds(farm, house, seen, at, th))
-        return effects
+        return by_house
+
+    def dead_birds_in(
+        self, farm: str, house: str, seen: Sequence[DeadBirdSighting], at: datetime
+    ) -> list[Effect]:
+        th = self.book.resolve(None, farm, house).camera
+        return self.engine.apply(check_dead_birds(farm, house, seen, at, th))
 
     def regional(self, at: datetime) -> list[Effect]:
         """Judge every township from the farm mortality alerts live in the window.

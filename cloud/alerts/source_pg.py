@@ -1,7 +1,9 @@
 """Reading rule inputs from the database: farms and townships, flock histories, hourly climate.
 
 Queries use only relations that exist on both engines (tables plus the env_daily view /
-continuous aggregate), so replay works on plain PostgreSQL and TimescaleDB.
+continuous aggregate), so replay works on plain PostgreSQL and TimescaleDB. Readings are
+averaged only within their physical range (`reading_plausible`, migration 0006): a faulty
+or forged value steers no alert and cannot overflow an average.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import psycopg
 
 from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
 from cloud.alerts.service import FarmInfo
+from cloud.db.transactions import end_read
 from farming.growth import ExpectedWeight, expected_curve
 
 ENV_METRICS = {"temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm"}
@@ -97,8 +100,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
     ).fetchall():
         if days[day].get("deaths") is None:
             days[day]["deaths"] = int(count)
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     records = [
         DailyRecord(
             day=day,
@@ -129,12 +131,12 @@ def load_environment(
     for bucket, metric, avg in conn.execute(
         """SELECT date_trunc('hour', ts), metric, avg(value) FROM readings
            WHERE house_id = %s AND metric = ANY(%s) AND ts >= %s AND ts < %s
+             AND reading_plausible(metric, value)
            GROUP BY 1, 2""",
         (house, sorted(ENV_METRICS), _hour_ceil(start), _hour_ceil(end)),
     ).fetchall():
         hours[bucket][metric] = float(avg)
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return [
         EnvSample(
             at=bucket + timedelta(hours=1),
@@ -160,13 +162,13 @@ def load_gas_hours(
                       avg(value) FILTER (WHERE metric = 'co2_ppm') AS co2
                FROM readings
                WHERE house_id = %s AND metric IN ('nh3_ppm', 'co2_ppm') AND ts >= %s AND ts < %s
+                 AND reading_plausible(metric, value)
                GROUP BY 1) hours
            WHERE nh3 IS NOT NULL AND co2 IS NOT NULL ORDER BY hour""",
         (tz, house, lo, hi),
     ).fetchall():
         days[day].append((float(nh3), float(co2)))
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return dict(days)
 
 
@@ -200,8 +202,7 @@ def load_farm_growth(
            GROUP BY 1 ORDER BY 1""",
         (before, farm, breed, before, before, before),
     ).fetchall()
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return [(float(age), float(mean)) for age, mean in rows]
 
 

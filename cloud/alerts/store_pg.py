@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from cloud.alerts.advice import advice_for
 from cloud.alerts.model import AlertKey, Finding, Severity
 from cloud.alerts.store import Alert, AuditEntry, State
+from cloud.db.transactions import end_read
 
 NOTIFY_PREFIX = "fhy_alerts"
 
@@ -56,8 +57,7 @@ class PgAlertStore:
             f"SELECT DISTINCT ON (dedup_key) {_COLUMNS} FROM alerts "  # noqa: S608 - fixed fragments
             "ORDER BY dedup_key, event_start DESC, id DESC"
         ).fetchall()
-        if not self.conn.autocommit:
-            self.conn.commit()
+        end_read(self.conn)
         self._latest = {str(alert.key): alert for alert in map(_alert, rows)}
 
     def release(self) -> None:
@@ -133,8 +133,7 @@ class PgAlertStore:
 
     def _many(self, where: str, params: Any) -> list[Alert]:
         rows = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts {where}", params).fetchall()  # noqa: S608 - fixed fragments
-        if not self.conn.autocommit:
-            self.conn.commit()  # end the read transaction: a long-lived worker must not hold one open
+        end_read(self.conn)  # a long-lived worker must not hold a read transaction open
         return [_alert(row) for row in rows]
 
 

@@ -8,14 +8,20 @@ outbox), so cycles may overlap a little in what they re-read, and a restart lose
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from math import isfinite
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from cloud.alerts.lifecycle import AlertEngine, Effect
+from cloud.alerts.failures import FailureLog, StepFailure, reason
+from cloud.alerts.lifecycle import AlertEngine, Effect, scope_of
+from cloud.alerts.metrics import AlertMetrics
 from cloud.alerts.model import (
     CameraHealth,
     DeadBirdSighting,
@@ -35,8 +41,10 @@ from cloud.alerts.source_pg import (
     load_gas_hours,
     load_history,
 )
+from cloud.alerts.store import Alert
 from cloud.alerts.store_pg import PgAlertStore
 from cloud.alerts.thresholds import ThresholdBook
+from cloud.db.transactions import end_read, unit_of_work
 from cloud.notify.directory_pg import PgDirectory
 from cloud.notify.dispatch import Dispatcher
 from cloud.notify.outbox import Outbox
@@ -49,6 +57,7 @@ log = logging.getLogger(__name__)
 
 CLIMATE_HOURS = 3  # re-judge the last few hours: late uploads land in them
 BACKLOG_SAMPLES = 6
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -61,7 +70,23 @@ class CycleReport:
     effects: int = 0
     queued: int = 0
     sent: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line per failure, for people
+    failures: list[StepFailure] = field(default_factory=list)
+
+    def fail(self, failure: StepFailure) -> None:
+        self.failures.append(failure)
+        self.errors.append(f"{failure.step} {failure.farm or '-'}: {failure.reason}")
+
+
+@dataclass
+class _Tally:
+    """What one unit of work counted: added to the report only if the unit commits."""
+
+    flocks: int = 0
+    climate_hours: int = 0
+    gateways: int = 0
+    dead_birds: int = 0
+    drift_judged: dict[str, date] = field(default_factory=dict)
 
 
 class AlertWorker:
@@ -73,6 +98,7 @@ class AlertWorker:
         thresholds: ThresholdBook | None = None,
         tz: str = "Asia/Shanghai",
         heartbeat_s: float = 300.0,
+        metrics: AlertMetrics | None = None,
     ) -> None:
         sms = sms or SmsSettings()
         self.conn = conn
@@ -81,6 +107,8 @@ class AlertWorker:
         self.alerts = PgAlertStore(conn)
         self.engine = AlertEngine(store=self.alerts)  # one engine: storm counters span cycles
         self.thresholds = thresholds
+        self.metrics = metrics or AlertMetrics()
+        self.failures = FailureLog(self.metrics)
         self._curves: dict[tuple[str, str], ExpectedWeight | None] = {}
         self._drift_judged: dict[str, date] = {}  # house -> local day last judged
         directory = PgDirectory(conn)
@@ -97,70 +125,133 @@ class AlertWorker:
 
     def cycle(self, now: datetime) -> CycleReport:
         self.alerts.snapshot()
+        self.failures.start_cycle()
         try:
-            return self._cycle(now)
+            report = self._cycle(now)
         finally:
             self.alerts.release()
+        self.failures.end_cycle()  # only a whole cycle tells which farms work again
+        return report
 
     def _cycle(self, now: datetime) -> CycleReport:
+        """Every farm's judgement and its SMS in a unit of its own: one farm's bad data fails
+        that farm's unit (rolled back, reported, retried next cycle), never the others'."""
         report = CycleReport(at=now)
         self._curves = {}  # farms' own growth curves, refitted each cycle (flocks end, data grows)
         service = AlertService(self.engine, load_farms(self.conn), self.thresholds)
-        effects: list[Effect] = []
-        for step in (self._flocks, self._gateways, self._dead_birds):
-            try:
-                effects += step(service, now, report)
-            except psycopg.Error as exc:  # one bad query must not stop delivery of what is due
-                self.conn.rollback()
-                report.errors.append(f"{step.__name__}: {exc}")
-                log.warning("alert cycle step %s failed: %s", step.__name__, exc)
-        effects += service.regional(now) + self.engine.tick(now)
-        report.effects = len(effects)
-        report.queued = len(self.dispatcher.handle(effects, now))
+        self._flocks(service, now, report)
+        self._gateways(service, now, report)
+        self._dead_birds(service, now, report)
+        self._unit(report, "regional", None, now, lambda _tally: service.regional(now))
+        self._tick(now, report)
         report.sent = self.outbox.deliver_due(now).sent
         return report
 
-    def _flocks(self, service: AlertService, now: datetime, report: CycleReport) -> list[Effect]:
-        zone = ZoneInfo(self.tz)
-        today = now.astimezone(zone).date()
+    def _unit(
+        self,
+        report: CycleReport,
+        step: str,
+        farm: str | None,
+        now: datetime,
+        judge: Callable[[_Tally], list[Effect]],
+    ) -> bool:
+        """Judge, save the alerts and queue their SMS in one transaction.
+
+        An alert is saved as notified only together with the outbox rows that tell it: if
+        anything fails, both are rolled back, and the next cycle judges and queues again.
+        """
+        state = self.engine.checkpoint()
+        tally = _Tally()
+        try:
+            with unit_of_work(self.conn):
+                effects = judge(tally)
+                queued = self.dispatcher.handle(effects, now)
+        except Exception as exc:  # the isolation boundary: whatever failed, failed for this farm
+            self.engine.restore(state)
+            self.alerts.snapshot()  # the cycle's view must not keep the saves just undone
+            report.fail(self.failures.record(step, farm, exc))
+            return False
+        report.effects += len(effects)
+        report.queued += len(queued)
+        report.flocks += tally.flocks
+        report.climate_hours += tally.climate_hours
+        report.gateways += tally.gateways
+        report.dead_birds += tally.dead_birds
+        self._drift_judged.update(tally.drift_judged)
+        return True
+
+    def _read(
+        self, report: CycleReport, step: str, read: Callable[[], _T], farm: str | None = None
+    ) -> _T | None:
+        """A read outside any unit (batched for all farms, or one farm's); None when it fails."""
+        try:
+            return read()
+        except psycopg.Error as exc:
+            self.conn.rollback()
+            report.fail(self.failures.record(step, farm, exc))
+            return None
+
+    def _flocks(self, service: AlertService, now: datetime, report: CycleReport) -> None:
+        today = now.astimezone(ZoneInfo(self.tz)).date()
+        flocks = self._read(
+            report, "flocks", partial(load_flocks, self.conn, today - timedelta(days=2), today)
+        )
+        by_farm: dict[str, list[FlockRow]] = defaultdict(list)
+        for flock in flocks or ():
+            by_farm[flock.farm].append(flock)
+        for farm, rows in sorted(by_farm.items()):
+            self._unit(report, "flocks", farm, now, partial(self._farm, service, rows, today, now))
+
+    def _farm(
+        self,
+        service: AlertService,
+        flocks: list[FlockRow],
+        today: date,
+        now: datetime,
+        tally: _Tally,
+    ) -> list[Effect]:
+        return [e for flock in flocks for e in self._flock(service, flock, today, now, tally)]
+
+    def _flock(
+        self, service: AlertService, flock: FlockRow, today: date, now: datetime, tally: _Tally
+    ) -> list[Effect]:
         effects: list[Effect] = []
         start = now - timedelta(hours=CLIMATE_HOURS + 8)
-        for flock in load_flocks(self.conn, today - timedelta(days=2), today):
-            history = _partial_today(load_history(self.conn, flock, today, self.tz), today)
-            # Completed days (late entries), then today's deaths so far.
-            curve = self._curve(flock)
-            for day in (today - timedelta(days=2), today - timedelta(days=1), today):
-                if history.get(day) is not None:
-                    # Never in the future: today (and, early in the morning, yesterday's UTC
-                    # end) is judged as of now, so escalation clocks start now.
-                    effects += service.flock_day(history, day, curve, at=min(end_of_day(day), now))
-            report.flocks += 1
-            effects += self._nh3_drift(service, flock, today, now)
-            samples = load_environment(self.conn, flock.house, start, now)
-            age = (today - flock.placed_on).days
-            record = history.get(today) or history.get(today - timedelta(days=1))
-            weight = record.mean_weight_g if record is not None and record.mean_weight_g else None
-            if weight is None and curve is not None:
-                weight = curve(age)
-            for sample in samples:
-                if sample.at > now - timedelta(hours=CLIMATE_HOURS) and sample.at <= now:
-                    effects += service.environment(
-                        flock.farm, flock.house, samples, sample.at, flock.breed, weight, age
-                    )
-                    report.climate_hours += 1
+        history = _partial_today(load_history(self.conn, flock, today, self.tz), today)
+        # Completed days (late entries), then today's deaths so far.
+        curve = self._curve(flock)
+        for day in (today - timedelta(days=2), today - timedelta(days=1), today):
+            if history.get(day) is not None:
+                # Never in the future: today (and, early in the morning, yesterday's UTC
+                # end) is judged as of now, so escalation clocks start now.
+                effects += service.flock_day(history, day, curve, at=min(end_of_day(day), now))
+        tally.flocks += 1
+        effects += self._nh3_drift(service, flock, today, now, tally)
+        samples = load_environment(self.conn, flock.house, start, now)
+        age = (today - flock.placed_on).days
+        record = history.get(today) or history.get(today - timedelta(days=1))
+        weight = record.mean_weight_g if record is not None and record.mean_weight_g else None
+        if weight is None and curve is not None:
+            weight = curve(age)
+        for sample in samples:
+            if sample.at > now - timedelta(hours=CLIMATE_HOURS) and sample.at <= now:
+                effects += service.environment(
+                    flock.farm, flock.house, samples, sample.at, flock.breed, weight, age
+                )
+                tally.climate_hours += 1
         return effects
 
     def _nh3_drift(
-        self, service: AlertService, flock: FlockRow, today: date, now: datetime
+        self, service: AlertService, flock: FlockRow, today: date, now: datetime, tally: _Tally
     ) -> list[Effect]:
         """Judge the completed days, once per house and day (the inputs only change daily)."""
-        if self._drift_judged.get(flock.house) == today:
+        if self._drift_judged.get(flock.house) == today or flock.house in tally.drift_judged:
             return []
         th = service.book.resolve(None, flock.farm, flock.house).health
         first = today - timedelta(days=th.nh3_drift_baseline_days + th.nh3_drift_days)
         hours = load_gas_hours(self.conn, flock.house, first, today - timedelta(days=1), self.tz)
         days = [gas_day(day, pairs, th) for day, pairs in sorted(hours.items())]
-        self._drift_judged[flock.house] = today
+        tally.drift_judged[flock.house] = today  # kept only if the farm's unit commits
         return service.nh3_drift(flock.farm, flock.house, days, now)
 
     def _curve(self, flock: FlockRow) -> ExpectedWeight | None:
@@ -169,20 +260,66 @@ class AlertWorker:
             self._curves[key] = growth_curve(self.conn, flock)
         return self._curves[key]
 
-    def _dead_birds(
-        self, service: AlertService, now: datetime, report: CycleReport
-    ) -> list[Effect]:
+    def _dead_birds(self, service: AlertService, now: datetime, report: CycleReport) -> None:
         window = timedelta(hours=service.book.resolve().camera.dead_bird_window_hours)
-        sightings = load_dead_bird_sightings(self.conn, now - window, now)
-        report.dead_birds = len(sightings)
-        return service.dead_birds(sightings, now)
+        read = partial(load_dead_bird_sightings, self.conn, now - window, now)
+        sightings = self._read(report, "dead_birds", read)
+        if sightings is None:
+            return
+        by_farm: dict[str, dict[str, list[DeadBirdSighting]]] = defaultdict(dict)
+        for (farm, house), seen in service.dead_bird_houses(sightings).items():
+            by_farm[farm][house] = seen
 
-    def _gateways(self, service: AlertService, now: datetime, report: CycleReport) -> list[Effect]:
-        effects: list[Effect] = []
-        for snapshot in load_gateway_snapshots(self.conn, now, self.heartbeat_s):
-            effects += service.gateway(snapshot)
-            report.gateways += 1
-        return effects
+        def judge(farm: str, houses: dict[str, list[DeadBirdSighting]], tally: _Tally) -> list[Effect]:
+            effects: list[Effect] = []
+            for house, seen in sorted(houses.items()):
+                tally.dead_birds += len(seen)
+                effects += service.dead_birds_in(farm, house, seen, now)
+            return effects
+
+        for farm, houses in sorted(by_farm.items()):
+            self._unit(report, "dead_birds", farm, now, partial(judge, farm, houses))
+
+    def _gateways(self, service: AlertService, now: datetime, report: CycleReport) -> None:
+        """One batched read for the fleet; farm by farm only when it fails (one farm's bad row)."""
+        snapshots: list[GatewaySnapshot] = []
+        try:
+            snapshots = load_gateway_snapshots(self.conn, now, self.heartbeat_s)
+        except psycopg.Error as exc:
+            self.conn.rollback()
+            self.metrics.batch_fallbacks.labels("gateways").inc()
+            log.info("batched gateway read failed (%s); reading farm by farm", reason(exc))
+            for farm in sorted(service.farms):
+                read = partial(load_gateway_snapshots, self.conn, now, self.heartbeat_s, farm)
+                snapshots += self._read(report, "gateways", read, farm) or []
+        by_farm: dict[str, list[GatewaySnapshot]] = defaultdict(list)
+        for snapshot in snapshots:
+            by_farm[snapshot.farm].append(snapshot)
+
+        def judge(rows: list[GatewaySnapshot], tally: _Tally) -> list[Effect]:
+            tally.gateways += len(rows)
+            return [e for snapshot in rows for e in service.gateway(snapshot)]
+
+        for farm, rows in sorted(by_farm.items()):
+            self._unit(report, "gateways", farm, now, partial(judge, rows))
+
+    def _tick(self, now: datetime, report: CycleReport) -> None:
+        """Escalations, auto-resolves and digests, one farm (or region) per unit."""
+        active = self._read(report, "tick", self.alerts.active)
+        if active is None:
+            return
+        by_scope: dict[str, list[Alert]] = {scope: [] for scope in self.engine.held_scopes()}
+        for alert in active:
+            by_scope.setdefault(scope_of(alert.key), []).append(alert)
+        for scope, alerts in sorted(by_scope.items()):
+            farm = None if scope.startswith("region:") else scope
+            tick = partial(self._tick_scope, now, scope, alerts)
+            self._unit(report, "tick", farm if farm is not None else scope, now, tick)
+
+    def _tick_scope(
+        self, now: datetime, scope: str, alerts: list[Alert], tally: _Tally
+    ) -> list[Effect]:
+        return self.engine.tick(now, scope, alerts)
 
 
 def _partial_today(history: FlockHistory, today: date) -> FlockHistory:
@@ -205,47 +342,54 @@ def load_dead_bird_sightings(
         "AND farm_id IS NOT NULL AND house_id IS NOT NULL ORDER BY ts, id",
         (since, until),
     ).fetchall()
-    if not conn.autocommit:
-        conn.commit()
+    end_read(conn)
     return [DeadBirdSighting(rid, farm, house, ts, ev or {}) for rid, farm, house, ts, ev in rows]
 
 
 def load_gateway_snapshots(
-    conn: psycopg.Connection, now: datetime, heartbeat_s: float
-) -> Iterable[GatewaySnapshot]:
+    conn: psycopg.Connection, now: datetime, heartbeat_s: float, farm: str | None = None
+) -> list[GatewaySnapshot]:
+    """Every live gateway's snapshot, or only `farm`'s (the fallback when the fleet's read fails)."""
+    only = {"farm": farm}
+    mine = "(%(farm)s::text IS NULL OR gateway_id IN (SELECT id FROM gateways WHERE farm_id = %(farm)s))"
     gateways = conn.execute(
-        "SELECT id, farm_id, last_seen, status FROM gateways WHERE revoked_at IS NULL ORDER BY id"
+        "SELECT id, farm_id, last_seen, status FROM gateways WHERE revoked_at IS NULL "
+        "AND (%(farm)s::text IS NULL OR farm_id = %(farm)s) ORDER BY id",
+        only,
     ).fetchall()
     sensors: dict[str, list[SensorHealth]] = {}
     for gw, sensor, house, state, faults in conn.execute(
-        "SELECT gateway_id, id, house_id, state, faults FROM sensors"
+        f"SELECT gateway_id, id, house_id, state, faults FROM sensors WHERE {mine}",  # noqa: S608 - fixed fragment
+        only,
     ).fetchall():
         sensors.setdefault(gw, []).append(SensorHealth(sensor, state, house, tuple(faults or ())))
     cameras: dict[str, list[CameraHealth]] = {}
     for gw, camera, house, state in conn.execute(
-        "SELECT gateway_id, id, house_id, state FROM cameras"
+        f"SELECT gateway_id, id, house_id, state FROM cameras WHERE {mine}",  # noqa: S608 - fixed fragment
+        only,
     ).fetchall():
         cameras.setdefault(gw, []).append(CameraHealth(camera, state, house))
     depths: dict[str, list[tuple[datetime, int]]] = {}
     offsets: dict[str, float] = {}
+    # The offset comes back as JSON and is checked here: a cast in SQL would fail the whole
+    # fleet's read on one gateway's odd payload.
     for gw, ts, depth, offset in conn.execute(
-        """SELECT gateway_id, ts, outbox_depth, (payload->>'clock_offset_s')::double precision FROM (
+        f"""SELECT gateway_id, ts, outbox_depth, payload->'clock_offset_s' FROM (
                SELECT gateway_id, ts, outbox_depth, payload,
                       row_number() OVER (PARTITION BY gateway_id ORDER BY ts DESC) AS n
-               FROM health WHERE ts > %s AND ts <= %s) h
-           WHERE n <= %s ORDER BY gateway_id, ts""",
-        (now - timedelta(days=1), now, BACKLOG_SAMPLES),
+               FROM health WHERE ts > %(since)s AND ts <= %(now)s AND {mine}) h
+           WHERE n <= %(samples)s ORDER BY gateway_id, ts""",  # noqa: S608 - fixed fragment
+        {**only, "since": now - timedelta(days=1), "now": now, "samples": BACKLOG_SAMPLES},
     ).fetchall():
         if depth is not None:
             depths.setdefault(gw, []).append((ts, int(depth)))
-        if offset is not None:
+        if _finite_number(offset):
             offsets[gw] = float(offset)  # rows are oldest first: the last one wins
-    if not conn.autocommit:
-        conn.commit()
-    for gw, farm, last_seen, status in gateways:
-        yield GatewaySnapshot(
+    end_read(conn)
+    return [
+        GatewaySnapshot(
             gateway=gw,
-            farm=farm,
+            farm=farm_id,
             at=now,
             last_seen=last_seen,
             last_will=status == "offline",
@@ -255,6 +399,17 @@ def load_gateway_snapshots(
             outbox_depths=tuple(depths.get(gw, ())),
             clock_offset_s=offsets.get(gw),
         )
+        for gw, farm_id, last_seen, status in gateways
+    ]
+
+
+def _finite_number(value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def utc_now() -> datetime:

@@ -4,7 +4,8 @@ Files in cloud/db/migrations are named ``NNNN_name[.variant].sql``. For one vers
 the plain ``NNNN_name.sql`` always applies, then ``.timescaledb.sql`` when the
 extension is present or ``.plain.sql`` when it is not. Each version applies in one
 transaction and is recorded in ``schema_migrations``; a session advisory lock lets
-several processes run `db migrate` at once.
+several processes run `db migrate` at once. Lines ``-- after commit: <statement>`` run after
+their version's transaction, for what cannot run inside one (refreshing a continuous aggregate).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(timescaledb|plain))?\.sql$")
 _LOCK_NAMESPACE = 0x46485900  # "FHY\0": keeps our advisory locks apart from others'
+_AFTER_COMMIT = re.compile(r"^-- after commit: (.+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,16 @@ def migrate(conn: psycopg.Connection, schema: str) -> list[str]:
             with conn.transaction():
                 for text in migration.sql_for(timescaledb):
                     conn.execute(text.encode())
+                # Never prepared: run once per version, it would pass psycopg's threshold after
+                # five, and a backend shared by connections (PGlite) keeps the prepared name.
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, engine) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, "timescaledb" if timescaledb else "postgresql"),
+                    prepare=False,
                 )
+            for text in migration.sql_for(timescaledb):
+                for statement in _AFTER_COMMIT.findall(text):
+                    conn.execute(statement.encode())
             log.info("applied migration %s", _label(migration))
             applied.append(_label(migration))
         return applied

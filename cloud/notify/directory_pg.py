@@ -12,6 +12,7 @@ import psycopg
 from cloud.alerts.messages import place_label
 from cloud.alerts.model import AlertKey
 from cloud.alerts.policy import Audience
+from cloud.db.transactions import end_read
 from cloud.notify.recipients import Recipient
 
 _QUERY = """
@@ -64,5 +65,4 @@ class PgDirectory:
         return region if row is None else str(row[0])
 
     def _end_read(self) -> None:
-        if not self.conn.autocommit:
-            self.conn.commit()
+        end_read(self.conn)

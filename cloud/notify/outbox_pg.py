@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from cloud.alerts.model import Severity
+from cloud.db.transactions import end_read
 from cloud.notify.outbox import OutMessage, OutState
 
 LEASE = timedelta(minutes=5)
@@ -132,8 +133,7 @@ class PgOutboxStore:
         return [_message(row) for row in rows]
 
     def _end_read(self) -> None:
-        if not self.conn.autocommit:
-            self.conn.commit()
+        end_read(self.conn)
 
 
 def _user_id(recipient: str) -> int | None:

@@ -206,3 +206,31 @@ def test_an_alert_nobody_judges_any_more_expires_after_a_week() -> None:
     assert (
         alert.state is State.RESOLVED and alert.audit[-1].actor == "engine:expired"
     )  # ...for a while
+
+
+def test_restoring_a_checkpoint_forgets_the_storm_of_a_rolled_back_unit() -> None:
+    """The worker undoes a farm's failed unit of work: its held-back alerts must not be digested."""
+    engine, _ = _engine()
+    for i in range(LifecyclePolicy().storm_limit):  # the farm's hour of SMS is used up
+        engine.observe(_finding(i, key=AlertKey("farm-1", f"h{i}", NH3_HIGH)))
+    state = engine.checkpoint()
+    for i in range(3):  # held back, in a unit whose saves are then rolled back
+        engine.observe(_finding(10 + i, key=AlertKey("farm-1", f"x{i}", NH3_HIGH)))
+    assert engine.suppressed == 3 and engine.held_scopes() == {"farm-1"}
+    engine.restore(state)
+    assert engine.suppressed == 0 and engine.held_scopes() == set()
+    assert [n for n in _notes(engine.tick(T0 + 30 * MIN, "farm-1")) if n.reason == "digest"] == []
+    # The window still counts the five that were sent: a sixth is held back again.
+    assert _notes(engine.observe(_finding(20, key=AlertKey("farm-1", "y", NH3_HIGH)))) == []
+
+
+def test_tick_by_scope_touches_only_that_farm() -> None:
+    engine, store = _engine()
+    other = AlertKey("farm-2", "h1", NH3_HIGH)
+    engine.observe(_finding(0))
+    engine.observe(_finding(0, key=other))
+    escalated = _notes(engine.tick(T0 + 31 * MIN, "farm-2"))
+    assert [(n.alert_id, n.audience) for n in escalated] == [
+        (store.current(other).id, Audience.TECHNICIAN)  # type: ignore[union-attr]
+    ]
+    assert [n.audience for n in _notes(engine.tick(T0 + 31 * MIN))] == [Audience.TECHNICIAN]

@@ -17,7 +17,7 @@ GROUPS = {
     "sim": "firmware_sim.cli:sim",
     "models": "models.cli:models",
     "bench": "fuhuiyang.bench:bench",
-    "alerts": "cloud.alerts.cli:alerts",
+    "alerts": "fuhuiyang.commands.alerts:alerts",
     "demo": "fuhuiyang.demo:demo",
 }
 

@@ -14,7 +14,7 @@ from cloud.api.errors import ApiError, forbidden
 from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import get_farm
 from cloud.api.services.gateways import get_gateway
-from cloud.provisioning.cli import broker_files, gateway_broker
+from cloud.provisioning.broker import broker_files, gateway_broker
 from cloud.provisioning.gateways import Provisioner, ProvisioningError
 from cloud.settings import CloudSettings
 

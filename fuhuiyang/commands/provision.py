@@ -10,22 +10,9 @@ from pathlib import Path
 import click
 
 from cloud.db.connection import connect
-from cloud.ingest.subscriber import BrokerAddress
+from cloud.provisioning.broker import broker_files, gateway_broker
 from cloud.provisioning.gateways import PASSWORD_ENV, Provisioner, ProvisioningError
-from cloud.provisioning.mosquitto_auth import MosquittoFiles
 from cloud.settings import CloudSettings
-
-
-def broker_files(settings: CloudSettings) -> MosquittoFiles | None:
-    if settings.mosquitto_password_file is None or settings.mosquitto_acl_file is None:
-        return None
-    return MosquittoFiles(settings.mosquitto_password_file, settings.mosquitto_acl_file,
-                          pid_file=settings.mosquitto_pid_file, reload_command=settings.mosquitto_reload_command)
-
-
-def gateway_broker(settings: CloudSettings) -> BrokerAddress:
-    address = BrokerAddress.parse(settings.gateway_mqtt_url or settings.mqtt_url)
-    return BrokerAddress(address.host, address.port, address.tls, None, None)
 
 
 @contextmanager

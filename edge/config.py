@@ -1,5 +1,8 @@
 """Gateway settings: one typed model for the local `gateway.yaml` and remote desired config.
 
+What a pushed config may change (devices, scale, flock, rules, outbox limits, intervals) is the
+wire contract's `RemoteSettings` (protocol/gateway_settings.py), which the cloud also validates
+with; identity, broker, clock and paths are added here and stay local.
 Unknown keys are refused everywhere (a typo must not silently fall back to a default).
 Secrets never live in the file: the MQTT password comes from the environment variable
 named by ``mqtt.password_env``.
@@ -8,18 +11,23 @@ named by ``mqtt.password_env``.
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from farming.climate import DEFAULT_LIMITS
-from farming.growth import BREEDS
 from protocol.device_settings import CameraSettings, Ident, ModbusSensor, PosFloat, Register, Strict
+from protocol.gateway_settings import (
+    FlockSettings,
+    OutboxLimits,
+    RemoteSettings,
+    RuleSettings,
+    ScaleSettings,
+)
 
-__all__ = ["CameraSettings", "ModbusSensor", "Register"]  # shared with the cloud, re-exported
+# Shared with the cloud, re-exported for the gateway's modules.
+__all__ = ["CameraSettings", "FlockSettings", "ModbusSensor", "Register", "RuleSettings", "ScaleSettings"]
 
 
 _Strict = Strict
@@ -43,13 +51,8 @@ class MqttSettings(_Strict):
         return os.environ.get(self.password_env) or None
 
 
-class OutboxSettings(_Strict):
+class OutboxSettings(OutboxLimits):
     path: Path = Path("outbox.db")  # relative paths are under data_dir
-    max_mb: PosFloat = 200.0
-    frame_max_age_h: PosFloat = 48.0
-    data_max_age_h: PosFloat = 30 * 24.0
-    drain_per_s: PosFloat = 50.0  # backlog messages per second after an outage
-    live_window_s: PosFloat = 120.0  # newer than this is live and skips the backlog queue
     synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
 
 
@@ -60,77 +63,15 @@ class ClockSettings(_Strict):
     unit: Annotated[int, Field(ge=0, le=255)] = 250
 
 
-
-
-class ScaleSettings(_Strict):
-    id: Ident = "scale1"
-    kind: Literal["platform", "hanging"] = "platform"
-    transport: Literal["tcp", "serial"] = "tcp"
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 5020
-    serial_port: str | None = None
-    baudrate: int = 115200
-    zero_offset: float = 84_000.0
-    counts_per_gram: float = 21.5
-    window_low: Annotated[float, Field(gt=0, lt=1)] = 0.40
-    window_high: Annotated[float, Field(gt=0, le=3)] = 0.55
-    upload_weights: bool = True  # per-bird weights, not only daily summaries
-    house: Ident | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> ScaleSettings:
-        if self.counts_per_gram == 0:
-            raise ValueError("counts_per_gram must not be 0")
-        if self.transport == "serial" and not self.serial_port:
-            raise ValueError("transport serial needs serial_port")
-        return self
-
-
-
-class FlockSettings(_Strict):
-    breed: str = "ross308"
-    placed_on: date
-    age_at_placement_days: Annotated[float, Field(ge=0)] = 0.0
-    house: Ident | None = None
-
-    @model_validator(mode="after")
-    def _known_breed(self) -> FlockSettings:
-        if self.breed not in BREEDS:
-            raise ValueError(f"unknown breed {self.breed!r}; known: {', '.join(BREEDS)}")
-        return self
-
-
-class RuleSettings(_Strict):
-    temperature_emergency_c: float = 35.0
-    temperature_low_c: float | None = None
-    # The gateway's own last-resort alarms use farming's critical limits.
-    nh3_critical_ppm: PosFloat = DEFAULT_LIMITS.nh3_critical_ppm
-    co2_critical_ppm: PosFloat = DEFAULT_LIMITS.co2_critical_ppm
-    repeat_after_s: PosFloat = 1800.0  # a still-active alert is re-sent this often
-
-
-class GatewayConfig(_Strict):
+class GatewayConfig(RemoteSettings):
     gateway_id: Ident
     data_dir: Path = Path("var/edge")
-    utc_offset_h: Annotated[float, Field(ge=-12, le=14)] = 8.0
     mqtt: MqttSettings = MqttSettings()
     outbox: OutboxSettings = OutboxSettings()
     clock: ClockSettings = ClockSettings()
-    sensors: list[ModbusSensor] = []
-    scale: ScaleSettings | None = None
-    cameras: list[CameraSettings] = []
-    flock: FlockSettings | None = None
-    rules: RuleSettings = RuleSettings()
-    telemetry_batch_s: PosFloat = 60.0
-    health_interval_s: PosFloat = 300.0
-    summary_hour: Annotated[float, Field(ge=0, lt=24)] = 0.5  # yesterday's weighing summary at 00:30
 
     @model_validator(mode="after")
     def _cross_checks(self) -> GatewayConfig:
-        ids = [s.id for s in self.sensors] + [c.id for c in self.cameras]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"duplicate device ids: {', '.join(sorted(dup))}")
         if self.scale is not None and self.flock is None:
             raise ValueError("a scale needs a flock section (breed, placed_on) for its acceptance window")
         return self

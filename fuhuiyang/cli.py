@@ -17,7 +17,7 @@ GROUPS = {
     "sim": "fuhuiyang.commands.sim:sim",
     "models": "models.cli:models",
     "bench": "fuhuiyang.commands.bench:bench",
-    "alerts": "cloud.alerts.cli:alerts",
+    "alerts": "fuhuiyang.commands.alerts:alerts",
     "demo": "fuhuiyang.demo:demo",
 }
 

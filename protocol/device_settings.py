@@ -1,8 +1,8 @@
 """Device settings that travel in a desired config: part of the wire contract.
 
-The gateway validates its whole `gateway.yaml` with these (edge/config.py) and the cloud
-validates a config before pushing it (cloud/api/gateway_config.py), so both judge a sensor,
-register map or camera the same way.
+The gateway validates its whole `gateway.yaml` with these (edge/config.py, through
+protocol/gateway_settings.py) and the cloud validates a config before pushing it with the same
+models, so both judge a sensor, register map or camera the same way.
 """
 
 from __future__ import annotations

@@ -77,6 +77,21 @@ class Alert:
         }
 
 
+USER_ACTOR = "user:"  # an app user's actions are logged as user:<id>; SMS replies as sms:<phone>
+
+
+def user_actor(user_id: int) -> str:
+    return f"{USER_ACTOR}{user_id}"
+
+
+def actor_user(actor: str | None) -> int | None:
+    """The app user behind an actor, None for the engine, an SMS reply or anything else."""
+    if actor is None or not actor.startswith(USER_ACTOR):
+        return None
+    digits = actor.removeprefix(USER_ACTOR)
+    return int(digits) if digits.isdigit() else None
+
+
 def alert_id(key: AlertKey, opened_at: datetime) -> str:
     """Deterministic, so replaying the same data yields the same ids (idempotent sends)."""
     raw = f"{key}|{opened_at.isoformat()}".encode()

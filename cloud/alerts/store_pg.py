@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from cloud.alerts.advice import advice_for
 from cloud.alerts.model import AlertKey, Finding, Severity
-from cloud.alerts.store import Alert, AuditEntry, State
+from cloud.alerts.store import Alert, AuditEntry, State, actor_user, user_actor
 from cloud.db.transactions import end_read
 
 NOTIFY_PREFIX = "fhy_alerts"
@@ -30,7 +30,7 @@ def notify_channel(schema: str) -> str:
 
 _COLUMNS = (
     "evidence, type, severity, state, farm_id, house_id, region_id, gateway_id, acknowledged_at, "
-    "resolved_at, id, event_start, event_end"
+    "resolved_at, id, event_start, event_end, acknowledged_by"
 )
 # Rows written by other code (API seeds, imports) carry none of our bookkeeping: we adopt
 # them under this id and write the bookkeeping on their next save.
@@ -39,10 +39,16 @@ _MATCH = "(evidence->>'uid' = %(uid)s OR id = %(row_id)s)"
 
 
 class PgAlertStore:
-    """One connection, used by one worker; each save is its own short transaction."""
+    """One connection, used by one worker; each save is its own short transaction.
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    With `caller_commits` (an API request, whose transaction also holds its audit row) reads
+    leave the caller's transaction open and a save is a savepoint in it: the change and its
+    NOTIFY take effect when the caller commits.
+    """
+
+    def __init__(self, conn: psycopg.Connection, *, caller_commits: bool = False) -> None:
         self.conn = conn
+        self._ends_reads = not caller_commits
         self._notify_channel: str | None = None
         self._latest: dict[str, Alert] | None = None  # per-cycle snapshot, see `snapshot`
 
@@ -57,7 +63,7 @@ class PgAlertStore:
             f"SELECT DISTINCT ON (dedup_key) {_COLUMNS} FROM alerts "  # noqa: S608 - fixed fragments
             "ORDER BY dedup_key, event_start DESC, id DESC"
         ).fetchall()
-        end_read(self.conn)
+        self._end_read()
         self._latest = {str(alert.key): alert for alert in map(_alert, rows)}
 
     def release(self) -> None:
@@ -71,6 +77,10 @@ class PgAlertStore:
 
     def get(self, alert_id: str) -> Alert | None:
         return self._one(f"WHERE {_MATCH}", {"uid": alert_id, "row_id": _row_id(alert_id)})
+
+    def by_row(self, row_id: int) -> Alert | None:
+        """The alert stored in row `row_id` (the id the app and the API know it by)."""
+        return self._one("WHERE id = %s", (row_id,))
 
     def current(self, key: AlertKey) -> Alert | None:
         if self._latest is not None:
@@ -103,7 +113,8 @@ class PgAlertStore:
             if before is not None:
                 self.conn.execute(
                     """UPDATE alerts SET severity = %(severity)s, state = %(state)s, event_end = %(event_end)s,
-                           acknowledged_at = %(acknowledged_at)s, resolved_at = %(resolved_at)s,
+                           acknowledged_at = %(acknowledged_at)s, acknowledged_by = %(acknowledged_by)s,
+                           resolved_at = %(resolved_at)s,
                            escalation = %(escalation)s, advice = %(advice)s, evidence = %(evidence)s
                        WHERE """
                     + _MATCH,
@@ -112,11 +123,11 @@ class PgAlertStore:
             else:
                 self.conn.execute(
                     """INSERT INTO alerts (type, severity, state, dedup_key, farm_id, house_id, region_id,
-                           gateway_id, event_start, event_end, acknowledged_at, resolved_at, escalation,
-                           advice, evidence)
+                           gateway_id, event_start, event_end, acknowledged_at, acknowledged_by, resolved_at,
+                           escalation, advice, evidence)
                        VALUES (%(type)s, %(severity)s, %(state)s, %(dedup_key)s, %(farm_id)s, %(house_id)s,
                            %(region_id)s, %(gateway_id)s, %(event_start)s, %(event_end)s,
-                           %(acknowledged_at)s, %(resolved_at)s, %(escalation)s, %(advice)s, %(evidence)s)""",
+                           %(acknowledged_at)s, %(acknowledged_by)s, %(resolved_at)s, %(escalation)s, %(advice)s, %(evidence)s)""",
                     row,
                 )
             # Other processes (the API's SSE stream) follow changes without polling; a save that
@@ -133,8 +144,12 @@ class PgAlertStore:
 
     def _many(self, where: str, params: Any) -> list[Alert]:
         rows = self.conn.execute(f"SELECT {_COLUMNS} FROM alerts {where}", params).fetchall()  # noqa: S608 - fixed fragments
-        end_read(self.conn)  # a long-lived worker must not hold a read transaction open
+        self._end_read()
         return [_alert(row) for row in rows]
+
+    def _end_read(self) -> None:
+        if self._ends_reads:
+            end_read(self.conn)  # a long-lived worker must not hold a read transaction open
 
 
 _TRANSITIONS = {
@@ -184,6 +199,7 @@ def _row(alert: Alert) -> dict[str, Any]:
         "event_start": alert.opened_at,
         "event_end": alert.last_seen_at,
         "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": actor_user(alert.acknowledged_by),  # the column names app users only
         "resolved_at": alert.resolved_at,
         "escalation": len(alert.notified),
         "advice": advice_for(key.type, alert.first.rule, "zh-CN") or None,
@@ -211,6 +227,7 @@ def _alert(row: tuple[Any, ...]) -> Alert:
         row_id,
         event_start,
         event_end,
+        acknowledged_user,
     ) = row
     key = AlertKey(farm, house, kind, region=region, subject=gateway)
     if "uid" not in book or "first" not in book:
@@ -228,7 +245,9 @@ def _alert(row: tuple[Any, ...]) -> Alert:
         trigger_count=int(book["trigger_count"]),
         cleared_since=_time(book.get("cleared_since")),
         acknowledged_at=acknowledged_at,
-        acknowledged_by=book.get("acknowledged_by"),
+        # Rows acknowledged before the app went through the engine name the user in the column only.
+        acknowledged_by=book.get("acknowledged_by")
+        or (None if acknowledged_user is None else user_actor(acknowledged_user)),
         resolved_at=resolved_at,
         escalation_from=_time(book.get("escalation_from")),
         notified={aud: Severity.parse(sev) for aud, sev in book.get("notified", {}).items()},

@@ -1,6 +1,8 @@
 """The alert worker: one cycle reads what is new, judges it in event time, sends what is due.
 
-`AlertWorker.cycle(now)` is the whole job once; `fuhuiyang alerts run` calls it on a timer.
+`AlertWorker.cycle(now)` is the whole job once; `fuhuiyang alerts run` calls it on a timer. The
+process's composition root (fuhuiyang/processes/alerts.py) builds the stores, the engine and
+the dispatcher it is handed.
 Every step is idempotent (deterministic alert ids, one live alert per key, ON CONFLICT
 outbox), so cycles may overlap a little in what they re-read, and a restart loses nothing.
 """
@@ -45,12 +47,8 @@ from cloud.alerts.store import Alert
 from cloud.alerts.store_pg import PgAlertStore
 from cloud.alerts.thresholds import ThresholdBook
 from cloud.db.transactions import end_read, unit_of_work
-from cloud.notify.directory_pg import PgDirectory
 from cloud.notify.dispatch import Dispatcher
 from cloud.notify.outbox import Outbox
-from cloud.notify.outbox_pg import PgOutboxStore
-from cloud.notify.providers import SmsProvider
-from cloud.notify.settings import SmsSettings
 from farming.growth import ExpectedWeight
 
 log = logging.getLogger(__name__)
@@ -93,35 +91,27 @@ class AlertWorker:
     def __init__(
         self,
         conn: psycopg.Connection,
-        provider: SmsProvider,
-        sms: SmsSettings | None = None,
+        alerts: PgAlertStore,
+        engine: AlertEngine,
+        dispatcher: Dispatcher,
+        outbox: Outbox,
         thresholds: ThresholdBook | None = None,
         tz: str = "Asia/Shanghai",
         heartbeat_s: float = 300.0,
         metrics: AlertMetrics | None = None,
     ) -> None:
-        sms = sms or SmsSettings()
         self.conn = conn
         self.tz = tz
         self.heartbeat_s = heartbeat_s
-        self.alerts = PgAlertStore(conn)
-        self.engine = AlertEngine(store=self.alerts)  # one engine: storm counters span cycles
+        self.alerts = alerts
+        self.engine = engine  # one engine for the process: storm counters span cycles
         self.thresholds = thresholds
         self.metrics = metrics or AlertMetrics()
         self.failures = FailureLog(self.metrics)
         self._curves: dict[tuple[str, str], ExpectedWeight | None] = {}
         self._drift_judged: dict[str, date] = {}  # house -> local day last judged
-        directory = PgDirectory(conn)
-        self.outbox = Outbox(PgOutboxStore(conn), provider)
-        self.dispatcher = Dispatcher(
-            directory,
-            self.outbox,
-            self.alerts,
-            pacing=sms.pacing(),
-            place=directory.place,
-            region_name=directory.region_name,
-            price_per_segment=sms.price_per_segment,
-        )
+        self.outbox = outbox
+        self.dispatcher = dispatcher
 
     def cycle(self, now: datetime) -> CycleReport:
         self.alerts.snapshot()

@@ -1,4 +1,6 @@
-"""The API process's composition root: `create_app(settings)` builds everything it uses."""
+"""The API application: `create_app` assembles routes, middleware and state around the
+collaborators it is handed (the process's composition root, fuhuiyang/processes/api.py, reads
+the settings and builds the pool, the config publisher and the SMS settings)."""
 
 from __future__ import annotations
 
@@ -8,25 +10,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-import psycopg
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from cloud.api import docs, errors, observability
 from cloud.api.observability import API_PREFIX
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
 from cloud.api.security import TokenIssuer
-from cloud.frames_store import FrameStore, open_frame_store
+from cloud.frames_store import FrameStore
 from cloud.notify import stream_routes, webhook_routes
 from cloud.notify.settings import SmsSettings
 from cloud.notify.stream import AlertStream
 from cloud.notify.stream_feed import AlertFeed
 from cloud.reports import api as reports_api
 from cloud.settings import CloudSettings
-from messaging.broker import BrokerAddress
-from messaging.publisher import ConfigPublisher, MqttConfigPublisher
+from messaging.publisher import ConfigPublisher
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +34,13 @@ class MissingSecret(RuntimeError):
     pass
 
 
-def make_pool(settings: CloudSettings) -> ConnectionPool:
-    schema_path = sql.SQL("SELECT set_config('search_path', {}, false)").format(
-        sql.Literal(f"{settings.database_schema}, public"))
-
-    def configure(conn: psycopg.Connection) -> None:
-        conn.execute(schema_path)
-        conn.commit()
-
-    kwargs = {} if settings.database_prepared_statements else {"prepare_threshold": None}
-    return ConnectionPool(settings.database_url, min_size=1, max_size=settings.api_pool_size,
-                          configure=configure, open=False, name="api", kwargs=kwargs)
-
-
-def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublisher | None = None,
-               frames: FrameStore | None = None, with_web: bool = True,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The app; `publisher` and `frames` (the store ingest and detection write to, read by the
-    photo route) default to those `settings` name."""
-    settings = settings or CloudSettings()
+def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: ConfigPublisher, sms: SmsSettings,
+               frames: FrameStore,
+               with_web: bool = True, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The app; it opens `pool` on startup and closes it on shutdown. `frames` is the store
+    ingest and detection write to, read by the photo route."""
     if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
         raise MissingSecret("set FUHUIYANG_JWT_SECRET (at least 32 characters) before starting the API")
-    pool = make_pool(settings)
 
     stream = AlertStream() if settings.api_alert_feed else None
 
@@ -80,13 +64,10 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     app.state.settings = settings
     app.state.pool = pool
     app.state.alert_stream = stream
-    app.state.sms_settings = SmsSettings()
+    app.state.sms_settings = sms
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
-    app.state.publisher = publisher or MqttConfigPublisher(BrokerAddress.parse(
-        settings.mqtt_url, settings.mqtt_username,
-        settings.mqtt_password.get_secret_value() if settings.mqtt_password else None))
-    app.state.frames = frames or open_frame_store(
-        settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
+    app.state.publisher = publisher
+    app.state.frames = frames
 
     html_handler = None
     if with_web:

@@ -47,8 +47,9 @@ def farm(request: Request, conn: Conn, scope: WebScope, farm: str | None = None,
 
 
 @router.post("/farm/{farm_id}/alerts/{alert_id}/ack")
-def acknowledge(farm_id: str, alert_id: int, conn: Conn, scope: WebScope, _: SameOrigin) -> Response:
-    alerts.acknowledge(conn, scope, alert_id)
+def acknowledge(request: Request, farm_id: str, alert_id: int, conn: Conn, scope: WebScope,
+                _: SameOrigin) -> Response:
+    alerts.acknowledge(conn, scope, alert_id, _now(request)[0])
     return RedirectResponse(f"/farm?farm={farm_id}#alerts", status_code=303)
 
 

@@ -9,7 +9,7 @@ import click
 
 from fuhuiyang.lazy import LazyGroup
 
-SUBGROUPS = {"provision": "cloud.provisioning.cli:provision", "web": "cloud.api.cli:web"}
+SUBGROUPS = {"provision": "fuhuiyang.commands.provision:provision", "web": "fuhuiyang.commands.web:web"}
 
 
 @click.group(cls=LazyGroup, lazy=SUBGROUPS)
@@ -63,7 +63,7 @@ def api(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (FastAPI + uvicorn)."""
     import uvicorn
 
-    uvicorn.run("cloud.api.main:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("fuhuiyang.processes.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 @cloud.command()

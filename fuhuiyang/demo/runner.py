@@ -21,7 +21,6 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 import protocol
-from cloud.alerts.worker import AlertWorker
 from cloud.notify.providers import GenericHttpProvider
 from cloud.notify.settings import SmsSettings
 from firmware_sim.clock import SimClock
@@ -35,6 +34,7 @@ from fuhuiyang.demo.sms_sink import SmsSink
 from fuhuiyang.demo.stack import Stack
 from fuhuiyang.demo.summary import summarise
 from fuhuiyang.heartbeats import heartbeat, wait_stored
+from fuhuiyang.processes.alerts import build_worker
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
     sink.start()
     barrier = Barrier(stack)
     alert_conn = stack.connect()
-    worker = AlertWorker(alert_conn, GenericHttpProvider(url=sink.url), SmsSettings(provider="http"))
+    worker = build_worker(alert_conn, GenericHttpProvider(url=sink.url), SmsSettings(provider="http"))
     end_ms = world.start_ms + days * 86_400_000
     next_alerts = world.start_ms + ALERT_EVERY_MS
     try:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
-from cloud.alerts.worker import AlertWorker
 from cloud.notify.settings import PrintProvider, SmsSettings
+from fuhuiyang.processes.alerts import build_worker
 from tests.support.databases import create_schema_database, drop_schema
 
 NOW = datetime(2025, 3, 20, 4, 0, tzinfo=UTC)
@@ -64,7 +64,7 @@ def main() -> None:
                     (NOW, gw, Jsonb({"clock_offset_s": 0.5})),
                 )
             conn.commit()
-            worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+            worker = build_worker(conn, PrintProvider(), SmsSettings())
             for label, now in (("first", NOW), ("second", NOW + timedelta(minutes=1))):
                 start = time.perf_counter()
                 report = worker.cycle(now)

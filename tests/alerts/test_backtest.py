@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cloud.alerts.cli import alerts
 from cloud.alerts.records import RecordsError, parse_records
+from fuhuiyang.commands.alerts import alerts
 from tests.alerts.factories import day, ordinary_csv
 
 

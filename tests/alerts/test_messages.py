@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.alerts.advice import ADVICE, advice_for
-from cloud.alerts.cli import alerts
 from cloud.alerts.messages import TEMPLATES, MessageInput, place_label, render, render_digest
 from cloud.alerts.model import ALL_TYPES, MORTALITY, TEMPERATURE_BAND, Severity
 from cloud.notify.segments import count_segments
+from fuhuiyang.commands.alerts import alerts
 
 
 def test_every_alert_type_has_a_template_and_advice_in_both_languages() -> None:

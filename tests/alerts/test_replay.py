@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from cloud.alerts.cli import alerts
+from fuhuiyang.commands.alerts import alerts
 from tests.support.databases import TestDatabase
 
 D0 = date(2025, 3, 1)

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import NH3_HIGH, AlertKey, Finding, Severity
 from cloud.alerts.store_pg import PgAlertStore
-from cloud.api.app import make_pool
 from cloud.api.security import TokenIssuer
 from cloud.notify import stream_routes
 from cloud.notify.stream import AlertStream
 from cloud.notify.stream_feed import AlertFeed
 from cloud.settings import CloudSettings
+from fuhuiyang.processes.api import make_pool
 from tests.support.databases import TestDatabase
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -16,13 +16,13 @@ from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import NH3_HIGH, AlertKey, Finding, Severity
 from cloud.alerts.store import State
 from cloud.alerts.store_pg import PgAlertStore
-from cloud.api.app import make_pool
 from cloud.notify import webhook_routes
 from cloud.notify.inbound import sign_generic, twilio_signature
 from cloud.notify.outbox import Outbox, OutMessage
 from cloud.notify.outbox_pg import PgOutboxStore
 from cloud.notify.settings import PrintProvider, SmsSettings
 from cloud.settings import CloudSettings
+from fuhuiyang.processes.api import make_pool
 from tests.support.databases import TestDatabase
 
 SECRET = "hook-secret"

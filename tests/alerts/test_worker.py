@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
-from cloud.alerts.cli import alerts
-from cloud.alerts.worker import AlertWorker
 from cloud.notify.providers import GenericHttpProvider
 from cloud.notify.settings import SmsSettings
+from fuhuiyang.commands.alerts import alerts
+from fuhuiyang.processes.alerts import build_worker
 from tests.alerts.sms_server import SmsServer
 from tests.support.databases import TestDatabase
 
@@ -81,7 +81,7 @@ def test_one_cycle_judges_and_texts_and_a_second_adds_nothing(
 ) -> None:
     with db.connect() as conn:
         _seed(conn)
-        worker = AlertWorker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
+        worker = build_worker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
         report = worker.cycle(NOW)
         assert report.errors == [] and report.flocks == 1 and report.gateways == 2
         kinds: dict[str, str] = dict(conn.execute("SELECT type, severity FROM alerts").fetchall())
@@ -158,7 +158,7 @@ def test_local_breed_is_judged_against_the_farms_own_earlier_flocks(
             (TODAY - timedelta(days=1), local(59) * 0.7, local(59) * 0.7),
         )
         conn.commit()
-        worker = AlertWorker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
+        worker = build_worker(conn, GenericHttpProvider(url=server.url + "/sms"), SmsSettings())
         assert worker.cycle(NOW).errors == []
         rows = conn.execute("SELECT type, farm_id, house_id FROM alerts").fetchall()
         assert ("weight_below_curve", "f1", "h2") in rows
@@ -182,7 +182,7 @@ def test_an_nh3_cell_creeping_away_from_co2_is_reported_as_drift(db: TestDatabas
             cur.executemany("INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value) "
                             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
         conn.commit()
-        worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+        worker = build_worker(conn, PrintProvider(), SmsSettings())
         assert worker.cycle(NOW).errors == []
         drift = conn.execute("SELECT house_id, evidence->'last'->'evidence'->>'nh3_ppm' FROM alerts "
                              "WHERE type = 'sensor_drift'").fetchall()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cloud.api.app import create_app
 from cloud.frames_store import FrameStore
 from cloud.settings import CloudSettings
+from fuhuiyang.processes.api import build_app
 from messaging.publisher import RecordingPublisher
 from tests.api import world
 from tests.support.databases import TestDatabase
@@ -41,7 +41,7 @@ def make_world(database: TestDatabase, with_web: bool = False, frames: FrameStor
                              api_alert_feed=not database.timescaledb,  # PGlite serves one connection
                              **overrides)
     publisher = RecordingPublisher()
-    app = create_app(settings, publisher=publisher, frames=frames, with_web=with_web, clock=lambda: world.NOW)
+    app = build_app(settings, publisher=publisher, frames=frames, with_web=with_web, clock=lambda: world.NOW)
     with TestClient(app) as client:
         tokens = {}
         for username in world.USERS:

@@ -127,10 +127,11 @@ def test_register_rotate_and_revoke_a_gateway(api: ApiWorld) -> None:
 
 
 def test_the_api_refuses_to_start_without_a_jwt_secret() -> None:
-    from cloud.api.app import MissingSecret, create_app
+    from cloud.api.app import MissingSecret
     from cloud.settings import CloudSettings
+    from fuhuiyang.processes.api import build_app
 
     with pytest.raises(MissingSecret):
-        create_app(CloudSettings(jwt_secret=None), with_web=False)
+        build_app(CloudSettings(jwt_secret=None), with_web=False)
     with pytest.raises(MissingSecret):
-        create_app(CloudSettings(jwt_secret="short"), with_web=False)
+        build_app(CloudSettings(jwt_secret="short"), with_web=False)

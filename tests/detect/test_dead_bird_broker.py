@@ -22,7 +22,6 @@ import pytest
 
 import protocol
 from cloud.alerts.model import DEAD_BIRD
-from cloud.alerts.worker import AlertWorker
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.service import Detector
@@ -33,6 +32,7 @@ from cloud.settings import CloudSettings
 from firmware_sim.camera.bird import Pose
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import Frame, HouseScene
+from fuhuiyang.processes.alerts import build_worker
 from fuhuiyang.processes.detect import build
 from protocol.topics import Kind, topic_for
 from tests.cloud.conftest import Publisher, count, serving, wait_until
@@ -166,7 +166,7 @@ def test_a_bird_dying_in_view_raises_exactly_one_dead_bird_event(farm, broker, t
 
     # The alert worker turns it into one dead-bird alert that carries the evidence.
     with farm.connect() as conn:
-        worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+        worker = build_worker(conn, PrintProvider(), SmsSettings())
         worker.cycle(datetime.fromtimestamp(camera.ts / 1000, UTC))
         worker.cycle(datetime.fromtimestamp((camera.ts + 30 * MIN_MS) / 1000, UTC))
         alerts = conn.execute("SELECT farm_id, house_id, evidence FROM alerts WHERE type = %s",

@@ -233,8 +233,8 @@ def test_farmer_page_hears_a_new_alert_from_the_stream(db: TestDatabase, tmp_pat
     from cloud.alerts.lifecycle import AlertEngine
     from cloud.alerts.model import AlertKey, Finding, Severity
     from cloud.alerts.store_pg import PgAlertStore
-    from cloud.api.app import create_app
     from cloud.settings import CloudSettings
+    from fuhuiyang.processes.api import build_app
     from messaging.publisher import RecordingPublisher
     from tests.api.conftest import SECRET
 
@@ -242,7 +242,7 @@ def test_farmer_page_hears_a_new_alert_from_the_stream(db: TestDatabase, tmp_pat
         world.seed(conn)
     settings = CloudSettings(database_url=db.url, database_schema=db.schema, jwt_secret=SECRET,
                              api_pool_size=2, frames_dir=tmp_path)
-    app = create_app(settings, publisher=RecordingPublisher(), with_web=True, clock=lambda: world.NOW)
+    app = build_app(settings, publisher=RecordingPublisher(), with_web=True, clock=lambda: world.NOW)
     with live_server(app, lifespan="on") as url:
         page = login(browser, url, "farmer1")
         banner = page.locator("#live")

@@ -125,3 +125,13 @@ def test_dead_bird_alert_shows_its_photo(web: ApiWorld) -> None:
     page = browser_login(web.client, "farmer1").get("/farm").text
     alerts = page[page.index('id="alerts"'):page.index('id="photos"')]
     assert f'<img src="/photos/{record}"' in alerts
+
+
+def test_acknowledging_on_the_farm_page_goes_through_the_alert_engine(web: ApiWorld) -> None:
+    from tests.api.test_alert_ack import check_acknowledged, wait_for_feed
+
+    wait_for_feed(web)
+    c = browser_login(web.client, "farmer1")
+    alert = web.ids["alerts"]["f1"]
+    assert c.post(f"/farm/f1/alerts/{alert}/ack", follow_redirects=False).status_code == 303
+    check_acknowledged(web, alert, "farmer1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -66,4 +66,4 @@ def get_alert(alert_id: IntId, conn: Conn, scope: CurrentScope) -> AlertOut:
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge(alert_id: IntId, conn: Conn, scope: CurrentScope) -> AlertOut:
-    return AlertOut(**alerts.acknowledge(conn, scope, alert_id))
+    return AlertOut(**alerts.acknowledge(conn, scope, alert_id, datetime.now(UTC)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from cloud.alerts import actions
 from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
@@ -54,14 +56,13 @@ def get_alert(conn: psycopg.Connection, scope: Scope, alert_id: int) -> dict[str
     return row
 
 
-def acknowledge(conn: psycopg.Connection, scope: Scope, alert_id: int) -> dict[str, Any]:
+def acknowledge(conn: psycopg.Connection, scope: Scope, alert_id: int, at: datetime) -> dict[str, Any]:
     alert = get_alert(conn, scope, alert_id)
     if not may(scope.principal, "acknowledge_alert"):
         raise forbidden()
     if alert["state"] == "resolved":
         raise ApiError(409, "conflict", "the alert is already resolved")
-    if alert["state"] == "open":
-        conn.execute("UPDATE alerts SET state = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s "
-                     "WHERE id = %s AND state = 'open'", (scope.principal.user_id, alert_id))
+    # Through the engine, as an SMS reply does: the alert's log and the live stream hear of it.
+    if alert["state"] == "open" and actions.acknowledge(conn, alert_id, scope.principal.user_id, at):
         audit.record(conn, scope.principal.user_id, "acknowledge", "alert", str(alert_id), {"type": alert["type"]})
     return get_alert(conn, scope, alert_id)

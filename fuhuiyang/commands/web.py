@@ -1,6 +1,6 @@
 """`fuhuiyang cloud web ...`: the first administrator and the scheduled weekly reports.
 
-(`fuhuiyang cloud api` itself, the HTTP server, lives in cloud/cli.py.)
+(`fuhuiyang cloud api` itself, the HTTP server, is wired in fuhuiyang/processes/api.py.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`fuhuiyang alerts ...`: backtest a flock history, preview alert texts."""
+"""`fuhuiyang alerts ...`: backtest a flock history, replay stored data, run the worker, preview texts."""
 
 from __future__ import annotations
 
@@ -173,8 +173,8 @@ def replay_cmd(
     """Re-evaluate stored data (daily records, scale summaries, hourly climate) over a period."""
     from cloud.alerts.replay import alert_rows, replay
     from cloud.alerts.store_pg import PgAlertStore
-    from cloud.db.connection import connect
     from cloud.settings import CloudSettings
+    from fuhuiyang.processes.alerts import open_database
 
     first, last = _day(start, "--from"), _day(end, "--to")
     settings = CloudSettings()
@@ -185,9 +185,7 @@ def replay_cmd(
         except (ValueError, OSError) as exc:
             raise click.ClickException(f"{thresholds_path}: {exc}") from None
     try:
-        conn = connect(settings.database_url, settings.database_schema)
-        if not settings.database_prepared_statements:
-            conn.prepare_threshold = None  # PGlite: one shared backend
+        conn = open_database(settings)
     except Exception as exc:  # psycopg.OperationalError and friends: say what failed, no traceback
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
     with conn:
@@ -247,24 +245,16 @@ def run_cmd(
     """The alert worker: judge new data, escalate, resolve, and send due SMS, every --interval."""
     import time as _time
 
-    from cloud.alerts.worker import AlertWorker, utc_now
-    from cloud.db.connection import connect
-    from cloud.notify.settings import SmsSettings, build_provider
-    from cloud.settings import CloudSettings
+    from cloud.alerts.worker import utc_now
+    from fuhuiyang.processes.alerts import open_worker
 
-    settings, sms = CloudSettings(), SmsSettings()
     try:
-        provider = build_provider(sms)
-        book = load_book(thresholds_path) if thresholds_path is not None else None
-        conn = connect(settings.database_url, settings.database_schema)
-        if not settings.database_prepared_statements:
-            conn.prepare_threshold = None  # PGlite: one shared backend
+        worker = open_worker(thresholds_path, heartbeat)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # psycopg.OperationalError: say what failed, no traceback
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
-    with conn:
-        worker = AlertWorker(conn, provider, sms, book, settings.timezone, heartbeat)
+    with worker.conn:
         while True:
             try:
                 report = worker.cycle(utc_now())

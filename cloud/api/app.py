@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from fastapi import FastAPI
@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from cloud.api import docs, errors, observability
+from cloud.api import docs, errors, http_guards, observability
+from cloud.api.deps import TOKEN_COOKIE
+from cloud.api.login_throttle import LoginThrottle, ThrottlePolicy
 from cloud.api.observability import API_PREFIX
 from cloud.api.publisher import ConfigPublisher, MqttConfigPublisher
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
@@ -76,6 +78,11 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     app.state.pool = pool
     app.state.alert_stream = stream
     app.state.sms_settings = SmsSettings()
+    app.state.auth_clock = lambda: datetime.now(UTC)
+    app.state.login_throttle = LoginThrottle(ThrottlePolicy(
+        per_account=settings.login_max_failures_per_account, per_address=settings.login_max_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes),
+        lockout=timedelta(minutes=settings.login_lockout_minutes)))
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
     app.state.publisher = publisher or MqttConfigPublisher(
         settings.mqtt_url, settings.mqtt_username,
@@ -90,6 +97,7 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
     docs.install(app)
+    http_guards.install(app, TOKEN_COOKIE)
     # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
     for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
                    records.router, users.router, reports_api.router, webhook_routes.router):

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import NH3_HIGH, AlertKey, Finding, Severity
 from cloud.alerts.store_pg import PgAlertStore
-from cloud.api.app import make_pool
 from cloud.api import sessions
+from cloud.api.app import make_pool
 from cloud.api.security import TokenIssuer
 from cloud.notify import stream_routes
 from cloud.notify.stream import AlertStream

@@ -102,9 +102,9 @@ def patch_user(conn: psycopg.Connection, scope: Scope, user_id: int, changes: di
 
 def revoke_sessions(conn: psycopg.Connection, scope: Scope, user_id: int, now: datetime) -> int:
     """An administrator ends every session of a user (a lost phone, a departed employee)."""
+    get_user(conn, scope, user_id)  # others' ids look absent, as everywhere
     if not may(scope.principal, "manage_users"):
         raise forbidden()
-    get_user(conn, scope, user_id)
     revoked = sessions.revoke_all(conn, user_id, f"revoked by user {scope.principal.user_id}", now)
     audit.record(conn, scope.principal.user_id, "revoke_sessions", "user", str(user_id), {"revoked": revoked})
     return revoked

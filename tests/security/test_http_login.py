@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -64,7 +65,7 @@ class CountingHasher(PasswordHasher):
         super().__init__()
         self.verified = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002 - argon2's name
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002 - argon2's name
         self.verified += 1
         return super().verify(hash, password)
 

@@ -94,10 +94,11 @@ def create_app(settings: CloudSettings | None = None, *, publisher: ConfigPublis
 
         html_handler = web.install(app, settings, clock)
     errors.install(app, html_handler)
+    # Inside the metrics middleware: refused requests are counted by status like any other.
+    http_guards.install(app, TOKEN_COOKIE)
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
     docs.install(app)
-    http_guards.install(app, TOKEN_COOKIE)
     # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
     for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
                    records.router, users.router, reports_api.router, webhook_routes.router):

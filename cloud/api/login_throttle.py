@@ -68,6 +68,9 @@ class LoginThrottle:
         """Count one failure on each key, locking those that reach their limit. Committed at
         once: the failed request's own rollback must not undo the count."""
         window_start = now - self.policy.window
+        # Stale keys go: under spraying the table holds one window's worth of keys, no more.
+        conn.execute("DELETE FROM login_failures WHERE window_start < %s AND coalesce(locked_until, %s) <= %s",
+                     (window_start, now, now))
         for key in keys:
             row = conn.execute(
                 """INSERT INTO login_failures (key, window_start, failures) VALUES (%(key)s, %(now)s, 1)

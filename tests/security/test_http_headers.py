@@ -103,3 +103,13 @@ def test_explicit_null_in_a_user_patch(web: ApiWorld) -> None:
         assert r.status_code == 200, (field, r.text)
     r = web.client.patch(f"/api/v1/users/{uid}", headers=web.headers("admin"), json={"display_name": None})
     assert r.status_code == 200 and r.json()["display_name"] is None
+
+
+def test_refusals_are_counted(web: ApiWorld) -> None:
+    assert web.client.get("/api/v1/farms/f1%00", headers=web.headers("admin")).status_code == 422
+    client = browser_login(web.client, "farmer1")
+    assert client.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"}).status_code == 403
+    counted = [line for line in client.get("/metrics").text.splitlines()
+               if line.startswith("fhy_api_requests_total{") and "unmatched" in line]  # refused before routing
+    assert any('method="GET"' in line and 'status="422"' in line and line.endswith(" 1.0") for line in counted)
+    assert any('method="POST"' in line and 'status="403"' in line and line.endswith(" 1.0") for line in counted)

@@ -10,6 +10,7 @@ CREATE TABLE login_failures (
     failures      integer NOT NULL,
     locked_until  timestamptz
 );
+CREATE INDEX login_failures_window ON login_failures (window_start);
 
 -- One row per issued token (its jti). A token is honoured only while its row is live.
 CREATE TABLE sessions (

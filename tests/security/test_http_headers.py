@@ -113,3 +113,12 @@ def test_refusals_are_counted(web: ApiWorld) -> None:
                if line.startswith("fhy_api_requests_total{") and "unmatched" in line]  # refused before routing
     assert any('method="GET"' in line and 'status="422"' in line and line.endswith(" 1.0") for line in counted)
     assert any('method="POST"' in line and 'status="403"' in line and line.endswith(" 1.0") for line in counted)
+
+
+def test_web_logout_ends_the_cookie_session_on_the_server(web: ApiWorld) -> None:
+    client = browser_login(web.client, "farmer1")
+    stolen = client.cookies.get("fhy_token")
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {stolen}"})
+    assert r.status_code == 401  # a copy of the cookie taken before logout is worthless

@@ -6,16 +6,33 @@ Documented in docs/configuration.md. Secrets come only from the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from messaging.broker import BrokerAddress
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/fuhuiyang"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
 
+def _database_password(url: str) -> bool:
+    """A password in a URL, a query parameter or a key=value DSN (PGPASSWORD does not count:
+    production states its credentials where the settings can see them)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return bool(conninfo_to_dict(url).get("password"))
+    except Exception:  # noqa: BLE001 - an unparsable DSN has no password we can see
+        return False
+
+
 class CloudSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FUHUIYANG_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="FUHUIYANG_", extra="forbid", hide_input_in_errors=True)
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses passwordless database and broker URLs and a missing JWT secret")
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="PostgreSQL/TimescaleDB URL")
     database_schema: str = Field(
@@ -55,3 +72,24 @@ class CloudSettings(BaseSettings):
     api_alert_feed: bool = Field(
         True, description="LISTEN for alert changes to feed /alerts/stream (one more connection; off for PGlite)")
     reports_dir: Path = Field(Path("var/reports"), description="Where scheduled weekly reports are written")
+    login_max_failures_per_account: int = Field(5, ge=1, le=1000, description="Failed logins before an account locks")
+    login_max_failures_per_address: int = Field(
+        20, ge=1, le=100_000, description="Failed logins from one client address before it locks")
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="Window the failures are counted in")
+    login_lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a locked account/address waits")
+
+    @model_validator(mode="after")
+    def _production_has_secrets(self) -> CloudSettings:
+        if self.environment != "production":
+            return self
+        problems = []
+        if not _database_password(self.database_url):
+            problems.append("FUHUIYANG_DATABASE_URL has no password")
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        if not BrokerAddress.parse(self.mqtt_url, self.mqtt_username, password).password:
+            problems.append("FUHUIYANG_MQTT_URL has no password (nor FUHUIYANG_MQTT_USERNAME/_PASSWORD)")
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("FUHUIYANG_JWT_SECRET is missing or shorter than 32 characters")
+        if problems:
+            raise ValueError("production settings refused: " + "; ".join(problems))
+        return self

@@ -8,13 +8,15 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 
-from cloud.api import docs, errors, observability
+from cloud.api import docs, errors, http_guards, observability
+from cloud.api.deps import TOKEN_COOKIE
+from cloud.api.login_throttle import LoginThrottle, ThrottlePolicy
 from cloud.api.observability import API_PREFIX
 from cloud.api.routes import auth, catalog, gateways, records, telemetry, users
 from cloud.api.security import TokenIssuer
@@ -65,6 +67,11 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
     app.state.pool = pool
     app.state.alert_stream = stream
     app.state.sms_settings = sms
+    app.state.auth_clock = lambda: datetime.now(UTC)
+    app.state.login_throttle = LoginThrottle(ThrottlePolicy(
+        per_account=settings.login_max_failures_per_account, per_address=settings.login_max_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes),
+        lockout=timedelta(minutes=settings.login_lockout_minutes)))
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
     app.state.publisher = publisher
     app.state.frames = frames
@@ -75,6 +82,8 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
 
         html_handler = web.install(app, settings, clock)
     errors.install(app, html_handler)
+    # Inside the metrics middleware: refused requests are counted by status like any other.
+    http_guards.install(app, TOKEN_COOKIE)
     metrics = observability.ApiMetrics(CollectorRegistry()) if settings.api_metrics else None
     observability.install(app, metrics)
     docs.install(app)

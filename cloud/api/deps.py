@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 import psycopg
@@ -11,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
 
 from cloud.api.errors import ApiError
+from cloud.api.login_throttle import LoginThrottle
 from cloud.api.scope import Principal, Role, Scope, resolve
 from cloud.api.security import TokenIssuer
 from cloud.settings import CloudSettings
@@ -29,6 +31,17 @@ def get_issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
+def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+def get_now(request: Request) -> datetime:
+    """Wall-clock time for sessions and lockouts (tests replace `app.state.auth_clock`)."""
+    clock: Callable[[], datetime] = request.app.state.auth_clock
+    return clock()
+
+
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     """One pooled connection per request; committed when the handler returns, rolled back on error."""
     pool: ConnectionPool = request.app.state.pool
@@ -39,20 +52,34 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
 Conn = Annotated[psycopg.Connection, Depends(get_conn)]
 Settings = Annotated[CloudSettings, Depends(get_settings)]
 Issuer = Annotated[TokenIssuer, Depends(get_issuer)]
+Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
+Now = Annotated[datetime, Depends(get_now)]
 
 
-def load_principal(conn: psycopg.Connection, user_id: int) -> Principal | None:
+def load_principal(conn: psycopg.Connection, user_id: int, session_id: str, now: datetime) -> Principal | None:
+    """The active user of a live (unrevoked, unexpired) session."""
     row = conn.execute(
-        "SELECT id, username, role, display_name, locale FROM users WHERE id = %s AND active", (user_id,)
+        """SELECT u.id, u.username, u.role, u.display_name, u.locale FROM users u
+           JOIN sessions s ON s.user_id = u.id
+           WHERE u.id = %s AND u.active AND s.id = %s AND s.revoked_at IS NULL AND s.expires_at > %s""",
+        (user_id, session_id, now),
     ).fetchone()
     return None if row is None else Principal(row[0], row[1], Role(row[2]), row[3], row[4])
 
 
-def optional_principal(request: Request, conn: Conn, issuer: Issuer,
+def optional_principal(request: Request, conn: Conn, issuer: Issuer, now: Now,
                        bearer: Annotated[str | None, Depends(oauth2)]) -> Principal | None:
     token = bearer or request.cookies.get(TOKEN_COOKIE)
-    user_id = issuer.user_id(token) if token else None
-    return None if user_id is None else load_principal(conn, user_id)
+    claims = issuer.claims(token) if token else None
+    if claims is None:
+        return None
+    principal = load_principal(conn, claims.user_id, claims.session_id, now)
+    if principal is not None:
+        request.state.session_id = claims.session_id  # logout revokes this one
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:

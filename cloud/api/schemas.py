@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cloud.api.scope import Role
 
@@ -15,8 +15,35 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-
 IntId = Annotated[int, Path(ge=1, le=2**62)]
 
 
+def contains_nul(value: Any) -> bool:
+    """A NUL anywhere in a string, key or nested value: PostgreSQL text and jsonb refuse it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 class _In(BaseModel):
+    """Request bodies: unknown fields, NUL characters and nulls where null means nothing are refused.
+
+    An explicit `null` counts as "not given", except for the fields in `clearable`, where it
+    clears a nullable column on PATCH. A required field sent as null is then simply missing (422).
+    """
+
     model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_no_null(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if contains_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return {k: v for k, v in data.items() if v is not None or k in cls.clearable}
 
 
 class Token(BaseModel):
@@ -48,11 +75,38 @@ class UserIn(_In):
 
 
 class UserPatch(_In):
+    clearable = frozenset({"display_name", "phone"})
+
     display_name: Annotated[str, Field(max_length=120)] | None = None
     phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{3,31}$")] | None = None
     locale: Literal["zh-CN", "en"] | None = None
     active: bool | None = None
     password: Annotated[str, Field(min_length=8, max_length=256)] | None = None
+    current_password: Annotated[str, Field(max_length=256)] | None = Field(
+        None, description="Required to change one's own password")
+
+
+class PasswordChange(_In):
+    current_password: Annotated[str, Field(max_length=256)]
+    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class PhoneChange(_In):
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{3,31}$")]
+
+
+class PhoneCode(_In):
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
+class SessionsRevoked(BaseModel):
+    revoked: int
+
+
+class PhoneChallengeOut(BaseModel):
+    phone: str
+    expires_at: datetime
+    attempts_left: int
 
 
 class RegionOut(BaseModel):
@@ -92,6 +146,8 @@ class FarmIn(_In):
 
 
 class FarmPatch(_In):
+    clearable = frozenset({"lat", "lon"})
+
     name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     kind: Literal["backyard", "smallhouse", "commercial"] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
@@ -130,6 +186,8 @@ class FlockIn(_In):
 
 
 class FlockPatch(_In):
+    clearable = frozenset({"birds_now", "ended_on"})
+
     birds_now: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     ended_on: date | None = None
 

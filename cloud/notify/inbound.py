@@ -3,8 +3,14 @@
 - generic gateway: HMAC-SHA256 over "<timestamp>.<body>" in `X-Fuhuiyang-Signature:
   sha256=<hex>` with `X-Fuhuiyang-Timestamp` (unix seconds, 5-minute window against replay);
 - Twilio: `X-Twilio-Signature` (HMAC-SHA1 of URL + sorted form fields, base64);
-- Aliyun report/up-message push: a shared token (Aliyun's HTTP push is unsigned, so the
-  callback URL carries a secret we compare in constant time).
+- Aliyun report/up-message push: a shared token (Aliyun's HTTP push is unsigned). The token
+  travels as the password of HTTP Basic credentials (callback URL
+  `https://aliyun:<token>@host/api/v1/webhooks/sms/aliyun`, which clients send as an
+  Authorization header) or in `X-Fuhuiyang-Token` from a proxy; never in the path, so never in
+  access logs. Compared in constant time.
+
+Replays are refused by the routes (cloud.notify.replay): each applied delivery is remembered
+for its window.
 
 Everything malformed or unauthenticated raises `WebhookError` with an HTTP status and a
 short reason for the metric label; nothing is half-applied.
@@ -28,6 +34,7 @@ from cloud.notify.dispatch import Dispatcher
 MAX_BODY = 64 * 1024
 SIGNATURE_HEADER = "x-fuhuiyang-signature"
 TIMESTAMP_HEADER = "x-fuhuiyang-timestamp"
+TOKEN_HEADER = "x-fuhuiyang-token"
 REPLAY_WINDOW = timedelta(minutes=5)
 ACK_WORDS = frozenset({"1", "收到", "已收到", "收到了", "确认", "好", "好的", "ok", "yes", "y"})
 
@@ -78,6 +85,37 @@ def _check_size(body: bytes) -> None:
         raise WebhookError(413, "too_large", f"{len(body)} bytes > {MAX_BODY}")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(value: Any) -> None:
+    # PostgreSQL text and jsonb cannot hold NUL: refuse it here rather than fail in the database.
+    if _has_nul(value):
+        raise WebhookError(400, "invalid", "NUL characters are not allowed")
+
+
+def token_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The Aliyun callback token: the password of HTTP Basic credentials, or X-Fuhuiyang-Token."""
+    h = _headers(headers)
+    if h.get(TOKEN_HEADER):
+        return h[TOKEN_HEADER]
+    scheme, _, value = h.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
+
+
 def sign_generic(body: bytes, secret: bytes, timestamp: int) -> str:
     mac = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={mac}"
@@ -101,6 +139,7 @@ def parse_generic(
     if not hmac.compare_digest(signature.encode(), sign_generic(body, secret, ts).encode()):
         raise WebhookError(401, "bad_signature", "signature does not match")
     data = _load_json(body)
+    _refuse_nul(data)
     items = data if isinstance(data, list) else [data]
     return [_generic_item(item, i) for i, item in enumerate(items)]
 
@@ -148,6 +187,7 @@ def parse_twilio(
         signature.encode(), twilio_signature(url, form, auth_token).encode()
     ):
         raise WebhookError(401, "bad_signature", "signature does not match")
+    _refuse_nul(dict(form))
     status = form.get("MessageStatus") or form.get("SmsStatus")
     sid = form.get("MessageSid") or form.get("SmsSid")
     if status == "received" or (status is None and "Body" in form):
@@ -170,6 +210,7 @@ def parse_aliyun(body: bytes, token: str | None, expected_token: str) -> list[In
     if not token or not hmac.compare_digest(token.encode(), expected_token.encode()):
         raise WebhookError(401, "bad_token", "callback token missing or wrong")
     data = _load_json(body)
+    _refuse_nul(data)
     if not isinstance(data, list):
         raise WebhookError(400, "invalid", "Aliyun pushes a JSON array")
     out: list[Inbound] = []

@@ -8,6 +8,7 @@ hours must not hold one of the API's few database connections.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,10 +48,13 @@ async def alert_stream(request: Request) -> Any:
         if header.startswith("Bearer ")
         else request.cookies.get(TOKEN_COOKIE)
     )
-    user_id = issuer.user_id(token) if token else None
+    claims = issuer.claims(token) if token else None
+    clock = getattr(request.app.state, "auth_clock", None) or (lambda: datetime.now(UTC))
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
-        principal = None if user_id is None else load_principal(conn, user_id)
+        # The session is checked when the stream opens; a revoked session's open stream ends
+        # with the connection (the browser reconnects and is refused).
+        principal = None if claims is None else load_principal(conn, claims.user_id, claims.session_id, clock())
         if principal is None:
             return JSONResponse(error_body("unauthorized", "log in first"), 401)
         scope = resolve(conn, principal)

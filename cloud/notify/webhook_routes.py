@@ -1,8 +1,9 @@
 """HTTP endpoints for SMS receipts and replies. Mount with
 `app.include_router(cloud.notify.webhook_routes.router, prefix=API_PREFIX)`.
 
-They authenticate the provider (HMAC / Twilio signature / Aliyun token), never a user, so they
-sit outside the API's login. Secrets come from FUHUIYANG_SMS_* (see docs/alerts.md).
+They authenticate the provider (HMAC / Twilio signature / Aliyun token in a header), never a
+user, so they sit outside the API's login; an authenticated delivery seen before is refused as a
+replay. Secrets come from FUHUIYANG_SMS_* (see docs/alerts.md); none is ever part of a URL path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from fastapi.responses import JSONResponse
 
 from cloud.api.deps import Conn
 from cloud.api.errors import body as error_body
-from cloud.notify.inbound import Inbound, WebhookError, parse_aliyun, parse_generic, parse_twilio
+from cloud.notify import replay
+from cloud.notify.inbound import (
+    SIGNATURE_HEADER,
+    Inbound,
+    WebhookError,
+    parse_aliyun,
+    parse_generic,
+    parse_twilio,
+    token_from_headers,
+)
 from cloud.notify.inbound_pg import apply_inbound
 from cloud.notify.settings import SmsSettings
 
@@ -39,6 +49,9 @@ def rejected(request: Request) -> Counter[str]:
 def _settings(request: Request) -> SmsSettings:
     settings = getattr(request.app.state, "sms_settings", None)
     return settings if isinstance(settings, SmsSettings) else SmsSettings()
+
+
+_REPLAY = WebhookError(409, "replay", "this delivery was already received")
 
 
 def _reject(request: Request, exc: WebhookError, provider: str) -> JSONResponse:
@@ -72,6 +85,9 @@ async def generic(request: Request, conn: Conn) -> Any:
         )
     except WebhookError as exc:
         return _reject(request, exc, "generic")
+    signature = request.headers.get(SIGNATURE_HEADER, "").encode()
+    if not replay.first_delivery(conn, "generic", signature, replay.SIGNED_WINDOW, datetime.now(UTC)):
+        return _reject(request, _REPLAY, "generic")
     return _apply(conn, items)
 
 
@@ -96,11 +112,14 @@ async def twilio(request: Request, conn: Conn) -> Any:
         )
     except WebhookError as exc:
         return _reject(request, exc, "twilio")
+    material = request.headers.get("x-twilio-signature", "").encode() + b"\n" + body
+    if not replay.first_delivery(conn, "twilio", material, replay.UNTIMED_WINDOW, datetime.now(UTC)):
+        return _reject(request, _REPLAY, "twilio")
     return _apply(conn, [] if item is None else [item])
 
 
-@router.post("/aliyun/{token}")
-async def aliyun(token: str, request: Request, conn: Conn) -> Any:
+@router.post("/aliyun")
+async def aliyun(request: Request, conn: Conn) -> Any:
     expected = _settings(request).aliyun_callback_token
     if expected is None:
         return _reject(
@@ -108,10 +127,16 @@ async def aliyun(token: str, request: Request, conn: Conn) -> Any:
             WebhookError(404, "not_configured", "FUHUIYANG_SMS_ALIYUN_CALLBACK_TOKEN is not set"),
             "aliyun",
         )
+    body = await request.body()
     try:
-        items = parse_aliyun(await request.body(), token, expected.get_secret_value())
+        items = parse_aliyun(body, token_from_headers(request.headers), expected.get_secret_value())
     except WebhookError as exc:
         return _reject(request, exc, "aliyun")
     # Aliyun expects this exact answer, or it retries the push.
+    if not replay.first_delivery(conn, "aliyun", body, replay.UNTIMED_WINDOW, datetime.now(UTC)):
+        # Unsigned, so the body is the delivery: applied once already. Answer success so a
+        # retry after a lost answer stops; nothing is applied twice.
+        _reject(request, _REPLAY, "aliyun")
+        return {"code": 0, "msg": "成功", "accepted": 0, "acknowledged": [], "counts": {}, "duplicate": True}
     result = _apply(conn, items)
     return {"code": 0, "msg": "成功", **result}

@@ -15,6 +15,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong username or password"),
+    "locked": ("登录失败次数过多，请稍后再试", "Too many failed logins; try again later"),
     "switch_lang": ("English", "中文"),
     "my_farm": ("我的农场", "My farm"),
     "console": ("技术员控制台", "Technician console"),

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cloud.api.deps import TOKEN_COOKIE, Conn, Issuer, Settings
+from cloud.api import sessions
+from cloud.api.deps import TOKEN_COOKIE, Conn, Issuer, Now, OptionalUser, Settings, Throttle
 from cloud.api.errors import ApiError
-from cloud.api.routes.auth import authenticate
+from cloud.api.login_throttle import LockedOut
+from cloud.api.routes.auth import authenticate, client_address
 from cloud.api.scope import Role
 from cloud.web.deps import SameOrigin, WebScope
 from cloud.web.i18n import LANG_COOKIE, LANGS
@@ -32,22 +34,29 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, conn: Conn, issuer: Issuer, settings: Settings, _: SameOrigin,
-          username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
+def login(request: Request, conn: Conn, issuer: Issuer, settings: Settings, throttle: Throttle, now: Now,
+          _: SameOrigin, username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
           next: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        token, _user = authenticate(conn, issuer, username, password)
+        token, _user = authenticate(conn, issuer, throttle, now, client_address(request), username, password)
+    except LockedOut as exc:
+        response = render(request, "login.html", {"next": safe_next(next) or "", "error": "locked",
+                                              "principal": None, "username": username}, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     except ApiError:
         return render(request, "login.html", {"next": safe_next(next) or "", "error": "bad_login",
                                               "principal": None, "username": username}, status_code=401)
-    response = RedirectResponse(safe_next(next) or "/", status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", max_age=settings.jwt_ttl_minutes * 60,
+    redirect = RedirectResponse(safe_next(next) or "/", status_code=303)
+    redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", max_age=settings.jwt_ttl_minutes * 60,
                         secure=request.url.scheme == "https")
-    return response
+    return redirect
 
 
 @router.post("/logout")
-def logout(_: SameOrigin) -> Response:
+def logout(request: Request, conn: Conn, now: Now, principal: OptionalUser, _: SameOrigin) -> Response:
+    if principal is not None:  # the token dies on the server, not only in this browser
+        sessions.revoke(conn, request.state.session_id, "logout", now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from cloud.api.deps import Conn, Settings
 from cloud.api.errors import ApiError, forbidden
 from cloud.api.pagination import PageParams
+from cloud.api.schemas import contains_nul
 from cloud.api.scope import Scope, may
 from cloud.api.services import catalog, gateways, provision
 from cloud.api.services.paging import rows
@@ -89,6 +90,9 @@ def config(request: Request, gateway_id: str, conn: Conn, scope: WebScope, _: Sa
         document = json.loads(config)
     except json.JSONDecodeError as exc:
         check = {"valid": False, "problems": [f"JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"], "diff": []}
+        return _gateway_page(request, conn, scope, gateway_id, check=check, text=config, status_code=422)
+    if contains_nul(document):  # "\u0000" in the JSON: jsonb cannot store it
+        check = {"valid": False, "problems": ["JSON: NUL characters are not allowed"], "diff": []}
         return _gateway_page(request, conn, scope, gateway_id, check=check, text=config, status_code=422)
     check = gateways.check_config(conn, scope, gateway_id, document)
     if action == "check" or not check["valid"]:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import NH3_HIGH, AlertKey, Finding, Severity
 from cloud.alerts.store_pg import PgAlertStore
+from cloud.api import sessions
 from cloud.api.security import TokenIssuer
 from cloud.notify import stream_routes
 from cloud.notify.stream import AlertStream
@@ -82,7 +83,9 @@ def test_stream_route_needs_login_and_replays_for_the_callers_farms(db: TestData
     try:
         with TestClient(app) as http:
             assert http.get("/alerts/stream").status_code == 401
-            token = issuer.issue(int(uid[0]), "farmer")
+            with db.connect() as conn:  # a token names a live server-side session
+                token = sessions.open_session(conn, issuer, int(uid[0]), "farmer", datetime.now(UTC))
+                conn.commit()
             headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": "0"}
             with http.stream("GET", "/alerts/stream", headers=headers) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")

@@ -117,7 +117,7 @@ def test_rejections_are_clear_and_counted(client: tuple[TestClient, TestDatabase
     assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature"  # type: ignore[attr-defined]
     r = _post_generic(http, {"type": "receipt", "id": "print-1", "status": "maybe"})
     assert r.status_code == 400 and "status" in r.json()["error"]["message"]  # type: ignore[attr-defined]
-    r = http.post("/webhooks/sms/aliyun/nope", content=b"[]")
+    r = http.post("/webhooks/sms/aliyun", content=b"[]", auth=("aliyun", "nope"))
     assert r.status_code == 401
     assert http.app.state.sms_webhook_rejected == {  # type: ignore[attr-defined]
         "generic:bad_signature": 1,
@@ -148,7 +148,7 @@ def test_twilio_and_aliyun_endpoints(client: tuple[TestClient, TestDatabase, str
             }
         ]
     )
-    r = http.post("/webhooks/sms/aliyun/ali", content=push.encode())
+    r = http.post("/webhooks/sms/aliyun", content=push.encode(), auth=("aliyun", "ali"))
     assert r.status_code == 200 and r.json()["code"] == 0 and r.json()["counts"] == {"receipt": 1}
 
 

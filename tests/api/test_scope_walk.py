@@ -19,12 +19,14 @@ from tests.api.conftest import ApiWorld
 
 PREFIX = "/api/v1"
 REPORTS = "/api/v1/reports/"  # farmers may not read regional reports at all
-# Not role-scoped: login; SMS webhooks (authenticated by the provider's signature, tested in
+# Not role-scoped: login, logout and the caller's own password and phone (tested in
+# tests/security/test_http_accounts.py); SMS webhooks (authenticated by the provider's signature, tested in
 # tests/alerts/test_webhook_routes.py); the SSE stream (never ends; scope tested in
 # tests/alerts/test_stream_db.py).
 SKIP = {("post", "/api/v1/auth/token"), ("get", "/api/v1/alerts/stream"),
         ("post", "/api/v1/webhooks/sms/generic"), ("post", "/api/v1/webhooks/sms/twilio"),
-        ("post", "/api/v1/webhooks/sms/aliyun/{token}")}
+        ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/auth/logout"),
+        ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm")}
 TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
           "sensors", "daily_records", "mortality_records", "alerts")
 
@@ -48,6 +50,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/users"): {"username": "newuser", "password": "long-enough-1", "role": "farmer",
                                 "farms": ["{farm_id}"]},
     ("patch", "/api/v1/users/{user_id}"): {"display_name": "changed"},
+    ("post", "/api/v1/users/{user_id}/sessions/revoke"): None,
 }
 # Query parameters some GET routes need.
 QUERY: dict[str, dict[str, str]] = {

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from cloud.api.deps import Conn, CurrentScope
+from cloud.api.deps import Conn, CurrentScope, Now, Throttle
 from cloud.api.pagination import Page, PageParams, page_params
-from cloud.api.schemas import AuditOut, IntId, UserIn, UserOut, UserPatch
+from cloud.api.schemas import AuditOut, IntId, SessionsRevoked, UserIn, UserOut, UserPatch
 from cloud.api.services import users
 
 router = APIRouter(tags=["users"])
@@ -32,8 +32,15 @@ def get_user(user_id: IntId, conn: Conn, scope: CurrentScope) -> UserOut:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch_user(user_id: IntId, body: UserPatch, conn: Conn, scope: CurrentScope) -> UserOut:
-    return UserOut(**users.patch_user(conn, scope, user_id, body.model_dump(exclude_unset=True)))
+def patch_user(user_id: IntId, body: UserPatch, conn: Conn, scope: CurrentScope, now: Now,
+               throttle: Throttle) -> UserOut:
+    return UserOut(**users.patch_user(conn, scope, user_id, body.model_dump(exclude_unset=True), now, throttle))
+
+
+@router.post("/users/{user_id}/sessions/revoke", response_model=SessionsRevoked)
+def revoke_sessions(user_id: IntId, conn: Conn, scope: CurrentScope, now: Now) -> SessionsRevoked:
+    """End every session of the user: their tokens stop working at once."""
+    return SessionsRevoked(revoked=users.revoke_sessions(conn, scope, user_id, now))
 
 
 @router.get("/audit", response_model=Page[AuditOut])

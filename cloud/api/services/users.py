@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from cloud.api import audit
+from cloud.api import audit, sessions
 from cloud.api.errors import ApiError, forbidden, not_found
+from cloud.api.login_throttle import LoginThrottle
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
 from cloud.api.security import hash_password
+from cloud.api.services import accounts
 from cloud.api.services.paging import one, page
 
 USER_SELECT = """u.id, u.username, u.role, u.display_name, u.phone, u.locale, u.active,
@@ -70,19 +73,41 @@ def create_user(conn: psycopg.Connection, scope: Scope | None, data: dict[str, A
     return created
 
 
-def patch_user(conn: psycopg.Connection, scope: Scope, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+def patch_user(conn: psycopg.Connection, scope: Scope, user_id: int, changes: dict[str, Any],
+               now: datetime, throttle: LoginThrottle) -> dict[str, Any]:
+    """Administrators change anyone; a user changes their own name and locale here, their password
+    only with the current one, and their phone only through an SMS code (POST /me/phone)."""
     is_self = user_id == scope.principal.user_id
-    get_user(conn, scope, user_id)
+    current = get_user(conn, scope, user_id)
     if not may(scope.principal, "manage_users") and (not is_self or "active" in changes):
         raise forbidden()
+    current_password = changes.pop("current_password", None)
+    if is_self and changes.get("phone") not in (None, current["phone"]):
+        raise ApiError(403, "verify_phone", "a new phone must be confirmed by SMS code: POST /api/v1/me/phone")
+    new_password = changes.pop("password", None)
+    if new_password is not None and is_self:
+        if current_password is None:
+            raise ApiError(403, "wrong_password", "changing your password needs current_password")
+        accounts.change_own_password(conn, throttle, scope.principal, current_password, new_password, now)
+    elif new_password is not None:
+        accounts.set_password(conn, user_id, new_password, scope.principal.user_id, now)
     for key, value in changes.items():
-        if key == "password":
-            conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (hash_password(value), user_id))
-        else:
-            conn.execute(f"UPDATE users SET {key} = %s WHERE id = %s", (value, user_id))  # keys from UserPatch
-    audit.record(conn, scope.principal.user_id, "update", "user", str(user_id),
-                 {k: ("***" if k == "password" else v) for k, v in changes.items()})
+        conn.execute(f"UPDATE users SET {key} = %s WHERE id = %s", (value, user_id))  # keys from UserPatch
+    if changes.get("active") is False:
+        sessions.revoke_all(conn, user_id, "deactivated", now)
+    if changes:
+        audit.record(conn, scope.principal.user_id, "update", "user", str(user_id), changes)
     return get_user(conn, scope, user_id)
+
+
+def revoke_sessions(conn: psycopg.Connection, scope: Scope, user_id: int, now: datetime) -> int:
+    """An administrator ends every session of a user (a lost phone, a departed employee)."""
+    get_user(conn, scope, user_id)  # others' ids look absent, as everywhere
+    if not may(scope.principal, "manage_users"):
+        raise forbidden()
+    revoked = sessions.revoke_all(conn, user_id, f"revoked by user {scope.principal.user_id}", now)
+    audit.record(conn, scope.principal.user_id, "revoke_sessions", "user", str(user_id), {"revoked": revoked})
+    return revoked
 
 
 def list_audit(conn: psycopg.Connection, scope: Scope, paging: PageParams, entity: str | None = None

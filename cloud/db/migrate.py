@@ -130,9 +130,12 @@ def migrate(conn: psycopg.Connection, schema: str) -> list[str]:
             with conn.transaction():
                 for text in migration.sql_for(timescaledb):
                     conn.execute(text.encode())
+                # Never prepared: from the sixth migration on psycopg would prepare it, and the
+                # PGlite engine shares one session, so the name clashes on the next connection.
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, engine) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, "timescaledb" if timescaledb else "postgresql"),
+                    prepare=False,
                 )
             log.info("applied migration %s", _label(migration))
             applied.append(_label(migration))

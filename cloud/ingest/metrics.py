@@ -17,6 +17,10 @@ class IngestMetrics:
         self.rejected = Counter(
             "fhy_ingest_messages_rejected", "Messages quarantined, by reason", ["reason"], registry=r
         )
+        self.receipts = Counter(
+            "fhy_ingest_receipts", "Receipts published to gateways after a commit, by outcome", ["outcome"],
+            registry=r,
+        )
         self.batches = Counter("fhy_ingest_batches", "Batches committed", registry=r)
         self.retries = Counter("fhy_ingest_batch_retries", "Batch writes retried", ["cause"], registry=r)
         self.batch_seconds = Histogram(

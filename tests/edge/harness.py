@@ -20,8 +20,9 @@ from paho.mqtt.properties import Properties
 
 from edge.agent import CapturedFrame
 from edge.outbox import Outbox
-from protocol import Kind, decode, parse_topic
+from protocol import Kind, Receipt, decode, encode, parse_topic, topic_for
 from protocol.messages import Metric
+from protocol.topics import DOWNLINK_KINDS
 from tests.edge import synthetic
 
 
@@ -101,9 +102,11 @@ class RecordingOutbox(Outbox):
 
 
 class Collector:
-    """A cloud-side subscriber that keeps every message by (gateway_id, seq)."""
+    """A cloud-side subscriber that keeps every message by (gateway_id, seq) and, as ingest does
+    once it has stored one, sends the gateway a receipt for it (a duplicate is receipted again)."""
 
-    def __init__(self, port: int, gateway_id: str) -> None:
+    def __init__(self, port: int, gateway_id: str, *, receipts: bool = True) -> None:
+        self.receipts = receipts
         self.messages: dict[tuple[str, int], tuple[str, bytes]] = {}
         self.duplicates = 0
         self.conflicts = 0
@@ -123,6 +126,8 @@ class Collector:
 
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         topic = parse_topic(msg.topic)
+        if topic.kind in DOWNLINK_KINDS:
+            return
         message = decode(topic.kind, bytes(msg.payload))
         seq = message.meta.seq if topic.kind == Kind.FRAME else message.seq
         key = (topic.gateway_id, seq)
@@ -131,9 +136,12 @@ class Collector:
                 self.duplicates += 1
                 if self.messages[key][1] != msg.payload:
                     self.conflicts += 1
-                return
-            self.messages[key] = (topic.kind.value, bytes(msg.payload))
-            self.by_kind.setdefault(topic.kind.value, []).append(message)
+            else:
+                self.messages[key] = (topic.kind.value, bytes(msg.payload))
+                self.by_kind.setdefault(topic.kind.value, []).append(message)
+        if self.receipts:
+            receipt = Receipt(gateway_id=topic.gateway_id, ts=int(time.time() * 1000), upto=-1, ranges=[(seq, seq)])
+            client.publish(topic_for(topic.gateway_id, Kind.RECEIPT), encode(receipt), qos=1)
 
     def keys(self, *kinds: str) -> set[tuple[str, int]]:
         with self.lock:

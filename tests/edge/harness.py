@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -18,8 +19,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.agent import CapturedFrame
+from edge.agent import Agent, CapturedFrame, Devices
+from edge.config import parse_config
 from edge.outbox import Outbox
+from edge.remote import ConfigStore
+from edge.uplink import Uplink
 from protocol import Kind, Receipt, decode, encode, parse_topic, topic_for
 from protocol.messages import Metric
 from protocol.topics import DOWNLINK_KINDS
@@ -160,3 +164,23 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def sensor_agent(gateway_id: str, port: int, data_dir: Path, clock: ManualClock, *,
+                 receipt_timeout_s: float = 60, health_interval_s: float = 600) -> Agent:
+    """An agent with one climate sensor (temperature and NH3 each minute) on a real broker."""
+    doc: dict[str, Any] = {
+        "gateway_id": gateway_id, "data_dir": str(data_dir),
+        "mqtt": {"host": "127.0.0.1", "port": port, "backoff_min_s": 0.2, "backoff_max_s": 1.0, "inflight": 20},
+        "outbox": {"drain_per_s": 400, "receipt_timeout_s": receipt_timeout_s},
+        "sensors": [{"id": "th1", "unit": 1, "interval_s": 60, "registers": [
+            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1},
+            {"metric": "nh3_ppm", "address": 2, "scale": 0.1}]}],
+        "telemetry_batch_s": 60, "health_interval_s": health_interval_s,
+    }
+    config = parse_config(doc)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    outbox = RecordingOutbox(config.resolve(config.outbox.path))
+    return Agent(config, doc, clock, outbox, Devices({"th1": ScriptedSensor(clock)}),
+                 ConfigStore(config.resolve(Path("remote-config.json"))), software="test",
+                 uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id))

@@ -42,14 +42,17 @@ UPDATE gateway_receipts r SET held_from = greatest(r.held_from, u.h), backlog = 
 FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::int[]) AS u(g, h, b, c)
 WHERE r.gateway_id = u.g"""
 
-# Seqs contiguous from watermark + 1 have seq - row_number() = watermark.
+# Seqs contiguous from watermark + 1 have seq - row_number() = watermark. Only gateways whose
+# next seq is there are scanned: a gateway stuck at a gap costs nothing per batch.
 ADVANCE_SQL = """
 UPDATE gateway_receipts r SET watermark = c.top, updated_at = now()
 FROM (SELECT l.gateway_id, max(l.seq) AS top
       FROM (SELECT m.gateway_id, m.seq, w.watermark,
                    m.seq - row_number() OVER (PARTITION BY m.gateway_id ORDER BY m.seq) AS d
-            FROM message_ledger m JOIN gateway_receipts w ON w.gateway_id = m.gateway_id
-            WHERE m.gateway_id = ANY(%s::text[]) AND m.seq > w.watermark) l
+            FROM gateway_receipts w JOIN message_ledger m ON m.gateway_id = w.gateway_id AND m.seq > w.watermark
+            WHERE w.gateway_id = ANY(%s::text[])
+              AND EXISTS (SELECT 1 FROM message_ledger n
+                          WHERE n.gateway_id = w.gateway_id AND n.seq = w.watermark + 1)) l
       WHERE l.d = l.watermark
       GROUP BY l.gateway_id) c
 WHERE r.gateway_id = c.gateway_id"""

@@ -49,13 +49,13 @@ class Accepted:
     gateway_id: str
     message: Any
     event_ms: int  # newest event time in the message, for the lag metric
-    seq: int = -1
-    topic: str = ""
-    payload: bytes = b""  # kept by reference, for the quarantine should ingest refuse it later
+    seq: int
+    topic: str
+    payload: bytes  # kept by reference, for the quarantine should ingest refuse it later
 
     def reject(self, reason: str, detail: str) -> Rejection:
         """Quarantine an otherwise valid message (foreign house, impossible value, future time)."""
-        return Rejection(self.topic or f"fhy/v1/{self.gateway_id}/{self.kind.value}", self.gateway_id, reason,
+        return Rejection(self.topic[:512], self.gateway_id, reason,
                          detail[:1000], len(self.payload), bytes(self.payload[:QUARANTINE_PAYLOAD_BYTES]),
                          self.seq)
 

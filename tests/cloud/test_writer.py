@@ -180,3 +180,21 @@ def test_auto_write_method_avoids_copy_on_the_pglite_engine(any_db) -> None:
         method = resolve_write_method(conn, "auto")
         version = conn.execute("SELECT version()").fetchone()[0]
     assert method == ("unnest" if any_db.timescaledb else "copy"), version
+
+
+def test_watermark_follows_the_contiguous_run_and_the_ledger_is_pruned(db, tmp_path) -> None:
+    from cloud.ingest.ledger import runs
+
+    assert runs([1, 2, 3, 5, 7, 8]) == [(1, 3), (5, 5), (7, 8)]
+    with db.connect() as conn:
+        writer = BatchWriter(conn, LocalFrameStore(tmp_path), "unnest")
+        first = writer.write(_batch(*((Kind.TELEMETRY, telemetry("gw-1", s, 2)) for s in (0, 1, 3, 4, 6))))
+        assert first.receipts["gw-1"].upto == 1 and first.receipts["gw-1"].ranges() == [(3, 4), (6, 6)]
+        second = writer.write(_batch((Kind.TELEMETRY, telemetry("gw-1", 2, 2)),
+                                     (Kind.TELEMETRY, telemetry("gw-1", 0, 2))))  # 0 again: a duplicate
+        assert second.duplicates["messages"] == 1
+        assert second.receipts["gw-1"].upto == 4 and second.receipts["gw-1"].ranges() == []
+        ledger = conn.execute("SELECT seq FROM message_ledger WHERE gateway_id = 'gw-1'").fetchall()
+        stored = conn.execute("SELECT count(DISTINCT seq), count(*) FROM readings").fetchone()
+    assert ledger == [(6,)]  # everything at or below the watermark is pruned
+    assert stored == (6, 12)

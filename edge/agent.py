@@ -33,13 +33,16 @@ from edge.weighing import Weigher
 from protocol import (
     Alert,
     AppliedConfig,
+    DecodeError,
     FrameMeta,
     GatewayStatus,
     Health,
     Kind,
     Reading,
+    Receipt,
     Telemetry,
     Weighing,
+    decode,
     encode,
     encode_frame,
     topic_for,
@@ -141,6 +144,7 @@ class Agent:
         self.rules.settings = config.rules
         self.outbox.limits = OutboxLimits(
             max_bytes=int(config.outbox.max_mb * 2**20),
+            receipt_timeout_s=config.outbox.receipt_timeout_s,
             max_age_s={Priority.ALERT: config.outbox.data_max_age_h * 3600,
                        Priority.TELEMETRY: config.outbox.data_max_age_h * 3600,
                        Priority.WEIGHING: config.outbox.data_max_age_h * 3600,
@@ -345,7 +349,7 @@ class Agent:
                 self._inflight.clear()  # unacked rows stay in the outbox and go again
             elif isinstance(ev, Inbound):
                 self._on_inbound(ev, now_ms)
-        self.outbox.ack(acked)
+        self.outbox.ack(acked, now_ms)  # sent: deleted only when a receipt covers it
         self._check_rollback(now_ms)
         if not uplink.connected:
             self._inflight.clear()
@@ -357,7 +361,7 @@ class Agent:
         free = self.config.mqtt.inflight - len(self._inflight)
         live_since = now_ms - int(self.config.outbox.live_window_s * 1000)
         rows = self.outbox.peek(free, set(self._inflight.values()), live_since_ms=live_since,
-                                backlog_limit=int(self._tokens))
+                                backlog_limit=int(self._tokens), now_ms=now_ms)
         for row in rows:
             sent = uplink.publish(row.topic, row.payload)
             if sent is None:
@@ -374,12 +378,16 @@ class Agent:
         status = GatewayStatus(gateway_id=gw, seq=seq, ts=now_ms, state="online", software=self.software)
         self.uplink.publish(topic_for(gw, Kind.STATUS), encode(status), retain=True)
         self.uplink.subscribe(topic_for(gw, Kind.CONFIG_DESIRED))
+        self.uplink.subscribe(topic_for(gw, Kind.RECEIPT))
         self._set_will()  # the next connection's will carries a fresh seq
         if self._rollback is not None:
             log.warning("uplink works with config v%s", self.applied_version)
             self._rollback = None
 
     def _on_inbound(self, ev: Inbound, now_ms: int) -> None:
+        if ev.topic == topic_for(self.config.gateway_id, Kind.RECEIPT):
+            self._on_receipt(ev.payload)
+            return
         if ev.topic != topic_for(self.config.gateway_id, Kind.CONFIG_DESIRED):
             return
         decision = evaluate(ev.payload, self.base_doc, self.config.gateway_id, self.applied_version)
@@ -400,6 +408,22 @@ class Agent:
         if mqtt_changed:
             self._rollback = (*previous, self._mono() + self.config.mqtt.connect_timeout_s * 6)
             self._restart_uplink()
+
+    def _on_receipt(self, payload: bytes) -> None:
+        """The cloud has stored these seqs: only now may they leave the outbox."""
+        try:
+            receipt: Receipt = decode(Kind.RECEIPT, payload)
+        except DecodeError as exc:
+            self.errors["receipt"] = self.errors.get("receipt", 0) + 1
+            log.warning("ignoring a receipt that does not decode: %s", exc)
+            return
+        if receipt.gateway_id != self.config.gateway_id:
+            self.errors["receipt"] = self.errors.get("receipt", 0) + 1
+            log.warning("ignoring a receipt addressed to %s", receipt.gateway_id)
+            return
+        deleted = self.outbox.confirm(receipt.upto, receipt.ranges)
+        log.debug("receipt up to %s (+%s ranges): %s messages confirmed", receipt.upto, len(receipt.ranges),
+                  deleted)
 
     def _check_rollback(self, now_ms: int) -> None:
         if self._rollback is None or self._mono() < self._rollback[3]:

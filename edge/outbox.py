@@ -1,7 +1,10 @@
-"""The outbox: every uplink message waits in SQLite (WAL) until the broker acknowledged it.
+"""The outbox: every uplink message waits in SQLite (WAL) until the cloud has stored it.
 
-Read a batch, publish, delete only after PUBACK (thingsboard-gateway's pattern). A crash
-between publish and delete resends; the cloud deduplicates on ``(gateway_id, seq)``. The
+Read a batch, publish; a PUBACK only marks the row sent. The row is deleted when a receipt
+from ingest covers its seq (docs/protocol.md, "Receipts"): a broker's PUBACK says nothing
+about the database, and a hostile subscriber, a broker restart or an ingest crash could
+otherwise lose it silently. A sent row with no receipt is due again after a timeout that
+doubles with each send; the cloud deduplicates on ``(gateway_id, seq)``. The
 per-gateway ``seq`` is allocated inside the same transaction that stores the message, so it
 survives restarts and never repeats. Size and age caps drop frames first; every drop is
 counted by class and reason, persistently.
@@ -51,16 +54,24 @@ CREATE TABLE IF NOT EXISTS messages (
     payload BLOB NOT NULL,
     size INTEGER NOT NULL,
     created_ms INTEGER NOT NULL,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    sends INTEGER NOT NULL DEFAULT 0,
+    due_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_prio_id ON messages (prio, id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+# Outboxes written before receipts: their rows count as never sent.
+_RECEIPT_COLUMNS = ("ALTER TABLE messages ADD COLUMN sends INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE messages ADD COLUMN due_ms INTEGER")
+_SEQ_INDEX = "CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq)"
+MAX_RESEND_DOUBLINGS = 5
 
 
 @dataclass(frozen=True)
 class OutboxLimits:
     max_bytes: int = 200 * 1024 * 1024
+    receipt_timeout_s: float = 120.0  # a sent row without a receipt is sent again after this
     # Beyond these ages a message is stale for its purpose; frames the soonest.
     max_age_s: dict[Priority, float] = field(default_factory=lambda: {
         Priority.ALERT: 30 * 86400.0,
@@ -93,6 +104,11 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
+        if "due_ms" not in columns:
+            for statement in _RECEIPT_COLUMNS:
+                self._db.execute(statement)
+        self._db.execute(_SEQ_INDEX)
         row = self._db.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM messages").fetchone()
         self._bytes = int(row[0])
         self._depth = int(row[1])
@@ -188,24 +204,27 @@ class Outbox:
 
     # -- draining -----------------------------------------------------------------------
     def peek(self, limit: int, exclude: set[int] | frozenset[int] = frozenset(),
-             live_since_ms: int | None = None, backlog_limit: int | None = None) -> list[Row]:
+             live_since_ms: int | None = None, backlog_limit: int | None = None,
+             now_ms: int | None = None) -> list[Row]:
         """Up to `limit` rows by class then age, skipping ids already in flight.
 
         With `live_since_ms`, rows created since then come first (live data is never queued
-        behind an outage's backlog) and at most `backlog_limit` older rows follow.
+        behind an outage's backlog) and at most `backlog_limit` older rows follow. With
+        `now_ms`, rows sent and awaiting their receipt are left out until they are due again.
         """
         if limit <= 0:
             return []
         cols = "id, prio, kind, topic, payload, created_ms, seq"
+        due = "" if now_ms is None else f" AND (due_ms IS NULL OR due_ms <= {int(now_ms)})"
         rows: list[Row] = []
         if live_since_ms is not None:
-            rows += self._select(f"SELECT {cols} FROM messages WHERE created_ms >= ? ORDER BY prio, id LIMIT ?",
+            rows += self._select(f"SELECT {cols} FROM messages WHERE created_ms >= ?{due} ORDER BY prio, id LIMIT ?",
                                  (live_since_ms, limit + len(exclude)), exclude, limit)
             budget = min(limit - len(rows), limit if backlog_limit is None else backlog_limit)
-            rows += self._select(f"SELECT {cols} FROM messages WHERE created_ms < ? ORDER BY prio, id LIMIT ?",
+            rows += self._select(f"SELECT {cols} FROM messages WHERE created_ms < ?{due} ORDER BY prio, id LIMIT ?",
                                  (live_since_ms, budget + len(exclude)), exclude, budget)
             return rows
-        return self._select(f"SELECT {cols} FROM messages ORDER BY prio, id LIMIT ?",
+        return self._select(f"SELECT {cols} FROM messages WHERE 1 = 1{due} ORDER BY prio, id LIMIT ?",
                             (limit + len(exclude),), exclude, limit)
 
     def _select(self, sql: str, args: tuple[int, ...], exclude: set[int] | frozenset[int],
@@ -221,18 +240,38 @@ class Outbox:
                 break
         return out
 
-    def ack(self, ids: list[int]) -> None:
-        """Delete rows the broker has acknowledged (PUBACK)."""
+    def ack(self, ids: list[int], now_ms: int) -> None:
+        """The broker acknowledged these rows (PUBACK): they wait for the cloud's receipt, and are
+        due again after the receipt timeout, doubled for every earlier send."""
         if not ids:
             return
+        timeout_ms = int(self.limits.receipt_timeout_s * 1000)
         with self._tx():
             for row_id in ids:
-                row = self._db.execute("SELECT size FROM messages WHERE id = ?", (row_id,)).fetchone()
+                row = self._db.execute("SELECT sends, prio FROM messages WHERE id = ?", (row_id,)).fetchone()
                 if row is None:
-                    continue  # dropped for space while in flight: counted there
-                self._db.execute("DELETE FROM messages WHERE id = ?", (row_id,))
-                self._bytes -= int(row[0])
-                self._depth -= 1
+                    continue  # dropped for space, or confirmed, while in flight
+                sends = int(row[0])
+                if sends:
+                    self._count("resend", Priority(row[1]), 1, 0, "unconfirmed")
+                due = now_ms + timeout_ms * 2 ** min(sends, MAX_RESEND_DOUBLINGS)
+                self._db.execute("UPDATE messages SET sends = sends + 1, due_ms = ? WHERE id = ?", (due, row_id))
+
+    def confirm(self, upto: int, ranges: list[tuple[int, int]]) -> int:
+        """Delete what a receipt covers: every seq <= `upto` and each [first, last] range."""
+        deleted = 0
+        with self._tx():
+            for low, high in [(-1, upto), *ranges]:
+                if high < max(low, 0):
+                    continue
+                row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages "
+                                       "WHERE seq BETWEEN ? AND ?", (low, high)).fetchone()
+                if row[0]:
+                    self._db.execute("DELETE FROM messages WHERE seq BETWEEN ? AND ?", (low, high))
+                    self._bytes -= int(row[1])
+                    self._depth -= int(row[0])
+                    deleted += int(row[0])
+        return deleted
 
     # -- reporting ----------------------------------------------------------------------
     @property
@@ -263,10 +302,24 @@ class Outbox:
         return {CLASS_NAMES[Priority(p)]: int(n) for p, n in
                 self._db.execute("SELECT prio, COUNT(*) FROM messages GROUP BY prio")}
 
+    def unconfirmed(self) -> int:
+        """Rows the broker acknowledged that no receipt has covered yet."""
+        return int(self._db.execute("SELECT COUNT(*) FROM messages WHERE sends > 0").fetchone()[0])
+
+    def held_from(self) -> int:
+        """The lowest seq still held (the next seq when empty): every lower seq is stored,
+        dropped or was sent outside the outbox, so the cloud need not wait for it."""
+        row = self._db.execute("SELECT MIN(seq) FROM messages").fetchone()
+        if row[0] is not None:
+            return int(row[0])
+        counter = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
+        return int(counter[0]) if counter else 0
+
     def state(self, now_ms: int) -> OutboxState:
         oldest = self.oldest_ms()
         age = max(0.0, (now_ms - oldest) / 1000.0) if oldest is not None else 0.0
-        return OutboxState(depth=self._depth, bytes=self._bytes, oldest_age_s=age, drops=self.drops())
+        return OutboxState(depth=self._depth, bytes=self._bytes, oldest_age_s=age, drops=self.drops(),
+                           unconfirmed=self.unconfirmed(), held_from=self.held_from())
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)

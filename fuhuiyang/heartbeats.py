@@ -22,13 +22,16 @@ def heartbeat(gateway_id: str, seq: int, ts_ms: int, uptime_s: float = 0.0, soft
 
 
 def stored(conn: psycopg.Connection, gateway_id: str, seq: int) -> bool:
-    row = conn.execute("SELECT 1 FROM health WHERE gateway_id = %s AND seq = %s", (gateway_id, seq)).fetchone()
+    """Stored, or quarantined (e.g. a probe gateway no farm owns): either way ingest has judged it."""
+    row = conn.execute("SELECT 1 FROM health WHERE gateway_id = %s AND seq = %s "
+                       "UNION ALL SELECT 1 FROM quarantine WHERE gateway_id = %s AND seq = %s LIMIT 1",
+                       (gateway_id, seq, gateway_id, seq)).fetchone()
     return row is not None
 
 
 def wait_stored(conn: psycopg.Connection, gateway_id: str, seq: int, timeout_s: float,
                 poll_s: float = 0.02) -> bool:
-    """True once heartbeat `seq` of `gateway_id` is in the health table (`conn` in autocommit)."""
+    """True once heartbeat `seq` of `gateway_id` is stored or quarantined (`conn` in autocommit)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if stored(conn, gateway_id, seq):

@@ -163,6 +163,11 @@ class MqttSubscriber:
                 self._unacked_gauge.set(self._unacked)
             self.client.ack(delivery.mid, delivery.qos)
 
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """QoS 1 on this session (receipts to gateways); False when it cannot be queued now."""
+        info = self.client.publish(topic, payload, qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
     # --- paho callbacks: enqueue or record, never raise -------------------------------
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any = None) -> None:

@@ -84,6 +84,7 @@ class OutboxLimits(Strict):
     data_max_age_h: PosFloat = 30 * 24.0
     drain_per_s: PosFloat = 50.0  # backlog messages per second after an outage
     live_window_s: PosFloat = 120.0  # newer than this is live and skips the backlog queue
+    receipt_timeout_s: PosFloat = 120.0  # sent, no receipt from the cloud: send again (doubling)
 
 
 class RemoteSettings(Strict):

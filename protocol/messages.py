@@ -9,6 +9,7 @@ Minor versions only add optional fields, so a decoder accepts every 1.x and
 ignores fields it does not know. History:
   1.0  first release
   1.1  Reading.quality, Weight.dwell_s, Health.clock_offset_s
+  1.2  Receipt (cloud -> gateway); OutboxState.unconfirmed and held_from
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from protocol.limits import LIMITS
 from protocol.topics import GATEWAY_ID, Kind
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 MAJOR = 1
 
 # 2000-01-01 .. 2100-01-01 in epoch ms: anything outside is a broken clock or garbage.
@@ -155,6 +156,10 @@ class OutboxState(_Model):
     bytes: Annotated[int, Field(ge=0)] = 0
     oldest_age_s: Annotated[float, Field(ge=0)] = 0.0
     drops: dict[str, Annotated[int, Field(ge=0)]] = {}
+    unconfirmed: Annotated[int, Field(ge=0)] | None = None  # 1.2: sent, no receipt yet (part of depth)
+    # 1.2: the lowest seq the gateway still holds (its next seq when empty). Every lower seq is
+    # stored, dropped or sent outside the outbox, so the cloud may move its watermark past them.
+    held_from: Seq | None = None
 
 
 class SensorState(_Model):
@@ -207,6 +212,23 @@ class AppliedConfig(Envelope):
     error: Annotated[str, Field(max_length=4000)] | None = None
 
 
+MAX_RECEIPT_RANGES = 500
+
+
+class Receipt(_Model):
+    """1.2, cloud -> one gateway: what the cloud has stored (or quarantined), so the gateway may
+    delete it. Every seq <= `upto` is settled; `ranges` are further stored [first, last] runs."""
+
+    v: str = SCHEMA_VERSION
+    gateway_id: Ident
+    ts: EpochMs
+    upto: Annotated[int, Field(ge=-1, lt=2**63, strict=True)]  # -1: nothing contiguous yet
+    ranges: Annotated[list[tuple[Seq, Seq]], Field(max_length=MAX_RECEIPT_RANGES)] = []
+
+    def covers(self, seq: int) -> bool:
+        return seq <= self.upto or any(first <= seq <= last for first, last in self.ranges)
+
+
 MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.TELEMETRY: Telemetry,
     Kind.WEIGHING: Weighing,
@@ -216,6 +238,8 @@ MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.ALERT: Alert,
     Kind.CONFIG_DESIRED: DesiredConfig,
     Kind.CONFIG_APPLIED: AppliedConfig,
+    Kind.RECEIPT: Receipt,
 }
 
-Message = Telemetry | Weighing | Frame | GatewayStatus | Health | Alert | DesiredConfig | AppliedConfig
+Message = (Telemetry | Weighing | Frame | GatewayStatus | Health | Alert | DesiredConfig | AppliedConfig
+           | Receipt)

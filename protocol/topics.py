@@ -1,6 +1,6 @@
 """Topic layout: ``fhy/v1/<gateway_id>/<kind>``.
 
-Gateways publish only under their own id and read only their own desired config;
+Gateways publish only under their own id and read only their own desired config and receipts;
 the broker ACLs in cloud.provisioning are written from these same patterns.
 """
 
@@ -27,10 +27,12 @@ class Kind(StrEnum):
     ALERT = "alert"
     CONFIG_DESIRED = "config/desired"
     CONFIG_APPLIED = "config/applied"
+    RECEIPT = "receipt"  # 1.2: cloud -> gateway, what the cloud has stored
 
 
-# Kinds a gateway publishes (uplink); the cloud publishes only desired config.
-UPLINK_KINDS = frozenset(Kind) - {Kind.CONFIG_DESIRED}
+# Kinds the cloud publishes to one gateway (only that gateway may read them); the rest is uplink.
+DOWNLINK_KINDS = frozenset({Kind.CONFIG_DESIRED, Kind.RECEIPT})
+UPLINK_KINDS = frozenset(Kind) - DOWNLINK_KINDS
 
 
 @dataclass(frozen=True)

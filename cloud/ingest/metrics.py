@@ -21,6 +21,10 @@ class IngestMetrics:
             "fhy_ingest_retained_skipped", "Retained replays not ingested (each was ingested when published)",
             registry=r,
         )
+        self.receipts = Counter(
+            "fhy_ingest_receipts", "Receipts published to gateways after a commit, by outcome", ["outcome"],
+            registry=r,
+        )
         self.batches = Counter("fhy_ingest_batches", "Batches committed", registry=r)
         self.retries = Counter("fhy_ingest_batch_retries", "Batch writes retried", ["cause"], registry=r)
         self.batch_seconds = Histogram(

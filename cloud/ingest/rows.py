@@ -7,10 +7,13 @@ fails the wire contract becomes a `Rejection` and never touches its neighbours.
 
 from __future__ import annotations
 
+import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 from protocol import (
+    LIMITS,
     Alert,
     AppliedConfig,
     DecodeError,
@@ -23,6 +26,8 @@ from protocol import (
     decode,
     parse_topic,
 )
+from protocol.codec import FRAME_MAGIC
+from protocol.topics import DOWNLINK_KINDS
 
 QUARANTINE_PAYLOAD_BYTES = 64 * 1024  # keep enough to debug, not a whole oversized frame
 
@@ -35,6 +40,7 @@ class Rejection:
     detail: str
     size: int
     payload: bytes
+    seq: int | None = None  # the wire identity when it could be read: the message is receipted
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,21 @@ class Accepted:
     gateway_id: str
     message: Any
     event_ms: int  # newest event time in the message, for the lag metric
+    seq: int
+    topic: str
+    payload: bytes  # kept by reference, for the quarantine should ingest refuse it later
+
+    def reject(self, reason: str, detail: str) -> Rejection:
+        """Quarantine an otherwise valid message (foreign house, impossible value, future time)."""
+        return Rejection(self.topic[:512], self.gateway_id, reason,
+                         detail[:1000], len(self.payload), bytes(self.payload[:QUARANTINE_PAYLOAD_BYTES]),
+                         self.seq)
 
 
 @dataclass(frozen=True)
 class Ignored:
-    """Not ours to store: desired config, which the cloud itself publishes (ACLs keep gateways off it)."""
+    """Not ours to store: what the cloud itself publishes (desired config, receipts; ACLs keep
+    gateways off those topics)."""
 
     topic: str
     kind: Kind
@@ -62,7 +78,7 @@ def judge(topic: str, payload: bytes) -> Judged:
     try:
         parsed = parse_topic(topic)
         gateway_id = parsed.gateway_id
-        if parsed.kind is Kind.CONFIG_DESIRED:
+        if parsed.kind in DOWNLINK_KINDS:
             return Ignored(topic, parsed.kind)
         message = decode(parsed.kind, payload)
         sender = message.meta.gateway_id if isinstance(message, Frame) else message.gateway_id
@@ -70,7 +86,8 @@ def judge(topic: str, payload: bytes) -> Judged:
             raise DecodeError(
                 "gateway_mismatch", f"payload gateway_id {sender!r:.70} on topic of {parsed.gateway_id!r}"
             )
-        return Accepted(parsed.kind, parsed.gateway_id, message, _event_ms(message))
+        seq = message.meta.seq if isinstance(message, Frame) else message.seq
+        return Accepted(parsed.kind, parsed.gateway_id, message, _event_ms(message), seq, topic, payload)
     except DecodeError as exc:
         return Rejection(
             topic=topic[:512],
@@ -79,7 +96,30 @@ def judge(topic: str, payload: bytes) -> Judged:
             detail=exc.detail[:1000],
             size=len(payload),
             payload=bytes(payload[:QUARANTINE_PAYLOAD_BYTES]),
+            seq=None if gateway_id is None else lenient_seq(payload),
         )
+
+
+_FRAME_PREFIX = struct.Struct(">4sBH")
+
+
+def lenient_seq(payload: bytes) -> int | None:
+    """The `seq` of a message that failed the contract, when one can still be read.
+
+    Such a message is quarantined and receipted like a stored one: the gateway then stops
+    resending something the cloud will never accept, and its watermark is not held up."""
+    try:
+        body = bytes(payload)
+        if body.startswith(FRAME_MAGIC) and len(body) >= _FRAME_PREFIX.size:
+            _, _, header_len = _FRAME_PREFIX.unpack_from(body)
+            body = body[_FRAME_PREFIX.size : _FRAME_PREFIX.size + min(header_len, LIMITS.max_frame_header_bytes)]
+        elif len(body) > LIMITS.max_json_bytes:
+            return None
+        document = json.loads(body)
+    except (ValueError, RecursionError, struct.error):
+        return None
+    seq = document.get("seq") if isinstance(document, dict) else None
+    return seq if type(seq) is int and 0 <= seq < 2**63 else None
 
 
 def _event_ms(message: Any) -> int:

@@ -3,7 +3,9 @@
 Acknowledging only after the commit makes the path at-least-once; the idempotent
 writes make the database exactly-once. A database outage pauses the loop (no acks,
 so the broker holds the messages); a batch the database refuses is split until
-the offending message is found and quarantined, so its neighbours still land.
+the offending message is found and quarantined (with its payload), so its neighbours
+still land. After each commit every gateway in the batch gets a receipt (docs/protocol.md):
+the gateway deletes a message from its outbox only once a receipt covers it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Protocol
 import psycopg
 from psycopg import errors
 
+from cloud.ingest import sanity
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.rows import Accepted, Ignored, Judged, Rejection, RowBatch, judge
+from cloud.ingest.rows import Accepted, Ignored, Judged, judge
 from cloud.ingest.writer import BatchWriter, StorageUnavailable, WriteResult
 from messaging.subscriber import Delivery
+from protocol import Kind, Receipt, encode, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,10 @@ class Acker(Protocol):
     def ack(self, delivery: Delivery) -> None: ...
 
 
+class ReceiptSender(Protocol):
+    def publish(self, topic: str, payload: bytes) -> bool: ...
+
+
 class IngestService:
     def __init__(
         self,
@@ -54,6 +62,8 @@ class IngestService:
         batch_wait_s: float = 0.1,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        receipts: ReceiptSender | None = None,
+        max_future_ms: int = sanity.DEFAULT_MAX_FUTURE_MS,
     ) -> None:
         self.deliveries = deliveries
         self.acker = acker
@@ -65,6 +75,8 @@ class IngestService:
         self.batch_wait_s = batch_wait_s
         self.clock = clock
         self.sleep = sleep
+        self.receipts = receipts
+        self.max_future_ms = max_future_ms
         self._writer: BatchWriter | None = None
         self._writer_error: BaseException | None = None
 
@@ -144,7 +156,7 @@ class IngestService:
         fresh = [d for d in deliveries if not d.retain]
         if len(fresh) < len(deliveries):
             self._skip_retained([d for d in deliveries if d.retain])
-        return _Prepared(deliveries, [judge(d.topic, d.payload) for d in fresh], time.perf_counter())
+        return _Prepared(deliveries, [self._judge(d) for d in fresh], time.perf_counter())
 
     def _skip_retained(self, replays: list[Delivery]) -> None:
         # A delivery flagged retain comes from the broker's retained store when a subscription is
@@ -154,15 +166,24 @@ class IngestService:
         self.metrics.retained_skipped.inc(len(replays))
         log.info("skipped %d retained replay(s), e.g. on %s", len(replays), replays[0].topic[:120])
 
+    def _judge(self, delivery: Delivery) -> Judged:
+        item = judge(delivery.topic, delivery.payload)
+        if isinstance(item, Accepted):
+            # The service's clock, not the delivery's stamp: the same in production, and injectable.
+            return sanity.check(item, int(self.clock() * 1000), self.max_future_ms) or item
+        return item
+
     def process(self, deliveries: list[Delivery], stop: threading.Event | None = None) -> None:
         """Prepare and commit one batch in this thread."""
         self.commit(self.prepare(deliveries), stop)
 
     def commit(self, prepared: _Prepared, stop: threading.Event | None = None) -> None:
         deliveries, started = prepared.deliveries, prepared.started
-        judged = self._write_with_retry(deliveries, prepared.judged, stop) if prepared.judged else []
+        result = self._write_with_retry(deliveries, prepared.judged, stop) if prepared.judged else WriteResult()
         for delivery in deliveries:  # in arrival order, as MQTT expects
             self.acker.ack(delivery)
+        self._send_receipts(result)
+        judged = result.judged
         now = self.clock()
         for item in judged:
             if isinstance(item, Accepted):
@@ -179,7 +200,7 @@ class IngestService:
 
     # --- writing -----------------------------------------------------------------
     def _write_with_retry(self, deliveries: list[Delivery], judged: list[Judged],
-                          stop: threading.Event | None) -> list[Judged]:
+                          stop: threading.Event | None) -> WriteResult:
         delay = 0.5
         while True:
             try:
@@ -201,40 +222,41 @@ class IngestService:
                 self.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def _write_or_split(self, judged: list[Judged]) -> list[Judged]:
-        """Write; returns the items as finally judged (a refused one becomes a Rejection)."""
+    def _write_or_split(self, judged: list[Judged]) -> WriteResult:
+        """Write; the result holds the items as finally judged (a refused one becomes a Rejection)."""
         try:
-            self._account(self._write(judged))
-            return judged
+            return self._account(self._get_writer().write(judged))
         except psycopg.DatabaseError as exc:
             if isinstance(exc, (psycopg.OperationalError, *_TRANSIENT)):
                 raise
             if len(judged) > 1:  # find the one message the database refuses
                 middle = len(judged) // 2
-                return self._write_or_split(judged[:middle]) + self._write_or_split(judged[middle:])
+                return self._write_or_split(judged[:middle]).merge(self._write_or_split(judged[middle:]))
             item = judged[0]
             if not isinstance(item, Accepted):
                 raise
             log.warning("database refused a message from %s: %s", item.gateway_id, exc)
-            refused: list[Judged] = [Rejection(
-                topic=f"fhy/v1/{item.gateway_id}/{item.kind.value}", gateway_id=item.gateway_id,
-                reason="db_rejected", detail=str(exc)[:1000], size=0, payload=b"",
-            )]
-            self._account(self._write(refused))
-            return refused
+            refused = item.reject("db_rejected", str(exc))
+            return self._account(self._get_writer().write([refused]))
 
-    def _write(self, judged: list[Judged]) -> WriteResult:
-        batch = RowBatch()
-        for item in judged:
-            batch.add(item)
-        return self._get_writer().write(batch)
-
-    def _account(self, result: WriteResult) -> None:
+    def _account(self, result: WriteResult) -> WriteResult:
         for table, count in result.written.items():
             self.metrics.written.labels(table).inc(count)
         for table, count in result.duplicates.items():
             if count:
                 self.metrics.duplicates.labels(table).inc(count)
+        return result
+
+    def _send_receipts(self, result: WriteResult) -> None:
+        """One receipt per gateway of the committed batch; a lost one is made good by the gateway's
+        resend (a duplicate is receipted again), so failures are only counted."""
+        if self.receipts is None:
+            return
+        ts = int(self.clock() * 1000)
+        for gateway_id, draft in result.receipts.items():
+            receipt = Receipt(gateway_id=gateway_id, ts=ts, upto=draft.upto, ranges=draft.ranges())
+            sent = self.receipts.publish(topic_for(gateway_id, Kind.RECEIPT), encode(receipt))
+            self.metrics.receipts.labels("sent" if sent else "failed").inc()
 
     def _get_writer(self) -> BatchWriter:
         if self._writer is None:

@@ -37,6 +37,7 @@ class IngestOptions:
     session_expiry_s: int = 3600
     write_method: str = "auto"  # "copy", "unnest", or "auto" (copy unless the engine lacks it)
     retire: bool = False  # leave the group for good: unsubscribe, write what is held, end the session
+    max_future_s: float = 600.0  # event times further ahead of receipt are quarantined (future_ts)
 
 
 def topics(options: IngestOptions) -> list[str]:
@@ -62,6 +63,7 @@ def assemble(address: BrokerAddress, frames: FrameStore, open_connection: Callab
     service = IngestService(
         deliveries, subscriber, open_connection, make_writer, metrics,
         batch_messages=options.batch_messages, batch_wait_s=options.batch_wait_s,
+        receipts=subscriber, max_future_ms=int(options.max_future_s * 1000),
     )
     return subscriber, service
 

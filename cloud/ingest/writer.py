@@ -11,6 +11,11 @@ COPY hit the unique index; the savepoint is rolled back and the same rows go in
 with ON CONFLICT DO NOTHING, so exactly-once holds either way. After a conflict
 the next few batches skip the COPY attempt (a replaying gateway sends runs of them).
 
+Before any row is written, each message is checked against the sender's farm
+(`ownership`) and recorded in the message ledger (`ledger`): a message whose
+`(gateway_id, seq)` is already there is a duplicate and writes nothing, whatever its
+timestamps say. The same transaction moves the gateways' receipt watermarks.
+
 Gateway state rows are locked in id order so two workers never deadlock on them.
 """
 
@@ -25,8 +30,9 @@ import psycopg
 from psycopg import errors
 
 from cloud.frames_store import FrameStore
+from cloud.ingest import ledger, ownership
 from cloud.ingest.arrays import literals
-from cloud.ingest.rows import RowBatch
+from cloud.ingest.rows import Accepted, Judged, Rejection, RowBatch
 from protocol import AppliedConfig, GatewayStatus
 from protocol.messages import SensorState
 
@@ -97,22 +103,26 @@ FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::jsonb[]) AS 
 ON CONFLICT DO NOTHING"""
 
 QUARANTINE_SQL = """
-INSERT INTO quarantine (topic, gateway_id, reason, detail, size, payload)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[])"""
+INSERT INTO quarantine (topic, gateway_id, reason, detail, size, payload, seq)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[], %s::bigint[])"""
 
 # Lock the batch's gateway rows in id order first: two workers then queue instead of deadlocking.
 LOCK_GATEWAYS_SQL = "SELECT id FROM gateways WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE"
 
+# Device times, but never ahead of the database's clock: a gateway's clock cannot make it
+# look online (or newer) in the future. Ingest also quarantines times far ahead (sanity).
+_PAST_TS = "least(" + _TS + ", now())"
+
 LAST_SEEN_SQL = f"""
-UPDATE gateways g SET last_seen = {_TS.format("u.t")}
+UPDATE gateways g SET last_seen = {_PAST_TS.format("u.t")}
 FROM unnest(%s::text[], %s::bigint[]) AS u(gw, t)
-WHERE g.id = u.gw AND (g.last_seen IS NULL OR g.last_seen < {_TS.format("u.t")})"""
+WHERE g.id = u.gw AND (g.last_seen IS NULL OR g.last_seen < {_PAST_TS.format("u.t")})"""
 
 STATUS_SQL = f"""
-UPDATE gateways g SET status = u.state, status_at = {_TS.format("u.t")},
+UPDATE gateways g SET status = u.state, status_at = {_PAST_TS.format("u.t")},
                       software = coalesce(u.sw, g.software)
 FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) AS u(gw, t, state, sw)
-WHERE g.id = u.gw AND (g.status_at IS NULL OR g.status_at <= {_TS.format("u.t")})"""
+WHERE g.id = u.gw AND (g.status_at IS NULL OR g.status_at <= {_PAST_TS.format("u.t")})"""
 
 APPLIED_SQL = f"""
 UPDATE gateways g SET applied_version = u.v, applied_status = u.st, applied_error = u.err,
@@ -149,6 +159,28 @@ class WriteResult:
     written: Counter[str] = field(default_factory=Counter)  # table -> rows inserted
     duplicates: Counter[str] = field(default_factory=Counter)  # table -> rows already present
     quarantined: int = 0
+    judged: list[Judged] = field(default_factory=list)  # as finally judged (ownership may quarantine)
+    receipts: dict[str, ledger.ReceiptDraft] = field(default_factory=dict)  # per gateway, once committed
+
+    def merge(self, other: WriteResult) -> WriteResult:
+        self.written.update(other.written)
+        self.duplicates.update(other.duplicates)
+        self.quarantined += other.quarantined
+        self.judged += other.judged
+        for gateway_id, draft in other.receipts.items():
+            mine = self.receipts.setdefault(gateway_id, ledger.ReceiptDraft(draft.upto))
+            mine.upto = max(mine.upto, draft.upto)
+            mine.seqs |= draft.seqs
+        return self
+
+
+def identity(item: Judged) -> tuple[str, int] | None:
+    """The wire identity a kept message is receipted under (None: unreadable, not receipted)."""
+    if isinstance(item, Accepted):
+        return item.gateway_id, item.seq
+    if isinstance(item, Rejection) and item.gateway_id is not None and item.seq is not None:
+        return item.gateway_id, item.seq
+    return None
 
 
 class BatchWriter:
@@ -160,40 +192,64 @@ class BatchWriter:
         self.method = method
         self._copy_paused = 0
 
-    def write(self, batch: RowBatch) -> WriteResult:
-        try:
-            frame_rows = self._store_frames(batch)  # content-addressed: safe to redo on retry
-        except Exception as exc:
-            raise StorageUnavailable(f"frame store: {exc}") from exc
+    def write(self, items: list[Judged]) -> WriteResult:
+        """Check ownership, deduplicate on the ledger, write, move watermarks: one transaction."""
         result = WriteResult()
         try:
             with self.conn.cursor() as cur:
-                copy = self.method == "copy" and self._copy_paused == 0
-                self._copy_paused = max(0, self._copy_paused - 1)
-                for table, columns, statement, copy_spec in (
-                    ("readings", batch.readings.data, READINGS_SQL, READINGS_COPY),
-                    ("weighings", batch.weighings.data, WEIGHINGS_SQL, WEIGHINGS_COPY),
-                ):
-                    if not (copy and self._try_copy(cur, result, table, copy_spec, columns)):
-                        self._insert(cur, result, table, statement, columns)
-                self._insert(cur, result, "frames", FRAMES_SQL, frame_rows)
-                self._insert(cur, result, "health", HEALTH_SQL, _health_columns(batch))
-                self._insert(cur, result, "gateway_events", EVENTS_SQL, _columns(batch.events, 5))
-                summaries = _latest_summaries(batch.summaries)
-                if summaries:
-                    cur.execute(SUMMARIES_SQL, _params(SUMMARIES_SQL, summaries, 12))
-                    result.written["weighing_summaries"] += cur.rowcount
-                if batch.rejections:
-                    cur.execute(QUARANTINE_SQL, _params(QUARANTINE_SQL,
-                        [(r.topic, r.gateway_id, r.reason, r.detail, r.size, r.payload)
-                         for r in batch.rejections], 6))
-                    result.quarantined = len(batch.rejections)
-                self._update_gateways(cur, batch)
+                farms = ownership.load_farms(cur, (i.gateway_id for i in items if isinstance(i, Accepted)))
+                judged = [(ownership.check(i, farms) or i) if isinstance(i, Accepted) else i for i in items]
+                new = ledger.record(cur, (ledger.Entry(*key, _kind(item), isinstance(item, Rejection))
+                                          for item in judged if (key := identity(item)) is not None))
+                batch, seen = RowBatch(), set()
+                for item in judged:
+                    key = identity(item)
+                    if key is not None:
+                        seen.add(key)
+                        if key not in new:  # stored before (or earlier in this batch)
+                            result.duplicates["messages"] += 1
+                            continue
+                        new.discard(key)
+                    batch.add(item)
+                try:
+                    frame_rows = self._store_frames(batch)  # content-addressed: safe to redo on retry
+                except Exception as exc:
+                    raise StorageUnavailable(f"frame store: {exc}") from exc
+                self._write_rows(cur, result, batch, frame_rows)
+                held = [ledger.HeldFrom(h.gateway_id, min(h.outbox.held_from, h.seq), h.outbox.depth,
+                                        h.outbox.unconfirmed)
+                        for h in batch.health if h.outbox.held_from is not None]
+                result.receipts = ledger.settle(cur, seen, held)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
             raise
+        result.judged = judged
         return result
+
+    def _write_rows(self, cur: psycopg.Cursor, result: WriteResult, batch: RowBatch,
+                    frame_rows: list[list[Any]]) -> None:
+        copy = self.method == "copy" and self._copy_paused == 0
+        self._copy_paused = max(0, self._copy_paused - 1)
+        for table, columns, statement, copy_spec in (
+            ("readings", batch.readings.data, READINGS_SQL, READINGS_COPY),
+            ("weighings", batch.weighings.data, WEIGHINGS_SQL, WEIGHINGS_COPY),
+        ):
+            if not (copy and self._try_copy(cur, result, table, copy_spec, columns)):
+                self._insert(cur, result, table, statement, columns)
+        self._insert(cur, result, "frames", FRAMES_SQL, frame_rows)
+        self._insert(cur, result, "health", HEALTH_SQL, _health_columns(batch))
+        self._insert(cur, result, "gateway_events", EVENTS_SQL, _columns(batch.events, 5))
+        summaries = _latest_summaries(batch.summaries)
+        if summaries:
+            cur.execute(SUMMARIES_SQL, _params(SUMMARIES_SQL, summaries, 12))
+            result.written["weighing_summaries"] += cur.rowcount
+        if batch.rejections:
+            cur.execute(QUARANTINE_SQL, _params(QUARANTINE_SQL,
+                [(r.topic, r.gateway_id, r.reason, r.detail, r.size, r.payload, r.seq)
+                 for r in batch.rejections], 7))
+            result.quarantined = len(batch.rejections)
+        self._update_gateways(cur, batch)
 
     @staticmethod
     def _insert(cur: psycopg.Cursor, result: WriteResult, table: str, sql: str,
@@ -261,6 +317,12 @@ class BatchWriter:
             cur.execute(SENSORS_SQL, _params(SENSORS_SQL, list(sensors.values()), 6))
         if cameras:
             cur.execute(CAMERAS_SQL, _params(CAMERAS_SQL, list(cameras.values()), 4))
+
+
+def _kind(item: Judged) -> str:
+    if isinstance(item, Accepted):
+        return item.kind.value
+    return item.topic.rsplit("/", 1)[-1][:40] if isinstance(item, Rejection) else ""
 
 
 def _params(statement: str, rows: list[Any], width: int) -> list[Any]:

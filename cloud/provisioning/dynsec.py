@@ -54,9 +54,12 @@ def _service_acls(role: str) -> list[Acl]:
     everything = f"{PREFIX}/#"
     if role in ("ingest", "reader"):  # reader: detection workers, dashboards (read-only)
         # Any group name: `$share/<group>/...` is for cloud workers only, gateways have no
-        # subscribe right outside their own config topic.
-        return [(SUBSCRIBE_PATTERN, f"$share/+/{everything}"), (SUBSCRIBE_PATTERN, everything),
-                (RECEIVE, everything)]
+        # subscribe right outside their own config and receipt topics.
+        reads: list[Acl] = [(SUBSCRIBE_PATTERN, f"$share/+/{everything}"), (SUBSCRIBE_PATTERN, everything),
+                            (RECEIVE, everything)]
+        if role == "ingest":  # delivery receipts: what ingest stored, per gateway
+            return [*reads, (PUBLISH, f"{_base()}/+/{Kind.RECEIPT.value}")]
+        return reads
     if role == "publisher":  # the API pushing desired config
         applied = f"{_base()}/+/{Kind.CONFIG_APPLIED.value}"
         return [(PUBLISH, f"{_base()}/+/{Kind.CONFIG_DESIRED.value}"),
@@ -66,9 +69,9 @@ def _service_acls(role: str) -> list[Acl]:
 
 def gateway_acls(gateway_id: str) -> list[Acl]:
     own = f"{_base()}/{gateway_id}"
-    desired = f"{own}/{Kind.CONFIG_DESIRED.value}"
+    reads = [f"{own}/{Kind.CONFIG_DESIRED.value}", f"{own}/{Kind.RECEIPT.value}"]
     return ([(PUBLISH, f"{own}/{kind}") for kind in sorted(k.value for k in UPLINK_KINDS)]
-            + [(SUBSCRIBE_LITERAL, desired), (RECEIVE, desired)])
+            + [acl for topic in reads for acl in ((SUBSCRIBE_LITERAL, topic), (RECEIVE, topic))])
 
 
 ADMIN_ACLS: list[Acl] = [(PUBLISH, CONTROL_TOPIC), (SUBSCRIBE_LITERAL, RESPONSE_TOPIC), (RECEIVE, RESPONSE_TOPIC)]

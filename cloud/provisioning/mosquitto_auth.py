@@ -37,6 +37,7 @@ def acl_file(accounts: Sequence[Account]) -> str:
         out.append(f"user {account.username}")
         if account.role == "ingest":
             out.append(f"topic read {PREFIX}/#")
+            out.append(f"topic write {base}/+/{Kind.RECEIPT.value}")
         elif account.role == "publisher":  # the API pushing desired config
             out.append(f"topic write {base}/+/{Kind.CONFIG_DESIRED.value}")
             out.append(f"topic read {base}/+/{Kind.CONFIG_APPLIED.value}")
@@ -44,10 +45,11 @@ def acl_file(accounts: Sequence[Account]) -> str:
             out.append(f"topic read {PREFIX}/#")
         out.append("")
     # Patterns apply to every user; for a gateway %u is its id, so it sees only its own topics.
-    out.append("# every gateway: its own uplink topics, its own desired config")
+    out.append("# every gateway: its own uplink topics, its own desired config and receipts")
     for kind in sorted(k.value for k in UPLINK_KINDS):
         out.append(f"pattern write {base}/%u/{kind}")
     out.append(f"pattern read {base}/%u/{Kind.CONFIG_DESIRED.value}")
+    out.append(f"pattern read {base}/%u/{Kind.RECEIPT.value}")
     return "\n".join(out) + "\n"
 
 

@@ -233,8 +233,20 @@ def _per_point(samples: list[float], points: int) -> float | None:
 
 
 def _truncate(url: str, schema: str) -> None:
+    # The ledger too: each repeat sends the same (gateway_id, seq), which must not be duplicates.
     with connect(url, schema, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings")
+        conn.execute("TRUNCATE readings, message_ledger, gateway_receipts")
+
+
+def _provision(url: str, schema: str, gateways: int) -> None:
+    """One farm owns the bench's houses and gateways: ingest stores only a farm's own data."""
+    with connect(url, schema, autocommit=True) as conn:
+        conn.execute("INSERT INTO regions (id, level, name) VALUES ('bench', 'county', 'bench')")
+        conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('bench', 'bench', 'bench')")
+        conn.execute("INSERT INTO houses (id, farm_id, name) SELECT 'h' || i, 'bench', 'h' || i "
+                     "FROM generate_series(0, 2) AS i")
+        conn.execute("INSERT INTO gateways (id, farm_id) SELECT unnest(%s::text[]), 'bench'",
+                     ([f"bench-gw-{g:04d}" for g in range(gateways)],))
 
 
 def _fresh_schema(url: str, tag: str) -> str:
@@ -263,6 +275,7 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
     clients = min(gateways, 8)
     ctx = multiprocessing.get_context("spawn")
     schemas = {tag: _fresh_schema(url, tag) for tag in ("copy", "naive", "ingest")}
+    _provision(url, schemas["ingest"], gateways)
     frames_dir = Path(tempfile.mkdtemp(prefix="fhy-bench-frames-"))
     result: dict[str, Any] = {"points": points, "messages": len(messages), "gateways": gateways,
                               "points_per_message": per_message, "workers": workers, "repeat": repeat}

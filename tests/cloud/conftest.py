@@ -27,8 +27,18 @@ from fuhuiyang.services.net import free_port
 from messaging.subscriber import MqttSubscriber
 from protocol import Kind, Reading, Telemetry, encode, topic_for
 from tests.support.databases import TestDatabase
+from tests.support.farms import register
 
 BASE_MS = 1_764_316_800_000  # 2025-11-28 08:00 UTC
+
+# The gateways these tests publish as, provisioned to farm f1 with houses h1 and h2 (ingest
+# quarantines what an unknown gateway sends, and any house outside the sender's farm).
+TEST_GATEWAYS = ("gw-a", "gw-b", "gw-c", "gw-ts", "gw-v3", "gw-r", "gw-bp", *(f"gw-{i}" for i in range(10)))
+
+
+def provision(db: TestDatabase) -> None:
+    with db.connect() as conn:
+        register(conn, "f1", TEST_GATEWAYS, houses=("h1", "h2"))
 
 
 def telemetry(gateway_id: str, seq: int, points: int = 10, house: str = "h1") -> Telemetry:
@@ -119,6 +129,7 @@ def broker(mosquitto_factory):
 @contextmanager
 def running_ingest(db: TestDatabase, broker_url: str, frames_dir: Path, *, client_id: str | None = None,
                    group: str = "ingest", **option_overrides: object) -> Iterator[tuple[IngestService, IngestMetrics, MqttSubscriber]]:
+    provision(db)
     settings = CloudSettings(database_url=db.url, database_schema=db.schema, mqtt_url=broker_url,
                              frames_dir=frames_dir)
     options = IngestOptions(client_id=client_id or f"ingest-{uuid.uuid4().hex[:8]}", group=group,
@@ -156,6 +167,7 @@ def serving(subscriber: MqttSubscriber, service: ServiceLoop, what: str) -> Iter
 def cloud_workers(db, broker, tmp_path):  # type: ignore[no-untyped-def]
     """Starts `fuhuiyang cloud COMMAND` processes, each ready once the broker granted its subscription."""
     started: list[CloudWorker] = []
+    provision(db)
 
     def start(command: str, client_id: str, *args: str, timeout: float = 60.0) -> CloudWorker:
         worker = CloudWorker(db, broker.url, tmp_path, command, client_id, *args)

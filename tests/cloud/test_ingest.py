@@ -32,7 +32,7 @@ def _seed_gateway(db, gateway_id: str) -> None:
     with db.connect() as conn:
         conn.execute("INSERT INTO regions (id, level, name) VALUES ('r1', 'county', 'R') ON CONFLICT DO NOTHING")
         conn.execute("INSERT INTO farms (id, name, region_id) VALUES ('f1', 'F', 'r1') ON CONFLICT DO NOTHING")
-        conn.execute("INSERT INTO gateways (id, farm_id) VALUES (%s, 'f1')", (gateway_id,))
+        conn.execute("INSERT INTO gateways (id, farm_id) VALUES (%s, 'f1') ON CONFLICT DO NOTHING", (gateway_id,))
         conn.commit()
 
 
@@ -45,7 +45,7 @@ def test_telemetry_lands_once_even_when_redelivered(db, broker, tmp_path) -> Non
         # The same messages again (a gateway replaying its outbox after a lost PUBACK).
         for seq in range(20):
             pub.send(telemetry("gw-a", seq, points=50))
-        wait_until(lambda: _value(metrics, "fhy_ingest_duplicate_rows_total", table="readings") == 1000,
+        wait_until(lambda: _value(metrics, "fhy_ingest_duplicate_rows_total", table="messages") == 20,
                    what="duplicates counted")
     pub.close()
     assert count(db, "SELECT count(*) FROM readings") == 1000
@@ -67,7 +67,8 @@ def test_bad_messages_are_quarantined_and_neighbours_land(db, broker, tmp_path) 
         pub.publish("fhy/v9/gw-b/telemetry", encode(good[3]))
         pub.send(good[3])
         pub.publish(topic_for("gw-other", Kind.TELEMETRY), encode(good[4]))  # someone else's id
-        pub.publish(topic_for("gw-b", Kind.HEALTH), encode(good[4]))  # telemetry on the health topic
+        # Telemetry on the health topic, under a seq of its own: the first message with a seq wins.
+        pub.publish(topic_for("gw-b", Kind.HEALTH), encode(telemetry("gw-b", 40, points=5)))
         pub.send(good[4])
         # The cloud's own desired-config push also matches fhy/#: not stored, not quarantined.
         pub.publish(topic_for("gw-b", Kind.CONFIG_DESIRED), b'{"v":"1.1","gateway_id":"gw-b"}')
@@ -146,7 +147,7 @@ def test_ingest_into_timescaledb(tsdb, broker, tmp_path) -> None:
         pub.send(telemetry("gw-ts", 2, points=20))  # a replay
         pub.publish(topic_for("gw-ts", Kind.TELEMETRY), b"[]")
         wait_until(lambda: _value(metrics, "fhy_ingest_rows_written_total", table="readings") == 100
-                   and _value(metrics, "fhy_ingest_duplicate_rows_total", table="readings") == 20
+                   and _value(metrics, "fhy_ingest_duplicate_rows_total", table="messages") == 1
                    and _value(metrics, "fhy_ingest_messages_rejected_total", reason="invalid") == 1,
                    what="rows, duplicates and the rejection counted")
     pub.close()

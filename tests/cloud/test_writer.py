@@ -12,20 +12,26 @@ import pytest
 
 from cloud.frames_store import LocalFrameStore
 from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.rows import RowBatch, judge
+from cloud.ingest.rows import Judged, judge
 from cloud.ingest.service import IngestService
 from cloud.ingest.writer import BatchWriter
 from messaging.subscriber import Delivery
 from protocol import Kind, Weighing, Weight, encode, topic_for
 from protocol.messages import WeighingSummary
 from tests.cloud.conftest import BASE_MS, telemetry
+from tests.support.farms import register
 
 
-def _batch(*messages: tuple[Kind, Any]) -> RowBatch:
-    batch = RowBatch()
-    for kind, message in messages:
-        batch.add(judge(topic_for(message.gateway_id, kind), encode(message)))
-    return batch
+@pytest.fixture(autouse=True)
+def _farm(request: pytest.FixtureRequest) -> None:
+    """The gateways these tests write as, provisioned to one farm with its houses."""
+    name = next(f for f in ("db", "any_db") if f in request.fixturenames)
+    with request.getfixturevalue(name).connect() as conn:
+        register(conn, "f1", ["gw-1", "gw-s", "gw-f", "gw-w"], houses=("h1", "h2"))
+
+
+def _batch(*messages: tuple[Kind, Any]) -> list[Judged]:
+    return [judge(topic_for(message.gateway_id, kind), encode(message)) for kind, message in messages]
 
 
 def _weighing(seq: int, mean: float) -> Weighing:
@@ -52,8 +58,9 @@ def test_writes_are_idempotent_on_both_engines(any_db, tmp_path) -> None:
         summary = conn.execute("SELECT mean_g, seq FROM weighing_summaries").fetchall()
         dwell = conn.execute("SELECT count(*) FROM weighings WHERE dwell_s IS NULL").fetchone()
     assert first.written["readings"] == 100 and first.written["weighings"] == 4
-    assert again.written["readings"] == 10 and again.duplicates["readings"] == 100
-    assert again.written["weighings"] == 4 and again.duplicates["weighings"] == 4
+    # The replayed messages are known by (gateway_id, seq) in the ledger: no row is even attempted.
+    assert again.written["readings"] == 10 and again.duplicates["messages"] == 2
+    assert again.written["weighings"] == 4 and again.duplicates["readings"] == 0
     assert readings == (110, 110)
     assert summary == [(1550.0, 2)]  # the newer message's summary wins, an old replay does not
     assert dwell == (4,)
@@ -118,7 +125,10 @@ def test_a_message_the_database_refuses_is_quarantined_alone(db, tmp_path) -> No
     assert acks.acked == list(range(1, 9))
     with db.connect() as conn:
         assert conn.execute("SELECT count(DISTINCT seq) FROM readings").fetchone() == (7,)
-        assert conn.execute("SELECT reason, gateway_id FROM quarantine").fetchall() == [("db_rejected", "gw-s")]
+        refused = conn.execute("SELECT reason, gateway_id, seq, payload FROM quarantine").fetchall()
+    # The payload is kept, so the message can be replayed once the database accepts it.
+    assert [(r[0], r[1], r[2]) for r in refused] == [("db_rejected", "gw-s", 3)]
+    assert bytes(refused[0][3]) == encode(telemetry("gw-s", 3, 5))
     assert metrics.registry.get_sample_value("fhy_ingest_messages_rejected_total", {"reason": "db_rejected"}) == 1
 
 
@@ -170,3 +180,21 @@ def test_auto_write_method_avoids_copy_on_the_pglite_engine(any_db) -> None:
         method = resolve_write_method(conn, "auto")
         version = conn.execute("SELECT version()").fetchone()[0]
     assert method == ("unnest" if any_db.timescaledb else "copy"), version
+
+
+def test_watermark_follows_the_contiguous_run_and_the_ledger_is_pruned(db, tmp_path) -> None:
+    from cloud.ingest.ledger import runs
+
+    assert runs([1, 2, 3, 5, 7, 8]) == [(1, 3), (5, 5), (7, 8)]
+    with db.connect() as conn:
+        writer = BatchWriter(conn, LocalFrameStore(tmp_path), "unnest")
+        first = writer.write(_batch(*((Kind.TELEMETRY, telemetry("gw-1", s, 2)) for s in (0, 1, 3, 4, 6))))
+        assert first.receipts["gw-1"].upto == 1 and first.receipts["gw-1"].ranges() == [(3, 4), (6, 6)]
+        second = writer.write(_batch((Kind.TELEMETRY, telemetry("gw-1", 2, 2)),
+                                     (Kind.TELEMETRY, telemetry("gw-1", 0, 2))))  # 0 again: a duplicate
+        assert second.duplicates["messages"] == 1
+        assert second.receipts["gw-1"].upto == 4 and second.receipts["gw-1"].ranges() == []
+        ledger = conn.execute("SELECT seq FROM message_ledger WHERE gateway_id = 'gw-1'").fetchall()
+        stored = conn.execute("SELECT count(DISTINCT seq), count(*) FROM readings").fetchone()
+    assert ledger == [(6,)]  # everything at or below the watermark is pruned
+    assert stored == (6, 12)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -18,10 +19,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.agent import CapturedFrame
+from edge.agent import Agent, CapturedFrame, Devices
+from edge.config import parse_config
 from edge.outbox import Outbox
-from protocol import Kind, decode, parse_topic
+from edge.remote import ConfigStore
+from edge.uplink import Uplink
+from protocol import Kind, Receipt, decode, encode, parse_topic, topic_for
 from protocol.messages import Metric
+from protocol.topics import DOWNLINK_KINDS
 from tests.edge import synthetic
 
 
@@ -101,9 +106,11 @@ class RecordingOutbox(Outbox):
 
 
 class Collector:
-    """A cloud-side subscriber that keeps every message by (gateway_id, seq)."""
+    """A cloud-side subscriber that keeps every message by (gateway_id, seq) and, as ingest does
+    once it has stored one, sends the gateway a receipt for it (a duplicate is receipted again)."""
 
-    def __init__(self, port: int, gateway_id: str) -> None:
+    def __init__(self, port: int, gateway_id: str, *, receipts: bool = True) -> None:
+        self.receipts = receipts
         self.messages: dict[tuple[str, int], tuple[str, bytes]] = {}
         self.duplicates = 0
         self.conflicts = 0
@@ -123,6 +130,8 @@ class Collector:
 
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         topic = parse_topic(msg.topic)
+        if topic.kind in DOWNLINK_KINDS:
+            return
         message = decode(topic.kind, bytes(msg.payload))
         seq = message.meta.seq if topic.kind == Kind.FRAME else message.seq
         key = (topic.gateway_id, seq)
@@ -131,9 +140,12 @@ class Collector:
                 self.duplicates += 1
                 if self.messages[key][1] != msg.payload:
                     self.conflicts += 1
-                return
-            self.messages[key] = (topic.kind.value, bytes(msg.payload))
-            self.by_kind.setdefault(topic.kind.value, []).append(message)
+            else:
+                self.messages[key] = (topic.kind.value, bytes(msg.payload))
+                self.by_kind.setdefault(topic.kind.value, []).append(message)
+        if self.receipts:
+            receipt = Receipt(gateway_id=topic.gateway_id, ts=int(time.time() * 1000), upto=-1, ranges=[(seq, seq)])
+            client.publish(topic_for(topic.gateway_id, Kind.RECEIPT), encode(receipt), qos=1)
 
     def keys(self, *kinds: str) -> set[tuple[str, int]]:
         with self.lock:
@@ -152,3 +164,23 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def sensor_agent(gateway_id: str, port: int, data_dir: Path, clock: ManualClock, *,
+                 receipt_timeout_s: float = 60, health_interval_s: float = 600) -> Agent:
+    """An agent with one climate sensor (temperature and NH3 each minute) on a real broker."""
+    doc: dict[str, Any] = {
+        "gateway_id": gateway_id, "data_dir": str(data_dir),
+        "mqtt": {"host": "127.0.0.1", "port": port, "backoff_min_s": 0.2, "backoff_max_s": 1.0, "inflight": 20},
+        "outbox": {"drain_per_s": 400, "receipt_timeout_s": receipt_timeout_s},
+        "sensors": [{"id": "th1", "unit": 1, "interval_s": 60, "registers": [
+            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1},
+            {"metric": "nh3_ppm", "address": 2, "scale": 0.1}]}],
+        "telemetry_batch_s": 60, "health_interval_s": health_interval_s,
+    }
+    config = parse_config(doc)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    outbox = RecordingOutbox(config.resolve(config.outbox.path))
+    return Agent(config, doc, clock, outbox, Devices({"th1": ScriptedSensor(clock)}),
+                 ConfigStore(config.resolve(Path("remote-config.json"))), software="test",
+                 uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id))

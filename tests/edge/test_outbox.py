@@ -22,7 +22,7 @@ def test_seq_survives_restart_and_never_repeats(tmp_path: Path) -> None:
     assert box.depth == 4
 
 
-def test_drains_by_class_then_age_and_deletes_only_on_ack(tmp_path: Path) -> None:
+def test_drains_by_class_then_age_and_keeps_rows_after_the_puback(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
     put(box, Kind.FRAME)
     put(box, Kind.WEIGHING)
@@ -34,11 +34,44 @@ def test_drains_by_class_then_age_and_deletes_only_on_ack(tmp_path: Path) -> Non
     assert [r.seq for r in rows[1:3]] == [2, 4]
     inflight = {rows[0].id, rows[1].id}
     assert [r.kind for r in box.peek(2, exclude=inflight)] == ["telemetry", "weighing"]
-    box.ack([rows[0].id])
+    box.ack([rows[0].id], T)
     box.close()
-    box = Outbox(tmp_path / "o.db")  # unacked rows are still there after a restart
-    assert box.depth == 4
-    assert box.peek(1)[0].seq == 2
+    box = Outbox(tmp_path / "o.db")  # every row is still there after a restart: no receipt yet
+    assert box.depth == 5
+    assert box.peek(1, now_ms=T)[0].seq == 2  # the acknowledged alert awaits its receipt
+    assert box.state(T).unconfirmed == 1
+
+
+def test_only_a_receipt_deletes_and_unconfirmed_rows_are_sent_again(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", OutboxLimits(receipt_timeout_s=60))
+    seqs = [put(box, Kind.TELEMETRY) for _ in range(6)]
+    box.ack([r.id for r in box.peek(10)], T)  # the broker acknowledged all six
+    assert box.depth == 6 and box.peek(10, now_ms=T + 59_999) == []
+    assert box.confirm(1, [(3, 4)]) == 4  # seqs 0, 1, 3 and 4 are stored in the cloud
+    assert box.state(T).held_from == 2 and box.state(T).unconfirmed == 2
+    due = box.peek(10, now_ms=T + 60_000)
+    assert [r.seq for r in due] == [2, 5]  # a minute without a receipt: sent again
+    box.ack([r.id for r in due], T + 60_000)
+    assert box.peek(10, now_ms=T + 60_000 + 119_999) == []  # the second wait is twice as long
+    assert [r.seq for r in box.peek(10, now_ms=T + 180_000)] == [2, 5]
+    assert box.drop_details() == {}
+    assert box.confirm(5, []) == 2 and box.depth == 0
+    assert box.state(T).held_from == seqs[-1] + 1  # empty: everything below the next seq is settled
+
+
+def test_an_outbox_from_before_receipts_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "o.db")
+    old.executescript("""CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, prio INTEGER NOT NULL,
+        kind TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, size INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL, seq INTEGER NOT NULL);
+        INSERT INTO messages (prio, kind, topic, payload, size, created_ms, seq)
+        VALUES (1, 'telemetry', 'fhy/v1/gw1/telemetry', x'00', 1, 0, 7);""")
+    old.commit()
+    old.close()
+    box = Outbox(tmp_path / "o.db")
+    assert [r.seq for r in box.peek(5, now_ms=T)] == [7] and box.state(T).unconfirmed == 0
 
 
 def test_full_outbox_drops_frames_first_and_counts_them(tmp_path: Path) -> None:

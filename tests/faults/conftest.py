@@ -11,6 +11,8 @@ import pytest
 from cloud.db.connection import connect
 from cloud.db.migrate import migrate
 from fuhuiyang.services.postgres import EmbeddedPostgres
+from tests.faults.streams import PROBE, Gateways
+from tests.support.farms import register
 
 _counts: list[str] = []
 
@@ -35,6 +37,8 @@ def private_pg() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres(Path(tempfile.mkdtemp(prefix="fhy-fault-pg-")) / "data")
     with connect(server.url, "public", autocommit=True) as conn:
         migrate(conn, "public")
+    with connect(server.url, "public") as conn:  # ingest stores only what provisioned gateways send
+        register(conn, "farm-fault", [PROBE, *Gateways.ids_for(5), "gw-edge"], houses=["h1"])
     yield server
     server.stop()
 

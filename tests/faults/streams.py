@@ -23,8 +23,12 @@ PROBE = "gw-probe"
 class Gateways:
     """A few gateways sharing one paho session each way a farm gateway would: QoS 1, queued while down."""
 
+    @staticmethod
+    def ids_for(count: int) -> list[str]:
+        return [f"gw-fault-{i}" for i in range(count)]
+
     def __init__(self, port: int, count: int = 5) -> None:
-        self.ids = [f"gw-fault-{i}" for i in range(count)]
+        self.ids = self.ids_for(count)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fault-pub-{uuid.uuid4().hex[:6]}",
                                   protocol=mqtt.MQTTv5)
         self.client.max_inflight_messages_set(50)
@@ -68,12 +72,12 @@ class Gateways:
 
 
 def start_ingest(db_url: str, broker_url: str, *, workers: int = 1, shared: bool = True,
-                 tmp: str = "/tmp") -> subprocess.Popen[bytes]:
+                 tmp: str = "/tmp", group: str | None = None) -> subprocess.Popen[bytes]:
     env = os.environ | {"FUHUIYANG_DATABASE_URL": db_url, "FUHUIYANG_DATABASE_SCHEMA": "public",
                         "FUHUIYANG_MQTT_URL": broker_url, "FUHUIYANG_FRAMES_DIR": f"{tmp}/frames"}
     return subprocess.Popen(
         [sys.executable, "-m", "fuhuiyang", *(["-vv"] if os.environ.get("FHY_DEBUG") else []), "cloud", "ingest", "--workers", str(workers),
-         "--client-id", "ingest-fault", *(["--group", f"fault-{uuid.uuid4().hex[:6]}"] if shared else ["--mqtt-v311"]), "--batch-wait", "0.05"],
+         "--client-id", "ingest-fault", *(["--group", group or f"fault-{uuid.uuid4().hex[:6]}"] if shared else ["--mqtt-v311"]), "--batch-wait", "0.05"],
         env=env,
     )
 

@@ -47,7 +47,8 @@ def samples() -> dict[p.Kind, object]:
         p.Kind.HEALTH: p.Health(
             gateway_id="gw-001", seq=10, ts=T0, uptime_s=3600, cpu_pct=3.5, mem_mb=42.0,
             disk_free_mb=900.0, software="0.1.0",
-            outbox=p.messages.OutboxState(depth=3, bytes=2048, oldest_age_s=12.5, drops={"frames": 2}),
+            outbox=p.messages.OutboxState(depth=3, bytes=2048, oldest_age_s=12.5, drops={"frames": 2},
+                                          unconfirmed=2, held_from=7),
             sensors=[p.messages.SensorState(sensor="th1", metric=p.Metric.TEMPERATURE_C, state="fault",
                                             faults=["stuck"])],
             cameras=[p.messages.CameraState(camera="cam1", state="ok")],
@@ -59,6 +60,7 @@ def samples() -> dict[p.Kind, object]:
                                                config={"sampling": {"env_interval_s": 60}}),
         p.Kind.CONFIG_APPLIED: p.AppliedConfig(gateway_id="gw-001", seq=12, ts=T0, version=3,
                                                status="rejected", error="sampling.env_interval_s: must be >= 5"),
+        p.Kind.RECEIPT: p.Receipt(gateway_id="gw-001", ts=T0, upto=6, ranges=[(8, 9), (12, 12)]),
     }
 
 

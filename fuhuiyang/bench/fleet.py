@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import psutil
@@ -30,9 +31,13 @@ import psycopg
 
 import protocol
 from fuhuiyang.bench.gateway_swarm import GatewaySwarm
+from fuhuiyang.demo.seed import cloud_house_id
 from fuhuiyang.heartbeats import heartbeat, stored
 from fuhuiyang.services import mqtt as mqtt_services
 from fuhuiyang.services import postgres as pg_services
+
+if TYPE_CHECKING:
+    from firmware_sim.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +128,20 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _register(conn: psycopg.Connection, sim: Fleet) -> None:
+    """Provision the fleet's farms, houses and gateways: ingest stores only what a gateway sends
+    about its own farm's houses."""
+    conn.execute("INSERT INTO regions (id, level, name) VALUES ('bench', 'county', 'bench')")
+    for gw in sim.gateways:
+        farm = gw.farm.farm
+        conn.execute("INSERT INTO farms (id, name, region_id) VALUES (%s, %s, 'bench')", (farm.id, farm.id))
+        conn.execute("INSERT INTO gateways (id, farm_id) VALUES (%s, %s)", (gw.gateway_id, farm.id))
+        for house in gw.farm.houses:
+            house_id = cloud_house_id(farm.id, house.model.id)
+            conn.execute("INSERT INTO houses (id, farm_id, name) VALUES (%s, %s, %s)", (house_id, farm.id, house_id))
+    conn.commit()
+
+
 def _wait_for_ingest(swarm: GatewaySwarm, gateway_id: str, seqs: dict[str, int],
                      conn_factory: Callable[[], psycopg.Connection], timeout_s: float = 120) -> None:
     """Until ingest is subscribed, messages would go nowhere: probe with heartbeats until one lands."""
@@ -175,6 +194,9 @@ def fleet(gateways: int, minutes: float, workers: int, as_json: bool) -> None:
         scenario = scenario.model_copy(update={"generate": scenario.generate.model_copy(update={"gateways": gateways})})
         sim = Fleet(scenario)
         sim.tick(sim.world.start_ms)  # warm the world up before the clock starts
+        farm_of = {gw.gateway_id: gw.farm.farm.id for gw in sim.gateways}
+        with connect(db_url, schema) as conn:
+            _register(conn, sim)
         swarm = GatewaySwarm(broker.host, broker.port)
         seqs: dict[str, int] = {}
         for gw in sim.gateways:
@@ -218,7 +240,9 @@ def fleet(gateways: int, minutes: float, workers: int, as_json: bool) -> None:
                 seqs[gw_id] += 1
                 message = telemetry(gw_tick, seqs[gw_id], now_ms)
                 if message is not None:
-                    points = [p.model_copy(update={"ts": now_ms}) for p in message.points]
+                    farm_id = farm_of[gw_id]
+                    points = [p.model_copy(update={"ts": now_ms, "house": p.house and cloud_house_id(farm_id, p.house)})
+                              for p in message.points]
                     message = message.model_copy(update={"points": points})
                     swarm.publish(gw_id, protocol.topic_for(gw_id, "telemetry"), protocol.encode(message))
                     ledger.add((gw_id, seqs[gw_id]), "telemetry", now_ms)

@@ -1,6 +1,6 @@
 """The roles that stop a hostile gateway still let the real clients do their work: the edge agent's
-uplink (own client id, retained last will, telemetry, its desired config) and the API's config
-publisher, each under the login provisioning gave it."""
+uplink (own client id, retained last will, telemetry, its desired config, its delivery receipts),
+ingest's receipts and the API's config publisher, each under the login provisioning gave it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def test_edge_uplink_and_config_publisher_work_under_their_roles(secured, monkey
         gw = prov.register("farm-a", "gw-a")
         api_password = prov.add_service_account("cloud-api", "publisher")
         reader_password = prov.add_service_account("reader-1", "reader")
+        ingest_password = prov.add_service_account("ingest-1", "ingest")
     reader = Session(secured.port, "reader-1", reader_password, "reader-1")
     assert not reader.subscribe("fhy/#")[0].is_failure
 
@@ -51,6 +52,23 @@ def test_edge_uplink_and_config_publisher_work_under_their_roles(secured, monkey
         assert isinstance(inbound, Inbound) and inbound.payload == b'{"version": 2}'
         wait_until(lambda: any(topic == topic_for("gw-a", Kind.TELEMETRY) for topic, _, _ in reader.messages),
                    what="the gateway's telemetry at a cloud reader")
+
+        # Delivery receipts: ingest may publish them, the gateway reads its own. The uplink's
+        # subscribe does not wait for its SUBACK, so the receipt is sent until one arrives.
+        assert uplink.subscribe(topic_for("gw-a", Kind.RECEIPT))
+        ingest = Session(secured.port, "ingest-1", ingest_password, "ingest-1")
+        try:
+            receipt: Event | None = None
+            for _ in range(10):
+                ingest.publish(topic_for("gw-a", Kind.RECEIPT), b"receipt-for-gw-a")
+                try:
+                    receipt = next_event(uplink.events, Inbound, timeout=1.5)
+                    break
+                except queue.Empty:
+                    continue
+            assert isinstance(receipt, Inbound) and receipt.payload == b"receipt-for-gw-a"
+        finally:
+            ingest.close()
     finally:
         uplink.stop()
         reader.close()

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from cloud.alerts.worker import AlertWorker
 from cloud.db.series import env_series
 from cloud.notify.settings import PrintProvider, SmsSettings
+from fuhuiyang.processes.alerts import build_worker
 from protocol.messages import METRIC_RANGES
 from tests.support.databases import TestDatabase
 
@@ -120,7 +120,7 @@ def conn(any_db: TestDatabase) -> Iterator[psycopg.Connection]:
 
 def test_impossible_readings_neither_stop_nor_steer_the_alert_cycle(conn: psycopg.Connection) -> None:
     _seed(conn)
-    worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+    worker = build_worker(conn, PrintProvider(), SmsSettings())
     report = worker.cycle(NOW)
     assert report.failures == [] and report.errors == [] and report.flocks == 2
     # Both farms' critical alerts are opened and texted: the 1e308 rows are faults, not heat.
@@ -163,7 +163,7 @@ def test_a_farm_whose_step_fails_is_reported_and_the_others_go_on(
     _seed(conn)
     _refuse(conn, "alerts", "NEW.farm_id = 'f-bad'")
     caplog.set_level(logging.INFO, logger="cloud.alerts.failures")
-    worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+    worker = build_worker(conn, PrintProvider(), SmsSettings())
     report = worker.cycle(NOW)
     # The healthy farm: its critical alert is opened and its SMS queued.
     assert _heat_alert(conn, "f-good") == ("critical", 1)
@@ -202,7 +202,7 @@ def test_an_alert_is_not_notified_when_queueing_its_sms_rolls_back(conn: psycopg
     conn.execute("INSERT INTO user_scopes (user_id, region_id) VALUES (%s, 't')", (tech[0],))
     _heat(conn, "gw-good", "h-good", hours=1)  # it turned hot in the last hour: opened now
     conn.commit()
-    worker = AlertWorker(conn, PrintProvider(), SmsSettings())
+    worker = build_worker(conn, PrintProvider(), SmsSettings())
     assert worker.cycle(NOW).failures == []
     told = "SELECT evidence->'notified' FROM alerts WHERE type = 'heat_stress' AND farm_id = 'f-good'"
     sms = (
@@ -244,7 +244,7 @@ def test_an_odd_gateway_health_payload_does_not_fail_the_fleets_read(conn: psyco
             (NOW - timedelta(minutes=10 - seq), gateway, seq, offset),
         )
     conn.commit()
-    report = AlertWorker(conn, PrintProvider(), SmsSettings()).cycle(NOW)
+    report = build_worker(conn, PrintProvider(), SmsSettings()).cycle(NOW)
     assert report.failures == [] and report.gateways == 2
     offline = conn.execute("SELECT farm_id FROM alerts WHERE type = 'gateway_offline'").fetchall()
     assert offline == [("f-good",)]

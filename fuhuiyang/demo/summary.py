@@ -61,7 +61,7 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
             "SELECT type, severity, farm_id, house_id, region_id, event_start, "
             "coalesce(event_end, event_start), raised_at FROM alerts ORDER BY event_start"
         ).fetchall()]
-        roles = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
+        roles: dict[str, str] = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
     alerts = [
         {"type": r.type, "severity": r.severity, "farm_id": r.farm, "region_id": r.region,
          "event_time": r.start.isoformat(), "raised_at": r.raised_at.isoformat()}

@@ -1,0 +1,61 @@
+"""The SMS budget as the console shows it: per person, what was sent, held for the digest, or
+suppressed, and why (the `sms_budget` ledger and the digest SMS in `notifications`).
+
+A person is shown when the conditions they were told about are in the reader's scope: the farm
+of a farm alert (or storm digest), the region of a regional one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from cloud.api.errors import forbidden
+from cloud.api.scope import Scope, may
+from cloud.api.services.paging import rows
+
+# The condition is the alert key as text: "<farm>/<house>/<type>", "region:<code>/-/<type>" or
+# "storm:<farm>"; its first part says whose it is.
+_VISIBLE = """(%(farms)s::text[] IS NULL
+    OR split_part(b.condition, '/', 1) = ANY(%(farms)s)
+    OR (b.condition LIKE 'storm:%%' AND substr(b.condition, 7) = ANY(%(farms)s))
+    OR (b.condition LIKE 'region:%%' AND split_part(substr(b.condition, 8), '/', 1) = ANY(%(regions)s)))"""
+
+
+def _window(conn: psycopg.Connection, days: int) -> Any:
+    """The last `days` days of the ledger (event time: the demo's month is in the past)."""
+    row = conn.execute("SELECT max(at) - make_interval(days => %s) FROM sms_budget", (days,)).fetchone()
+    return None if row is None else row[0]
+
+
+def per_person(conn: psycopg.Connection, scope: Scope, days: int = 7) -> list[dict[str, Any]]:
+    if not may(scope.principal, "push_config"):
+        raise forbidden("the SMS budget is for technicians")
+    since = _window(conn, days)
+    if since is None:
+        return []
+    params = {"since": since, "farms": scope.farm_list(), "regions": scope.region_list() or []}
+    people = rows(conn, f"""
+        SELECT b.recipient, b.role, max(u.display_name) AS name, max(b.phone) AS phone,
+               count(*) FILTER (WHERE b.action = 'sent') AS sent,
+               count(*) FILTER (WHERE b.action = 'held') AS held,
+               count(*) FILTER (WHERE b.action = 'suppressed') AS suppressed,
+               count(DISTINCT b.digest) FILTER (WHERE b.action = 'held' AND b.digest IS NOT NULL) AS digests
+        FROM sms_budget b LEFT JOIN users u ON u.id = b.user_id
+        WHERE b.at >= %(since)s AND {_VISIBLE}
+        GROUP BY b.recipient, b.role ORDER BY b.role, b.recipient""", params)  # noqa: S608 - fixed fragment
+    reasons = rows(conn, f"""
+        SELECT b.recipient, b.action, b.reason, count(*) AS n FROM sms_budget b
+        WHERE b.at >= %(since)s AND {_VISIBLE}
+        GROUP BY b.recipient, b.action, b.reason ORDER BY b.recipient, n DESC""", params)  # noqa: S608
+    why: dict[str, list[dict[str, Any]]] = {}
+    for r in reasons:
+        why.setdefault(r["recipient"], []).append({"action": r["action"], "reason": r["reason"], "count": r["n"]})
+    return [{**p, "phone": _mask(p["phone"]), "sms": p["sent"] + p["digests"], "why": why.get(p["recipient"], [])}
+            for p in people]
+
+
+def _mask(phone: str | None) -> str:
+    """Phone numbers are personal data: the console needs the last four digits only."""
+    return "" if not phone else "*" * max(len(phone) - 4, 0) + phone[-4:]

@@ -27,9 +27,11 @@ from cloud.alerts.store import Alert, AlertStore
 from cloud.notify.budget import (
     DEFAULT_BUDGETS,
     REMEMBER,
+    TRENDS,
     Action,
     Decision,
     RoleBudget,
+    condition,
     decide,
     digest_cutoff,
     digest_worth_sending,
@@ -106,15 +108,15 @@ class Dispatcher:
             key = f"{note.dedup_key}:{recipient.id}"
             if self.ledger.get(key) is not None or self.outbox.store.get(key) is not None:
                 continue  # a replay of the same notification: already decided
-            text, line, condition, kind = self._texts(note, alert, recipient, farm)
+            text, line, same, kind = self._texts(note, alert, recipient, farm)
             if covered:
                 decision = Decision(Action.SUPPRESSED, "covered by a live suspected-disease alert")
             else:
-                decision = self._decide(note, recipient, condition, now)
+                decision = self._decide(note, recipient, same, kind, now)
             self.ledger.add(
                 BudgetEntry(key, recipient.id, recipient.phone, recipient.audience, note.alert_id,
-                            condition, kind, note.severity, decision.action, decision.reason, now,
-                            line, recipient.lang, decision.repeat)
+                            same, kind, note.severity, decision.action, decision.reason, now,
+                            line, recipient.lang, decision.repeat, scope=note.scope)
             )
             if decision.action is not Action.SENT:
                 log.info("SMS %s %s: %s", key, decision.action.value, decision.reason)
@@ -137,17 +139,21 @@ class Dispatcher:
         region_label = self.region_name(alert.key.region) if alert.key.region else None
         msg = MessageInput.from_finding(alert.last, self.place(alert.key, recipient.lang), region_label)
         msg = replace(msg, severity=note.severity)
-        return render(msg, recipient.lang), render_line(msg, recipient.lang), str(alert.key), alert.key.type
+        same = condition(alert.key, recipient.audience)
+        return render(msg, recipient.lang), render_line(msg, recipient.lang), same, alert.key.type
 
-    def _decide(self, note: Notify, recipient: Recipient, condition: str, now: datetime) -> Decision:
+    def _decide(
+        self, note: Notify, recipient: Recipient, same: str, kind: str, now: datetime
+    ) -> Decision:
         day_start = digest_cutoff(now, _MIDNIGHT, self.utc_offset_h)
         return decide(
             recipient.audience,
             note.severity,
             now,
-            self.ledger.history(recipient.id, condition, now - REMEMBER),
+            self.ledger.history(recipient.id, same, now - REMEMBER),
             self.ledger.sent_at_once(recipient.id, day_start),
             self.budgets,
+            today=kind not in TRENDS,
         )
 
     def send_digests(self, now: datetime) -> list[OutMessage]:

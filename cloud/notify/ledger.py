@@ -34,6 +34,7 @@ class BudgetEntry:
     lang: str = "zh-CN"
     repeat: bool = False
     digest: str | None = None  # the digest this held line went into (or was dropped from)
+    scope: str = ""  # whose alert: the farm id, or "region:<code>" (who may see this entry)
 
 
 class BudgetLedger(Protocol):

@@ -20,7 +20,7 @@ from cloud.notify.ledger import BudgetEntry
 
 _COLUMNS = (
     "entry_key, recipient, phone, role, alert_uid, condition, kind, severity, action, reason, at, line, "
-    "locale, repeat, digest"
+    "locale, repeat, digest, scope"
 )
 
 
@@ -32,7 +32,7 @@ class PgLedger:
         with self.conn.transaction():
             cur = self.conn.execute(
                 f"""INSERT INTO sms_budget ({_COLUMNS}, user_id)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
                             (SELECT id FROM users WHERE id::text = %s))
                     ON CONFLICT (entry_key) DO NOTHING""",  # noqa: S608 - fixed column list
                 (
@@ -51,6 +51,7 @@ class PgLedger:
                     entry.lang,
                     entry.repeat,
                     entry.digest,
+                    entry.scope,
                     entry.recipient,
                 ),
             )
@@ -103,7 +104,8 @@ class PgLedger:
 
 
 def _entry(row: tuple[Any, ...]) -> BudgetEntry:
-    key, recipient, phone, role, alert, condition, kind, sev, action, reason, at, line, lang, repeat, digest = row
+    (key, recipient, phone, role, alert, condition, kind, sev, action, reason, at, line, lang, repeat, digest,
+     scope) = row
     return BudgetEntry(
         key=key,
         recipient=recipient,
@@ -120,4 +122,5 @@ def _entry(row: tuple[Any, ...]) -> BudgetEntry:
         lang=lang,
         repeat=repeat,
         digest=digest,
+        scope=scope,
     )

@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cloud.alerts.lifecycle import AlertEngine
-from cloud.alerts.model import HEAT_STRESS, NH3_HIGH, AlertKey, Finding, Severity
+from cloud.alerts.model import (
+    HEAT_STRESS,
+    NH3_HIGH,
+    TEMPERATURE_BAND,
+    WEIGHT_GAIN_SLOW,
+    AlertKey,
+    Finding,
+    Severity,
+)
 from cloud.alerts.policy import Audience
 from cloud.alerts.store import MemoryAlertStore
 from cloud.notify.budget import (
     DEFAULT_BUDGETS,
     REMEMBER,
+    TRENDS,
     Action,
     Told,
+    condition,
     decide,
     digest_cutoff,
     digest_worth_sending,
@@ -53,6 +63,20 @@ def test_a_critical_repeat_still_reaches_the_farmer_but_not_the_technician_again
     assert decide(FARMER, C, NOW, told, 0).action is Action.SENT
     tech = decide(TECH, C, NOW, told, 0)
     assert tech.action is Action.HELD and tech.repeat
+
+
+def test_one_hot_house_is_one_condition_and_the_weather_one_for_a_technician() -> None:
+    heat, band = AlertKey("f1", "h1", HEAT_STRESS), AlertKey("f1", "h1", TEMPERATURE_BAND)
+    assert condition(heat, FARMER) == condition(band, FARMER) != condition(AlertKey("f1", "h2", HEAT_STRESS), FARMER)
+    assert condition(heat, TECH) == condition(AlertKey("f9", "h3", TEMPERATURE_BAND), STAFF)
+    assert condition(AlertKey("f1", "h1", NH3_HIGH), TECH) != condition(AlertKey("f2", "h1", NH3_HIGH), TECH)
+
+
+def test_a_trend_waits_for_the_farmers_digest_unless_critical() -> None:
+    d = decide(FARMER, W, NOW, [], 0, today=False)
+    assert d.action is Action.HELD and "trend" in d.reason and not d.repeat
+    assert decide(FARMER, C, NOW, [], 0, today=False).action is Action.SENT
+    assert WEIGHT_GAIN_SLOW in TRENDS
 
 
 # --- roles -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def budget_entry(i: int, farm: str, user: int, action: Action, reason: str) -> B
     key = AlertKey(farm, world.house(farm), NH3_HIGH)
     return BudgetEntry(f"a{i}:farmer:warning:{user}", str(user), "+8613800001234", Audience.FARMER, f"a{i}",
                        str(key), NH3_HIGH, Severity.WARNING, action, reason,
-                       world.NOW - timedelta(hours=i), "氨气24ppm")
+                       world.NOW - timedelta(hours=i), "氨气24ppm", scope=farm)
 
 
 def test_the_budget_per_person_says_what_was_sent_held_or_suppressed_and_why(api: ApiWorld) -> None:

@@ -1,8 +1,8 @@
 """The SMS budget as the console shows it: per person, what was sent, held for the digest, or
 suppressed, and why (the `sms_budget` ledger and the digest SMS in `notifications`).
 
-A person is shown when the conditions they were told about are in the reader's scope: the farm
-of a farm alert (or storm digest), the region of a regional one.
+An entry is shown when its alert is in the reader's scope: the farm of a farm alert, the
+region of a regional one.
 """
 
 from __future__ import annotations
@@ -15,12 +15,9 @@ from cloud.api.errors import forbidden
 from cloud.api.scope import Scope, may
 from cloud.api.services.paging import rows
 
-# The condition is the alert key as text: "<farm>/<house>/<type>", "region:<code>/-/<type>" or
-# "storm:<farm>"; its first part says whose it is.
-_VISIBLE = """(%(farms)s::text[] IS NULL
-    OR split_part(b.condition, '/', 1) = ANY(%(farms)s)
-    OR (b.condition LIKE 'storm:%%' AND substr(b.condition, 7) = ANY(%(farms)s))
-    OR (b.condition LIKE 'region:%%' AND split_part(substr(b.condition, 8), '/', 1) = ANY(%(regions)s)))"""
+# An entry's scope is its alert's farm id, or "region:<code>" for a regional alert.
+_VISIBLE = """(%(farms)s::text[] IS NULL OR b.scope = ANY(%(farms)s)
+    OR (b.scope LIKE 'region:%%' AND substr(b.scope, 8) = ANY(%(regions)s)))"""
 
 
 def _window(conn: psycopg.Connection, days: int) -> Any:

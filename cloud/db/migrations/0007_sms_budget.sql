@@ -17,7 +17,8 @@ CREATE TABLE sms_budget (
     line        text NOT NULL,
     locale      text NOT NULL DEFAULT 'zh-CN',
     repeat      boolean NOT NULL DEFAULT false,
-    digest      text
+    digest      text,
+    scope       text NOT NULL DEFAULT ''  -- the alert's farm id, or region:<code>: who may see the entry
 );
 CREATE INDEX sms_budget_condition ON sms_budget (recipient, condition, at);
 CREATE INDEX sms_budget_at ON sms_budget (at DESC);

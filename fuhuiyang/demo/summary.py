@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cloud.alerts.policy import Audience, LifecyclePolicy
 from cloud.detect.postprocess import best_overlap
 from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
@@ -61,6 +62,12 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
             "SELECT type, severity, farm_id, house_id, region_id, event_start, "
             "coalesce(event_end, event_start), raised_at FROM alerts ORDER BY event_start"
         ).fetchall()]
+        critical = conn.execute(
+            "SELECT a.type, a.farm_id, a.event_start, EXISTS (SELECT 1 FROM notifications n "
+            "  JOIN users u ON u.id = n.user_id AND u.role = 'farmer' WHERE n.alert_id = a.id "
+            "  AND n.template LIKE '%.critical' AND n.state IN ('sent', 'delivered')) "
+            "FROM alerts a WHERE a.severity = 'critical' AND a.farm_id IS NOT NULL ORDER BY a.event_start"
+        ).fetchall()
         roles: dict[str, str] = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
     alerts = [
         {"type": r.type, "severity": r.severity, "farm_id": r.farm, "region_id": r.region,
@@ -108,6 +115,7 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "alerts": alerts,
         "sms_sent": len(sink.messages),
         "sms_by_recipient": sms_by_recipient(sink.messages, roles),
+        "critical_to_farmer": critical_reach(critical),
         "sms_samples": [m.get("text") for m in sink.messages[:5]],
         "injected": injected,
         "detected": detected,
@@ -181,6 +189,14 @@ def _catch(event: dict[str, Any], row: AlertRow, start: datetime, already_open: 
             "severity": row.severity, "event_time": row.start.isoformat(),
             "delay_h": round(max(0.0, (row.start - start).total_seconds()) / 3600, 2),
             "raised_at": row.raised_at.isoformat(), "already_open": already_open}
+
+
+def critical_reach(rows: list[Any]) -> dict[str, Any]:
+    """Critical farm alerts whose route tells the farmer, and whether a critical SMS reached them."""
+    policy = LifecyclePolicy()
+    owed = [r for r in rows if any(s.audience is Audience.FARMER for s in policy.steps_for(r[0]))]
+    missing = [{"type": t, "farm_id": f, "event_time": at.isoformat()} for t, f, at, reached in owed if not reached]
+    return {"alerts": len(owed), "reached": len(owed) - len(missing), "missing": missing}
 
 
 def sms_by_recipient(messages: list[dict[str, Any]], roles: dict[str, str]) -> list[dict[str, Any]]:

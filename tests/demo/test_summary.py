@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fuhuiyang.demo.summary import AlertRow, _check_reports, first_catch, sms_by_recipient
+from fuhuiyang.demo.summary import (
+    AlertRow,
+    _check_reports,
+    critical_reach,
+    first_catch,
+    sms_by_recipient,
+)
 
 
 def test_reports_count_as_right_only_on_a_dead_bird_that_camera_showed() -> None:
@@ -86,3 +92,12 @@ def test_sms_are_counted_per_phone_with_the_role() -> None:
         {"to": "+862", "role": "farmer", "count": 1},
         {"to": "+869", "role": "unknown", "count": 1},
     ]
+
+
+def test_critical_reach_counts_only_alerts_routed_to_the_farmer() -> None:
+    at = T0
+    rows = [("heat_stress", "F1", at, True), ("mortality", "F2", at, False),
+            ("sensor_fault", "F3", at, False)]  # the technician's alone: owed to no farmer
+    reach = critical_reach(rows)
+    assert (reach["alerts"], reach["reached"]) == (2, 1)
+    assert reach["missing"] == [{"type": "mortality", "farm_id": "F2", "event_time": at.isoformat()}]

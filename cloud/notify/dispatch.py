@@ -189,6 +189,9 @@ class Dispatcher:
     ) -> OutMessage | None:
         if self.outbox.store.get(key) is not None:
             return None
+        planned = self.outbox.store.scheduled_for(entry.recipient, now - timedelta(days=1))
+        # Pacing as any warning: a digest due late in the evening waits for the morning.
+        send_at, _ = earliest_send(now, Severity.WARNING, planned, self.pacing, self.utc_offset_h)
         message = OutMessage(
             key=key,
             alert_id=key,
@@ -197,7 +200,7 @@ class Dispatcher:
             text=text,
             severity=min(severity, Severity.WARNING),  # a digest never jumps the critical queue
             created_at=now,
-            not_before=now,
+            not_before=send_at,
             segments=(segments := count_segments(text).count),
             lang=entry.lang,
             kind="digest",

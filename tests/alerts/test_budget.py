@@ -193,3 +193,15 @@ def test_a_replayed_notification_is_decided_once() -> None:
     dispatcher.handle(effects, NOW)
     dispatcher.handle(effects, NOW + timedelta(minutes=5))  # the same effects again
     assert len(ledger.entries) == 1 and len(store.messages) == 1
+
+
+def test_a_digest_due_in_quiet_hours_waits_for_the_morning() -> None:
+    engine, dispatcher, store, ledger = _dispatcher()
+    key = AlertKey("f1", "1", NH3_HIGH)
+    dispatcher.handle(engine.observe(Finding(key, W, NOW, "nh3_above", 24.0, 20.0)), NOW)
+    later = NOW + timedelta(minutes=31)
+    dispatcher.handle(engine.tick(later), later)
+    night = NOW.replace(hour=15)  # 23:00 in China: the worker missed the evening
+    digests = dispatcher.send_digests(night)
+    assert [d.recipient for d in digests] == ["tech"]
+    assert digests[0].not_before == datetime(2026, 7, 10, 22, 30, tzinfo=UTC)  # 06:30 local

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cloud.alerts.policy import Audience, LifecyclePolicy
+from cloud.alerts.policy import COVERED_BY, Audience, LifecyclePolicy
 from cloud.detect.postprocess import best_overlap
 from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
@@ -62,12 +62,8 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
             "SELECT type, severity, farm_id, house_id, region_id, event_start, "
             "coalesce(event_end, event_start), raised_at FROM alerts ORDER BY event_start"
         ).fetchall()]
-        critical = conn.execute(
-            "SELECT a.type, a.farm_id, a.event_start, EXISTS (SELECT 1 FROM notifications n "
-            "  JOIN users u ON u.id = n.user_id AND u.role = 'farmer' WHERE n.alert_id = a.id "
-            "  AND n.template LIKE '%.critical' AND n.state IN ('sent', 'delivered')) "
-            "FROM alerts a WHERE a.severity = 'critical' AND a.farm_id IS NOT NULL ORDER BY a.event_start"
-        ).fetchall()
+        critical = conn.execute(_CRITICAL_REACH, {"covers": list(COVERED_BY),
+                                                  "covered": [",".join(sorted(k)) for k in COVERED_BY.values()]}).fetchall()
         roles: dict[str, str] = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
     alerts = [
         {"type": r.type, "severity": r.severity, "farm_id": r.farm, "region_id": r.region,
@@ -189,6 +185,19 @@ def _catch(event: dict[str, Any], row: AlertRow, start: datetime, already_open: 
             "severity": row.severity, "event_time": row.start.isoformat(),
             "delay_h": round(max(0.0, (row.start - start).total_seconds()) / 3600, 2),
             "raised_at": row.raised_at.isoformat(), "already_open": already_open}
+
+
+_REACHED = """EXISTS (SELECT 1 FROM notifications n JOIN users u ON u.id = n.user_id AND u.role = 'farmer'
+    WHERE n.alert_id = {a}.id AND n.template LIKE '%%.critical' AND n.state IN ('sent', 'delivered'))"""
+# A critical alert reaches the farmer by its own SMS, or, while a covering alert is live (a
+# suspected-disease alert covers the mortality and water drop behind it), by that one's SMS.
+_CRITICAL_REACH = f"""
+SELECT a.type, a.farm_id, a.event_start, {_REACHED.format(a="a")} OR EXISTS (
+    SELECT 1 FROM unnest(%(covers)s::text[], %(covered)s::text[]) AS c(cover, kinds)
+    JOIN alerts b ON b.type = c.cover AND b.farm_id = a.farm_id AND b.house_id IS NOT DISTINCT FROM a.house_id
+    WHERE a.type = ANY(string_to_array(c.kinds, ',')) AND b.event_start <= a.event_start + interval '1 day'
+      AND coalesce(b.resolved_at, 'infinity') >= a.event_start AND {_REACHED.format(a="b")})
+FROM alerts a WHERE a.severity = 'critical' AND a.farm_id IS NOT NULL ORDER BY a.event_start"""
 
 
 def critical_reach(rows: list[Any]) -> dict[str, Any]:

@@ -153,6 +153,29 @@ def render_digest(count: int, place: str = "", lang: str = "zh-CN") -> str:
     return head + DIGEST[i].format(count=count)
 
 
+def render_line(msg: MessageInput, lang: str = "zh-CN") -> str:
+    """The alert in a few words (place and what), for a line of the daily digest."""
+    i = 1 if _is_en(lang) else 0
+    body = TEMPLATES.get(msg.kind, ("{kind}", "{kind}"))[i].format_map(_Fields(_fields(msg)))
+    if not msg.place:
+        return body
+    return f"{msg.place}: {body}" if i else f"{msg.place}：{body}"
+
+
+DAILY = (("今日摘要{n}项：", "；", "；另{more}项见应用。"), ("Today, {n}: ", "; ", "; {more} more in the app."))
+DAILY_LINES = 3  # three short lines keep a digest within three UCS-2 segments
+
+
+def render_daily(lines: list[str], lang: str = "zh-CN") -> str:
+    """One SMS for the day's held lines: the first few, and how many more the app shows."""
+    i = 1 if _is_en(lang) else 0
+    head, sep, tail = DAILY[i]
+    shown = lines[:DAILY_LINES]
+    text = BRAND[i] + head.format(n=len(lines)) + sep.join(shown)
+    more = len(lines) - len(shown)
+    return text + (tail.format(more=more) if more else ("." if i else "。"))
+
+
 def _is_en(lang: str) -> bool:
     if lang not in LANGS and not lang.startswith(("en", "zh")):
         raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGS)}")

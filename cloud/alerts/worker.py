@@ -134,6 +134,7 @@ class AlertWorker:
         self._dead_birds(service, now, report)
         self._unit(report, "regional", None, now, lambda _tally: service.regional(now))
         self._tick(now, report)
+        self._digests(now, report)
         report.sent = self.outbox.deliver_due(now).sent
         return report
 
@@ -305,6 +306,16 @@ class AlertWorker:
             farm = None if scope.startswith("region:") else scope
             tick = partial(self._tick_scope, now, scope, alerts)
             self._unit(report, "tick", farm if farm is not None else scope, now, tick)
+
+    def _digests(self, now: datetime, report: CycleReport) -> None:
+        """The day's digest SMS per person, with their held lines marked, in one unit."""
+        try:
+            with unit_of_work(self.conn):
+                queued = self.dispatcher.send_digests(now)
+        except Exception as exc:  # reported; the held lines wait for the next cycle
+            report.fail(self.failures.record("digests", None, exc))
+            return
+        report.queued += len(queued)
 
     def _tick_scope(
         self, now: datetime, scope: str, alerts: list[Alert], tally: _Tally

@@ -76,13 +76,19 @@ def _print_summary(summary: dict[str, object]) -> None:
     alerts = summary["alerts"]
     assert isinstance(alerts, list)
     click.echo(f"alerts: {len(alerts)} · SMS sent: {summary['sms_sent']}")
+    by_role: dict[str, list[int]] = {}
+    for row in summary["sms_by_recipient"]:  # type: ignore[attr-defined]
+        by_role.setdefault(row["role"], []).append(row["count"])
+    for role, counts in sorted(by_role.items()):
+        click.echo(f"  {role}: {len(counts)} phones, {sum(counts)} SMS, at most {max(counts)} each")
     click.echo(f"dead birds in camera view: {summary['dead_birds_in_view']}, "
                f"reported by the detector: {summary['carcasses_reported']} "
                f"({summary['dead_birds_reported']} reports, {summary['reports_on_a_carcass']} on a dead bird)")
     click.echo("\ninjected event → first alert that caught it (event-time delay)")
     for event, caught in zip(summary["injected"], summary["detected"], strict=True):  # type: ignore[call-overload]
-        what = (f"{caught['alert_type']} ({caught['severity']}) after {caught['delay_h']} h"
-                if caught else "NOT DETECTED")
+        what = ("NOT DETECTED" if not caught else
+                f"only {caught['alert_type']}, already open: NOT CAUGHT" if caught["already_open"] else
+                f"{caught['alert_type']} ({caught['severity']}) after {caught['delay_h']} h")
         click.echo(f"  {event['start'][:16]}  {event['farm_id']:>4}  {event['label']:<28} → {what}")
     click.echo(f"\nweb app: {summary['web_app']}")
     for login in summary["logins"]:  # type: ignore[attr-defined]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cloud.alerts.policy import COVERED_BY, Audience, LifecyclePolicy
 from cloud.detect.postprocess import best_overlap
 from edge.frames import CameraChannel
 from firmware_sim.scenario import Scenario
@@ -18,21 +21,27 @@ if TYPE_CHECKING:
     from fuhuiyang.demo.sms_sink import SmsSink
     from fuhuiyang.demo.stack import Stack
 
-# Which alert types count as having caught each kind of injected event.
-CATCHES: dict[str, set[str]] = {
-    "hpai": {"mortality", "suspected_notifiable_disease", "water_drop", "regional_outbreak", "dead_bird"},
-    "nd": {"mortality", "suspected_notifiable_disease", "water_drop", "water_flat", "weight_gain_slow",
-           "dead_bird"},
-    "coccidiosis": {"weight_gain_slow", "weight_below_curve", "uniformity_falling", "mortality", "water_drop"},
-    "heat_wave": {"heat_stress", "temperature_out_of_band", "temperature_fast_change", "mortality"},
-    "cold_snap": {"temperature_out_of_band", "temperature_fast_change"},
-    "ventilation_failure": {"nh3_high", "co2_high", "heat_stress", "temperature_out_of_band",
-                            "temperature_fast_change", "humidity_out_of_range"},
-    "sensor_fault": {"sensor_fault", "sensor_drift"},
-    "camera_blackout": {"camera_blind"},
-    "gateway_power_loss": {"gateway_offline"},
-    "network_outage": {"gateway_offline"},
+# The alert types specific to each kind of injected event: the alert a farmer needs for *this*
+# problem. A ventilation failure shows as rising temperature, NH3 or CO2 in that house, not as the
+# heat stress a hot week had already raised.
+CATCHES: dict[str, frozenset[str]] = {
+    "hpai": frozenset({"mortality", "suspected_notifiable_disease", "water_drop", "regional_outbreak",
+                       "dead_bird"}),
+    "nd": frozenset({"mortality", "suspected_notifiable_disease", "water_drop", "water_flat",
+                     "weight_gain_slow", "dead_bird"}),
+    "coccidiosis": frozenset({"weight_gain_slow", "weight_below_curve", "uniformity_falling", "mortality",
+                              "water_drop"}),
+    "heat_wave": frozenset({"heat_stress", "temperature_out_of_band", "temperature_fast_change"}),
+    "cold_snap": frozenset({"temperature_out_of_band", "temperature_fast_change"}),
+    "ventilation_failure": frozenset({"nh3_high", "co2_high", "temperature_out_of_band",
+                                      "temperature_fast_change"}),
+    "sensor_fault": frozenset({"sensor_fault", "sensor_drift"}),
+    "camera_blackout": frozenset({"camera_blind"}),
+    "gateway_power_loss": frozenset({"gateway_offline"}),
+    "network_outage": frozenset({"gateway_offline"}),
 }
+# Events confined to one house are caught only by an alert about that house (or the whole farm).
+HOUSE_KINDS = frozenset({"ventilation_failure", "sensor_fault", "camera_blackout"})
 CATCH_WINDOW_MS = 3 * 86_400_000  # an alert this long after the event's start still counts
 
 
@@ -49,13 +58,16 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         reports = conn.execute(
             "SELECT evidence->>'gateway_id', evidence->>'camera', evidence->'box' "
             "FROM mortality_records WHERE source = 'detector'").fetchall()
-        rows = conn.execute(
-            "SELECT type, severity, farm_id, event_start, raised_at, region_id, coalesce(event_end, event_start) "
-            "FROM alerts ORDER BY event_start"
-        ).fetchall()
+        rows = [AlertRow(*r) for r in conn.execute(
+            "SELECT type, severity, farm_id, house_id, region_id, event_start, "
+            "coalesce(event_end, event_start), raised_at FROM alerts ORDER BY event_start"
+        ).fetchall()]
+        critical = conn.execute(_CRITICAL_REACH, {"covers": list(COVERED_BY),
+                                                  "covered": [",".join(sorted(k)) for k in COVERED_BY.values()]}).fetchall()
+        roles: dict[str, str] = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
     alerts = [
-        {"type": r[0], "severity": r[1], "farm_id": r[2], "region_id": r[5],
-         "event_time": r[3].isoformat(), "raised_at": r[4].isoformat()}
+        {"type": r.type, "severity": r.severity, "farm_id": r.farm, "region_id": r.region,
+         "event_time": r.start.isoformat(), "raised_at": r.raised_at.isoformat()}
         for r in rows
     ]
     farm_county = {f.id: f.county for f in scenario.all_farms()}
@@ -72,7 +84,7 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         seen_events.add(key)
         injected.append({"kind": event["type"], "label": event["label"], "farm_id": event["farm_id"],
                          "start": _iso(event["start_ms"]), "end": _iso(event["end_ms"])})
-        detected.append(_first_catch(event, rows, farm_township))
+        detected.append(first_catch(event, rows, farm_township))
     cameras = [(g.gateway_id, c) for g in gateways for c in (g.agent.devices.cameras or [])
                if isinstance(c, CameraChannel)]
     channels = [c for _, c in cameras]
@@ -98,9 +110,12 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "carcasses_reported": carcasses_found,
         "alerts": alerts,
         "sms_sent": len(sink.messages),
+        "sms_by_recipient": sms_by_recipient(sink.messages, roles),
+        "critical_to_farmer": critical_reach(critical),
         "sms_samples": [m.get("text") for m in sink.messages[:5]],
         "injected": injected,
         "detected": detected,
+        "caught": sum(1 for d in detected if d is not None and not d["already_open"]),
         "alert_cycles": counters.alert_cycles,
         "timing_s": {"gateways": round(counters.gateways_s, 1), "barriers": round(counters.barrier_s, 1),
                      "alert_cycles": round(counters.alerts_s, 1)},
@@ -124,20 +139,77 @@ def _check_reports(reports: list[Any], carcasses: dict[tuple[str, str], dict[int
     return right, len(found)
 
 
-def _first_catch(event: dict[str, Any], rows: list[Any], farm_township: dict[str, str]) -> dict[str, Any] | None:
-    types = CATCHES.get(event["type"], set())
+@dataclass(frozen=True)
+class AlertRow:
+    type: str
+    severity: str
+    farm: str | None
+    house: str | None
+    region: str | None
+    start: datetime  # event time the alert opened
+    end: datetime  # last seen, in event time
+    raised_at: datetime
+
+
+def first_catch(event: dict[str, Any], rows: list[AlertRow], farm_township: dict[str, str]) -> dict[str, Any] | None:
+    """The first alert specific to `event`, raised after it began; else one already open, flagged.
+
+    Only a new alert counts as a catch (`already_open` false): an alert open before the event
+    began told the farmer about something else, not about this.
+    """
+    types = CATCHES.get(event["type"], frozenset())
     start = datetime.fromtimestamp(event["start_ms"] / 1000, tz=UTC)
     limit = datetime.fromtimestamp((event["start_ms"] + CATCH_WINDOW_MS) / 1000, tz=UTC)
     township = farm_township.get(event["farm_id"])
-    # An alert already open when the event began counts too (a heat wave on a farm already
-    # warned of heat stress): the farmer knows; the delay is then zero.
-    caught = [r for r in rows if r[0] in types
-              and (r[2] == event["farm_id"] or (r[2] is None and r[5] == township))
-              and r[3] <= limit and r[6] >= start]
-    if not caught:
-        return None
-    type_, severity, _farm, event_start, raised_at, _region, _end = min(caught, key=lambda r: max(r[3], start))
-    return {"kind": event["type"], "farm_id": event["farm_id"], "alert_type": type_,
-            "severity": severity, "event_time": event_start.isoformat(),
-            "delay_h": round(max(0.0, (event_start - start).total_seconds()) / 3600, 2),
-            "raised_at": raised_at.isoformat()}
+    house = event.get("house") if event["type"] in HOUSE_KINDS else None
+    house_id = None if house is None else f"{event['farm_id']}-{house}"
+
+    def about(r: AlertRow) -> bool:
+        if r.type not in types:
+            return False
+        if r.farm is None:
+            return r.region == township
+        return r.farm == event["farm_id"] and (house_id is None or r.house in (None, house_id))
+
+    matching = [r for r in rows if about(r) and r.start <= limit and r.end >= start]
+    new = [r for r in matching if r.start >= start]
+    if new:
+        return _catch(event, min(new, key=lambda r: r.start), start, already_open=False)
+    if matching:
+        return _catch(event, min(matching, key=lambda r: r.start), start, already_open=True)
+    return None
+
+
+def _catch(event: dict[str, Any], row: AlertRow, start: datetime, already_open: bool) -> dict[str, Any]:
+    return {"kind": event["type"], "farm_id": event["farm_id"], "alert_type": row.type,
+            "severity": row.severity, "event_time": row.start.isoformat(),
+            "delay_h": round(max(0.0, (row.start - start).total_seconds()) / 3600, 2),
+            "raised_at": row.raised_at.isoformat(), "already_open": already_open}
+
+
+_REACHED = """EXISTS (SELECT 1 FROM notifications n JOIN users u ON u.id = n.user_id AND u.role = 'farmer'
+    WHERE n.alert_id = {a}.id AND n.template LIKE '%%.critical' AND n.state IN ('sent', 'delivered'))"""
+# A critical alert reaches the farmer by its own SMS, or, while a covering alert is live (a
+# suspected-disease alert covers the mortality and water drop behind it), by that one's SMS.
+_CRITICAL_REACH = f"""
+SELECT a.type, a.farm_id, a.event_start, {_REACHED.format(a="a")} OR EXISTS (
+    SELECT 1 FROM unnest(%(covers)s::text[], %(covered)s::text[]) AS c(cover, kinds)
+    JOIN alerts b ON b.type = c.cover AND b.farm_id = a.farm_id AND b.house_id IS NOT DISTINCT FROM a.house_id
+    WHERE a.type = ANY(string_to_array(c.kinds, ',')) AND b.event_start <= a.event_start + interval '1 day'
+      AND coalesce(b.resolved_at, 'infinity') >= a.event_start AND {_REACHED.format(a="b")})
+FROM alerts a WHERE a.severity = 'critical' AND a.farm_id IS NOT NULL ORDER BY a.event_start"""
+
+
+def critical_reach(rows: list[Any]) -> dict[str, Any]:
+    """Critical farm alerts whose route tells the farmer, and whether a critical SMS reached them."""
+    policy = LifecyclePolicy()
+    owed = [r for r in rows if any(s.audience is Audience.FARMER for s in policy.steps_for(r[0]))]
+    missing = [{"type": t, "farm_id": f, "event_time": at.isoformat()} for t, f, at, reached in owed if not reached]
+    return {"alerts": len(owed), "reached": len(owed) - len(missing), "missing": missing}
+
+
+def sms_by_recipient(messages: list[dict[str, Any]], roles: dict[str, str]) -> list[dict[str, Any]]:
+    """SMS per phone as the gateway received them, with the person's role, most first."""
+    counts = Counter(str(m.get("to")) for m in messages)
+    return [{"to": to, "role": roles.get(to, "unknown"), "count": n}
+            for to, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]

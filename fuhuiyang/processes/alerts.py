@@ -18,6 +18,7 @@ from cloud.alerts.worker import AlertWorker
 from cloud.db.connection import connect
 from cloud.notify.directory_pg import PgDirectory
 from cloud.notify.dispatch import Dispatcher
+from cloud.notify.ledger_pg import PgLedger
 from cloud.notify.outbox import Outbox
 from cloud.notify.outbox_pg import PgOutboxStore
 from cloud.notify.providers import SmsProvider
@@ -46,6 +47,7 @@ def build_worker(
         place=directory.place,
         region_name=directory.region_name,
         price_per_segment=sms.price_per_segment,
+        ledger=PgLedger(conn),
     )
     engine = AlertEngine(store=alerts)
     return AlertWorker(conn, alerts, engine, dispatcher, outbox, thresholds, tz, heartbeat_s)

@@ -210,9 +210,11 @@ def test_hpai_like_outbreak_in_one_township(server: SmsServer) -> None:
             assert seg.count <= 2, (recipient, text)  # readable whole on a basic phone
 
 
-def test_storm_digest_names_the_farm_and_counts_the_storm(server: SmsServer) -> None:
+def test_storm_and_budget_leave_two_sms_now_and_one_digest_in_the_evening(
+    server: SmsServer,
+) -> None:
     engine, store, dispatcher, outbox = _stack(server)
-    for i in range(8):  # eight houses' ammonia alarms at once: five SMS, then one digest
+    for i in range(8):  # eight houses' ammonia alarms at once
         key = AlertKey("wangjiagou", str(i), NH3_HIGH)
         at = T0 + timedelta(minutes=i)
         dispatcher.handle(
@@ -221,7 +223,13 @@ def test_storm_digest_names_the_farm_and_counts_the_storm(server: SmsServer) -> 
     later = T0 + timedelta(minutes=20)
     dispatcher.handle(engine.tick(later), later)
     texts = [m.text for m in outbox.store.messages.values()]  # type: ignore[attr-defined]
-    digests = [t for t in texts if "另有" in t]
-    assert len(texts) == 6 and digests == [
-        "【富慧养】王家沟鸡场：另有3条提醒未发短信，请在应用中查看"
+    # The farmer's budget: two warnings a day at once; the storm protection held three more
+    # and its count, like the other three, waits for the evening digest.
+    assert len(texts) == 2 and all("氨气24ppm" in t for t in texts)
+    evening = T0.replace(hour=10, minute=5)  # 18:05 in China
+    assert evening > later
+    digests = dispatcher.send_digests(evening)
+    assert [d.text for d in digests] == [
+        "【富慧养】今日摘要2项：王家沟鸡场：氨气24ppm，超过20；王家沟鸡场：另有3条提醒未发短信，请在应用中查看。"
     ]
+    assert dispatcher.send_digests(evening + timedelta(hours=3)) == []  # once a day

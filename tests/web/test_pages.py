@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from cloud.notify.budget import Action
+from cloud.notify.ledger_pg import PgLedger
 from tests.api import world
 from tests.api.conftest import ApiWorld
+from tests.api.test_sms_budget import budget_entry
 from tests.web.conftest import browser_login
 
 
@@ -135,3 +138,12 @@ def test_acknowledging_on_the_farm_page_goes_through_the_alert_engine(web: ApiWo
     alert = web.ids["alerts"]["f1"]
     assert c.post(f"/farm/f1/alerts/{alert}/ack", follow_redirects=False).status_code == 303
     check_acknowledged(web, alert, "farmer1")
+
+
+def test_the_technician_console_shows_the_sms_budget_per_person(web: ApiWorld) -> None:
+    farmer1 = web.ids["users"]["farmer1"]
+    with web.db.connect() as conn:
+        PgLedger(conn).add(budget_entry(1, "f1", farmer1, Action.HELD, "over today's budget of 2"))
+        conn.commit()
+    page = browser_login(web.client, "tech1").get("/console").text
+    assert 'id="sms-budget"' in page and "over today&#39;s budget of 2" in page and "1234" in page

@@ -1,4 +1,4 @@
-"""`BudgetLedger` on the `sms_budget` table (cloud/db/migrations/0007_sms_budget.sql).
+"""`BudgetLedger` on the `sms_budget` table (cloud/db/migrations/0009_sms_budget.sql).
 
 Written inside the worker's unit of work, with the alerts and the outbox rows: a rolled-back
 unit forgets its decisions too, and the next cycle decides again.

@@ -5,7 +5,9 @@ A person who gets five messages a day mutes them and then misses the one that ma
   it got worse, or it had been quiet for `remember` and came back; otherwise it is one line in
   the daily digest;
 - technicians and programme staff get warnings as one daily digest SMS; critical alerts go at
-  once to everyone the route names;
+  once to everyone the route names, except that programme staff are told at once only of what
+  is theirs to act on (a suspected notifiable disease, a regional outbreak): one farm's other
+  emergencies are the farmer's and the technician's, and reach staff in the digest;
 - farmers get warnings they can act on today at once (the message carries the one action), at
   most `per_day` of them a day; more wait for the digest;
 - a digest goes out only when it holds something new: a digest of repeats alone is not sent.
@@ -23,6 +25,8 @@ from enum import StrEnum
 from cloud.alerts.model import (
     HEAT_STRESS,
     HUMIDITY_RANGE,
+    REGIONAL_OUTBREAK,
+    SUSPECTED_DISEASE,
     TEMPERATURE_BAND,
     TEMPERATURE_CHANGE,
     UNIFORMITY_FALLING,
@@ -45,12 +49,14 @@ class RoleBudget:
     immediate: Severity  # this severity and above goes at once (when it is news)
     per_day: int  # most non-critical SMS at once per local day; the rest wait for the digest
     digest_at: time = time(18, 0)  # local: the day's digest, while there is light to act
+    critical_types: frozenset[str] | None = None  # criticals told at once; None: every type
 
 
 DEFAULT_BUDGETS: Mapping[Audience, RoleBudget] = {
     Audience.FARMER: RoleBudget(Severity.WARNING, per_day=2),
     Audience.TECHNICIAN: RoleBudget(Severity.CRITICAL, per_day=0),
-    Audience.PROGRAM_STAFF: RoleBudget(Severity.CRITICAL, per_day=0),
+    Audience.PROGRAM_STAFF: RoleBudget(Severity.CRITICAL, per_day=0,
+                                       critical_types=frozenset({SUSPECTED_DISEASE, REGIONAL_OUTBREAK})),
 }
 REMEMBER = timedelta(days=3)  # quiet this long, a condition that comes back is news again
 # One hot house shows as heat stress, temperature out of band, fast change and humidity: one
@@ -95,12 +101,13 @@ def decide(
     budgets: Mapping[Audience, RoleBudget] = DEFAULT_BUDGETS,
     remember: timedelta = REMEMBER,
     today: bool = True,
+    kind: str = "",
 ) -> Decision:
     """What to do with one notification for one person.
 
     `history`: this person's earlier decisions about the same condition; `sent_today`: the
     non-critical SMS this person got at once today (local day); `today`: something to act on
-    today (a trend is not).
+    today (a trend is not); `kind`: the alert type.
     """
     budget = budgets[role]
     recent = [t for t in history if now - remember <= t.at <= now]
@@ -111,6 +118,8 @@ def decide(
         return Decision(Action.HELD, f"repeat: already told {last:%m-%d %H:%M}", repeat=True)
     worse = bool(recent)
     if severity >= Severity.CRITICAL:
+        if budget.critical_types is not None and kind not in budget.critical_types:
+            return Decision(Action.HELD, f"critical {kind or 'alert'}: daily digest for {role.value}")
         return Decision(Action.SENT, "critical, worse than told" if worse else "critical")
     if severity < budget.immediate:
         return Decision(Action.HELD, f"{severity.label}: daily digest for {role.value}")

@@ -154,6 +154,7 @@ class Dispatcher:
             self.ledger.sent_at_once(recipient.id, day_start),
             self.budgets,
             today=kind not in TRENDS,
+            kind=kind,
         )
 
     def send_digests(self, now: datetime) -> list[OutMessage]:

@@ -8,6 +8,8 @@ from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import (
     HEAT_STRESS,
     NH3_HIGH,
+    REGIONAL_OUTBREAK,
+    SUSPECTED_DISEASE,
     TEMPERATURE_BAND,
     WEIGHT_GAIN_SLOW,
     AlertKey,
@@ -83,8 +85,17 @@ def test_a_trend_waits_for_the_farmers_digest_unless_critical() -> None:
 
 def test_technicians_and_programme_staff_get_warnings_in_the_digest_and_critical_at_once() -> None:
     for role in (TECH, STAFF):
-        assert decide(role, W, NOW, [], 0).action is Action.HELD
-        assert decide(role, C, NOW, [], 0).action is Action.SENT
+        assert decide(role, W, NOW, [], 0, kind=SUSPECTED_DISEASE).action is Action.HELD
+        assert decide(role, C, NOW, [], 0, kind=SUSPECTED_DISEASE).action is Action.SENT
+    assert decide(STAFF, C, NOW, [], 0, kind=REGIONAL_OUTBREAK).action is Action.SENT
+
+
+def test_programme_staff_hear_of_one_farms_other_emergencies_in_the_digest() -> None:
+    for kind in (HEAT_STRESS, NH3_HIGH, ""):
+        staff = decide(STAFF, C, NOW, [], 0, kind=kind)
+        assert staff.action is Action.HELD and "digest" in staff.reason
+        assert decide(TECH, C, NOW, [], 0, kind=kind).action is Action.SENT
+        assert decide(FARMER, C, NOW, [], 0, kind=kind).action is Action.SENT
 
 
 def test_a_farmer_gets_warnings_at_once_up_to_the_days_budget() -> None:

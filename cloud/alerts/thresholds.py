@@ -92,6 +92,9 @@ class BaselineThresholds(_Section):
     """How a farm's own usual level and spread are learned (cloud/alerts/rules/baseline.py)."""
 
     window_days: int = 14
+    # The newest this many points set the level and the trend (a broiler's growth slows
+    # week by week: a longer trend expects too much today).
+    trend_days: int = 7
     min_days: int = 7
     # A run of missing days this long ends the window: the house was empty, a new flock came.
     max_gap_days: int = 5

@@ -93,7 +93,7 @@ def learn(history: Days, day: date, series: Series, th: BaselineThresholds) -> L
         points.append((offset, math.log(value)))
     if len(points) < th.min_days:
         return None
-    return fit(points)
+    return fit(points, th.trend_days)
 
 
 def fit(points: list[tuple[int, float]], recent: int = 7) -> Level:

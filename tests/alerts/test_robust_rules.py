@@ -288,3 +288,24 @@ def test_the_live_worker_does_not_question_half_a_day() -> None:
     assert {s.column for s in history.suspects[day(19)]} == {"water_l", "deaths"}
     partial = _partial_today(history, day(19))
     assert [s.column for s in partial.suspects[day(19)]] == ["deaths"]
+
+
+def test_unreadable_cells_become_questions_on_their_day() -> None:
+    from cloud.alerts.backtest import backtest
+    from cloud.alerts.records import parse_records
+
+    lines = ["date,deaths,water_l,eggs"]
+    for i in range(20):
+        water = "-300" if i == 12 else "1000"
+        eggs = "4409.3040" if i == 15 else "4400"
+        lines.append(f"{day(i).isoformat()},1,{water},{eggs}")
+    parsed = parse_records("\n".join(lines) + "\n")
+    assert {d: [s.reason for s in v] for d, v in parsed.suspects.items()} == {
+        day(12): ["negative"],
+        day(15): ["not a whole number"],
+    }
+    result = backtest(parsed.records, FlockContext("f", None, 5000), noted=parsed.suspects)
+    assert [(a["date"], a["type"], a["evidence"]["written"]) for a in result.alerts] == [
+        (day(12).isoformat(), RECORD_SUSPECT, "-300"),
+        (day(15).isoformat(), RECORD_SUSPECT, "4409.3040"),
+    ]

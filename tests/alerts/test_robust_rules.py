@@ -309,3 +309,12 @@ def test_unreadable_cells_become_questions_on_their_day() -> None:
         (day(12).isoformat(), RECORD_SUSPECT, "-300"),
         (day(15).isoformat(), RECORD_SUSPECT, "4409.3040"),
     ]
+
+
+def test_rising_deaths_that_match_a_blank_column_are_believed() -> None:
+    # 500 kg of feed a day, today's feed not written yet, and 480 birds dead: an outbreak,
+    # not eggs or feed written in the deaths column.
+    history = screened(rows(20, deaths={18: 480}, feed_kg={18: None}, eggs={18: 4000}))
+    assert day(18) not in history.suspects
+    found = {f.type: f for f in evaluate_flock_day(history, day(18)).findings}
+    assert found[MORTALITY].severity is Severity.CRITICAL

@@ -105,6 +105,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "尽快捡出死鸡，在应用里看照片并确认是否死鸡。",
         "Remove the bird and confirm the photo in the app.",
     ),
+    m.RECORD_SUSPECT: (
+        "请核对后在应用里改正，此数不计入预警。",
+        "Please check and correct it in the app; it is left out of alerts.",
+    ),
     m.REGIONAL_OUTBREAK: (
         "组织排查周边养殖场，暂停活禽调运，按规定采样送检。",
         "Check nearby farms, stop live bird movement, sample for testing.",

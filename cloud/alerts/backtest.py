@@ -6,16 +6,18 @@ engine would have judged it, and the lifecycle decides which findings become ale
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from cloud.alerts.lifecycle import AlertEngine, Notify
 from cloud.alerts.messages import MessageInput, place_label, render
-from cloud.alerts.model import DailyRecord, FlockContext, FlockHistory
+from cloud.alerts.model import DailyRecord, FlockContext, Suspect
 from cloud.alerts.policy import LifecyclePolicy
 from cloud.alerts.rules import evaluate_flock_day
 from cloud.alerts.rules.result import end_of_day
+from cloud.alerts.screening import screen
 from cloud.alerts.store import MemoryAlertStore
 from cloud.alerts.thresholds import ThresholdBook, Thresholds
 from farming.growth import ExpectedWeight
@@ -35,14 +37,17 @@ def backtest(
     curve: ExpectedWeight | None = None,
     lang: str = "zh-CN",
     policy: LifecyclePolicy | None = None,
+    noted: Mapping[date, list[Suspect]] | None = None,
 ) -> BacktestResult:
+    """`noted`: cells the file reader rejected, reported with the values the screen rejects."""
     if thresholds is None:  # the built-in defaults, with the breed's own layer
         thresholds = ThresholdBook().resolve(context.breed, context.farm, context.house)
-    history = FlockHistory(context, records)
+    history = screen(context, records, thresholds, noted)
     store = MemoryAlertStore()
     engine = AlertEngine(policy, store)
     notifications = 0
-    for day in history.days:
+    # A day whose only row was unreadable is still judged: its writer gets the question.
+    for day in sorted(set(history.days) | set(history.suspects)):
         effects = engine.apply(evaluate_flock_day(history, day, thresholds, curve))
         effects += engine.tick(end_of_day(day))
         notifications += sum(1 for e in effects if isinstance(e, Notify))

@@ -28,7 +28,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Suspected bird flu/Newcastle: {deaths} dead and water or feed down",
     ),
     m.EGG_DROP: ("产蛋下降{value}%", "Eggs down {value}%"),
-    m.WATER_DROP: ("饮水比前一天少{value}%", "Water {value}% below yesterday"),
+    m.WATER_DROP: ("饮水比平时少{value}%", "Water {value}% below usual"),
     m.WATER_FLAT: ("饮水连续{days}天不增", "Water flat or falling for {days} days"),
     m.WATER_SURGE: ("饮水突增到平时的{value}倍", "Water use {value} times usual"),
     m.WEIGHT_BELOW_CURVE: (
@@ -67,6 +67,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     m.DEAD_BIRD: (
         "摄像头{camera}拍到{value}只死鸡",
         "Camera {camera} sees {value} dead bird(s)",
+    ),
+    m.RECORD_SUSPECT: (
+        "{day}记录{column}写的{written}似乎有误",
+        "{day} record: {column} written as {written} looks wrong",
     ),
     m.REGIONAL_OUTBREAK: (
         "{region}有{value}个养殖场72小时内异常死亡",

@@ -56,6 +56,9 @@ CLOCK_SKEW = "clock_skew"
 SENSOR_DRIFT = "sensor_drift"  # a gas reading that no longer follows the house's ventilation
 REGIONAL_OUTBREAK = "regional_outbreak"
 DEAD_BIRD = "dead_bird"  # the camera detector saw a carcass lie still
+# A written value that cannot be right (a slipped decimal point, more eggs than hens, two
+# columns swapped): a question to the person who wrote it, not an alert about the birds.
+RECORD_SUSPECT = "record_suspect"
 
 FLOCK_TYPES = (
     MORTALITY,
@@ -84,7 +87,14 @@ HEALTH_TYPES = (
     OUTBOX_BACKLOG,
     CLOCK_SKEW,
 )
-ALL_TYPES = (*FLOCK_TYPES, *ENVIRONMENT_TYPES, *HEALTH_TYPES, DEAD_BIRD, REGIONAL_OUTBREAK)
+ALL_TYPES = (
+    *FLOCK_TYPES,
+    *ENVIRONMENT_TYPES,
+    *HEALTH_TYPES,
+    DEAD_BIRD,
+    REGIONAL_OUTBREAK,
+    RECORD_SUSPECT,
+)
 
 
 @dataclass(frozen=True)
@@ -150,14 +160,35 @@ class DailyRecord:
     eggs: int | None = None
 
 
+@dataclass(frozen=True)
+class Suspect:
+    """One written value not believed: left out of every rule and baseline, and asked about."""
+
+    day: date
+    column: str
+    value: str  # as written
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"date": self.day.isoformat(), "column": self.column, "value": self.value,
+                "reason": self.reason}
+
+
 class FlockHistory:
     """A flock's daily records by date, with the flock size worked out for each day.
 
     Days can be missing; rules ask for a date and get None rather than the previous row.
+    `suspects` are values already taken out of the records (cloud/alerts/screening.py).
     """
 
-    def __init__(self, context: FlockContext, records: list[DailyRecord]) -> None:
+    def __init__(
+        self,
+        context: FlockContext,
+        records: list[DailyRecord],
+        suspects: Mapping[date, tuple[Suspect, ...]] | None = None,
+    ) -> None:
         self.context = context
+        self.suspects: Mapping[date, tuple[Suspect, ...]] = suspects or {}
         self._by_day: dict[date, DailyRecord] = {}
         for record in records:
             if record.day in self._by_day:
@@ -180,6 +211,9 @@ class FlockHistory:
 
     def get(self, day: date) -> DailyRecord | None:
         return self._by_day.get(day)
+
+    def suspect(self, day: date, column: str) -> bool:
+        return any(s.column == column for s in self.suspects.get(day, ()))
 
     def alive(self, day: date) -> int | None:
         """Birds alive at the start of `day` (recorded, else placed minus recorded deaths)."""

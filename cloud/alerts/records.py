@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from cloud.alerts.model import DailyRecord
+from cloud.alerts.model import DailyRecord, Suspect
 
 COLUMNS = (
     "date",
@@ -81,6 +81,8 @@ class ParsedRecords:
     records: list[DailyRecord]
     problems: list[Problem] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
+    # Cells of a dated row that were not numbers we can trust: questions for whoever wrote them.
+    suspects: dict[date, list[Suspect]] = field(default_factory=dict)
 
 
 def parse_records(text: str) -> ParsedRecords:
@@ -168,6 +170,7 @@ def _row(names: list[str], row: list[str], line: int, out: ParsedRecords) -> Dai
             continue
         number = _parse_number(raw, integer=name in _INTEGER)
         if isinstance(number, str):
+            out.suspects.setdefault(day, []).append(Suspect(day, name, raw, number))
             if name == "deaths":
                 out.problems.append(Problem(line, name, raw, number, "row skipped"))
                 out.counters["bad_rows"] += 1

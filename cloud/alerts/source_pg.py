@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistory
+from cloud.alerts.screening import screen
 from cloud.alerts.service import FarmInfo
 from cloud.db.transactions import end_read
 from farming.growth import ExpectedWeight, expected_curve
@@ -116,7 +117,8 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
     context = FlockContext(
         flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on
     )
-    return FlockHistory(context, records)
+    # Impossible values become questions to the farmer and stay out of every baseline.
+    return screen(context, records)
 
 
 def load_environment(

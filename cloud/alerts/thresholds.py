@@ -53,14 +53,20 @@ class DiseaseThresholds(_Section):
 
 
 class WaterThresholds(_Section):
-    drop_pct: float = water.DROP_PCT  # vs the same house's previous day
+    # Half of the usual water on one day (a blocked line, a sick flock) is critical at once:
+    # twice this share below the farm's usual level.
+    drop_pct: float = water.DROP_PCT
+    # A lasting drop: the two-day sum this far under its usual level (or the farm's own
+    # spread times `baseline.spread_k`, if larger) on two days running.
+    drop_2day_pct: float = 12.0
     flat_days: int = water.FLAT_DAYS  # "flat or falling for > 2 days"
     flat_tolerance_pct: float = 2.0  # a rise smaller than this counts as flat
     # Flat intake is normal once birds stop growing fast. Measured on the simulator: raising this
     # to 100 days for slow local breeds (which gain ~1 %/day) fired on every healthy flock.
     growing_until_day: int = 42
-    surge_ratio: float = 1.6  # vs the previous week's highest day: a leak or a stuck nipple
-    surge_baseline_days: int = 4
+    # A leak or a stuck nipple: this times the usual level (or the farm's spread, if larger),
+    # on two days running. One day over is a meter read late.
+    surge_ratio: float = 1.4
 
 
 class WeightThresholds(_Section):
@@ -76,9 +82,41 @@ class WeightThresholds(_Section):
 
 
 class EggThresholds(_Section):
-    drop_pct: float = 15.0  # vs the mean of the previous 3 days
-    baseline_days: int = 3
+    # The two-day sum this far under its usual level (or the farm's spread times
+    # `baseline.spread_k`), on two days running: a late collection cancels out in the sum.
+    drop_pct: float = 10.0
     min_baseline_eggs: float = 10.0
+
+
+class BaselineThresholds(_Section):
+    """How a farm's own usual level and spread are learned (cloud/alerts/rules/baseline.py)."""
+
+    window_days: int = 14
+    # The newest this many points set the level and the trend (a broiler's growth slows
+    # week by week: a longer trend expects too much today).
+    trend_days: int = 7
+    min_days: int = 7
+    # A run of missing days this long ends the window: the house was empty, a new flock came.
+    max_gap_days: int = 5
+    spread_k: float = 4.0  # robust SDs from the usual level that count as out of line
+
+
+class RecordThresholds(_Section):
+    """What a written value must look like before it is believed (cloud/alerts/screening.py)."""
+
+    # A value this many times the usual (or under 1/this) is a slipped decimal point.
+    # Tight around 10: a blocked water line can leave a tenth by chance, rarely exactly.
+    decimal_low: float = 8.5
+    decimal_high: float = 11.8
+    # Above this many times the usual level a value is not believed at all.
+    water_max_ratio: float = 4.0
+    feed_max_ratio: float = 2.5
+    eggs_max_ratio: float = 1.6
+    # After a missing day, this range times the usual is that day and the next in one row.
+    two_days_low: float = 1.6
+    two_days_high: float = 2.5
+    # A value within this factor of another column's usual level "fits" that column.
+    fits_ratio: float = 1.35
 
 
 class EnvironmentThresholds(_Section):
@@ -145,6 +183,8 @@ class Thresholds(_Section):
     water: WaterThresholds = Field(default_factory=WaterThresholds)
     weight: WeightThresholds = Field(default_factory=WeightThresholds)
     eggs: EggThresholds = Field(default_factory=EggThresholds)
+    baseline: BaselineThresholds = Field(default_factory=BaselineThresholds)
+    records: RecordThresholds = Field(default_factory=RecordThresholds)
     environment: EnvironmentThresholds = Field(default_factory=EnvironmentThresholds)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     regional: RegionalThresholds = Field(default_factory=RegionalThresholds)

@@ -330,7 +330,12 @@ def _partial_today(history: FlockHistory, today: date) -> FlockHistory:
         return history
     records = [r for r in history if r.day != today]
     records.append(replace(record, water_l=None, feed_kg=None, eggs=None))
-    return FlockHistory(history.context, records)
+    # Half a day's water is not a typo either: today only its deaths can be questioned.
+    suspects = dict(history.suspects)
+    today_deaths = tuple(s for s in suspects.pop(today, ()) if s.column == "deaths")
+    if today_deaths:
+        suspects[today] = today_deaths
+    return FlockHistory(history.context, records, suspects)
 
 
 def load_dead_bird_sightings(

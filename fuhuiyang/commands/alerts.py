@@ -121,7 +121,9 @@ def backtest_cmd(
     context = FlockContext(
         farm=farm, house=house, birds_placed=birds_placed, breed=breed, placed_on=placed
     )
-    result = backtest(parsed.records, context, thresholds, curve=curve, lang=lang)
+    result = backtest(
+        parsed.records, context, thresholds, curve=curve, lang=lang, noted=parsed.suspects
+    )
     if as_json:
         click.echo(json.dumps(result.alerts, ensure_ascii=False, indent=2))
         return

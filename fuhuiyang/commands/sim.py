@@ -251,3 +251,47 @@ def describe_cmd(scenario: str, out: Path | None) -> None:
         click.echo(text)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+@sim.command("records")
+@click.option("--kind", type=click.Choice(["layer", "broiler", "local"]), required=True,
+              help="layer (5,000 hens), broiler (Ross 308, 42-day flocks), local (yellow-feather).")
+@click.option("--days", type=click.IntRange(min=1), required=True, help="Calendar days to write.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--noise", type=click.Choice(["none", "real"]), default="none", show_default=True,
+              help="'real': late egg collection, missing days, swapped columns, decimal typos, "
+                   "two days in one row, round numbers.")
+@click.option("--event", "events", multiple=True, metavar="KIND@DAY",
+              help="Inject hpai, nd, coccidiosis, eds or heat at a day index (repeatable).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV in the format `alerts backtest --records` reads.")
+@click.option("--truth-json", "truth_json", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the true event dates and the noise applied here.")
+def records_cmd(kind: str, days: int, seed: int, noise: str, events: tuple[str, ...], out: Path,
+                truth_json: Path | None) -> None:
+    """A farm's daily records (deaths, birds, water, feed, weighings, eggs) as a CSV."""
+    from firmware_sim.record_events import parse_event
+    from firmware_sim.record_noise import add_noise
+    from firmware_sim.records import FARMS, cells_of, simulate, to_csv
+
+    try:
+        onsets = [parse_event(e) for e in events]
+        farm = simulate(kind, days, seed, onsets)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--event") from None
+    noise_truth: dict[str, list[str]] = {}
+    if noise == "real":
+        cells, noise_truth = add_noise(farm.rows, kind, seed)
+    else:
+        cells = [cells_of(r) for r in farm.rows]
+    out.write_text(to_csv(cells), encoding="utf-8")
+    spec = FARMS[kind]
+    truth = {
+        "kind": kind, "seed": seed, "days": days, "breed": spec.breed,
+        "birds_placed": spec.birds, "flocks": farm.flocks, "events": farm.events,
+        "noise": noise_truth,
+    }
+    if truth_json is not None:
+        truth_json.write_text(json.dumps(truth, indent=2), encoding="utf-8")
+    click.echo(f"wrote {out}: {len(cells)} rows, {len(farm.flocks)} flock(s), "
+               f"{len(farm.events)} event(s)" + (f"; truth in {truth_json}" if truth_json else ""))

@@ -4,7 +4,7 @@ import pytest
 
 from cloud.alerts.model import Finding, Severity
 from cloud.alerts.rules import NO_DATA, binomial_sf, evaluate_flock_day
-from cloud.alerts.rules.mortality import check_egg_drop, check_mortality, check_suspected_disease
+from cloud.alerts.rules.mortality import check_mortality, check_suspected_disease
 from cloud.alerts.thresholds import DEFAULTS
 from tests.alerts.factories import day, flock
 
@@ -138,11 +138,3 @@ def test_suspected_disease_sees_a_feed_drop_the_day_before() -> None:
     assert {"mortality", "suspected_notifiable_disease"} <= kinds
 
 
-def test_egg_drop_edges() -> None:
-    eggs = [900, 900, 900, 766]  # 14.9 % below
-    assert check_egg_drop(flock([0] * 4, eggs=eggs), day(3), DEFAULTS.eggs) is None
-    eggs = [900, 900, 900, 760]  # 15.6 % below
-    assert isinstance(check_egg_drop(flock([0] * 4, eggs=eggs), day(3), DEFAULTS.eggs), Finding)
-    assert (
-        check_egg_drop(flock([0] * 4, eggs=[None, 900, 900, 700]), day(3), DEFAULTS.eggs) is NO_DATA
-    )

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from cloud.alerts.model import (
     EGG_DROP,
     MORTALITY,
+    RECORD_SUSPECT,
     SUSPECTED_DISEASE,
     UNIFORMITY_FALLING,
     WATER_DROP,
@@ -32,6 +33,7 @@ from cloud.alerts.rules.mortality import (
     check_mortality,
     check_suspected_disease,
 )
+from cloud.alerts.rules.records import check_record
 from cloud.alerts.rules.regional import check_regional
 from cloud.alerts.rules.result import NO_DATA, Evaluation, RuleResult, end_of_day
 from cloud.alerts.rules.water import check_water_drop, check_water_flat, check_water_surge
@@ -70,13 +72,14 @@ def evaluate_flock_day(
     results: list[tuple[str, RuleResult]] = [
         (MORTALITY, mortality),
         (SUSPECTED_DISEASE, check_suspected_disease(history, day, mortality, th.disease)),
-        (EGG_DROP, check_egg_drop(history, day, th.eggs)),
-        (WATER_DROP, check_water_drop(history, day, th.water)),
+        (EGG_DROP, check_egg_drop(history, day, th.eggs, th.baseline)),
+        (WATER_DROP, check_water_drop(history, day, th.water, th.baseline)),
         (WATER_FLAT, check_water_flat(history, day, th.water)),
-        (WATER_SURGE, check_water_surge(history, day, th.water)),
+        (WATER_SURGE, check_water_surge(history, day, th.water, th.baseline)),
         (WEIGHT_BELOW_CURVE, check_below_curve(history, day, curve, th.weight)),
         (WEIGHT_GAIN_SLOW, check_gain(history, day, th.weight)),
         (UNIFORMITY_FALLING, check_uniformity(history, day, th.weight)),
+        (RECORD_SUSPECT, check_record(history, day)),
     ]
     evaluation = Evaluation(at=at or end_of_day(day))
     for kind, result in results:

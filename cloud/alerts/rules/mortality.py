@@ -21,14 +21,24 @@ from cloud.alerts.model import (
     FlockHistory,
     Severity,
 )
+from cloud.alerts.rules.baseline import two_day
+from cloud.alerts.rules.persistence import below, persistent
 from cloud.alerts.rules.result import NO_DATA, RuleResult, end_of_day
-from cloud.alerts.thresholds import DiseaseThresholds, EggThresholds, MortalityThresholds
+from cloud.alerts.thresholds import (
+    BaselineThresholds,
+    DiseaseThresholds,
+    EggThresholds,
+    MortalityThresholds,
+)
+
+DEFAULT_BASELINE = BaselineThresholds()
+_EGGS = two_day("eggs")
 
 
 def check_mortality(history: FlockHistory, day: date, th: MortalityThresholds) -> RuleResult:
     record = history.get(day)
     alive = history.alive(day)
-    if record is None or alive is None or alive <= 0:
+    if record is None or alive is None or alive <= 0 or history.suspect(day, "deaths"):
         return NO_DATA
     deaths = record.deaths
     pct = 100.0 * deaths / alive
@@ -166,29 +176,35 @@ def check_suspected_disease(
     )
 
 
-def check_egg_drop(history: FlockHistory, day: date, th: EggThresholds) -> RuleResult:
-    record = history.get(day)
-    if record is None or record.eggs is None:
+def check_egg_drop(
+    history: FlockHistory,
+    day: date,
+    th: EggThresholds,
+    base: BaselineThresholds = DEFAULT_BASELINE,
+) -> RuleResult:
+    """Eggs down on two days running, judged on two-day sums against the flock's own level.
+
+    Eggs collected late make one day 20-50 % short and the next day make it up: the two-day
+    sum cancels that, and the second day's confirmation drops the one short sum left.
+    """
+    today, lasting = persistent(lambda d, lag: below(history, d, _EGGS, th.drop_pct, base, lag), day)
+    if today is None or today.usual < 2 * th.min_baseline_eggs:
         return NO_DATA
-    previous = [r.eggs for r in history.window(day - timedelta(days=1), th.baseline_days)]
-    base = [e for e in previous if e is not None]
-    if len(base) < th.baseline_days:
-        return NO_DATA
-    mean = sum(base) / len(base)
-    if mean < th.min_baseline_eggs:
-        return NO_DATA
-    drop = 100.0 * (mean - record.eggs) / mean
-    if drop < th.drop_pct:
+    if not lasting:
         return None
     ctx = history.context
     return Finding(
         key=AlertKey(ctx.farm, ctx.house, EGG_DROP),
         severity=Severity.WARNING,
         at=end_of_day(day),
-        rule="eggs_below_recent_mean",
-        value=round(drop, 1),
-        threshold=th.drop_pct,
-        evidence={"eggs": record.eggs, "baseline_mean": round(mean, 1)},
+        rule="two_day_sum_vs_usual_2_days",
+        value=round(-today.change_pct, 1),
+        threshold=round(today.limit_pct, 1),
+        evidence={
+            "eggs_2d": int(today.value),
+            "usual_2d": round(today.usual, 1),
+            "spread_pct": round(today.spread_pct, 1),
+        },
     )
 
 

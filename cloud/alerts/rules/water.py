@@ -1,8 +1,8 @@
-"""Water intake rules, against the same house's own history (fixed thresholds mostly false-alarm)."""
+"""Water intake rules, against the same house's own usual level and spread (DESIGN.md §5:
+fixed thresholds mostly false-alarm, baselines must be per house)."""
 
 from __future__ import annotations
 
-import statistics
 from datetime import date, timedelta
 
 from cloud.alerts.model import (
@@ -14,8 +14,12 @@ from cloud.alerts.model import (
     FlockHistory,
     Severity,
 )
+from cloud.alerts.rules.baseline import single, two_day
+from cloud.alerts.rules.persistence import Verdict, above, below, persistent
 from cloud.alerts.rules.result import NO_DATA, RuleResult, end_of_day
-from cloud.alerts.thresholds import WaterThresholds
+from cloud.alerts.thresholds import BaselineThresholds, WaterThresholds
+
+DEFAULT_BASELINE = BaselineThresholds()
 
 
 def _water(history: FlockHistory, day: date) -> float | None:
@@ -23,42 +27,52 @@ def _water(history: FlockHistory, day: date) -> float | None:
     return None if record is None else record.water_l
 
 
-def _week_median(history: FlockHistory, day: date, th: WaterThresholds) -> float | None:
-    """Median of the 7 days before `day`, if enough of them were recorded."""
-    values = [
-        r.water_l for r in history.window(day - timedelta(days=1), 7) if r.water_l is not None
-    ]
-    if len(values) < th.surge_baseline_days:
-        return None
-    return float(statistics.median(values))
-
-
 def _key(history: FlockHistory, kind: str) -> AlertKey:
     return AlertKey(history.context.farm, history.context.house, kind)
 
 
-def check_water_drop(history: FlockHistory, day: date, th: WaterThresholds) -> RuleResult:
-    today = _water(history, day)
-    yesterday = _water(history, day - timedelta(days=1))
-    if today is None or yesterday is None or yesterday <= 0:
+_DAY, _TWO_DAYS = single("water_l"), two_day("water_l")
+
+
+def check_water_drop(
+    history: FlockHistory,
+    day: date,
+    th: WaterThresholds,
+    base: BaselineThresholds = DEFAULT_BASELINE,
+) -> RuleResult:
+    """Half the usual water on one day is critical at once; a lasting drop warns on day two.
+
+    The lasting drop is judged on two-day sums against the house's own usual level and
+    spread (a meter read late moves water from one day to the next; the sum keeps it).
+    """
+    one_day = below(history, day, _DAY, 2 * th.drop_pct, base)
+    if one_day is not None and one_day.out_of_line:
+        return _drop(history, day, one_day, Severity.CRITICAL, "day_vs_usual")
+    today, lasting = persistent(
+        lambda d, lag: below(history, d, _TWO_DAYS, th.drop_2day_pct, base, lag), day
+    )
+    if one_day is None and today is None:
         return NO_DATA
-    reference, basis = yesterday, "previous_day"
-    # After a leak day the return to normal is not a drop: compare with the usual level instead.
-    usual = _week_median(history, day - timedelta(days=1), th)
-    if usual is not None and yesterday > th.surge_ratio * usual:
-        reference, basis = usual, "week_median"
-    drop = 100.0 * (reference - today) / reference
-    if drop <= th.drop_pct:
-        return None
+    if today is not None and lasting:
+        return _drop(history, day, today, Severity.WARNING, "two_day_sum_vs_usual_2_days")
+    return None
+
+
+def _drop(
+    history: FlockHistory, day: date, verdict: Verdict, severity: Severity, rule: str
+) -> Finding:
     return Finding(
         key=_key(history, WATER_DROP),
-        # Half the usual water is a blocked line or a sick flock: both need action today.
-        severity=Severity.CRITICAL if drop >= 2 * th.drop_pct else Severity.WARNING,
+        severity=severity,
         at=end_of_day(day),
-        rule="drop_vs_" + basis,
-        value=round(drop, 1),
-        threshold=th.drop_pct,
-        evidence={"water_l": today, "reference_l": round(reference, 2), "basis": basis},
+        rule=rule,
+        value=round(-verdict.change_pct, 1),
+        threshold=round(verdict.limit_pct, 1),
+        evidence={
+            "water_l": round(verdict.value, 1),
+            "usual_l": round(verdict.usual, 1),
+            "spread_pct": round(verdict.spread_pct, 1),
+        },
     )
 
 
@@ -88,30 +102,26 @@ def check_water_flat(history: FlockHistory, day: date, th: WaterThresholds) -> R
     )
 
 
-def _week_high(history: FlockHistory, day: date, th: WaterThresholds) -> float | None:
-    """Highest intake of the 7 days before `day`: in a growing flock that is about yesterday."""
-    values = [
-        r.water_l for r in history.window(day - timedelta(days=1), 7) if r.water_l is not None
-    ]
-    if len(values) < th.surge_baseline_days:
-        return None
-    return max(values)
-
-
-def check_water_surge(history: FlockHistory, day: date, th: WaterThresholds) -> RuleResult:
-    today = _water(history, day)
-    usual = _week_high(history, day, th)
-    if today is None or usual is None or usual <= 0:
+def check_water_surge(
+    history: FlockHistory,
+    day: date,
+    th: WaterThresholds,
+    base: BaselineThresholds = DEFAULT_BASELINE,
+) -> RuleResult:
+    """A leak or a stuck nipple: far over the usual level on two days running."""
+    today, lasting = persistent(
+        lambda d, lag: above(history, d, _DAY, th.surge_ratio, base, lag), day
+    )
+    if today is None:
         return NO_DATA
-    ratio = today / usual
-    if ratio <= th.surge_ratio:
+    if not lasting:
         return None
     return Finding(
         key=_key(history, WATER_SURGE),
         severity=Severity.WARNING,
         at=end_of_day(day),
-        rule="surge_vs_week_high",
-        value=round(ratio, 2),
-        threshold=th.surge_ratio,
-        evidence={"water_l": today, "week_high_l": round(usual, 2)},
+        rule="over_usual_2_days",
+        value=round(1 + today.change_pct / 100, 2),
+        threshold=round(1 + today.limit_pct / 100, 2),
+        evidence={"water_l": round(today.value, 1), "usual_l": round(today.usual, 1)},
     )

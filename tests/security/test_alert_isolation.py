@@ -205,9 +205,11 @@ def test_an_alert_is_not_notified_when_queueing_its_sms_rolls_back(conn: psycopg
     worker = build_worker(conn, PrintProvider(), SmsSettings())
     assert worker.cycle(NOW).failures == []
     told = "SELECT evidence->'notified' FROM alerts WHERE type = 'heat_stress' AND farm_id = 'f-good'"
+    # The hot house opens heat stress and temperature alerts: one condition for the SMS budget,
+    # so each person is texted about it through whichever alert came first.
     sms = (
         "SELECT n.user_id FROM notifications n JOIN alerts a ON a.id = n.alert_id "
-        "WHERE a.type = 'heat_stress' ORDER BY n.id"
+        "WHERE a.farm_id = 'f-good' ORDER BY n.id"
     )
     assert conn.execute(told).fetchone() == ({"farmer": "critical"},)
     # Thirty minutes unacknowledged: the technician is owed an SMS, but the outbox refuses it.
@@ -222,9 +224,10 @@ def test_an_alert_is_not_notified_when_queueing_its_sms_rolls_back(conn: psycopg
     assert conn.execute(told).fetchone() == ({"farmer": "critical", "technician": "critical"},)
     owner = conn.execute("SELECT id FROM users WHERE username = 'owner-f-good'").fetchone()
     assert owner is not None
-    assert [r[0] for r in conn.execute(sms).fetchall()] == [owner[0], tech[0]]
+    texted = [r[0] for r in conn.execute(sms).fetchall()]
+    assert owner[0] in texted and texted.count(tech[0]) == 1
     worker.cycle(NOW + timedelta(minutes=33))
-    assert len(conn.execute(sms).fetchall()) == 2
+    assert [r[0] for r in conn.execute(sms).fetchall()] == texted
 
 
 def test_an_odd_gateway_health_payload_does_not_fail_the_fleets_read(conn: psycopg.Connection) -> None:

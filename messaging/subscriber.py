@@ -236,7 +236,15 @@ class MqttSubscriber:
                 generation=self._generation, received_s=time.time(), retain=bool(message.retain),
             )
             # Blocking here (queue full) stops reading the socket: TCP back-pressure on top of
-            # Receive Maximum, for brokers or protocol versions that do not honour it.
-            self.deliveries.put(delivery)
+            # Receive Maximum, for brokers or protocol versions that do not honour it. Never past
+            # stop(): a consumer that has stopped would leave this thread, and stop(), waiting.
+            while True:
+                try:
+                    self.deliveries.put(delivery, timeout=0.5)
+                    break
+                except queue.Full:
+                    if self._stopping:
+                        log.info("stopping with the queue full: %s left unacknowledged for redelivery", topic[:120])
+                        return
         except Exception:
             log.exception("dropping a delivery that could not be queued; it stays unacknowledged")

@@ -129,7 +129,9 @@ def test_outage_sigkill_and_disk_cap_lose_only_counted_frames(broker: Any, tmp_p
     assert pending > 150
 
     broker.start()
-    slow = dict(doc, sensors=[], scale=None, flock=None, outbox={"max_mb": 0.6, "drain_per_s": 10})
+    # Rows sent but not receipted when the agent is killed are resent after receipt_timeout_s.
+    slow = dict(doc, sensors=[], scale=None, flock=None,
+                outbox={"max_mb": 0.6, "drain_per_s": 10, "receipt_timeout_s": 5})
     cfg_path = tmp_path / "gateway.yaml"
     cfg_path.write_text(yaml.safe_dump(slow))
     cmd = [sys.executable, "-c", "from fuhuiyang.cli import main; main()", "edge", "run", "--config", str(cfg_path), "--tick", "0.05"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cloud.words import LABELS
+
 LANG_COOKIE = "fhy_lang"
 LANGS = ("zh-CN", "en")
 
@@ -67,7 +69,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "cameras": ("摄像头", "Cameras"),
     "software": ("软件版本", "Software"),
     "status": ("状态", "Status"),
-    "farm": ("农场", "Farm"),
     "sensors": ("传感器", "Sensors"),
     "config": ("远程配置", "Remote config"),
     "config_help": ("JSON 格式；推送前先检查", "JSON; it is checked before it is pushed"),
@@ -102,14 +103,17 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "error": ("出错了", "Something went wrong"),
     "new_alerts": ("有新告警，点击刷新", "New alerts: tap to refresh"),
     "back": ("返回", "Back"),
+    "invalid_input": ("填写有误", "Please check what you entered"),
+    "record_for_day": ("记录日期", "Record for"),
+    "open_day": ("打开", "Open"),
+    "next": ("下一页", "Next"),
+    "previous": ("上一页", "Previous"),
+    "full_frame": ("查看整幅画面", "See the whole frame"),
     "choose_farm": ("选择农场", "Choose a farm"),
     "comfort_ok": ("适宜", "Comfortable"),
     "comfort_warn": ("注意", "Watch"),
     "comfort_bad": ("超标", "Out of range"),
     "open": ("未处理", "Open"),
-    "critical": ("严重", "Critical"),
-    "warning": ("警告", "Warning"),
-    "info": ("提示", "Info"),
     "online": ("在线", "Online"),
     "offline": ("离线", "Offline"),
     "never_seen": ("未上线", "Never seen"),
@@ -127,6 +131,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "co2_ppm": ("二氧化碳", "CO₂"),
     "light_lux": ("光照", "Light"),
 }
+
+
+for _key, _pair in LABELS.items():  # the stored identifiers' words, on every page
+    TEXT.setdefault(_key, _pair)
 
 
 def translator(lang: str) -> Callable[[str], str]:

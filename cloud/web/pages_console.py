@@ -54,10 +54,10 @@ def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) 
             continue
         points = rows(conn, "SELECT bucket, avg FROM env_hourly WHERE house_id = %s AND metric = %s "
                             "AND bucket >= %s AND bucket <= %s ORDER BY bucket", (s["house_id"], s["metric"], start, now))
-        series = [charts.Series(s["metric"], [((p["bucket"] - start).total_seconds() / 3600, float(p["avg"]))
+        series = [charts.Series(t(s["metric"]), [((p["bucket"] - start).total_seconds() / 3600, float(p["avg"]))
                                               for p in points], COLOURS.get(s["metric"], "#333"))]
         ticks = [(float(h), f"-{48 - h}h") for h in range(0, 49, 12)]
-        out.append({"sensor": s, "svg": charts.line_chart(series, title=f"{s['id']} · {s['metric']}", x_labels=ticks)})
+        out.append({"sensor": s, "svg": charts.line_chart(series, title=f"{s['id']} · {t(s['metric'])}", x_labels=ticks)})
     return out
 
 

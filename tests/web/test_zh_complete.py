@@ -71,8 +71,8 @@ def test_every_page_in_zh_cn_is_in_words(web: ApiWorld, user: str, paths: list[s
         assert not untranslated(visible(r.text)), (path, untranslated(visible(r.text)))
 
 
-def test_exports_in_zh_cn_are_in_words(api: ApiWorld) -> None:
-    h = api.headers("tech1")
+def test_exports_in_zh_cn_are_in_words(web: ApiWorld) -> None:
+    api, h = web, web.headers("tech1")
     period = {"start": "2026-11-01", "end": "2026-11-29"}
     csv = api.client.get("/api/v1/reports/regions/c1/export", headers=h, params={**period, "format": "csv"})
     assert not untranslated(csv.content.decode("utf-8-sig")), untranslated(csv.content.decode("utf-8-sig"))

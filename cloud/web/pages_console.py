@@ -149,7 +149,12 @@ def provision_gateway(request: Request, conn: Conn, scope: WebScope, settings: S
                       gateway_id: Annotated[str, Form(max_length=64)] = "") -> Response:
     """Register a gateway and show its credentials once, with gateway.yaml and a QR code."""
     _console_only(scope)
-    credentials = provision.register(conn, scope, settings, farm_id, gateway_id.strip() or None)
+    return show_credentials(request, scope, provision.register(conn, scope, settings, farm_id,
+                                                               gateway_id.strip() or None))
+
+
+def show_credentials(request: Request, scope: Scope, credentials: dict[str, Any]) -> Response:
+    """New credentials (a registration or a rotation), shown once with gateway.yaml and a QR code."""
     return render(request, "provisioned.html", {
         "principal": scope.principal, "c": credentials, "qr": provision.qr_svg(provision.essentials(credentials)),
         "yaml_href": "data:text/yaml;charset=utf-8," + quote(credentials["gateway_yaml"])})

@@ -58,9 +58,10 @@ def test_the_checker_finds_what_it_should() -> None:
 
 @pytest.mark.parametrize("user,paths", [
     ("farmer1", ["/farm", "/login"]),
-    ("tech1", ["/console", f"/console/gateways/{world.gateway('f1')}", "/reports", "/reports/c1"]),
+    ("tech1", ["/console", f"/console/gateways/{world.gateway('f1')}", "/reports", "/reports/c1", "/console/farms",
+               "/console/farms/f1"]),
     ("staff2", ["/reports", "/reports/c2"]),
-    ("admin", ["/console", "/reports/p"]),
+    ("admin", ["/console", "/reports/p", "/console/users"]),
 ])
 def test_every_page_in_zh_cn_is_in_words(web: ApiWorld, user: str, paths: list[str]) -> None:
     c = browser_login(web.client, user)

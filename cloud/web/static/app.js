@@ -52,3 +52,18 @@
       .catch(function () {});
   }, 3000);
 })();
+
+// Small form helpers (no inline script: the CSP allows only our own files). A select with
+// data-form-action points its form at the chosen item; a form with data-confirm asks first.
+(function () {
+  document.querySelectorAll("select[data-form-action]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      select.form.action = select.getAttribute("data-form-action").replace("{id}", encodeURIComponent(select.value));
+    });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();

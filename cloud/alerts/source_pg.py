@@ -65,15 +65,17 @@ def load_flocks(conn: psycopg.Connection, start: date, end: date) -> list[FlockR
 
 
 def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> FlockHistory:
-    """Farmer records first; sensor water, scale summaries and mortality records fill gaps."""
+    """Farmer records first (entered or imported from the farm's book); sensor water, scale
+    summaries and mortality records fill gaps."""
     last = min(until, flock.ended_on or until)
     days: dict[date, dict[str, float | int | None]] = defaultdict(dict)
-    for day, deaths, feed, water, eggs in conn.execute(
-        """SELECT day, deaths, feed_kg, water_l, eggs FROM daily_records
-           WHERE flock_id = %s AND day BETWEEN %s AND %s""",
+    for day, deaths, feed, water, eggs, birds, weight, uniformity in conn.execute(
+        """SELECT day, deaths, feed_kg, water_l, eggs, birds, mean_weight_g, uniformity_pct
+           FROM daily_records WHERE flock_id = %s AND day BETWEEN %s AND %s""",
         (flock.flock, flock.placed_on, last),
     ).fetchall():
-        days[day].update(deaths=deaths, feed_kg=feed, water_l=water, eggs=eggs)
+        days[day].update(deaths=deaths, feed_kg=feed, water_l=water, eggs=eggs, birds=birds,
+                         mean_weight_g=weight, uniformity_pct=uniformity)
     lo, hi = _local_bounds(flock.placed_on, last, tz)
     for day, total in conn.execute(
         """SELECT (bucket AT TIME ZONE %s)::date, sum FROM env_daily
@@ -87,6 +89,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
            WHERE house_id = %s AND day BETWEEN %s AND %s GROUP BY day""",
         (flock.house, flock.placed_on, last),
     ).fetchall():
+        # The scale weighs far more birds than a farmer's sample: its figure wins where both exist.
         days[day].update(mean_weight_g=float(mean), uniformity_pct=float(uniformity))
     # The farmer's count and the camera's sightings are the same birds seen twice (the camera
     # sees part of the house): a day's deaths are the larger of the two, never their sum.
@@ -106,6 +109,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         DailyRecord(
             day=day,
             deaths=int(v.get("deaths") or 0),
+            birds=None if v.get("birds") is None else int(v["birds"] or 0),
             water_l=_f(v.get("water_l")),
             feed_kg=_f(v.get("feed_kg")),
             mean_weight_g=_f(v.get("mean_weight_g")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,9 @@ from cloud.api.services.paging import one, page
 
 RECORD_COLS = "flock_id, day, deaths, culls, feed_kg, water_l, eggs, entered_by, entered_at"
 FIELDS = ("deaths", "culls", "feed_kg", "water_l", "eggs")
+# Everything a day may hold: the form's fields and what a farm's book adds.
+DAY_FIELDS = (*FIELDS, "birds", "mean_weight_g", "uniformity_pct")
+REMOVED = ("deaths", "culls")  # the fields that lower the live count
 
 
 def list_daily(conn: psycopg.Connection, scope: Scope, flock_id: str, paging: PageParams,
@@ -37,26 +41,51 @@ def put_daily(conn: psycopg.Connection, scope: Scope, flock_id: str, day: date, 
         raise ApiError(422, "invalid", f"{day} is outside the flock's life ({flock['placed_on']} onwards)")
     if all(values.get(k) is None for k in FIELDS):
         raise ApiError(422, "invalid", "enter at least one value")
-    before = one(conn, f"SELECT {RECORD_COLS} FROM daily_records WHERE flock_id = %s AND day = %s FOR UPDATE",
+    before = one(conn, f"SELECT {RECORD_COLS} FROM daily_records WHERE flock_id = %s AND day = %s",
                  (flock_id, day))
-    removed_before = (before["deaths"] or 0) + (before["culls"] or 0) if before else 0
-    removed_now = (values.get("deaths") or 0) + (values.get("culls") or 0)
-    conn.execute(
-        "INSERT INTO daily_records (flock_id, day, deaths, culls, feed_kg, water_l, eggs, entered_by, entered_at) "
-        "VALUES (%(flock)s, %(day)s, %(deaths)s, %(culls)s, %(feed_kg)s, %(water_l)s, %(eggs)s, %(uid)s, now()) "
-        "ON CONFLICT (flock_id, day) DO UPDATE SET deaths = EXCLUDED.deaths, culls = EXCLUDED.culls, "
-        "feed_kg = EXCLUDED.feed_kg, water_l = EXCLUDED.water_l, eggs = EXCLUDED.eggs, "
-        "entered_by = EXCLUDED.entered_by, entered_at = EXCLUDED.entered_at",
-        {**{k: values.get(k) for k in FIELDS}, "flock": flock_id, "day": day, "uid": scope.principal.user_id},
-    )
-    if removed_now != removed_before:
-        conn.execute("UPDATE flocks SET birds_now = greatest(0, coalesce(birds_now, birds_placed) - %s) "
-                     "WHERE id = %s", (removed_now - removed_before, flock_id))
+    store_day(conn, flock_id, day, {k: values.get(k) for k in FIELDS}, scope.principal.user_id)
     audit.record(conn, scope.principal.user_id, "update" if before else "create", "daily_record",
                  f"{flock_id}/{day}", {k: values.get(k) for k in FIELDS})
     row = one(conn, f"SELECT {RECORD_COLS} FROM daily_records WHERE flock_id = %s AND day = %s", (flock_id, day))
     assert row is not None
     return row
+
+
+def store_day(conn: psycopg.Connection, flock_id: str, day: date, values: dict[str, Any], user_id: int | None,
+              source: str = "app") -> str:
+    """Create or update one day of a flock with the fields in `values`, the others kept.
+
+    The one writer of daily records (the app's form and a farm's imported book): deaths and
+    culls lower the flock's live count by what changed. Returns "inserted", "updated" or
+    "unchanged" (then nothing is written).
+    """
+    before = one(conn, f"SELECT {', '.join(DAY_FIELDS)} FROM daily_records WHERE flock_id = %s AND day = %s "
+                 "FOR UPDATE", (flock_id, day))
+    after = {k: (before or {}).get(k) for k in DAY_FIELDS} | {k: values[k] for k in DAY_FIELDS if k in values}
+    if before is not None and all(_same(before[k], after[k]) for k in DAY_FIELDS):
+        return "unchanged"
+    conn.execute(
+        f"INSERT INTO daily_records (flock_id, day, {', '.join(DAY_FIELDS)}, entered_by, entered_at, source) "
+        f"VALUES (%(flock)s, %(day)s, {', '.join(f'%({k})s' for k in DAY_FIELDS)}, %(uid)s, now(), %(source)s) "
+        f"ON CONFLICT (flock_id, day) DO UPDATE SET "
+        f"{', '.join(f'{k} = EXCLUDED.{k}' for k in DAY_FIELDS)}, entered_by = EXCLUDED.entered_by, "
+        "entered_at = EXCLUDED.entered_at, source = EXCLUDED.source",
+        {**after, "flock": flock_id, "day": day, "uid": user_id, "source": source},
+    )
+    removed = sum(after[k] or 0 for k in REMOVED) - sum((before or {}).get(k) or 0 for k in REMOVED)
+    if removed:
+        conn.execute("UPDATE flocks SET birds_now = greatest(0, coalesce(birds_now, birds_placed) - %s) "
+                     "WHERE id = %s", (removed, flock_id))
+    return "updated" if before is not None else "inserted"
+
+
+def _same(stored: Any, new: Any) -> bool:
+    if stored is None or new is None:
+        return stored is new
+    if isinstance(stored, float) or isinstance(new, float):
+        # `real` columns hold single precision: compare what would be stored.
+        return bool(struct.pack("f", float(stored)) == struct.pack("f", float(new)))
+    return bool(stored == new)
 
 
 MORTALITY_SELECT = ("m.id, m.flock_id, m.house_id, m.farm_id, m.ts, m.count, m.source, m.confirmed, "

@@ -156,7 +156,7 @@ def test_cells_that_are_not_what_their_column_needs() -> None:
 def test_files_that_are_not_books() -> None:
     for data, name, code in [(b"", "b.csv", "empty"), (b"\xd0\xcf\x11\xe0old", "b.xls", "old_xls"),
                              (b"PK\x03\x04broken", "b.xlsx", "not_xlsx"), (b"\xff\xfe\x00\x81\xff", "b.csv", "encoding"),
-                             ("a,b\n1,2\n".encode(), "b.csv", "no_header")]:
+                             (b"a,b\n1,2\n", "b.csv", "no_header")]:
         with pytest.raises(BookError) as err:
             read_book(data, name)
         assert err.value.code == code, (name, err.value)

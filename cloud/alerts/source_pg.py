@@ -64,7 +64,26 @@ def load_flocks(conn: psycopg.Connection, start: date, end: date) -> list[FlockR
     return [FlockRow(*row) for row in rows]
 
 
+def load_flock(conn: psycopg.Connection, flock_id: str) -> FlockRow | None:
+    row = conn.execute(
+        """SELECT fl.id, h.farm_id, fl.house_id, fl.breed, fl.placed_on, fl.birds_placed, fl.ended_on
+           FROM flocks fl JOIN houses h ON h.id = fl.house_id WHERE fl.id = %s""",
+        (flock_id,),
+    ).fetchone()
+    return None if row is None else FlockRow(*row)
+
+
 def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> FlockHistory:
+    """The flock's days as the rules judge them."""
+    # Impossible values become questions to the farmer and stay out of every baseline.
+    return screen(flock_context(flock), load_records(conn, flock, until, tz))
+
+
+def flock_context(flock: FlockRow) -> FlockContext:
+    return FlockContext(flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on)
+
+
+def load_records(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> list[DailyRecord]:
     """Farmer records first (entered or imported from the farm's book); sensor water, scale
     summaries and mortality records fill gaps."""
     last = min(until, flock.ended_on or until)
@@ -105,7 +124,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         if days[day].get("deaths") is None:
             days[day]["deaths"] = int(count)
     end_read(conn)
-    records = [
+    return [
         DailyRecord(
             day=day,
             deaths=int(v.get("deaths") or 0),
@@ -118,11 +137,6 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         )
         for day, v in sorted(days.items())
     ]
-    context = FlockContext(
-        flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on
-    )
-    # Impossible values become questions to the farmer and stay out of every baseline.
-    return screen(context, records)
 
 
 def load_environment(

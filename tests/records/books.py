@@ -41,7 +41,7 @@ class Book:
     split: date
     sheets: list[str] = field(default_factory=list)
 
-    def xlsx(self) -> bytes:
+    def xlsx(self, headers: list[str] | None = None) -> bytes:
         wb = Workbook()
         wb.remove(wb.active)
         for month in sorted({(d.day.year, d.day.month) for d in self.days}):
@@ -52,7 +52,7 @@ class Book:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
             ws.append(["品种：罗斯308", None, None, "记录人：李大姐"])
             ws.merge_cells("A2:C2")
-            ws.append(HEADERS)
+            ws.append(headers or HEADERS)
             deaths = 0
             for i, d in enumerate(x for x in self.days if (x.day.year, x.day.month) == month):
                 written = _date_cell(d.day, i)

@@ -21,6 +21,8 @@ def backtest_flock(conn: psycopg.Connection, flock_id: str, until: date, tz: str
     records = load_records(conn, flock, until, tz)
     thresholds = (book or ThresholdBook()).resolve(flock.breed, flock.farm, flock.house)
     farm = load_farms(conn).get(flock.farm)
-    # Messages name the farm as its people know it; thresholds were resolved by its id above.
-    context = replace(flock_context(flock), farm=farm.name if farm else flock.farm)
+    house = conn.execute("SELECT name FROM houses WHERE id = %s", (flock.house,)).fetchone()
+    # Messages name the farm and house as their people know them; thresholds were resolved by id above.
+    context = replace(flock_context(flock), farm=farm.name if farm else flock.farm,
+                      house=house[0] if house and house[0] else flock.house)
     return backtest(records, context, thresholds, curve=growth_curve(conn, flock), lang=lang)

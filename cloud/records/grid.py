@@ -15,7 +15,9 @@ from typing import Any
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-MAX_ROWS = 20_000  # years of days, per sheet; a larger sheet is not a farm's daily book
+MAX_ROWS = 20_000  # rows with something in them, per sheet: decades of days
+MAX_SHEET_ROWS = 200_000  # rows openpyxl would hand us at all (a stray cell far below the table)
+MAX_UNPACKED = 64 * 1024 * 1024  # a workbook is a zip: refuse one that unpacks to more than this
 
 
 class GridError(ValueError):
@@ -78,14 +80,25 @@ def _xlsx(data: bytes) -> list[Grid]:
     from openpyxl import load_workbook  # imported here: the edge install has no openpyxl
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(info.file_size for info in packed.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise GridError("not_xlsx", detail=str(exc)[:200]) from None
+    if unpacked > MAX_UNPACKED:  # a zip bomb, or not a farm's book
+        raise GridError("too_large", limit=MAX_UNPACKED // 1024)
+    try:
         book = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 (openpyxl raises a dozen kinds on a malformed file; all mean "not a workbook")
         raise GridError("not_xlsx", detail=str(exc)[:200]) from None
     grids = []
     for ws in book.worksheets:
-        if ws.max_row > MAX_ROWS:
+        if ws.max_row > MAX_SHEET_ROWS:
             raise GridError("too_many_rows", sheet=ws.title, rows=ws.max_row)
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        while rows and not any(c is not None and str(c).strip() for c in rows[-1]):
+            rows.pop()  # formatted but empty rows under the table
+        if len(rows) > MAX_ROWS:
+            raise GridError("too_many_rows", sheet=ws.title, rows=len(rows))
         merges = [Merge(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1)
                   for m in ws.merged_cells.ranges if m.min_row - 1 < len(rows)]
         grids.append(Grid(ws.title, rows, [m for m in merges if m.bottom < len(rows)]))

@@ -40,7 +40,8 @@ _UNITS: dict[str, tuple[str, float]] = {
     "m3": ("volume", 1000.0), "m³": ("volume", 1000.0), "立方": ("volume", 1000.0),
 }
 # Rates and running totals are derived figures, never a day's count: left for the user to map.
-_NOT_DAILY = ("率", "累计", "%", "cumulative", "rate", "total")
+# Per-bird figures (只均, 每只) need the flock size to become a day's total: also left unmapped.
+_NOT_DAILY = ("率", "累计", "%", "cumulative", "rate", "total", "只均", "每只", "perbird")
 _UNIT_IN_HEADER = re.compile(r"[（(\[]\s*([^)）\]]+?)\s*[)）\]]|[/／]\s*([A-Za-z\u4e00-\u9fff³]+)\s*$")
 
 

@@ -181,15 +181,46 @@ def _text(value: Any) -> str:
 
 
 def _header(grid: Grid, overrides: Mapping[str, str]) -> tuple[int, list[Column]] | None:
-    """The first row naming a date column and at least one other field, and its columns."""
+    """The first row naming a date column and at least one other field, and its columns.
+
+    A second header row under it (死淘 merged over 死亡 | 淘汰, 饲料消耗 over 总量(kg) | 只均(g))
+    names each column more closely: its name wins where it is recognised alone, else the two
+    read together. Returns the last header row.
+    """
     for r, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
         found = _columns(grid, r, row, overrides)
         fields = [c.field for c in found]
         if "date" in fields and any(f not in ("date", cols.IGNORE) for f in fields):
-            date_col = next(i for i, c in enumerate(found) if c.field == "date")
-            grid.fill_merges(r + 1, _index(found[date_col].letter))
+            date_col = _index(next(c for c in found if c.field == "date").letter)
+            grid.fill_merges(r + 1, date_col)
+            if r + 1 < len(grid.rows) and _is_subheader(grid.rows[r + 1], date_col):
+                grid.fill_merges(r + 2, date_col)
+                return r + 1, _columns(grid, r + 1, _combined(grid.rows[r], grid.rows[r + 1]), overrides)
             return r, _columns(grid, r, grid.rows[r], overrides)
     return None
+
+
+def _is_subheader(row: list[Any], date_col: int) -> bool:
+    cells = [_text(c) for c in row]
+    if not any(cells) or any(isinstance(c, int | float) and not isinstance(c, bool) for c in row):
+        return False
+    if date_col < len(row) and parse_day(row[date_col], Hint()) is not None:
+        return False
+    return not any(_number_like(c) for i, c in enumerate(row) if i != date_col)
+
+
+def _combined(top: list[Any], sub: list[Any]) -> list[str]:
+    names = []
+    for c in range(max(len(top), len(sub))):
+        upper = _text(top[c]) if c < len(top) else ""
+        lower = _text(sub[c]) if c < len(sub) else ""
+        if not lower or lower == upper:
+            names.append(upper)
+        elif not upper or cols.recognise(lower) is not None:
+            names.append(lower)
+        else:
+            names.append(f"{upper} {lower}")
+    return names
 
 
 def get_column_letter(number: int) -> str:

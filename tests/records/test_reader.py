@@ -79,6 +79,26 @@ def test_one_sheet_only_and_a_sheet_of_another_layout() -> None:
     assert only.days[0].values == {"feed_kg": 1500.0}  # tonnes in the header, kilograms stored
 
 
+def test_two_header_rows_under_merged_group_names() -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "2023年3月"
+    ws.append(["某某蛋鸡场生产日报"])
+    ws.append(["日期", "死淘(只)", None, "饲料消耗", None, "饮水(L)"])
+    ws.append([None, "死亡", "淘汰", "总量(kg)", "只均(g)", None])
+    for cells in ("A2:A3", "B2:C2", "D2:E2", "F2:F3", "A1:F1"):
+        ws.merge_cells(cells)
+    ws.append(["3月1日", 2, 1, 110.5, 110, 200])
+    ws.append(["3月2日", 0, 0, 111, 111, 201])
+    read = read_book(_save(wb), "b.xlsx")
+    assert [(c.key, c.field) for c in read.columns] == [
+        ("日期", "date"), ("死亡", "deaths"), ("淘汰", "culls"), ("饲料消耗 总量(kg)", "feed_kg"),
+        ("饲料消耗 只均(g)", "ignore"), ("饮水(L)", "water_l")]
+    assert read.days[0].day == date(2023, 3, 1)
+    assert read.days[0].values == {"deaths": 2, "culls": 1, "feed_kg": 110.5, "water_l": 200.0}
+    assert read.issues == []
+
+
 @pytest.mark.parametrize(("header", "field", "factor"), [
     ("饲料(斤)", "feed_kg", 0.5), ("饲料（公斤）", "feed_kg", 1.0), ("日饮水量(ml)", "water_l", 0.001),
     ("饮水/吨", "water_l", 1000.0), ("体重(kg)", "mean_weight_g", 1000.0), ("平均体重（克）", "mean_weight_g", 1.0),

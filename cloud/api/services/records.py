@@ -15,7 +15,8 @@ from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import FARM_IN_SCOPE, get_flock, scope_params
 from cloud.api.services.paging import one, page
 
-RECORD_COLS = "flock_id, day, deaths, culls, feed_kg, water_l, eggs, entered_by, entered_at"
+RECORD_COLS = ("flock_id, day, deaths, culls, feed_kg, water_l, eggs, birds, mean_weight_g, uniformity_pct, source, "
+               "entered_by, entered_at")
 FIELDS = ("deaths", "culls", "feed_kg", "water_l", "eggs")
 # Everything a day may hold: the form's fields and what a farm's book adds.
 DAY_FIELDS = (*FIELDS, "birds", "mean_weight_g", "uniformity_pct")

@@ -17,7 +17,9 @@ def test_technician_imports_a_farm_book_and_sees_the_backtest(site: tuple[ApiWor
     book = tmp_path / "李家坪鸡场2026.xlsx"
     book.write_bytes(_book())
     page = login(browser, url, "tech1")
-    page.goto(f"{url}/farm?farm=f1")
+    assert page.url.endswith("/console")
+    page.get_by_role("link", name="农场 f1").first.click()  # the farm of a gateway in the console
+    page.wait_for_load_state()
     page.get_by_role("link", name="导入记录本").click()
     page.wait_for_load_state()
     page.get_by_label("记录本文件（.xlsx 或 .csv）").set_input_files(str(book))

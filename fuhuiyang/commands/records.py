@@ -43,10 +43,10 @@ def import_cmd(path: Path, flock_id: str, sheet: str | None, mapping: tuple[str,
     """Import a farm's record book: one transaction for the whole book; a re-import changes nothing."""
     from cloud.api.errors import ApiError
     from cloud.api.services.record_import import import_book
-    from cloud.db.connection import connect
     from cloud.records import BookError, read_book
     from cloud.records.reader import parse_mapping
     from cloud.settings import CloudSettings
+    from fuhuiyang.processes.alerts import open_database
 
     try:
         data = path.read_bytes()
@@ -59,7 +59,7 @@ def import_cmd(path: Path, flock_id: str, sheet: str | None, mapping: tuple[str,
     settings = CloudSettings()
     day = today.date() if today is not None else datetime.now(ZoneInfo(settings.timezone)).date()
     try:
-        conn = connect(settings.database_url, settings.database_schema)
+        conn = open_database(settings)
     except Exception as exc:  # psycopg.OperationalError and friends: say what failed, no traceback
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
     with conn:

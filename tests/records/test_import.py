@@ -29,8 +29,9 @@ BIRDS = 1000
 
 
 @pytest.fixture
-def farm(db: TestDatabase) -> Iterator[TestDatabase]:
-    """The test world, with flock f1 placed earlier and no records yet: the farm is new to us."""
+def farm(any_db: TestDatabase) -> Iterator[TestDatabase]:
+    """The test world on both engines, flock f1 placed earlier and no records yet: the farm is new to us."""
+    db = any_db
     with db.connect() as conn:
         world.seed(conn)
         conn.execute("DELETE FROM daily_records WHERE flock_id = %s", (FLOCK,))
@@ -39,9 +40,14 @@ def farm(db: TestDatabase) -> Iterator[TestDatabase]:
     yield db
 
 
+def _env(db: TestDatabase) -> dict[str, str]:
+    # The TimescaleDB engine in tests is PGlite: one backend shared by every connection.
+    return {**db.env(), "FUHUIYANG_DATABASE_PREPARED_STATEMENTS": "false" if db.timescaledb else "true"}
+
+
 def _import(db: TestDatabase, path: Path, *args: str) -> dict[str, Any]:
     result = CliRunner().invoke(records, ["import", "--file", str(path), "--flock", FLOCK, "--today",
-                                          TODAY.isoformat(), "--json", *args], env=db.env())
+                                          TODAY.isoformat(), "--json", *args], env=_env(db))
     assert result.exit_code == 0, result.output + (result.stderr or "")
     out: dict[str, Any] = json.loads(result.stdout)
     return out
@@ -145,7 +151,7 @@ def test_days_outside_the_flock_and_other_farms(farm: TestDatabase, tmp_path: Pa
     assert sum(e["code"] == "future" for e in _import(farm, future)["errors"]) == 2
     # A farmer of another farm cannot import into this flock; the technician of its county can.
     result = CliRunner().invoke(records, ["import", "--file", str(path), "--flock", FLOCK, "--user", "farmer3"],
-                                env=farm.env())
+                                env=_env(farm))
     assert result.exit_code != 0 and "not found" in result.output + (result.stderr or "")
     assert "Traceback" not in result.output
     ok = _import(farm, path, "--user", "tech1")

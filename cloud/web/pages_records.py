@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -44,7 +44,8 @@ def _farm(conn: Any, scope: Scope, farm_id: str) -> tuple[dict[str, Any], list[d
 
 
 def _today(request: Request) -> date:
-    return request.app.state.clock().astimezone(FARM_TZ).date()  # type: ignore[no-any-return]
+    now: datetime = request.app.state.clock()
+    return now.astimezone(FARM_TZ).date()
 
 
 @router.get("/farm/{farm_id}/import")

@@ -306,6 +306,11 @@ class DailyRecordOut(BaseModel):
     feed_kg: float | None
     water_l: float | None
     eggs: int | None
+    # What a farm's imported book adds (issue 24); None on days entered in the app.
+    birds: int | None = None
+    mean_weight_g: float | None = None
+    uniformity_pct: float | None = None
+    source: Literal["app", "import"] = "app"
     entered_by: int | None
     entered_at: datetime
 

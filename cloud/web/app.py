@@ -16,7 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from cloud.api.errors import ApiError
 from cloud.settings import CloudSettings
-from cloud.web import pages_auth, pages_console, pages_farm, pages_onboard, pages_reports
+from cloud.web import (
+    pages_auth,
+    pages_console,
+    pages_farm,
+    pages_onboard,
+    pages_records,
+    pages_reports,
+)
 from cloud.web.render import lang_of, render, templates
 
 log = logging.getLogger(__name__)
@@ -38,7 +45,7 @@ def install(app: FastAPI, settings: CloudSettings,
     app.state.templates = templates()
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
-    for module in (pages_auth, pages_farm, pages_console, pages_onboard, pages_reports):
+    for module in (pages_auth, pages_farm, pages_records, pages_console, pages_onboard, pages_reports):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -33,6 +33,8 @@ from cloud.notify.providers import (
     TransientSendError,
 )
 from cloud.notify.refusals import MemoryRefusalLog, RefusalLog
+from cloud.notify.segments import count_segments
+from cloud.notify.templates import template_text
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +310,14 @@ class Outbox:
         if self._provider_down:
             self._provider_down = False
             log.warning("SMS provider %s is back", self.provider.name)
+        if message.template and isinstance(self.provider, TemplateSmsProvider):
+            # Record what the provider sent: its signature and the approved template filled in.
+            sent = template_text(self.provider.sign_name, message.template, message.params)
+            if sent and sent != message.text:
+                segments = count_segments(sent).count
+                if message.segments:
+                    message.cost = round(message.cost * segments / message.segments, 4)
+                message.text, message.segments = sent, segments
         message.state = OutState.SENT
         message.provider_id = provider_id
         message.sent_at = now

@@ -230,6 +230,14 @@ def signed(sign: str, content: str) -> str:
     return f"【{sign}】{content}"
 
 
+def template_text(sign: str, template: str, params: Mapping[str, str]) -> str:
+    """The text a provider builds from an approved template and its values."""
+    found = CATALOGUE.get(template)
+    if found is None:
+        return ""
+    return signed(sign, found.fill({v.name: params.get(v.name, "-") for v in found.variables}))
+
+
 def render_alert(
     msg: MessageInput, reply_code: str, sign: str, var_max: int = DESIGN_VAR_MAX
 ) -> RenderedSms:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from cloud.alerts.messages import MessageInput
 from cloud.alerts.model import Severity
 from cloud.notify.fakes.aliyun import FakeAliyunSms
 from cloud.notify.fakes.tencent import FakeTencentSms
@@ -24,7 +25,6 @@ from cloud.notify.providers import (
     aliyun_signature,
 )
 from cloud.notify.refusals import MemoryRefusalLog
-from cloud.alerts.messages import MessageInput
 from cloud.notify.templates import CATALOGUE, render_alert
 from cloud.notify.tencent import TencentSmsProvider, tc3_authorization
 from tests.alerts.factories import T0

@@ -60,7 +60,7 @@ def test_every_template_renders_within_limits_for_worst_case_values(
         assert 1 <= len(value) <= min(var_max, TENCENT_PERSONAL_VAR_MAX), (name, value)
         assert not set(value) & set("【】{}$"), value  # nothing read as a signature or variable
     text = "【富慧养】" + template.fill(params)
-    assert count_segments(text).count <= 3  # 201 UCS-2 units at most, even with every value full
+    assert count_segments(text).count <= 2  # a basic phone shows it whole, even with every value full
 
 
 @settings(max_examples=200, deadline=None)

@@ -140,3 +140,20 @@ def test_retention_command(db: TestDatabase, tmp_path: Path, monkeypatch: pytest
     # Real time is later than NOW: every frame row is older than 180 days relative to it or not,
     # so check only what does not depend on the date: the orphan goes, the evidence stays.
     assert report["kept_evidence"] >= 2 and files["orphan"].path not in {f.path for f in store.files()}
+
+
+def test_timescaledb_policy_expires_the_rows_and_the_sweep_the_files(tsdb: TestDatabase, tmp_path: Path) -> None:
+    """On TimescaleDB the retention policy drops the rows (here: its drop_chunks, run by hand);
+    the sweep then removes the files nothing names any more."""
+    store = LocalFrameStore(tmp_path)
+    with tsdb.connect() as conn:
+        files = _scenario(conn, store)
+        now = _age_all_but_young(store, files, tmp_path)
+        before = expire_frames(conn, store, now)
+        assert before.rows_expire_by == "timescaledb policy" and before.rows_expired == 0
+        assert before.files_deleted == 1  # only the orphan: the policy has not run yet
+        conn.execute("SELECT drop_chunks('frames', older_than => %s::timestamptz)", (now - timedelta(days=180),))
+        conn.commit()
+        after = expire_frames(conn, store, now)
+        assert after.files_deleted == 1 and files["old"].path not in {f.path for f in store.files()}
+        assert after.kept_evidence == 2 and files["crop"].path in {f.path for f in store.files()}

@@ -57,6 +57,7 @@ class FakeAliyunSms:
     templates: dict[str, str] = field(default_factory=dict)  # TemplateCode -> content
     delivered: list[Delivered] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # the code of each refusal, in order
+    on_delivered: Callable[[Delivered], None] | None = None  # e.g. the demo's SMS sink
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: FakeHttpServer | None = None
 
@@ -139,9 +140,10 @@ class FakeAliyunSms:
             return 200, "isv.BUSINESS_LIMIT_CONTROL", f"触发天级流控Permits:{self.per_template_day}", {}
         text = f"【{sign}】" + _VAR.sub(lambda mt: params[mt.group(1)], content)
         biz_id = f"{900000 + len(self.delivered)}^0"
-        self.delivered.append(
-            Delivered(biz_id, form.get("OutId", ""), phone, sign, form["TemplateCode"], params, text, now)
-        )
+        sent = Delivered(biz_id, form.get("OutId", ""), phone, sign, form["TemplateCode"], params, text, now)
+        self.delivered.append(sent)
+        if self.on_delivered is not None:
+            self.on_delivered(sent)
         return 200, "OK", "OK", {"BizId": biz_id}
 
     # -- pushes -------------------------------------------------------------------------

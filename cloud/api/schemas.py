@@ -186,9 +186,11 @@ class FlockIn(_In):
 
 
 class FlockPatch(_In):
-    clearable = frozenset({"birds_now", "ended_on"})
+    """Birds alive is derived from the placement and the daily records, so it is not patched."""
 
-    birds_now: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    clearable = frozenset({"ended_on"})
+
+    birds_placed: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     ended_on: date | None = None
 
 

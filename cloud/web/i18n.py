@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cloud.words import LABELS
+
 LANG_COOKIE = "fhy_lang"
 LANGS = ("zh-CN", "en")
 
@@ -76,7 +78,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "cameras": ("摄像头", "Cameras"),
     "software": ("软件版本", "Software"),
     "status": ("状态", "Status"),
-    "farm": ("农场", "Farm"),
     "sensors": ("传感器", "Sensors"),
     "config": ("远程配置", "Remote config"),
     "config_help": ("JSON 格式；推送前先检查", "JSON; it is checked before it is pushed"),
@@ -111,14 +112,72 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "error": ("出错了", "Something went wrong"),
     "new_alerts": ("有新告警，点击刷新", "New alerts: tap to refresh"),
     "back": ("返回", "Back"),
+    "invalid_input": ("填写有误", "Please check what you entered"),
+    "record_for_day": ("记录日期", "Record for"),
+    "open_day": ("打开", "Open"),
+    "farms": ("农场管理", "Farms"),
+    "users": ("用户管理", "Users"),
+    "new_farm": ("新建农场", "New farm"),
+    "farm_name": ("农场名称", "Farm name"),
+    "township": ("乡镇", "Township"),
+    "village": ("村", "Village"),
+    "village_help": ("选已有的村，或输入新村名", "pick a village or type a new one"),
+    "farm_kind": ("规模", "Kind"),
+    "backyard": ("散养户", "Backyard"),
+    "smallhouse": ("小型鸡舍", "Small house"),
+    "commercial": ("规模场", "Commercial"),
+    "create": ("创建", "Create"),
+    "no_township": ("您的辖区里还没有乡镇，请管理员先添加", "No township in your area yet: ask an administrator"),
+    "farm_page": ("养殖户看到的页面", "The farmer's page"),
+    "houses": ("鸡舍", "Houses"),
+    "capacity": ("容量", "Capacity"),
+    "house_name": ("鸡舍名称", "House name"),
+    "add_house": ("添加鸡舍", "Add house"),
+    "flocks": ("鸡群", "Flocks"),
+    "birds": ("只", "birds"),
+    "breed": ("品种", "Breed"),
+    "birds_placed": ("入栏数", "Birds placed"),
+    "placed_on": ("入栏日期", "Placed on"),
+    "place_flock": ("入栏", "Place flock"),
+    "farmers": ("养殖户", "Farmers"),
+    "new_farmer_account": ("已为养殖户开通账号", "Farmer account created"),
+    "farmer_linked": ("已关联已有账号", "Linked an existing account"),
+    "inactive": ("已停用", "Inactive"),
+    "phone": ("手机号", "Phone"),
+    "display_name": ("姓名", "Name"),
+    "add_farmer": ("添加养殖户", "Add farmer"),
+    "revoked": ("已吊销", "Revoked"),
+    "rotate": ("更换密码", "Rotate password"),
+    "revoke": ("吊销", "Revoke"),
+    "revoke_confirm": ("吊销后网关将无法连接，确定吗？", "The gateway will no longer connect. Revoke it?"),
+    "created": ("已创建", "Created"),
+    "scope": ("负责范围", "Scope"),
+    "deactivate": ("停用", "Deactivate"),
+    "activate": ("启用", "Activate"),
+    "new_user": ("新建用户", "New user"),
+    "area": ("辖区", "Area"),
+    "city": ("市", "City"),
+    "desired_version": ("期望配置", "Desired config"),
+    "no_answer_yet": ("网关尚未回复", "No answer from the gateway yet"),
+    "gateway_answer": ("网关回复", "Gateway's answer"),
+    "waiting_for_gateway": ("等待网关应用新配置…", "waiting for the gateway to apply it…"),
+    "setting": ("设置项", "Setting"),
+    "applied_value": ("网关当前", "On the gateway"),
+    "desired_value": ("要设置为", "Set to"),
+    "gateway_default": ("保持默认", "Gateway default"),
+    "advanced_json": ("高级：设备列表等（JSON）", "Advanced: devices and more (JSON)"),
+    "true": ("是", "Yes"),
+    "false": ("否", "No"),
+    "platform": ("平台秤", "Platform scale"),
+    "hanging": ("吊秤", "Hanging scale"),
+    "next": ("下一页", "Next"),
+    "previous": ("上一页", "Previous"),
+    "full_frame": ("查看整幅画面", "See the whole frame"),
     "choose_farm": ("选择农场", "Choose a farm"),
     "comfort_ok": ("适宜", "Comfortable"),
     "comfort_warn": ("注意", "Watch"),
     "comfort_bad": ("超标", "Out of range"),
     "open": ("未处理", "Open"),
-    "critical": ("严重", "Critical"),
-    "warning": ("警告", "Warning"),
-    "info": ("提示", "Info"),
     "online": ("在线", "Online"),
     "offline": ("离线", "Offline"),
     "never_seen": ("未上线", "Never seen"),
@@ -136,6 +195,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "co2_ppm": ("二氧化碳", "CO₂"),
     "light_lux": ("光照", "Light"),
 }
+
+
+for _key, _pair in LABELS.items():  # the stored identifiers' words, on every page
+    TEXT.setdefault(_key, _pair)
 
 
 def translator(lang: str) -> Callable[[str], str]:

@@ -41,9 +41,10 @@ def console(request: Request, conn: Conn, scope: WebScope, page: int = 0) -> Res
     now = request.app.state.clock()
     my_farms, _ = catalog.list_farms(conn, scope, PageParams(limit=500, offset=0))
     budget = sms_budget.per_person(conn, scope)
+    refused = sms_budget.refusals(conn, scope)
     return render(request, "console.html", {"principal": scope.principal, "gateways": items, "total": total,
                                             "farms": farms, "now": now, "page": page, "my_farms": my_farms,
-                                            "budget": budget})
+                                            "budget": budget, "refused": refused})
 
 
 def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +16,7 @@ from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
 from cloud.alerts.records import RecordsError, parse_book
 from cloud.alerts.thresholds import ThresholdBook, load_book
 from cloud.notify.segments import count_segments
+from cloud.notify.templates import ALIYUN_VAR_MAX, CATALOGUE, TENCENT_PERSONAL_VAR_MAX, signed
 from farming.growth import BREEDS, Gompertz, fit_gompertz, standard_curve
 
 log = logging.getLogger(__name__)
@@ -295,9 +297,21 @@ def run_cmd(
 @alerts.command(name="templates")
 @click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
 @click.option("--price", default=0.045, show_default=True, help="Price per SMS segment (CNY).")
+@click.option(
+    "--provider",
+    type=click.Choice(["aliyun", "tencent"]),
+    default=None,
+    help="List the templates to submit for review to this provider (name, content, variables).",
+)
+@click.option("--sign", default="富慧养", show_default=True, help="The SMS signature, for the examples.")
 @click.option("--json", "as_json", is_flag=True)
-def templates_cmd(lang: str, price: float, as_json: bool) -> None:
-    """Render every alert type with sample values, with SMS segments and cost."""
+def templates_cmd(lang: str, price: float, provider: str | None, sign: str, as_json: bool) -> None:
+    """Render every alert type with sample values, with SMS segments and cost; with --provider,
+    the templates to submit for review (then map each name to the provider's code in
+    FUHUIYANG_SMS_TEMPLATE_CODES)."""
+    if provider is not None:
+        _submission(provider, sign, as_json)
+        return
     rows = []
     for kind in ALL_TYPES:
         sample = MessageInput(
@@ -328,6 +342,35 @@ def templates_cmd(lang: str, price: float, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['segments']} seg {row['units']:>3} {row['encoding']}  {row['text']}")
+
+
+def _submission(provider: str, sign: str, as_json: bool) -> None:
+    limit = ALIYUN_VAR_MAX if provider == "aliyun" else TENCENT_PERSONAL_VAR_MAX
+    rows: list[dict[str, Any]] = []
+    for t in CATALOGUE.values():
+        example = signed(sign, t.fill(t.example_params()))
+        seg = count_segments(example)
+        rows.append(
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "rule": t.rule,
+                "type": "notification",  # 短信通知 / 通知类短信: never a verification code
+                "content": t.content if provider == "aliyun" else t.tencent_content,
+                "variables": [
+                    {"name": v.name, "position": i + 1, "max_len": min(v.max_len, limit), "example": v.example}
+                    for i, v in enumerate(t.variables)
+                ],
+                "example": example,
+                "segments": seg.count,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        variables = ", ".join(f"{v['name']} ≤{v['max_len']}" for v in row["variables"])
+        click.echo(f"{row['name']}\n  {row['content']}\n  variables: {variables}\n  example: {row['example']}")
 
 
 _SAMPLE_VALUE = 3.0

@@ -95,6 +95,15 @@ class PhoneChange(_In):
     phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{3,31}$")]
 
 
+class SmsCodeRequest(_In):
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{6,31}$")]
+
+
+class SmsSignIn(_In):
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{6,31}$")]
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class PhoneCode(_In):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 

@@ -48,6 +48,11 @@ def install(app: FastAPI, settings: CloudSettings,
     for module in (pages_auth, pages_farm, pages_records, pages_console, pages_onboard, pages_reports):
         app.include_router(module.router, include_in_schema=False)
 
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> Response:  # served from the root so that it may cover every page
+        return Response((STATIC / "sw.js").read_bytes(), media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:  # browsers ask for it before reading the page's <link rel="icon">
         return RedirectResponse("/static/icon-32.png", status_code=301)

@@ -46,9 +46,10 @@ def put_daily(conn: psycopg.Connection, scope: Scope, flock_id: str, day: date, 
         raise invalid("请至少填写一项", "enter at least one value")
     before = one(conn, f"SELECT {RECORD_COLS} FROM daily_records WHERE flock_id = %s AND day = %s",
                  (flock_id, day))
-    store_day(conn, flock_id, day, {k: values.get(k) for k in FIELDS}, scope.principal.user_id)
-    audit.record(conn, scope.principal.user_id, "update" if before else "create", "daily_record",
-                 f"{flock_id}/{day}", {k: values.get(k) for k in FIELDS})
+    # The same entry sent twice (a phone resending after a dropped link) changes nothing, once.
+    if store_day(conn, flock_id, day, {k: values.get(k) for k in FIELDS}, scope.principal.user_id) != "unchanged":
+        audit.record(conn, scope.principal.user_id, "update" if before else "create", "daily_record",
+                     f"{flock_id}/{day}", {k: values.get(k) for k in FIELDS})
     row = one(conn, f"SELECT {RECORD_COLS} FROM daily_records WHERE flock_id = %s AND day = %s", (flock_id, day))
     assert row is not None
     return row

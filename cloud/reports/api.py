@@ -1,4 +1,4 @@
-"""Report routes: the regional report as JSON, and as CSV, XLSX or PDF downloads."""
+"""Report routes: the regional report as JSON, and as CSV, XLSX, PDF or Parquet downloads."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from cloud.reports.rollup import RegionReport
 router = APIRouter(tags=["reports"])
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "pdf": "application/pdf"}
+         "pdf": "application/pdf",
+         "parquet": "application/vnd.apache.parquet"}
 
 
 def side_connection(request: Request) -> Iterator[psycopg.Connection | None]:
@@ -57,11 +58,11 @@ def region_report(region_id: Id, conn: Conn, scope: CurrentScope, side: Side, st
 @router.get("/reports/regions/{region_id}/export", response_class=Response,
             responses={200: {"content": {m: {} for m in MEDIA.values()}}})
 def region_export(region_id: Id, conn: Conn, scope: CurrentScope, side: Side,
-                  format: Annotated[Literal["csv", "xlsx", "pdf"], Query()] = "csv",
+                  format: Annotated[Literal["csv", "xlsx", "pdf", "parquet"], Query()] = "csv",
                   lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
                   start: date | None = None, end: date | None = None) -> Response:
     report = service.regional_report(conn, scope, region_id, *period(start, end), side=side)
-    render = {"csv": export.to_csv, "xlsx": export.to_xlsx, "pdf": export.to_pdf}[format]
+    render = {"csv": export.to_csv, "xlsx": export.to_xlsx, "pdf": export.to_pdf, "parquet": export.to_parquet}[format]
     filename = f"fuhuiyang-{region_id}-{report.start}-{report.end}.{format}"
     return Response(render(report, lang), media_type=MEDIA[format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,4 +1,4 @@
-"""A region report as CSV, XLSX and a printable PDF."""
+"""A region report as CSV, XLSX, a printable PDF and Parquet (the analysts' typed table)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,10 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
     return str(v)
+
+
+def to_parquet(report: RegionReport, lang: str = "zh-CN") -> bytes:
+    """The report table as cloud/reports/frames.py types it (`lang` has no effect: columns are keys)."""
+    from cloud.reports.frames import parquet_bytes, report_frames
+
+    return parquet_bytes(report_frames(report).table)

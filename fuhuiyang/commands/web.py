@@ -68,5 +68,5 @@ def weekly_reports(today: object, levels: tuple[str, ...], lang: str) -> None:
     settings = CloudSettings()
     day: date = today.date() if isinstance(today, datetime) else datetime.now(ZoneInfo(settings.timezone)).date()
     with connect(settings.database_url, settings.database_schema, autocommit=True) as conn:
-        paths = write_weekly(conn, settings.reports_dir, day, levels, lang)
+        paths = write_weekly(conn, settings.reports_dir, day, levels, lang, settings.pdf_font)
     click.echo(json.dumps({"written": [str(p) for p in paths]}))

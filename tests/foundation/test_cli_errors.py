@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -103,3 +104,19 @@ def test_bench_ingest_starts_an_embedded_database_when_none_answers(postgres_url
     assert "Traceback" not in done.stderr
     result = json.loads(done.stdout)
     assert result["database_server"] == "embedded" and result["lost"] == 0 and result["points_per_s"] > 0
+
+
+def test_services_name_what_is_missing_at_start(db: TestDatabase, postgres_url: str, mqtt_broker: Any) -> None:
+    from cloud.settings import CloudSettings
+    from fuhuiyang.processes import preflight
+
+    port = closed_port()
+    missing = preflight.problems(CloudSettings(database_url=f"postgresql://postgres@127.0.0.1:{port}/x",
+                                               mqtt_url=f"mqtt://127.0.0.1:{port}"))
+    assert missing == [f"no PostgreSQL server answers at 127.0.0.1:{port} (connection refused): start it or set "
+                       "FUHUIYANG_DATABASE_URL", f"no MQTT broker answers at 127.0.0.1:{port} (FUHUIYANG_MQTT_URL)"]
+    unmigrated = preflight.problems(CloudSettings(database_url=postgres_url, database_schema="never_migrated_here"),
+                                    broker=False)
+    assert len(unmigrated) == 1 and "fuhuiyang db migrate" in unmigrated[0]
+    assert preflight.problems(CloudSettings(database_url=db.url, database_schema=db.schema,
+                                            mqtt_url=mqtt_broker.url)) == []

@@ -1,4 +1,4 @@
-"""The scheduled weekly report: each region's last full week, written to storage as CSV, XLSX and PDF.
+"""The scheduled weekly report: each region's last full week, written to storage as CSV, XLSX, PDF and Parquet.
 
 Run weekly by cron or a systemd timer (`fuhuiyang cloud web weekly-reports`); rerunning for the
 same week rewrites the same files.
@@ -38,7 +38,7 @@ def write_weekly(conn: psycopg.Connection, out_dir: Path, today: date, levels: t
         folder = out_dir / region_id
         folder.mkdir(parents=True, exist_ok=True)
         for ext, render in (("csv", export.to_csv), ("xlsx", export.to_xlsx),
-                            ("pdf", partial(export.to_pdf, font_path=pdf_font))):
+                            ("pdf", partial(export.to_pdf, font_path=pdf_font)), ("parquet", export.to_parquet)):
             path = folder / f"{start.isoformat()}_{end.isoformat()}.{ext}"
             try:
                 content = render(report, lang)

@@ -13,8 +13,11 @@ import pytest
 from cloud.reports import export
 from cloud.reports.queries import FarmFacts, ReportData
 from cloud.reports.rollup import RegionReport, build
+from cloud.reports.weekly import write_weekly
+from tests.api import world
 from tests.api.conftest import ApiWorld
 from tests.api.test_reports import PERIOD
+from tests.support.databases import TestDatabase
 
 WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
@@ -102,3 +105,14 @@ def test_the_image_ships_a_font_the_search_knows() -> None:
     dockerfile = (Path(__file__).parents[2] / "deploy" / "Dockerfile").read_text()
     assert "fonts-wqy-microhei" in dockerfile
     assert WQY in export.CJK_FONTS  # where Debian's fonts-wqy-microhei puts it
+
+
+def test_the_weekly_job_writes_the_other_files_when_no_pdf_can_be_made(db: TestDatabase, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.ttc"
+    broken.write_bytes(b"not a font")
+    monkeypatch.setattr(export, "CJK_FONTS", (str(broken),))
+    with db.connect() as conn:
+        world.seed(conn)
+        paths = write_weekly(conn, tmp_path / "out", date(2026, 12, 1), ("county",))
+    assert sorted(p.suffix for p in paths if p.parent.name == "c1") == [".csv", ".parquet", ".xlsx"]

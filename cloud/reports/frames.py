@@ -219,6 +219,8 @@ def frame(conn: psycopg.Connection, scope: Scope, kind: Kind, filters: Filters =
             raise ApiError(422, "invalid", "a regional report needs --county or --township")
         if filters.flock is not None:
             raise ApiError(422, "invalid", "a regional report has no --flock filter")
+        if _selected_regions(conn, scope, filters) == set():  # checks each id's level and visibility too
+            raise ApiError(422, "invalid", f"township {filters.township} is not in county {filters.county}")
         start, end = filters.period(today or datetime.now(ZoneInfo(TZ)).date())
         return region_frames(conn, scope, region_id, start, end).table
     if kind == "records":

@@ -126,6 +126,12 @@ def test_a_technicians_frames_hold_only_their_farms(api: ApiWorld) -> None:
     with pytest.raises(ApiError) as err:
         table_of(api, "farmer1", "region", frames.Filters(county="c1"))
     assert err.value.status in (403, 404)
+    with pytest.raises(ApiError) as err:
+        table_of(api, "admin", "region", frames.Filters(county="c2", township="t1"))
+    assert "not in county c2" in err.value.message
+    with pytest.raises(ApiError) as err:
+        table_of(api, "admin", "records", frames.Filters(county="t1"))
+    assert "is a township, not a county" in err.value.message
     one = table_of(api, "admin", "records", frames.Filters(flock=world.flock("f4")))
     assert set(one["flock_id"]) == {world.flock("f4")} and len(one) == 7
 

@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.api.errors import ApiError
-from cloud.api.scope import Principal, Role, Scope, resolve
 from cloud.reports import frames
 from fuhuiyang.commands.reports import reports
 from tests.api import world
@@ -29,23 +28,20 @@ START, END = world.TODAY - timedelta(days=7), world.TODAY + timedelta(days=1)
 FILTERS = frames.Filters(start=START, end=END)
 
 
-def scope_of(api: ApiWorld, username: str) -> Scope:
-    with api.db.connect() as conn:
-        row = conn.execute("SELECT id, username, role, display_name, locale FROM users WHERE username = %s",
-                           (username,)).fetchone()
-        assert row is not None
-        return resolve(conn, Principal(row[0], row[1], Role(row[2]), row[3], row[4]))
+def pooled(api: ApiWorld) -> Any:
+    """A connection from the app's own pool: PGlite (the TimescaleDB path) serves one at a time."""
+    return api.client.app.state.pool.connection()  # type: ignore[attr-defined]
 
 
 def table_of(api: ApiWorld, username: str, kind: frames.Kind, filters: frames.Filters = FILTERS) -> pd.DataFrame:
-    with api.db.connect() as conn:
-        return frames.frame(conn, scope_of(api, username), kind, filters, today=world.TODAY)
+    with pooled(api) as conn:
+        return frames.frame(conn, frames.scope_of(conn, username), kind, filters, today=world.TODAY)
 
 
 def test_region_frame_has_the_report_pages_figures(api: ApiWorld) -> None:
     body = api.client.get("/api/v1/reports/regions/c1", headers=api.headers("tech1"), params=PERIOD).json()
-    with api.db.connect() as conn:
-        got = frames.region_frames(conn, scope_of(api, "tech1"), "c1", START, END)
+    with pooled(api) as conn:
+        got = frames.region_frames(conn, frames.scope_of(conn, "tech1"), "c1", START, END)
     table = got.table
     assert list(table["key"]) == [c["key"] for c in body["children"]] + ["c1"]
     for row, expected in zip(table.to_dict("records"), [*body["children"], body["total"]], strict=True):
@@ -99,7 +95,8 @@ def test_parquet_round_trip_keeps_types(api: ApiWorld, kind: frames.Kind, tmp_pa
     pd.testing.assert_frame_equal(back, df)
 
 
-def test_records_reproduce_the_reports_bird_days(api: ApiWorld) -> None:
+def test_records_reproduce_the_reports_bird_days(api_any: ApiWorld) -> None:
+    api = api_any  # plain PostgreSQL and TimescaleDB
     records = table_of(api, "tech1", "records", frames.Filters(county="c1", start=START, end=END))
     body = api.client.get("/api/v1/reports/regions/c1", headers=api.headers("tech1"), params=PERIOD).json()
     assert int(records["deaths"].fillna(0).sum()) == body["total"]["deaths"]
@@ -141,8 +138,8 @@ def test_parquet_export_from_the_report_page(api: ApiWorld) -> None:
                        params={**PERIOD, "format": "parquet"})
     assert r.status_code == 200 and r.content.startswith(b"PAR1")
     assert r.headers["content-type"] == "application/vnd.apache.parquet"
-    with api.db.connect() as conn:
-        expected = frames.region_frames(conn, scope_of(api, "tech1"), "c1", START, END).table
+    with pooled(api) as conn:
+        expected = frames.region_frames(conn, frames.scope_of(conn, "tech1"), "c1", START, END).table
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(r.content)), expected)
 
 

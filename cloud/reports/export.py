@@ -198,7 +198,7 @@ def _fmt(v: Any, font: PdfFont | None = None) -> str:
 
 
 def to_parquet(report: RegionReport, lang: str = "zh-CN") -> bytes:
-    """The report table as cloud/reports/frames.py types it (`lang` has no effect: columns are keys)."""
-    from cloud.reports.frames import parquet_bytes, report_frames
+    """The report table as cloud/reports/dataframes.py types it (`lang` has no effect: columns are keys)."""
+    from cloud.reports.dataframes import parquet_bytes, report_frames
 
     return parquet_bytes(report_frames(report).table)

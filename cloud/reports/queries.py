@@ -138,7 +138,7 @@ def _coverage(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[st
 
 # Birds alive at the start of each recorded day = placed - losses on earlier days of the flock
 # (`d`: daily_records, `fl`: its flock). The report's bird-days and the analysts' record table
-# (cloud/reports/frames.py) both use this one definition.
+# (cloud/reports/dataframes.py) both use this one definition.
 ALIVE_AT_DAY_START = """fl.birds_placed - coalesce(sum(coalesce(d.deaths, 0) + coalesce(d.culls, 0)) OVER (
                PARTITION BY d.flock_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"""
 MORTALITY_SQL = """

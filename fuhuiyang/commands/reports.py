@@ -1,4 +1,4 @@
-"""`fuhuiyang reports ...`: the analysts' tables (cloud/reports/frames.py) as Parquet or CSV files."""
+"""`fuhuiyang reports ...`: the analysts' tables (cloud/reports/dataframes.py) as Parquet or CSV files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 if TYPE_CHECKING:
-    from cloud.reports import frames
+    from cloud.reports import dataframes as frames
 
 
 @click.group()
@@ -39,7 +39,7 @@ def frame(kind: str, county: str | None, township: str | None, start: datetime |
 
     from cloud.api.errors import ApiError
     from cloud.db.connection import connect
-    from cloud.reports import frames
+    from cloud.reports import dataframes as frames
     from cloud.settings import CloudSettings
 
     if out.suffix not in (".parquet", ".csv"):

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.api.errors import ApiError
-from cloud.reports import frames
+from cloud.reports import dataframes as frames
 from fuhuiyang.commands.reports import reports
 from tests.api import world
 from tests.api.conftest import ApiWorld

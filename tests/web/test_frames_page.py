@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 
 from cloud.api.scope import Principal, Role, resolve
-from cloud.reports import frames
+from cloud.reports import dataframes as frames
 from cloud.reports.rollup import COLUMNS
 from tests.api.conftest import ApiWorld
 from tests.web.conftest import browser_login

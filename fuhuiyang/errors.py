@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # Explained failures by kind in this process (`database`, `connection`, `file`, ...).
 EXPLAINED: Counter[str] = Counter()
 
+# Settings read from FUHUIYANG_* variables (gateway YAML files have `edge validate-config`).
+_ENV_SETTINGS = {"CloudSettings": "FUHUIYANG_", "SmsSettings": "FUHUIYANG_SMS_"}
 _FILE_ERRNOS = {
     errno.ENOENT: "no such file or directory",
     errno.EACCES: "permission denied",
@@ -66,6 +68,8 @@ def _one(exc: BaseException) -> tuple[str, str] | None:
     if "psycopg.errors.UndefinedTable" in names or "psycopg.errors.InvalidSchemaName" in names:
         return "database", (f"the database has no Fuhuiyang tables ({_first_line(exc)}); "
                             "run `fuhuiyang db migrate` (FUHUIYANG_DATABASE_URL, FUHUIYANG_DATABASE_SCHEMA)")
+    if "pydantic_core._pydantic_core.ValidationError" in names and getattr(exc, "title", "") in _ENV_SETTINGS:
+        return "settings", _settings_line(exc, _ENV_SETTINGS[exc.title])  # type: ignore[attr-defined]
     if "psycopg_pool.PoolTimeout" in names:
         return "database", ("no database connection within the pool's timeout: is PostgreSQL running "
                             "at FUHUIYANG_DATABASE_URL?")
@@ -103,6 +107,16 @@ def _database_line(exc: BaseException) -> str:
     if "Connection refused" in reason:
         return f"no PostgreSQL server answers at {where} (connection refused): start it or set FUHUIYANG_DATABASE_URL"
     return f"cannot connect to the database at {where}: {reason} (FUHUIYANG_DATABASE_URL)"
+
+
+def _settings_line(exc: BaseException, prefix: str) -> str:
+    """`FUHUIYANG_JWT_TTL_MINUTES: Input should be a valid integer` for each refused setting."""
+    problems = []
+    for error in exc.errors():  # type: ignore[attr-defined]
+        name = "_".join(str(part) for part in error.get("loc", ())).upper()
+        where = f"{prefix}{name}: " if name else ""
+        problems.append(where + str(error.get("msg", "invalid")))
+    return f"invalid settings in the environment: {'; '.join(problems)}"
 
 
 def _first_line(exc: BaseException) -> str:

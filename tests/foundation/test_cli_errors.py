@@ -120,3 +120,8 @@ def test_services_name_what_is_missing_at_start(db: TestDatabase, postgres_url: 
     assert len(unmigrated) == 1 and "fuhuiyang db migrate" in unmigrated[0]
     assert preflight.problems(CloudSettings(database_url=db.url, database_schema=db.schema,
                                             mqtt_url=mqtt_broker.url)) == []
+
+
+def test_a_setting_that_is_not_valid() -> None:
+    line = one_line(fuhuiyang("db", "status", env={"FUHUIYANG_JWT_TTL_MINUTES": "twelve"}))
+    assert line.startswith("Error: invalid settings in the environment: FUHUIYANG_JWT_TTL_MINUTES: ")

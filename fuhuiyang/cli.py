@@ -23,6 +23,7 @@ GROUPS = {
     "bench": "fuhuiyang.commands.bench:bench",
     "alerts": "fuhuiyang.commands.alerts:alerts",
     "reports": "fuhuiyang.commands.reports:reports",
+    "records": "fuhuiyang.commands.records:records",
     "demo": "fuhuiyang.demo:demo",
 }
 

@@ -107,7 +107,9 @@ RECORDS_SQL = """
 SELECT * FROM (
     SELECT d.day, h.farm_id, fl.house_id, d.flock_id, fl.breed, (d.day - fl.placed_on) AS age_days,
            greatest(""" + ALIVE_AT_DAY_START + """, 0)::bigint AS birds_start,
-           d.deaths, d.culls, d.eggs, d.feed_kg::float8 AS feed_kg, d.water_l::float8 AS water_l
+           d.deaths, d.culls, d.eggs, d.feed_kg::float8 AS feed_kg, d.water_l::float8 AS water_l,
+           d.birds AS birds_counted, d.mean_weight_g::float8 AS mean_weight_g,
+           d.uniformity_pct::float8 AS uniformity_pct, d.source
     FROM daily_records d JOIN flocks fl ON fl.id = d.flock_id JOIN houses h ON h.id = fl.house_id
     WHERE (%(farms)s::text[] IS NULL OR h.farm_id = ANY(%(farms)s::text[]))
       AND (%(flock)s::text IS NULL OR d.flock_id = %(flock)s::text)
@@ -118,12 +120,15 @@ ORDER BY r.farm_id, r.flock_id, r.day
 """
 RECORDS = {"day": DAY, **PLACE, "house_id": "category", "flock_id": "category", "breed": "category",
            "age_days": "Int64", "birds_start": "Int64", "deaths": "Int64", "culls": "Int64", "eggs": "Int64",
-           "feed_kg": "float64", "water_l": "float64", "mortality_pct": "float64"}
+           "feed_kg": "float64", "water_l": "float64", "mortality_pct": "float64",
+           "birds_counted": "Int64", "mean_weight_g": "float64", "uniformity_pct": "float64", "source": "category"}
 
 
 def records_frame(conn: psycopg.Connection, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
     """One row per flock and recorded day. `birds_start` is the report's bird-day: birds placed
-    minus the flock's earlier recorded losses; `mortality_pct` = deaths / birds_start."""
+    minus the flock's earlier recorded losses; `mortality_pct` = deaths / birds_start. A farm's
+    imported book adds what it counted (`birds_counted`, `mean_weight_g`, `uniformity_pct`);
+    `source` says app or import."""
     farms = _farms(conn, scope, filters)
     found = rows(conn, RECORDS_SQL, {"farms": farms, "flock": filters.flock, "start": filters.start,
                                      "end": filters.end})
@@ -177,9 +182,9 @@ WHERE {ALERT_SCOPE}
   AND (%(sel_farms)s::text[] IS NULL OR farm_id = ANY(%(sel_farms)s::text[])
        OR (farm_id IS NULL AND region_id = ANY(%(sel_regions)s::text[])))
   AND (%(house)s::text IS NULL OR house_id = %(house)s::text)
-  AND (%(ts_start)s::timestamptz IS NULL OR raised_at >= %(ts_start)s::timestamptz)
-  AND (%(ts_end)s::timestamptz IS NULL OR raised_at < %(ts_end)s::timestamptz)
-ORDER BY raised_at, id
+  AND (%(ts_start)s::timestamptz IS NULL OR event_start >= %(ts_start)s::timestamptz)
+  AND (%(ts_end)s::timestamptz IS NULL OR event_start < %(ts_end)s::timestamptz)
+ORDER BY event_start, id
 """
 ALERTS = {"id": "Int64", "type": "category", "severity": "category", "state": "category", **PLACE,
           "house_id": "category", "gateway_id": "category", "event_start": INSTANT, "event_end": INSTANT,
@@ -188,8 +193,9 @@ ALERTS = {"id": "Int64", "type": "category", "severity": "category", "state": "c
 
 
 def alerts_frame(conn: psycopg.Connection, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
-    """Alerts raised in the period (farm-local days), farm alerts and the regional ones (no farm)
-    of the selected regions, as the alert routes scope them."""
+    """Alerts whose event began in the period (farm-local days; event time, as the report counts
+    them), farm alerts and the regional ones (no farm) of the selected regions, as the alert
+    routes scope them."""
     farms = _farms(conn, scope, filters)
     regions = _selected_regions(conn, scope, filters)
     house = get_flock(conn, scope, filters.flock)["house_id"] if filters.flock is not None else None

@@ -12,7 +12,7 @@ import click
 from cloud.alerts.backtest import backtest, infer_placement
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
-from cloud.alerts.records import RecordsError, parse_records
+from cloud.alerts.records import RecordsError, parse_book
 from cloud.alerts.thresholds import ThresholdBook, load_book
 from cloud.notify.segments import count_segments
 from farming.growth import BREEDS, Gompertz, fit_gompertz, standard_curve
@@ -31,8 +31,12 @@ def alerts() -> None:
     "records_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV with columns date, deaths and optionally birds, water_l, feed_kg, mean_weight_g, eggs.",
+    help="The farm's book: .xlsx or .csv (UTF-8 or GB18030), with columns date and deaths and optionally "
+    "birds, water_l, feed_kg, mean_weight_g, eggs, in English or Chinese (日期, 死亡, 存栏, 饮水(L), 饲料(kg), 体重(g), 产蛋).",
 )
+@click.option("--sheet", default=None, help="Read only this sheet of a workbook (default: every sheet of the first one's layout).")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Say what a column holds when its header is not recognised (repeatable).")
 @click.option(
     "--birds-placed", required=True, type=click.IntRange(min=1), help="Birds placed in the flock."
 )
@@ -65,6 +69,8 @@ def alerts() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of alerts on stdout.")
 def backtest_cmd(
     records_path: Path,
+    sheet: str | None,
+    mapping: tuple[str, ...],
     birds_placed: int,
     breed: str | None,
     placed_on: datetime | None,
@@ -76,12 +82,17 @@ def backtest_cmd(
     as_json: bool,
 ) -> None:
     """Run the daily flock rules over a farm's history and list the alerts that would have fired."""
+    from cloud.records import BookError
+    from cloud.records.reader import parse_mapping
+
     try:
-        text = records_path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = records_path.read_bytes()
+    except OSError as exc:
         raise click.ClickException(f"cannot read {records_path}: {exc}") from None
     try:
-        parsed = parse_records(text)
+        parsed = parse_book(data, records_path.name, sheet, parse_mapping(mapping))
+    except BookError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
     except RecordsError as exc:
         raise click.ClickException(f"{records_path}: {exc}") from None
     for problem in parsed.problems:
@@ -136,8 +147,8 @@ def backtest_cmd(
 
 def _fit_growth(path: Path) -> Gompertz:
     try:
-        reference = parse_records(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, RecordsError) as exc:
+        reference = parse_book(path.read_bytes(), path.name)
+    except (OSError, RecordsError) as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     start = reference.records[0].day
     points = [((r.day - start).days, r.mean_weight_g) for r in reference.records if r.mean_weight_g]

@@ -38,7 +38,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/farms/{farm_id}/houses"): {"id": "newh", "name": "二号鸡舍"},
     ("post", "/api/v1/houses/{house_id}/flocks"): {"id": "newfl", "breed": "ross308", "placed_on": "2026-11-01",
                                                    "birds_placed": 100},
-    ("patch", "/api/v1/flocks/{flock_id}"): {"birds_now": 100},
+    ("patch", "/api/v1/flocks/{flock_id}"): {"birds_placed": 5000},
     ("post", "/api/v1/gateways/{gateway_id}/configs/check"): {"config": {"telemetry_batch_s": 30}},
     ("post", "/api/v1/gateways/{gateway_id}/configs"): {"config": {"telemetry_batch_s": 30}},
     ("put", "/api/v1/flocks/{flock_id}/daily-records/{day}"): {"deaths": 1},

@@ -72,6 +72,8 @@ class CloudSettings(BaseSettings):
     api_alert_feed: bool = Field(
         True, description="LISTEN for alert changes to feed /alerts/stream (one more connection; off for PGlite)")
     reports_dir: Path = Field(Path("var/reports"), description="Where scheduled weekly reports are written")
+    pdf_font: Path | None = Field(None, description="A TTF/TTC font with Chinese glyphs for PDF reports "
+                                  "(default: the first known system CJK font, e.g. fonts-wqy-microhei)")
     login_max_failures_per_account: int = Field(5, ge=1, le=1000, description="Failed logins before an account locks")
     login_max_failures_per_address: int = Field(
         20, ge=1, le=100_000, description="Failed logins from one client address before it locks")

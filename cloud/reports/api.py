@@ -1,9 +1,10 @@
-"""Report routes: the regional report as JSON, and as CSV, XLSX or PDF downloads."""
+"""Report routes: the regional report as JSON, and as CSV, XLSX, PDF or Parquet downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,8 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from cloud.api.deps import Conn, CurrentScope
+from cloud.api.deps import Conn, CurrentScope, Settings
+from cloud.api.errors import ApiError
 from cloud.api.schemas import Id
 from cloud.reports import export, service
 from cloud.reports.rollup import RegionReport
@@ -19,7 +21,8 @@ from cloud.reports.rollup import RegionReport
 router = APIRouter(tags=["reports"])
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "pdf": "application/pdf"}
+         "pdf": "application/pdf",
+         "parquet": "application/vnd.apache.parquet"}
 
 
 def side_connection(request: Request) -> Iterator[psycopg.Connection | None]:
@@ -55,13 +58,21 @@ def region_report(region_id: Id, conn: Conn, scope: CurrentScope, side: Side, st
 
 
 @router.get("/reports/regions/{region_id}/export", response_class=Response,
-            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-def region_export(region_id: Id, conn: Conn, scope: CurrentScope, side: Side,
-                  format: Annotated[Literal["csv", "xlsx", "pdf"], Query()] = "csv",
+            responses={200: {"content": {m: {} for m in MEDIA.values()}},
+                       503: {"description": "PDF export unavailable on this server (no usable font)"}})
+def region_export(region_id: Id, conn: Conn, scope: CurrentScope, side: Side, settings: Settings,
+                  format: Annotated[Literal["csv", "xlsx", "pdf", "parquet"], Query()] = "csv",
                   lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
                   start: date | None = None, end: date | None = None) -> Response:
     report = service.regional_report(conn, scope, region_id, *period(start, end), side=side)
-    render = {"csv": export.to_csv, "xlsx": export.to_xlsx, "pdf": export.to_pdf}[format]
+    render: dict[str, Callable[[RegionReport, str], bytes]] = {
+        "csv": export.to_csv, "xlsx": export.to_xlsx, "parquet": export.to_parquet,
+        "pdf": partial(export.to_pdf, font_path=settings.pdf_font)}
     filename = f"fuhuiyang-{region_id}-{report.start}-{report.end}.{format}"
-    return Response(render(report, lang), media_type=MEDIA[format],
+    try:
+        content = render[format](report, lang)
+    except export.PdfUnavailable as exc:  # the server's fault, not the caller's: say so, no 500
+        raise ApiError(503, "unavailable", f"PDF export is unavailable on this server: {exc}; "
+                                           "CSV, XLSX and Parquet work") from None
+    return Response(content, media_type=MEDIA[format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

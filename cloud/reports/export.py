@@ -1,10 +1,11 @@
-"""A region report as CSV, XLSX and a printable PDF."""
+"""A region report as CSV, XLSX, a printable PDF and Parquet (the analysts' typed table)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,54 @@ from cloud.words import word
 
 log = logging.getLogger(__name__)
 
-# A CJK font for Chinese names in the PDF: the first that exists (Debian: fonts-wqy-microhei or
-# fonts-noto-cjk). Without one the PDF uses English names and ids.
+# Fonts for the PDF, the first that exists: a configured one (FUHUIYANG_PDF_FONT), then the CJK
+# fonts Debian packages (the image installs fonts-wqy-microhei), then DejaVu (Latin, no Chinese),
+# then the PDF's built-in Helvetica (Latin-1 only). Without a CJK font the PDF still renders: text
+# the font cannot show gives way to English names or ids, and a note on the page says why.
 CJK_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
 )
-LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+LATIN_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",)
+NO_CJK_NOTE = ("Chinese names are shown in English or as ids: the server has no Chinese font "
+               "(install fonts-wqy-microhei or set FUHUIYANG_PDF_FONT).")
+
+
+class PdfUnavailable(Exception):
+    """The PDF cannot be made on this server (the reason is the message); other formats can."""
+
+
+@dataclass(frozen=True)
+class PdfFont:
+    path: str | None  # None: the PDF's built-in Helvetica
+    cjk: bool
+
+    def shows(self, text: str) -> bool:
+        if self.cjk:
+            return True
+        if self.path is None:
+            try:
+                text.encode("latin-1")
+            except UnicodeEncodeError:
+                return False
+            return True
+        return all(ord(c) < 0x2E80 for c in text)  # DejaVu: Latin, Greek, Cyrillic, symbols; no CJK
+
+
+def find_pdf_font(configured: Path | None = None) -> PdfFont:
+    """The configured font if it exists, else the first known CJK font, else a Latin one."""
+    if configured is not None and configured.exists():
+        return PdfFont(str(configured), cjk=True)
+    if configured is not None:
+        log.warning("FUHUIYANG_PDF_FONT %s does not exist; looking for a system font", configured)
+    cjk = next((p for p in CJK_FONTS if Path(p).exists()), None)
+    if cjk is not None:
+        return PdfFont(cjk, cjk=True)
+    return PdfFont(next((p for p in LATIN_FONTS if Path(p).exists()), None), cjk=False)
 
 
 def _headers(lang: str) -> list[str]:
@@ -97,62 +137,87 @@ def to_xlsx(report: RegionReport, lang: str = "zh-CN") -> bytes:
     return out.getvalue()
 
 
-def _font_path() -> str | None:
-    return next((p for p in CJK_FONTS if Path(p).exists()), None)
-
-
-def to_pdf(report: RegionReport, lang: str = "zh-CN") -> bytes:
+def to_pdf(report: RegionReport, lang: str = "zh-CN", font_path: Path | None = None) -> bytes:
+    """A printable A4 page. Never fails on the text: without a CJK font, Chinese gives way to
+    English names or ids with a note; a font that will not load raises PdfUnavailable."""
     from fpdf import FPDF
+    from fpdf.errors import FPDFException
 
+    font = find_pdf_font(font_path)
+    if not font.cjk:
+        lang = "en"
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    cjk = _font_path()
-    if cjk:
-        pdf.add_font("body", fname=cjk)
-    elif Path(LATIN_FONT).exists():
-        pdf.add_font("body", fname=LATIN_FONT)
-        lang = "en"
-    else:
-        lang = "en"
-    family = "body" if (cjk or Path(LATIN_FONT).exists()) else "helvetica"
-    pdf.set_auto_page_break(True, margin=12)
-    pdf.add_page()
+    family = "helvetica"
+    if font.path is not None:
+        try:
+            pdf.add_font("body", fname=font.path)
+        except Exception as exc:  # a broken or unreadable font file: fontTools raises many types
+            raise PdfUnavailable(f"the PDF font {font.path} cannot be loaded ({exc})") from None
+        family = "body"
+
+    def text(preferred: str, fallback: str) -> str:
+        return preferred if font.shows(preferred) else _latin(fallback, font)
 
     def name(r: dict[str, Any]) -> str:
-        return str(r["name"] if lang == "zh-CN" else (r.get("name_en") or r["id"]))
+        english = str(r.get("name_en") or r["id"])
+        return text(str(r["name"]) if lang == "zh-CN" else english, english)
 
-    pdf.set_font(family, size=16)
-    title = "区域报告" if lang == "zh-CN" else "Regional report"
-    pdf.cell(0, 10, f"{title}: {name(report.region)}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, size=10)
-    pdf.cell(0, 6, " › ".join(name(r) for r in report.path) + f"    {report.start} – {report.end}",
-             new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    keys = [k for k, _, _ in COLUMNS]
-    headers = _headers(lang)
-    widths = [36] + [(277 - 36) / (len(keys) - 1)] * (len(keys) - 1)
-    pdf.set_font(family, size=6.5)
-    for w, h in zip(widths, headers, strict=True):
-        pdf.multi_cell(w, 4, h, border=1, new_x="RIGHT", new_y="TOP", max_line_height=4)
-    pdf.ln(8)
-    pdf.set_font(family, size=7)
-    for row in table(report):
-        cells = [row.name if lang == "zh-CN" or row.level == "farm" else row.key]
-        cells += [_fmt(_cell(row, k)) for k in keys[1:]]
-        for w, c in zip(widths, cells, strict=True):
-            pdf.cell(w, 6, str(c)[:28], border=1)
-        pdf.ln(6)
-    pdf.ln(4)
-    pdf.set_font(family, size=9)
-    caption = "告警（类型/级别）" if lang == "zh-CN" else "Alerts by type and severity"
-    pdf.cell(0, 6, caption, new_x="LMARGIN", new_y="NEXT")
-    for kind, severity, count in report.alerts_by_type[:20]:
-        pdf.cell(0, 5, f"{word(kind, lang)} / {word(severity, lang)}: {count}", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    try:
+        pdf.set_auto_page_break(True, margin=12)
+        pdf.add_page()
+        pdf.set_font(family, size=16)
+        title = "区域报告" if lang == "zh-CN" else "Regional report"
+        pdf.cell(0, 10, f"{title}: {name(report.region)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, size=10)
+        arrow, dash = text(" › ", " > "), text(" – ", " - ")
+        pdf.cell(0, 6, arrow.join(name(r) for r in report.path) + f"    {report.start}{dash}{report.end}",
+                 new_x="LMARGIN", new_y="NEXT")
+        if not font.cjk:
+            pdf.set_font(family, size=8)
+            pdf.cell(0, 5, NO_CJK_NOTE, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        keys = [k for k, _, _ in COLUMNS]
+        headers = _headers(lang)
+        widths = [36] + [(277 - 36) / (len(keys) - 1)] * (len(keys) - 1)
+        pdf.set_font(family, size=6.5)
+        for w, h in zip(widths, headers, strict=True):
+            pdf.multi_cell(w, 4, h, border=1, new_x="RIGHT", new_y="TOP", max_line_height=4)
+        pdf.ln(8)
+        pdf.set_font(family, size=7)
+        for row in table(report):
+            label = row.name if lang == "zh-CN" or row.level == "farm" else row.key
+            cells = [text(label, row.key)] + [_fmt(_cell(row, k), font) for k in keys[1:]]
+            for w, c in zip(widths, cells, strict=True):
+                pdf.cell(w, 6, str(c)[:28], border=1)
+            pdf.ln(6)
+        pdf.ln(4)
+        pdf.set_font(family, size=9)
+        caption = "告警（类型/级别）" if lang == "zh-CN" else "Alerts by type and severity"
+        pdf.cell(0, 6, caption, new_x="LMARGIN", new_y="NEXT")
+        for kind, severity, count in report.alerts_by_type[:20]:
+            pdf.cell(0, 5, text(f"{word(kind, lang)} / {word(severity, lang)}: {count}",
+                                f"{kind} / {severity}: {count}"),
+                     new_x="LMARGIN", new_y="NEXT")
+        return bytes(pdf.output())
+    except FPDFException as exc:  # FPDFUnicodeEncodingException among them: text the font cannot encode
+        raise PdfUnavailable(f"the PDF cannot be drawn with {font.path or 'Helvetica'} ({exc})") from None
 
 
-def _fmt(v: Any) -> str:
+def _latin(text: str, font: PdfFont) -> str:
+    """`text` with what the font cannot show replaced by '?' (ids and English names rarely need it)."""
+    return "".join(c if font.shows(c) else "?" for c in text)
+
+
+def _fmt(v: Any, font: PdfFont | None = None) -> str:
     if v is None:
-        return "–"
+        return "–" if font is None or font.shows("–") else "-"
     if isinstance(v, float):
         return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
     return str(v)
+
+
+def to_parquet(report: RegionReport, lang: str = "zh-CN") -> bytes:
+    """The report table as cloud/reports/dataframes.py types it (`lang` has no effect: columns are keys)."""
+    from cloud.reports.dataframes import parquet_bytes, report_frames
+
+    return parquet_bytes(report_frames(report).table)

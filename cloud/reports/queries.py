@@ -136,7 +136,11 @@ def _coverage(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[st
         farms[farm].gateways, farms[farm].gateways_online = int(total), int(online)
 
 
-# Birds alive at the start of each recorded day = placed - losses on earlier days of the flock.
+# Birds alive at the start of each recorded day = placed - losses on earlier days of the flock
+# (`d`: daily_records, `fl`: its flock). The report's bird-days and the analysts' record table
+# (cloud/reports/dataframes.py) both use this one definition.
+ALIVE_AT_DAY_START = """fl.birds_placed - coalesce(sum(coalesce(d.deaths, 0) + coalesce(d.culls, 0)) OVER (
+               PARTITION BY d.flock_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"""
 MORTALITY_SQL = """
 WITH fl AS (
     SELECT f.id, h.farm_id, f.birds_placed FROM flocks f JOIN houses h ON h.id = f.house_id
@@ -144,8 +148,7 @@ WITH fl AS (
       AND (f.ended_on IS NULL OR f.ended_on >= %(start)s)
 ), days AS (
     SELECT fl.farm_id, d.day, coalesce(d.deaths, 0) AS deaths, coalesce(d.culls, 0) AS culls,
-           fl.birds_placed - coalesce(sum(coalesce(d.deaths, 0) + coalesce(d.culls, 0)) OVER (
-               PARTITION BY d.flock_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS alive
+           """ + ALIVE_AT_DAY_START + """ AS alive
     FROM daily_records d JOIN fl ON fl.id = d.flock_id
     WHERE d.day < %(end)s
 )

@@ -1,4 +1,4 @@
-"""The scheduled weekly report: each region's last full week, written to storage as CSV, XLSX and PDF.
+"""The scheduled weekly report: each region's last full week, written to storage as CSV, XLSX, PDF and Parquet.
 
 Run weekly by cron or a systemd timer (`fuhuiyang cloud web weekly-reports`); rerunning for the
 same week rewrites the same files.
@@ -10,6 +10,7 @@ import logging
 import os
 import tempfile
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -26,8 +27,9 @@ def last_full_week(today: date) -> tuple[date, date]:
 
 
 def write_weekly(conn: psycopg.Connection, out_dir: Path, today: date, levels: tuple[str, ...] = ("county",),
-                 lang: str = "zh-CN") -> list[Path]:
-    """One set of files per region at the given levels; returns the paths written."""
+                 lang: str = "zh-CN", pdf_font: Path | None = None) -> list[Path]:
+    """One set of files per region at the given levels; returns the paths written. A PDF this
+    server cannot make is logged once per region and left out; the other files are written."""
     start, end = last_full_week(today)
     regions = [r[0] for r in conn.execute("SELECT id FROM regions WHERE level = ANY(%s) ORDER BY id", (list(levels),))]
     written = []
@@ -35,9 +37,15 @@ def write_weekly(conn: psycopg.Connection, out_dir: Path, today: date, levels: t
         report = service.report(conn, region_id, start, end)
         folder = out_dir / region_id
         folder.mkdir(parents=True, exist_ok=True)
-        for ext, render in (("csv", export.to_csv), ("xlsx", export.to_xlsx), ("pdf", export.to_pdf)):
+        for ext, render in (("csv", export.to_csv), ("xlsx", export.to_xlsx),
+                            ("pdf", partial(export.to_pdf, font_path=pdf_font)), ("parquet", export.to_parquet)):
             path = folder / f"{start.isoformat()}_{end.isoformat()}.{ext}"
-            _write_atomic(path, render(report, lang))
+            try:
+                content = render(report, lang)
+            except export.PdfUnavailable as exc:
+                log.warning("weekly report for %s: no PDF (%s)", region_id, exc)
+                continue
+            _write_atomic(path, content)
             written.append(path)
         log.info("weekly report for %s (%s to %s) written", region_id, start, end)
     return written

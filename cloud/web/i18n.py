@@ -96,6 +96,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "show": ("查看", "Show"),
     "download": ("下载", "Download"),
     "print": ("打印 PDF", "Printable PDF"),
+    "parquet_hint": ("数据表（pandas / R 分析用）", "Typed table for pandas or R"),
     "coverage": ("覆盖", "Coverage"),
     "mortality": ("死亡率", "Mortality"),
     "daily_mortality": ("每日死亡率 (%) 与预期", "Daily mortality (%) against expected"),

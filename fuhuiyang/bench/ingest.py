@@ -365,25 +365,42 @@ def run_bench(url: str, mqtt_url: str, gateways: int, points: int, per_message: 
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ingest(gateways: int, points: int, points_per_message: int, workers: int, batch_messages: int,
            mqtt_url: str | None, skip_naive: bool, repeat: int, as_json: bool) -> None:
-    """Telemetry through a real broker into the database, vs raw COPY and a naive consumer."""
+    """Telemetry through a real broker into the database, vs raw COPY and a naive consumer.
+
+    Services as the demo finds them: the configured database when it answers, else an embedded
+    PostgreSQL for the run; a private mosquitto, else the configured broker (the bench needs MQTT
+    v5 shared subscriptions, which the embedded amqtt fallback does not speak)."""
+    from fuhuiyang.services import postgres as pg_services
+    from fuhuiyang.services.mqtt import MosquittoProcess
+    from fuhuiyang.services.net import port_open
+
     settings = CloudSettings()
     broker = None
-    if mqtt_url is None:
-        from fuhuiyang.services.mqtt import MosquittoProcess
-
-        if shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"):
-            broker = MosquittoProcess()
-            broker.start()
-            mqtt_url = broker.url
-        else:
-            mqtt_url = settings.mqtt_url
+    workdir = Path(tempfile.mkdtemp(prefix="fhy-bench-ingest-"))
+    if mqtt_url is None and (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
+        broker = MosquittoProcess()
+        broker.start()
+        mqtt_url = broker.url
+    elif mqtt_url is None:
+        mqtt_url = settings.mqtt_url
+    address = BrokerAddress.parse(mqtt_url)
+    embedded = None
     try:
-        result = run_bench(settings.database_url, mqtt_url, gateways, points, points_per_message, workers,
+        if not port_open(address.host, address.port):
+            raise click.ClickException(f"no MQTT broker answers at {address.host}:{address.port} and mosquitto is "
+                                       "not installed: install mosquitto or set --mqtt-url (an MQTT v5 broker)")
+        url, embedded = pg_services.find_or_start(settings.database_url, workdir / "pg")
+        result = run_bench(url, mqtt_url, gateways, points, points_per_message, workers,
                            batch_messages, skip_naive, repeat)
+        result["database"] = "timescaledb" if _is_timescale(url) else "postgresql"
+        result["database_server"] = "configured" if embedded is None else "embedded"
+        result["broker"] = "configured" if broker is None else "mosquitto (private)"
     finally:
         if broker is not None:
             broker.stop()
-    result["database"] = "timescaledb" if _is_timescale(settings.database_url) else "postgresql"
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     if as_json:
         click.echo(json.dumps(result))
     else:

@@ -261,6 +261,7 @@ def run_cmd(
     import time as _time
 
     from cloud.alerts.worker import utc_now
+    from fuhuiyang.errors import explain
     from fuhuiyang.processes.alerts import open_worker
 
     try:
@@ -269,16 +270,23 @@ def run_cmd(
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # psycopg.OperationalError: say what failed, no traceback
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
+    last_explained = None
     with worker.conn:
         while True:
             try:
                 report = worker.cycle(utc_now())
-            except Exception:  # the worker must outlive one bad cycle; the next one retries
-                log.exception("alert cycle failed")
+            except Exception as exc:  # the worker must outlive one bad cycle; the next one retries
+                found = explain(exc)  # a missing table or server: one line, said once, not a traceback a minute
+                if found is None:
+                    log.exception("alert cycle failed")
+                elif not once and found[1] != last_explained:
+                    log.warning("alert cycle failed: %s", found[1])
+                last_explained = None if found is None else found[1]
                 if once:
-                    raise click.ClickException("the alert cycle failed (see the log)") from None
+                    raise click.ClickException(found[1] if found else "the alert cycle failed (see the log)") from None
                 _time.sleep(interval)
                 continue
+            last_explained = None
             line = {
                 k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in report.__dict__.items()

@@ -38,6 +38,8 @@ def ingest(client_id: str | None, group: str, workers: int, mqtt_v311: bool, rec
            batch_messages: int, batch_wait_s: float, metrics_port: int | None, retire: bool) -> None:
     """Consume gateway messages from the broker into the database."""
     from cloud.ingest.worker import IngestOptions
+    from cloud.settings import CloudSettings
+    from fuhuiyang.processes import preflight
     from fuhuiyang.processes.ingest import run_worker, run_workers
 
     if mqtt_v311 and workers > 1:
@@ -49,6 +51,7 @@ def ingest(client_id: str | None, group: str, workers: int, mqtt_v311: bool, rec
         receive_maximum=receive_maximum, batch_messages=batch_messages, batch_wait_s=batch_wait_s,
         metrics_port=metrics_port, retire=retire,
     )
+    preflight.announce(CloudSettings(), "ingest")
     if workers == 1:
         run_worker(options)
     else:
@@ -63,6 +66,10 @@ def api(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (FastAPI + uvicorn)."""
     import uvicorn
 
+    from cloud.settings import CloudSettings
+    from fuhuiyang.processes import preflight
+
+    preflight.announce(CloudSettings(), "api")
     uvicorn.run("fuhuiyang.processes.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -82,8 +89,11 @@ def detect(client_id: str | None, group: str, model: str | None, threads: int | 
     """Judge camera frames for dead birds (YOLO on ONNX Runtime + stillness over event time)."""
     from cloud.detect.stillness import StillnessConfig
     from cloud.detect.worker import DetectOptions
+    from cloud.settings import CloudSettings
+    from fuhuiyang.processes import preflight
     from fuhuiyang.processes.detect import run_worker
 
+    preflight.announce(CloudSettings(), "detect")
     run_worker(DetectOptions(
         client_id=client_id or f"detect-{socket.gethostname()}", group=group, mqtt5=not mqtt_v311,
         model=model, threads=threads,

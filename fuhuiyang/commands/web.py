@@ -57,7 +57,7 @@ def create_user(username: str, role: str, password: str, farms: tuple[str, ...],
               type=click.Choice(["province", "city", "county", "township", "village"]))
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
 def weekly_reports(today: object, levels: tuple[str, ...], lang: str) -> None:
-    """Write last week's report per region (CSV, XLSX, PDF) under FUHUIYANG_REPORTS_DIR."""
+    """Write last week's report per region (CSV, XLSX, PDF, Parquet) under FUHUIYANG_REPORTS_DIR."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -68,5 +68,5 @@ def weekly_reports(today: object, levels: tuple[str, ...], lang: str) -> None:
     settings = CloudSettings()
     day: date = today.date() if isinstance(today, datetime) else datetime.now(ZoneInfo(settings.timezone)).date()
     with connect(settings.database_url, settings.database_schema, autocommit=True) as conn:
-        paths = write_weekly(conn, settings.reports_dir, day, levels, lang)
+        paths = write_weekly(conn, settings.reports_dir, day, levels, lang, settings.pdf_font)
     click.echo(json.dumps({"written": [str(p) for p in paths]}))

@@ -203,7 +203,7 @@ def test_program_staff(site: tuple[ApiWorld, str], browser: Any) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "龙凤村"
     check_page(page, "report-village")
     downloads = {}
-    for name in ("CSV", "XLSX", "打印 PDF"):
+    for name in ("CSV", "XLSX", "打印 PDF", "Parquet"):
         with page.expect_download() as info:
             page.get_by_role("link", name=name).click()
         downloads[name] = Path(info.value.path()).read_bytes()
@@ -212,6 +212,9 @@ def test_program_staff(site: tuple[ApiWorld, str], browser: Any) -> None:
 
     assert load_workbook(io.BytesIO(downloads["XLSX"]))["报告"].cell(row=5, column=1).value == "f3"
     assert downloads["打印 PDF"].startswith(b"%PDF")
+    import pandas as pd
+
+    assert pd.read_parquet(io.BytesIO(downloads["Parquet"]))["key"].tolist() == ["f3", "v3"]
     page.get_by_role("link", name="农场 f3").click()
     page.wait_for_load_state()
     assert page.get_by_role("button", name="保存").count() == 0  # read only

@@ -96,7 +96,8 @@ def test_staff_drill_down_and_exports(web: ApiWorld) -> None:
     farm = c.get("/farm?farm=f3").text
     assert "农场 f3" in farm and 'action="/farm/f3/records"' not in farm  # read only for programme staff
     assert c.get("/reports/c1").status_code == 404
-    for fmt, magic in (("csv", b"\xef\xbb\xbf"), ("xlsx", b"PK"), ("pdf", b"%PDF")):
+    assert "format=parquet" in county
+    for fmt, magic in (("csv", b"\xef\xbb\xbf"), ("xlsx", b"PK"), ("pdf", b"%PDF"), ("parquet", b"PAR1")):
         r = c.get(f"/api/v1/reports/regions/c2/export?format={fmt}&start=2026-11-21&end=2026-11-29")
         assert r.status_code == 200 and r.content.startswith(magic), fmt
 

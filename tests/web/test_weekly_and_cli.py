@@ -23,7 +23,7 @@ def test_weekly_reports_per_county(db: TestDatabase, tmp_path: Path) -> None:
         world.seed(conn)
         paths = write_weekly(conn, tmp_path, date(2026, 12, 1))  # the week of the seeded records
     names = sorted(str(p.relative_to(tmp_path)) for p in paths)
-    assert names == [f"{c}/2026-11-23_2026-11-30.{ext}" for c in ("c1", "c2") for ext in ("csv", "pdf", "xlsx")]
+    assert names == [f"{c}/2026-11-23_2026-11-30.{ext}" for c in ("c1", "c2") for ext in ("csv", "parquet", "pdf", "xlsx")]
     csv = (tmp_path / "c1" / "2026-11-23_2026-11-30.csv").read_text(encoding="utf-8-sig").splitlines()
     assert csv[-1].startswith("c1,县,凤冈县,3,")
 

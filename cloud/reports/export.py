@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloud.reports.export_charts import add_xlsx_chart, draw_pdf_chart
 from cloud.reports.rollup import COLUMNS, RegionReport, Row, value
 from cloud.words import word
 
@@ -124,6 +125,7 @@ def to_xlsx(report: RegionReport, lang: str = "zh-CN") -> bytes:
     daily.append([_label("day", lang), _label("day_pct", lang), _label("expected", lang)])
     for day, rate in report.daily:
         daily.append([day, None if rate is None else round(rate, 4), report.expected_pct_day])
+    add_xlsx_chart(daily, len(report.daily), lang)
     weekly = wb.create_sheet(_label("weekly", lang))
     weekly.append([_label("week", lang), _label("week_pct", lang), _label("week_expected", lang)])
     for week, rate in report.weekly:
@@ -198,6 +200,10 @@ def to_pdf(report: RegionReport, lang: str = "zh-CN", font_path: Path | None = N
             pdf.cell(0, 5, text(f"{word(kind, lang)} / {word(severity, lang)}: {count}",
                                 f"{kind} / {severity}: {count}"),
                      new_x="LMARGIN", new_y="NEXT")
+        if report.daily:
+            pdf.add_page()
+            pdf.set_font(family, size=10)
+            draw_pdf_chart(pdf, report, lang, x=15, y=15, w=260, h=110)
         return bytes(pdf.output())
     except FPDFException as exc:  # FPDFUnicodeEncodingException among them: text the font cannot encode
         raise PdfUnavailable(f"the PDF cannot be drawn with {font.path or 'Helvetica'} ({exc})") from None

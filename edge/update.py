@@ -113,7 +113,9 @@ class Updater:
         self.restart = restart
         self.health_deadline_ms = int(health_deadline_s * 1000)
         self.desired: ReleaseDesired | None = None
-        self._done: tuple[int, str] | None = None  # (rollout, version) settled in this process
+        # The desired message settled in this process: (rollout, version, signature). A refused one is
+        # not remembered on disk: an unauthenticated message must not bar the genuine release.
+        self._done: tuple[int, str, str | None] | None = None
         self.restart_requested = False
 
     @property
@@ -121,7 +123,7 @@ class Updater:
         return self.dirs.root / "failed.json"
 
     def failed(self) -> dict[str, str]:
-        """Versions that were refused or rolled back here: a retained desired message for them is
+        """Versions that were installed and rolled back here: a retained desired message for them is
         not retried on every reconnect (a fixed release gets a new version)."""
         try:
             doc = json.loads(self.failed_path.read_text())
@@ -166,8 +168,7 @@ class Updater:
         desired = self.desired
         if desired is None or self.restart_requested or self.dirs.trial() is not None:
             return False
-        target = desired.release.version if desired.release else BASE
-        return (desired.rollout_id, target) != self._done
+        return _identity(desired) != self._done
 
     def apply(self, now_ms: int) -> None:
         """Bring the running release to the desired one: fetch, verify, install beside, switch,
@@ -180,19 +181,18 @@ class Updater:
         rollout = desired.rollout_id
         running = self.dirs.running()
         if target == running:
-            self._done = (rollout, target)
+            self._done = _identity(desired)
             self.report("healthy", target, rollout, running, None)  # a returning gateway confirms
             return
         if target in self.failed():
-            self._done = (rollout, target)
+            self._done = _identity(desired)
             log.info("release %s failed here before; not retried", target)
             return
         if manifest is not None and not self.dirs.installed(target):
             try:
                 self._download_and_install(desired, manifest, running)
             except Refused as exc:
-                self._done = (rollout, target)
-                self._mark_failed(target, exc.reason)
+                self._done = _identity(desired)
                 self.report("refused", target, rollout, running, exc.reason)
                 return
             except (OSError, ValueError) as exc:  # network, disk: retried on the next apply
@@ -228,7 +228,8 @@ class Updater:
         if not missing:
             self.dirs.save_trial(None)
             self.dirs.prune({trial.version, trial.previous})
-            self._done = (trial.rollout_id, trial.version)
+            if self.desired is not None:
+                self._done = _identity(self.desired)
             self.report("healthy", trial.version, trial.rollout_id, trial.version, None)
             return
         if now_ms > trial.deadline_ms:
@@ -239,3 +240,7 @@ class Updater:
             self.report("rolled_back", trial.version, trial.rollout_id, outcome.running, reason)
             self.restart_requested = True
             self.restart()
+
+
+def _identity(desired: ReleaseDesired) -> tuple[int, str, str | None]:
+    return desired.rollout_id, desired.release.version if desired.release else BASE, desired.signature

@@ -19,6 +19,7 @@ GROUPS = {
     "bench": "fuhuiyang.commands.bench:bench",
     "alerts": "fuhuiyang.commands.alerts:alerts",
     "demo": "fuhuiyang.demo:demo",
+    "release": "fuhuiyang.commands.release:release",
 }
 
 

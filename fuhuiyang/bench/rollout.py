@@ -14,6 +14,7 @@ including a share that is offline while the rollout runs and returns after its l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -153,6 +154,19 @@ class Fleet:
                 if gw.dirs.running():
                     gw.took.add(gw.dirs.running())
 
+    def stuck(self, target: str = GOOD, limit: int = 5) -> list[dict[str, Any]]:
+        """The first gateways not on `target`, with what they hold: for a timeout's message."""
+        out: list[dict[str, Any]] = []
+        for gw in self.gateways.values():
+            if gw.dirs.running() != target and len(out) < limit:
+                desired = gw.updater.desired if gw.updater else None
+                out.append({"gateway": gw.gateway_id, "running": gw.dirs.running(), "powered": gw.powered,
+                            "connected": gw.gateway_id in self.swarm.connected, "subscribed": gw.subscribed,
+                            "trial": gw.dirs.trial() is not None, "failed": gw.updater.failed() if gw.updater else None,
+                            "desired": (desired.rollout_id, desired.release.version if desired.release else "")
+                            if desired else None, "outbox": len(gw.outbox)})
+        return out
+
     def _on_message(self, gateway_id: str, topic: str, payload: bytes) -> None:
         gw = self.gateways.get(gateway_id)
         if gw is not None and gw.updater is not None and payload:
@@ -229,7 +243,8 @@ def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *,
     t0 = time.monotonic()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="fhy-rollout-"))
     broker_url = f"mqtt://{broker_host}:{broker_port}"
-    ids = [f"ota-{i:04d}" for i in range(gateways)]
+    run = uuid.uuid4().hex[:6]  # fresh gateway ids: the broker may hold another run's retained messages
+    ids = [f"ota{run}-{i:04d}" for i in range(gateways)]
     passwords = {gw: secrets.token_urlsafe(18) for gw in ids}
     with connect(db_url, schema) as conn:
         township_of = _register(conn, ids, passwords)
@@ -273,7 +288,7 @@ def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *,
                 rollouts.cycle(conn, publisher)
                 if done(conn):
                     return
-        raise RuntimeError(f"timed out waiting for {what}")
+        raise RuntimeError(f"timed out waiting for {what}: {fleet.stuck()}")
 
     def count(conn: psycopg.Connection, rollout: int, state: str, version: str) -> int:
         row = conn.execute("SELECT count(*) FROM rollout_targets WHERE rollout_id = %s AND state = %s "
@@ -359,6 +374,9 @@ def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *,
             }
     finally:
         swarm.close()
+        for gw in ids:  # leave no retained release behind on a shared broker
+            with contextlib.suppress(Exception):
+                publisher.publish(protocol.topic_for(gw, protocol.Kind.RELEASE_DESIRED), b"")
         publisher.close()
         server.should_exit = True
         api_thread.join(timeout=10)
@@ -384,8 +402,10 @@ def _heartbeats(conn: psycopg.Connection) -> int:
               help="Share of gateways offline while the good release rolls out (a stage advances at 80% healthy).")
 @click.option("--health-deadline", default=8.0, show_default=True, type=click.FloatRange(2, 600),
               help="Seconds a new version has to come back healthy.")
+@click.option("--timeout", "timeout_s", default=900.0, show_default=True, type=click.FloatRange(30),
+              help="Give up (with the gateways still behind) after this many seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def rollout(gateways: int, offline_share: float, health_deadline: float, as_json: bool) -> None:
+def rollout(gateways: int, offline_share: float, health_deadline: float, timeout_s: float, as_json: bool) -> None:
     """A broken then a good release rolled out in stages to N simulated gateways (real broker,
     database, ingest and API)."""
     from cloud.db.connection import connect
@@ -403,7 +423,8 @@ def rollout(gateways: int, offline_share: float, health_deadline: float, as_json
         with connect(db_url, schema, autocommit=True) as conn:
             migrate(conn, schema)
         result = run_rollout(db_url, schema, broker.host, broker.port, gateways=gateways,
-                             offline_share=offline_share, health_deadline_s=health_deadline, workdir=workdir)
+                             offline_share=offline_share, health_deadline_s=health_deadline, workdir=workdir,
+                             timeout_s=timeout_s)
         result["broker"] = broker.kind
     finally:
         if not os.environ.get("FUHUIYANG_BENCH_KEEP"):

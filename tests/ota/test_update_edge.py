@@ -160,3 +160,18 @@ def test_a_bundle_escaping_its_directory_is_refused(tmp_path: Path) -> None:
     h.updater.apply(NOW)
     assert h.reports[-1][0] == "refused" and "outside" in (h.reports[-1][2] or "")
     assert not (tmp_path / "escape").exists() and h.dirs.running() == BASE
+
+
+def test_a_forged_release_does_not_bar_the_genuine_one(tmp_path: Path) -> None:
+    """Refusals are not remembered by version: whoever can publish an unsigned message must not be
+    able to make gateways refuse the programme's real release of that version."""
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    bundle, genuine = signed("3.0.0", key)
+    _, forged = signed("3.0.0", other)
+    h = Harness(tmp_path / "agent", key, {"/bundle/3.0.0": bundle})
+    h.updater.on_desired(desired(forged, rollout=7))
+    h.updater.apply(NOW)
+    assert h.reports[-1][0] == "refused" and not h.updater.pending()
+    h.updater.on_desired(desired(genuine, rollout=7))
+    h.updater.apply(NOW)
+    assert h.states()[-3:] == ["downloading", "verified", "installing"] and h.dirs.running() == "3.0.0"

@@ -7,7 +7,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from cloud.releases import rollouts
 from cloud.releases.store import ReleaseStore
 
 router = APIRouter(tags=["releases"])
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class RolloutIn(BaseModel):
@@ -67,7 +68,7 @@ def list_rollouts(conn: Conn, scope: CurrentScope) -> list[dict[str, Any]]:
 
 
 @router.get("/rollouts/{rollout_id}")
-def get_rollout(rollout_id: int, conn: Conn, scope: CurrentScope) -> dict[str, Any]:
+def get_rollout(rollout_id: RowId, conn: Conn, scope: CurrentScope) -> dict[str, Any]:
     _rollout_in_scope(conn, scope, rollout_id)
     return rollouts.summary(conn, rollout_id)
 
@@ -88,7 +89,7 @@ def start_rollout(body: RolloutIn, conn: Conn, scope: CurrentScope, publisher: P
 
 
 @router.post("/rollouts/{rollout_id}/{action}")
-def act_on_rollout(rollout_id: int, action: str, conn: Conn, scope: CurrentScope,
+def act_on_rollout(rollout_id: RowId, action: Annotated[str, Path(pattern="^(halt|resume|rollback)$")], conn: Conn, scope: CurrentScope,
                    publisher: Publisher) -> dict[str, Any]:
     """`halt`, `resume` or `rollback`."""
     _may_roll_out(scope)
@@ -126,7 +127,7 @@ def _gateway_login(request: Request, conn: Conn) -> str:
 
 
 @router.get("/gateway/releases/{release_id}/bundle", include_in_schema=False)
-def download_bundle(release_id: int, request: Request, conn: Conn, store: Store) -> Response:
+def download_bundle(release_id: RowId, request: Request, conn: Conn, store: Store) -> Response:
     """The bundle for a gateway that is a target of a rollout of this release (or returns to it)."""
     gateway_id = _gateway_login(request, conn)
     row = conn.execute(

@@ -39,7 +39,8 @@ def rollout_list(request: Request, conn: Conn, scope: WebScope) -> Response:
 
 @router.post("/console/rollouts")
 def rollout_start(request: Request, conn: Conn, scope: WebScope, _: SameOrigin,
-                  version: Annotated[str, Form(max_length=64)], stages: Annotated[str, Form(max_length=20_000)],
+                  version: Annotated[str, Form(max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]*$")],
+                  stages: Annotated[str, Form(max_length=20_000, pattern=r"^[A-Za-z0-9_:,.\- \r\n]+$")],
                   halt_share: Annotated[float, Form(ge=0, le=1)] = 0.2,
                   advance_share: Annotated[float, Form(gt=0, le=1)] = 0.9) -> Response:
     _console_only(scope)

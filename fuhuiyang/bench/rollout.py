@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 BROKEN, GOOD = "1.1.0-broken", "1.2.0"
 PILOTS = 5
+MAX_DOWNLOADS_PER_ROUND = 4
 ADVANCE_SHARE = 0.8  # a stage opens the next once 80 % of it is healthy: offline gateways catch up later
 TOWNSHIPS = 4
 
@@ -118,6 +119,9 @@ class Fleet:
         gw.updater = None
 
     def step(self, now: float) -> None:
+        # The simulated fleet shares one thread: a few downloads per round, so the sockets of the
+        # others (their heartbeats' acknowledgements) are served in between, as on real gateways.
+        downloads = MAX_DOWNLOADS_PER_ROUND
         for gw in self.gateways.values():
             if not gw.powered:
                 if gw.started_at is not None:
@@ -149,7 +153,8 @@ class Fleet:
             assert gw.started_at is not None
             reads = behaviour.reads_sensors and now - gw.started_at >= behaviour.sensor_start_s
             gw.updater.check_health(Signals(connected, gw.heartbeat_acked, reads), int(now * 1000))
-            if gw.updater.pending():
+            if gw.updater.pending() and downloads > 0:
+                downloads -= 1
                 gw.updater.apply(int(now * 1000))
                 if gw.dirs.running():
                     gw.took.add(gw.dirs.running())
@@ -229,7 +234,7 @@ def _start_api(db_url: str, schema: str, broker_url: str, releases_dir: Path) ->
 
 
 def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *, gateways: int = 200,
-                offline_share: float = 0.08, health_deadline_s: float = 8.0, timeout_s: float = 600.0,
+                offline_share: float = 0.08, health_deadline_s: float = 20.0, timeout_s: float = 600.0,
                 workdir: Path | None = None) -> dict[str, Any]:
     """The whole run on an already migrated `schema`; returns the figures."""
     import secrets
@@ -400,7 +405,7 @@ def _heartbeats(conn: psycopg.Connection) -> int:
 @click.option("--gateways", default=200, show_default=True, type=click.IntRange(TOWNSHIPS * 2, 5000))
 @click.option("--offline-share", default=0.08, show_default=True, type=click.FloatRange(0, 0.15),
               help="Share of gateways offline while the good release rolls out (a stage advances at 80% healthy).")
-@click.option("--health-deadline", default=8.0, show_default=True, type=click.FloatRange(2, 600),
+@click.option("--health-deadline", default=20.0, show_default=True, type=click.FloatRange(2, 600),
               help="Seconds a new version has to come back healthy.")
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True, type=click.FloatRange(30),
               help="Give up (with the gateways still behind) after this many seconds.")

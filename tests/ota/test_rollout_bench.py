@@ -13,7 +13,7 @@ from tests.support.databases import TestDatabase
 
 def test_bench_rollout_small(db: TestDatabase, mqtt_broker: BrokerEndpoint, tmp_path: Path) -> None:
     result = run_rollout(db.url, db.schema, mqtt_broker.host, mqtt_broker.port, gateways=24,
-                         offline_share=0.1, health_deadline_s=4.0, timeout_s=240, workdir=tmp_path)
+                         offline_share=0.1, health_deadline_s=15.0, timeout_s=300, workdir=tmp_path)
     assert result["gateways"] == 24
     assert result["broken_state"] == "halted" and result["broken_stopped_at_stage"] == 1
     assert 1 <= result["took_broken"] <= 5  # only pilots

@@ -25,8 +25,9 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 class RolloutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: str = Field(min_length=1, max_length=64)
-    stages: list[Annotated[str, Field(min_length=3, max_length=4000)]] = Field(min_length=1, max_length=10)
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]*$")
+    stages: list[Annotated[str, Field(min_length=3, max_length=4000, pattern=r"^[A-Za-z0-9_:,.\- ]+$")]] = Field(
+        min_length=1, max_length=10)
     halt_share: float = Field(0.2, ge=0, le=1)
     advance_share: float = Field(0.9, gt=0, le=1)
     soak_s: int = Field(0, ge=0, le=7 * 86400)

@@ -303,8 +303,19 @@ def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *,
 
     try:
         with connect(db_url, schema) as conn:
-            # Everyone up on the installed agent, ingest consuming (each start heartbeats).
-            run_until(lambda c: len(swarm.connected) == gateways and _heartbeats(c) >= gateways, "gateways online")
+            # Everyone up on the installed agent and ingest consuming: until ingest has subscribed,
+            # what the gateways publish goes nowhere, so each heartbeats again until one is stored.
+            last_probe = [0.0]
+
+            def probe(now: float) -> None:
+                if now - last_probe[0] >= 2.0:
+                    last_probe[0] = now
+                    for gw_id in set(swarm.connected) - _heartbeat_senders(conn):
+                        swarm.publish(gw_id, protocol.topic_for(gw_id, "health"),
+                                      heartbeat(gw_id, fleet.gateways[gw_id].next_seq(), int(now * 1000)))
+
+            run_until(lambda c: len(swarm.connected) == gateways and _heartbeats(c) >= gateways, "gateways online",
+                      probe)
             timings["fleet_online_s"] = round(time.monotonic() - t0, 1)
             for gw in offline:
                 fleet.gateways[gw].powered = False
@@ -393,6 +404,12 @@ def run_rollout(db_url: str, schema: str, broker_host: str, broker_port: int, *,
         if not os.environ.get("FUHUIYANG_BENCH_KEEP"):
             shutil.rmtree(workdir, ignore_errors=True)
     return result
+
+
+def _heartbeat_senders(conn: psycopg.Connection) -> set[str]:
+    senders = {r[0] for r in conn.execute("SELECT DISTINCT gateway_id FROM health")}
+    conn.commit()
+    return senders
 
 
 def _heartbeats(conn: psycopg.Connection) -> int:

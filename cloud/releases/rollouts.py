@@ -30,6 +30,15 @@ ACTIVE = ("running", "halted")
 class RolloutError(ValueError):
     """A request that cannot be carried out; the message says why (a 4xx, a CLI error line)."""
 
+    status = 422
+
+
+class NotInArea(RolloutError):
+    """Gateways or regions that do not exist or lie outside the caller's area (the same answer
+    for both, so ids outside one's area leak nothing)."""
+
+    status = 404
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -109,16 +118,17 @@ def resolve_stages(conn: psycopg.Connection, specs: Sequence[StageSpec],
         if spec.kind == "gateways":
             rows = conn.execute("SELECT g.id, g.farm_id FROM gateways g WHERE g.id = ANY(%s) "
                                 "AND g.revoked_at IS NULL", (list(spec.values),)).fetchall()
+            rows = [(gw, farm) for gw, farm in rows if scope_farms is None or farm in scope_farms]
             unknown = sorted(set(spec.values) - {r[0] for r in rows})
             if unknown:
-                raise RolloutError(f"unknown gateways: {', '.join(unknown[:10])}")
-            outside = [gw for gw, farm in rows if scope_farms is not None and farm not in scope_farms]
+                raise NotInArea(f"gateways not found in your area: {', '.join(unknown[:10])}")
+            outside: list[str] = []
         else:
             if spec.kind == "region":
                 known = {r[0] for r in conn.execute("SELECT id FROM regions WHERE id = ANY(%s)",
                                                     (list(spec.values),)).fetchall()}
                 if missing := sorted(set(spec.values) - known):
-                    raise RolloutError(f"unknown regions: {', '.join(missing)}")
+                    raise NotInArea(f"regions not found in your area: {', '.join(missing)}")
                 rows = conn.execute("SELECT g.id, g.farm_id FROM gateways g WHERE g.id IN "
                                     f"({GATEWAYS_IN_REGIONS_SQL})", (list(spec.values),)).fetchall()
                 outside = [gw for gw, farm in rows if scope_farms is not None and farm not in scope_farms]
@@ -128,7 +138,7 @@ def resolve_stages(conn: psycopg.Connection, specs: Sequence[StageSpec],
                                     (_list(scope_farms), _list(scope_farms))).fetchall()
                 outside = []
         if outside:
-            raise RolloutError(f"stage {spec.name}: gateways outside your area: {', '.join(sorted(outside)[:10])}")
+            raise NotInArea(f"regions not found in your area: {', '.join(spec.values)}")
         mine = [gw for gw, _ in rows if gw not in taken]
         taken.update(mine)
         stages.append((spec.name, sorted(mine)))

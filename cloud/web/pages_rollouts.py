@@ -51,7 +51,7 @@ def rollout_start(request: Request, conn: Conn, scope: WebScope, _: SameOrigin,
                                     advance_share=advance_share)
     except rollouts.RolloutError as exc:
         conn.rollback()
-        return _list_page(request, conn, scope, error=str(exc), status_code=422)
+        return _list_page(request, conn, scope, error=str(exc), status_code=exc.status)
     return RedirectResponse(f"/console/rollouts/{rollout_id}", status_code=303)
 
 

@@ -37,7 +37,9 @@ def test_rollouts_are_scoped_and_bundles_need_a_gateway_login(api: ApiWorld, tmp
     c, tech = api.client, api.headers("tech1")  # tech1: county c1 (farms f1, f2, f4)
 
     r = c.post("/api/v1/rollouts", headers=tech, json={"version": "5.0.0", "stages": ["gateways:gw-f3"]})
-    assert r.status_code == 422 and "outside your area" in r.json()["error"]["message"]
+    assert r.status_code == 404 and "not found in your area" in r.json()["error"]["message"]  # as if absent
+    r = c.post("/api/v1/rollouts", headers=tech, json={"version": "5.0.0", "stages": ["region:p"]})
+    assert r.status_code == 404  # an ancestor region would reach another county's gateways
     r = c.post("/api/v1/rollouts", headers=api.headers("farmer1"),
                json={"version": "5.0.0", "stages": ["gateways:gw-f1"]})
     assert r.status_code == 403

@@ -30,7 +30,7 @@ def test_console_rollouts(web: ApiWorld, tmp_path: Path) -> None:
     page = c.get("/console/rollouts")
     assert page.status_code == 200 and "6.0.0" in page.text and "修复称重" in page.text
     refused = c.post("/console/rollouts", data={"version": "6.0.0", "stages": "gateways:gw-f3"})
-    assert refused.status_code == 422 and "outside your area" in refused.text
+    assert refused.status_code == 404 and "not found in your area" in refused.text
     started = c.post("/console/rollouts", data={"version": "6.0.0", "stages": "gateways:gw-f1\nregion:c1"},
                      follow_redirects=False)
     assert started.status_code == 303

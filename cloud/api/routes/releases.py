@@ -52,7 +52,7 @@ def _rollout_in_scope(conn: Conn, scope: Scope, rollout_id: int) -> None:
 
 
 def _bad_request(exc: rollouts.RolloutError) -> ApiError:
-    return ApiError(422, "rollout_refused", str(exc))
+    return ApiError(exc.status, "not_found" if exc.status == 404 else "rollout_refused", str(exc))
 
 
 @router.get("/releases")

@@ -175,3 +175,17 @@ def test_a_forged_release_does_not_bar_the_genuine_one(tmp_path: Path) -> None:
     h.updater.on_desired(desired(genuine, rollout=7))
     h.updater.apply(NOW)
     assert h.states()[-3:] == ["downloading", "verified", "installing"] and h.dirs.running() == "3.0.0"
+
+
+def test_a_remote_config_cannot_change_the_release_key() -> None:
+    """The trusted key is local only: a desired config naming `update` is rejected on the gateway."""
+    import json
+
+    from edge.remote import evaluate
+
+    base = {"gateway_id": "gw-1", "update": {"api_url": "https://api.example.org",
+                                             "public_key_file": "/etc/fuhuiyang/release.pub"}}
+    payload = json.dumps({"v": "1.3", "gateway_id": "gw-1", "seq": 0, "version": 2, "issued_at": NOW,
+                          "config": {"update": {"public_key_file": "/tmp/attacker.pub"}}}).encode()
+    decision = evaluate(payload, base, "gw-1", 1)
+    assert decision.status == "rejected" and "update" in (decision.error or "")

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from edge.agent_update import RESTART_EXIT_CODE, AgentUpdate
 from edge.config import GatewayConfig
 from edge.daybook import DayBook
 from edge.health import SensorHealth, SystemProbe
@@ -28,6 +29,7 @@ from edge.remote import ConfigStore, evaluate
 from edge.rules import LocalRules
 from edge.sampling import Sampler, SensorDriver
 from edge.scale_channel import ScaleChannel
+from edge.update import Signals
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
 from edge.weighing import Weigher
 from protocol import (
@@ -40,6 +42,7 @@ from protocol import (
     Kind,
     Reading,
     Receipt,
+    ReleaseState,
     Telemetry,
     Weighing,
     decode,
@@ -106,7 +109,7 @@ class Agent:
                  devices: Devices, store: ConfigStore, *, software: str,
                  uplink_factory: Callable[[GatewayConfig], Uplink],
                  rebuild_devices: Callable[[GatewayConfig], Devices] | None = None,
-                 mono: Callable[[], float] = time.monotonic) -> None:
+                 mono: Callable[[], float] = time.monotonic, update: AgentUpdate | None = None) -> None:
         self.config = config
         self.base_doc = base_doc
         self.clock = clock
@@ -131,6 +134,12 @@ class Agent:
         self.errors: dict[str, int] = {}
         self._last_mono = mono()
         self._rollback: tuple[GatewayConfig, int, dict[str, Any], float] | None = None
+        # Over-the-air updates: what "healthy" means for a new version (edge/update.py).
+        self.update = update
+        self.exit_code = 0
+        self._sensors_read: set[str] = set()
+        self._health_inflight: set[tuple[int, int]] = set()
+        self.heartbeat_acked = False
         now = clock.now_ms()
         self._next_flush = now + int(config.telemetry_batch_s * 1000)
         self._next_health = now
@@ -165,6 +174,8 @@ class Agent:
         self.scale_channel.configure(config)
 
     def start(self) -> None:
+        if self.update is not None and self.uplink is None:
+            self.update.on_boot()
         self.uplink = self._uplink_factory(self.config)
         self._set_will()
         self.uplink.start()
@@ -190,7 +201,7 @@ class Agent:
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
         self.start()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self.exit_code:
                 self.step()
                 stop.wait(tick_s)
         finally:
@@ -213,6 +224,23 @@ class Agent:
             self.outbox.expire(now)
             self._next_expire = now + 600_000
         self.pump(now)
+        if self.update is not None:
+            self._guard("update", lambda: self._step_update(now))
+
+    def _step_update(self, now_ms: int) -> None:
+        assert self.update is not None
+        gw = self.config.gateway_id
+        while not self.update.reports.empty():
+            state, version, rollout, running, reason = self.update.reports.get_nowait()
+            fields = {"gateway_id": gw, "ts": now_ms, "rollout_id": rollout, "version": version, "state": state,
+                      "running": running or None, "reason": reason}
+            self._put(Kind.RELEASE_STATE, lambda seq, f=fields: ReleaseState(seq=seq, **f), now_ms)  # type: ignore[misc]
+        sensors = {s.id for s in self.config.sensors}
+        connected = self.uplink is not None and self.uplink.connected
+        self.update.step(Signals(connected, self.heartbeat_acked, sensors <= self._sensors_read), now_ms)
+        if self.update.restart_wanted.is_set() and self.update.reports.empty():
+            self._queue_health(now_ms)  # the last word before the restart carries the state
+            self.exit_code = RESTART_EXIT_CODE
 
     def _guard(self, part: str, work: Callable[[], object]) -> None:
         """One misbehaving device or a bug in one part must not stop the others."""
@@ -241,6 +269,7 @@ class Agent:
 
     def _on_reading(self, reading: Reading) -> None:
         self._points.append(reading)
+        self._sensors_read.add(reading.sensor)
         gw = self.config.gateway_id
         for a in self.rules.observe(reading.ts, reading.metric, reading.value, reading.house):
             self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
@@ -343,6 +372,9 @@ class Agent:
                 row_id = self._inflight.pop((ev.generation, ev.mid), None)
                 if row_id is not None and ev.ok:
                     acked.append(row_id)
+                    if (ev.generation, ev.mid) in self._health_inflight:
+                        self.heartbeat_acked = True
+                self._health_inflight.discard((ev.generation, ev.mid))
             elif isinstance(ev, Connected):
                 self._on_connected(now_ms)
             elif isinstance(ev, Disconnected):
@@ -367,6 +399,8 @@ class Agent:
             if sent is None:
                 break
             self._inflight[sent] = row.id
+            if row.topic.endswith("/health"):
+                self._health_inflight.add(sent)
             if row.created_ms < live_since:
                 self._tokens -= 1
 
@@ -379,6 +413,8 @@ class Agent:
         self.uplink.publish(topic_for(gw, Kind.STATUS), encode(status), retain=True)
         self.uplink.subscribe(topic_for(gw, Kind.CONFIG_DESIRED))
         self.uplink.subscribe(topic_for(gw, Kind.RECEIPT))
+        if self.update is not None:
+            self.uplink.subscribe(topic_for(gw, Kind.RELEASE_DESIRED))
         self._set_will()  # the next connection's will carries a fresh seq
         if self._rollback is not None:
             log.warning("uplink works with config v%s", self.applied_version)
@@ -387,6 +423,10 @@ class Agent:
     def _on_inbound(self, ev: Inbound, now_ms: int) -> None:
         if ev.topic == topic_for(self.config.gateway_id, Kind.RECEIPT):
             self._on_receipt(ev.payload)
+            return
+        if ev.topic == topic_for(self.config.gateway_id, Kind.RELEASE_DESIRED):
+            if self.update is not None:
+                self.update.on_desired(ev.payload)
             return
         if ev.topic != topic_for(self.config.gateway_id, Kind.CONFIG_DESIRED):
             return

@@ -63,12 +63,23 @@ class ClockSettings(_Strict):
     unit: Annotated[int, Field(ge=0, le=255)] = 250
 
 
+class UpdateSettings(_Strict):
+    """Over-the-air agent updates (docs/edge.md, OTA). Local only: a remote config can never
+    change the key a gateway trusts."""
+
+    api_url: str = Field(pattern=r"^https?://")  # bundles are fetched from <api_url>/api/v1/gateway/...
+    public_key_file: Path | None = None  # the programme's release key (PEM); none: every release refused
+    ca_file: Path | None = None  # default: mqtt.ca_file
+    health_deadline_s: Annotated[float, Field(ge=30, le=86_400)] = 600
+
+
 class GatewayConfig(RemoteSettings):
     gateway_id: Ident
     data_dir: Path = Path("var/edge")
     mqtt: MqttSettings = MqttSettings()
     outbox: OutboxSettings = OutboxSettings()
     clock: ClockSettings = ClockSettings()
+    update: UpdateSettings | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> GatewayConfig:

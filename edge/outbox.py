@@ -39,6 +39,7 @@ PRIORITY_OF_KIND: dict[Kind, Priority] = {
     Kind.HEALTH: Priority.ALERT,
     Kind.STATUS: Priority.ALERT,
     Kind.CONFIG_APPLIED: Priority.ALERT,
+    Kind.RELEASE_STATE: Priority.ALERT,
     Kind.TELEMETRY: Priority.TELEMETRY,
     Kind.WEIGHING: Priority.WEIGHING,
     Kind.FRAME: Priority.FRAME,

@@ -54,7 +54,7 @@ def evaluate(payload: bytes, base: dict[str, Any], gateway_id: str, applied_vers
 
 def _local_only_keys(overlay: dict[str, Any]) -> list[str]:
     """Settings that only take effect on a restart or would move data: not remote."""
-    keys: list[str] = [k for k in ("data_dir", "clock") if k in overlay]
+    keys: list[str] = [k for k in ("data_dir", "clock", "update") if k in overlay]
     outbox = overlay.get("outbox")
     if isinstance(outbox, dict):
         keys += [f"outbox.{k}" for k in ("path", "synchronous") if k in outbox]

@@ -25,6 +25,7 @@ GROUPS = {
     "reports": "fuhuiyang.commands.reports:reports",
     "records": "fuhuiyang.commands.records:records",
     "demo": "fuhuiyang.demo:demo",
+    "release": "fuhuiyang.commands.release:release",
 }
 
 

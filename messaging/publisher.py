@@ -50,3 +50,31 @@ class MqttConfigPublisher:
         finally:
             client.disconnect()
             client.loop_stop()
+
+
+class HeldMqttPublisher:
+    """One connection kept open for many retained publishes (a rollout opens a stage of hundreds
+    of gateways at once); reconnects by itself."""
+
+    def __init__(self, address: BrokerAddress, *, client_id: str = "", timeout_s: float = 10.0) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.timeout_s = timeout_s
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+        if address.username:
+            self._client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self._client.tls_set()
+        self._client.max_inflight_messages_set(100)
+        self._client.connect(address.host, address.port)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(self.timeout_s)
+        if not info.is_published():
+            raise TimeoutError(f"{topic} not acknowledged by the broker")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -10,6 +10,7 @@ ignores fields it does not know. History:
   1.0  first release
   1.1  Reading.quality, Weight.dwell_s, Health.clock_offset_s
   1.2  Receipt (cloud -> gateway); OutboxState.unconfirmed and held_from
+  1.3  ReleaseDesired (cloud -> gateway, retained) and ReleaseState: over-the-air agent updates
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from protocol.limits import LIMITS
 from protocol.topics import GATEWAY_ID, Kind
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 MAJOR = 1
 
 # 2000-01-01 .. 2100-01-01 in epoch ms: anything outside is a broken clock or garbage.
@@ -229,6 +230,41 @@ class Receipt(_Model):
         return seq <= self.upto or any(first <= seq <= last for first, last in self.ranges)
 
 
+class ReleaseManifest(_Model):
+    """What a programme signs (protocol.release): the bundle's identity and the oldest wire
+    version the agent inside still speaks. The signature covers `release.canonical(manifest)`."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")]  # the bundle's file name
+    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(gt=0, le=256 * 1024 * 1024)]
+    min_protocol: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")] = "1.0"
+    created_at: EpochMs
+
+
+class ReleaseDesired(Envelope):
+    """1.3, cloud -> one gateway, retained: the release it should run. `release` None means the
+    agent it was installed with (a rollback past every over-the-air release)."""
+
+    rollout_id: Annotated[int, Field(ge=1, strict=True)]
+    issued_at: EpochMs
+    release: ReleaseManifest | None = None
+    signature: Annotated[str, Field(max_length=200)] | None = None  # base64 Ed25519 over the manifest
+    url: Annotated[str, Field(max_length=1000)] | None = None  # HTTPS path on the API, gateway login
+
+
+class ReleaseState(Envelope):
+    """1.3, gateway -> cloud: one step of applying a desired release."""
+
+    ts: EpochMs
+    rollout_id: Annotated[int, Field(ge=0, strict=True)]
+    version: Annotated[str, Field(max_length=64)]  # the release this report is about ("" = base install)
+    state: Literal["downloading", "verified", "installing", "running_new", "healthy", "rolled_back",
+                   "refused", "failed"]
+    running: Annotated[str, Field(max_length=64)] | None = None  # the version actually running now
+    reason: ShortText | None = None
+
+
 MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.TELEMETRY: Telemetry,
     Kind.WEIGHING: Weighing,
@@ -239,7 +275,9 @@ MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.CONFIG_DESIRED: DesiredConfig,
     Kind.CONFIG_APPLIED: AppliedConfig,
     Kind.RECEIPT: Receipt,
+    Kind.RELEASE_DESIRED: ReleaseDesired,
+    Kind.RELEASE_STATE: ReleaseState,
 }
 
 Message = (Telemetry | Weighing | Frame | GatewayStatus | Health | Alert | DesiredConfig | AppliedConfig
-           | Receipt)
+           | Receipt | ReleaseDesired | ReleaseState)

@@ -18,13 +18,23 @@ from cloud.api import docs, errors, http_guards, observability
 from cloud.api.deps import TOKEN_COOKIE
 from cloud.api.login_throttle import LoginThrottle, ThrottlePolicy
 from cloud.api.observability import API_PREFIX
-from cloud.api.routes import auth, catalog, gateways, records, sms_budget, telemetry, users
+from cloud.api.routes import (
+    auth,
+    catalog,
+    gateways,
+    records,
+    releases,
+    sms_budget,
+    telemetry,
+    users,
+)
 from cloud.api.security import TokenIssuer
 from cloud.frames_store import FrameStore
 from cloud.notify import stream_routes, webhook_routes
 from cloud.notify.settings import SmsSettings
 from cloud.notify.stream import AlertStream
 from cloud.notify.stream_feed import AlertFeed
+from cloud.releases.store import ReleaseStore
 from cloud.reports import api as reports_api
 from cloud.settings import CloudSettings
 from messaging.publisher import ConfigPublisher
@@ -38,7 +48,8 @@ class MissingSecret(RuntimeError):
 
 def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: ConfigPublisher, sms: SmsSettings,
                frames: FrameStore,
-               with_web: bool = True, clock: Callable[[], datetime] | None = None) -> FastAPI:
+               with_web: bool = True, clock: Callable[[], datetime] | None = None,
+               releases_store: ReleaseStore | None = None) -> FastAPI:
     """The app; it opens `pool` on startup and closes it on shutdown. `frames` is the store
     ingest and detection write to, read by the photo route."""
     if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
@@ -75,6 +86,7 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
     app.state.issuer = TokenIssuer(settings.jwt_secret.get_secret_value(), timedelta(minutes=settings.jwt_ttl_minutes))
     app.state.publisher = publisher
     app.state.frames = frames
+    app.state.releases = releases_store or ReleaseStore(settings.releases_dir)
 
     html_handler = None
     if with_web:
@@ -89,6 +101,6 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
     docs.install(app)
     # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
     for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
-                   records.router, users.router, reports_api.router, webhook_routes.router, sms_budget.router):
+                   records.router, users.router, releases.router, reports_api.router, webhook_routes.router, sms_budget.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -21,6 +21,7 @@ from protocol import (
     GatewayStatus,
     Health,
     Kind,
+    ReleaseState,
     Telemetry,
     Weighing,
     decode,
@@ -174,6 +175,7 @@ class RowBatch:
     events: list[tuple[int, str, int, str, str]] = field(default_factory=list)  # ts, gw, seq, kind, json
     statuses: list[GatewayStatus] = field(default_factory=list)
     applied: list[AppliedConfig] = field(default_factory=list)
+    release_states: list[ReleaseState] = field(default_factory=list)
     last_seen: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -199,7 +201,7 @@ class RowBatch:
             )
         elif isinstance(message, Health):
             self.health.append(message)
-        elif isinstance(message, (GatewayStatus, Alert, AppliedConfig)):
+        elif isinstance(message, (GatewayStatus, Alert, AppliedConfig, ReleaseState)):
             self.events.append(
                 (message.ts, message.gateway_id, message.seq, item.kind.value,
                  message.model_dump_json(exclude_none=True))
@@ -208,6 +210,8 @@ class RowBatch:
                 self.statuses.append(message)
             elif isinstance(message, AppliedConfig):
                 self.applied.append(message)
+            elif isinstance(message, ReleaseState):
+                self.release_states.append(message)
 
     def _add_telemetry(self, message: Telemetry) -> None:
         # Column-wise comprehensions: about 3x faster than appending row by row.

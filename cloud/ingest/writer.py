@@ -33,6 +33,7 @@ from cloud.frames_store import FrameStore
 from cloud.ingest import ledger, ownership
 from cloud.ingest.arrays import literals
 from cloud.ingest.rows import Accepted, Judged, Rejection, RowBatch
+from cloud.releases import reports as release_reports
 from protocol import AppliedConfig, GatewayStatus
 from protocol.messages import SensorState
 
@@ -305,6 +306,8 @@ class BatchWriter:
         if applied:
             cur.execute(APPLIED_SQL, _params(APPLIED_SQL,
                 [(a.gateway_id, a.ts, a.version, a.status, a.error) for a in applied], 5))
+        if batch.release_states:
+            release_reports.record(cur, batch.release_states)
         sensors: dict[tuple[str, str], tuple[Any, ...]] = {}
         cameras: dict[tuple[str, str], tuple[Any, ...]] = {}
         for health in sorted(batch.health, key=lambda h: h.ts):

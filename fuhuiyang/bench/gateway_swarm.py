@@ -31,6 +31,7 @@ class GatewaySwarm:
         self._selector = selectors.DefaultSelector()
         self._last_misc = 0.0
         self.on_ack: Callable[[str, int], None] | None = None  # (gateway_id, mid)
+        self.on_message: Callable[[str, str, bytes], None] | None = None  # (gateway_id, topic, payload)
 
     def add(self, gateway_id: str, will_topic: str, will_payload: bytes) -> mqtt.Client:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
@@ -44,6 +45,7 @@ class GatewaySwarm:
         client.on_socket_unregister_write = self._unregister_write
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         self.clients[gateway_id] = client
         client.connect(self.host, self.port, keepalive=self.keepalive_s)
         return client
@@ -51,6 +53,22 @@ class GatewaySwarm:
     def publish(self, gateway_id: str, topic: str, payload: bytes, *, retain: bool = False) -> int:
         info = self.clients[gateway_id].publish(topic, payload, qos=1, retain=retain)
         return int(info.mid)
+
+    def subscribe(self, gateway_id: str, topic: str) -> None:
+        self.clients[gateway_id].subscribe(topic, qos=1)
+
+    def remove(self, gateway_id: str) -> None:
+        """Disconnect one gateway (its process stops, or its power goes); `add` brings it back."""
+        client = self.clients.pop(gateway_id, None)
+        self.connected.discard(gateway_id)
+        if client is not None:
+            client.disconnect()
+            with contextlib.suppress(OSError):
+                client.loop_write()
+            sock = client.socket()
+            if sock is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(sock)
 
     def pump(self, seconds: float) -> None:
         """Serve every socket for about `seconds`."""
@@ -96,6 +114,13 @@ class GatewaySwarm:
                     properties: Any = None) -> None:
         if not reason_code.is_failure:
             self.connected.add(str(userdata))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: Any) -> None:
+        if self.on_message is not None:
+            try:
+                self.on_message(str(userdata), message.topic, bytes(message.payload))
+            except Exception:
+                log.exception("on_message failed")
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any,
                     properties: Any = None) -> None:

@@ -59,6 +59,31 @@ def run(config_path: Path, tick: float) -> None:
     signal.signal(signal.SIGINT, handle)
     log.warning("edge agent %s starting (outbox depth %s)", agent.config.gateway_id, agent.outbox.depth)
     agent.run(stop, tick)
+    if agent.exit_code:  # an over-the-air update asks the service manager to start it again
+        log.warning("edge agent exits with %s to restart into another release", agent.exit_code)
+        sys.exit(agent.exit_code)
+
+
+@edge.command("boot-check")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, path_type=Path))
+def boot_check(config_path: Path) -> None:
+    """Before each start (systemd ExecStartPre, run by the installed agent): roll a release on
+    trial back when it crashed too often or passed its health deadline."""
+    from edge.config import ConfigError, load_config
+    from edge.release_dirs import ReleaseDirs
+    from edge.release_dirs import boot_check as check
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc.source}: " + "; ".join(exc.problems)) from None
+    dirs = ReleaseDirs(config.resolve(Path("agent")))
+    outcome = check(dirs, time.time_ns() // 1_000_000)
+    running = dirs.running() or "the installed agent"
+    if outcome is not None:
+        click.echo(f"release {outcome.version} rolled back: {outcome.reason}; starting {running}")
+    else:
+        click.echo(f"starting {running}")
 
 
 @edge.command("outbox")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.agent import Agent, Devices, FrameSource
+from edge.agent_update import AgentUpdate
 from edge.config import ConfigError, GatewayConfig, merge, parse_config, parse_yaml_with_lines
 from edge.drivers.clock import Clock, ModbusClock, SystemClock
 from edge.outbox import Outbox
@@ -18,8 +19,10 @@ from fuhuiyang import __version__
 log = logging.getLogger(__name__)
 
 
-def software_version() -> str:
-    return f"fuhuiyang-edge/{__version__}"
+def software_version(update: AgentUpdate | None = None) -> str:
+    """The package version, and the over-the-air release running (if any)."""
+    running = update.dirs.running() if update is not None else ""
+    return f"fuhuiyang-edge/{__version__}" + (f" release/{running}" if running else "")
 
 
 def load_effective(path: Path) -> tuple[GatewayConfig, dict[str, Any], ConfigStore]:
@@ -65,9 +68,15 @@ def build_agent(path: Path) -> Agent:
     config, base, store = load_effective(path)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(config.resolve(config.outbox.path), synchronous=config.outbox.synchronous)
+    update = None
+    if config.update is not None:
+        from edge.agent_update import AgentUpdate
+
+        update = AgentUpdate(config, config.mqtt.password())
     return Agent(
         config, base, build_clock(config), outbox, build_devices(config), store,
-        software=software_version(),
+        software=software_version(update),
         uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id),
         rebuild_devices=build_devices,
+        update=update,
     )

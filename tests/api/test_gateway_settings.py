@@ -28,7 +28,7 @@ REFUSED = [
 ]
 ACCEPTED = {"scale": {"kind": "hanging", "transport": "serial", "serial_port": "/dev/ttyUSB0"}, "flock": FLOCK}
 # Set in the gateway's own file only (edge/remote.py refuses some of them too): not pushed.
-LOCAL_SECTIONS = {"gateway_id", "data_dir", "mqtt", "clock"}
+LOCAL_SECTIONS = {"gateway_id", "data_dir", "mqtt", "clock", "update"}  # update: the release key (OTA)
 LOCAL_KEYS = {"outbox.path", "outbox.synchronous"}
 
 
@@ -52,6 +52,7 @@ def _full_gateway() -> dict[str, Any]:
     config = GatewayConfig.model_validate({
         "gateway_id": "gw1", "sensors": [SENSOR], "cameras": [{"id": "cam1", "source": "rtsp://cam"}],
         "scale": ACCEPTED["scale"], "flock": FLOCK, "rules": {"temperature_low_c": 18.0},
+        "update": {"api_url": "https://api.example.org", "public_key_file": "/etc/fuhuiyang/release.pub"},
     })
     dumped: dict[str, Any] = config.model_dump(mode="json")
     return dumped

@@ -22,12 +22,15 @@ REPORTS = "/api/v1/reports/"  # farmers may not read regional reports at all
 # Not role-scoped: login, logout and the caller's own password and phone (tested in
 # tests/security/test_http_accounts.py); SMS webhooks (authenticated by the provider's signature, tested in
 # tests/alerts/test_webhook_routes.py); the SSE stream (never ends; scope tested in
-# tests/alerts/test_stream_db.py).
+# tests/alerts/test_stream_db.py); rollouts (tests/ota/test_rollout_api.py).
 SKIP = {("post", "/api/v1/auth/token"), ("get", "/api/v1/alerts/stream"),
         ("post", "/api/v1/webhooks/sms/generic"), ("post", "/api/v1/webhooks/sms/twilio"),
         ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/webhooks/sms/tencent"),
         ("post", "/api/v1/auth/logout"),
-        ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm")}
+        ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm"),
+        # Rollouts: scoped by every gateway of the rollout, bodies name stages (tests/ota/test_rollout_api.py).
+        ("post", "/api/v1/rollouts"), ("get", "/api/v1/rollouts/{rollout_id}"),
+        ("post", "/api/v1/rollouts/{rollout_id}/{action}")}
 TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
           "sensors", "daily_records", "mortality_records", "alerts")
 

@@ -61,6 +61,14 @@ def samples() -> dict[p.Kind, object]:
         p.Kind.CONFIG_APPLIED: p.AppliedConfig(gateway_id="gw-001", seq=12, ts=T0, version=3,
                                                status="rejected", error="sampling.env_interval_s: must be >= 5"),
         p.Kind.RECEIPT: p.Receipt(gateway_id="gw-001", ts=T0, upto=6, ranges=[(8, 9), (12, 12)]),
+        p.Kind.RELEASE_DESIRED: p.ReleaseDesired(
+            gateway_id="gw-001", seq=0, rollout_id=3, issued_at=T0,
+            release=p.ReleaseManifest(name="fuhuiyang-0.2.0-py3-none-any.whl", version="0.2.0", sha256="ab" * 32,
+                                      size=123_456, min_protocol="1.3", created_at=T0),
+            signature="c2lnbmF0dXJl", url="/api/v1/gateway/releases/4/bundle"),
+        p.Kind.RELEASE_STATE: p.ReleaseState(gateway_id="gw-001", seq=14, ts=T0, rollout_id=3, version="0.2.0",
+                                             state="rolled_back", running="0.1.0",
+                                             reason="not healthy within 600 s: sensors not read"),
     }
 
 

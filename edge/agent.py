@@ -20,12 +20,13 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from edge.alarm import LocalAlarm, Report, Text
 from edge.config import GatewayConfig
 from edge.daybook import DayBook
 from edge.health import SensorHealth, SystemProbe
 from edge.outbox import PRIORITY_OF_KIND, Outbox, OutboxLimits, Priority
 from edge.remote import ConfigStore, evaluate
-from edge.rules import LocalRules
+from edge.rules import AlertSpec, LocalRules
 from edge.sampling import Sampler, SensorDriver
 from edge.scale_channel import ScaleChannel
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
@@ -81,6 +82,18 @@ class FrameSource(Protocol):
     def state(self) -> str: ...
 
 
+class AlarmOutput(Protocol):
+    """The relay or buzzer (edge/drivers/alarm_output.py); DriverError when it does not answer."""
+
+    def switch(self, on: bool) -> None: ...
+
+    def button_pressed(self) -> bool: ...
+
+
+class Modem(Protocol):
+    def send_sms(self, phone: str, text: str) -> str: ...
+
+
 @dataclass
 class Devices:
     """What the composition root built from config; the agent never opens devices itself."""
@@ -88,17 +101,27 @@ class Devices:
     sensors: dict[str, SensorDriver]
     scale: ScaleSource | None = None
     cameras: list[FrameSource] | None = None
+    alarm: AlarmOutput | None = None
+    modem: Modem | None = None
 
 
 def close_devices(devices: Devices) -> None:
     """Release sockets and serial ports of drivers that are being replaced."""
-    for dev in [*devices.sensors.values(), devices.scale, *(devices.cameras or [])]:
+    for dev in [*devices.sensors.values(), devices.scale, *(devices.cameras or []), devices.alarm,
+                devices.modem]:
         close = getattr(dev, "close", None)
         if callable(close):
             try:
                 close()
             except Exception as exc:  # a half-dead device must not block the new config
                 log.debug("closing %s: %s", dev, exc)
+
+
+def _report_message(gw: str, seq: int, r: Report, sms_to: list[str]) -> Alert:
+    a: AlertSpec = r.spec
+    return Alert(gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
+                 value=a.value, threshold=a.threshold, message=a.message, alarm=r.alarm,
+                 since=r.since_ms, sms_to=sms_to)
 
 
 class Agent:
@@ -120,6 +143,9 @@ class Agent:
         self.applied_version, _ = store.load()
         self.health = SensorHealth()
         self.rules = LocalRules(config.rules)
+        self.alarm = LocalAlarm(config.alarm)
+        self._output_on: bool | None = None  # what the alarm output was last switched to
+        self._next_button = 0
         self.sampler = Sampler(self.health, self._on_reading)
         self.probe = SystemProbe(str(config.data_dir))
         self.uplink: Uplink | None = None
@@ -142,6 +168,7 @@ class Agent:
         old = self.config
         self.config = config
         self.rules.settings = config.rules
+        self.alarm.configure(config.alarm)
         self.outbox.limits = OutboxLimits(
             max_bytes=int(config.outbox.max_mb * 2**20),
             receipt_timeout_s=config.outbox.receipt_timeout_s,
@@ -154,10 +181,11 @@ class Agent:
             getattr(cams[c.id], "settings", None) is not None and cams[c.id].settings.source == c.source  # type: ignore[attr-defined]
             for c in config.cameras)
         if self._rebuild_devices is not None and (old is not config) and (
-                old.sensors != config.sensors or old.scale != config.scale
+                old.sensors != config.sensors or old.scale != config.scale or old.alarm != config.alarm
                 or (old.cameras != config.cameras and not same_cameras)):
             close_devices(self.devices)
             self.devices = self._rebuild_devices(config)
+            self._output_on = None  # a new output module: switch it to the state it should be in
         elif same_cameras:
             for c in config.cameras:  # schedule and budget change in place: today's spend is kept
                 cams[c.id].settings = c  # type: ignore[attr-defined]
@@ -213,6 +241,7 @@ class Agent:
             self.outbox.expire(now)
             self._next_expire = now + 600_000
         self.pump(now)
+        self._guard("alarm", lambda: self._alarm_step(now))
 
     def _guard(self, part: str, work: Callable[[], object]) -> None:
         """One misbehaving device or a bug in one part must not stop the others."""
@@ -243,11 +272,61 @@ class Agent:
         self._points.append(reading)
         gw = self.config.gateway_id
         for a in self.rules.observe(reading.ts, reading.metric, reading.value, reading.house):
-            self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
+            seq = self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
                 gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
                 value=a.value, threshold=a.threshold, message=a.message), reading.ts)
+            self._alarm_do(self.alarm.observe(a, seq), reading.ts)
         if len(self._points) >= LIMITS.max_points_per_batch:
             self._flush(reading.ts)
+
+    # -- the local alarm (edge/alarm.py) ------------------------------------------------------
+    def _alarm_step(self, now_ms: int) -> None:
+        link_up = self.uplink is not None and self.uplink.connected
+        self._alarm_do(self.alarm.step(now_ms, link_up, lambda seq: not self.outbox.holds(seq)), now_ms)
+        output = self.devices.alarm
+        if output is not None and self.alarm.output_on and now_ms >= self._next_button:
+            self._next_button = now_ms + 1000
+            if output.button_pressed():
+                log.warning("alarm acknowledged with the farm's button")
+                self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
+        want = self.alarm.output_on
+        if output is not None and want != self._output_on:
+            output.switch(want)  # DriverError: counted by _guard, tried again next step
+            self._output_on = want
+            log.warning("alarm output switched %s", "on" if want else "off")
+
+    def acknowledge_alarm(self, now_ms: int) -> None:
+        """A person silenced the alarm (the farm's button is polled in step)."""
+        self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
+
+    def _alarm_do(self, actions: list[Report | Text], now_ms: int) -> None:
+        """Texts first (a report must not claim an SMS the modem failed to send), then reports."""
+        failed: set[str] = set()
+        for text in [a for a in actions if isinstance(a, Text)]:
+            if not self._send_text(text):
+                failed.add(text.phone)
+                self.alarm.unsent(text)
+        gw = self.config.gateway_id
+        for r in [a for a in actions if isinstance(a, Report)]:
+            sms_to = [p for p in r.sms_to if p not in failed]
+            self._put(Kind.ALERT, lambda seq, r=r, s=sms_to: _report_message(gw, seq, r, s), now_ms)  # type: ignore[misc]
+
+    def _send_text(self, text: Text) -> bool:
+        from edge.drivers import DriverError
+
+        modem = self.devices.modem
+        if modem is None:
+            self.errors["modem"] = self.errors.get("modem", 0) + 1
+            log.error("alarm SMS not sent: the modem is enabled in the settings but not installed")
+            return False
+        try:
+            ref = modem.send_sms(text.phone, text.text)
+        except DriverError as exc:
+            self.errors["modem"] = self.errors.get("modem", 0) + 1
+            log.error("alarm SMS not sent: %s", exc)
+            return False
+        log.warning("alarm SMS sent by the gateway's modem (ref %s)", ref or "-")
+        return True
 
     @property
     def weigher(self) -> Weigher | None:

@@ -10,6 +10,7 @@ ignores fields it does not know. History:
   1.0  first release
   1.1  Reading.quality, Weight.dwell_s, Health.clock_offset_s
   1.2  Receipt (cloud -> gateway); OutboxState.unconfirmed and held_from
+  1.3  Alert.alarm, Alert.since and Alert.sms_to: what the gateway's own alarm did offline
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from protocol.limits import LIMITS
 from protocol.topics import GATEWAY_ID, Kind
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 MAJOR = 1
 
 # 2000-01-01 .. 2100-01-01 in epoch ms: anything outside is a broken clock or garbage.
@@ -35,6 +36,8 @@ EpochMs = Annotated[int, Field(ge=MIN_TS_MS, lt=MAX_TS_MS, strict=True)]
 Seq = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
 Ident = Annotated[str, Field(min_length=1, max_length=LIMITS.max_id_length, pattern=GATEWAY_ID.pattern)]
 ShortText = Annotated[str, Field(max_length=500)]
+# A mobile number as the gateway's modem dials it: E.164 with or without "+".
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{6,15}$")]
 
 
 class Metric(StrEnum):
@@ -197,6 +200,12 @@ class Alert(Envelope):
     value: float | None = None
     threshold: float | None = None
     message: ShortText | None = None
+    # 1.3, the gateway's local alarm (edge/alarm.py): "on" when its relay or buzzer sounded for
+    # this condition (the cloud had not stored the alert), "acknowledged" when a person silenced
+    # it on the farm, "off" when the condition cleared while it sounded.
+    alarm: Literal["on", "acknowledged", "off"] | None = None
+    since: EpochMs | None = None  # 1.3: onset of the condition (its first firing), when known
+    sms_to: Annotated[list[Phone], Field(max_length=8)] = []  # 1.3: numbers its own modem texted
 
 
 class DesiredConfig(Envelope):

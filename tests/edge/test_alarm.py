@@ -1,0 +1,138 @@
+"""The gateway's local alarm: its state machine, the modem's rate limit and the SMS text (pure)."""
+
+from __future__ import annotations
+
+from edge.alarm import LocalAlarm, Report, SmsLimiter, State, Text, sms_text
+from edge.rules import AlertSpec
+from protocol.gateway_settings import AlarmSettings, ModemSettings
+from protocol.messages import Alert
+from cloud.notify.segments import count_segments
+
+T0 = 1_780_000_000_000
+S = 1000
+PHONE = "+8613800000001"
+
+
+def _settings(modem: bool = True, **kw: float) -> AlarmSettings:
+    return AlarmSettings(modem=ModemSettings(enabled=modem, **kw), farmer_phone=PHONE, cloud_grace_s=30)
+
+
+def hot(t: int, value: float = 36.5, house: str | None = "h1") -> AlertSpec:
+    return AlertSpec(t, "temperature_emergency", "critical", value, 35.0, house, "hot")
+
+
+def cleared(t: int, house: str | None = "h1") -> AlertSpec:
+    return AlertSpec(t, "temperature_emergency_cleared", "info", 33.5, 35.0, house, "cleared")
+
+
+def nothing_stored(seq: int) -> bool:
+    return False
+
+
+def test_offline_condition_sounds_at_once_and_texts_the_farmer_once() -> None:
+    alarm = LocalAlarm(_settings())
+    alarm.observe(hot(T0), seq=7)
+    actions = alarm.step(T0, link_up=False, cloud_has=nothing_stored)
+    assert alarm.output_on
+    reports = [a for a in actions if isinstance(a, Report)]
+    texts = [a for a in actions if isinstance(a, Text)]
+    assert [(r.alarm, r.since_ms, r.sms_to) for r in reports] == [("on", T0, (PHONE,))]
+    assert [t.phone for t in texts] == [PHONE]
+    # The condition repeats while it lasts: no second report, no second SMS.
+    alarm.observe(hot(T0 + 1800 * S, 37.0), seq=9)
+    assert alarm.step(T0 + 1800 * S, link_up=False, cloud_has=nothing_stored) == []
+    assert alarm.output_on
+
+
+def test_the_cloud_storing_the_alert_in_time_keeps_the_alarm_quiet() -> None:
+    alarm = LocalAlarm(_settings())
+    alarm.observe(hot(T0), seq=3)
+    assert alarm.step(T0 + 1 * S, link_up=True, cloud_has=nothing_stored) == []  # within the grace
+    assert alarm.step(T0 + 2 * S, link_up=True, cloud_has=lambda seq: seq == 3) == []
+    assert alarm.conditions[("temperature_emergency", "h1")].state is State.TOLD
+    # The link drops later: the cloud has told people already, the farm is not woken twice.
+    assert alarm.step(T0 + 600 * S, link_up=False, cloud_has=nothing_stored) == []
+    assert not alarm.output_on
+
+
+def test_connected_but_nothing_stored_within_the_grace_sounds() -> None:
+    """Ingest down, a broker that accepts but a cloud that stores nothing: nobody is told."""
+    alarm = LocalAlarm(_settings(modem=False))
+    alarm.observe(hot(T0), seq=3)
+    assert alarm.step(T0 + 29 * S, link_up=True, cloud_has=nothing_stored) == []
+    actions = alarm.step(T0 + 30 * S, link_up=True, cloud_has=nothing_stored)
+    assert [(a.alarm, a.sms_to) for a in actions if isinstance(a, Report)] == [("on", ())]
+    assert not [a for a in actions if isinstance(a, Text)]  # no modem: no SMS
+    assert alarm.output_on
+
+
+def test_clearing_switches_off_and_a_new_episode_sounds_again() -> None:
+    alarm = LocalAlarm(_settings(min_interval_s=60))
+    alarm.observe(hot(T0), seq=1)
+    alarm.step(T0, link_up=False, cloud_has=nothing_stored)
+    off = alarm.observe(cleared(T0 + 600 * S), seq=2)
+    assert [(r.alarm, r.since_ms) for r in off if isinstance(r, Report)] == [("off", T0)]
+    assert not alarm.output_on and alarm.conditions == {}
+    alarm.observe(hot(T0 + 900 * S), seq=3)
+    again = alarm.step(T0 + 900 * S, link_up=False, cloud_has=nothing_stored)
+    assert alarm.output_on
+    assert [(r.alarm, r.since_ms) for r in again if isinstance(r, Report)] == [("on", T0 + 900 * S)]
+
+
+def test_acknowledgement_silences_until_the_condition_clears() -> None:
+    alarm = LocalAlarm(_settings())
+    alarm.observe(hot(T0, house="h1"), seq=1)
+    alarm.observe(AlertSpec(T0, "nh3_critical", "critical", 31.0, 25.0, "h2", "nh3"), seq=2)
+    alarm.step(T0, link_up=False, cloud_has=nothing_stored)
+    acks = alarm.acknowledge(T0 + 60 * S)
+    assert sorted(r.spec.type for r in acks if isinstance(r, Report) and r.alarm == "acknowledged") == [
+        "nh3_critical", "temperature_emergency"]
+    assert not alarm.output_on
+    alarm.observe(hot(T0 + 1800 * S), seq=3)  # still hot: stays silenced
+    assert alarm.step(T0 + 1800 * S, link_up=False, cloud_has=nothing_stored) == []
+    assert not alarm.output_on
+    assert alarm.observe(cleared(T0 + 2000 * S), seq=4) == []  # nothing sounded: no "off" report
+    alarm.observe(hot(T0 + 2400 * S), seq=5)
+    alarm.step(T0 + 2400 * S, link_up=False, cloud_has=nothing_stored)
+    assert alarm.output_on  # a new episode sounds again
+
+
+def test_warnings_and_unknown_clears_never_sound() -> None:
+    alarm = LocalAlarm(_settings())
+    alarm.observe(AlertSpec(T0, "temperature_emergency", "warning", 35.2, 35.0, "h1", ""), seq=1)
+    assert alarm.observe(cleared(T0), seq=2) == []
+    assert alarm.step(T0 + 60 * S, link_up=False, cloud_has=nothing_stored) == []
+
+
+def test_modem_rate_limit_one_per_interval_and_a_daily_cap() -> None:
+    limiter = SmsLimiter(min_interval_s=1800, max_per_day=3)
+    sent = []
+    for minute in range(0, 24 * 60, 10):  # asked every ten minutes for a day
+        t = T0 + minute * 60 * S
+        if limiter.allow(t):
+            limiter.record(t)
+            sent.append(minute)
+    assert sent == [0, 30, 60]  # half an hour apart, then the day's cap
+    assert limiter.refused == 24 * 6 - 3
+    assert limiter.allow(T0 + 24 * 3600 * S)  # a day after the first, one is free again
+
+
+def test_modem_rate_limit_across_houses() -> None:
+    """Two houses overheating at once: one SMS (the limit is the gateway's, not per house)."""
+    alarm = LocalAlarm(_settings())
+    alarm.observe(hot(T0, house="h1"), seq=1)
+    alarm.observe(hot(T0 + 5 * S, house="h2"), seq=2)
+    actions = alarm.step(T0 + 5 * S, link_up=False, cloud_has=nothing_stored)
+    assert len([a for a in actions if isinstance(a, Text)]) == 1
+    assert sorted(r.sms_to for r in actions if isinstance(r, Report)) == [(), (PHONE,)]
+
+
+def test_sms_text_is_short_chinese_and_the_report_fits_the_wire_contract() -> None:
+    text = sms_text(hot(T0, 38.25, house="house-12"))
+    assert "38.2" in text and "35" in text and "house-12舍" in text
+    assert count_segments(text).count == 1
+    for kind, value in (("nh3_critical", 48.0), ("co2_critical", 5200.0), ("temperature_low", 12.0)):
+        assert count_segments(sms_text(AlertSpec(T0, kind, "critical", value, 30.0, "h1", ""))).count == 1
+    alert = Alert(gateway_id="gw-1", seq=1, ts=T0, house="h1", type="temperature_emergency",
+                  severity="critical", alarm="on", since=T0, sms_to=[PHONE])
+    assert Alert.model_validate_json(alert.model_dump_json()).sms_to == [PHONE]

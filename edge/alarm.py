@@ -163,16 +163,16 @@ def _at(spec: AlertSpec, now_ms: int) -> AlertSpec:
 
 
 _WHAT = {
-    "temperature_emergency": "温度{v:.1f}℃，超过{t:.0f}℃",
-    "temperature_low": "温度{v:.1f}℃，低于{t:.0f}℃",
-    "nh3_critical": "氨气{v:.0f}ppm，超过{t:.0f}ppm",
-    "co2_critical": "二氧化碳{v:.0f}ppm，超过{t:.0f}ppm",
+    "temperature_emergency": "温度{v:.1f}℃，达到{t:.0f}℃上限",
+    "temperature_low": "温度{v:.1f}℃，低于{t:.0f}℃下限",
+    "nh3_critical": "氨气{v:.0f}ppm，达到{t:.0f}ppm上限",
+    "co2_critical": "二氧化碳{v:.0f}ppm，达到{t:.0f}ppm上限",
 }
 
 
 def sms_text(spec: AlertSpec) -> str:
     """One short SMS (one segment: at most 70 characters) in Chinese, the farmer's language."""
     what = _WHAT.get(spec.type, "{v:.1f}，超过{t:.1f}").format(v=spec.value, t=spec.threshold)
-    place = f"{spec.house}舍" if spec.house else "鸡舍"
+    place = f"鸡舍{spec.house}" if spec.house else "鸡舍"
     text = f"【富慧养】{place}{what}。网络已断，请马上查看通风和鸡群。"
     return text[:70]

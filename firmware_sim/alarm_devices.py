@@ -94,6 +94,7 @@ class ModemSim:
         self.sent: list[SentSms] = []
         self.ucs2 = False
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
@@ -101,6 +102,8 @@ class ModemSim:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        for writer in list(self._clients):
+            writer.close()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -117,6 +120,7 @@ class ModemSim:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         buffer = b""
         number: str | None = None
+        self._clients.add(writer)
         try:
             while chunk := await reader.read(1024):
                 buffer += chunk
@@ -140,6 +144,7 @@ class ModemSim:
         except (ConnectionError, OSError):
             pass
         finally:
+            self._clients.discard(writer)
             writer.close()
 
     def _command(self, line: str) -> tuple[str, str | None]:
@@ -153,3 +158,22 @@ class ModemSim:
         if match:
             return "\r\n> ", self._decode(match.group(1))
         return "\r\nERROR\r\n", None
+
+
+async def serve_alarm_devices(relay: AlarmRelay, modem: ModemSim | None, *, host: str, modbus_port: int,
+                              modem_port: int = 0) -> None:
+    """The alarm hardware alone (no farm world): its own Modbus server and the modem, until cancelled.
+    With a farm, `devices_server.serve_gateway` puts the relay on the transmitters' line instead."""
+    from pymodbus.server import ModbusTcpServer
+
+    server = ModbusTcpServer([relay.sim_device()], address=(host, modbus_port), ignore_missing_devices=True)
+    task = asyncio.create_task(server.serve_forever())
+    if modem is not None:
+        await modem.start(host, modem_port)
+    try:
+        await task
+    finally:
+        if modem is not None:
+            await modem.stop()
+        with contextlib.suppress(Exception):
+            await server.shutdown()

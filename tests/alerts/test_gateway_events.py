@@ -16,8 +16,8 @@ from cloud.notify.budget import Action, Told, decide
 from cloud.notify.dispatch import Dispatcher
 from cloud.notify.ledger import MemoryLedger
 from cloud.notify.outbox import MemoryOutboxStore, Outbox
-from cloud.notify.settings import PrintProvider
 from cloud.notify.recipients import MemoryDirectory, Recipient
+from cloud.notify.settings import PrintProvider
 from tests.alerts.factories import T0
 
 MIN = timedelta(minutes=1)

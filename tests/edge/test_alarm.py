@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from cloud.notify.segments import count_segments
 from edge.alarm import LocalAlarm, Report, SmsLimiter, State, Text, sms_text
 from edge.rules import AlertSpec
 from protocol.gateway_settings import AlarmSettings, ModemSettings
 from protocol.messages import Alert
-from cloud.notify.segments import count_segments
 
 T0 = 1_780_000_000_000
 S = 1000
@@ -129,7 +129,7 @@ def test_modem_rate_limit_across_houses() -> None:
 
 def test_sms_text_is_short_chinese_and_the_report_fits_the_wire_contract() -> None:
     text = sms_text(hot(T0, 38.25, house="house-12"))
-    assert "38.2" in text and "35" in text and "house-12舍" in text
+    assert "38.2" in text and "35" in text and "鸡舍house-12" in text
     assert count_segments(text).count == 1
     for kind, value in (("nh3_critical", 48.0), ("co2_critical", 5200.0), ("temperature_low", 12.0)):
         assert count_segments(sms_text(AlertSpec(T0, kind, "critical", value, 30.0, "h1", ""))).count == 1

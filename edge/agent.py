@@ -32,6 +32,7 @@ from edge.scale_channel import ScaleChannel
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
 from edge.weighing import Weigher
 from protocol import (
+    AlarmAck,
     Alert,
     AppliedConfig,
     DecodeError,
@@ -458,6 +459,7 @@ class Agent:
         self.uplink.publish(topic_for(gw, Kind.STATUS), encode(status), retain=True)
         self.uplink.subscribe(topic_for(gw, Kind.CONFIG_DESIRED))
         self.uplink.subscribe(topic_for(gw, Kind.RECEIPT))
+        self.uplink.subscribe(topic_for(gw, Kind.ALARM_ACK))
         self._set_will()  # the next connection's will carries a fresh seq
         if self._rollback is not None:
             log.warning("uplink works with config v%s", self.applied_version)
@@ -466,6 +468,9 @@ class Agent:
     def _on_inbound(self, ev: Inbound, now_ms: int) -> None:
         if ev.topic == topic_for(self.config.gateway_id, Kind.RECEIPT):
             self._on_receipt(ev.payload)
+            return
+        if ev.topic == topic_for(self.config.gateway_id, Kind.ALARM_ACK):
+            self._on_alarm_ack(ev.payload, now_ms)
             return
         if ev.topic != topic_for(self.config.gateway_id, Kind.CONFIG_DESIRED):
             return
@@ -503,6 +508,22 @@ class Agent:
         deleted = self.outbox.confirm(receipt.upto, receipt.ranges)
         log.debug("receipt up to %s (+%s ranges): %s messages confirmed", receipt.upto, len(receipt.ranges),
                   deleted)
+
+    def _on_alarm_ack(self, payload: bytes, now_ms: int) -> None:
+        """A person acknowledged the alarm's alert in the app: silence it here too."""
+        try:
+            ack: AlarmAck = decode(Kind.ALARM_ACK, payload)
+        except DecodeError as exc:
+            self.errors["alarm_ack"] = self.errors.get("alarm_ack", 0) + 1
+            log.warning("ignoring an alarm acknowledgement that does not decode: %s", exc)
+            return
+        if ack.gateway_id != self.config.gateway_id:
+            self.errors["alarm_ack"] = self.errors.get("alarm_ack", 0) + 1
+            return
+        actions = self.alarm.acknowledge_from_app(now_ms, ack.house, ack.types, ack.ts)
+        if actions:
+            log.warning("alarm acknowledged in the app")
+        self._alarm_do(actions, now_ms)
 
     def _check_rollback(self, now_ms: int) -> None:
         if self._rollback is None or self._mono() < self._rollback[3]:

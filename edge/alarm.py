@@ -15,7 +15,7 @@ The output is on while any condition sounds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -125,12 +125,26 @@ class LocalAlarm:
         return out
 
     def acknowledge(self, now_ms: int) -> list[Action]:
-        """A person silenced the alarm: every sounding condition goes quiet until it clears."""
+        """The farm's button: every sounding condition goes quiet until it clears."""
         out: list[Action] = []
         for cond in self.conditions.values():
             if cond.state is State.SOUNDING:
                 cond.state = State.SILENCED
                 out.append(Report(_at(cond.spec, now_ms), "acknowledged", cond.since_ms))
+        return out
+
+    def acknowledge_from_app(self, now_ms: int, house: str | None, types: Sequence[str],
+                             before_ms: int) -> list[Action]:
+        """A person acknowledged the alert in the app (the cloud's AlarmAck): the conditions of
+        these rules in this house that began by `before_ms` go quiet, sounding or not yet;
+        a condition that began later is news and is left alone."""
+        out: list[Action] = []
+        for (kind, where), cond in self.conditions.items():
+            if kind not in types or where != house or cond.since_ms > before_ms:
+                continue
+            if cond.state is State.SOUNDING:
+                out.append(Report(_at(cond.spec, now_ms), "acknowledged", cond.since_ms))
+            cond.state = State.SILENCED
         return out
 
     def _sound(self, key: tuple[str, str | None], cond: Condition, now_ms: int) -> list[Action]:

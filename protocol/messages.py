@@ -10,7 +10,8 @@ ignores fields it does not know. History:
   1.0  first release
   1.1  Reading.quality, Weight.dwell_s, Health.clock_offset_s
   1.2  Receipt (cloud -> gateway); OutboxState.unconfirmed and held_from
-  1.3  Alert.alarm, Alert.since and Alert.sms_to: what the gateway's own alarm did offline
+  1.3  Alert.alarm, Alert.since and Alert.sms_to: what the gateway's own alarm did offline;
+       AlarmAck (cloud -> gateway): a person acknowledged the alarm's alert in the app
 """
 
 from __future__ import annotations
@@ -238,6 +239,21 @@ class Receipt(_Model):
         return seq <= self.upto or any(first <= seq <= last for first, last in self.ranges)
 
 
+RuleType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class AlarmAck(_Model):
+    """1.3, cloud -> one gateway, retained: a person acknowledged in the app the alert that these
+    local rules feed. The gateway silences their conditions that began at or before `ts` (a
+    condition that starts later is news, and the retained message must not silence it)."""
+
+    v: str = SCHEMA_VERSION
+    gateway_id: Ident
+    ts: EpochMs
+    house: Ident | None = None
+    types: Annotated[list[RuleType], Field(min_length=1, max_length=8)]
+
+
 MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.TELEMETRY: Telemetry,
     Kind.WEIGHING: Weighing,
@@ -248,7 +264,8 @@ MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.CONFIG_DESIRED: DesiredConfig,
     Kind.CONFIG_APPLIED: AppliedConfig,
     Kind.RECEIPT: Receipt,
+    Kind.ALARM_ACK: AlarmAck,
 }
 
 Message = (Telemetry | Weighing | Frame | GatewayStatus | Health | Alert | DesiredConfig | AppliedConfig
-           | Receipt)
+           | Receipt | AlarmAck)

@@ -28,10 +28,11 @@ class Kind(StrEnum):
     CONFIG_DESIRED = "config/desired"
     CONFIG_APPLIED = "config/applied"
     RECEIPT = "receipt"  # 1.2: cloud -> gateway, what the cloud has stored
+    ALARM_ACK = "alarm/ack"  # 1.3: cloud -> gateway, a person acknowledged its alarm in the app
 
 
 # Kinds the cloud publishes to one gateway (only that gateway may read them); the rest is uplink.
-DOWNLINK_KINDS = frozenset({Kind.CONFIG_DESIRED, Kind.RECEIPT})
+DOWNLINK_KINDS = frozenset({Kind.CONFIG_DESIRED, Kind.RECEIPT, Kind.ALARM_ACK})
 UPLINK_KINDS = frozenset(Kind) - DOWNLINK_KINDS
 
 

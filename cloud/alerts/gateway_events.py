@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cloud.alerts.lifecycle import GATEWAY_SOURCE
 from cloud.alerts.model import CO2_HIGH, NH3_HIGH, TEMPERATURE_BAND, AlertKey, Finding, Severity
+from protocol import AlarmAck
 
 CLEARED = "_cleared"
 # gateway rule -> (cloud alert type, the cloud rule's name for the same verdict)
@@ -76,3 +77,13 @@ class GatewayEvent:
             threshold=self.threshold,
             evidence=evidence,
         )
+
+
+def alarm_acks(alert_type: str, house: str | None, gateways: list[str], at: datetime) -> list[AlarmAck]:
+    """What tells a farm's gateways that a person acknowledged this alert in the app, so their
+    local alarm for the same condition goes quiet; none for an alert no gateway rule feeds."""
+    rules = sorted(rule for rule, (kind, _) in GATEWAY_RULES.items() if kind == alert_type)
+    if not rules:
+        return []
+    ts = int(at.timestamp() * 1000)
+    return [AlarmAck(gateway_id=gw, ts=ts, house=house, types=rules) for gw in gateways]

@@ -40,6 +40,7 @@ def acl_file(accounts: Sequence[Account]) -> str:
             out.append(f"topic write {base}/+/{Kind.RECEIPT.value}")
         elif account.role == "publisher":  # the API pushing desired config
             out.append(f"topic write {base}/+/{Kind.CONFIG_DESIRED.value}")
+            out.append(f"topic write {base}/+/{Kind.ALARM_ACK.value}")
             out.append(f"topic read {base}/+/{Kind.CONFIG_APPLIED.value}")
         elif account.role == "reader":
             out.append(f"topic read {PREFIX}/#")
@@ -50,6 +51,7 @@ def acl_file(accounts: Sequence[Account]) -> str:
         out.append(f"pattern write {base}/%u/{kind}")
     out.append(f"pattern read {base}/%u/{Kind.CONFIG_DESIRED.value}")
     out.append(f"pattern read {base}/%u/{Kind.RECEIPT.value}")
+    out.append(f"pattern read {base}/%u/{Kind.ALARM_ACK.value}")
     return "\n".join(out) + "\n"
 
 

@@ -136,3 +136,24 @@ def test_sms_text_is_short_chinese_and_the_report_fits_the_wire_contract() -> No
     alert = Alert(gateway_id="gw-1", seq=1, ts=T0, house="h1", type="temperature_emergency",
                   severity="critical", alarm="on", since=T0, sms_to=[PHONE])
     assert Alert.model_validate_json(alert.model_dump_json()).sms_to == [PHONE]
+
+
+def test_app_acknowledgement_silences_only_that_house_and_older_conditions() -> None:
+    alarm = LocalAlarm(_settings())
+    alarm.observe(hot(T0, house="h1"), seq=1)
+    alarm.observe(hot(T0, house="h2"), seq=2)
+    alarm.step(T0, link_up=False, cloud_has=nothing_stored)
+    acks = alarm.acknowledge_from_app(T0 + 60 * S, "h1", ["temperature_emergency", "temperature_low"], T0 + 30 * S)
+    assert [(r.spec.house, r.alarm) for r in acks if isinstance(r, Report)] == [("h1", "acknowledged")]
+    assert alarm.output_on  # h2 still sounds
+    # The retained acknowledgement replayed on a reconnect: a condition that began after it is news.
+    alarm.observe(cleared(T0 + 600 * S, house="h1"), seq=3)
+    alarm.observe(hot(T0 + 900 * S, house="h1"), seq=4)
+    assert alarm.acknowledge_from_app(T0 + 901 * S, "h1", ["temperature_emergency"], T0 + 30 * S) == []
+    alarm.step(T0 + 901 * S, link_up=False, cloud_has=nothing_stored)
+    assert alarm.conditions[("temperature_emergency", "h1")].state is State.SOUNDING
+    # Acknowledged in the app before the gateway's grace ran out: it never sounds.
+    quiet = LocalAlarm(_settings())
+    quiet.observe(hot(T0, house="h3"), seq=5)
+    quiet.acknowledge_from_app(T0 + 5 * S, "h3", ["temperature_emergency"], T0 + 5 * S)
+    assert quiet.step(T0 + 60 * S, link_up=True, cloud_has=nothing_stored) == [] and not quiet.output_on

@@ -19,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.notify.providers import GenericHttpProvider
 from cloud.notify.settings import SmsSettings
@@ -33,6 +35,9 @@ from edge.uplink import Uplink
 from firmware_sim.alarm_devices import AlarmRelay, ModemSim, serve_alarm_devices
 from fuhuiyang.processes.alerts import build_worker
 from fuhuiyang.services.net import free_port, wait_for_port
+from messaging.broker import BrokerAddress
+from messaging.publisher import MqttConfigPublisher
+from protocol import AlarmAck, Kind, encode, topic_for
 from tests.alerts.sms_server import SmsServer
 from tests.cloud.conftest import running_ingest, wait_until
 from tests.edge.harness import ManualClock, ScriptedSensor
@@ -152,6 +157,21 @@ def _run_minutes(agent: Agent, clock: ManualClock, minutes: int) -> None:
         agent.step()
 
 
+def _retained(port: int, topic: str) -> bytes | None:
+    got: list[bytes] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="retained-check")
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+    client.on_message = lambda c, u, msg: got.append(bytes(msg.payload))
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.loop_stop()
+    client.disconnect()
+    return got[0] if got else None
+
+
 def _reconnected(agent: Agent, metrics: Any) -> None:
     """Ingest subscribed again first: the test's broker keeps no sessions, so a message published
     before would wait for the gateway's receipt timeout (event time, which stands still here)."""
@@ -263,3 +283,40 @@ def test_farm_button_silences_the_alarm_and_the_cloud_learns_it(
                                "WHERE farm_id = 'f-alarm' AND type LIKE 'temperature%%'").fetchall()
             assert row == [("temperature_out_of_band", "acknowledged", f"gateway:{GW}")]
         agent.shutdown()
+
+
+def test_cloud_not_storing_sounds_after_the_grace_and_the_apps_acknowledgement_silences_it(
+        mosquitto_factory: Any, sim: tuple[ManualClock, SimAlarmDevices], tmp_path: Path) -> None:
+    """Connected, but no ingest stores anything (nobody can be told): the alarm sounds after the
+    grace. The app's acknowledgement reaches the gateway through the broker, as the API sends it
+    (retained AlarmAck); replayed on a reconnect it does not silence a later episode."""
+    clock, devices = sim
+    broker = mosquitto_factory(persistent=True)  # retained messages survive its restart
+    temps = {"now": 37.0}
+    agent = _agent(broker.port, tmp_path / "gw", clock, devices, lambda t: temps["now"] + 0.1 * (t // MIN % 3))
+    agent.start()
+    wait_until(lambda: bool(agent.uplink and agent.uplink.connected), what="gateway connected")
+    agent.step()
+    clock.now += 29_000
+    agent.step()
+    assert not devices.relay.is_on()  # within the 30 s grace the cloud might still store it
+    _run_minutes(agent, clock, 1)
+    assert devices.relay.is_on()
+    acked_at = clock.now
+    ack = AlarmAck(gateway_id=GW, ts=acked_at, house="h1", types=["temperature_emergency", "temperature_low"])
+    MqttConfigPublisher(BrokerAddress.parse(broker.url)).publish(topic_for(GW, Kind.ALARM_ACK), encode(ack))
+    wait_until(lambda: (agent.step(), not devices.relay.is_on())[1], what="alarm silenced by the app")
+    temps["now"] = 24.0
+    _run_minutes(agent, clock, 2)  # cleared
+    broker.stop()
+    broker.start()  # the retained acknowledgement comes again on the reconnect
+    assert _retained(broker.port, topic_for(GW, Kind.ALARM_ACK)) == encode(ack)
+    wait_until(lambda: bool(agent.uplink and agent.uplink.connected), what="gateway reconnected")
+    temps["now"] = 37.0
+    _run_minutes(agent, clock, 2)
+    for _ in range(20):
+        agent.step()
+        time.sleep(0.05)
+    assert devices.relay.is_on()  # a new episode, after the acknowledgement: it sounds
+    assert [s.on for s in devices.relay.switchings] == [True, False, True]
+    agent.shutdown()

@@ -55,12 +55,14 @@ def samples() -> dict[p.Kind, object]:
             clock_offset_s=0.4,
         ),
         p.Kind.ALERT: p.Alert(gateway_id="gw-001", seq=11, ts=T0, house="h1", type="nh3_critical",
-                              severity="critical", value=31.0, threshold=25.0, message="NH3 31 ppm"),
+                              severity="critical", value=31.0, threshold=25.0, message="NH3 31 ppm",
+                              alarm="on", since=T0 - 60_000, sms_to=["+8613800000001"]),
         p.Kind.CONFIG_DESIRED: p.DesiredConfig(gateway_id="gw-001", seq=3, version=3, issued_at=T0,
                                                config={"sampling": {"env_interval_s": 60}}),
         p.Kind.CONFIG_APPLIED: p.AppliedConfig(gateway_id="gw-001", seq=12, ts=T0, version=3,
                                                status="rejected", error="sampling.env_interval_s: must be >= 5"),
         p.Kind.RECEIPT: p.Receipt(gateway_id="gw-001", ts=T0, upto=6, ranges=[(8, 9), (12, 12)]),
+        p.Kind.ALARM_ACK: p.AlarmAck(gateway_id="gw-001", ts=T0, house="h1", types=["nh3_critical"]),
     }
 
 

@@ -209,6 +209,7 @@ async def serve_many(endpoints: list[dict[str, Any]], clock: Clock, *, host: str
         serve_gateway(e["gateway"], clock, host=host, modbus_port=e["modbus_port"],
                       scale_port=e["scale_port"], hz=hz, truth_path=e.get("truth"),
                       pty_master=e.get("pty_master"), camera_port=e.get("camera_port"),
-                      camera_interval_s=camera_interval_s)
+                      camera_interval_s=camera_interval_s, alarm=e.get("alarm"), modem=e.get("modem"),
+                      modem_port=e.get("modem_port", 0))
         for e in endpoints
     ))

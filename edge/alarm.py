@@ -111,9 +111,16 @@ class LocalAlarm:
             cond.seqs.append(seq)
         return []
 
+    @property
+    def fitted(self) -> bool:
+        """An output or a modem to warn with: without either the gateway only reports its rules."""
+        return self.settings.output is not None or self.settings.modem.enabled
+
     def step(self, now_ms: int, link_up: bool, cloud_has: Callable[[int], bool]) -> list[Action]:
         """Judge the watching conditions: the cloud has them, or the alarm sounds."""
         out: list[Action] = []
+        if not self.fitted:
+            return out
         grace_ms = int(self.settings.cloud_grace_s * 1000)
         for key, cond in sorted(self.conditions.items(), key=lambda kv: kv[1].since_ms):
             if cond.state is not State.WATCHING:

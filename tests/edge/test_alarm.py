@@ -5,7 +5,7 @@ from __future__ import annotations
 from cloud.notify.segments import count_segments
 from edge.alarm import LocalAlarm, Report, SmsLimiter, State, Text, sms_text
 from edge.rules import AlertSpec
-from protocol.gateway_settings import AlarmSettings, ModemSettings
+from protocol.gateway_settings import AlarmOutput, AlarmSettings, ModemSettings
 from protocol.messages import Alert
 
 T0 = 1_780_000_000_000
@@ -13,8 +13,9 @@ S = 1000
 PHONE = "+8613800000001"
 
 
-def _settings(modem: bool = True, **kw: float) -> AlarmSettings:
-    return AlarmSettings(modem=ModemSettings(enabled=modem, **kw), farmer_phone=PHONE, cloud_grace_s=30)
+def _settings(modem: bool = True, output: bool = True, **kw: float) -> AlarmSettings:
+    return AlarmSettings(output=AlarmOutput() if output else None, modem=ModemSettings(enabled=modem, **kw),
+                         farmer_phone=PHONE, cloud_grace_s=30)
 
 
 def hot(t: int, value: float = 36.5, house: str | None = "h1") -> AlertSpec:
@@ -157,3 +158,10 @@ def test_app_acknowledgement_silences_only_that_house_and_older_conditions() -> 
     quiet.observe(hot(T0, house="h3"), seq=5)
     quiet.acknowledge_from_app(T0 + 5 * S, "h3", ["temperature_emergency"], T0 + 5 * S)
     assert quiet.step(T0 + 60 * S, link_up=True, cloud_has=nothing_stored) == [] and not quiet.output_on
+
+
+def test_a_gateway_without_output_or_modem_only_reports_its_rules() -> None:
+    alarm = LocalAlarm(_settings(modem=False, output=False))
+    alarm.observe(hot(T0), seq=1)
+    assert alarm.step(T0 + 60 * S, link_up=False, cloud_has=nothing_stored) == []
+    assert not alarm.output_on

@@ -54,6 +54,8 @@ from protocol.messages import CameraState
 
 log = logging.getLogger(__name__)
 
+OUTPUT_RETRY_S = 10.0  # after the alarm output failed to answer
+
 
 
 class Clock(Protocol):
@@ -147,6 +149,7 @@ class Agent:
         self.alarm = LocalAlarm(config.alarm)
         self._output_on: bool | None = None  # what the alarm output was last switched to
         self._next_button = 0
+        self._output_retry = 0.0  # monotonic time before which the failed output is left alone
         self.sampler = Sampler(self.health, self._on_reading)
         self.probe = SystemProbe(str(config.data_dir))
         self.uplink: Uplink | None = None
@@ -285,16 +288,27 @@ class Agent:
         link_up = self.uplink is not None and self.uplink.connected
         self._alarm_do(self.alarm.step(now_ms, link_up, lambda seq: not self.outbox.holds(seq)), now_ms)
         output = self.devices.alarm
-        if output is not None and self.alarm.output_on and now_ms >= self._next_button:
-            self._next_button = now_ms + 1000
-            if output.button_pressed():
-                log.warning("alarm acknowledged with the farm's button")
-                self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
-        want = self.alarm.output_on
-        if output is not None and want != self._output_on:
-            output.switch(want)  # DriverError: counted by _guard, tried again next step
-            self._output_on = want
-            log.warning("alarm output switched %s", "on" if want else "off")
+        if output is None or self._mono() < self._output_retry:
+            return
+        from edge.drivers import DriverError
+
+        try:
+            if self.alarm.output_on and now_ms >= self._next_button:
+                self._next_button = now_ms + 1000
+                if output.button_pressed():
+                    log.warning("alarm acknowledged with the farm's button")
+                    self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
+            want = self.alarm.output_on
+            if want != self._output_on:
+                output.switch(want)
+                self._output_on = want
+                log.warning("alarm output switched %s", "on" if want else "off")
+        except DriverError as exc:
+            # An unplugged module must not stall the loop on Modbus timeouts: try again later.
+            self._output_retry = self._mono() + OUTPUT_RETRY_S
+            self.errors["alarm output"] = self.errors.get("alarm output", 0) + 1
+            log.log(logging.ERROR if self.errors["alarm output"] == 1 else logging.DEBUG,
+                    "alarm output: %s (trying again in %.0f s)", exc, OUTPUT_RETRY_S)
 
     def acknowledge_alarm(self, now_ms: int) -> None:
         """A person silenced the alarm (the farm's button is polled in step)."""

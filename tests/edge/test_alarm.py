@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from cloud.notify.segments import count_segments
+from edge.agent import Agent, Devices
 from edge.alarm import LocalAlarm, Report, SmsLimiter, State, Text, sms_text
+from edge.config import parse_config
+from edge.outbox import Outbox
+from edge.remote import ConfigStore
 from edge.rules import AlertSpec
+from edge.uplink import Uplink
 from protocol.gateway_settings import AlarmOutput, AlarmSettings, ModemSettings
 from protocol.messages import Alert
+from tests.edge.harness import ManualClock, ScriptedSensor
 
 T0 = 1_780_000_000_000
 S = 1000
@@ -165,3 +174,44 @@ def test_a_gateway_without_output_or_modem_only_reports_its_rules() -> None:
     alarm.observe(hot(T0), seq=1)
     assert alarm.step(T0 + 60 * S, link_up=False, cloud_has=nothing_stored) == []
     assert not alarm.output_on
+
+
+class _DeadOutput:
+    """A relay module that does not answer (unplugged)."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def switch(self, on: bool) -> None:
+        from edge.drivers import DriverError
+
+        self.tries += 1
+        raise DriverError("no answer")
+
+    def button_pressed(self) -> bool:
+        return False
+
+
+def test_a_dead_alarm_output_is_retried_later_not_every_loop_step(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    mono = [0.0]
+    doc: dict[str, Any] = {
+        "gateway_id": "gw-1", "data_dir": str(tmp_path),
+        "sensors": [{"id": "th1", "unit": 1, "interval_s": 60, "house": "h1", "registers": [
+            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1}]}],
+        "alarm": {"output": {"unit": 240}},
+    }
+    config = parse_config(doc)
+    output = _DeadOutput()
+    agent = Agent(config, doc, clock, Outbox(tmp_path / "outbox.db"),
+                  Devices({"th1": ScriptedSensor(clock, lambda t: 37.0)}, alarm=output),
+                  ConfigStore(tmp_path / "remote.json"), software="test",
+                  uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id), mono=lambda: mono[0])
+    for _ in range(50):  # ten seconds of loop steps: one try
+        agent.step()
+        mono[0] += 0.2
+    assert output.tries == 1 and agent.errors["alarm output"] == 1
+    mono[0] += 10
+    agent.step()
+    assert output.tries == 2
+    assert agent.alarm.output_on  # the condition still sounds: the output is tried again later

@@ -120,6 +120,17 @@ class AlertEngine:
         self.store.save(alert)
         return effects
 
+    def note(self, key: AlertKey, at: datetime, action: str, actor: str, detail: str = "") -> None:
+        """Add a line to the live alert's log without changing its state (the gateway's local
+        alarm sounded for it, say); nothing when no alert is live or the line is there already."""
+        alert = self.store.current(key)
+        if alert is None or not alert.active:
+            return
+        if any((e.at, e.action, e.actor) == (at, action, actor) for e in alert.audit):
+            return
+        alert.log(at, action, actor=actor, detail=detail)
+        self.store.save(alert)
+
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> list[Effect]:
         alert = self.store.get(alert_id)
         if alert is None:

@@ -106,7 +106,10 @@ class AlertService:
                 return []
             return self.engine.acknowledge(alert.id, by=f"gateway:{event.gateway}", at=event.at)
         told = frozenset({Audience.FARMER}) if event.sms_to else frozenset()
-        return self.engine.observe(event.finding(), told=told)
+        effects = self.engine.observe(event.finding(), told=told)
+        if event.alarm == "on":  # for the farmer's page and the console: the farm was warned
+            self.engine.note(key, event.at, "local_alarm", f"gateway:{event.gateway}", "relay/buzzer on")
+        return effects
 
     def dead_birds(self, sightings: Sequence[DeadBirdSighting], at: datetime) -> list[Effect]:
         """Judge every house with a recent sighting, and clear live alerts of houses without."""

@@ -145,7 +145,7 @@ class Agent:
         self._mono = mono
         self.applied_version, _ = store.load()
         self.health = SensorHealth()
-        self.rules = LocalRules(config.rules)
+        self.rules = LocalRules(config.rules, config.flock, config.utc_offset_h)
         self.alarm = LocalAlarm(config.alarm)
         self._output_on: bool | None = None  # what the alarm output was last switched to
         self._next_button = 0
@@ -172,6 +172,7 @@ class Agent:
         old = self.config
         self.config = config
         self.rules.settings = config.rules
+        self.rules.flock, self.rules.utc_offset_h = config.flock, config.utc_offset_h
         self.alarm.configure(config.alarm)
         self.outbox.limits = OutboxLimits(
             max_bytes=int(config.outbox.max_mb * 2**20),

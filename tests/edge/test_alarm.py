@@ -215,3 +215,22 @@ def test_a_dead_alarm_output_is_retried_later_not_every_loop_step(tmp_path: Path
     agent.step()
     assert output.tries == 2
     assert agent.alarm.output_on  # the condition still sounds: the output is tried again later
+
+
+def test_brooding_chicks_do_not_sound_the_alarm_at_their_target_temperature() -> None:
+    """Day-old chicks are kept near 36 °C: for their house the emergency limit follows farming's
+    target by age plus its critical band, never below the configured 35 °C."""
+    from datetime import UTC, datetime, timedelta
+
+    from edge.rules import LocalRules
+    from protocol.gateway_settings import FlockSettings, RuleSettings
+    from protocol.messages import Metric
+
+    today = datetime.fromtimestamp(T0 / 1000, UTC).date()
+    chicks = LocalRules(RuleSettings(), FlockSettings(placed_on=today - timedelta(days=2), house="h1"), 0.0)
+    assert chicks.observe(T0, Metric.TEMPERATURE_C, 37.5, "h1") == []
+    assert [a.type for a in chicks.observe(T0, Metric.TEMPERATURE_C, 35.5, "h2")] == ["temperature_emergency"]
+    hot = chicks.observe(T0 + 60 * S, Metric.TEMPERATURE_C, 42.5, "h1")
+    assert [a.type for a in hot] == ["temperature_emergency"] and hot[0].threshold > 40
+    grown = LocalRules(RuleSettings(), FlockSettings(placed_on=today - timedelta(days=30), house="h1"), 0.0)
+    assert [a.threshold for a in grown.observe(T0, Metric.TEMPERATURE_C, 35.5, "h1")] == [35.0]

@@ -276,13 +276,20 @@ class Agent:
     def _on_reading(self, reading: Reading) -> None:
         self._points.append(reading)
         gw = self.config.gateway_id
+        # A stuck probe or a one-reading spike must not sound the farm's alarm (or open a
+        # critical alert): a house does not jump 6 °C or 10 ppm in one reading.
+        if reading.quality == "suspect" or self.health.jumped(reading.sensor, reading.metric):
+            return self._flush_full(reading.ts)
         for a in self.rules.observe(reading.ts, reading.metric, reading.value, reading.house):
             seq = self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
                 gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
                 value=a.value, threshold=a.threshold, message=a.message), reading.ts)
             self._alarm_do(self.alarm.observe(a, seq), reading.ts)
+        self._flush_full(reading.ts)
+
+    def _flush_full(self, ts_ms: int) -> None:
         if len(self._points) >= LIMITS.max_points_per_batch:
-            self._flush(reading.ts)
+            self._flush(ts_ms)
 
     # -- the local alarm (edge/alarm.py) ------------------------------------------------------
     def _alarm_step(self, now_ms: int) -> None:

@@ -198,7 +198,8 @@ def test_a_dead_alarm_output_is_retried_later_not_every_loop_step(tmp_path: Path
     doc: dict[str, Any] = {
         "gateway_id": "gw-1", "data_dir": str(tmp_path),
         "sensors": [{"id": "th1", "unit": 1, "interval_s": 60, "house": "h1", "registers": [
-            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1}]}],
+            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1},
+            {"metric": "nh3_ppm", "address": 2, "scale": 0.1}]}],
         "alarm": {"output": {"unit": 240}},
     }
     config = parse_config(doc)
@@ -234,3 +235,51 @@ def test_brooding_chicks_do_not_sound_the_alarm_at_their_target_temperature() ->
     assert [a.type for a in hot] == ["temperature_emergency"] and hot[0].threshold > 40
     grown = LocalRules(RuleSettings(), FlockSettings(placed_on=today - timedelta(days=30), house="h1"), 0.0)
     assert [a.threshold for a in grown.observe(T0, Metric.TEMPERATURE_C, 35.5, "h1")] == [35.0]
+
+
+def test_a_one_reading_spike_does_not_sound_the_alarm(tmp_path: Path) -> None:
+    """A transmitter's spike (24 °C, then one reading of 38 °C, then 24 °C) is not a hot house:
+    no local rule fires, nothing sounds; a real rise (2 °C a reading) does."""
+    clock = ManualClock(T0)
+    temps = iter([24.0, 24.1, 24.0, 24.2, 24.1, 24.0, 38.0, 24.1, 24.0, 26.0, 28.0, 30.0, 32.0, 34.0, 35.5])
+    doc: dict[str, Any] = {
+        "gateway_id": "gw-1", "data_dir": str(tmp_path),
+        "sensors": [{"id": "th1", "unit": 1, "interval_s": 60, "house": "h1", "registers": [
+            {"metric": "temperature_c", "address": 1, "type": "int16", "scale": 0.1},
+            {"metric": "nh3_ppm", "address": 2, "scale": 0.1}]}],
+        "alarm": {"output": {"unit": 240}},
+    }
+    config = parse_config(doc)
+    output = _Recorder()
+    values: dict[int, float] = {}
+
+    def temp(t: int) -> float:
+        if t not in values:
+            values[t] = next(temps)
+        return values[t]
+
+    agent = Agent(config, doc, clock, Outbox(tmp_path / "outbox.db"),
+                  Devices({"th1": ScriptedSensor(clock, temp)}, alarm=output),
+                  ConfigStore(tmp_path / "remote.json"), software="test",
+                  uplink_factory=lambda c: Uplink(c.mqtt, c.gateway_id))
+    agent.step()
+    for _ in range(8):
+        clock.now += 60 * S
+        agent.step()
+    assert output.states == [False]  # switched off at start, never on for the spike
+    for _ in range(6):
+        clock.now += 60 * S
+        agent.step()
+    assert output.states == [False, True]
+    assert agent.errors == {}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.states: list[bool] = []
+
+    def switch(self, on: bool) -> None:
+        self.states.append(on)
+
+    def button_pressed(self) -> bool:
+        return False

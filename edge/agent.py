@@ -21,18 +21,20 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from edge.agent_update import RESTART_EXIT_CODE, AgentUpdate
+from edge.alarm import LocalAlarm, Report, Text
 from edge.config import GatewayConfig
 from edge.daybook import DayBook
 from edge.health import SensorHealth, SystemProbe
 from edge.outbox import PRIORITY_OF_KIND, Outbox, OutboxLimits, Priority
 from edge.remote import ConfigStore, evaluate
-from edge.rules import LocalRules
+from edge.rules import AlertSpec, LocalRules
 from edge.sampling import Sampler, SensorDriver
 from edge.scale_channel import ScaleChannel
 from edge.update import Signals
 from edge.uplink import Ack, Connected, Disconnected, Inbound, Uplink
 from edge.weighing import Weigher
 from protocol import (
+    AlarmAck,
     Alert,
     AppliedConfig,
     DecodeError,
@@ -54,6 +56,8 @@ from protocol.limits import LIMITS
 from protocol.messages import CameraState
 
 log = logging.getLogger(__name__)
+
+OUTPUT_RETRY_S = 10.0  # after the alarm output failed to answer
 
 
 
@@ -84,6 +88,18 @@ class FrameSource(Protocol):
     def state(self) -> str: ...
 
 
+class AlarmOutput(Protocol):
+    """The relay or buzzer (edge/drivers/alarm_output.py); DriverError when it does not answer."""
+
+    def switch(self, on: bool) -> None: ...
+
+    def button_pressed(self) -> bool: ...
+
+
+class Modem(Protocol):
+    def send_sms(self, phone: str, text: str) -> str: ...
+
+
 @dataclass
 class Devices:
     """What the composition root built from config; the agent never opens devices itself."""
@@ -91,17 +107,27 @@ class Devices:
     sensors: dict[str, SensorDriver]
     scale: ScaleSource | None = None
     cameras: list[FrameSource] | None = None
+    alarm: AlarmOutput | None = None
+    modem: Modem | None = None
 
 
 def close_devices(devices: Devices) -> None:
     """Release sockets and serial ports of drivers that are being replaced."""
-    for dev in [*devices.sensors.values(), devices.scale, *(devices.cameras or [])]:
+    for dev in [*devices.sensors.values(), devices.scale, *(devices.cameras or []), devices.alarm,
+                devices.modem]:
         close = getattr(dev, "close", None)
         if callable(close):
             try:
                 close()
             except Exception as exc:  # a half-dead device must not block the new config
                 log.debug("closing %s: %s", dev, exc)
+
+
+def _report_message(gw: str, seq: int, r: Report, sms_to: list[str]) -> Alert:
+    a: AlertSpec = r.spec
+    return Alert(gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
+                 value=a.value, threshold=a.threshold, message=a.message, alarm=r.alarm,
+                 since=r.since_ms, sms_to=sms_to)
 
 
 class Agent:
@@ -122,7 +148,11 @@ class Agent:
         self._mono = mono
         self.applied_version, _ = store.load()
         self.health = SensorHealth()
-        self.rules = LocalRules(config.rules)
+        self.rules = LocalRules(config.rules, config.flock, config.utc_offset_h)
+        self.alarm = LocalAlarm(config.alarm)
+        self._output_on: bool | None = None  # what the alarm output was last switched to
+        self._next_button = 0
+        self._output_retry = 0.0  # monotonic time before which the failed output is left alone
         self.sampler = Sampler(self.health, self._on_reading)
         self.probe = SystemProbe(str(config.data_dir))
         self.uplink: Uplink | None = None
@@ -151,6 +181,8 @@ class Agent:
         old = self.config
         self.config = config
         self.rules.settings = config.rules
+        self.rules.flock, self.rules.utc_offset_h = config.flock, config.utc_offset_h
+        self.alarm.configure(config.alarm)
         self.outbox.limits = OutboxLimits(
             max_bytes=int(config.outbox.max_mb * 2**20),
             receipt_timeout_s=config.outbox.receipt_timeout_s,
@@ -163,10 +195,11 @@ class Agent:
             getattr(cams[c.id], "settings", None) is not None and cams[c.id].settings.source == c.source  # type: ignore[attr-defined]
             for c in config.cameras)
         if self._rebuild_devices is not None and (old is not config) and (
-                old.sensors != config.sensors or old.scale != config.scale
+                old.sensors != config.sensors or old.scale != config.scale or old.alarm != config.alarm
                 or (old.cameras != config.cameras and not same_cameras)):
             close_devices(self.devices)
             self.devices = self._rebuild_devices(config)
+            self._output_on = None  # a new output module: switch it to the state it should be in
         elif same_cameras:
             for c in config.cameras:  # schedule and budget change in place: today's spend is kept
                 cams[c.id].settings = c  # type: ignore[attr-defined]
@@ -224,6 +257,7 @@ class Agent:
             self.outbox.expire(now)
             self._next_expire = now + 600_000
         self.pump(now)
+        self._guard("alarm", lambda: self._alarm_step(now))
         if self.update is not None:
             self._guard("update", lambda: self._step_update(now))
 
@@ -271,12 +305,80 @@ class Agent:
         self._points.append(reading)
         self._sensors_read.add(reading.sensor)
         gw = self.config.gateway_id
+        # A stuck probe or a one-reading spike must not sound the farm's alarm (or open a
+        # critical alert): a house does not jump 6 °C or 10 ppm in one reading.
+        if reading.quality == "suspect" or self.health.jumped(reading.sensor, reading.metric):
+            return self._flush_full(reading.ts)
         for a in self.rules.observe(reading.ts, reading.metric, reading.value, reading.house):
-            self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
+            seq = self._put(Kind.ALERT, lambda seq, a=a: Alert(  # type: ignore[misc]
                 gateway_id=gw, seq=seq, ts=a.ts_ms, house=a.house, type=a.type, severity=a.severity,
                 value=a.value, threshold=a.threshold, message=a.message), reading.ts)
+            self._alarm_do(self.alarm.observe(a, seq), reading.ts)
+        self._flush_full(reading.ts)
+
+    def _flush_full(self, ts_ms: int) -> None:
         if len(self._points) >= LIMITS.max_points_per_batch:
-            self._flush(reading.ts)
+            self._flush(ts_ms)
+
+    # -- the local alarm (edge/alarm.py) ------------------------------------------------------
+    def _alarm_step(self, now_ms: int) -> None:
+        link_up = self.uplink is not None and self.uplink.connected
+        self._alarm_do(self.alarm.step(now_ms, link_up, lambda seq: not self.outbox.holds(seq)), now_ms)
+        output = self.devices.alarm
+        if output is None or self._mono() < self._output_retry:
+            return
+        from edge.drivers import DriverError
+
+        try:
+            if self.alarm.output_on and now_ms >= self._next_button:
+                self._next_button = now_ms + 1000
+                if output.button_pressed():
+                    log.warning("alarm acknowledged with the farm's button")
+                    self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
+            want = self.alarm.output_on
+            if want != self._output_on:
+                output.switch(want)
+                self._output_on = want
+                log.warning("alarm output switched %s", "on" if want else "off")
+        except DriverError as exc:
+            # An unplugged module must not stall the loop on Modbus timeouts: try again later.
+            self._output_retry = self._mono() + OUTPUT_RETRY_S
+            self.errors["alarm output"] = self.errors.get("alarm output", 0) + 1
+            log.log(logging.ERROR if self.errors["alarm output"] == 1 else logging.DEBUG,
+                    "alarm output: %s (trying again in %.0f s)", exc, OUTPUT_RETRY_S)
+
+    def acknowledge_alarm(self, now_ms: int) -> None:
+        """A person silenced the alarm (the farm's button is polled in step)."""
+        self._alarm_do(self.alarm.acknowledge(now_ms), now_ms)
+
+    def _alarm_do(self, actions: list[Report | Text], now_ms: int) -> None:
+        """Texts first (a report must not claim an SMS the modem failed to send), then reports."""
+        failed: set[str] = set()
+        for text in [a for a in actions if isinstance(a, Text)]:
+            if not self._send_text(text):
+                failed.add(text.phone)
+                self.alarm.unsent(text)
+        gw = self.config.gateway_id
+        for r in [a for a in actions if isinstance(a, Report)]:
+            sms_to = [p for p in r.sms_to if p not in failed]
+            self._put(Kind.ALERT, lambda seq, r=r, s=sms_to: _report_message(gw, seq, r, s), now_ms)  # type: ignore[misc]
+
+    def _send_text(self, text: Text) -> bool:
+        from edge.drivers import DriverError
+
+        modem = self.devices.modem
+        if modem is None:
+            self.errors["modem"] = self.errors.get("modem", 0) + 1
+            log.error("alarm SMS not sent: the modem is enabled in the settings but not installed")
+            return False
+        try:
+            ref = modem.send_sms(text.phone, text.text)
+        except DriverError as exc:
+            self.errors["modem"] = self.errors.get("modem", 0) + 1
+            log.error("alarm SMS not sent: %s", exc)
+            return False
+        log.warning("alarm SMS sent by the gateway's modem (ref %s)", ref or "-")
+        return True
 
     @property
     def weigher(self) -> Weigher | None:
@@ -415,6 +517,7 @@ class Agent:
         self.uplink.subscribe(topic_for(gw, Kind.RECEIPT))
         if self.update is not None:
             self.uplink.subscribe(topic_for(gw, Kind.RELEASE_DESIRED))
+        self.uplink.subscribe(topic_for(gw, Kind.ALARM_ACK))
         self._set_will()  # the next connection's will carries a fresh seq
         if self._rollback is not None:
             log.warning("uplink works with config v%s", self.applied_version)
@@ -427,6 +530,9 @@ class Agent:
         if ev.topic == topic_for(self.config.gateway_id, Kind.RELEASE_DESIRED):
             if self.update is not None:
                 self.update.on_desired(ev.payload)
+            return
+        if ev.topic == topic_for(self.config.gateway_id, Kind.ALARM_ACK):
+            self._on_alarm_ack(ev.payload, now_ms)
             return
         if ev.topic != topic_for(self.config.gateway_id, Kind.CONFIG_DESIRED):
             return
@@ -464,6 +570,22 @@ class Agent:
         deleted = self.outbox.confirm(receipt.upto, receipt.ranges)
         log.debug("receipt up to %s (+%s ranges): %s messages confirmed", receipt.upto, len(receipt.ranges),
                   deleted)
+
+    def _on_alarm_ack(self, payload: bytes, now_ms: int) -> None:
+        """A person acknowledged the alarm's alert in the app: silence it here too."""
+        try:
+            ack: AlarmAck = decode(Kind.ALARM_ACK, payload)
+        except DecodeError as exc:
+            self.errors["alarm_ack"] = self.errors.get("alarm_ack", 0) + 1
+            log.warning("ignoring an alarm acknowledgement that does not decode: %s", exc)
+            return
+        if ack.gateway_id != self.config.gateway_id:
+            self.errors["alarm_ack"] = self.errors.get("alarm_ack", 0) + 1
+            return
+        actions = self.alarm.acknowledge_from_app(now_ms, ack.house, ack.types, ack.ts)
+        if actions:
+            log.warning("alarm acknowledged in the app")
+        self._alarm_do(actions, now_ms)
 
     def _check_rollback(self, now_ms: int) -> None:
         if self._rollback is None or self._mono() < self._rollback[3]:

@@ -73,6 +73,11 @@ class SensorHealth:
             if s == sensor:
                 t.errors += 1
 
+    def jumped(self, sensor: str, metric: Metric) -> bool:
+        """The latest reading was a spike (far from the median of the five before it)."""
+        t = self._tracks.get((sensor, metric))
+        return bool(t is not None and t.jumps and t.jumps[-1])
+
     def suspect(self, sensor: str, metric: Metric) -> bool:
         return bool({"stuck", "flatline"} & set(self._faults(self._tracks[(sensor, metric)], None)))
 

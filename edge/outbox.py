@@ -274,6 +274,10 @@ class Outbox:
                     deleted += int(row[0])
         return deleted
 
+    def holds(self, seq: int) -> bool:
+        """The message `seq` is still here: no receipt says the cloud has stored it."""
+        return self._db.execute("SELECT 1 FROM messages WHERE seq = ?", (seq,)).fetchone() is not None
+
     # -- reporting ----------------------------------------------------------------------
     @property
     def depth(self) -> int:

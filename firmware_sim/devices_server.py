@@ -23,6 +23,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from firmware_sim.alarm_devices import AlarmRelay, ModemSim
 from firmware_sim.clock import Clock
 from firmware_sim.gateway import GatewayDevices
 from firmware_sim.sensors import REGISTERS_PER_UNIT, RTC_REGISTERS, RTC_UNIT
@@ -156,12 +157,17 @@ async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, mod
                         scale_port: int | None, hz: float = 10.0, truth_path: Path | None = None,
                         ready: asyncio.Event | None = None, pty_master: int | None = None,
                         camera_port: int | None = None, camera_interval_s: float = 60.0,
-                        camera_size: tuple[int, int] = (640, 480)) -> None:
-    """Serve until cancelled."""
+                        camera_size: tuple[int, int] = (640, 480), alarm: AlarmRelay | None = None,
+                        modem: ModemSim | None = None, modem_port: int = 0) -> None:
+    """Serve until cancelled. `alarm` joins the Modbus line as one more unit; `modem` listens on
+    `modem_port` (0: any free port, see `modem.port`)."""
     modbus = ModbusDevices(gateway, clock)
+    units = modbus.sim_devices() + ([alarm.sim_device()] if alarm is not None else [])
     # Unknown unit ids stay silent, as on a real RS485 line.
-    server = ModbusTcpServer(modbus.sim_devices(), address=(host, modbus_port), ignore_missing_devices=True)
+    server = ModbusTcpServer(units, address=(host, modbus_port), ignore_missing_devices=True)
     tasks = [asyncio.create_task(server.serve_forever())]
+    if modem is not None:
+        await modem.start(host, modem_port)
     scale_server = None
     if (scale_port is not None or pty_master is not None) and gateway.scale_house() is not None:
         stream = ScaleStream(gateway, clock, hz=hz, truth_path=truth_path, pty_master=pty_master)
@@ -190,6 +196,8 @@ async def serve_gateway(gateway: GatewayDevices, clock: Clock, *, host: str, mod
             scale_server.close()
         if camera is not None:
             camera.stop()
+        if modem is not None:
+            await modem.stop()
         with contextlib.suppress(Exception):
             await server.shutdown()
 
@@ -201,6 +209,7 @@ async def serve_many(endpoints: list[dict[str, Any]], clock: Clock, *, host: str
         serve_gateway(e["gateway"], clock, host=host, modbus_port=e["modbus_port"],
                       scale_port=e["scale_port"], hz=hz, truth_path=e.get("truth"),
                       pty_master=e.get("pty_master"), camera_port=e.get("camera_port"),
-                      camera_interval_s=camera_interval_s)
+                      camera_interval_s=camera_interval_s, alarm=e.get("alarm"), modem=e.get("modem"),
+                      modem_port=e.get("modem_port", 0))
         for e in endpoints
     ))

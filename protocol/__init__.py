@@ -9,6 +9,7 @@ from protocol.limits import LIMITS
 from protocol.messages import (
     MESSAGE_TYPES,
     SCHEMA_VERSION,
+    AlarmAck,
     Alert,
     AppliedConfig,
     DesiredConfig,
@@ -33,6 +34,7 @@ __all__ = [
     "LIMITS",
     "MESSAGE_TYPES",
     "SCHEMA_VERSION",
+    "AlarmAck",
     "Alert",
     "AppliedConfig",
     "DecodeError",

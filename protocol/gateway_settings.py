@@ -25,6 +25,7 @@ from protocol.device_settings import (
     PosFloat,
     Strict,
 )
+from protocol.messages import Phone
 
 
 class ScaleSettings(Strict):
@@ -75,6 +76,55 @@ class RuleSettings(Strict):
     repeat_after_s: PosFloat = 1800.0  # a still-active alert is re-sent this often
 
 
+class AlarmOutput(Strict):
+    """A relay or buzzer module on Modbus that the gateway switches while nobody else can warn.
+
+    `coil` is the output (function code 5); `ack_input` a discrete input (function code 2)
+    wired to a push button on the farm: pressing it silences the alarm.
+    """
+
+    transport: Literal["tcp", "rtu"] = "tcp"
+    host: str = "127.0.0.1"
+    port: Port = 502
+    serial_port: str | None = None
+    baudrate: int = 9600
+    unit: Annotated[int, Field(ge=0, le=255)] = 240
+    coil: Annotated[int, Field(ge=0, le=65535)] = 0
+    ack_input: Annotated[int, Field(ge=0, le=65535)] | None = 0  # None: no button
+    timeout_s: PosFloat = 2.0
+
+    @model_validator(mode="after")
+    def _rtu_needs_port(self) -> AlarmOutput:
+        if self.transport == "rtu" and not self.serial_port:
+            raise ValueError("transport rtu needs serial_port")
+        return self
+
+
+class ModemSettings(Strict):
+    """The gateway's own 4G modem, for an SMS to the farmer while the uplink is down.
+
+    `url` is a serial device (/dev/ttyUSB2) or any pyserial URL (socket://host:port reaches
+    the simulator's modem). Rate limits keep a flapping condition from emptying the SIM.
+    """
+
+    enabled: bool = False
+    url: str = "/dev/ttyUSB2"
+    baudrate: int = 115200
+    timeout_s: PosFloat = 10.0
+    min_interval_s: PosFloat = 1800.0  # at most one SMS per this, whatever the condition
+    max_per_day: Annotated[int, Field(ge=0, le=50)] = 6
+
+
+class AlarmSettings(Strict):
+    """The gateway's own alarm for its critical rules (edge/alarm.py)."""
+
+    output: AlarmOutput | None = None  # None: no relay or buzzer installed
+    modem: ModemSettings = ModemSettings()
+    farmer_phone: Phone | None = None  # whom the modem texts
+    # Connected but the cloud has not stored the alert after this long: sound anyway.
+    cloud_grace_s: PosFloat = 30.0
+
+
 class OutboxLimits(Strict):
     """How much the gateway's outbox keeps and how fast it drains (its file and its SQLite
     mode are local: edge/config.py's OutboxSettings)."""
@@ -97,6 +147,7 @@ class RemoteSettings(Strict):
     cameras: list[CameraSettings] = []
     flock: FlockSettings | None = None
     rules: RuleSettings = RuleSettings()
+    alarm: AlarmSettings = AlarmSettings()
     telemetry_batch_s: PosFloat = 60.0
     health_interval_s: PosFloat = 300.0
     summary_hour: Annotated[float, Field(ge=0, lt=24)] = 0.5  # yesterday's weighing summary at 00:30

@@ -10,7 +10,9 @@ ignores fields it does not know. History:
   1.0  first release
   1.1  Reading.quality, Weight.dwell_s, Health.clock_offset_s
   1.2  Receipt (cloud -> gateway); OutboxState.unconfirmed and held_from
-  1.3  ReleaseDesired (cloud -> gateway, retained) and ReleaseState: over-the-air agent updates
+  1.3  ReleaseDesired (cloud -> gateway, retained) and ReleaseState: over-the-air agent updates;
+       Alert.alarm, Alert.since and Alert.sms_to: what the gateway's own alarm did offline;
+       AlarmAck (cloud -> gateway): a person acknowledged the alarm's alert in the app
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ EpochMs = Annotated[int, Field(ge=MIN_TS_MS, lt=MAX_TS_MS, strict=True)]
 Seq = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
 Ident = Annotated[str, Field(min_length=1, max_length=LIMITS.max_id_length, pattern=GATEWAY_ID.pattern)]
 ShortText = Annotated[str, Field(max_length=500)]
+# A mobile number as the gateway's modem dials it: E.164 with or without "+".
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{6,15}$")]
 
 
 class Metric(StrEnum):
@@ -198,6 +202,12 @@ class Alert(Envelope):
     value: float | None = None
     threshold: float | None = None
     message: ShortText | None = None
+    # 1.3, the gateway's local alarm (edge/alarm.py): "on" when its relay or buzzer sounded for
+    # this condition (the cloud had not stored the alert), "acknowledged" when a person silenced
+    # it on the farm, "off" when the condition cleared while it sounded.
+    alarm: Literal["on", "acknowledged", "off"] | None = None
+    since: EpochMs | None = None  # 1.3: onset of the condition (its first firing), when known
+    sms_to: Annotated[list[Phone], Field(max_length=8)] = []  # 1.3: numbers its own modem texted
 
 
 class DesiredConfig(Envelope):
@@ -265,6 +275,21 @@ class ReleaseState(Envelope):
     reason: ShortText | None = None
 
 
+RuleType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class AlarmAck(_Model):
+    """1.3, cloud -> one gateway, retained: a person acknowledged in the app the alert that these
+    local rules feed. The gateway silences their conditions that began at or before `ts` (a
+    condition that starts later is news, and the retained message must not silence it)."""
+
+    v: str = SCHEMA_VERSION
+    gateway_id: Ident
+    ts: EpochMs
+    house: Ident | None = None
+    types: Annotated[list[RuleType], Field(min_length=1, max_length=8)]
+
+
 MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.TELEMETRY: Telemetry,
     Kind.WEIGHING: Weighing,
@@ -277,7 +302,8 @@ MESSAGE_TYPES: dict[Kind, type[_Model]] = {
     Kind.RECEIPT: Receipt,
     Kind.RELEASE_DESIRED: ReleaseDesired,
     Kind.RELEASE_STATE: ReleaseState,
+    Kind.ALARM_ACK: AlarmAck,
 }
 
 Message = (Telemetry | Weighing | Frame | GatewayStatus | Health | Alert | DesiredConfig | AppliedConfig
-           | Receipt | ReleaseDesired | ReleaseState)
+           | Receipt | ReleaseDesired | ReleaseState | AlarmAck)

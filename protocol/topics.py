@@ -30,10 +30,11 @@ class Kind(StrEnum):
     RECEIPT = "receipt"  # 1.2: cloud -> gateway, what the cloud has stored
     RELEASE_DESIRED = "release/desired"  # 1.3: cloud -> gateway, retained: the agent release to run
     RELEASE_STATE = "release/state"  # 1.3: gateway -> cloud, each step of an over-the-air update
+    ALARM_ACK = "alarm/ack"  # 1.3: cloud -> gateway, a person acknowledged its alarm in the app
 
 
 # Kinds the cloud publishes to one gateway (only that gateway may read them); the rest is uplink.
-DOWNLINK_KINDS = frozenset({Kind.CONFIG_DESIRED, Kind.RECEIPT, Kind.RELEASE_DESIRED})
+DOWNLINK_KINDS = frozenset({Kind.CONFIG_DESIRED, Kind.RECEIPT, Kind.RELEASE_DESIRED, Kind.ALARM_ACK})
 UPLINK_KINDS = frozenset(Kind) - DOWNLINK_KINDS
 
 

@@ -81,11 +81,15 @@ class AlertEngine:
             effects += self.clear(key, evaluation.at)
         return effects
 
-    def observe(self, finding: Finding) -> list[Effect]:
-        """A rule found the condition at `finding.at`."""
+    def observe(self, finding: Finding, told: frozenset[Audience] = frozenset()) -> list[Effect]:
+        """A rule found the condition at `finding.at`.
+
+        `told`: audiences already told of it by other means (the gateway's own SMS during an
+        outage): marked as notified before anything is due, so nobody texts them again.
+        """
         alert = self.store.current(finding.key)
         if alert is not None and alert.active:
-            return self._update(alert, finding)
+            return self._update(alert, finding, told)
         cooldown_end = (
             None
             if alert is None or alert.resolved_at is None
@@ -99,8 +103,8 @@ class AlertEngine:
                 self.store.save(alert)
             return []  # (evidence it already had, read again, changes nothing)
         if alert is not None and cooldown_end is not None and finding.at < cooldown_end:
-            return self._reopen(alert, finding)
-        return self._open(finding)
+            return self._reopen(alert, finding, told)
+        return self._open(finding, told)
 
     def clear(self, key: AlertKey, at: datetime) -> list[Effect]:
         """A rule judged the condition absent at `at`."""
@@ -115,6 +119,17 @@ class AlertEngine:
         effects += self._maybe_resolve(alert, at)
         self.store.save(alert)
         return effects
+
+    def note(self, key: AlertKey, at: datetime, action: str, actor: str, detail: str = "") -> None:
+        """Add a line to the live alert's log without changing its state (the gateway's local
+        alarm sounded for it, say); nothing when no alert is live or the line is there already."""
+        alert = self.store.current(key)
+        if alert is None or not alert.active:
+            return
+        if any((e.at, e.action, e.actor) == (at, action, actor) for e in alert.audit):
+            return
+        alert.log(at, action, actor=actor, detail=detail)
+        self.store.save(alert)
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> list[Effect]:
         alert = self.store.get(alert_id)
@@ -180,7 +195,14 @@ class AlertEngine:
 
     # --- transitions --------------------------------------------------------------
 
-    def _open(self, finding: Finding) -> list[Effect]:
+    def _told(self, alert: Alert, told: frozenset[Audience], at: datetime) -> None:
+        for audience in sorted(told):
+            known = alert.notified.get(audience.value)
+            if known is None or known < alert.severity:
+                alert.notified[audience.value] = alert.severity
+                alert.log(at, f"told_{audience.value}", actor="gateway", detail="the gateway's own SMS")
+
+    def _open(self, finding: Finding, told: frozenset[Audience] = frozenset()) -> list[Effect]:
         alert = Alert(
             id=alert_id(finding.key, finding.at),
             key=finding.key,
@@ -193,13 +215,14 @@ class AlertEngine:
             escalation_from=finding.at,
         )
         alert.log(finding.at, "opened", detail=f"{finding.rule} {finding.severity.label}")
+        self._told(alert, told, finding.at)
         effects: list[Effect] = [Transition(alert.id, "opened", finding.at, alert.state)]
         notes = self._due(alert, finding.at, reason="opened")
         effects += self._storm_filter(alert, notes, finding.at)
         self.store.save(alert)
         return effects
 
-    def _reopen(self, alert: Alert, finding: Finding) -> list[Effect]:
+    def _reopen(self, alert: Alert, finding: Finding, told: frozenset[Audience] = frozenset()) -> list[Effect]:
         alert.state = State.OPEN
         alert.resolved_at = alert.cleared_since = None
         alert.acknowledged_at = alert.acknowledged_by = None
@@ -208,26 +231,35 @@ class AlertEngine:
         alert.trigger_count += 1
         alert.severity = max(alert.severity, finding.severity)
         alert.log(finding.at, "reopened", detail="recurred within cooldown")
+        self._told(alert, told, finding.at)
         effects: list[Effect] = [Transition(alert.id, "reopened", finding.at, alert.state)]
         effects += self._due(alert, finding.at, reason="severity_raised")
         self.store.save(alert)
         return effects
 
-    def _update(self, alert: Alert, finding: Finding) -> list[Effect]:
-        if _same(finding, alert.last):
+    def _update(self, alert: Alert, finding: Finding, told: frozenset[Audience] = frozenset()) -> list[Effect]:
+        if _same(finding, alert.last) and not told:
             return []  # the same verdict read again (a worker re-judging a day): nothing new
         alert.trigger_count += 1
         effects: list[Effect] = []
+        if finding.at < alert.opened_at and finding.evidence.get("source") == GATEWAY_SOURCE:
+            # The gateway judges every reading where the cloud judges hourly means: its event
+            # time is the condition's onset (the alert keeps its id).
+            alert.log(finding.at, "onset", actor="gateway", detail=f"from {alert.opened_at.isoformat()}")
+            alert.opened_at, alert.first = finding.at, finding
         if finding.at >= alert.last_seen_at:
             alert.last, alert.last_seen_at = finding, finding.at
         # Only evidence newer than the "clear" verdict brings the condition back.
         if alert.cleared_since is not None and finding.at > alert.cleared_since:
             alert.cleared_since = None
             alert.log(finding.at, "recurred")
-        if finding.severity > alert.severity:
+        raised = finding.severity > alert.severity
+        if raised:
             alert.severity = finding.severity
             alert.log(finding.at, "severity_raised", detail=finding.severity.label)
             effects.append(Transition(alert.id, "severity_raised", finding.at, alert.state))
+        self._told(alert, told, finding.at)  # at the new severity: what the gateway's SMS said
+        if raised:
             effects += self._due(
                 alert, max(finding.at, alert.last_seen_at), reason="severity_raised"
             )
@@ -324,6 +356,7 @@ class _Held:
 
 
 _ZERO = timedelta(0)
+GATEWAY_SOURCE = "gateway"  # Finding.evidence["source"] of a gateway's own rule (cloud/alerts/gateway_events.py)
 
 
 # Taken once per unit of work: copies of the containers only (datetimes are immutable).

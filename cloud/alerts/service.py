@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from cloud.alerts.gateway_events import GatewayEvent
 from cloud.alerts.lifecycle import AlertEngine, Effect
 from cloud.alerts.model import (
     DEAD_BIRD,
@@ -25,6 +26,7 @@ from cloud.alerts.model import (
     GatewaySnapshot,
     MortalityEvent,
 )
+from cloud.alerts.policy import Audience
 from cloud.alerts.rules import check_environment, check_gateway, check_regional, evaluate_flock_day
 from cloud.alerts.rules.dead_bird import check_dead_birds
 from cloud.alerts.rules.result import end_of_day
@@ -90,6 +92,24 @@ class AlertService:
     def gateway(self, snapshot: GatewaySnapshot) -> list[Effect]:
         th = self.book.resolve(None, snapshot.farm, None).health
         return self.engine.apply(check_gateway(snapshot, th))
+
+    def gateway_event(self, event: GatewayEvent) -> list[Effect]:
+        """A gateway's own rule verdict or a report of its local alarm (cloud/alerts/gateway_events.py)."""
+        if not event.known:
+            return []
+        key = event.key()
+        if event.cleared:
+            return self.engine.clear(key, event.at)
+        if event.alarm == "acknowledged":
+            alert = self.engine.store.current(key)
+            if alert is None or not alert.active:
+                return []
+            return self.engine.acknowledge(alert.id, by=f"gateway:{event.gateway}", at=event.at)
+        told = frozenset({Audience.FARMER}) if event.sms_to else frozenset()
+        effects = self.engine.observe(event.finding(), told=told)
+        if event.alarm == "on":  # for the farmer's page and the console: the farm was warned
+            self.engine.note(key, event.at, "local_alarm", f"gateway:{event.gateway}", "relay/buzzer on")
+        return effects
 
     def dead_birds(self, sightings: Sequence[DeadBirdSighting], at: datetime) -> list[Effect]:
         """Judge every house with a recent sighting, and clear live alerts of houses without."""

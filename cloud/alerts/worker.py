@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from cloud.alerts.failures import FailureLog, StepFailure, reason
+from cloud.alerts.gateway_events import GatewayEvent
+from cloud.alerts.gateway_events_pg import load_gateway_alerts, mark_judged
 from cloud.alerts.lifecycle import AlertEngine, Effect, scope_of
 from cloud.alerts.metrics import AlertMetrics
 from cloud.alerts.model import (
@@ -65,6 +67,7 @@ class CycleReport:
     climate_hours: int = 0
     gateways: int = 0
     dead_birds: int = 0
+    gateway_events: int = 0
     effects: int = 0
     queued: int = 0
     sent: int = 0
@@ -84,6 +87,7 @@ class _Tally:
     climate_hours: int = 0
     gateways: int = 0
     dead_birds: int = 0
+    gateway_events: int = 0
     drift_judged: dict[str, date] = field(default_factory=dict)
 
 
@@ -129,6 +133,9 @@ class AlertWorker:
         report = CycleReport(at=now)
         self._curves = {}  # farms' own growth curves, refitted each cycle (flocks end, data grows)
         service = AlertService(self.engine, load_farms(self.conn), self.thresholds)
+        # First: the gateways' own verdicts carry the onset and who their modem already told,
+        # which the cloud's hourly climate rules must know before they notify anyone.
+        self._gateway_alarms(service, now, report)
         self._flocks(service, now, report)
         self._gateways(service, now, report)
         self._dead_birds(service, now, report)
@@ -168,6 +175,7 @@ class AlertWorker:
         report.climate_hours += tally.climate_hours
         report.gateways += tally.gateways
         report.dead_birds += tally.dead_birds
+        report.gateway_events += tally.gateway_events
         self._drift_judged.update(tally.drift_judged)
         return True
 
@@ -293,6 +301,32 @@ class AlertWorker:
 
         for farm, rows in sorted(by_farm.items()):
             self._unit(report, "gateways", farm, now, partial(judge, rows))
+
+    def _gateway_alarms(self, service: AlertService, now: datetime, report: CycleReport) -> None:
+        """The gateways' rule events and local-alarm reports, farm by farm, each judged once."""
+        read = self._read(report, "gateway_events", partial(load_gateway_alerts, self.conn, now))
+        if read is None:
+            return
+        events, bad = read
+        if bad:
+            log.warning("%d gateway alert events could not be read; left unjudged", bad)
+        by_farm: dict[str, list[GatewayEvent]] = defaultdict(list)
+        for event in events:
+            by_farm[event.farm].append(event)
+
+        def judge(farm_events: list[GatewayEvent], tally: _Tally) -> list[Effect]:
+            effects: list[Effect] = []
+            for event in farm_events:
+                effects += service.gateway_event(event)
+                alert = self.alerts.current(event.key()) if event.known else None
+                if event.sms_to and alert is not None and not event.cleared:
+                    self.dispatcher.record_local_sms(alert, event.sms_to, event.at, event.gateway, event.seq)
+            mark_judged(self.conn, farm_events)
+            tally.gateway_events += len(farm_events)
+            return effects
+
+        for farm, farm_events in sorted(by_farm.items()):
+            self._unit(report, "gateway_events", farm, now, partial(judge, farm_events))
 
     def _tick(self, now: datetime, report: CycleReport) -> None:
         """Escalations, auto-resolves and digests, one farm (or region) per unit."""

@@ -83,6 +83,13 @@ class Told:
 
     at: datetime
     severity: Severity
+    local: bool = False  # the gateway's own modem texted them (the uplink was down)
+
+
+# A farmer whom the gateway's modem texted about a condition during an outage is not texted the
+# same again by the cloud when the link returns (cloud/alerts/gateway_events.py); for this long.
+LOCAL_COVERS = timedelta(hours=6)
+LOCAL_KEY_PREFIX = "gateway-sms:"  # ledger entries of SMS the gateway sent itself
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,10 @@ def decide(
     today (a trend is not); `kind`: the alert type.
     """
     budget = budgets[role]
+    local = [t for t in history if t.local and now - LOCAL_COVERS <= t.at <= now]
+    if local and severity <= max(t.severity for t in local):
+        last = max(t.at for t in local)
+        return Decision(Action.SUPPRESSED, f"told by the gateway's own SMS at {last:%m-%d %H:%M}", repeat=True)
     recent = [t for t in history if now - remember <= t.at <= now]
     if recent and severity <= max(t.severity for t in recent):
         if role is Audience.FARMER and severity >= Severity.CRITICAL:

@@ -26,6 +26,7 @@ from cloud.alerts.policy import COVERED_BY, Audience
 from cloud.alerts.store import Alert, AlertStore
 from cloud.notify.budget import (
     DEFAULT_BUDGETS,
+    LOCAL_KEY_PREFIX,
     REMEMBER,
     TRENDS,
     Action,
@@ -141,6 +142,32 @@ class Dispatcher:
             if alert_id == alert.id:
                 return code
         return reply_code(alert.id, in_use)
+
+    def record_local_sms(
+        self, alert: Alert, phones: Iterable[str], at: datetime, gateway: str, seq: int
+    ) -> int:
+        """The gateway's own modem texted these numbers about `alert` during an outage: the
+        ledger records it as sent to each farmer of the farm with that number, so the budget
+        does not text them the same again. Returns how many entries were new."""
+        farm = alert.key.farm
+        farmers = self.directory.recipients(Audience.FARMER, farm, None) if farm else []
+        added = 0
+        for phone in phones:
+            matched = [r for r in farmers if _digits(r.phone) == _digits(phone)]
+            if not matched:
+                log.warning("gateway %s texted %s, who is no farmer of %s in the directory", gateway,
+                            _masked(phone), farm)
+                matched = [Recipient(f"phone:{_digits(phone)}", phone, Audience.FARMER)]
+            for recipient in matched:
+                msg = MessageInput.from_finding(alert.first, self.place(alert.key, recipient.lang))
+                entry = BudgetEntry(
+                    f"{LOCAL_KEY_PREFIX}{gateway}:{seq}:{recipient.id}", recipient.id, recipient.phone,
+                    Audience.FARMER, alert.id, condition(alert.key, Audience.FARMER), alert.key.type,
+                    alert.severity, Action.SENT, "sent by the gateway's own modem while its uplink was down",
+                    at, render_line(msg, recipient.lang), recipient.lang, scope=farm or "",
+                )
+                added += int(self.ledger.add(entry))
+        return added
 
     def _texts(
         self, note: Notify, alert: Alert | None, recipient: Recipient, farm: str | None,
@@ -295,6 +322,15 @@ def _place_of(line: str) -> str:
         if sep in line:
             return line.split(sep, 1)[0]
     return ""
+
+def _digits(phone: str) -> str:
+    """A number as digits without China's country code, so +8613800000000 == 13800000000."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+
+
+def _masked(phone: str) -> str:
+    return phone[:-4] + "****" if len(phone) > 4 else "****"
 
 
 def _distinct(lines: Iterable[str]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from cloud.alerts.model import Severity
 from cloud.alerts.policy import Audience
-from cloud.notify.budget import Action, Told
+from cloud.notify.budget import LOCAL_KEY_PREFIX, Action, Told
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class MemoryLedger:
 
     def history(self, recipient: str, condition: str, since: datetime) -> list[Told]:
         return [
-            Told(e.at, e.severity)
+            Told(e.at, e.severity, e.key.startswith(LOCAL_KEY_PREFIX))
             for e in self.entries.values()
             if e.recipient == recipient and e.condition == condition and e.at >= since
         ]

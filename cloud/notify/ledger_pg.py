@@ -15,7 +15,7 @@ import psycopg
 from cloud.alerts.model import Severity
 from cloud.alerts.policy import Audience
 from cloud.db.transactions import end_read
-from cloud.notify.budget import Action, Told
+from cloud.notify.budget import LOCAL_KEY_PREFIX, Action, Told
 from cloud.notify.ledger import BudgetEntry
 
 _COLUMNS = (
@@ -63,11 +63,11 @@ class PgLedger:
 
     def history(self, recipient: str, condition: str, since: datetime) -> list[Told]:
         rows = self.conn.execute(
-            "SELECT at, severity FROM sms_budget WHERE recipient = %s AND condition = %s AND at >= %s",
+            "SELECT at, severity, entry_key FROM sms_budget WHERE recipient = %s AND condition = %s AND at >= %s",
             (recipient, condition, since),
         ).fetchall()
         end_read(self.conn)
-        return [Told(at, Severity.parse(sev)) for at, sev in rows]
+        return [Told(at, Severity.parse(sev), key.startswith(LOCAL_KEY_PREFIX)) for at, sev, key in rows]
 
     def sent_at_once(self, recipient: str, since: datetime) -> int:
         row = self.conn.execute(

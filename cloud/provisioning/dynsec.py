@@ -64,6 +64,7 @@ def _service_acls(role: str) -> list[Acl]:
         applied = f"{_base()}/+/{Kind.CONFIG_APPLIED.value}"
         return [(PUBLISH, f"{_base()}/+/{Kind.CONFIG_DESIRED.value}"),
                 (PUBLISH, f"{_base()}/+/{Kind.RELEASE_DESIRED.value}"),
+                (PUBLISH, f"{_base()}/+/{Kind.ALARM_ACK.value}"),
                 (SUBSCRIBE_PATTERN, applied), (RECEIVE, applied)]
     raise ValueError(f"unknown broker role {role!r}")
 
@@ -71,7 +72,7 @@ def _service_acls(role: str) -> list[Acl]:
 def gateway_acls(gateway_id: str) -> list[Acl]:
     own = f"{_base()}/{gateway_id}"
     reads = [f"{own}/{Kind.CONFIG_DESIRED.value}", f"{own}/{Kind.RECEIPT.value}",
-             f"{own}/{Kind.RELEASE_DESIRED.value}"]
+             f"{own}/{Kind.RELEASE_DESIRED.value}", f"{own}/{Kind.ALARM_ACK.value}"]
     return ([(PUBLISH, f"{own}/{kind}") for kind in sorted(k.value for k in UPLINK_KINDS)]
             + [acl for topic in reads for acl in ((SUBSCRIBE_LITERAL, topic), (RECEIVE, topic))])
 

@@ -41,6 +41,7 @@ def acl_file(accounts: Sequence[Account]) -> str:
         elif account.role == "publisher":  # the API pushing desired config
             out.append(f"topic write {base}/+/{Kind.CONFIG_DESIRED.value}")
             out.append(f"topic write {base}/+/{Kind.RELEASE_DESIRED.value}")
+            out.append(f"topic write {base}/+/{Kind.ALARM_ACK.value}")
             out.append(f"topic read {base}/+/{Kind.CONFIG_APPLIED.value}")
         elif account.role == "reader":
             out.append(f"topic read {PREFIX}/#")
@@ -52,6 +53,7 @@ def acl_file(accounts: Sequence[Account]) -> str:
     out.append(f"pattern read {base}/%u/{Kind.CONFIG_DESIRED.value}")
     out.append(f"pattern read {base}/%u/{Kind.RECEIPT.value}")
     out.append(f"pattern read {base}/%u/{Kind.RELEASE_DESIRED.value}")
+    out.append(f"pattern read {base}/%u/{Kind.ALARM_ACK.value}")
     return "\n".join(out) + "\n"
 
 

@@ -57,6 +57,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "advice": ("建议", "Advice"),
     "acknowledge": ("我知道了", "Acknowledge"),
     "acknowledged": ("已确认", "Acknowledged"),
+    "local_alarm": ("断网时农场报警器已响", "The farm's alarm sounded while the link was down"),
+    "told_by_gateway": ("网关已短信通知农户", "The gateway texted the farmer itself"),
     "daily_record": ("今日记录", "Today's record"),
     "deaths": ("死亡数", "Deaths"),
     "culls": ("淘汰数", "Culls"),

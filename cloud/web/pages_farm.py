@@ -53,7 +53,7 @@ def farm(request: Request, conn: Conn, scope: WebScope, farm: str | None = None,
 @router.post("/farm/{farm_id}/alerts/{alert_id}/ack")
 def acknowledge(request: Request, farm_id: str, alert_id: int, conn: Conn, scope: WebScope,
                 _: SameOrigin) -> Response:
-    alerts.acknowledge(conn, scope, alert_id, _now(request)[0])
+    alerts.acknowledge(conn, scope, alert_id, _now(request)[0], request.app.state.publisher)
     return RedirectResponse(f"/farm?farm={farm_id}#alerts", status_code=303)
 
 

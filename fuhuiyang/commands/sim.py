@@ -128,15 +128,22 @@ def run_cmd(scenario: str, days: int | None, speed: str, seed: int | None, truth
               help="Write <gateway>.yaml for each gateway, and <gateway>.visits.jsonl truth.")
 @click.option("--truth-visits", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="One gateway: append the scale's true visits here (JSON lines).")
+@click.option("--alarm", "with_alarm", is_flag=True,
+              help="Also serve each gateway's alarm relay/buzzer module (Modbus unit 240 on its line).")
+@click.option("--modem-port", type=click.IntRange(1, 65535), default=None,
+              help="Also serve each gateway's 4G modem (AT commands over TCP); gateway k uses this + k.")
+@click.option("--farmer-phone", default=None, help="The number the generated configs' modem texts.")
 def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_port: int,
                 scale_port: int, camera_port: int | None, camera_interval_s: float, scale_pty: bool, speed: str, start_day: float, seed: int | None,
                 hz: float, config_out: Path | None, config_dir: Path | None,
-                truth_visits: Path | None) -> None:
+                truth_visits: Path | None, with_alarm: bool, modem_port: int | None,
+                farmer_phone: str | None) -> None:
     """Serve gateways' simulated devices (Modbus TCP + scale stream) until interrupted."""
     import asyncio
 
     import yaml
 
+    from firmware_sim.alarm_devices import ALARM_UNIT, AlarmRelay, ModemSim
     from firmware_sim.clock import MS_PER_DAY, FollowingClock, parse_speed
     from firmware_sim.devices_server import open_pty, serve_many
     from firmware_sim.edge_config import gateway_config
@@ -171,6 +178,17 @@ def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_p
                              scale_port=scale_port + 2 * k, camera_port=cam_port)
         if pty_path is not None and "scale" in cfg:
             cfg["scale"].update({"transport": "serial", "serial_port": pty_path})
+        alarm: dict[str, object] = {}
+        if with_alarm:
+            ep["alarm"] = AlarmRelay(clock)
+            alarm["output"] = {"host": host, "port": modbus_port + 2 * k, "unit": ALARM_UNIT}
+        if modem_port is not None:
+            ep["modem"], ep["modem_port"] = ModemSim(clock), modem_port + k
+            alarm["modem"] = {"enabled": True, "url": f"socket://{host}:{modem_port + k}"}
+        if farmer_phone:
+            alarm["farmer_phone"] = farmer_phone
+        if alarm:
+            cfg["alarm"] = alarm
         target = config_out if config_dir is None else config_dir / f"{gw.gateway_id}.yaml"
         if target is not None:
             target.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -179,6 +197,8 @@ def devices_cmd(scenario: str, gateway_ids: tuple[str, ...], host: str, modbus_p
         click.echo(f"{gw.gateway_id}: modbus {host}:{modbus_port + 2 * k}, scale {host}:{scale_port + 2 * k}"
                    + (f", scale pty {pty_path}" if pty_path else "")
                    + (f", camera http://{host}:{cam_port}/stream.mjpg" if cam_port else "")
+                   + (f", alarm unit {ALARM_UNIT}" if with_alarm else "")
+                   + (f", modem {host}:{modem_port + k}" if modem_port is not None else "")
                    + (f", config {target}" if target is not None else ""))
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
     click.echo(f"speed {pace:g}x from scenario day {start_day:g} (Ctrl-C stops)")

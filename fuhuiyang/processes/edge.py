@@ -55,7 +55,16 @@ def build_devices(config: GatewayConfig) -> Devices:
         from edge.frames import CameraChannel
 
         cameras = [CameraChannel.from_settings(c, config.utc_offset_h) for c in config.cameras]
-    return Devices(sensors, scale, cameras)
+    alarm = modem = None
+    if config.alarm.output is not None:
+        from edge.drivers.alarm_output import ModbusAlarmOutput
+
+        alarm = ModbusAlarmOutput(config.alarm.output)
+    if config.alarm.modem.enabled:
+        from edge.drivers.modem import AtModem
+
+        modem = AtModem(config.alarm.modem)
+    return Devices(sensors, scale, cameras, alarm, modem)
 
 
 def build_clock(config: GatewayConfig) -> Clock:

@@ -10,8 +10,16 @@ from typing import Any
 import pytest
 
 from cloud.alerts.lifecycle import AlertEngine
-from cloud.alerts.model import NH3_HIGH, AlertKey, Finding, Severity
+from cloud.alerts.model import (
+    HUMIDITY_RANGE,
+    NH3_HIGH,
+    TEMPERATURE_BAND,
+    AlertKey,
+    Finding,
+    Severity,
+)
 from cloud.alerts.store_pg import PgAlertStore, notify_channel
+from protocol import Kind, decode, topic_for
 from tests.api import world
 from tests.api.conftest import ApiWorld
 
@@ -94,3 +102,30 @@ def test_acknowledging_an_engine_alert_keeps_its_history(api: ApiWorld) -> None:
     assert state == "acknowledged"
     assert [entry[1] for entry in audit][0] == "opened" and audit[-1][1:3] == [
         "acknowledged", f"user:{api.ids['users']['farmer1']}"]
+
+
+def test_acknowledging_a_hot_house_tells_the_farms_gateways_to_silence_their_alarm(api: ApiWorld) -> None:
+    """The local alarm feeds the temperature alert: acknowledging it in the app sends each of the
+    farm's gateways a retained AlarmAck naming the gateway rules of that condition and house."""
+    house = world.house("f1")
+    key = AlertKey("f1", house, TEMPERATURE_BAND)
+    with api.db.connect() as conn:
+        AlertEngine(store=PgAlertStore(conn)).observe(Finding(key, Severity.CRITICAL, world.NOW, "too_hot", 37.0, 24.0))
+        row = conn.execute("SELECT id FROM alerts WHERE dedup_key = %s", (str(key),)).fetchone()
+        gateways = [r[0] for r in conn.execute("SELECT id FROM gateways WHERE farm_id = 'f1' ORDER BY id")]
+    assert row is not None and gateways
+    api.publisher.sent.clear()
+    r = api.client.post(f"/api/v1/alerts/{row[0]}/acknowledge", headers=api.headers("farmer1"))
+    assert r.status_code == 200, r.text
+    acks = [(topic, decode(Kind.ALARM_ACK, payload)) for topic, payload in api.publisher.sent]
+    assert [topic for topic, _ in acks] == [topic_for(gw, Kind.ALARM_ACK) for gw in gateways]
+    assert all(a.house == house and a.types == ["temperature_emergency", "temperature_low"] for _, a in acks)
+    # An alert no gateway rule feeds tells no gateway.
+    nh3 = AlertKey("f1", house, HUMIDITY_RANGE)
+    with api.db.connect() as conn:
+        AlertEngine(store=PgAlertStore(conn)).observe(Finding(nh3, Severity.WARNING, world.NOW, "humidity_high", 80.0, 70.0))
+        other = conn.execute("SELECT id FROM alerts WHERE dedup_key = %s", (str(nh3),)).fetchone()
+    assert other is not None
+    api.publisher.sent.clear()
+    assert api.client.post(f"/api/v1/alerts/{other[0]}/acknowledge", headers=api.headers("farmer1")).status_code == 200
+    assert api.publisher.sent == []

@@ -25,6 +25,9 @@ REFUSED = [
     ({"sensors": [{**SENSOR, "transport": "rtu"}]}, "transport rtu needs serial_port"),
     ({"sensors": [SENSOR], "cameras": [{"id": "env1", "source": "rtsp://cam"}]}, "duplicate device ids: env1"),
     ({"rules": {"nh3_critical_ppm": -1}}, "rules.nh3_critical_ppm"),
+    ({"alarm": {"farmer_phone": "138-0000"}}, "alarm.farmer_phone"),
+    ({"alarm": {"output": {"transport": "rtu"}}}, "transport rtu needs serial_port"),
+    ({"alarm": {"modem": {"max_per_day": 500}}}, "alarm.modem.max_per_day"),
 ]
 ACCEPTED = {"scale": {"kind": "hanging", "transport": "serial", "serial_port": "/dev/ttyUSB0"}, "flock": FLOCK}
 # Set in the gateway's own file only (edge/remote.py refuses some of them too): not pushed.
@@ -44,6 +47,14 @@ def test_the_push_api_refuses_what_the_gateway_refuses_and_accepts_what_it_accep
     assert parse_config(merge(LOCAL, ACCEPTED)).scale is not None
     r = api.client.post(f"/api/v1/gateways/{world.gateway('f2')}/configs", headers=api.headers("tech1"),
                         json={"config": ACCEPTED})
+    assert r.status_code == 201, r.text
+    # The gateway's alarm (output address, modem on/off, the farmer's number) is pushed like the rest.
+    alarm = {"alarm": {"output": {"host": "192.168.1.50", "unit": 241, "coil": 2},
+                       "modem": {"enabled": True}, "farmer_phone": "+8613800000009"}}
+    applied = parse_config(merge(LOCAL, {**alarm, "flock": FLOCK})).alarm
+    assert applied.output is not None and applied.output.unit == 241 and applied.modem.enabled
+    r = api.client.post(f"/api/v1/gateways/{world.gateway('f2')}/configs", headers=api.headers("tech1"),
+                        json={"config": alarm})
     assert r.status_code == 201, r.text
 
 
@@ -75,6 +86,7 @@ def test_every_remotely_editable_key_of_the_gateway_model_is_accepted() -> None:
     remote = {key for key in _keys(full) if not _local(key)}
     assert LOCAL_SECTIONS | LOCAL_KEYS <= set(full) | _keys(full)  # names keys the gateway has
     assert "scale.kind" in remote and "flock.placed_on" in remote and "outbox.max_mb" in remote
+    assert "alarm.farmer_phone" in remote and "alarm.modem" in remote
     for key in sorted(remote):
         section, _, sub = key.partition(".")
         one = {section: {sub: full[section][sub]}} if sub else {section: full[section]}

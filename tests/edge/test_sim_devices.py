@@ -65,3 +65,34 @@ def test_drivers_read_simulated_transmitters_rtc_and_scale(sim_gateway: GatewayC
     grams = (raw - config.scale.zero_offset) / config.scale.counts_per_gram
     assert np.median(grams) > -200  # calibrated near zero with an empty or occupied platform
     assert clock.now_ms() - t0 > 60_000  # the RTC runs at 600x
+
+
+def test_alarm_relay_and_modem_of_the_simulator_through_the_generated_config(tmp_path: Path) -> None:
+    """`sim devices --alarm --modem-port` serves the relay module on the gateway's Modbus line and
+    the AT modem; the generated gateway.yaml builds the edge's real alarm drivers for them."""
+    modbus, scale, modem = free_port(), free_port(), free_port()
+    cfg = tmp_path / "gw.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from fuhuiyang.cli import main; main()", "sim", "devices", "demo_region",
+         "--gateway", "gw-f01", "--modbus-port", str(modbus), "--scale-port", str(scale), "--speed", "60",
+         "--alarm", "--modem-port", str(modem), "--farmer-phone", "+8613800000001",
+         "--gateway-config", str(cfg)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port("127.0.0.1", modbus, 60)
+        wait_for_port("127.0.0.1", modem, 30)
+        config = load_config(cfg)
+        assert config.alarm.output is not None and config.alarm.modem.enabled
+        assert config.alarm.farmer_phone == "+8613800000001"
+        devices = build_devices(config)
+        assert devices.alarm is not None and devices.modem is not None
+        devices.alarm.switch(True)
+        client = devices.alarm._client  # type: ignore[attr-defined]
+        assert client.read_coils(0, count=1, device_id=config.alarm.output.unit).bits[0] is True
+        assert devices.alarm.button_pressed() is False
+        devices.alarm.switch(False)
+        assert client.read_coils(0, count=1, device_id=config.alarm.output.unit).bits[0] is False
+        assert devices.modem.send_sms("+8613800000001", "【富慧养】鸡舍h1温度36.0℃") == "1"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -55,7 +55,8 @@ def samples() -> dict[p.Kind, object]:
             clock_offset_s=0.4,
         ),
         p.Kind.ALERT: p.Alert(gateway_id="gw-001", seq=11, ts=T0, house="h1", type="nh3_critical",
-                              severity="critical", value=31.0, threshold=25.0, message="NH3 31 ppm"),
+                              severity="critical", value=31.0, threshold=25.0, message="NH3 31 ppm",
+                              alarm="on", since=T0 - 60_000, sms_to=["+8613800000001"]),
         p.Kind.CONFIG_DESIRED: p.DesiredConfig(gateway_id="gw-001", seq=3, version=3, issued_at=T0,
                                                config={"sampling": {"env_interval_s": 60}}),
         p.Kind.CONFIG_APPLIED: p.AppliedConfig(gateway_id="gw-001", seq=12, ts=T0, version=3,
@@ -69,6 +70,7 @@ def samples() -> dict[p.Kind, object]:
         p.Kind.RELEASE_STATE: p.ReleaseState(gateway_id="gw-001", seq=14, ts=T0, rollout_id=3, version="0.2.0",
                                              state="rolled_back", running="0.1.0",
                                              reason="not healthy within 600 s: sensors not read"),
+        p.Kind.ALARM_ACK: p.AlarmAck(gateway_id="gw-001", ts=T0, house="h1", types=["nh3_critical"]),
     }
 
 

@@ -165,3 +165,23 @@ def test_the_console_lists_provider_refusals_in_scope(web: ApiWorld) -> None:
     assert 'id="sms-refused"' in page and "isv.MOBILE_NUMBER_ILLEGAL" in page and "5678" in page
     assert "isv.SMS_TEMPLATE_ILLEGAL" not in page  # f3 is outside this technician's scope
     assert "13800005678" not in page  # the number is masked
+
+
+def test_farmer_page_says_the_gateway_warned_the_farm_itself(web: ApiWorld) -> None:
+    """A hot house during an outage: the gateway's alarm sounded and its modem texted the farmer;
+    the farmer's page says so on the alert."""
+    from cloud.alerts.gateway_events import GatewayEvent
+    from cloud.alerts.lifecycle import AlertEngine
+    from cloud.alerts.service import AlertService
+    from cloud.alerts.store_pg import PgAlertStore
+
+    house = world.house("f1")
+    with web.db.connect() as conn:
+        service = AlertService(AlertEngine(store=PgAlertStore(conn)), {})
+        at = world.NOW.replace(microsecond=0)
+        service.gateway_event(GatewayEvent(world.gateway("f1"), 7, "f1", at, "temperature_emergency", "critical",
+                                           house, 36.5, 35.0, "on", at, ("+8613800000001",)))
+        conn.commit()
+    c = browser_login(web.client, "farmer1")
+    page = c.get("/farm").text
+    assert "断网时农场报警器已响" in page and "网关已短信通知农户" in page

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from cloud.api.deps import Conn, CurrentScope, Now, Settings
 from cloud.api.pagination import Page, PageParams, page_params
@@ -68,5 +68,7 @@ def get_alert(alert_id: IntId, conn: Conn, scope: CurrentScope) -> AlertOut:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-def acknowledge(alert_id: IntId, conn: Conn, scope: CurrentScope) -> AlertOut:
-    return AlertOut(**alerts.acknowledge(conn, scope, alert_id, datetime.now(UTC)))
+def acknowledge(alert_id: IntId, conn: Conn, scope: CurrentScope, request: Request) -> AlertOut:
+    # The farm's gateways hear of it too, so their local alarm goes quiet (protocol AlarmAck).
+    publisher = request.app.state.publisher
+    return AlertOut(**alerts.acknowledge(conn, scope, alert_id, datetime.now(UTC), publisher))

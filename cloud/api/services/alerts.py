@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from cloud.alerts import actions
+from cloud.alerts.gateway_events import alarm_acks
 from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import scope_params
 from cloud.api.services.paging import one, page
+from messaging.publisher import ConfigPublisher
+from protocol import Kind, encode, topic_for
+
+log = logging.getLogger(__name__)
 
 ALERT_COLS = ("id, type, severity, state, farm_id, house_id, gateway_id, region_id, event_start, event_end, "
               "raised_at, acknowledged_at, acknowledged_by, title, advice, evidence")
@@ -56,7 +62,8 @@ def get_alert(conn: psycopg.Connection, scope: Scope, alert_id: int) -> dict[str
     return row
 
 
-def acknowledge(conn: psycopg.Connection, scope: Scope, alert_id: int, at: datetime) -> dict[str, Any]:
+def acknowledge(conn: psycopg.Connection, scope: Scope, alert_id: int, at: datetime,
+                publisher: ConfigPublisher | None = None) -> dict[str, Any]:
     alert = get_alert(conn, scope, alert_id)
     if not may(scope.principal, "acknowledge_alert"):
         raise forbidden()
@@ -65,4 +72,26 @@ def acknowledge(conn: psycopg.Connection, scope: Scope, alert_id: int, at: datet
     # Through the engine, as an SMS reply does: the alert's log and the live stream hear of it.
     if alert["state"] == "open" and actions.acknowledge(conn, alert_id, scope.principal.user_id, at):
         audit.record(conn, scope.principal.user_id, "acknowledge", "alert", str(alert_id), {"type": alert["type"]})
+        if publisher is not None:
+            _silence_gateways(conn, alert, publisher, at)
     return get_alert(conn, scope, alert_id)
+
+
+def _silence_gateways(conn: psycopg.Connection, alert: dict[str, Any], publisher: ConfigPublisher,
+                      at: datetime) -> None:
+    """The farm's gateways silence their local alarm for this condition (retained, so a gateway
+    offline now hears it on its return). Committed first: the broker is never ahead of the database."""
+    if alert.get("farm_id") is None:
+        return
+    rows = conn.execute("SELECT id FROM gateways WHERE farm_id = %s AND revoked_at IS NULL ORDER BY id",
+                        (alert["farm_id"],)).fetchall()
+    gateways = [str(row[0]) for row in rows]
+    acks = alarm_acks(alert["type"], alert.get("house_id"), gateways, at)
+    if not acks:
+        return
+    conn.commit()
+    for ack in acks:
+        try:
+            publisher.publish(topic_for(ack.gateway_id, Kind.ALARM_ACK), encode(ack))
+        except Exception as exc:  # broker down: the acknowledgement stands; the farm's button still works
+            log.warning("telling gateway %s of the acknowledgement failed: %s", ack.gateway_id, exc)

@@ -15,7 +15,7 @@ from typing import Any
 
 from protocol.gateway_settings import RemoteSettings
 
-FORM_SECTIONS = ("outbox", "rules", "flock")  # merged key by key by the gateway; devices stay JSON
+FORM_SECTIONS = ("outbox", "rules", "flock", "alarm")  # merged key by key by the gateway; devices stay JSON
 UNITS = {"_s": ("秒", "s"), "_h": ("小时", "h"), "_mb": ("MB", "MB"), "_c": ("°C", "°C"),
          "_ppm": ("ppm", "ppm"), "_days": ("天", "days")}
 
@@ -47,6 +47,10 @@ LABELS: dict[str, tuple[str, str, str, str]] = {
     "rules.co2_critical_ppm": ("二氧化碳报警", "CO₂ alarm", "网关本地报警的二氧化碳浓度", "The gateway's own CO₂ alarm"),
     "rules.repeat_after_s": ("报警重复间隔", "Repeat alarm after", "报警未解除时多久再提醒一次",
                              "A still-active alarm is repeated this often"),
+    "alarm.farmer_phone": ("报警短信手机号", "Phone for alarm SMS", "断网时网关自己发短信给这个号码",
+                           "The gateway texts this number itself while offline"),
+    "alarm.cloud_grace_s": ("云端确认等待", "Wait for the cloud", "联网时云端这么久还没收到报警，就在农场本地响铃",
+                            "Connected, but the cloud has not stored the alert after this long: sound on the farm"),
     "flock.breed": ("品种", "Breed", "", ""),
     "flock.placed_on": ("入栏日期", "Placed on", "", ""),
     "flock.age_at_placement_days": ("入栏日龄", "Age at placement", "入栏时鸡的日龄", "The birds' age when placed"),

@@ -59,7 +59,7 @@ def test_the_checker_finds_what_it_should() -> None:
 @pytest.mark.parametrize("user,paths", [
     ("farmer1", ["/farm", "/login"]),
     ("tech1", ["/console", f"/console/gateways/{world.gateway('f1')}", "/reports", "/reports/c1", "/console/farms",
-               "/console/farms/f1"]),
+               "/console/farms/f1", "/console/rollouts"]),
     ("staff2", ["/reports", "/reports/c2"]),
     ("admin", ["/console", "/reports/p", "/console/users"]),
 ])

@@ -66,3 +66,30 @@ def test_a_record_entered_offline_is_delivered_once_when_the_link_returns(site: 
         assert page.evaluate("localStorage.getItem('fhy-outbox')") == "[]"
         assert _today_record(api) == (2, 1)
         browser.close()
+
+
+def test_a_farmer_corrects_a_record_and_the_live_count_follows(site: tuple[ApiWorld, str]) -> None:
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    _, url = site
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page: Any = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN").new_page()
+        page.goto(f"{url}/login")
+        page.get_by_label("用户名").fill("farmer1")
+        page.get_by_label("密码").fill(world.password("farmer1"))
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url("**/farm")
+        birds = page.locator(f"#birds-{world.flock('f1')}")
+        before = int(birds.inner_text())
+        page.get_by_label("死亡数").fill("50")  # a slip of the finger: 50 for 5
+        page.get_by_role("button", name="保存").click()
+        page.wait_for_load_state()
+        assert int(birds.inner_text()) == before - 50
+        page.get_by_label("死亡数").fill("5")  # the form opens on the saved day with its values
+        page.get_by_role("button", name="保存").click()
+        page.wait_for_load_state()
+        assert int(birds.inner_text()) == before - 5
+        page.get_by_label("死亡数").fill("1.5")
+        page.get_by_role("button", name="保存").click()  # the page's own check (from the API schema)
+        assert page.evaluate("document.querySelector('input[name=deaths]').validity.stepMismatch")
+        browser.close()

@@ -133,8 +133,7 @@ def test_bad_requests_are_refused_with_a_reason(db: TestDatabase, tmp_path: Path
         with pytest.raises(rollouts.RolloutError, match="not the one"):
             rollouts.register_release(conn, store, release, bundle + b"x")
         rollouts.register_release(conn, store, release, bundle)
-        other, _ = signed("9.3.0", key, {"x": b"other"})
-        _, other_release = signed("9.3.0", key, {"x": b"other"})
+        other, other_release = signed("9.3.0", key, {"x": b"other"})  # one signing: one created_at
         with pytest.raises(rollouts.RolloutError, match="never reused"):
             rollouts.register_release(conn, store, other_release, other)
         pub = RecordingPublisher()

@@ -11,8 +11,9 @@ from typing import Any
 
 from cloud.reports.rollup import RegionReport
 
-TITLE = {"zh-CN": ("每日死亡率 %（实际 / 预期）", "实际", "预期"),
-         "en": ("Daily mortality % (observed / expected)", "observed", "expected")}
+# Plain characters only: without a CJK font the PDF falls back to a Latin-1 font (export.py).
+TITLE = {"zh-CN": ("每日死亡率 %（实际 / 预期）", "实际（实线）", "预期（虚线）"),
+         "en": ("Daily mortality % (observed / expected)", "observed (solid)", "expected (dashed)")}
 
 
 def add_xlsx_chart(sheet: Any, rows: int, lang: str) -> None:
@@ -67,9 +68,9 @@ def draw_pdf_chart(pdf: Any, report: RegionReport, lang: str, x: float, y: float
     pdf.set_line_width(0.2)
     pdf.set_xy(right - 60, top + 1)
     pdf.set_text_color(31, 95, 191)
-    pdf.cell(28, 4, f"— {observed}")
+    pdf.cell(28, 4, observed)
     pdf.set_text_color(179, 71, 0)
-    pdf.cell(28, 4, f"- - {expected}")
+    pdf.cell(28, 4, expected)
     pdf.set_text_color(0, 0, 0)
 
 

@@ -234,7 +234,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "inserted": ("新增天数", "Days added"),
     "updated": ("更新天数", "Days updated"),
     "unchanged": ("未变天数", "Days unchanged"),
-    "rejected": ("未导入", "Rejected"),
+    "rows_rejected": ("未导入", "Rejected"),
     "open_backtest": ("查看回测：哪些天会报警", "See the backtest: which days would have alerted"),
     "backtest": ("回测", "Backtest"),
     "backtest_hint": ("用与实时相同的规则逐日判断这群鸡的全部记录（含导入的历史）。",

@@ -23,7 +23,7 @@ REPORTS = "/api/v1/reports/"  # farmers may not read regional reports at all
 # tests/security/test_http_accounts.py); SMS webhooks (authenticated by the provider's signature, tested in
 # tests/alerts/test_webhook_routes.py); the SSE stream (never ends; scope tested in
 # tests/alerts/test_stream_db.py); rollouts (tests/ota/test_rollout_api.py).
-SKIP = {("post", "/api/v1/auth/token"), ("get", "/api/v1/alerts/stream"),
+SKIP = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/sms-code"), ("post", "/api/v1/auth/sms-token"), ("get", "/api/v1/alerts/stream"),
         ("post", "/api/v1/webhooks/sms/generic"), ("post", "/api/v1/webhooks/sms/twilio"),
         ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/webhooks/sms/tencent"),
         ("post", "/api/v1/auth/logout"),

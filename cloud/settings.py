@@ -41,6 +41,7 @@ class CloudSettings(BaseSettings):
     mqtt_url: str = Field(DEFAULT_MQTT_URL, description="mqtt[s]://[user:password@]host[:port]")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = Field(None, description="CA certificate that signed the broker's (mqtts://); default: system CAs")
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
     frames_s3_url: str | None = Field(
         None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",

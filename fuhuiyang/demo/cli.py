@@ -46,9 +46,14 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
     progress(f"demo working folder: {workdir}")
     # The demo drops and recreates its schema: never `public`, where a real installation lives.
     schema = settings.database_schema if settings.database_schema != "public" else DEMO_SCHEMA
-    stack = start_stack(settings.database_url, settings.mqtt_url, workdir, schema)
+    # A broker configured explicitly is used as it is; else the demo starts its own secure one.
+    mqtt_url = settings.mqtt_url if "mqtt_url" in settings.model_fields_set else None
+    stack = start_stack(settings.database_url, mqtt_url, workdir, schema)
     try:
-        progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}")
+        progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}"
+                 + (f" (TLS, CA {stack.ca_file}, a login per gateway)" if stack.secure else ""))
+        if stack.broker_note:
+            progress(f"broker: {stack.broker_note}")
         start_cloud(stack, detect=True)
         started = time.monotonic()
         summary, logins = run_demo(stack, days, speed, progress, workdir)

@@ -78,6 +78,12 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
 def _print_summary(summary: dict[str, object]) -> None:
     click.echo(f"\n{summary['days']} days · {summary['farms']} farms · {summary['gateways']} gateways")
     click.echo(f"readings: {summary['readings_published']:,} published, {summary['readings_stored']:,} stored")
+    broker = summary["broker"]
+    assert isinstance(broker, dict)
+    click.echo(f"broker: TLS {'yes' if broker['tls'] else 'NO'}, anonymous login "
+               f"{'ACCEPTED' if broker['anonymous'] else 'refused'}, a login per gateway "
+               f"{'yes' if broker['per_gateway_credentials'] else 'NO'}"
+               + (f" ({summary['broker_note']})" if summary.get("broker_note") else ""))
     alerts = summary["alerts"]
     assert isinstance(alerts, list)
     click.echo(f"alerts: {len(alerts)} · SMS sent: {summary['sms_sent']}")

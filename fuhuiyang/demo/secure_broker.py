@@ -116,7 +116,7 @@ def start_secure_broker(conn: psycopg.Connection, workdir: Path) -> SecureBroker
     process = MosquittoProcess(
         f"allow_anonymous false\n{user}plugin {plugin}\nplugin_opt_config_file {config}\n"
         f"certfile {tls.cert_file}\nkeyfile {tls.key_file}\n",
-        workdir=workdir)
+        workdir=workdir, tls=True)
     process.start()
     broker = SecureBroker(process, tls, admin_password, Login(PROBE_GATEWAY, secrets.token_urlsafe(18)))
     try:

@@ -39,12 +39,13 @@ class MosquittoProcess:
     """A mosquitto broker owned by the caller (tests may stop, restart and reload it)."""
 
     def __init__(self, extra_conf: str = "", port: int | None = None, workdir: Path | None = None,
-                 *, persistent: bool = False):
+                 *, persistent: bool = False, tls: bool = False):
         self.port = port or free_port()
         self._workdir = workdir or Path(tempfile.mkdtemp(prefix="fhy-mosquitto-"))
         self.conf_path = self._workdir / "mosquitto.conf"
         self._extra_conf = extra_conf
         self._persistent = persistent  # sessions and queued messages survive a restart
+        self._tls = tls  # `extra_conf` gives the main listener a certificate
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,7 +54,7 @@ class MosquittoProcess:
 
     @property
     def endpoint(self) -> BrokerEndpoint:
-        return BrokerEndpoint("127.0.0.1", self.port, "mosquitto", tls="certfile" in self._extra_conf)
+        return BrokerEndpoint("127.0.0.1", self.port, "mosquitto", tls=self._tls)
 
     def _write_conf(self) -> None:
         if self._persistent:

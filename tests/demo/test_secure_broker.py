@@ -7,6 +7,7 @@ and the gateway logins are issued by provisioning, as the demo does for its 24 g
 from __future__ import annotations
 
 import queue
+import secrets
 import ssl
 import threading
 from collections.abc import Iterator
@@ -145,3 +146,23 @@ def test_a_client_trusting_another_ca_does_not_connect(secure: tuple[SecureBroke
     s = session(broker, "gw-a", "gw-a", passwords["gw-a"], ca_file=stranger.ca_file)
     assert s.connack is None or s.connack.is_failure
     s.close()
+
+
+def test_without_the_plugin_the_demo_falls_back_to_an_open_broker_and_says_so(
+        postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from fuhuiyang.demo import stack as demo_stack
+
+    monkeypatch.setattr(demo_stack, "unavailable_reason", lambda: "no mosquitto_dynamic_security.so plugin")
+    schema = f"fhy_fallback_{secrets.token_hex(3)}"
+    stack = demo_stack.start_stack(postgres_url, None, tmp_path, schema)
+    try:
+        assert stack.secure is None and not stack.broker.tls
+        assert stack.broker_note and "dynamic_security" in stack.broker_note and "fell back" in stack.broker_note
+        assert accepts_anonymous(stack.broker)  # what the summary's block will say: measured
+        assert "FUHUIYANG_MQTT_USERNAME" not in stack.env("ingest")
+    finally:
+        stack.close()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

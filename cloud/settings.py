@@ -41,6 +41,7 @@ class CloudSettings(BaseSettings):
     mqtt_url: str = Field(DEFAULT_MQTT_URL, description="mqtt[s]://[user:password@]host[:port]")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = Field(None, description="CA certificate that signed the broker's (mqtts://); default: system CAs")
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
     releases_dir: Path = Field(Path("var/releases"), description="Signed agent release bundles (OTA)")
     frames_s3_url: str | None = Field(

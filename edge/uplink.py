@@ -109,7 +109,7 @@ class Uplink:
         if client is not None:
             with contextlib.suppress(Exception):
                 if client.is_connected():
-                    client.disconnect()
+                    _disconnect_now(client)
 
     def sever(self) -> None:
         """Drop the link as a failing network does: no DISCONNECT, so the broker sends the will."""
@@ -118,7 +118,9 @@ class Uplink:
         sock = client.socket() if client is not None else None
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                # The plain socket's shutdown: ssl.SSLSocket's own also drops its SSL object under
+                # the network thread, which may be reading through it.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
         self.stop()
 
     @property
@@ -197,6 +199,13 @@ class Uplink:
             client.on_disconnect = lambda c, u, f, rc, p=None: self._on_disconnect(gen, rc)
             client.on_publish = lambda c, u, mid, rc, p=None: self._on_publish(gen, mid, rc)
             client.on_message = lambda c, u, msg: self._on_message(msg)
+            # Only this network thread writes the socket. Left alone, paho (driven by our own loop,
+            # so "not threaded") writes from whichever thread publishes: over TLS two threads
+            # writing one SSL connection corrupt it (SSL BAD_LENGTH, the broker's "protocol
+            # error"), and a failed write there calls on_disconnect on the publisher's thread
+            # under paho's callback lock while it holds ours. With this hook set, paho queues the
+            # packet and wakes our loop, which writes it.
+            client.on_socket_register_write = _written_by_network_thread
             self._client = client
         try:
             client.connect(s.host, s.port, keepalive=s.keepalive_s)
@@ -220,7 +229,7 @@ class Uplink:
                 self._client = None
         with contextlib.suppress(Exception):  # best effort on a dead socket
             if client.is_connected():
-                client.disconnect()
+                _disconnect_now(client)
         log.debug("mqtt connection dropped (%s)", why)
 
     def _note_unavailable(self, why: str) -> None:
@@ -261,10 +270,10 @@ class Uplink:
                 if not self._stop.is_set():
                     self._note_unavailable(f"disconnected: {rc}")
                 self.events.put(Disconnected(gen, str(rc)))
-            client = self._client
-            if client is not None and gen == self._generation:
-                with self._lock:
-                    self._client = None
+            # No lock here: paho calls this holding its callback lock, which a publisher holding
+            # our lock may be waiting for (lock-order inversion). One reference assignment is atomic.
+            if self._client is not None and gen == self._generation:
+                self._client = None
         except Exception:
             log.exception("on_disconnect")
 
@@ -279,3 +288,14 @@ class Uplink:
             self.events.put(Inbound(msg.topic, bytes(msg.payload)))
         except Exception:
             log.exception("on_message")
+
+
+def _written_by_network_thread(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho's register-write hook: nothing to do, the network thread's loop selects for writing."""
+
+
+def _disconnect_now(client: mqtt.Client) -> None:
+    """DISCONNECT written by this thread, the only one left using the client (no network loop
+    will run to write it; without the DISCONNECT the broker would publish the will)."""
+    client.on_socket_register_write = None
+    client.disconnect()

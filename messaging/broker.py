@@ -26,9 +26,11 @@ class BrokerAddress:
     tls: bool
     username: str | None
     password: str | None
+    ca_file: str | None = None  # a private CA to verify the broker with (TLS); None: the system's CAs
 
     @classmethod
-    def parse(cls, url: str, username: str | None = None, password: str | None = None) -> BrokerAddress:
+    def parse(cls, url: str, username: str | None = None, password: str | None = None,
+              ca_file: str | None = None) -> BrokerAddress:
         """The address in `url`; `username`/`password`, when given, replace the URL's own."""
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
@@ -42,6 +44,7 @@ class BrokerAddress:
             tls=tls,
             username=username or (unquote(parts.username) if parts.username else None),
             password=password or (unquote(parts.password) if parts.password else None),
+            ca_file=ca_file,
         )
 
     def without_credentials(self) -> BrokerAddress:

@@ -39,7 +39,7 @@ class MqttConfigPublisher:
         if address.username:
             client.username_pw_set(address.username, address.password)
         if address.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=address.ca_file)  # verifies the broker (CERT_REQUIRED)
         client.connect(address.host, address.port)
         client.loop_start()
         try:

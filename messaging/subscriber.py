@@ -113,7 +113,7 @@ class MqttSubscriber:
         if address.username:
             self.client.username_pw_set(address.username, address.password)
         if address.tls:
-            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_set(ca_certs=address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

@@ -22,7 +22,8 @@ def broker_auth(settings: CloudSettings, *, offline: bool = False) -> BrokerAuth
             if settings.dynsec_config_file is None:
                 raise BackendNotConfigured("--offline renders FUHUIYANG_DYNSEC_CONFIG_FILE: set it")
             return DynsecFile(settings.dynsec_config_file, settings.dynsec_admin_username, admin_password)
-        address = BrokerAddress.parse(settings.mqtt_url)
+        address = BrokerAddress.parse(settings.mqtt_url,
+                                      ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None)
         return DynsecControl(address, settings.dynsec_admin_username, admin_password)
     if offline:
         raise BackendNotConfigured("--offline renders the dynamic-security config: set "

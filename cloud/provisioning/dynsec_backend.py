@@ -106,7 +106,7 @@ class DynsecControl:
                              protocol=mqtt.MQTTv5, reconnect_on_failure=False)
         client.username_pw_set(self.admin_username, self.admin_password)
         if self.address.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(ca_certs=self.address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
 
         def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
             outcome["connack"] = reason

@@ -46,9 +46,14 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
     progress(f"demo working folder: {workdir}")
     # The demo drops and recreates its schema: never `public`, where a real installation lives.
     schema = settings.database_schema if settings.database_schema != "public" else DEMO_SCHEMA
-    stack = start_stack(settings.database_url, settings.mqtt_url, workdir, schema)
+    # A broker configured explicitly is used as it is; else the demo starts its own secure one.
+    mqtt_url = settings.mqtt_url if "mqtt_url" in settings.model_fields_set else None
+    stack = start_stack(settings.database_url, mqtt_url, workdir, schema)
     try:
-        progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}")
+        progress(f"database: {stack.db_url.split('@')[-1]} (schema {stack.schema}); broker: {stack.broker.url}"
+                 + (f" (TLS, CA {stack.ca_file}, a login per gateway)" if stack.secure else ""))
+        if stack.broker_note:
+            progress(f"broker: {stack.broker_note}")
         start_cloud(stack, detect=True)
         started = time.monotonic()
         summary, logins = run_demo(stack, days, speed, progress, workdir)
@@ -73,6 +78,12 @@ def demo(headless: bool, as_json: bool, days: int, speed: str, workdir: Path | N
 def _print_summary(summary: dict[str, object]) -> None:
     click.echo(f"\n{summary['days']} days · {summary['farms']} farms · {summary['gateways']} gateways")
     click.echo(f"readings: {summary['readings_published']:,} published, {summary['readings_stored']:,} stored")
+    broker = summary["broker"]
+    assert isinstance(broker, dict)
+    click.echo(f"broker: TLS {'yes' if broker['tls'] else 'NO'}, anonymous login "
+               f"{'ACCEPTED' if broker['anonymous'] else 'refused'}, a login per gateway "
+               f"{'yes' if broker['per_gateway_credentials'] else 'NO'}"
+               + (f" ({summary['broker_note']})" if summary.get("broker_note") else ""))
     alerts = summary["alerts"]
     assert isinstance(alerts, list)
     click.echo(f"alerts: {len(alerts)} · SMS sent: {summary['sms_sent']}")

@@ -9,7 +9,8 @@ reconnects and drains the backlog oldest-first.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,14 @@ SCALE_FARMS = frozenset({"F01", "F08", "F09", "F14"})
 # (F01); a frame an hour. Rendering is ~0.1 s a frame: the demo's largest cost after the agents.
 CAMERA_FARMS = frozenset({"F01", "F17"})
 CAMERA_INTERVAL_S = 3600.0
+
+
+@dataclass(frozen=True)
+class GatewayLogin:
+    """What a technician hands a field gateway: its password (its id is its login) and the CA."""
+
+    password: str = field(repr=False)
+    ca_file: Path
 
 
 @dataclass
@@ -83,9 +92,21 @@ def _globalise_houses(doc: dict[str, Any], farm_id: str) -> None:
             section["house"] = cloud_house_id(farm_id, section["house"])
 
 
+def _secure_uplink(doc: dict[str, Any], gateway_id: str, login: GatewayLogin) -> None:
+    """gateway.yaml's mqtt section as provisioning writes it; the password in the environment."""
+    from fuhuiyang.demo.stack import GATEWAY_PASSWORD_ENV_PREFIX
+
+    password_env = GATEWAY_PASSWORD_ENV_PREFIX + gateway_id.replace("-", "_").upper()
+    os.environ[password_env] = login.password  # one process holds every agent: one variable each
+    doc["mqtt"] = {**doc.get("mqtt", {}), "tls": True, "ca_file": str(login.ca_file), "username": gateway_id,
+                   "password_env": password_env}
+
+
 def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdir: Path,
                    scale_farms: frozenset[str] = SCALE_FARMS,
-                   camera_farms: frozenset[str] = CAMERA_FARMS) -> list[DemoGateway]:
+                   camera_farms: frozenset[str] = CAMERA_FARMS,
+                   logins: dict[str, GatewayLogin] | None = None) -> list[DemoGateway]:
+    """One agent per farm; with `logins`, each connects as a field gateway does (TLS, own login)."""
     gateways = []
     for farm in world.farms:
         devices = GatewayDevices(world, farm)
@@ -98,6 +119,8 @@ def build_gateways(world: World, clock: SimClock, broker: BrokerEndpoint, workdi
             data_dir=str(data_dir),
         )
         _globalise_houses(doc, farm.farm.id)
+        if logins is not None:
+            _secure_uplink(doc, devices.gateway_id, logins[devices.gateway_id])
         doc["clock"] = {"source": "system"}  # the demo's agents share the simulated clock directly
         # WAL without an fsync per commit: survives a crashed process, not a power cut. The demo's
         # disks are temporary; a farm gateway keeps the default FULL.

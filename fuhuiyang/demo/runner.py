@@ -27,7 +27,8 @@ from firmware_sim.events import EventSpec
 from firmware_sim.scenario import Scenario, load_scenario
 from firmware_sim.world import World
 from fuhuiyang.demo.farmers import FarmerBook
-from fuhuiyang.demo.gateways import DemoGateway, build_gateways
+from fuhuiyang.demo.gateways import DemoGateway, GatewayLogin, build_gateways
+from fuhuiyang.demo.secure_broker import PROBE_GATEWAY
 from fuhuiyang.demo.seed import DemoLogin, farmer_login, seed
 from fuhuiyang.demo.sms_sink import SmsSink
 from fuhuiyang.demo.stack import Stack
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 STEP_MS = 900_000  # 15 simulated minutes
 ALERT_EVERY_MS = 3 * 3_600_000
-BARRIER_GATEWAY = "demo-barrier"
+BARRIER_GATEWAY = PROBE_GATEWAY
 
 # Added to the scenario's own timeline so the demo shows what the platform is for: an HPAI-like
 # outbreak moving through three farms of one township, and ammonia building up in a closed house.
@@ -74,7 +75,13 @@ class Barrier:
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"demo-barrier-{uuid.uuid4().hex[:6]}")
+        if stack.secure is not None:  # a gateway of its own: its login may publish only its topics
+            client_id = BARRIER_GATEWAY
+            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+            self.client.username_pw_set(stack.secure.probe.username, stack.secure.probe.password)
+            self.client.tls_set(ca_certs=stack.ca_file)
+        else:
+            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"demo-barrier-{uuid.uuid4().hex[:6]}")
         self.client.connect(stack.broker.host, stack.broker.port)
         self.client.loop_start()
         self.seq = 0
@@ -133,6 +140,19 @@ def _drain(gateways: list[DemoGateway], now_ms: int, timeout_s: float = 60.0) ->
         time.sleep(0.01)
 
 
+def _issue_logins(stack: Stack, world: World) -> dict[str, GatewayLogin] | None:
+    """Each gateway's own broker password, issued by provisioning as a technician's console does."""
+    if stack.secure is None:
+        return None
+    logins = {}
+    with stack.connect() as conn:
+        provisioner = stack.secure.provisioner(conn)
+        for farm in world.farms:
+            credentials = provisioner.rotate(farm.farm.gateway)
+            logins[farm.farm.gateway] = GatewayLogin(credentials.password, stack.secure.tls.ca_file)
+    return logins
+
+
 def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None],
              workdir: Path) -> tuple[dict[str, object], list[DemoLogin]]:
     scenario = demo_scenario(days)
@@ -141,7 +161,7 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
         conn.commit()
     world = World(scenario)
     clock = SimClock(world.start_ms, speed)
-    gateways = build_gateways(world, clock, stack.broker, workdir / "gateways")
+    gateways = build_gateways(world, clock, stack.broker, workdir / "gateways", logins=_issue_logins(stack, world))
     counters = Counters()
     for gateway in gateways:
         _count_readings(gateway, counters)

@@ -65,6 +65,8 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         critical = conn.execute(_CRITICAL_REACH, {"covers": list(COVERED_BY),
                                                   "covered": [",".join(sorted(k)) for k in COVERED_BY.values()]}).fetchall()
         roles: dict[str, str] = dict(conn.execute("SELECT phone, role FROM users WHERE phone IS NOT NULL").fetchall())
+        provisioned = {r[0] for r in conn.execute(
+            "SELECT id FROM gateways WHERE password_hash IS NOT NULL AND revoked_at IS NULL").fetchall()}
     alerts = [
         {"type": r.type, "severity": r.severity, "farm_id": r.farm, "region_id": r.region,
          "event_time": r.start.isoformat(), "raised_at": r.raised_at.isoformat()}
@@ -119,6 +121,24 @@ def summarise(stack: Stack, world: World, scenario: Scenario, gateways: list[Dem
         "alert_cycles": counters.alert_cycles,
         "timing_s": {"gateways": round(counters.gateways_s, 1), "barriers": round(counters.barrier_s, 1),
                      "alert_cycles": round(counters.alerts_s, 1)},
+        "broker": broker_block(stack, gateways, provisioned),
+        **({"broker_note": stack.broker_note} if stack.broker_note else {}),
+    }
+
+
+def broker_block(stack: Stack, gateways: list[DemoGateway], provisioned: set[str]) -> dict[str, bool]:
+    """How the run's broker was secured, found out rather than assumed: the broker is asked whether
+    it takes an anonymous login, and each agent's own settings say how it connected."""
+    from fuhuiyang.services.mqtt import accepts_anonymous
+
+    settings = [g.agent.config.mqtt for g in gateways]
+    return {
+        "tls": stack.broker.tls and all(s.tls for s in settings),
+        "anonymous": accepts_anonymous(stack.broker, stack.ca_file),
+        # Each agent logs in as itself with a password provisioning issued (a hash in the database).
+        "per_gateway_credentials": bool(gateways) and all(
+            s.username == g.gateway_id and s.password() and g.gateway_id in provisioned
+            for s, g in zip(settings, gateways, strict=True)),
     }
 
 

@@ -19,7 +19,8 @@ from messaging.broker import BrokerAddress
 def broker_address(settings: CloudSettings) -> BrokerAddress:
     """The broker in `mqtt_url`, with `mqtt_username`/`mqtt_password` overriding the URL's own."""
     password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-    return BrokerAddress.parse(settings.mqtt_url, settings.mqtt_username, password)
+    ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
+    return BrokerAddress.parse(settings.mqtt_url, settings.mqtt_username, password, ca_file)
 
 
 def frame_store(settings: CloudSettings) -> FrameStore:

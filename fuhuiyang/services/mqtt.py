@@ -24,10 +24,11 @@ class BrokerEndpoint:
     host: str
     port: int
     kind: str  # "external", "mosquitto" or "amqtt"
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
     @property
     def supports_v5(self) -> bool:
@@ -38,12 +39,13 @@ class MosquittoProcess:
     """A mosquitto broker owned by the caller (tests may stop, restart and reload it)."""
 
     def __init__(self, extra_conf: str = "", port: int | None = None, workdir: Path | None = None,
-                 *, persistent: bool = False):
+                 *, persistent: bool = False, tls: bool = False):
         self.port = port or free_port()
         self._workdir = workdir or Path(tempfile.mkdtemp(prefix="fhy-mosquitto-"))
         self.conf_path = self._workdir / "mosquitto.conf"
         self._extra_conf = extra_conf
         self._persistent = persistent  # sessions and queued messages survive a restart
+        self._tls = tls  # `extra_conf` gives the main listener a certificate
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +54,7 @@ class MosquittoProcess:
 
     @property
     def endpoint(self) -> BrokerEndpoint:
-        return BrokerEndpoint("127.0.0.1", self.port, "mosquitto")
+        return BrokerEndpoint("127.0.0.1", self.port, "mosquitto", tls=self._tls)
 
     def _write_conf(self) -> None:
         if self._persistent:
@@ -155,12 +157,44 @@ class AmqttBroker:
         self._loop = None
 
 
+def accepts_anonymous(endpoint: BrokerEndpoint, ca_file: str | None = None, timeout_s: float = 10.0) -> bool:
+    """Whether the broker lets a client in with no username (asked, not assumed)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    answered = threading.Event()
+    outcome: dict[str, bool] = {}
+
+    def on_connect(c: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
+        outcome["accepted"] = not reason.is_failure
+        answered.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fhy-anon-probe-{os.getpid()}",
+                         reconnect_on_failure=False)
+    if endpoint.tls:
+        client.tls_set(ca_certs=ca_file)
+    client.on_connect = on_connect
+    client.on_connect_fail = lambda c, u: answered.set()
+    client.on_disconnect = lambda c, u, f, r, p: answered.set()  # closed before a CONNACK
+    try:
+        client.connect(endpoint.host, endpoint.port)
+    except OSError:
+        return False
+    client.loop_start()
+    try:
+        answered.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return outcome.get("accepted", False)
+
+
 def find_or_start(url: str) -> tuple[BrokerEndpoint, MosquittoProcess | AmqttBroker | None]:
     """The configured broker if it answers, else mosquitto on a free port, else amqtt."""
     address = BrokerAddress.parse(url)
     host, port = address.host, address.port
     if port_open(host, port):
-        return BrokerEndpoint(host, port, "external"), None
+        return BrokerEndpoint(host, port, "external", address.tls), None
     log.warning("no MQTT broker answers at %s:%s; starting one", host, port)
     if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
         mosquitto = MosquittoProcess()

@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
+from fuhuiyang.demo.secure_broker import unavailable_reason
 from tests.support.databases import TestDatabase
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, mosquitto_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    broker = mosquitto_factory()  # its own broker: gateway client ids must not meet another demo's
-    env = os.environ | db.env() | {"FUHUIYANG_MQTT_URL": broker.url}
+def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # No broker configured: the demo starts its own (TLS, a login per gateway), as `fuhuiyang demo` does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUHUIYANG_MQTT_")} | db.env()
     done = subprocess.run(
         [sys.executable, "-m", "fuhuiyang", "demo", "--headless", "--json", "--days", "4",
          "--workdir", str(tmp_path)],
@@ -40,3 +41,8 @@ def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, mosquitto_fact
     assert ("sensor_fault", "F09") in injected  # humidity spikes on F09 from day 3 of the demo region
     assert len(summary["detected"]) == len(summary["injected"])
     assert {login["role"] for login in summary["logins"]} == {"farmer", "technician", "program_staff", "admin"}
+    if unavailable_reason() is None:
+        assert summary["broker"] == {"tls": True, "anonymous": False, "per_gateway_credentials": True}
+        assert "broker_note" not in summary
+    else:  # the fallback is said, not hidden
+        assert summary["broker"]["per_gateway_credentials"] is False and summary["broker_note"]

@@ -58,3 +58,28 @@ def test_compose_requires_db_password_and_terminates_tls() -> None:
         assert env["FUHUIYANG_ENVIRONMENT"] == "production", name
     caddyfile = (COMPOSE.parent / "Caddyfile").read_text()
     assert "reverse_proxy api:8000" in caddyfile
+
+
+def test_compose_services_reach_the_broker_as_provisioning_expects() -> None:
+    """The defects that kept the shipped compose file from coming up as documented."""
+    document = yaml.safe_load(COMPOSE.read_text())
+    services = document["services"]
+    # Console provisioning: the API holds the admin login and the broker's auth volume, where
+    # `provision sync --offline` renders the plugin's file that the broker reads at start.
+    api = services["api"]
+    assert "broker-auth:/mosquitto/auth" in api["volumes"]
+    assert "broker-auth:/mosquitto/auth" in services["broker"]["volumes"]
+    assert api["environment"]["FUHUIYANG_DYNSEC_CONFIG_FILE"].startswith("/mosquitto/auth/")
+    assert api["environment"]["FUHUIYANG_DYNSEC_ADMIN_PASSWORD"]
+    # Stable client ids: a container's hostname changes when it is recreated, and with it the
+    # session the broker keeps unacknowledged messages under.
+    for name in ("ingest", "detect"):
+        command = services[name]["command"]
+        assert "--client-id" in command, name
+        assert command[command.index("--client-id") + 1] == f"{name}-1"
+    # mqtts:// to a certificate signed by the programme's own CA: every client trusts that CA.
+    for name in ("api", "ingest", "detect"):
+        env = services[name]["environment"]
+        ca = env["FUHUIYANG_MQTT_CA_FILE"]
+        assert any(v.endswith(f":{ca}:ro") for v in services[name]["volumes"]), name
+        assert env["FUHUIYANG_MQTT_URL"].startswith("mqtts://")

@@ -13,6 +13,7 @@ from cloud.alerts.model import (
     FLOCK_TYPES,
     GATEWAY_OFFLINE,
     HEAT_STRESS,
+    HEAT_WAVE,
     HUMIDITY_RANGE,
     MORTALITY,
     OUTBOX_BACKLOG,
@@ -67,6 +68,9 @@ DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     CAMERA_BLIND: _TECH_FIRST,
     OUTBOX_BACKLOG: _TECH_FIRST,
     CLOCK_SKEW: _TECH_FIRST,
+    # A heat wave is the farmer's to act on today, with the technician's help; programme staff
+    # act on disease, not on one farm's weather.
+    HEAT_WAVE: (Step(Audience.FARMER, _NOW), Step(Audience.TECHNICIAN, timedelta(minutes=30))),
     # A question about a written value goes to whoever wrote it, and to nobody else.
     RECORD_SUSPECT: (Step(Audience.FARMER, _NOW),),
 }
@@ -82,7 +86,7 @@ COVERED_BY: dict[str, frozenset[str]] = {
 # Heat stress and humidity in a hill-county summer come back every afternoon and every wet
 # spell: one alert per stretch (it re-notifies when it gets worse), not one SMS per afternoon.
 # Measured in the 30-day demo: these two were 93 % of 1,936 SMS with a 30-minute hold.
-CHRONIC_CLIMATE = (HEAT_STRESS, HUMIDITY_RANGE)
+CHRONIC_CLIMATE = (HEAT_STRESS, HEAT_WAVE, HUMIDITY_RANGE)
 DEFAULT_HOLDS: dict[str, timedelta] = {
     kind: timedelta(hours=24)
     for kind in (*FLOCK_TYPES, *CHRONIC_CLIMATE, SENSOR_DRIFT, RECORD_SUSPECT)

@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from cloud.alerts.model import (
     HEAT_STRESS,
+    HEAT_WAVE,
     HUMIDITY_RANGE,
     REGIONAL_OUTBREAK,
     SUSPECTED_DISEASE,
@@ -69,7 +70,13 @@ TRENDS = frozenset({WEIGHT_BELOW_CURVE, WEIGHT_GAIN_SLOW, UNIFORMITY_FALLING})
 
 
 def condition(key: AlertKey, role: Audience) -> str:
-    """What counts as "the same condition" for a person in this role."""
+    """What counts as "the same condition" for a person in this role.
+
+    A heat wave is worse than the summer's heat already told, so it is its own condition:
+    news to the farmer on each farm, and, for the technician, one wave over the area.
+    """
+    if key.type == HEAT_WAVE and role is not Audience.FARMER:
+        return "heat_wave"
     if key.type not in CLIMATE:
         return str(key)
     if role is Audience.FARMER:

@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.alerts.records import RecordsError, parse_records
+from farming.growth import standard_curve
+from farming.water import expected_intake_shape
 from fuhuiyang.commands.alerts import alerts
 from tests.alerts.factories import day, ordinary_csv
 
@@ -80,10 +82,13 @@ def test_a_breed_without_a_standard_still_gets_the_other_rules(tmp_path: Path) -
 
 
 def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
+    ross = standard_curve("ross308")
+    assert ross is not None
     lines = ["date,deaths,water_l,mean_weight_g"]
     for i in range(30):
         weight = 1012 * 0.7 if i == 21 else ""  # 30 % under Ross 308 on day 21
-        water = 100.0 + 5 * i if i != 15 else 60.0
+        # 3,000 birds drinking 1.8 times their growth-expected feed; day 15 at 40 %.
+        water = round(3000 * 1.8 * expected_intake_shape(ross, i) / 1000 * (0.4 if i == 15 else 1.0), 1)
         lines.append(f"{day(i).isoformat()},0,{water},{weight}")
     found, _ = _run(
         tmp_path,

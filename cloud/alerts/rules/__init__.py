@@ -74,7 +74,7 @@ def evaluate_flock_day(
         (SUSPECTED_DISEASE, check_suspected_disease(history, day, mortality, th.disease)),
         (EGG_DROP, check_egg_drop(history, day, th.eggs, th.baseline)),
         (WATER_DROP, check_water_drop(history, day, th.water, th.baseline, curve)),
-        (WATER_FLAT, check_water_flat(history, day, th.water)),
+        (WATER_FLAT, check_water_flat(history, day, th.water, curve)),
         (WATER_SURGE, check_water_surge(history, day, th.water, th.baseline)),
         (WEIGHT_BELOW_CURVE, check_below_curve(history, day, curve, th.weight)),
         (WEIGHT_GAIN_SLOW, check_gain(history, day, th.weight)),

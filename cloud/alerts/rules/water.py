@@ -113,21 +113,33 @@ def _drop(
     )
 
 
-def check_water_flat(history: FlockHistory, day: date, th: WaterThresholds) -> RuleResult:
-    """Growing birds drink more every day; flat or falling intake for > 2 days precedes disease."""
+def check_water_flat(
+    history: FlockHistory, day: date, th: WaterThresholds, curve: ExpectedWeight | None = None
+) -> RuleResult:
+    """Growing birds drink more every day; flat or falling intake for > 2 days precedes disease.
+
+    Judged on two-day sums (the last two days against the two before), on the day and the day
+    before: a meter read late moves water between neighbouring days and never makes a flat
+    stretch. With the breed's curve, only while the birds are expected to drink clearly more.
+    """
     age = history.context.age_days(day)
     if age is None or age > th.growing_until_day:
         return NO_DATA
-    series = [_water(history, day - timedelta(days=n)) for n in range(th.flat_days, -1, -1)]
-    if any(v is None or v <= 0 for v in series):
+    sums = [_TWO_DAYS(history, day - timedelta(days=n)) for n in (0, 1, 2, 3)]
+    if any(v is None for v in sums):
         return NO_DATA
-    values = [float(v) for v in series if v is not None]
-    flat = all(
-        b <= a * (1 + th.flat_tolerance_pct / 100) for a, b in zip(values, values[1:], strict=False)
-    )
-    if not flat:
+    now, before, earlier, earliest = (float(v) for v in sums if v is not None)
+    rise = 1 + th.flat_tolerance_pct / 100
+    expected = _expected(history, curve)
+    if expected is not None:
+        shares = [expected(day - timedelta(days=n)) for n in range(4)]
+        if all(v is not None for v in shares):
+            e = [float(v) for v in shares if v is not None]
+            if (e[0] + e[1]) < (e[2] + e[3]) * (1 + 2 * th.flat_tolerance_pct / 100):
+                return None  # the birds are not expected to drink clearly more: flat is normal
+    if not (now <= earlier * rise and before <= earliest * rise):
         return None
-    change = 100.0 * (values[-1] - values[0]) / values[0]
+    change = 100.0 * (now - earlier) / earlier
     return Finding(
         key=_key(history, WATER_FLAT),
         severity=Severity.WARNING,
@@ -135,7 +147,7 @@ def check_water_flat(history: FlockHistory, day: date, th: WaterThresholds) -> R
         rule="flat_or_falling",
         value=round(change, 1),
         threshold=th.flat_tolerance_pct,
-        evidence={"days": th.flat_days, "water_l": values, "age_days": age},
+        evidence={"days": th.flat_days, "water_l": [round(now, 1), round(earlier, 1)], "age_days": age},
     )
 
 

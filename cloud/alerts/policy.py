@@ -59,6 +59,7 @@ _TECH_FIRST = (
     Step(Audience.TECHNICIAN),
     Step(Audience.PROGRAM_STAFF, timedelta(hours=24), Severity.CRITICAL),
 )
+_FARM_WEATHER = (Step(Audience.FARMER, _NOW), Step(Audience.TECHNICIAN, timedelta(minutes=30)))
 DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     # A suspected notifiable disease is everyone's business at once.
     SUSPECTED_DISEASE: (
@@ -74,9 +75,11 @@ DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     CAMERA_BLIND: _TECH_FIRST,
     OUTBOX_BACKLOG: _TECH_FIRST,
     CLOCK_SKEW: _TECH_FIRST,
-    # A heat wave is the farmer's to act on today, with the technician's help; programme staff
-    # act on disease, not on one farm's weather.
-    HEAT_WAVE: (Step(Audience.FARMER, _NOW), Step(Audience.TECHNICIAN, timedelta(minutes=30))),
+    # Heat is the farmer's to act on today, with the technician's help; programme staff act on
+    # disease, not on the weather (a summer's heat stress stays open for days and reached their
+    # digest a day on).
+    HEAT_STRESS: _FARM_WEATHER,
+    HEAT_WAVE: _FARM_WEATHER,
     # A question about a written value goes to whoever wrote it, and to nobody else.
     RECORD_SUSPECT: (Step(Audience.FARMER, _NOW),),
 }

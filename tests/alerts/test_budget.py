@@ -86,9 +86,10 @@ def test_a_heat_wave_is_news_beside_the_summer_heat_and_one_wave_for_a_technicia
     assert decide(FARMER, C, NOW, told_heat, 1, kind=HEAT_WAVE).action is Action.SENT
 
 
-def test_a_heat_wave_goes_to_farmer_and_technician_not_programme_staff() -> None:
-    steps = LifecyclePolicy().steps_for(HEAT_WAVE)
-    assert [s.audience for s in steps] == [FARMER, TECH] and steps[0].after == timedelta(0)
+def test_heat_goes_to_farmer_and_technician_not_programme_staff() -> None:
+    for kind in (HEAT_WAVE, HEAT_STRESS):
+        steps = LifecyclePolicy().steps_for(kind)
+        assert [s.audience for s in steps] == [FARMER, TECH] and steps[0].after == timedelta(0)
     assert LifecyclePolicy().hold_for(HEAT_WAVE) == timedelta(hours=24)  # one alert per wave
 
 

@@ -72,11 +72,12 @@ TRENDS = frozenset({WEIGHT_BELOW_CURVE, WEIGHT_GAIN_SLOW, UNIFORMITY_FALLING})
 def condition(key: AlertKey, role: Audience) -> str:
     """What counts as "the same condition" for a person in this role.
 
-    A heat wave is worse than the summer's heat already told, so it is its own condition:
-    news to the farmer on each farm, and, for the technician, one wave over the area.
+    A heat wave is worse than the summer's heat already told, so for the farmer it is its own
+    condition (news, with its action); for a technician or programme officer it is part of the
+    weather over their area, which the farmers are told of directly.
     """
     if key.type == HEAT_WAVE and role is not Audience.FARMER:
-        return "heat_wave"
+        return "climate"
     if key.type not in CLIMATE:
         return str(key)
     if role is Audience.FARMER:

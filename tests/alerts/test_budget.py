@@ -75,13 +75,15 @@ def test_one_hot_house_is_one_condition_and_the_weather_one_for_a_technician() -
     assert condition(AlertKey("f1", "h1", NH3_HIGH), TECH) != condition(AlertKey("f2", "h1", NH3_HIGH), TECH)
 
 
-def test_a_heat_wave_is_news_beside_the_summer_heat_and_one_wave_for_a_technician() -> None:
+def test_a_heat_wave_is_news_to_the_farmer_beside_the_summer_heat() -> None:
     """The heat stress told all week does not make the heat wave a repeat: it is worse."""
     heat, wave = AlertKey("f1", "h1", HEAT_STRESS), AlertKey("f1", "h1", HEAT_WAVE)
     assert condition(wave, FARMER) != condition(heat, FARMER)
     assert condition(wave, FARMER) != condition(AlertKey("f2", "h1", HEAT_WAVE), FARMER)
-    # For the technician the wave over the area is one condition, apart from the daily heat.
-    assert condition(wave, TECH) == condition(AlertKey("f2", "h1", HEAT_WAVE), TECH) != condition(heat, TECH)
+    # For the technician it is the weather over the area, which the farmers are told of.
+    assert condition(wave, TECH) == condition(AlertKey("f2", "h1", HEAT_WAVE), TECH) == condition(heat, TECH)
+    held = decide(TECH, C, NOW, [Told(NOW - timedelta(hours=20), C)], 0, kind=HEAT_WAVE)
+    assert held.action is Action.HELD and held.repeat
     told_heat: list[Told] = []  # the farmer's heat-wave history is empty while heat was told
     assert decide(FARMER, C, NOW, told_heat, 1, kind=HEAT_WAVE).action is Action.SENT
 

@@ -149,6 +149,10 @@ def test_heat_wave_is_hotter_than_the_birds_are_used_to() -> None:
     assert wave.severity is Severity.CRITICAL and wave.rule == "above_usual_peak"
     assert wave.evidence["above_usual"] == pytest.approx(3.5, abs=0.05)
     assert "heat_stress" in found  # told as its own, worse condition beside the heat stress
+    # Heat from a ventilation failure (CO2 over its limit) is co2_high's, not a heat wave.
+    stale = [{"temperature_c": 33.0, "humidity_pct": 75.0, "co2_ppm": 4800.0}]
+    found = _env(stale, weight_g=2000.0, age_days=40, usual_peak_thi=index - 6.0)
+    assert "heat_wave" not in found and "co2_high" in found and "heat_stress" in found
     # Far above a cool week but under the emergency band: heat stress only.
     warm = [{"temperature_c": 29.5, "humidity_pct": 60.0}]
     assert "heat_wave" not in _env(warm, weight_g=2000.0, age_days=40, usual_peak_thi=22.0)

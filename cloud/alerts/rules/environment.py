@@ -173,6 +173,8 @@ def _heat_wave(
     """
     if s is None or s.temperature_c is None or s.humidity_pct is None or usual_peak is None:
         return NO_DATA
+    if s.co2_ppm is not None and s.co2_ppm > th.co2_warning_ppm:
+        return None  # heat from air that does not move: the ventilation's failure (co2_high)
     index = thi(s.temperature_c, s.humidity_pct)
     limit = max(th.thi_emergency, usual_peak + th.heat_wave_margin_thi)
     if index < limit:

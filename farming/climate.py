@@ -10,6 +10,14 @@ Sources (DESIGN.md §5):
 - Heat stress: THI = 0.85·Tdb + 0.15·Twb (Tao & Xin 2003) with their bands for broilers,
   °C-THI: normal below 27.7, alert from 27.7, danger from 28.9, emergency from 30.5. The
   wet-bulb temperature is Stull's (2011) empirical formula.
+- One judge of "too hot" per stage: while chicks are brooded (their target plus the warning
+  margin lies above the air temperature at which the THI reaches its alert band), too hot is
+  the target band's call and the broiler THI bands do not apply (a day-old chick at 33 °C is
+  where it should be). Once feathered, above the target the birds shed heat by panting and
+  harm begins where the THI alert band begins, humidity included: the band judges only the
+  cold side and heat stress judges the hot one. (Judged "too hot" against a 17-20 °C target,
+  every open house in a Chongqing July stayed out of band for weeks: an alert that leads to
+  no action.)
 
 `ComfortLimits` holds every number with these defaults; the cloud's per-farm thresholds
 start from it, and the alert rules and the farmer's page judge a reading with its methods,
@@ -98,6 +106,12 @@ class ComfortLimits:
         rh = self.reference_rh_pct if rh_pct is None else min(max(rh_pct, 30.0), 90.0)
         return base - self.rh_correction_c_per_pct * (rh - self.reference_rh_pct)
 
+    def brooding(self, weight_g: float, day_age: float | None = None, rh_pct: float | None = None) -> bool:
+        """Chicks that still need heat: too hot is judged against their target, not the THI."""
+        rh = self.reference_rh_pct if rh_pct is None else rh_pct
+        edge = air_temperature_at_thi(self.thi_alert, rh)
+        return self.target_temperature_c(weight_g, day_age, rh_pct) + self.band_warning_c > edge
+
     def temperature(
         self,
         t_c: float,
@@ -105,12 +119,15 @@ class ComfortLimits:
         day_age: float | None = None,
         rh_pct: float | None = None,
     ) -> Band:
+        """The target band; for feathered birds only its cold side (heat is the THI's call)."""
         target = self.target_temperature_c(weight_g, day_age, rh_pct)
-        off = abs(t_c - target)
+        brooding = self.brooding(weight_g, day_age, rh_pct)
+        off = target - t_c if not brooding else abs(t_c - target)
         level: Level = (
             "ok" if off <= self.band_warning_c else "bad" if off > self.band_critical_c else "warn"
         )
-        return Band(level, target - self.band_warning_c, target + self.band_warning_c)
+        high = target + self.band_warning_c if brooding else None
+        return Band(level, target - self.band_warning_c, high)
 
     def nh3_warning(self, day_age: float | None) -> float:
         chick = day_age is not None and day_age < self.chick_until_day

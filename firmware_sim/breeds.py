@@ -122,4 +122,5 @@ def daily_feed_g(weight_g: np.ndarray | float, gain_g: np.ndarray | float) -> np
     ~225 at 42), which gives a 42-day FCR near the breed objective (~1.65).
     """
     w = np.maximum(np.asarray(weight_g, dtype=float), 1.0)
-    return np.asarray(0.5 * w**0.75 + 0.25 * np.maximum(np.asarray(gain_g, dtype=float), 0.0), dtype=float)
+    gain = np.maximum(np.asarray(gain_g, dtype=float), 0.0)
+    return np.asarray(water.FEED_G_PER_G075 * w**0.75 + water.FEED_G_PER_G_GAIN * gain, dtype=float)

@@ -61,6 +61,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "开风机湿帘，供凉水加电解多维，降低密度。",
         "Run fans and cooling pads, give cool water with electrolytes.",
     ),
+    m.HEAT_WAVE: (
+        "比鸡群近一周热得多：全开风机窗帘，供凉水加电解多维，中午停喂。",
+        "Far hotter than the birds are used to: open everything, cool water, no midday feed.",
+    ),
     m.NH3_HIGH: (
         "氨气超标：加强通风，清除湿粪和结块垫料。",
         "Ammonia high: ventilate, remove wet manure and caked litter.",

@@ -7,7 +7,7 @@ engine would have judged it, and the lifecycle decides which findings become ale
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -76,6 +76,37 @@ def backtest(
         alerts.append(_ordered(row))
     alerts.sort(key=lambda a: (a["date"], a["type"]))
     return BacktestResult(alerts=alerts, notifications=notifications, days=len(history))
+
+
+def backtest_flocks(
+    records: list[DailyRecord],
+    context: FlockContext,
+    placements: list[date],
+    thresholds: Thresholds | None = None,
+    curve: ExpectedWeight | None = None,
+    lang: str = "zh-CN",
+    noted: Mapping[date, list[Suspect]] | None = None,
+) -> BacktestResult:
+    """A house's records over several flocks, each judged as its own flock from its placement.
+
+    A broiler house's year is five or six flocks: each one's ages (for the growth curve and the
+    growth-expected water) count from its own placement; records before the first are left out.
+    """
+    starts = sorted(set(placements))
+    alerts: list[dict[str, Any]] = []
+    notifications = days = 0
+    for i, placed in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else date.max
+        rows = [r for r in records if placed <= r.day < end]
+        marks = {d: s for d, s in (noted or {}).items() if placed <= d < end}
+        if not rows and not marks:
+            continue
+        one = backtest(rows, replace(context, placed_on=placed), thresholds, curve, lang, noted=marks)
+        alerts += one.alerts
+        notifications += one.notifications
+        days += one.days
+    alerts.sort(key=lambda a: (a["date"], a["type"]))
+    return BacktestResult(alerts=alerts, notifications=notifications, days=days)
 
 
 def infer_placement(records: list[DailyRecord], curve: ExpectedWeight | None) -> date | None:

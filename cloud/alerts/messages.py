@@ -46,6 +46,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     m.TEMPERATURE_CHANGE: ("舍温1小时变化{value}℃", "Temperature changed {value} C in an hour"),
     m.HEAT_STRESS: ("热应激指数{value}，{band_zh}级", "Heat stress index {value}, {band} level"),
+    m.HEAT_WAVE: (
+        "热浪：热应激指数{value}，比近一周高{above_usual}",
+        "Heat wave: heat stress index {value}, {above_usual} above the past week",
+    ),
     m.NH3_HIGH: ("氨气{value}ppm，超过{threshold}", "Ammonia {value} ppm, over {threshold}"),
     m.CO2_HIGH: ("二氧化碳{value}ppm，超过{threshold}", "CO2 {value} ppm, over {threshold}"),
     m.HUMIDITY_RANGE: (

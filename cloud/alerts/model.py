@@ -45,6 +45,8 @@ UNIFORMITY_FALLING = "uniformity_falling"
 TEMPERATURE_BAND = "temperature_out_of_band"
 TEMPERATURE_CHANGE = "temperature_fast_change"
 HEAT_STRESS = "heat_stress"
+# Far hotter than the house's past week (the day heat kills), beyond the summer's daily heat.
+HEAT_WAVE = "heat_wave"
 NH3_HIGH = "nh3_high"
 CO2_HIGH = "co2_high"
 HUMIDITY_RANGE = "humidity_out_of_range"
@@ -75,6 +77,7 @@ ENVIRONMENT_TYPES = (
     TEMPERATURE_BAND,
     TEMPERATURE_CHANGE,
     HEAT_STRESS,
+    HEAT_WAVE,
     NH3_HIGH,
     CO2_HIGH,
     HUMIDITY_RANGE,

@@ -77,10 +77,11 @@ class AlertService:
         breed: str | None = None,
         weight_g: float | None = None,
         age_days: int | None = None,
+        usual_peak_thi: float | None = None,
     ) -> list[Effect]:
         th = self.book.resolve(breed, farm, house).environment
         return self.engine.apply(
-            check_environment(samples, at, farm, house, th, weight_g, age_days)
+            check_environment(samples, at, farm, house, th, weight_g, age_days, usual_peak_thi)
         )
 
     def nh3_drift(

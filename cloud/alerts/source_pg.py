@@ -19,6 +19,7 @@ from cloud.alerts.model import DailyRecord, EnvSample, FlockContext, FlockHistor
 from cloud.alerts.screening import screen
 from cloud.alerts.service import FarmInfo
 from cloud.db.transactions import end_read
+from farming.climate import thi
 from farming.growth import ExpectedWeight, expected_curve
 
 ENV_METRICS = {"temperature_c", "humidity_pct", "nh3_ppm", "co2_ppm"}
@@ -190,6 +191,30 @@ def load_gas_hours(
         days[day].append((float(nh3), float(co2)))
     end_read(conn)
     return dict(days)
+
+
+def load_peak_thi(
+    conn: psycopg.Connection, house: str, first: date, last: date, tz: str
+) -> dict[date, float]:
+    """Each local day's highest hourly THI (from the hour's mean temperature and humidity)."""
+    lo, hi = _local_bounds(first, last, tz)
+    peaks: dict[date, float] = {}
+    for day, t_c, rh in conn.execute(
+        """SELECT (hour AT TIME ZONE %s)::date, t, rh FROM (
+               SELECT date_trunc('hour', ts) AS hour,
+                      avg(value) FILTER (WHERE metric = 'temperature_c') AS t,
+                      avg(value) FILTER (WHERE metric = 'humidity_pct') AS rh
+               FROM readings
+               WHERE house_id = %s AND metric IN ('temperature_c', 'humidity_pct')
+                 AND ts >= %s AND ts < %s AND reading_plausible(metric, value)
+               GROUP BY 1) hours
+           WHERE t IS NOT NULL AND rh IS NOT NULL""",
+        (tz, house, lo, hi),
+    ).fetchall():
+        index = thi(float(t_c), float(rh))
+        peaks[day] = max(index, peaks.get(day, index))
+    end_read(conn)
+    return peaks
 
 
 def _hour_ceil(at: datetime) -> datetime:

@@ -96,6 +96,9 @@ class BaselineThresholds(_Section):
     # week by week: a longer trend expects too much today).
     trend_days: int = 7
     min_days: int = 7
+    # A series judged over its growth-expected value has no trend to estimate: fewer days
+    # give its level (a flock that came in a week ago is judged from its fifth day).
+    flat_min_days: int = 4
     # A run of missing days this long ends the window: the house was empty, a new flock came.
     max_gap_days: int = 5
     spread_k: float = 4.0  # robust SDs from the usual level that count as out of line
@@ -142,6 +145,14 @@ class EnvironmentThresholds(_Section):
     rh_low_pct: float = _COMFORT.rh_low_pct
     rh_high_pct: float = _COMFORT.rh_high_pct
     rh_sustained_hours: float = 6.0
+    # A heat wave: THI this far above the house's usual daily peak over the last
+    # `heat_wave_days` (and in the emergency band). On the 30-day demo's weather (hourly
+    # house climate from the simulator), 3.0 told 11 of the 12 farms under the injected wave
+    # on its first full day (the 12th, a cooled closed house, never got that much hotter) and
+    # fired on 34 other house-days (the summer's own hot spells); 2.5 fired on 66.
+    heat_wave_margin_thi: float = 3.0
+    heat_wave_days: int = 7
+    heat_wave_min_days: int = 4
 
     def comfort(self) -> ComfortLimits:
         """These limits as farming's judge of a reading, shared by the rules and the farmer's page."""

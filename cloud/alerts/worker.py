@@ -33,6 +33,7 @@ from cloud.alerts.model import (
     GatewaySnapshot,
     SensorHealth,
 )
+from cloud.alerts.rules.environment import usual_peak_thi
 from cloud.alerts.rules.result import end_of_day
 from cloud.alerts.rules.sensor_drift import gas_day
 from cloud.alerts.service import AlertService
@@ -44,6 +45,7 @@ from cloud.alerts.source_pg import (
     load_flocks,
     load_gas_hours,
     load_history,
+    load_peak_thi,
 )
 from cloud.alerts.store import Alert
 from cloud.alerts.store_pg import PgAlertStore
@@ -114,6 +116,8 @@ class AlertWorker:
         self.failures = FailureLog(self.metrics)
         self._curves: dict[tuple[str, str], ExpectedWeight | None] = {}
         self._drift_judged: dict[str, date] = {}  # house -> local day last judged
+        # house -> (local day, usual peak THI of the days before it): read once a day
+        self._usual_peak: dict[str, tuple[date, float | None]] = {}
         self.outbox = outbox
         self.dispatcher = dispatcher
 
@@ -232,10 +236,12 @@ class AlertWorker:
         weight = record.mean_weight_g if record is not None and record.mean_weight_g else None
         if weight is None and curve is not None:
             weight = curve(age)
+        usual_peak = self._usual_peak_thi(service, flock, today)
         for sample in samples:
             if sample.at > now - timedelta(hours=CLIMATE_HOURS) and sample.at <= now:
                 effects += service.environment(
-                    flock.farm, flock.house, samples, sample.at, flock.breed, weight, age
+                    flock.farm, flock.house, samples, sample.at, flock.breed, weight, age,
+                    usual_peak,
                 )
                 tally.climate_hours += 1
         return effects
@@ -252,6 +258,18 @@ class AlertWorker:
         days = [gas_day(day, pairs, th) for day, pairs in sorted(hours.items())]
         tally.drift_judged[flock.house] = today  # kept only if the farm's unit commits
         return service.nh3_drift(flock.farm, flock.house, days, now)
+
+    def _usual_peak_thi(self, service: AlertService, flock: FlockRow, today: date) -> float | None:
+        """The heat this house's birds are used to: median daily peak THI of the past days."""
+        cached = self._usual_peak.get(flock.house)
+        if cached is not None and cached[0] == today:
+            return cached[1]
+        th = service.book.resolve(flock.breed, flock.farm, flock.house).environment
+        first = max(flock.placed_on, today - timedelta(days=th.heat_wave_days))
+        peaks = load_peak_thi(self.conn, flock.house, first, today - timedelta(days=1), self.tz)
+        usual = usual_peak_thi(list(peaks.values()), th.heat_wave_min_days)
+        self._usual_peak[flock.house] = (today, usual)
+        return usual
 
     def _curve(self, flock: FlockRow) -> ExpectedWeight | None:
         key = (flock.farm, flock.breed)

@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from cloud.alerts.model import (
     HEAT_STRESS,
+    HEAT_WAVE,
     HUMIDITY_RANGE,
     REGIONAL_OUTBREAK,
     SUSPECTED_DISEASE,
@@ -69,7 +70,14 @@ TRENDS = frozenset({WEIGHT_BELOW_CURVE, WEIGHT_GAIN_SLOW, UNIFORMITY_FALLING})
 
 
 def condition(key: AlertKey, role: Audience) -> str:
-    """What counts as "the same condition" for a person in this role."""
+    """What counts as "the same condition" for a person in this role.
+
+    A heat wave is worse than the summer's heat already told, so for the farmer it is its own
+    condition (news, with its action); for a technician or programme officer it is part of the
+    weather over their area, which the farmers are told of directly.
+    """
+    if key.type == HEAT_WAVE and role is not Audience.FARMER:
+        return "climate"
     if key.type not in CLIMATE:
         return str(key)
     if role is Audience.FARMER:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cloud.alerts.backtest import backtest, infer_placement
+from cloud.alerts.backtest import backtest, backtest_flocks, infer_placement
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
 from cloud.alerts.records import RecordsError, parse_book
@@ -47,9 +47,10 @@ def alerts() -> None:
 )
 @click.option(
     "--placed-on",
-    default=None,
+    multiple=True,
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Placement date (day 0); with --breed and weights, estimated from the first weighing.",
+    help="Placement date (day 0); with --breed and weights, estimated from the first weighing. "
+    "Repeat it for a house's successive flocks: each is judged from its own placement.",
 )
 @click.option(
     "--thresholds",
@@ -75,7 +76,7 @@ def backtest_cmd(
     mapping: tuple[str, ...],
     birds_placed: int,
     breed: str | None,
-    placed_on: datetime | None,
+    placed_on: tuple[datetime, ...],
     thresholds_path: Path | None,
     growth_path: Path | None,
     farm: str,
@@ -110,7 +111,8 @@ def backtest_cmd(
             "weight-vs-curve rule off unless --growth-from gives the farm's own curve",
             err=True,
         )
-    placed = placed_on.date() if placed_on is not None else None
+    placements = sorted(p.date() for p in placed_on)
+    placed = placements[0] if placements else None
     if placed is None and breed is not None:
         placed = infer_placement(parsed.records, standard_curve(breed))
         note = (
@@ -134,9 +136,14 @@ def backtest_cmd(
     context = FlockContext(
         farm=farm, house=house, birds_placed=birds_placed, breed=breed, placed_on=placed
     )
-    result = backtest(
-        parsed.records, context, thresholds, curve=curve, lang=lang, noted=parsed.suspects
-    )
+    if len(placements) > 1:
+        result = backtest_flocks(
+            parsed.records, context, placements, thresholds, curve, lang, parsed.suspects
+        )
+    else:
+        result = backtest(
+            parsed.records, context, thresholds, curve=curve, lang=lang, noted=parsed.suspects
+        )
     if as_json:
         click.echo(json.dumps(result.alerts, ensure_ascii=False, indent=2))
         return

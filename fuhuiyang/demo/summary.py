@@ -31,7 +31,7 @@ CATCHES: dict[str, frozenset[str]] = {
                      "weight_gain_slow", "dead_bird"}),
     "coccidiosis": frozenset({"weight_gain_slow", "weight_below_curve", "uniformity_falling", "mortality",
                               "water_drop"}),
-    "heat_wave": frozenset({"heat_stress", "temperature_out_of_band", "temperature_fast_change"}),
+    "heat_wave": frozenset({"heat_wave", "heat_stress", "temperature_out_of_band", "temperature_fast_change"}),
     "cold_snap": frozenset({"temperature_out_of_band", "temperature_fast_change"}),
     "ventilation_failure": frozenset({"nh3_high", "co2_high", "temperature_out_of_band",
                                       "temperature_fast_change"}),

@@ -38,9 +38,12 @@ def run(kind: str, days: int, seed: int, events: tuple[str, ...], work: Path,
     made = CliRunner().invoke(sim, args)
     assert made.exit_code == 0, made.output
     facts = json.loads(truth.read_text())
+    # The farm knows its breed and when it placed each flock: ages count from each placement.
+    placed = [a for f in facts["flocks"] for a in ("--placed-on", f["placed_on"])]
     done = CliRunner().invoke(
         alerts,
-        ["backtest", "--records", str(csv), "--birds-placed", str(facts["birds_placed"]), "--json"],
+        ["backtest", "--records", str(csv), "--birds-placed", str(facts["birds_placed"]),
+         "--breed", facts["breed"], *placed, "--json"],
     )
     assert done.exit_code == 0, done.output
     return json.loads(done.stdout), facts

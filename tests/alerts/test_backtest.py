@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.alerts.records import RecordsError, parse_records
+from farming.growth import standard_curve
+from farming.water import expected_intake_shape
 from fuhuiyang.commands.alerts import alerts
 from tests.alerts.factories import day, ordinary_csv
 
@@ -80,10 +82,13 @@ def test_a_breed_without_a_standard_still_gets_the_other_rules(tmp_path: Path) -
 
 
 def test_breed_curve_and_water_rules_in_a_backtest(tmp_path: Path) -> None:
+    ross = standard_curve("ross308")
+    assert ross is not None
     lines = ["date,deaths,water_l,mean_weight_g"]
     for i in range(30):
         weight = 1012 * 0.7 if i == 21 else ""  # 30 % under Ross 308 on day 21
-        water = 100.0 + 5 * i if i != 15 else 60.0
+        # 3,000 birds drinking 1.8 times their growth-expected feed; day 15 at 40 %.
+        water = round(3000 * 1.8 * expected_intake_shape(ross, i) / 1000 * (0.4 if i == 15 else 1.0), 1)
         lines.append(f"{day(i).isoformat()},0,{water},{weight}")
     found, _ = _run(
         tmp_path,
@@ -177,3 +182,25 @@ def test_a_broken_line_keeps_what_came_before() -> None:
     assert any("not a number (row skipped)" in str(p) for p in parsed.problems)
     parsed = parse_records("date,deaths\r\n2025-03-01,1\r2025-03-02,2\r\n")
     assert [r.deaths for r in parsed.records] == [1, 2]
+
+
+def test_a_house_of_several_flocks_is_judged_from_each_placement(tmp_path: Path) -> None:
+    """Two Ross flocks in one file: each flock's ages (and growth-expected water) count from
+    its own placement, so the second flock's young birds are not judged as 50-day-olds."""
+    ross = standard_curve("ross308")
+    assert ross is not None
+    second = 60  # placed on day 60, after a 25-day empty house
+    lines = ["date,deaths,water_l"]
+    for placed in (0, second):
+        for age in range(1, 36):
+            drop = 0.7 if placed == second and age in (12, 13, 14) else 1.0
+            water = round(3000 * 1.8 * expected_intake_shape(ross, age) / 1000 * drop, 1)
+            lines.append(f"{day(placed + age).isoformat()},1,{water}")
+    found, _ = _run(
+        tmp_path, "\n".join(lines) + "\n", "--birds-placed", "3000", "--breed", "ross308",
+        "--placed-on", day(0).isoformat(), "--placed-on", day(second).isoformat(),
+    )
+    # Nothing about the healthy first flock; the second's drop warns on its second day (and
+    # its water is then flat or falling too).
+    assert all(a["date"] >= day(second + 13).isoformat() for a in found)
+    assert (day(second + 13).isoformat(), "water_drop") in [(a["date"], a["type"]) for a in found]

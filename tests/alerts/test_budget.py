@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import (
     HEAT_STRESS,
+    HEAT_WAVE,
     NH3_HIGH,
     REGIONAL_OUTBREAK,
     SUSPECTED_DISEASE,
@@ -16,7 +17,7 @@ from cloud.alerts.model import (
     Finding,
     Severity,
 )
-from cloud.alerts.policy import Audience
+from cloud.alerts.policy import Audience, LifecyclePolicy
 from cloud.alerts.store import MemoryAlertStore
 from cloud.notify.budget import (
     DEFAULT_BUDGETS,
@@ -72,6 +73,26 @@ def test_one_hot_house_is_one_condition_and_the_weather_one_for_a_technician() -
     assert condition(heat, FARMER) == condition(band, FARMER) != condition(AlertKey("f1", "h2", HEAT_STRESS), FARMER)
     assert condition(heat, TECH) == condition(AlertKey("f9", "h3", TEMPERATURE_BAND), STAFF)
     assert condition(AlertKey("f1", "h1", NH3_HIGH), TECH) != condition(AlertKey("f2", "h1", NH3_HIGH), TECH)
+
+
+def test_a_heat_wave_is_news_to_the_farmer_beside_the_summer_heat() -> None:
+    """The heat stress told all week does not make the heat wave a repeat: it is worse."""
+    heat, wave = AlertKey("f1", "h1", HEAT_STRESS), AlertKey("f1", "h1", HEAT_WAVE)
+    assert condition(wave, FARMER) != condition(heat, FARMER)
+    assert condition(wave, FARMER) != condition(AlertKey("f2", "h1", HEAT_WAVE), FARMER)
+    # For the technician it is the weather over the area, which the farmers are told of.
+    assert condition(wave, TECH) == condition(AlertKey("f2", "h1", HEAT_WAVE), TECH) == condition(heat, TECH)
+    held = decide(TECH, C, NOW, [Told(NOW - timedelta(hours=20), C)], 0, kind=HEAT_WAVE)
+    assert held.action is Action.HELD and held.repeat
+    told_heat: list[Told] = []  # the farmer's heat-wave history is empty while heat was told
+    assert decide(FARMER, C, NOW, told_heat, 1, kind=HEAT_WAVE).action is Action.SENT
+
+
+def test_heat_goes_to_farmer_and_technician_not_programme_staff() -> None:
+    for kind in (HEAT_WAVE, HEAT_STRESS):
+        steps = LifecyclePolicy().steps_for(kind)
+        assert [s.audience for s in steps] == [FARMER, TECH] and steps[0].after == timedelta(0)
+    assert LifecyclePolicy().hold_for(HEAT_WAVE) == timedelta(hours=24)  # one alert per wave
 
 
 def test_a_trend_waits_for_the_farmers_digest_unless_critical() -> None:

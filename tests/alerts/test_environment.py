@@ -43,7 +43,8 @@ def test_target_temperature_anchors_and_humidity() -> None:
 
 @pytest.mark.parametrize(
     ("temp", "severity"),
-    [(23.7, None), (23.8, Severity.WARNING), (26.8, Severity.CRITICAL), (17.6, Severity.WARNING)],
+    # Feathered: warm is the THI's call (26.8 C at 60 % is THI 25.6, no stress); cold is the band's.
+    [(23.8, None), (26.8, None), (17.8, None), (17.6, Severity.WARNING), (14.6, Severity.CRITICAL)],
 )
 def test_temperature_band_for_heavy_birds(temp: float, severity: Severity | None) -> None:
     found = _env([{"temperature_c": temp, "humidity_pct": 60.0}], weight_g=2000.0)
@@ -124,3 +125,47 @@ def test_thresholds_override_per_house() -> None:
 
     evaluation = check_environment([EnvSample(at=T0, co2_ppm=2600.0)], T0, "f", "h", custom)
     assert [f.type for f in evaluation.findings] == ["co2_high"]
+
+
+def test_brooded_chicks_are_judged_by_their_band_not_the_broiler_thi() -> None:
+    # Day-old chicks at 34 C are where they should be: no heat stress, no band alert.
+    found = _env([{"temperature_c": 34.0, "humidity_pct": 60.0}], weight_g=45.0, age_days=0)
+    assert "heat_stress" not in found and "temperature_out_of_band" not in found
+    # Too hot for chicks is the band's call, against their own target.
+    found = _env([{"temperature_c": 40.0, "humidity_pct": 60.0}], weight_g=45.0, age_days=0)
+    assert found["temperature_out_of_band"].rule == "too_hot" and "heat_stress" not in found
+    # Feathered birds in the same air: heat stress, and no band alert beside it.
+    found = _env([{"temperature_c": 34.0, "humidity_pct": 60.0}], weight_g=2000.0, age_days=40)
+    assert "heat_stress" in found and "temperature_out_of_band" not in found
+
+
+def test_heat_wave_is_hotter_than_the_birds_are_used_to() -> None:
+    hot = [{"temperature_c": 33.0, "humidity_pct": 75.0}]  # THI ~31.9: emergency band
+    index = thi(33.0, 75.0)
+    # The summer's usual heat: the birds have had such afternoons all week.
+    assert "heat_wave" not in _env(hot, weight_g=2000.0, age_days=40, usual_peak_thi=index - 1.0)
+    found = _env(hot, weight_g=2000.0, age_days=40, usual_peak_thi=index - 3.5)
+    wave = found["heat_wave"]
+    assert wave.severity is Severity.CRITICAL and wave.rule == "above_usual_peak"
+    assert wave.evidence["above_usual"] == pytest.approx(3.5, abs=0.05)
+    assert "heat_stress" in found  # told as its own, worse condition beside the heat stress
+    # Heat from a ventilation failure (CO2 over its limit) is co2_high's, not a heat wave.
+    stale = [{"temperature_c": 33.0, "humidity_pct": 75.0, "co2_ppm": 4800.0}]
+    found = _env(stale, weight_g=2000.0, age_days=40, usual_peak_thi=index - 6.0)
+    assert "heat_wave" not in found and "co2_high" in found and "heat_stress" in found
+    # Far above a cool week but under the emergency band: heat stress only.
+    warm = [{"temperature_c": 29.5, "humidity_pct": 60.0}]
+    assert "heat_wave" not in _env(warm, weight_g=2000.0, age_days=40, usual_peak_thi=22.0)
+    # No history of the house's peaks: not judged (an open heat-wave alert stays open).
+    from cloud.alerts.model import AlertKey, EnvSample
+
+    evaluation = check_environment([EnvSample(at=T0, **hot[0])], T0, "farm-1", "h1", E, 2000.0, 40)
+    assert AlertKey("farm-1", "h1", "heat_wave") in evaluation.no_data
+
+
+def test_usual_peak_needs_enough_days() -> None:
+    from cloud.alerts.rules.environment import usual_peak_thi
+
+    assert usual_peak_thi([28.0, 29.0, 35.0], 4) is None
+    assert usual_peak_thi([28.0, 29.0, 30.0, 35.0, 27.0], 4) == 29.0  # one hot day moves nothing
+

@@ -71,12 +71,26 @@ def test_escalation_schedule_and_acknowledgement() -> None:
     assert alert_id
 
 
-def test_critical_reaches_programme_staff_after_an_hour_unacknowledged() -> None:
+def test_critical_reaches_programme_staff_after_a_day_unacknowledged() -> None:
+    """One farm's emergency is the farmer's and technician's; staff hear of it a day on."""
     engine, _ = _engine()
     engine.observe(_finding(0, Severity.CRITICAL))
-    engine.tick(T0 + 30 * MIN)
-    staff = _notes(engine.tick(T0 + 60 * MIN))
+    tech = _notes(engine.tick(T0 + 30 * MIN))
+    assert [n.audience for n in tech] == [Audience.TECHNICIAN]
+    assert _notes(engine.tick(T0 + 23 * 60 * MIN)) == []
+    staff = _notes(engine.tick(T0 + 24 * 60 * MIN))
     assert [n.audience for n in staff] == [Audience.PROGRAM_STAFF]
+
+
+def test_an_emergency_cleared_within_the_day_never_reaches_programme_staff() -> None:
+    engine, store = _engine()
+    engine.observe(_finding(0, Severity.CRITICAL))
+    told = _notes(engine.tick(T0 + 2 * 60 * MIN))
+    engine.clear(KEY, T0 + 4 * 60 * MIN)  # ventilation back after 4 h
+    told += _notes(engine.tick(T0 + 5 * 60 * MIN))
+    assert store.all()[0].state is State.RESOLVED
+    told += _notes(engine.tick(T0 + 25 * 60 * MIN))
+    assert [n.audience for n in told] == [Audience.TECHNICIAN]
 
 
 def test_auto_resolve_after_hold_and_recurrence_resets_it() -> None:

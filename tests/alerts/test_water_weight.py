@@ -26,6 +26,17 @@ def test_water_flat_for_more_than_two_days_in_growing_birds() -> None:
     assert check_water_flat(flock([0] * 5, water=two_days), day(4), W) is None
 
 
+def test_water_flat_only_while_the_curve_expects_clearly_more() -> None:
+    from farming.growth import standard_curve
+
+    ross = standard_curve("ross308")
+    flat = [500.0] * 6
+    young = flock([0] * 6, water=flat, placed_on=day(-10))
+    assert isinstance(check_water_flat(young, day(5), W, ross), Finding)
+    # A local breed's curve that has stopped rising expects no more water: no alarm.
+    assert check_water_flat(young, day(5), W, lambda age: 1500.0) is None
+
+
 def test_water_flat_is_not_judged_for_adult_or_unknown_age() -> None:
     flat = [50.0] * 5
     assert check_water_flat(flock([0] * 5, water=flat, placed_on=None), day(4), W) is NO_DATA

@@ -65,6 +65,20 @@ def test_heat_stress_does_not_catch_a_ventilation_failure() -> None:
     assert caught is not None and caught["alert_type"] == "heat_stress"
 
 
+def test_the_heat_wave_alert_catches_a_heat_wave_the_summer_heat_was_already_open_for() -> None:
+    """Heat stress open all week told the farmer about the summer, not the wave; the new
+    heat_wave alert raised after the wave began is the catch (heat_wave is specific to it)."""
+    summer = [_alert("heat_stress", -24 * 7, 40, severity="critical")]
+    caught = first_catch(_event("heat_wave", house=None), summer, TOWNSHIPS)
+    assert caught is not None and caught["already_open"] is True
+    wave = [*summer, _alert("heat_wave", 30, 60, severity="critical")]
+    caught = first_catch(_event("heat_wave", house=None), wave, TOWNSHIPS)
+    assert caught is not None
+    assert (caught["alert_type"], caught["already_open"], caught["delay_h"]) == ("heat_wave", False, 30.0)
+    # A heat-wave alert says nothing about a ventilation failure.
+    assert first_catch(_event("ventilation_failure"), wave[1:], TOWNSHIPS) is None
+
+
 def test_a_house_event_is_caught_only_in_that_house() -> None:
     other_house = [_alert("co2_high", 2, 20, house="F14-H2")]
     assert first_catch(_event("ventilation_failure"), other_house, TOWNSHIPS) is None

@@ -47,11 +47,26 @@ def test_target_temperature_by_weight_age_and_humidity() -> None:
 
 
 def test_temperature_band_around_the_target() -> None:
-    band = C.temperature(24.0, 2000.0, 40, 60.0)
-    assert band.level == "warn" and (band.low, band.high) == pytest.approx((17.7, 23.7))
-    assert C.temperature(23.7, 2000.0).level == "ok"
-    assert C.temperature(26.8, 2000.0).level == "bad"
+    # Brooded chicks: too hot and too cold against their target.
+    band = C.temperature(36.0, 100.0, 5, 60.0)
+    target = C.target_temperature_c(100.0, 5, 60.0)
+    assert band.level == "warn" and (band.low, band.high) == pytest.approx((target - 3, target + 3))
+    assert C.temperature(target + 6.5, 100.0, 5, 60.0).level == "bad"
     assert C.temperature(28.0, 45.0, 0).level == "bad"  # cold chicks
+    # Feathered birds: only the cold side; heat is the THI's call.
+    band = C.temperature(17.0, 2000.0, 40, 60.0)
+    assert band.level == "warn" and (band.low, band.high) == (pytest.approx(17.7), None)
+    assert C.temperature(14.0, 2000.0).level == "bad"
+
+
+def test_feathered_birds_in_a_warm_house_are_not_out_of_band() -> None:
+    """A Chongqing July: 26-28 C in an open house is no alarm for 2 kg birds (THI under alert),
+    though 7 C over their 20.7 C target; a day-old chick at 33 C is where it should be."""
+    for t in (24.0, 26.8, 28.0):
+        assert C.temperature(t, 2000.0, 40, 60.0).level == "ok"
+        assert C.temperature(t, 1500.0, 60, 85.0).level == "ok"  # humid: target 15.7 C
+    assert not C.brooding(2000.0, 40, 60.0) and not C.brooding(1500.0, 60, 85.0)
+    assert C.brooding(45.0, 0, 60.0) and C.temperature(33.0, 45.0, 0, 60.0).level == "ok"
 
 
 def test_gas_and_humidity_bands_by_age() -> None:

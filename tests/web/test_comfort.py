@@ -44,7 +44,7 @@ def test_panel_level_is_the_alert_engines(metric: str, value: float, age: int, w
 
 def test_a_farms_override_moves_both_alike() -> None:
     th = EnvironmentThresholds(band_warning_c=1.0, co2_warning_ppm=2000.0)
-    for metric, value in (("temperature_c", 22.5), ("co2_ppm", 2500.0)):
+    for metric, value in (("temperature_c", 19.0), ("co2_ppm", 2500.0)):
         level, _, _ = comfort.band(metric, value, 42, 2998.0, 60.0, th)
         assert level == "warn" == _engine(metric, value, 42, 2998.0, 60.0, th)
         assert comfort.band(metric, value, 42, 2998.0, 60.0)[0] == "ok"

@@ -75,10 +75,14 @@ def two_day(name: str) -> Series:
     return get
 
 
-def learn(history: Days, day: date, series: Series, th: BaselineThresholds) -> Level | None:
+def learn(
+    history: Days, day: date, series: Series, th: BaselineThresholds, trend: bool = True
+) -> Level | None:
     """Usual level of `series` at `day` from the days before it (not `day` itself).
 
     The window stops at a long run of missing days: before it stood another flock.
+    `trend=False`: the series carries no trend of its own (a value over its growth-expected
+    one), so its level is the plain median and `th.flat_min_days` points are enough.
     """
     points: list[tuple[int, float]] = []
     missing = 0
@@ -91,9 +95,9 @@ def learn(history: Days, day: date, series: Series, th: BaselineThresholds) -> L
             continue
         missing = 0
         points.append((offset, math.log(value)))
-    if len(points) < th.min_days:
+    if len(points) < (th.min_days if trend else th.flat_min_days):
         return None
-    return fit(points, th.trend_days)
+    return fit(points, th.trend_days) if trend else fit_flat(points, th.trend_days)
 
 
 def fit(points: list[tuple[int, float]], recent: int = 7) -> Level:
@@ -115,6 +119,26 @@ def fit(points: list[tuple[int, float]], recent: int = 7) -> Level:
     level = statistics.median(y + slope * t for t, y in near)
     spread = MAD_TO_SD * statistics.median(abs(y + slope * t - level) for t, y in points)
     return Level(level, spread, len(points), slope)
+
+
+def fit_flat(points: list[tuple[int, float]], recent: int = 7) -> Level:
+    """Level as the median of the `recent` newest points, no trend; spread from all points."""
+    level = statistics.median(y for _, y in points[:recent])
+    spread = MAD_TO_SD * statistics.median(abs(y - level) for _, y in points)
+    return Level(level, spread, len(points), 0.0)
+
+
+def per_expected(series: Series, expected: Callable[[date], float | None], days: int = 1) -> Series:
+    """`series` over its expected value (the sum of `days` days' expectations up to the day)."""
+
+    def get(history: Days, day: date) -> float | None:
+        value = series(history, day)
+        shares = [expected(day - timedelta(days=n)) for n in range(days)]
+        if value is None or any(s is None or s <= 0 for s in shares):
+            return None
+        return value / sum(s for s in shares if s is not None)
+
+    return get
 
 
 def deviation(value: float, level: Level) -> float:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cloud.alerts.model import (
     CO2_HIGH,
     HEAT_STRESS,
+    HEAT_WAVE,
     HUMIDITY_RANGE,
     NH3_HIGH,
     TEMPERATURE_BAND,
@@ -42,8 +44,13 @@ def check_environment(
     th: EnvironmentThresholds,
     weight_g: float | None = None,
     age_days: int | None = None,
+    usual_peak_thi: float | None = None,
 ) -> Evaluation:
-    """All climate rules for one house. `samples` are sorted by time; later ones are ignored."""
+    """All climate rules for one house. `samples` are sorted by time; later ones are ignored.
+
+    `usual_peak_thi`: the house's usual daily peak THI over the past days (the heat its birds
+    are used to); without it the heat-wave rule does not judge.
+    """
     past = [s for s in samples if s.at <= at]
     result = Evaluation(at=at)
 
@@ -51,10 +58,12 @@ def check_environment(
         return AlertKey(farm, house, kind)
 
     latest = past[-1] if past and at - past[-1].at <= STALE_AFTER else None
+    brooding = _brooding(latest, weight_g, age_days, th)
     checks: list[tuple[str, RuleResult]] = [
         (TEMPERATURE_BAND, _band(latest, key(TEMPERATURE_BAND), weight_g, age_days, th)),
         (TEMPERATURE_CHANGE, _change(past, latest, key(TEMPERATURE_CHANGE), th)),
-        (HEAT_STRESS, _heat(latest, key(HEAT_STRESS), th)),
+        (HEAT_STRESS, None if brooding else _heat(latest, key(HEAT_STRESS), th)),
+        (HEAT_WAVE, None if brooding else _heat_wave(latest, key(HEAT_WAVE), usual_peak_thi, th)),
         (NH3_HIGH, _nh3(latest, key(NH3_HIGH), age_days, th)),
         (CO2_HIGH, _co2(latest, key(CO2_HIGH), th)),
         (HUMIDITY_RANGE, _humidity(past, latest, key(HUMIDITY_RANGE), th)),
@@ -62,6 +71,15 @@ def check_environment(
     for kind, outcome in checks:
         result.add(key(kind), outcome)
     return result
+
+
+def _brooding(
+    s: EnvSample | None, weight_g: float | None, age_days: int | None, th: EnvironmentThresholds
+) -> bool:
+    """Chicks still brooded: their target band, not the broiler THI bands, says too hot."""
+    if s is None or weight_g is None:
+        return False
+    return th.comfort().brooding(weight_g, age_days, s.humidity_pct)
 
 
 def _band(
@@ -141,6 +159,43 @@ def _heat(s: EnvSample | None, key: AlertKey, th: EnvironmentThresholds) -> Rule
         threshold=limit,
         evidence={"band": band, "temperature_c": s.temperature_c, "humidity_pct": s.humidity_pct},
     )
+
+
+def _heat_wave(
+    s: EnvSample | None, key: AlertKey, usual_peak: float | None, th: EnvironmentThresholds
+) -> RuleResult:
+    """Hotter than the birds are used to: a heat wave, not the summer's daily heat.
+
+    Birds acclimatise over days to the heat they live in; the deaths come on the day that is
+    far hotter than the past week. So the THI must be in the emergency band and at least
+    `heat_wave_margin_thi` above the house's usual daily peak. Being a new, worse condition
+    than the heat stress already told, it is its own alert with its own action.
+    """
+    if s is None or s.temperature_c is None or s.humidity_pct is None or usual_peak is None:
+        return NO_DATA
+    if s.co2_ppm is not None and s.co2_ppm > th.co2_warning_ppm:
+        return None  # heat from air that does not move: the ventilation's failure (co2_high)
+    index = thi(s.temperature_c, s.humidity_pct)
+    limit = max(th.thi_emergency, usual_peak + th.heat_wave_margin_thi)
+    if index < limit:
+        return None
+    return Finding(
+        key=key,
+        severity=Severity.CRITICAL,
+        at=s.at,
+        rule="above_usual_peak",
+        value=round(index, 1),
+        threshold=round(limit, 1),
+        evidence={"usual_peak_thi": round(usual_peak, 1), "above_usual": round(index - usual_peak, 1),
+                  "temperature_c": s.temperature_c, "humidity_pct": s.humidity_pct},
+    )
+
+
+def usual_peak_thi(daily_peaks: Sequence[float], min_days: int) -> float | None:
+    """Median of the past days' peak THI (the heat the birds are used to); None if too few."""
+    if len(daily_peaks) < min_days:
+        return None
+    return float(statistics.median(daily_peaks))
 
 
 def _nh3(

@@ -35,10 +35,11 @@ def below(
     floor_pct: float,
     th: BaselineThresholds,
     lag: int = 0,
+    trend: bool = True,
 ) -> Verdict | None:
     """Is the day's value at least `floor_pct` (or the farm's spread) under its usual level,
-    learned from the days before `day - lag`?"""
-    judged = _judge(history, day, series, th, lag)
+    learned from the days before `day - lag`? (`trend`: see `baseline.learn`.)"""
+    judged = _judge(history, day, series, th, lag, trend)
     if judged is None:
         return None
     value, level = judged
@@ -87,10 +88,15 @@ def persistent(judge: Judge, day: date, max_back: int = 3) -> tuple[Verdict | No
 
 
 def _judge(
-    history: FlockHistory, day: date, series: Series, th: BaselineThresholds, lag: int
+    history: FlockHistory,
+    day: date,
+    series: Series,
+    th: BaselineThresholds,
+    lag: int,
+    trend: bool = True,
 ) -> tuple[float, Level] | None:
     value = series(history, day)
     if value is None:
         return None
-    level = learn(history, day - timedelta(days=lag), series, th)
+    level = learn(history, day - timedelta(days=lag), series, th, trend)
     return None if level is None else (value, level.ahead(lag))

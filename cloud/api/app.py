@@ -18,7 +18,7 @@ from cloud.api import docs, errors, http_guards, observability
 from cloud.api.deps import TOKEN_COOKIE
 from cloud.api.login_throttle import LoginThrottle, ThrottlePolicy
 from cloud.api.observability import API_PREFIX
-from cloud.api.routes import auth, catalog, gateways, records, sms_budget, telemetry, users
+from cloud.api.routes import auth, catalog, gateways, labels, records, sms_budget, telemetry, users
 from cloud.api.security import TokenIssuer
 from cloud.frames_store import FrameStore
 from cloud.notify import stream_routes, webhook_routes
@@ -89,6 +89,7 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
     docs.install(app)
     # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
     for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
-                   records.router, users.router, reports_api.router, webhook_routes.router, sms_budget.router):
+                   records.router, users.router, reports_api.router, webhook_routes.router, sms_budget.router,
+                   labels.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -23,10 +23,13 @@ class LabelsIn(_In):
         description="Every bird in the frame; an empty list saves the frame as background (no birds)")
 
 
-class BoxOut(BaseModel):
+class LabelOut(BaseModel):
     cls: str
     box: list[float]
-    score: float | None = None
+
+
+class DetectedOut(LabelOut):
+    score: float
 
 
 class LabelFrameOut(BaseModel):
@@ -44,8 +47,8 @@ class LabelFrameOut(BaseModel):
 
 
 class FrameLabelsOut(LabelFrameOut):
-    detector: list[BoxOut] = Field(description="What the detection worker found in the frame")
-    labels: list[BoxOut] | None = Field(description="The saved labels; null when the frame is not in the set")
+    detector: list[DetectedOut] = Field(description="What the detection worker found in the frame")
+    labels: list[LabelOut] | None = Field(description="The saved labels; null when the frame is not in the set")
 
 
 class SetCameraOut(BaseModel):

@@ -32,7 +32,7 @@ T0 = 1_780_000_000_000
 class NamedDetector:
     """Stands in for an ONNX model: one chicken per frame, and the model's name."""
 
-    classes = ("chicken", "dead")
+    classes: Sequence[str] = ("chicken", "dead")
 
     def __init__(self, name: str) -> None:
         self.name = name

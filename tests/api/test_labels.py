@@ -197,3 +197,35 @@ def test_confirmed_and_rejected_dead_birds_feed_the_set(labelled: tuple[ApiWorld
     after = api.client.get(f"/api/v1/frames/{GW}/30", headers=tech).json()
     assert after["labelled"] == "technician"
     assert after["labels"] == [{"cls": "chicken", "box": [10.0, 200.0, 50.0, 230.0]}]
+
+
+def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from models.cli import models
+
+    api, store = labelled
+    add_frame(api, store, 40, minutes_ago=3)
+    add_frame(api, store, 41, minutes_ago=2, shade=60)
+    tech = api.headers("tech1")
+    api.client.put(f"/api/v1/frames/{GW}/40/labels", headers=tech,
+                   json={"boxes": [{"cls": "chicken", "box": [10, 20, 50, 60]}, {"cls": "dead", "box": [100, 100, 160, 140]}]})
+    api.client.put(f"/api/v1/frames/{GW}/41/labels", headers=tech, json={"boxes": []})
+    from_api = _zip_labels(api.client.get("/api/v1/farms/f1/label-set.zip", headers=tech).content)
+    env = {**api.db.env(), "FUHUIYANG_FRAMES_DIR": str(store.root)}
+    out = tmp_path / "set"
+    result = CliRunner().invoke(models, ["export-labels", "--farm", "f1", "--camera", f"{GW}/cam1", "--out", str(out),
+                                         "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"out": str(out), "images": 2, "skipped": 0, "chicken": 1, "dead": 1}
+    from_cli = {p.stem: p.read_text().splitlines() for p in (out / "labels").iterdir()}
+    assert from_cli == from_api and {p.stem for p in (out / "images").iterdir()} == set(from_cli)
+    from models.evaluate import data_names
+
+    assert data_names(out) == ["chicken", "dead"]
+    for args, message in ((["--farm", "f9"], "no farm"), (["--farm", "f2"], "no labelled frames"),
+                          (["--farm", "f1", "--camera", "cam1"], "<gateway_id>/<camera id>")):
+        bad = CliRunner().invoke(models, ["export-labels", *args, "--out", str(tmp_path / "x")], env=env)
+        assert bad.exit_code != 0 and message in bad.output and "Traceback" not in bad.output

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cloud.settings import CloudSettings
-from cloud.web import pages_auth, pages_console, pages_farm, pages_reports
+from cloud.web import pages_auth, pages_console, pages_farm, pages_labels, pages_reports
 from cloud.web.render import render, templates
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def install(app: FastAPI, settings: CloudSettings,
     app.state.templates = templates()
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
-    for module in (pages_auth, pages_farm, pages_console, pages_reports):
+    for module in (pages_auth, pages_farm, pages_console, pages_labels, pages_reports):
         app.include_router(module.router, include_in_schema=False)
 
     def html_error(request: Request, status: int, message: str) -> Response | None:

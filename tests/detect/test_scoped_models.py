@@ -148,3 +148,30 @@ def test_worker_uses_the_camera_model_there_and_the_default_elsewhere(farm: Test
     (models_dir / "registry.json").write_text('{"models": {"f1-cam2')
     service.process([delivery("cam2", 8, T0 + 240_000)])
     assert judged_by(farm)[8] == "base-v1"
+
+
+def test_a_registered_onnx_model_judges_its_camera(farm: TestDatabase, tmp_path: Path) -> None:
+    """The real loading path: a camera-scoped entry in the models dir (here the shipped default's
+    weights under a farm model's name, as `models adapt` would register its own) is verified,
+    opened with ONNX Runtime and judges that camera's frame."""
+    from cloud.detect.registry import REGISTRY
+    from cloud.detect.worker import RegisteredDetector
+
+    if not REGISTRY.exists():
+        pytest.skip("no model registered yet")
+    shipped = json.loads(REGISTRY.read_text())
+    raw = dict(shipped["models"][shipped["default"]])
+    source = (REGISTRY.parent / raw["file"]).resolve()
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    (models_dir / "f1-cam1-v1.onnx").symlink_to(source)
+    raw.update(file="f1-cam1-v1.onnx", scope={"farm_id": "f1", "camera": "gw1/cam1"})
+    raw.pop("refiner", None)
+    write_registry(models_dir / "registry.json", {"f1-cam1-v1": raw})
+    catalog = ModelCatalog(REGISTRY, models_dir)
+    default = NamedDetector(catalog.default)
+    choice = ScopedDetectors(catalog, default, lambda model: RegisteredDetector(model, threads=1))
+    service = DetectionService(queue.Queue(), Acks(), default, lambda: farm.connect(),
+                               LocalFrameStore(tmp_path / "frames"), DetectMetrics(), batch_frames=4, choice=choice)
+    service.process([delivery("cam1", 1, T0)])
+    assert judged_by(farm) == {1: "f1-cam1-v1"} and default.frames == 0

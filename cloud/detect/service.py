@@ -209,11 +209,13 @@ class DetectionService:
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (_LOCK_NAMESPACE, f"{meta.gateway_id}/{meta.camera}"),
             )
+            chickens, chicken_score = _chickens(item)
             inserted = conn.execute(
-                "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model, "
+                "chickens, chicken_score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING 1",
                 (_utc(meta.ts), meta.gateway_id, meta.camera, meta.seq, meta.house, item.lit,
-                 len(item.detections), item.detector.name),
+                 len(item.detections), item.detector.name, chickens, chicken_score),
             ).fetchone()
             if inserted is None:
                 self.metrics.duplicates.inc()
@@ -307,6 +309,14 @@ class DetectionService:
         )
         log.info("dead bird confirmed on %s/%s (track %s, still since %s)", meta.gateway_id, meta.camera,
                  found.track_id, evidence["still_since"])
+
+
+def _chickens(item: JudgedFrame) -> tuple[int | None, float | None]:
+    """Chicken boxes in the frame and the sum of their scores (the detector-health check reads them)."""
+    if "chicken" not in item.detector.classes:
+        return None, None
+    mask = item.detections.classes == list(item.detector.classes).index("chicken")
+    return int(mask.sum()), float(item.detections.scores[mask].sum())
 
 
 def _detections(items: list[tuple[int, float, list[float]]]) -> Detections:

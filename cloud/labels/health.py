@@ -39,7 +39,7 @@ class HealthRules:
     score_drop: float = 0.6
     count_drop: float = 0.3
     min_history_count: float = 5.0
-    max_frames: int = 500  # per window, newest first: enough for a median, cheap to read
+    max_frames: int = 300  # per window, newest first: enough for a median, cheap to read
 
 
 @dataclass(frozen=True)
@@ -110,19 +110,24 @@ WHERE (%(farms)s::text[] IS NULL OR g.farm_id = ANY(%(farms)s::text[]))
 ORDER BY g.farm_id, c.gateway_id, c.id
 """
 
+# Newest lit frames of the window first; a frame judged before migration 0014 has no per-frame
+# summary, and its chicken rows in `detections` are counted instead.
 WINDOW = """
-SELECT count(d.class) FILTER (WHERE d.class = 'chicken') AS n,
-       coalesce(sum(d.score) FILTER (WHERE d.class = 'chicken'), 0) AS s
-FROM detection_frames df
-LEFT JOIN detections d ON d.gateway_id = df.gateway_id AND d.frame_seq = df.frame_seq AND d.ts = df.ts
-WHERE df.gateway_id = %s AND df.camera_id = %s AND df.lit AND df.ts > %s AND df.ts <= %s
-GROUP BY df.ts, df.frame_seq ORDER BY df.ts DESC LIMIT %s
+SELECT coalesce(df.chickens, d.n, 0), coalesce(df.chicken_score, d.s, 0)
+FROM (SELECT ts, frame_seq, chickens, chicken_score FROM detection_frames
+      WHERE gateway_id = %(gw)s AND camera_id = %(cam)s AND lit AND ts > %(start)s AND ts <= %(end)s
+      ORDER BY ts DESC LIMIT %(limit)s) df
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n, sum(score) AS s FROM detections d
+    WHERE df.chickens IS NULL AND d.gateway_id = %(gw)s AND d.camera_id = %(cam)s AND d.ts = df.ts
+      AND d.frame_seq = df.frame_seq AND d.class = 'chicken') d ON true
 """
 
 
 def _window(conn: psycopg.Connection, gateway_id: str, camera_id: str, start: datetime, end: datetime,
             rules: HealthRules) -> Window:
-    found = conn.execute(WINDOW, (gateway_id, camera_id, start, end, rules.max_frames)).fetchall()
+    found = conn.execute(WINDOW, {"gw": gateway_id, "cam": camera_id, "start": start, "end": end,
+                                  "limit": rules.max_frames}).fetchall()
     return Window.of([FrameCount(int(n), float(s)) for n, s in found])
 
 

@@ -29,12 +29,16 @@ def test_judge_needs_frames_and_a_wide_margin() -> None:
 
 
 def frames(conn: psycopg.Connection, gateway: str, start: datetime, count: int, step: timedelta,
-           chickens: int, score: float, seq0: int, lit: bool = True) -> None:
-    """`count` judged frames, each with `chickens` chicken boxes at `score`."""
+           chickens: int, score: float, seq0: int, lit: bool = True, summary: bool = False) -> None:
+    """`count` judged frames, each with `chickens` chicken boxes at `score`; with `summary` the
+    frame row carries the counts as the worker writes them, else (frames judged before migration
+    0014) the check counts the boxes."""
     for i in range(count):
         ts = start + i * step
-        conn.execute("INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, lit, detections, model) "
-                     "VALUES (%s, %s, 'cam1', %s, %s, %s, 'fuhuiyang-dead-v5')", (ts, gateway, seq0 + i, lit, chickens))
+        conn.execute("INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, lit, detections, model, "
+                     "chickens, chicken_score) VALUES (%s, %s, 'cam1', %s, %s, %s, 'fuhuiyang-dead-v5', %s, %s)",
+                     (ts, gateway, seq0 + i, lit, chickens, chickens if summary else None,
+                      chickens * score if summary else None))
         conn.execute("INSERT INTO detections (ts, gateway_id, frame_seq, camera_id, class, score, x1, y1, x2, y2, model) "
                      "SELECT %s, %s, %s, 'cam1', 'chicken', %s, n, n, n + 20, n + 20, 'fuhuiyang-dead-v5' "
                      "FROM generate_series(1, %s) n", (ts, gateway, seq0 + i, score, chickens))
@@ -47,9 +51,11 @@ def test_health_flags_the_camera_the_detector_cannot_read(api: ApiWorld) -> None
             frames(conn, world.gateway(farm), now - timedelta(days=6), 30, timedelta(hours=4), 120, 0.8, 1000)
         # Today f1's camera sees almost nothing (a new lens angle, say); f2's still sees its birds.
         frames(conn, world.gateway("f1"), now - timedelta(hours=10), 8, timedelta(hours=1), 3, 0.35, 2000)
-        frames(conn, world.gateway("f2"), now - timedelta(hours=10), 8, timedelta(hours=1), 110, 0.78, 2000)
+        frames(conn, world.gateway("f2"), now - timedelta(hours=10), 8, timedelta(hours=1), 110, 0.78, 2000,
+               summary=True)
         # Dark frames are not judged, whatever they show.
-        frames(conn, world.gateway("f2"), now - timedelta(hours=1), 5, timedelta(minutes=5), 0, 0.1, 3000, lit=False)
+        frames(conn, world.gateway("f2"), now - timedelta(hours=1), 5, timedelta(minutes=5), 0, 0.1, 3000, lit=False,
+               summary=True)
         conn.commit()
     health = {c["farm_id"]: c for c in api.client.get("/api/v1/cameras/health", headers=api.headers("tech1")).json()}
     assert set(health) == {"f1", "f2", "f4"}
@@ -59,7 +65,8 @@ def test_health_flags_the_camera_the_detector_cannot_read(api: ApiWorld) -> None
     assert f1["history"]["frames"] == 30 and f1["history"]["median_count"] == 120
     assert f1["reasons"] == ["few_birds", "scores_collapsed", "counts_collapsed"]
     assert f1["model"] == "fuhuiyang-dead-v5"
-    assert f2["judged"] and f2["reasons"] == []
+    assert f2["judged"] and f2["reasons"] == [] and f2["recent"]["frames"] == 8
+    assert f2["recent"]["median_count"] == 110 and abs(f2["recent"]["mean_score"] - 0.78) < 1e-3
     assert f4["judged"] is False and f4["last_judged"] is None and f4["reasons"] == []
     # A technician who knows the camera sees a tenth of the house: 29 birds expected, 3 seen is still
     # far fewer; with only a thirtieth (~10 birds) of it in view the count alone no longer flags it.

@@ -21,3 +21,8 @@ CREATE INDEX label_frames_farm_camera ON label_frames (farm_id, gateway_id, came
 -- The share of the house's birds a camera sees (0-1], set by a technician who knows the view;
 -- unset, the detector-health check assumes the house's cameras split the floor evenly.
 ALTER TABLE cameras ADD COLUMN view_share real CHECK (view_share > 0 AND view_share <= 1);
+
+-- What the detection worker found per frame, for the detector-health check: chicken boxes and
+-- the sum of their scores (null on frames judged before this migration; the check counts their
+-- `detections` rows instead).
+ALTER TABLE detection_frames ADD COLUMN chickens integer, ADD COLUMN chicken_score real;

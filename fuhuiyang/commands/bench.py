@@ -14,6 +14,7 @@ BENCHMARKS = {
     "report": "fuhuiyang.bench.report:report",
     "fleet": "fuhuiyang.bench.fleet:fleet",
     "sim": "fuhuiyang.bench.sim_speed:sim_speed",
+    "health": "fuhuiyang.bench.detector_health:health",
 }
 
 

@@ -83,3 +83,17 @@ class CameraHealthOut(BaseModel):
     history: WindowOut | None
     judged: bool
     reasons: list[str] = Field(description="few_birds, scores_collapsed, counts_collapsed; empty when healthy")
+
+
+class CameraViewIn(_In):
+    clearable = frozenset({"view_share"})
+
+    view_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = Field(
+        description="Share of the house's birds the camera sees (0-1]; null: split evenly between the house's cameras")
+
+
+class CameraViewOut(BaseModel):
+    gateway_id: str
+    camera_id: str
+    house_id: str | None
+    view_share: float | None

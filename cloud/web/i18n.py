@@ -164,6 +164,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "next_frame": ("下一张", "Next frame"),
     "all_cameras": ("全部摄像头", "All cameras"),
     "in_set": ("数据集", "Data set"),
+    "view_share": ("摄像头能看到鸡舍里多大比例的鸡（0–1，空 = 按摄像头数平均分）",
+                   "Share of the house's birds this camera sees (0–1; empty = split evenly between cameras)"),
 }
 
 

@@ -7,17 +7,18 @@ cookie; the set downloads as a YOLO zip from the same API.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from cloud.api.deps import Conn
-from cloud.api.errors import not_found
+from cloud.api.errors import ApiError, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.services import labels
 from cloud.labels.boxes import CLASSES
-from cloud.web.deps import WebScope
+from cloud.web.deps import SameOrigin, WebScope
 from cloud.web.i18n import translator
 from cloud.web.render import lang_of, render
 
@@ -66,3 +67,20 @@ def editor(request: Request, gateway_id: str, seq: int, conn: Conn, scope: WebSc
     }
     return render(request, "label_frame.html", {
         "principal": scope.principal, "item": item, "data": data, "older": older[0] if older else None})
+
+
+@router.post("/console/labels/view-share")
+def view_share(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str, Form(pattern=CAMERA)],
+               share: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """The share of its house a camera sees (empty: split evenly between the house's cameras)."""
+    gateway_id, _sep, camera_id = camera.partition("/")
+    value: float | None = None
+    if share.strip():
+        try:
+            value = float(share.strip().rstrip("%")) / (100 if share.strip().endswith("%") else 1)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 1:
+            raise ApiError(422, "invalid", "the share is a number over 0 and at most 1 (or a percentage)")
+    labels.set_view_share(conn, scope, gateway_id, camera_id, value)
+    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#view-share", status_code=303)

@@ -70,13 +70,20 @@ def test_health_flags_the_camera_the_detector_cannot_read(api: ApiWorld) -> None
     assert f4["judged"] is False and f4["last_judged"] is None and f4["reasons"] == []
     # A technician who knows the camera sees a tenth of the house: 29 birds expected, 3 seen is still
     # far fewer; with only a thirtieth (~10 birds) of it in view the count alone no longer flags it.
-    with api.db.connect() as conn:
-        conn.execute("UPDATE cameras SET view_share = 0.1 WHERE gateway_id = %s", (world.gateway("f1"),))
-        conn.commit()
+    tech, gw = api.headers("tech1"), world.gateway("f1")
+    r = api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=tech, json={"view_share": 0.1})
+    assert r.status_code == 200 and abs(r.json()["view_share"] - 0.1) < 1e-6
     f1 = api.client.get("/api/v1/cameras/health?farm_id=f1", headers=api.headers("tech1")).json()[0]
     assert f1["expected_in_view"] == 29 and "few_birds" in f1["reasons"]
-    with api.db.connect() as conn:
-        conn.execute("UPDATE cameras SET view_share = 0.03 WHERE gateway_id = %s", (world.gateway("f1"),))
-        conn.commit()
+    api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=tech, json={"view_share": 0.03})
     f1 = api.client.get("/api/v1/cameras/health?farm_id=f1", headers=api.headers("tech1")).json()[0]
     assert "few_birds" not in f1["reasons"] and "scores_collapsed" in f1["reasons"]
+    # Back to the even split; out-of-range shares, other areas and other roles are refused.
+    assert api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=tech, json={"view_share": None}).json()[
+        "view_share"] is None
+    for bad in (0, 1.5, -0.2, "half"):
+        assert api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=tech, json={"view_share": bad}).status_code == 422
+    f3 = world.gateway("f3")
+    assert api.client.patch(f"/api/v1/cameras/{f3}/cam1", headers=tech, json={"view_share": 0.5}).status_code == 404
+    assert api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=api.headers("farmer1"),
+                            json={"view_share": 0.5}).status_code == 403

@@ -29,7 +29,7 @@ SKIP = {("get", "/api/v1/frames/{gateway_id}/{seq}/image"), ("post", "/api/v1/au
         ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/auth/logout"),
         ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm")}
 TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
-          "sensors", "daily_records", "mortality_records", "alerts", "label_frames")
+          "sensors", "daily_records", "mortality_records", "alerts", "label_frames", "cameras")
 
 # A valid body per write route, so a request reaches the scope checks instead of stopping at 422.
 BODIES: dict[tuple[str, str], Any] = {
@@ -54,6 +54,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/users/{user_id}/sessions/revoke"): None,
     ("put", "/api/v1/frames/{gateway_id}/{seq}/labels"): {"boxes": [{"cls": "dead", "box": [10, 10, 40, 30]}]},
     ("delete", "/api/v1/frames/{gateway_id}/{seq}/labels"): None,
+    ("patch", "/api/v1/cameras/{gateway_id}/{camera_id}"): {"view_share": 0.5},
 }
 # Path parameters after the scoped one: the world's camera and frame of every gateway.
 SECONDARY = {"camera_id": "cam1", "seq": "1"}

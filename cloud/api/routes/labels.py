@@ -12,6 +12,8 @@ from cloud.api.deps import Conn, CurrentScope
 from cloud.api.errors import not_found
 from cloud.api.label_schemas import (
     CameraHealthOut,
+    CameraViewIn,
+    CameraViewOut,
     FrameLabelsOut,
     LabelFrameOut,
     LabelsIn,
@@ -36,6 +38,12 @@ def camera_health(conn: Conn, scope: CurrentScope, farm_id: Annotated[Id | None,
     """Per camera: birds seen against the birds expected in view, scores against the camera's
     own history, and whether the detector cannot read it yet (`reasons` not empty)."""
     return [CameraHealthOut(**c) for c in labels.camera_health(conn, scope, farm_id)]
+
+
+@router.patch("/cameras/{gateway_id}/{camera_id}", response_model=CameraViewOut)
+def camera_view(gateway_id: Id, camera_id: Id, body: CameraViewIn, conn: Conn, scope: CurrentScope) -> CameraViewOut:
+    """Set the share of the house the camera sees (the health check's expected birds in view)."""
+    return CameraViewOut(**labels.set_view_share(conn, scope, gateway_id, camera_id, body.view_share))
 
 
 @router.get("/cameras/{gateway_id}/{camera_id}/frames", response_model=Page[LabelFrameOut])

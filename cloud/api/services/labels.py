@@ -60,6 +60,7 @@ def put_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int
     store.save(conn, item, parsed, scope.principal.user_id)
     audit.record(conn, scope.principal.user_id, "label", "frame", f"{gateway_id}/{seq}",
                  {"boxes": len(parsed), "dead": sum(b.cls == "dead" for b in parsed)})
+    conn.commit()  # before the answer: the editor may export or open the next frame at once
     return frame_labels(conn, scope, gateway_id, seq)
 
 
@@ -68,6 +69,7 @@ def delete_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: 
     if not store.remove(conn, gateway_id, seq, item["ts"]):
         raise not_found("labels of frame", f"{gateway_id}/{seq}")
     audit.record(conn, scope.principal.user_id, "unlabel", "frame", f"{gateway_id}/{seq}", {})
+    conn.commit()
 
 
 def _farm(conn: psycopg.Connection, scope: Scope, farm_id: str) -> None:
@@ -98,3 +100,15 @@ def camera_health(conn: psycopg.Connection, scope: Scope, farm_id: str | None = 
         _farm(conn, scope, farm_id)
     _labeller(scope)
     return health.camera_health(conn, scope.farm_list(), farm_id)
+
+
+def set_view_share(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str,
+                   share: float | None) -> dict[str, Any]:
+    """What share of its house a camera sees, for the detector-health estimate (None: even split)."""
+    camera = get_camera(conn, scope, gateway_id, camera_id)
+    conn.execute("UPDATE cameras SET view_share = %s WHERE gateway_id = %s AND id = %s",
+                 (share, gateway_id, camera_id))
+    audit.record(conn, scope.principal.user_id, "update", "camera", f"{gateway_id}/{camera_id}",
+                 {"view_share": share})
+    conn.commit()  # the page the form redirects to reads it at once
+    return {**camera, "view_share": share}

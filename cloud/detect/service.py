@@ -93,6 +93,8 @@ class DetectionService:
         self.stillness = stillness or StillnessConfig()
         self.batch_frames = batch_frames
         self.choice = choice
+        if "dead" not in detector.classes:  # fail at start, not on the first frame
+            raise ValueError(f"model {detector.name} has no 'dead' class: {list(detector.classes)}")
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

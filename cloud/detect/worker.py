@@ -85,6 +85,8 @@ class ScopedDetectors:
             return self.default
         try:
             detector = self._build(self.catalog.entry(name))
+            if "dead" not in detector.classes:
+                raise ValueError(f"it has no 'dead' class ({', '.join(detector.classes)})")
         except (RegistryError, OSError, ValueError, KeyError, RuntimeError) as exc:
             self._broken[name] = fingerprint
             log.error("model %s for camera %s/%s cannot be loaded (%s); the default model %s judges it",

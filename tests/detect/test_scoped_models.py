@@ -34,8 +34,9 @@ class NamedDetector:
 
     classes: Sequence[str] = ("chicken", "dead")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, classes: Sequence[str] = ("chicken", "dead")) -> None:
         self.name = name
+        self.classes = classes
         self.frames = 0
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
@@ -110,8 +111,8 @@ def test_worker_uses_the_camera_model_there_and_the_default_elsewhere(farm: Test
     built: dict[str, NamedDetector] = {}
 
     def build(model: ModelEntry) -> NamedDetector:
-        assert model.path.exists() and model.classes == ("chicken", "dead")
-        return built.setdefault(model.name, NamedDetector(model.name))
+        assert model.path.exists()
+        return built.setdefault(model.name, NamedDetector(model.name, model.classes))
 
     default = NamedDetector("base-v1")
     choice = ScopedDetectors(catalog, default, build)
@@ -145,6 +146,13 @@ def test_worker_uses_the_camera_model_there_and_the_default_elsewhere(farm: Test
     write_registry(models_dir / "registry.json", {"f1-cam2-v2": broken})
     service.process([delivery("cam2", 7, T0 + 180_000)])
     assert judged_by(farm)[7] == "base-v1" and "f1-cam2-v2" not in built
+
+    # So is a model that cannot tell a dead bird.
+    chickens_only = entry(models_dir, "f1-cam2-v3", {"farm_id": "f1", "camera": "gw1/cam2"})
+    chickens_only["classes"] = ["chicken"]
+    write_registry(models_dir / "registry.json", {"f1-cam2-v3": chickens_only})
+    service.process([delivery("cam2", 9, T0 + 200_000)])
+    assert judged_by(farm)[9] == "base-v1"
 
     # A half-written registry keeps the models read before.
     (models_dir / "registry.json").write_text('{"models": {"f1-cam2')

@@ -60,7 +60,6 @@ def put_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int
     store.save(conn, item, parsed, scope.principal.user_id)
     audit.record(conn, scope.principal.user_id, "label", "frame", f"{gateway_id}/{seq}",
                  {"boxes": len(parsed), "dead": sum(b.cls == "dead" for b in parsed)})
-    conn.commit()  # before the answer: the editor may export or open the next frame at once
     return frame_labels(conn, scope, gateway_id, seq)
 
 
@@ -69,7 +68,6 @@ def delete_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: 
     if not store.remove(conn, gateway_id, seq, item["ts"]):
         raise not_found("labels of frame", f"{gateway_id}/{seq}")
     audit.record(conn, scope.principal.user_id, "unlabel", "frame", f"{gateway_id}/{seq}", {})
-    conn.commit()
 
 
 def _farm(conn: psycopg.Connection, scope: Scope, farm_id: str) -> None:
@@ -110,5 +108,4 @@ def set_view_share(conn: psycopg.Connection, scope: Scope, gateway_id: str, came
                  (share, gateway_id, camera_id))
     audit.record(conn, scope.principal.user_id, "update", "camera", f"{gateway_id}/{camera_id}",
                  {"view_share": share})
-    conn.commit()  # the page the form redirects to reads it at once
     return {**camera, "view_share": share}

@@ -28,7 +28,8 @@ SKIP = {("get", "/api/v1/frames/{gateway_id}/{seq}/image"), ("post", "/api/v1/au
         ("post", "/api/v1/webhooks/sms/generic"), ("post", "/api/v1/webhooks/sms/twilio"),
         ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/webhooks/sms/tencent"),
         ("post", "/api/v1/auth/logout"),
-        ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm")}
+        ("post", "/api/v1/me/password"), ("post", "/api/v1/me/phone"), ("post", "/api/v1/me/phone/confirm"),
+        ("post", "/api/v1/auth/sms-code"), ("post", "/api/v1/auth/sms-token")}  # sign-in by SMS: not scoped
 TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
           "sensors", "daily_records", "mortality_records", "alerts", "label_frames", "cameras")
 

@@ -44,6 +44,9 @@ class CloudSettings(BaseSettings):
     mqtt_ca_file: Path | None = Field(None, description="CA certificate that signed the broker's (mqtts://); default: system CAs")
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
     releases_dir: Path = Field(Path("var/releases"), description="Signed agent release bundles (OTA)")
+    models_dir: Path = Field(
+        Path("var/models"), description="Models registered on this deployment (registry.json + ONNX files, "
+        "e.g. a farm's adapted model), read together with the shipped models/registry.json")
     frames_s3_url: str | None = Field(
         None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
         description="s3://bucket[/prefix]: keep frames in S3-compatible storage instead (extra 's3')",

@@ -341,6 +341,40 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
     click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
 
 
+@models.command("export-labels")
+@click.option("--farm", required=True, help="Farm id whose label set to export.")
+@click.option("--camera", default=None, help="Only this camera: <gateway_id>/<camera id>.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def export_labels(farm: str, camera: str | None, out: Path, as_json: bool) -> None:
+    """A farm's label set (frames corrected in the console, decided dead-bird records) as a YOLO
+    folder: images/, labels/, data.yaml (0: chicken, 1: dead), ready for `models adapt --data`.
+
+    Database and frame store come from the cloud settings (FUHUIYANG_DATABASE_URL,
+    FUHUIYANG_FRAMES_DIR, ...).
+    """
+    from cloud.db import connect
+    from cloud.frames_store import open_frame_store
+    from cloud.labels import label_set, write_folder
+    from cloud.settings import CloudSettings
+
+    gateway_id = camera_id = None
+    if camera is not None:
+        gateway_id, _, camera_id = camera.partition("/")
+        if not gateway_id or not camera_id or "/" in camera_id:
+            raise click.BadParameter("use <gateway_id>/<camera id>, e.g. gw-f1/cam1", param_hint="--camera")
+    settings = CloudSettings()
+    store = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
+    with connect(settings.database_url, settings.database_schema) as conn:
+        if conn.execute("SELECT 1 FROM farms WHERE id = %s", (farm,)).fetchone() is None:
+            raise click.BadParameter(f"no farm {farm!r}", param_hint="--farm")
+        frames = label_set(conn, farm, gateway_id, camera_id)
+    if not frames:
+        raise click.ClickException(f"farm {farm} has no labelled frames{' on ' + camera if camera else ''} yet")
+    counts = write_folder(frames, store.read, out)
+    click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
+
+
 def _show_progress(logger_name: str) -> None:
     """Per-step progress on stderr even without `fuhuiyang -v`."""
     log = logging.getLogger(logger_name)

@@ -1,9 +1,12 @@
 """Farmers' and technicians' verdicts on dead-bird alerts, written as a YOLO dataset.
 
-A confirmed record labels its box `dead`; a rejected one labels it `chicken` (the bird was
-alive: resting, sick, or a shadow that looked like a bird is rare at these views). The other
-birds in the frame carry the detector's own boxes for that frame (pseudo-labels), so they
-are not learnt as background. Several verdicts on one frame make one image.
+A confirmed record labels its box `dead`; a rejected one leaves its box unlabelled
+(background: what the detector took for a carcass is as often a feeder, a drinker or litter
+as a live bird; the same rule as the console's label set, cloud.labels.boxes.apply_verdict).
+The other birds in the frame carry the detector's own boxes for that frame (pseudo-labels),
+so they are not learnt as background. Several verdicts on one frame make one image.
+The console's label set (`fuhuiyang models export-labels`) holds these frames too, with the
+corrections technicians made on them.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def yolo_rows(frame: FeedbackFrame, width: int, height: int) -> list[str]:
     """Label lines for one frame: verdicts first, then detections not covered by a verdict."""
     judged = np.array([v.box for v in frame.verdicts], np.float64).reshape(-1, 4)
     rows: list[tuple[int, tuple[float, float, float, float]]] = [
-        (CLASSES.index("dead" if v.confirmed else "chicken"), v.box) for v in frame.verdicts
+        (CLASSES.index("dead"), v.box) for v in frame.verdicts if v.confirmed
     ]
     for name, box in frame.detections:
         if name not in CLASSES:

@@ -22,6 +22,7 @@ from cloud.api.routes import (
     auth,
     catalog,
     gateways,
+    labels,
     records,
     releases,
     sms_budget,
@@ -101,6 +102,7 @@ def create_app(settings: CloudSettings, *, pool: ConnectionPool, publisher: Conf
     docs.install(app)
     # The stream first: "/alerts/stream" must not be taken for "/alerts/{alert_id}".
     for router in (stream_routes.router, auth.router, catalog.router, gateways.router, telemetry.router,
-                   records.router, users.router, releases.router, reports_api.router, webhook_routes.router, sms_budget.router):
+                   records.router, users.router, releases.router, reports_api.router, webhook_routes.router,
+                   sms_budget.router, labels.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -49,7 +49,10 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+# scope="function": committed when the handler returns, before the response is sent. With the
+# default ("request") the commit came after the response, so a browser following a form's
+# redirect at once could read the page before the change it had just made.
+Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 Settings = Annotated[CloudSettings, Depends(get_settings)]
 Issuer = Annotated[TokenIssuer, Depends(get_issuer)]
 Throttle = Annotated[LoginThrottle, Depends(get_throttle)]

@@ -94,6 +94,7 @@ CAN = {
     "manage_regions": {Role.ADMIN},
     "read_audit": {Role.ADMIN},
     "read_reports": {Role.PROGRAM_STAFF, Role.TECHNICIAN, Role.ADMIN},
+    "label_frames": {Role.TECHNICIAN, Role.ADMIN},
 }
 
 

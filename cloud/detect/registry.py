@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REGISTRY = Path(__file__).resolve().parents[2] / "models" / "registry.json"
 
@@ -61,8 +62,13 @@ def load_entry(
         raw = doc["models"][name]
     except KeyError:
         raise RegistryError(f"model {name!r} is not in {registry}") from None
-    path = (registry.parent / raw["file"]).resolve()
-    refiner = (registry.parent / raw["refiner"]["file"]).resolve() if "refiner" in raw else None
+    return entry_from_raw(name, raw, registry.parent, verify=verify)
+
+
+def entry_from_raw(name: str, raw: dict[str, Any], base: Path, *, verify: bool = True) -> ModelEntry:
+    """One registry entry (`raw`, its files relative to `base`) as a ModelEntry."""
+    path = (base / raw["file"]).resolve()
+    refiner = (base / raw["refiner"]["file"]).resolve() if "refiner" in raw else None
     entry = ModelEntry(
         name=name,
         path=path,

@@ -44,6 +44,14 @@ class Detector(Protocol):
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]: ...
 
 
+class DetectorChoice(Protocol):
+    """Which detector judges a camera (cloud.detect.worker.ScopedDetectors)."""
+
+    def refresh(self) -> None: ...
+
+    def for_camera(self, farm_id: str | None, gateway_id: str, camera: str) -> Detector: ...
+
+
 class Acker(Protocol):
     def ack(self, delivery: Delivery) -> None: ...
 
@@ -54,6 +62,7 @@ class JudgedFrame:
     image: np.ndarray
     detections: Detections
     lit: bool
+    detector: Detector  # the model that judged it (the camera's own, or the default)
 
 
 def _utc(ms: int) -> datetime:
@@ -72,6 +81,7 @@ class DetectionService:
         *,
         stillness: StillnessConfig | None = None,
         batch_frames: int = 4,
+        choice: DetectorChoice | None = None,
     ) -> None:
         self.deliveries = deliveries
         self.acker = acker
@@ -82,7 +92,9 @@ class DetectionService:
         self.metrics = metrics
         self.stillness = stillness or StillnessConfig()
         self.batch_frames = batch_frames
-        self.dead_class = list(detector.classes).index("dead")
+        self.choice = choice
+        if "dead" not in detector.classes:  # fail at start, not on the first frame
+            raise ValueError(f"model {detector.name} has no 'dead' class: {list(detector.classes)}")
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -113,19 +125,49 @@ class DetectionService:
                 decoded.append((delivery, *parsed))
         if not decoded:
             return []
-        started = time.perf_counter()
-        results = self.detector.detect([image for _, _, image in decoded])
-        self.metrics.inference_seconds.observe((time.perf_counter() - started) / len(decoded))
-        judged = [
-            (delivery, JudgedFrame(frame, image, det, lights_on(image)))
-            for (delivery, frame, image), det in zip(decoded, results, strict=True)
-        ]
+        judged: list[tuple[Delivery, JudgedFrame]] = []
+        for detector, items in self._by_detector(decoded):
+            started = time.perf_counter()
+            results = detector.detect([image for _, _, image in items])
+            self.metrics.inference_seconds.observe((time.perf_counter() - started) / len(items))
+            judged += [
+                (delivery, JudgedFrame(frame, image, det, lights_on(image), detector))
+                for (delivery, frame, image), det in zip(items, results, strict=True)
+            ]
         judged.sort(key=lambda pair: pair[1].frame.meta.ts)  # event-time order per camera
         confirmed: list[DeadBirdCandidate] = []
         for delivery, item in judged:
             confirmed += self._settle(item)
             self.acker.ack(delivery)
         return confirmed
+
+    def _by_detector(self, decoded: list[tuple[Delivery, protocol.Frame, np.ndarray]]
+                     ) -> list[tuple[Detector, list[tuple[Delivery, protocol.Frame, np.ndarray]]]]:
+        """The batch split by the model that judges each frame's camera (one group without a choice)."""
+        if self.choice is None:
+            return [(self.detector, decoded)]
+        self.choice.refresh()
+        farms = self._farms_of({frame.meta.gateway_id for _, frame, _ in decoded})
+        groups: dict[int, tuple[Detector, list[tuple[Delivery, protocol.Frame, np.ndarray]]]] = {}
+        for item in decoded:
+            meta = item[1].meta
+            detector = self.choice.for_camera(farms.get(meta.gateway_id), meta.gateway_id, meta.camera)
+            groups.setdefault(id(detector), (detector, []))[1].append(item)
+        return list(groups.values())
+
+    def _farms_of(self, gateway_ids: set[str]) -> dict[str, str]:
+        for attempt in range(3):
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    found = conn.execute("SELECT id, farm_id FROM gateways WHERE id = ANY(%s)",
+                                         (sorted(gateway_ids),)).fetchall()
+                return {str(g): str(f) for g, f in found}
+            except psycopg.OperationalError:
+                log.warning("database unavailable while placing frames (attempt %s)", attempt + 1)
+                self._reset_connection()
+                time.sleep(min(2**attempt, 5))
+        raise RuntimeError("database unavailable: frames left unacknowledged for redelivery")
 
     def _decode(self, delivery: Delivery) -> tuple[protocol.Frame, np.ndarray] | None:
         try:
@@ -169,16 +211,18 @@ class DetectionService:
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (_LOCK_NAMESPACE, f"{meta.gateway_id}/{meta.camera}"),
             )
+            chickens, chicken_score = _chickens(item)
             inserted = conn.execute(
-                "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model, "
+                "chickens, chicken_score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING 1",
                 (_utc(meta.ts), meta.gateway_id, meta.camera, meta.seq, meta.house, item.lit,
-                 len(item.detections), self.detector.name),
+                 len(item.detections), item.detector.name, chickens, chicken_score),
             ).fetchone()
             if inserted is None:
                 self.metrics.duplicates.inc()
                 return []
-            tracker = self._replay(conn, meta)
+            tracker = self._replay(conn, meta, item.detector)
             candidates = tracker.observe(meta.ts, item.detections, item.lit)
             self._write_detections(conn, item)
             for candidate in candidates:
@@ -187,10 +231,10 @@ class DetectionService:
         self.metrics.candidates.inc(len(candidates))
         return candidates
 
-    def _replay(self, conn: psycopg.Connection, meta: protocol.FrameMeta) -> CameraTracker:
+    def _replay(self, conn: psycopg.Connection, meta: protocol.FrameMeta, detector: Detector) -> CameraTracker:
         """Rebuild this camera's tracker from the frames judged before this one."""
         cfg = self.stillness
-        tracker = CameraTracker(meta.camera, self.dead_class, cfg)
+        tracker = CameraTracker(meta.camera, list(detector.classes).index("dead"), cfg)
         now = _utc(meta.ts)
         since = now - timedelta(seconds=max(cfg.forget_after_s, cfg.still_span_s) + cfg.max_gap_s)
         for ts, box in conn.execute(
@@ -211,7 +255,7 @@ class DetectionService:
             (meta.gateway_id, meta.camera, since, now),
         ).fetchall()
         by_ts: dict[datetime, list[tuple[int, float, list[float]]]] = {}
-        class_index = {name: i for i, name in enumerate(self.detector.classes)}
+        class_index = {name: i for i, name in enumerate(detector.classes)}
         for ts, cls, score, *box in rows:
             by_ts.setdefault(ts, []).append((class_index.get(cls, -1), score, box))
         for ts, lit in frames:
@@ -222,14 +266,14 @@ class DetectionService:
         det, meta = item.detections, item.frame.meta
         if len(det) == 0:
             return
-        names = [self.detector.classes[int(c)] for c in det.classes]
+        names = [item.detector.classes[int(c)] for c in det.classes]
         boxes = det.boxes.astype(float)
         conn.execute(
             "INSERT INTO detections (ts, gateway_id, frame_seq, camera_id, house_id, class, score, "
             "x1, y1, x2, y2, model) SELECT %s, %s, %s, %s, %s, c, s, a, b, d, e, %s "
             "FROM unnest(%s::text[], %s::real[], %s::real[], %s::real[], %s::real[], %s::real[]) "
             "AS u(c, s, a, b, d, e)",
-            (_utc(meta.ts), meta.gateway_id, meta.seq, meta.camera, meta.house, self.detector.name,
+            (_utc(meta.ts), meta.gateway_id, meta.seq, meta.camera, meta.house, item.detector.name,
              names, det.scores.astype(float).tolist(), boxes[:, 0].tolist(), boxes[:, 1].tolist(),
              boxes[:, 2].tolist(), boxes[:, 3].tolist()),
         )
@@ -247,7 +291,7 @@ class DetectionService:
             "gateway_id": meta.gateway_id, "camera": meta.camera, "frame_seq": meta.seq,
             "track_id": found.track_id, "box": list(found.box), "score": round(found.score, 3),
             "still_since": _utc(found.still_since_ms).isoformat(), "frames": found.frames,
-            "frame": full.path, "crop": crop.path, "model": self.detector.name,
+            "frame": full.path, "crop": crop.path, "model": item.detector.name,
         }
         if place is None or place[1] is None:
             self.metrics.unplaced.inc()
@@ -267,6 +311,14 @@ class DetectionService:
         )
         log.info("dead bird confirmed on %s/%s (track %s, still since %s)", meta.gateway_id, meta.camera,
                  found.track_id, evidence["still_since"])
+
+
+def _chickens(item: JudgedFrame) -> tuple[int | None, float | None]:
+    """Chicken boxes in the frame and the sum of their scores (the detector-health check reads them)."""
+    if "chicken" not in item.detector.classes:
+        return None, None
+    mask = item.detections.classes == list(item.detector.classes).index("chicken")
+    return int(mask.sum()), float(item.detections.scores[mask].sum())
 
 
 def _detections(items: list[tuple[int, float, list[float]]]) -> Detections:

@@ -8,6 +8,7 @@ frame is both stored and judged.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,16 @@ import psycopg
 from cloud.detect.detector import OnnxDetector
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
-from cloud.detect.registry import ModelEntry
+from cloud.detect.registry import ModelEntry, RegistryError
+from cloud.detect.scoped import ModelCatalog
 from cloud.detect.service import DetectionService, Detector
 from cloud.detect.stillness import StillnessConfig
 from cloud.frames_store import FrameStore
 from messaging.broker import BrokerAddress
 from messaging.subscriber import Delivery, MqttSubscriber
 from protocol.topics import Kind, shared_subscription, subscription
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,50 @@ class RegisteredDetector:
         return self._onnx.detect(frames, conf=self._thresholds)
 
 
+class ScopedDetectors:
+    """A camera's detector: the catalog's choice for it (camera-scoped, farm-scoped or default),
+    built once per model and rebuilt when its registration changes. A scoped model that cannot
+    be loaded (file missing, checksum wrong) is logged once and the default judges instead."""
+
+    def __init__(self, catalog: ModelCatalog, default: Detector,
+                 build: Callable[[ModelEntry], Detector]) -> None:
+        self.catalog = catalog
+        self.default = default
+        self._build = build
+        self._built: dict[str, tuple[str, Detector]] = {}
+        self._broken: dict[str, str] = {}  # name -> fingerprint that failed to load
+
+    def refresh(self) -> None:
+        if self.catalog.refresh():
+            log.info("model registry reloaded: %s entries", len(self.catalog.entries))
+
+    def for_camera(self, farm_id: str | None, gateway_id: str, camera: str) -> Detector:
+        name = self.catalog.pick(farm_id, f"{gateway_id}/{camera}")
+        if name in (self.default.name, self.catalog.default):
+            return self.default
+        fingerprint = self.catalog.fingerprint(name)
+        built = self._built.get(name)
+        if built is not None and built[0] == fingerprint:
+            return built[1]
+        if self._broken.get(name) == fingerprint:
+            return self.default
+        try:
+            detector = self._build(self.catalog.entry(name))
+            if "dead" not in detector.classes:
+                raise ValueError(f"it has no 'dead' class ({', '.join(detector.classes)})")
+        except (RegistryError, OSError, ValueError, KeyError, RuntimeError) as exc:
+            self._broken[name] = fingerprint
+            log.error("model %s for camera %s/%s cannot be loaded (%s); the default model %s judges it",
+                      name, gateway_id, camera, exc, self.default.name)
+            return self.default
+        self._built[name] = (fingerprint, detector)
+        log.info("model %s loaded for camera %s/%s", name, gateway_id, camera)
+        return detector
+
+
 def assemble(address: BrokerAddress, detector: Detector, frames: FrameStore,
              open_connection: Callable[[], psycopg.Connection], options: DetectOptions,
-             metrics: DetectMetrics) -> tuple[MqttSubscriber, DetectionService]:
+             metrics: DetectMetrics, choice: ScopedDetectors | None = None) -> tuple[MqttSubscriber, DetectionService]:
     """The subscriber on the frames' shared group and the service that judges what it delivers;
     the evidence of a confirmed death goes into `frames`, the store ingest keeps frames in."""
     deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=4 * options.batch_frames)
@@ -65,6 +110,6 @@ def assemble(address: BrokerAddress, detector: Detector, frames: FrameStore,
     )
     service = DetectionService(
         deliveries, subscriber, detector, open_connection, frames, metrics,
-        stillness=options.stillness, batch_frames=options.batch_frames,
+        stillness=options.stillness, batch_frames=options.batch_frames, choice=choice,
     )
     return subscriber, service

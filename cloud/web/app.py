@@ -20,6 +20,7 @@ from cloud.web import (
     pages_auth,
     pages_console,
     pages_farm,
+    pages_labels,
     pages_onboard,
     pages_records,
     pages_reports,
@@ -46,7 +47,7 @@ def install(app: FastAPI, settings: CloudSettings,
     app.state.templates = templates()
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
-    for module in (pages_auth, pages_farm, pages_records, pages_console, pages_onboard, pages_reports,
+    for module in (pages_auth, pages_farm, pages_records, pages_console, pages_labels, pages_onboard, pages_reports,
                    pages_rollouts):
         app.include_router(module.router, include_in_schema=False)
 

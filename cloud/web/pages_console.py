@@ -15,7 +15,7 @@ from cloud.api.errors import ApiError, forbidden
 from cloud.api.pagination import PageParams
 from cloud.api.schemas import contains_nul
 from cloud.api.scope import Scope, may
-from cloud.api.services import catalog, gateways, provision, sms_budget
+from cloud.api.services import catalog, gateways, labels, provision, sms_budget
 from cloud.api.services.paging import rows
 from cloud.web import charts, config_form
 from cloud.web.deps import SameOrigin, WebScope
@@ -42,9 +42,10 @@ def console(request: Request, conn: Conn, scope: WebScope, page: int = 0) -> Res
     my_farms, _ = catalog.list_farms(conn, scope, PageParams(limit=500, offset=0))
     budget = sms_budget.per_person(conn, scope)
     refused = sms_budget.refusals(conn, scope)
+    blind = [c for c in labels.camera_health(conn, scope) if c["reasons"]]  # cameras the detector cannot read
     return render(request, "console.html", {"principal": scope.principal, "gateways": items, "total": total,
                                             "farms": farms, "now": now, "page": page, "my_farms": my_farms,
-                                            "budget": budget, "refused": refused})
+                                            "budget": budget, "refused": refused, "blind": blind})
 
 
 def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "fleet": "fuhuiyang.bench.fleet:fleet",
     "sim": "fuhuiyang.bench.sim_speed:sim_speed",
     "rollout": "fuhuiyang.bench.rollout:rollout",
+    "health": "fuhuiyang.bench.detector_health:health",
 }
 
 

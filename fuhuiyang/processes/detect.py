@@ -7,9 +7,9 @@ import signal
 import threading
 
 from cloud.detect.metrics import DetectMetrics
-from cloud.detect.registry import load_entry
+from cloud.detect.scoped import ModelCatalog
 from cloud.detect.service import DetectionService, Detector
-from cloud.detect.worker import DetectOptions, RegisteredDetector, assemble
+from cloud.detect.worker import DetectOptions, RegisteredDetector, ScopedDetectors, assemble
 from cloud.settings import CloudSettings
 from fuhuiyang.processes.resources import broker_address, connection_factory, frame_store
 from messaging.subscriber import MqttSubscriber
@@ -19,10 +19,14 @@ log = logging.getLogger(__name__)
 
 def build(settings: CloudSettings, options: DetectOptions, metrics: DetectMetrics | None = None,
           detector: Detector | None = None) -> tuple[MqttSubscriber, DetectionService]:
-    """Subscriber and service; `detector` defaults to the registered model named in `options`."""
-    detector = detector or RegisteredDetector(load_entry(options.model), options.threads)
+    """Subscriber and service. The default detector is the registered model named in `options`
+    (or `detector`); a camera or farm with its own registered model (scope in the shipped
+    registry or in `settings.models_dir`) is judged by that one, re-read when the files change."""
+    catalog = ModelCatalog(models_dir=settings.models_dir, default=options.model)
+    detector = detector or RegisteredDetector(catalog.entry(catalog.default), options.threads)
+    choice = ScopedDetectors(catalog, detector, lambda entry: RegisteredDetector(entry, options.threads))
     return assemble(broker_address(settings), detector, frame_store(settings),
-                    connection_factory(settings, options.client_id), options, metrics or DetectMetrics())
+                    connection_factory(settings, options.client_id), options, metrics or DetectMetrics(), choice)
 
 
 def run_worker(options: DetectOptions, settings: CloudSettings | None = None) -> None:

@@ -22,8 +22,10 @@ REPORTS = "/api/v1/reports/"  # farmers may not read regional reports at all
 # Not role-scoped: login, logout and the caller's own password and phone (tested in
 # tests/security/test_http_accounts.py); SMS webhooks (authenticated by the provider's signature, tested in
 # tests/alerts/test_webhook_routes.py); the SSE stream (never ends; scope tested in
-# tests/alerts/test_stream_db.py); rollouts (tests/ota/test_rollout_api.py).
-SKIP = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/sms-code"), ("post", "/api/v1/auth/sms-token"), ("get", "/api/v1/alerts/stream"),
+# tests/alerts/test_stream_db.py); rollouts (tests/ota/test_rollout_api.py); a frame's JPEG (the world
+# stores no image files; scope tested in tests/api/test_labels.py).
+SKIP = {("get", "/api/v1/frames/{gateway_id}/{seq}/image"), ("post", "/api/v1/auth/token"),
+        ("post", "/api/v1/auth/sms-code"), ("post", "/api/v1/auth/sms-token"), ("get", "/api/v1/alerts/stream"),
         ("post", "/api/v1/webhooks/sms/generic"), ("post", "/api/v1/webhooks/sms/twilio"),
         ("post", "/api/v1/webhooks/sms/aliyun"), ("post", "/api/v1/webhooks/sms/tencent"),
         ("post", "/api/v1/auth/logout"),
@@ -32,7 +34,7 @@ SKIP = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/sms-code"), ("pos
         ("post", "/api/v1/rollouts"), ("get", "/api/v1/rollouts/{rollout_id}"),
         ("post", "/api/v1/rollouts/{rollout_id}/{action}")}
 TABLES = ("regions", "users", "user_scopes", "farms", "houses", "flocks", "gateways", "gateway_configs", "audit_log",
-          "sensors", "daily_records", "mortality_records", "alerts")
+          "sensors", "daily_records", "mortality_records", "alerts", "label_frames", "cameras")
 
 # A valid body per write route, so a request reaches the scope checks instead of stopping at 422.
 BODIES: dict[tuple[str, str], Any] = {
@@ -55,7 +57,18 @@ BODIES: dict[tuple[str, str], Any] = {
                                 "farms": ["{farm_id}"]},
     ("patch", "/api/v1/users/{user_id}"): {"display_name": "changed"},
     ("post", "/api/v1/users/{user_id}/sessions/revoke"): None,
+    ("put", "/api/v1/frames/{gateway_id}/{seq}/labels"): {"boxes": [{"cls": "dead", "box": [10, 10, 40, 30]}]},
+    ("delete", "/api/v1/frames/{gateway_id}/{seq}/labels"): None,
+    ("patch", "/api/v1/cameras/{gateway_id}/{camera_id}"): {"view_share": 0.5},
 }
+# Path parameters after the scoped one: the world's camera and frame of every gateway.
+SECONDARY = {"camera_id": "cam1", "seq": "1"}
+# Labelling is for technicians (and admins): other roles get 403 on what they may otherwise see.
+LABELLERS = {"tech1", "admin"}
+
+
+def labelling(path: str) -> bool:
+    return path.startswith(("/api/v1/frames/", "/api/v1/cameras/")) or "/label-set" in path
 # Query parameters some GET routes need.
 QUERY: dict[str, dict[str, str]] = {
     "/api/v1/houses/{house_id}/series": {"metric": "temperature_c", "start": "2026-11-27T00:00:00+08:00",
@@ -110,7 +123,7 @@ PARAM_KIND = {"farm_id": "farm", "house_id": "house", "flock_id": "flock", "gate
 
 
 def primary_kind(path: str) -> str | None:
-    params = [p for p in re.findall(r"{(\w+)}", path) if p != "day"]
+    params = [p for p in re.findall(r"{(\w+)}", path) if p != "day" and p not in SECONDARY]
     for p in params:
         if p not in PARAM_KIND:
             raise AssertionError(f"{path}: the walk does not know path parameter {p}; add it")
@@ -132,6 +145,8 @@ def request(api: ApiWorld, user: str, method: str, path: str, kind: str | None, 
     url = path.replace("{day}", str(world.TODAY))
     if kind is not None and value is not None:
         url = re.sub(r"{\w+}", value, url, count=1)
+    for name, fixed in SECONDARY.items():
+        url = url.replace("{" + name + "}", fixed)
     body = BODIES.get((method, path))
     if body is not None and body_value is not None:
         body = fill(body, "", body_value)
@@ -179,6 +194,8 @@ def test_every_route_as_every_role_stays_in_scope(api: ApiWorld) -> None:
                         if method == "get":
                             r = request(api, user, method, path, kind, value)
                             expected = 403 if (path.startswith(REPORTS) and user.startswith("farmer")) else 200
+                            if labelling(path) and user not in LABELLERS:
+                                expected = 403
                             assert r.status_code == expected, (user, path, value, r.text)
                             if r.headers["content-type"].startswith("application/json"):
                                 check_items(user, path, r.json())
@@ -205,7 +222,8 @@ def _body_target(method: str, path: str, user: str) -> str | None:
 def walk_unparameterised(api: ApiWorld, conn: psycopg.Connection, user: str, method: str, path: str) -> int:
     if method == "get":
         r = request(api, user, method, path, None, None)
-        if path in ("/api/v1/users", "/api/v1/audit") and user != "admin":
+        if (path in ("/api/v1/users", "/api/v1/audit") and user != "admin") or (
+                labelling(path) and user not in LABELLERS):
             assert r.status_code == 403, (user, path)
             return 1
         assert r.status_code == 200, (user, path, r.text)

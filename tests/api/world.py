@@ -107,6 +107,9 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
                      (gateway(farm), house(farm), gateway(farm), house(farm)))
         conn.execute("INSERT INTO cameras (gateway_id, id, house_id, state) VALUES (%s, 'cam1', %s, 'ok')",
                      (gateway(farm), house(farm)))
+        conn.execute("INSERT INTO frames (ts, gateway_id, seq, camera_id, house_id, sha256, path, bytes, width, "
+                     "height, trigger) VALUES (%s, %s, 1, 'cam1', %s, %s, %s, 1000, 320, 240, 'interval')",
+                     (NOW - timedelta(minutes=30), gateway(farm), house(farm), "ab" * 32, f"ab/cd/{'ab' * 32}.jpg"))
         conn.execute("INSERT INTO health (ts, gateway_id, seq, outbox_depth, outbox_oldest_age_s, payload) "
                      "VALUES (%s, %s, 1, 12, 40.0, '{}')", (NOW - timedelta(minutes=5), gateway(farm)))
         row = conn.execute(

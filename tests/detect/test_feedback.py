@@ -23,10 +23,7 @@ def test_verdict_replaces_the_detection_of_the_same_bird() -> None:
         [("dead", (11, 11, 31, 31)), ("chicken", (50, 50, 70, 60)), ("feeder", (0, 0, 5, 5))],
     )
     rows = yolo_rows(frame, 100, 100)
-    assert rows == [
-        "0 0.200000 0.200000 0.200000 0.200000",
-        "0 0.600000 0.550000 0.200000 0.100000",
-    ]
+    assert rows == ["0 0.600000 0.550000 0.200000 0.100000"]  # the rejected box is background
 
 
 def test_export_feedback_writes_confirmed_and_rejected_frames(
@@ -66,8 +63,8 @@ def test_export_feedback_writes_confirmed_and_rejected_frames(
     result = CliRunner().invoke(models, ["export-feedback", "--out", str(out), "--json"], env=env)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert summary["images"] == 1 and summary["dead"] == 1 and summary["chicken"] == 2
+    assert summary["images"] == 1 and summary["dead"] == 1 and summary["chicken"] == 1
     labels = (out / "labels" / f"{stored.sha256}.txt").read_text().splitlines()
-    assert sorted(r.split()[0] for r in labels) == ["0", "0", "1"]
+    assert sorted(r.split()[0] for r in labels) == ["0", "1"]
     assert (out / "images" / f"{stored.sha256}.jpg").read_bytes() == buf.tobytes()
     assert "dead" in (out / "data.yaml").read_text()

@@ -14,6 +14,7 @@ from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
 from cloud.api.services.catalog import FARM_IN_SCOPE, get_flock, recount_birds, scope_params
 from cloud.api.services.paging import one, page
+from cloud.labels import store as labels
 
 RECORD_COLS = ("flock_id, day, deaths, culls, feed_kg, water_l, eggs, birds, mean_weight_g, uniformity_pct, source, "
                "entered_by, entered_at")
@@ -140,7 +141,10 @@ def decide_mortality(conn: psycopg.Connection, scope: Scope, record_id: int, con
         raise not_found("mortality record", record_id)
     if not may(scope.principal, "confirm_mortality"):
         raise forbidden()
-    conn.execute("UPDATE mortality_records SET confirmed = %s WHERE id = %s", (confirmed, record_id))
+    evidence = conn.execute("UPDATE mortality_records SET confirmed = %s WHERE id = %s RETURNING evidence",
+                            (confirmed, record_id)).fetchone()
+    if evidence is not None and isinstance(evidence[0], dict):
+        labels.feed_verdict(conn, evidence[0], confirmed, scope.principal.user_id)  # the farm's label set
     audit.record(conn, scope.principal.user_id, "confirm" if confirmed else "reject", "mortality_record",
                  str(record_id), {"confirmed": confirmed, "previous": row["confirmed"]})
     row["confirmed"] = confirmed

@@ -1,0 +1,99 @@
+"""Request and response bodies of the labelling API (a farm's data set, detector health)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from cloud.api.schemas import _In
+from cloud.labels.boxes import MAX_BOXES
+
+Coordinate = Annotated[float, Field(ge=-100_000, le=100_000, allow_inf_nan=False)]
+
+
+class BoxIn(_In):
+    cls: Literal["chicken", "dead"]
+    box: Annotated[list[Coordinate], Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in frame pixels")]
+
+
+class LabelsIn(_In):
+    boxes: Annotated[list[BoxIn], Field(max_length=MAX_BOXES)] = Field(
+        description="Every bird in the frame; an empty list saves the frame as background (no birds)")
+
+
+class LabelOut(BaseModel):
+    cls: str
+    box: list[float]
+
+
+class DetectedOut(LabelOut):
+    score: float
+
+
+class LabelFrameOut(BaseModel):
+    gateway_id: str
+    camera_id: str
+    seq: int
+    ts: datetime
+    width: int
+    height: int
+    farm_id: str
+    house_id: str | None
+    model: str | None = Field(None, description="The model that judged the frame")
+    labelled: str | None = Field(None, description="In the set: 'technician' (reviewed) or 'alert'; null if not")
+    labelled_at: datetime | None = None
+
+
+class FrameLabelsOut(LabelFrameOut):
+    detector: list[DetectedOut] = Field(description="What the detection worker found in the frame")
+    labels: list[LabelOut] | None = Field(description="The saved labels; null when the frame is not in the set")
+
+
+class SetCameraOut(BaseModel):
+    gateway_id: str
+    camera_id: str
+    frames: int
+    reviewed: int
+    chicken: int
+    dead: int
+
+
+class WindowOut(BaseModel):
+    frames: int
+    median_count: float
+    mean_score: float | None
+
+
+class CameraHealthOut(BaseModel):
+    gateway_id: str
+    camera_id: str
+    farm_id: str
+    house_id: str | None
+    birds: int | None = Field(description="The live flock's birds now (else placed)")
+    cameras_in_house: int
+    view_share: float | None = Field(description="Share of the house the camera sees, if a technician set it")
+    expected_in_view: float | None = Field(
+        description="birds x view_share (or 1 / cameras in the house): a rough estimate")
+    last_judged: datetime | None
+    model: str | None
+    labelled: int
+    recent: WindowOut | None
+    history: WindowOut | None
+    judged: bool
+    reasons: list[str] = Field(description="few_birds, scores_collapsed, counts_collapsed; empty when healthy")
+
+
+class CameraViewIn(_In):
+    clearable = frozenset({"view_share"})
+
+    view_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = Field(
+        description="Share of the house's birds the camera sees (0-1]; null: split evenly between the house's cameras")
+
+
+class CameraViewOut(BaseModel):
+    gateway_id: str
+    camera_id: str
+    house_id: str | None
+    view_share: float | None

@@ -1,0 +1,111 @@
+"""Labelling frames into a farm's data set, scoped like the rest of the console: a technician
+sees the cameras of farms in their region subtree; frames elsewhere are not found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from cloud.api import audit
+from cloud.api.errors import ApiError, forbidden, not_found
+from cloud.api.pagination import PageParams
+from cloud.api.scope import Scope, may
+from cloud.labels import health, store
+from cloud.labels.boxes import LabelError, make_box, to_json
+
+
+def _labeller(scope: Scope) -> None:
+    if not may(scope.principal, "label_frames"):
+        raise forbidden("labelling frames is for technicians")
+
+
+def get_camera(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any]:
+    row = conn.execute("SELECT g.farm_id, c.house_id FROM cameras c JOIN gateways g ON g.id = c.gateway_id "
+                       "WHERE c.gateway_id = %s AND c.id = %s", (gateway_id, camera_id)).fetchone()
+    if row is None or not scope.farm_visible(row[0]):
+        raise not_found("camera", f"{gateway_id}/{camera_id}")
+    _labeller(scope)
+    return {"gateway_id": gateway_id, "camera_id": camera_id, "farm_id": row[0], "house_id": row[1]}
+
+
+def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, paging: PageParams,
+                labelled: bool | None = None) -> tuple[list[dict[str, Any]], int]:
+    get_camera(conn, scope, gateway_id, camera_id)
+    return store.camera_frames(conn, gateway_id, camera_id, paging.limit, paging.offset, labelled)
+
+
+def get_frame(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> dict[str, Any]:
+    item = store.frame(conn, gateway_id, seq)
+    if item is None or not scope.farm_visible(item["farm_id"]):
+        raise not_found("frame", f"{gateway_id}/{seq}")
+    _labeller(scope)
+    return item
+
+
+def frame_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> dict[str, Any]:
+    item = get_frame(conn, scope, gateway_id, seq)
+    saved = store.saved_boxes(conn, gateway_id, seq, item["ts"])
+    return {**item, "detector": store.detector_boxes(conn, gateway_id, item["camera_id"], seq, item["ts"]),
+            "labels": None if saved is None else to_json(saved)}
+
+
+def put_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int,
+               boxes: list[dict[str, Any]]) -> dict[str, Any]:
+    item = get_frame(conn, scope, gateway_id, seq)
+    try:
+        parsed = [make_box(b["cls"], b["box"]) for b in boxes]
+    except LabelError as exc:
+        raise ApiError(422, "invalid", str(exc)) from exc
+    store.save(conn, item, parsed, scope.principal.user_id)
+    audit.record(conn, scope.principal.user_id, "label", "frame", f"{gateway_id}/{seq}",
+                 {"boxes": len(parsed), "dead": sum(b.cls == "dead" for b in parsed)})
+    return frame_labels(conn, scope, gateway_id, seq)
+
+
+def delete_labels(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> None:
+    item = get_frame(conn, scope, gateway_id, seq)
+    if not store.remove(conn, gateway_id, seq, item["ts"]):
+        raise not_found("labels of frame", f"{gateway_id}/{seq}")
+    audit.record(conn, scope.principal.user_id, "unlabel", "frame", f"{gateway_id}/{seq}", {})
+
+
+def _farm(conn: psycopg.Connection, scope: Scope, farm_id: str) -> None:
+    if not scope.farm_visible(farm_id) or conn.execute("SELECT 1 FROM farms WHERE id = %s",
+                                                       (farm_id,)).fetchone() is None:
+        raise not_found("farm", farm_id)
+    _labeller(scope)
+
+
+def set_summary(conn: psycopg.Connection, scope: Scope, farm_id: str) -> list[dict[str, Any]]:
+    _farm(conn, scope, farm_id)
+    return store.set_summary(conn, farm_id)
+
+
+def label_set(conn: psycopg.Connection, scope: Scope, farm_id: str, camera: str | None) -> list[dict[str, Any]]:
+    """The farm's set, or one camera's ("<gateway_id>/<camera id>") of that farm."""
+    _farm(conn, scope, farm_id)
+    if camera is None:
+        return store.label_set(conn, farm_id)
+    gateway_id, _, camera_id = camera.partition("/")
+    if not camera_id or get_camera(conn, scope, gateway_id, camera_id)["farm_id"] != farm_id:
+        raise not_found("camera", camera)
+    return store.label_set(conn, farm_id, gateway_id, camera_id)
+
+
+def camera_health(conn: psycopg.Connection, scope: Scope, farm_id: str | None = None) -> list[dict[str, Any]]:
+    if farm_id is not None:
+        _farm(conn, scope, farm_id)
+    _labeller(scope)
+    return health.camera_health(conn, scope.farm_list(), farm_id)
+
+
+def set_view_share(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str,
+                   share: float | None) -> dict[str, Any]:
+    """What share of its house a camera sees, for the detector-health estimate (None: even split)."""
+    camera = get_camera(conn, scope, gateway_id, camera_id)
+    conn.execute("UPDATE cameras SET view_share = %s WHERE gateway_id = %s AND id = %s",
+                 (share, gateway_id, camera_id))
+    audit.record(conn, scope.principal.user_id, "update", "camera", f"{gateway_id}/{camera_id}",
+                 {"view_share": share})
+    return {**camera, "view_share": share}

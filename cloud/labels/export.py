@@ -1,0 +1,84 @@
+"""A farm's label set as a YOLO folder or zip: images/, labels/, data.yaml naming its classes.
+
+The same layout `fuhuiyang models eval --data` and `models adapt --data` read (classes matched
+by name). A frame whose JPEG the store cannot give back is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cloud.labels.boxes import CLASSES, yolo_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class YoloItem:
+    stem: str
+    jpeg: bytes
+    labels: str  # the label file's text (empty for background)
+
+
+def data_yaml(path: str | None = None) -> str:
+    """data.yaml; without `path` a trainer takes the folder the file is in."""
+    head = f"path: {path}\n" if path else ""
+    names = "".join(f"  {i}: {name}\n" for i, name in enumerate(CLASSES))
+    return f"{head}train: images\nval: images\nnames:\n{names}"
+
+
+def items(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes],
+          counts: dict[str, int]) -> Iterator[YoloItem]:
+    """One item per readable frame of `cloud.labels.store.label_set`; counts images, boxes, skips."""
+    for f in frames:
+        try:
+            data = read_jpeg(f["path"])
+        except (OSError, ValueError) as exc:
+            log.warning("labelled frame %s/%s unreadable (%s): left out", f["gateway_id"], f["frame_seq"], exc)
+            counts["skipped"] += 1
+            continue
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            counts["skipped"] += 1
+            continue
+        rows = yolo_rows(f["boxes"], image.shape[1], image.shape[0])
+        counts["images"] += 1
+        for row in rows:
+            counts[CLASSES[int(row.split()[0])]] += 1
+        stem = f"{f['gateway_id']}_{f['camera_id']}_{f['frame_seq']}_{int(f['ts'].timestamp() * 1000)}"
+        yield YoloItem(stem, data, "".join(r + "\n" for r in rows))
+
+
+def _counts() -> dict[str, int]:
+    return {"images": 0, "skipped": 0, **{name: 0 for name in CLASSES}}
+
+
+def write_folder(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes], out: Path) -> dict[str, int]:
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    counts = _counts()
+    for item in items(frames, read_jpeg, counts):
+        (out / "images" / f"{item.stem}.jpg").write_bytes(item.jpeg)
+        (out / "labels" / f"{item.stem}.txt").write_text(item.labels)
+    (out / "data.yaml").write_text(data_yaml(str(out.resolve())))
+    return counts
+
+
+def zip_bytes(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes]) -> tuple[bytes, dict[str, int]]:
+    buffer = io.BytesIO()
+    counts = _counts()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in items(frames, read_jpeg, counts):
+            z.writestr(f"images/{item.stem}.jpg", item.jpeg, compress_type=zipfile.ZIP_STORED)
+            z.writestr(f"labels/{item.stem}.txt", item.labels)
+        z.writestr("data.yaml", data_yaml())
+    return buffer.getvalue(), counts

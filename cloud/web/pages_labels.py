@@ -1,0 +1,86 @@
+"""Labelling pages of the technician console: a camera's frames (paged) and the box editor.
+
+The editor (static/labels.js) draws the detector's boxes over the frame and saves the corrected
+boxes through the labelling API (PUT /api/v1/frames/{gateway}/{seq}/labels) with the session
+cookie; the set downloads as a YOLO zip from the same API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cloud.api.deps import Conn
+from cloud.api.errors import ApiError, not_found
+from cloud.api.pagination import PageParams
+from cloud.api.services import labels
+from cloud.labels.boxes import CLASSES
+from cloud.web.deps import SameOrigin, WebScope
+from cloud.web.i18n import translator
+from cloud.web.render import lang_of, render
+
+router = APIRouter()
+PER_PAGE = 24
+CAMERA = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+@router.get("/console/labels")
+def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | None = Query(None, pattern=CAMERA),
+                farm: str | None = Query(None, pattern=ID), page: int = Query(0, ge=0, le=100_000),
+                show: str = Query("all", pattern="^(all|todo|done)$")) -> Response:
+    """The cameras in scope with their detector health; with `camera`, that camera's frames."""
+    cameras = labels.camera_health(conn, scope, farm)
+    context: dict[str, Any] = {"principal": scope.principal, "cameras": cameras, "camera": None, "frames": [],
+                               "total": 0, "page": page, "per_page": PER_PAGE, "farm": farm, "show": show}
+    if camera is not None:
+        gateway_id, _, camera_id = camera.partition("/")
+        info = labels.get_camera(conn, scope, gateway_id, camera_id)
+        labelled = {"all": None, "todo": False, "done": True}[show]
+        frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
+                                           PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
+        context.update(camera=info, frames=frames, total=total, farm=info["farm_id"])
+    return render(request, "labels.html", context)
+
+
+@router.get("/console/labels/{gateway_id}/{seq}")
+def editor(request: Request, gateway_id: str, seq: int, conn: Conn, scope: WebScope) -> Response:
+    if not 0 <= seq <= 2**62:
+        raise not_found("frame", f"{gateway_id}/{seq}")
+    item = labels.frame_labels(conn, scope, gateway_id, seq)
+    t = translator(lang_of(request, scope.principal))
+    older = conn.execute("SELECT seq FROM frames WHERE gateway_id = %s AND camera_id = %s AND ts < %s "
+                         "ORDER BY ts DESC LIMIT 1", (gateway_id, item["camera_id"], item["ts"])).fetchone()
+    data = {
+        "frame": {"gateway_id": gateway_id, "camera_id": item["camera_id"], "seq": seq, "width": item["width"],
+                  "height": item["height"], "farm_id": item["farm_id"]},
+        "image": f"/api/v1/frames/{gateway_id}/{seq}/image",
+        "save": f"/api/v1/frames/{gateway_id}/{seq}/labels",
+        "classes": list(CLASSES),
+        "detector": [d for d in item["detector"] if d["cls"] in CLASSES],
+        "labels": item["labels"],
+        "text": {k: t(k) for k in ("chicken", "dead", "saved_boxes", "save_failed", "boxes_count",
+                                   "not_labelled", "labelled_frames")},
+    }
+    return render(request, "label_frame.html", {
+        "principal": scope.principal, "item": item, "data": data, "older": older[0] if older else None})
+
+
+@router.post("/console/labels/view-share")
+def view_share(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str, Form(pattern=CAMERA)],
+               share: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """The share of its house a camera sees (empty: split evenly between the house's cameras)."""
+    gateway_id, _sep, camera_id = camera.partition("/")
+    value: float | None = None
+    if share.strip():
+        try:
+            value = float(share.strip().rstrip("%")) / (100 if share.strip().endswith("%") else 1)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 1:
+            raise ApiError(422, "invalid", "the share is a number over 0 and at most 1 (or a percentage)")
+    labels.set_view_share(conn, scope, gateway_id, camera_id, value)
+    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#view-share", status_code=303)

@@ -1,0 +1,231 @@
+"""Labelling frames into a farm's data set over the API (real PostgreSQL and frame store):
+CRUD, scope (technicians of their area only), the YOLO zip, and dead-bird verdicts feeding the set."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from psycopg.types.json import Jsonb
+
+from cloud.frames_store import LocalFrameStore
+from tests.api import world
+from tests.api.conftest import ApiWorld, make_world
+from tests.support.databases import TestDatabase
+
+GW = world.gateway("f1")
+W, H = 320, 240
+
+
+def add_frame(api: ApiWorld, store: LocalFrameStore, seq: int, minutes_ago: int, shade: int = 120,
+              detections: list[tuple[str, float, tuple[float, float, float, float]]] = (),  # type: ignore[assignment]
+              gateway: str = GW, model: str = "fuhuiyang-dead-v5") -> str:
+    """A real JPEG in the store, its `frames` row, and what the detector recorded for it."""
+    image = np.full((H, W, 3), shade, np.uint8)
+    cv2.ellipse(image, (160, 120), (40, 22), 0, 0, 360, (235, 235, 240), -1)
+    stored = store.put(cv2.imencode(".jpg", image)[1].tobytes())
+    ts = world.NOW - timedelta(minutes=minutes_ago)
+    with api.db.connect() as conn:
+        conn.execute("INSERT INTO frames (ts, gateway_id, seq, camera_id, house_id, sha256, path, bytes, width, height, "
+                     "trigger) VALUES (%s, %s, %s, 'cam1', %s, %s, %s, %s, %s, %s, 'interval')",
+                     (ts, gateway, seq, world.house("f1"), stored.sha256, stored.path, stored.size, W, H))
+        conn.execute("INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, "
+                     "model) VALUES (%s, %s, 'cam1', %s, %s, true, %s, %s)",
+                     (ts, gateway, seq, world.house("f1"), len(detections), model))
+        for cls, score, (x1, y1, x2, y2) in detections:
+            conn.execute("INSERT INTO detections (ts, gateway_id, frame_seq, camera_id, class, score, x1, y1, x2, y2, "
+                         "model) VALUES (%s, %s, %s, 'cam1', %s, %s, %s, %s, %s, %s, %s)",
+                         (ts, gateway, seq, cls, score, x1, y1, x2, y2, model))
+        conn.commit()
+    return stored.path
+
+
+@pytest.fixture
+def labelled(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, LocalFrameStore]]:
+    store = LocalFrameStore(tmp_path)
+    for api in make_world(db, frames=store):
+        yield api, store
+
+
+def _zip_labels(data: bytes) -> dict[str, list[str]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        assert "data.yaml" in names
+        yaml_text = z.read("data.yaml").decode()
+        assert "0: chicken" in yaml_text and "1: dead" in yaml_text
+        images = {n[len("images/"):-4] for n in names if n.startswith("images/")}
+        labels = {n[len("labels/"):-4]: z.read(n).decode().splitlines() for n in names if n.startswith("labels/")}
+        assert images == set(labels)
+        return labels
+
+
+def test_technician_pages_frames_corrects_boxes_and_exports_yolo(labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    api, store = labelled
+    for seq in range(10, 15):
+        add_frame(api, store, seq, minutes_ago=25 - seq, detections=[("chicken", 0.8, (100, 90, 140, 130))])
+    tech = api.headers("tech1")
+    first = api.client.get(f"/api/v1/cameras/{GW}/cam1/frames?limit=2", headers=tech).json()
+    assert first["total"] == 6  # the world's own frame and five more
+    assert [f["seq"] for f in first["items"]] == [14, 13]
+    assert first["items"][0]["model"] == "fuhuiyang-dead-v5" and first["items"][0]["labelled"] is None
+    second = api.client.get(f"/api/v1/cameras/{GW}/cam1/frames?limit=2&offset=2", headers=tech).json()
+    assert [f["seq"] for f in second["items"]] == [12, 11]
+
+    shown = api.client.get(f"/api/v1/frames/{GW}/12", headers=tech).json()
+    assert shown["detector"] == [{"cls": "chicken", "box": [100.0, 90.0, 140.0, 130.0], "score": 0.8}]
+    assert shown["labels"] is None and (shown["width"], shown["height"]) == (W, H)
+    image = api.client.get(f"/api/v1/frames/{GW}/12/image", headers=tech)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+
+    boxes = [{"cls": "chicken", "box": [104, 92, 144, 132]}, {"cls": "dead", "box": [200, 150, 260, 190]}]
+    saved = api.client.put(f"/api/v1/frames/{GW}/12/labels", headers=tech, json={"boxes": boxes})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["labels"] == boxes and saved.json()["labelled"] == "technician"
+    # Corners in any order are one box; a class outside the set and a short box are refused.
+    swapped = api.client.put(f"/api/v1/frames/{GW}/13/labels", headers=tech,
+                             json={"boxes": [{"cls": "dead", "box": [60, 50, 20, 10]}]})
+    assert swapped.json()["labels"] == [{"cls": "dead", "box": [20.0, 10.0, 60.0, 50.0]}]
+    for bad in ({"boxes": [{"cls": "egg", "box": [1, 2, 3, 4]}]}, {"boxes": [{"cls": "dead", "box": [1, 2, 3]}]},
+                {"boxes": [{"cls": "dead", "box": [1, 2, 3, "x"]}]}, {}):
+        r = api.client.put(f"/api/v1/frames/{GW}/11/labels", headers=tech, json=bad)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid", (bad, r.text)
+    # A frame with no birds at all is background and stays in the set.
+    assert api.client.put(f"/api/v1/frames/{GW}/11/labels", headers=tech, json={"boxes": []}).status_code == 200
+
+    only_labelled = api.client.get(f"/api/v1/cameras/{GW}/cam1/frames?labelled=true", headers=tech).json()
+    assert {f["seq"] for f in only_labelled["items"]} == {11, 12, 13}
+    summary = api.client.get("/api/v1/farms/f1/label-set", headers=tech).json()
+    assert summary == [{"gateway_id": GW, "camera_id": "cam1", "frames": 3, "reviewed": 3, "chicken": 1, "dead": 2}]
+
+    r = api.client.get("/api/v1/farms/f1/label-set.zip", headers=tech)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    labels = _zip_labels(r.content)
+    assert len(labels) == 3 and r.headers["x-label-images"] == "3"
+    by_seq = {stem.split("_")[2]: rows for stem, rows in labels.items()}
+    assert by_seq["11"] == []
+    assert by_seq["12"] == ["0 0.387500 0.466667 0.125000 0.166667", "1 0.718750 0.708333 0.187500 0.166667"]
+    assert by_seq["13"] == ["1 0.125000 0.125000 0.125000 0.166667"]
+    one_camera = api.client.get(f"/api/v1/farms/f1/label-set.zip?camera={GW}/cam1", headers=tech)
+    assert len(_zip_labels(one_camera.content)) == 3
+
+    assert api.client.delete(f"/api/v1/frames/{GW}/13/labels", headers=tech).status_code == 204
+    assert api.client.delete(f"/api/v1/frames/{GW}/13/labels", headers=tech).status_code == 404
+    assert api.client.get(f"/api/v1/frames/{GW}/13", headers=tech).json()["labels"] is None
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM label_frames").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM audit_log WHERE entity = 'frame'").fetchone() == (4,)  # three saves, one removal
+
+
+def test_labelling_is_for_technicians_of_the_area(labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    api, store = labelled
+    add_frame(api, store, 20, minutes_ago=5)
+    add_frame(api, store, 21, minutes_ago=5, gateway=world.gateway("f3"))
+    body = {"boxes": [{"cls": "chicken", "box": [1, 1, 20, 20]}]}
+    f3 = world.gateway("f3")
+    # tech1's area is county c1 (f1, f2, f4): f3's camera, frames and set are not found.
+    tech = api.headers("tech1")
+    for method, url in (("GET", f"/api/v1/cameras/{f3}/cam1/frames"), ("GET", f"/api/v1/frames/{f3}/21"),
+                        ("GET", f"/api/v1/frames/{f3}/21/image"), ("PUT", f"/api/v1/frames/{f3}/21/labels"),
+                        ("DELETE", f"/api/v1/frames/{f3}/21/labels"), ("GET", "/api/v1/farms/f3/label-set"),
+                        ("GET", "/api/v1/farms/f3/label-set.zip"), ("GET", "/api/v1/cameras/health?farm_id=f3"),
+                        ("GET", f"/api/v1/farms/f1/label-set.zip?camera={f3}/cam1")):
+        r = api.client.request(method, url, headers=tech, json=body if method == "PUT" else None)
+        assert r.status_code == 404, (method, url, r.status_code)
+    # The farmer of f1 and programme staff may not label, even what they can see.
+    for user in ("farmer1", "staff2"):
+        own = "f1" if user == "farmer1" else "f3"
+        gw = world.gateway(own)
+        for method, url in (("GET", f"/api/v1/cameras/{gw}/cam1/frames"), ("PUT", f"/api/v1/frames/{gw}/1/labels"),
+                            ("GET", f"/api/v1/farms/{own}/label-set.zip"), ("GET", "/api/v1/cameras/health")):
+            r = api.client.request(method, url, headers=api.headers(user), json=body if method == "PUT" else None)
+            assert r.status_code == 403, (user, method, url, r.status_code)
+    # The admin may label anywhere; nobody else's attempts left anything behind.
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM label_frames").fetchone() == (0,)
+    assert api.client.put(f"/api/v1/frames/{f3}/21/labels", headers=api.headers("admin"), json=body).status_code == 200
+    health = api.client.get("/api/v1/cameras/health", headers=tech).json()
+    assert {c["farm_id"] for c in health} == {"f1", "f2", "f4"}
+
+
+def _record(api: ApiWorld, path: str, seq: int, box: list[float]) -> int:
+    with api.db.connect() as conn:
+        row = conn.execute(
+            "INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence) "
+            "VALUES (%s, %s, 'f1', %s, 1, 'detector', %s) RETURNING id",
+            (world.flock("f1"), world.house("f1"), world.NOW, Jsonb({
+                "gateway_id": GW, "camera": "cam1", "frame_seq": seq, "box": box, "frame": path,
+                "crop": path, "score": 0.9}))).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
+def test_confirmed_and_rejected_dead_birds_feed_the_set(labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    api, store = labelled
+    carcass, feeder, bird = (200.0, 150.0, 260.0, 190.0), (20.0, 20.0, 70.0, 60.0), (100.0, 90.0, 140.0, 130.0)
+    path = add_frame(api, store, 30, minutes_ago=20, detections=[
+        ("dead", 0.7, carcass), ("chicken", 0.9, bird)])
+    path2 = add_frame(api, store, 31, minutes_ago=10, shade=90, detections=[
+        ("dead", 0.6, feeder), ("chicken", 0.4, (22.0, 21.0, 69.0, 61.0)), ("chicken", 0.9, bird)])
+    confirmed, rejected = _record(api, path, 30, list(carcass)), _record(api, path2, 31, list(feeder))
+    farmer = api.headers("farmer1")  # the farmer's verdicts count, as the technician's do
+    assert api.client.post(f"/api/v1/mortality/{confirmed}/decision", headers=farmer,
+                           json={"confirmed": True}).status_code == 200
+    assert api.client.post(f"/api/v1/mortality/{rejected}/decision", headers=farmer,
+                           json={"confirmed": False}).status_code == 200
+    tech = api.headers("tech1")
+    first = api.client.get(f"/api/v1/frames/{GW}/30", headers=tech).json()
+    assert first["labelled"] == "alert"
+    assert first["labels"] == [{"cls": "chicken", "box": list(bird)}, {"cls": "dead", "box": list(carcass)}]
+    # The rejected box (a feeder) is background: neither `dead` nor `chicken` is left on it.
+    second = api.client.get(f"/api/v1/frames/{GW}/31", headers=tech).json()
+    assert second["labels"] == [{"cls": "chicken", "box": list(bird)}]
+    labels = _zip_labels(api.client.get("/api/v1/farms/f1/label-set.zip", headers=tech).content)
+    by_seq = {stem.split("_")[2]: rows for stem, rows in labels.items()}
+    assert by_seq["30"] == ["0 0.375000 0.458333 0.125000 0.166667", "1 0.718750 0.708333 0.187500 0.166667"]
+    assert by_seq["31"] == ["0 0.375000 0.458333 0.125000 0.166667"]
+    # A technician's own labels stay theirs when the verdict changes later; only the judged bird moves.
+    api.client.put(f"/api/v1/frames/{GW}/30/labels", headers=tech, json={"boxes": [
+        {"cls": "dead", "box": [201, 151, 259, 191]}, {"cls": "chicken", "box": [10, 200, 50, 230]}]})
+    api.client.post(f"/api/v1/mortality/{confirmed}/decision", headers=tech, json={"confirmed": False})
+    after = api.client.get(f"/api/v1/frames/{GW}/30", headers=tech).json()
+    assert after["labelled"] == "technician"
+    assert after["labels"] == [{"cls": "chicken", "box": [10.0, 200.0, 50.0, 230.0]}]
+
+
+def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from models.cli import models
+
+    api, store = labelled
+    add_frame(api, store, 40, minutes_ago=3)
+    add_frame(api, store, 41, minutes_ago=2, shade=60)
+    tech = api.headers("tech1")
+    api.client.put(f"/api/v1/frames/{GW}/40/labels", headers=tech,
+                   json={"boxes": [{"cls": "chicken", "box": [10, 20, 50, 60]}, {"cls": "dead", "box": [100, 100, 160, 140]}]})
+    api.client.put(f"/api/v1/frames/{GW}/41/labels", headers=tech, json={"boxes": []})
+    from_api = _zip_labels(api.client.get("/api/v1/farms/f1/label-set.zip", headers=tech).content)
+    env = {**api.db.env(), "FUHUIYANG_FRAMES_DIR": str(store.root)}
+    out = tmp_path / "set"
+    result = CliRunner().invoke(models, ["export-labels", "--farm", "f1", "--camera", f"{GW}/cam1", "--out", str(out),
+                                         "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"out": str(out), "images": 2, "skipped": 0, "chicken": 1, "dead": 1}
+    from_cli = {p.stem: p.read_text().splitlines() for p in (out / "labels").iterdir()}
+    assert from_cli == from_api and {p.stem for p in (out / "images").iterdir()} == set(from_cli)
+    from models.evaluate import data_names
+
+    assert data_names(out) == ["chicken", "dead"]
+    for args, message in ((["--farm", "f9"], "no farm"), (["--farm", "f2"], "no labelled frames"),
+                          (["--farm", "f1", "--camera", "cam1"], "<gateway_id>/<camera id>")):
+        bad = CliRunner().invoke(models, ["export-labels", *args, "--out", str(tmp_path / "x")], env=env)
+        assert bad.exit_code != 0 and message in bad.output and "Traceback" not in bad.output

@@ -14,13 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cloud.alerts.lifecycle import GATEWAY_SOURCE
-from cloud.alerts.model import CO2_HIGH, NH3_HIGH, TEMPERATURE_BAND, AlertKey, Finding, Severity
+from cloud.alerts.model import (
+    CO2_HIGH,
+    HEAT_STRESS,
+    NH3_HIGH,
+    TEMPERATURE_BAND,
+    AlertKey,
+    Finding,
+    Severity,
+)
 from protocol import AlarmAck
 
 CLEARED = "_cleared"
-# gateway rule -> (cloud alert type, the cloud rule's name for the same verdict)
+# gateway rule -> (cloud alert type, the cloud rule's name for the same verdict). A hot house of
+# feathered birds is heat stress in the cloud (THI, with humidity; the temperature band judges
+# "too hot" only for brooded chicks), so the gateway's emergency joins that alert.
 GATEWAY_RULES: dict[str, tuple[str, str]] = {
-    "temperature_emergency": (TEMPERATURE_BAND, "too_hot"),
+    "temperature_emergency": (HEAT_STRESS, "thi_emergency"),
     "temperature_low": (TEMPERATURE_BAND, "too_cold"),
     "nh3_critical": (NH3_HIGH, "nh3_above"),
     "co2_critical": (CO2_HIGH, "co2_above"),

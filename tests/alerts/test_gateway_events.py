@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from cloud.alerts.gateway_events import GatewayEvent
 from cloud.alerts.lifecycle import AlertEngine, Notify
-from cloud.alerts.model import HEAT_STRESS, TEMPERATURE_BAND, AlertKey, EnvSample, Finding, Severity
+from cloud.alerts.model import HEAT_STRESS, AlertKey, EnvSample, Finding, Severity
 from cloud.alerts.policy import Audience
 from cloud.alerts.service import AlertService, FarmInfo
 from cloud.alerts.store import MemoryAlertStore, State
@@ -21,7 +21,7 @@ from cloud.notify.settings import PrintProvider
 from tests.alerts.factories import T0
 
 MIN = timedelta(minutes=1)
-KEY = AlertKey("farm-1", "h1", TEMPERATURE_BAND)
+KEY = AlertKey("farm-1", "h1", HEAT_STRESS)  # a feathered flock's hot house
 FARMER = Recipient("farmer-1", "+8613800000001", Audience.FARMER, farms=frozenset({"farm-1"}))
 
 
@@ -32,7 +32,7 @@ def _event(at: datetime, seq: int = 1, *, type: str = "temperature_emergency", a
 
 
 def _cloud_hot(at: datetime) -> Finding:
-    return Finding(KEY, Severity.CRITICAL, at, "too_hot", 36.0, 26.0, {"target_c": 26.0})
+    return Finding(KEY, Severity.CRITICAL, at, "thi_emergency", 34.5, 30.5, {"band": "emergency"})
 
 
 def _stack() -> tuple[AlertService, MemoryAlertStore, Dispatcher, Outbox]:
@@ -64,12 +64,12 @@ def test_gateway_first_then_the_cloud_rule_is_the_same_alert() -> None:
     service, store, _, _ = _stack()
     first = service.gateway_event(_event(T0 + 12 * MIN))
     assert len(_farmer_notes(first)) == 1  # link was up: the cloud tells the farmer
-    samples = [EnvSample(T0 + 60 * MIN, temperature_c=36.2)]
+    samples = [EnvSample(T0 + 60 * MIN, temperature_c=36.2, humidity_pct=60.0)]
     later = service.environment("farm-1", "h1", samples, T0 + 60 * MIN, "ross308", 2300.0, 35)
     assert _farmer_notes(later) == []
     alerts = [a for a in store.all() if a.key == KEY]
     assert len(alerts) == 1 and alerts[0].opened_at == T0 + 12 * MIN
-    assert alerts[0].last.rule == "too_hot" and alerts[0].trigger_count == 2
+    assert alerts[0].last.rule == "thi_emergency" and alerts[0].trigger_count == 2
 
 
 def test_local_sms_marks_the_farmer_told_and_the_ledger_keeps_it() -> None:
@@ -116,7 +116,7 @@ def test_farm_acknowledgement_and_clear_reach_the_alert() -> None:
     assert [n for n in service.engine.tick(T0 + 40 * MIN) if isinstance(n, Notify)] == []
     service.gateway_event(_event(T0 + 50 * MIN, 3, type="temperature_emergency_cleared", value=33.0))
     assert alert.cleared_since == T0 + 50 * MIN
-    service.engine.tick(T0 + 90 * MIN)
+    service.engine.tick(T0 + 50 * MIN + service.engine.policy.hold_for(KEY.type))  # heat holds a day
     assert alert.state is State.RESOLVED
 
 

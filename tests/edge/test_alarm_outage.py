@@ -226,10 +226,10 @@ def test_outage_overheating_sounds_locally_then_one_alert_and_one_farmer_sms(
             assert report.gateway_events >= 2 and report.climate_hours > 0  # both saw the hot house
             alerts = conn.execute("SELECT type, state, event_start, evidence FROM alerts "
                                   "WHERE farm_id = 'f-alarm' AND house_id = 'h1'").fetchall()
-            assert [a[0] for a in alerts] == ["temperature_out_of_band"]  # exactly one alert
+            assert [a[0] for a in alerts] == ["heat_stress"]  # exactly one alert
             kind, state, start, evidence = alerts[0]
             assert state == "open" and start == datetime.fromtimestamp(hot_from / 1000, UTC)  # gateway's onset
-            assert evidence["last"]["rule"] == "too_hot"  # the cloud's own rule joined the same alert
+            assert evidence["last"]["rule"] == "thi_emergency"  # the cloud's own rule joined the same alert
             told = conn.execute("SELECT action, reason FROM sms_budget WHERE entry_key LIKE 'gateway-sms:%'").fetchall()
             assert [t[0] for t in told] == ["sent"]
             assert worker.cycle(now + timedelta(minutes=5)).errors == []
@@ -280,8 +280,8 @@ def test_farm_button_silences_the_alarm_and_the_cloud_learns_it(
             worker = build_worker(conn, GenericHttpProvider(url="http://127.0.0.1:9/sms"), SmsSettings())
             assert worker.cycle(datetime.fromtimestamp((clock.now + MIN) / 1000, UTC)).errors == []
             row = conn.execute("SELECT type, state, evidence->>'acknowledged_by' FROM alerts "
-                               "WHERE farm_id = 'f-alarm' AND type LIKE 'temperature%%'").fetchall()
-            assert row == [("temperature_out_of_band", "acknowledged", f"gateway:{GW}")]
+                               "WHERE farm_id = 'f-alarm' AND type = 'heat_stress'").fetchall()
+            assert row == [("heat_stress", "acknowledged", f"gateway:{GW}")]
         agent.shutdown()
 
 

@@ -47,6 +47,8 @@ class CloudSettings(BaseSettings):
         description="s3://bucket[/prefix]: keep frames in S3-compatible storage instead (extra 's3')",
     )
     frames_s3_endpoint: str | None = Field(None, description="S3 endpoint URL (MinIO, OSS, ...); keys from AWS_*")
+    models_dir: Path = Field(
+        Path("var/models"), description="Models adapted to a farm or camera, with their registry.json")
     jwt_secret: SecretStr | None = Field(None, description="HS256 key for API tokens")
     timezone: str = Field("Asia/Shanghai", description="Farm-local day boundaries")
     # Provisioning (cloud.provisioning): the broker's dynamic-security plugin, or (without it)

@@ -13,7 +13,7 @@ import csv
 import io
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class TrainSpec:
     # `dead` is a few percent of boxes; weigh the class loss up so it is not drowned out.
     cls_gain: float = 1.0
     warmup_epochs: float = 1.0
+    freeze: int | None = None  # the first N layers stay as they are (YOLOv8's backbone: 10)
+    close_mosaic: int = 3
+    overrides: dict[str, Any] = field(default_factory=dict)  # more ultralytics arguments
 
 
 def _offline() -> None:
@@ -106,12 +109,15 @@ def train(spec: TrainSpec) -> Path:
         flipud=0.0,
         degrees=0.0,
         mosaic=1.0,
-        close_mosaic=3,
+        close_mosaic=spec.close_mosaic,
         scale=spec.scale,
         cls=spec.cls_gain,
         warmup_epochs=spec.warmup_epochs,
         patience=0,
     )
+    if spec.freeze:
+        args["freeze"] = spec.freeze
+    args.update(spec.overrides)
     if spec.hours:
         args["time"] = spec.hours
     log.info("training %s on %s: %s", spec.model, spec.data, args)

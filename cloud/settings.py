@@ -42,13 +42,14 @@ class CloudSettings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     frames_dir: Path = Field(Path("var/frames"), description="Content-addressed JPEG store")
+    models_dir: Path = Field(
+        Path("var/models"), description="Models registered on this deployment (registry.json + ONNX files, "
+        "e.g. a farm's adapted model), read together with the shipped models/registry.json")
     frames_s3_url: str | None = Field(
         None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
         description="s3://bucket[/prefix]: keep frames in S3-compatible storage instead (extra 's3')",
     )
     frames_s3_endpoint: str | None = Field(None, description="S3 endpoint URL (MinIO, OSS, ...); keys from AWS_*")
-    models_dir: Path = Field(
-        Path("var/models"), description="Models adapted to a farm or camera, with their registry.json")
     jwt_secret: SecretStr | None = Field(None, description="HS256 key for API tokens")
     timezone: str = Field("Asia/Shanghai", description="Farm-local day boundaries")
     # Provisioning (cloud.provisioning): the broker's dynamic-security plugin, or (without it)

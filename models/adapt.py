@@ -37,19 +37,19 @@ from cloud.detect import (
     ModelEntry,
     OnnxDetector,
     RegistryError,
-    Scope,
-    load_entry,
-    model_names,
+    load_registered,
     sha256_file,
 )
 from models.copy_paste import FarmDataError, Labelled, load_farm, synthesise
 from models.evaluate import IMAGE_EXT
+from models.register import shipped_names
 from models.yolo_folder import CLASSES, write_example
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-ADAPTED_CONF = 0.5  # served threshold per class: not tuned on any test set (see docs/detector.md)
+ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): not tuned on a test set
+MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this short side
 PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
 RESERVE_S = 60.0  # of the budget, kept for export and registration
 FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
@@ -57,6 +57,20 @@ FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time be
 
 class AdaptError(RuntimeError):
     """Adaptation cannot run: a clear sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an adapted model is served, the registry's `scope` key (the detection worker picks
+    a camera's model by it, `cloud.detect.scoped`): one farm (its id, text as the farms table
+    has it), one camera (`<gateway_id>/<camera_id>` as the frames table names it), or both;
+    None for either means any."""
+
+    farm_id: str | None = None
+    camera: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"farm_id": self.farm_id, "camera": self.camera}
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,10 @@ class AdaptSpec:
     unlabelled: Path | None = None  # frames of the same camera without labels
     minutes: float = 15.0
     scope: Scope | None = None
-    imgsz: int = 640
+    imgsz: int | None = None  # None: from the labelled boxes' sizes (`auto_imgsz`)
     synthetic: int = 120  # copy-paste frames
     freeze: int = 10  # YOLOv8's backbone
-    batch: int = 8
+    batch: int = 4  # a few labelled frames: more steps count more than bigger batches
     seed: int = 0
 
 
@@ -88,10 +102,10 @@ def check_spec(spec: AdaptSpec, registry: Path = REGISTRY) -> ModelEntry:
     """The base model, once the spec is known to be usable: name, base, data."""
     if not NAME.match(spec.name):
         raise AdaptError(f"model name {spec.name!r}: use a-z, 0-9, '.', '_', '-' (at most 64)")
-    if spec.name in model_names(registry):
+    if spec.name in shipped_names(registry):
         raise AdaptError(f"{spec.name!r} is a shipped model; choose another name")
     try:
-        base = load_entry(spec.base, registry, models_dir=spec.models_dir, verify=False)
+        base = load_registered(spec.base, spec.models_dir, registry, verify=False)
     except RegistryError as exc:
         raise AdaptError(str(exc)) from None
     if not base.path.with_suffix(".pt").exists():
@@ -102,6 +116,18 @@ def check_spec(spec: AdaptSpec, registry: Path = REGISTRY) -> ModelEntry:
     if spec.name == base.name:
         raise AdaptError("the adapted model needs a name of its own")
     return base
+
+
+def auto_imgsz(frames: Sequence[Labelled], largest: int) -> int:
+    """The smallest input size (a multiple of 32, 320 at least, `largest` at most) at which the
+    10th-percentile labelled bird keeps a short side of MIN_BIRD_PX: CPU time goes as its square,
+    and a camera close to its birds needs far less than the 1280 px of the default model."""
+    ratios = [min(x2 - x1, y2 - y1) / max(f.image.shape[:2])
+              for f in frames for x1, y1, x2, y2 in f.boxes.tolist()]
+    if not ratios:
+        return largest
+    size = MIN_BIRD_PX / max(float(np.percentile(ratios, 10)), 1e-6)
+    return int(min(largest, max(320, int(np.ceil(size / 32)) * 32)))
 
 
 def unlabelled_images(folder: Path, skip: set[str]) -> list[Path]:
@@ -152,16 +178,17 @@ def _ultralytics_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
-def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, seconds: float) -> Path:
+def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
+           seconds: float) -> Path:
     from models.train import TrainSpec, train
 
     _ultralytics_to_stderr()
     return train(TrainSpec(
         data=data_yaml, out=out, model=str(start), epochs=1000, hours=max(seconds, 30.0) / 3600,
-        imgsz=spec.imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
+        imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
         scale=0.5, warmup_epochs=0.5, freeze=spec.freeze, close_mosaic=2,
         overrides={"hsv_h": 0.02, "hsv_s": 0.7, "hsv_v": 0.5, "translate": 0.2, "degrees": 5.0,
-                   "mixup": 0.1, "lr0": 0.002, "lrf": 0.1, "optimizer": "AdamW", "val": True},
+                   "lr0": 0.004, "lrf": 0.1, "optimizer": "AdamW", "val": True},
     ))
 
 
@@ -180,6 +207,8 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0 and not unlabelled:
         raise AdaptError(f"{spec.data} has no labelled chicken or dead bird and there are no "
                          "unlabelled frames to pseudo-label")
+    imgsz = spec.imgsz or auto_imgsz(labelled, base.input_size)
+    log.info("adapting %s on %d frames (%d boxes) at %d px", base.name, len(labelled), boxes, imgsz)
     work = spec.models_dir / f".{spec.name}.work"
     spec.models_dir.mkdir(parents=True, exist_ok=True)
     start = base.path.with_suffix(".pt")
@@ -191,18 +220,18 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if unlabelled:
         left = budget - (time.monotonic() - started) - RESERVE_S
         data_yaml = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed)
-        best = _train(data_yaml, start, work / "r1-run", spec, left * FIRST_ROUND_SHARE)
+        best = _train(data_yaml, start, work / "r1-run", spec, imgsz, left * FIRST_ROUND_SHARE)
         rounds += 1
         from models.train import export_onnx
 
-        first = export_onnx(best, spec.imgsz, work / "r1.onnx")
-        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, spec.imgsz)))
+        first = export_onnx(best, imgsz, work / "r1.onnx")
+        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
         start = best
     left = budget - (time.monotonic() - started) - RESERVE_S
     data_yaml = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1)
-    best = _train(data_yaml, start, work / "r2-run", spec, left)
+    best = _train(data_yaml, start, work / "r2-run", spec, imgsz, left)
     rounds += 1
-    raw = _register(spec, base, best, registry, {
+    raw = _register(spec, base, best, imgsz, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
@@ -232,19 +261,19 @@ def _onnx_labeller(entry: ModelEntry) -> Callable[[np.ndarray], tuple[np.ndarray
     return label
 
 
-def _register(spec: AdaptSpec, base: ModelEntry, best: Path, registry: Path,
+def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registry: Path,
               adapted: dict[str, Any]) -> dict[str, Any]:
     from models.register import register_local
     from models.train import export_onnx
 
     target = spec.models_dir / f"{spec.name}.onnx"
-    export_onnx(best, spec.imgsz, target)
+    export_onnx(best, imgsz, target)
     shutil.copyfile(best, target.with_suffix(".pt"))  # the next adaptation starts from it
     raw: dict[str, Any] = {
         "file": target.name,
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
-        "input_size": spec.imgsz,
+        "input_size": imgsz,
         "classes": list(base.classes),
         "conf": dict.fromkeys(base.classes, ADAPTED_CONF),
         "iou": base.iou,

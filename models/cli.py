@@ -185,7 +185,7 @@ def eval_(
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
-    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_entry
+    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_registered
     from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
 
     if record and weights is not None:
@@ -193,13 +193,13 @@ def eval_(
 
     if weights is not None:
         try:
-            defaults = load_entry(model_name, verify=False, models_dir=models_dir)
+            defaults = load_registered(model_name, models_dir, verify=False)
         except (RegistryError, KeyError):
             defaults = None
         entry = entry_from_onnx(weights, defaults)
     else:
         try:
-            entry = load_entry(model_name, models_dir=models_dir)
+            entry = load_registered(model_name, models_dir)
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from None
     detector = OnnxDetector(entry)
@@ -526,19 +526,19 @@ def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | 
               help="The camera's unlabelled frames (a folder or a YOLO folder): pseudo-labelled.")
 @click.option("--minutes", default=15.0, show_default=True, type=click.FloatRange(2.0),
               help="Wall-time budget, everything included.")
-@click.option("--scope-farm", default=None, type=click.IntRange(1), help="Serve it for this farm id.")
+@click.option("--scope-farm", default=None, help="Serve it for this farm (its id).")
 @click.option("--scope-camera", default=None,
               help="Serve it for this camera: <gateway_id>/<camera_id>, as the frames table names it.")
-@click.option("--imgsz", default=640, show_default=True, type=click.IntRange(160, 1920))
+@click.option("--imgsz", default=None, type=click.IntRange(160, 1920),
+              help="Input size; default: the smallest keeping the farm's small birds 24 px across.")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
 def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
-              scope_farm: int | None, scope_camera: str | None, imgsz: int, models_dir: Path,
+              scope_farm: str | None, scope_camera: str | None, imgsz: int | None, models_dir: Path,
               as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
     and register it in the deployment's models directory."""
-    from cloud.detect import Scope
-    from models.adapt import AdaptError, AdaptSpec, adapt, check_spec, require_training
+    from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
 
     if scope_camera is not None and (scope_camera.count("/") != 1 or not all(scope_camera.split("/"))):
         raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cloud.detect import REGISTRY, RegistryError, local_registry, model_names
+from cloud.detect import REGISTRY, RegistryError, local_registry
 
 MEASURED = ("evaluation", "meets_targets")  # written by `models eval --record` for one file
 
@@ -27,6 +27,10 @@ def register(name: str, raw: dict[str, Any], make_default: bool, registry: Path 
     registry.write_text(json.dumps(doc, indent=2) + "\n")
 
 
+def shipped_names(registry: Path = REGISTRY) -> set[str]:
+    return set(json.loads(registry.read_text())["models"]) if registry.exists() else set()
+
+
 def register_local(name: str, raw: dict[str, Any], models_dir: Path,
                    registry: Path = REGISTRY) -> None:
     """Add or replace a deployment's own model (`raw["file"]` relative to `models_dir`).
@@ -34,7 +38,7 @@ def register_local(name: str, raw: dict[str, Any], models_dir: Path,
     A shipped name is refused: a farm's model must not change what the name means elsewhere.
     The file is replaced in one rename, so a worker reading it meanwhile sees the old or the new.
     """
-    if name in model_names(registry):
+    if name in shipped_names(registry):
         raise RegistryError(f"{name!r} is a shipped model; choose another name")
     path = local_registry(models_dir)
     doc = json.loads(path.read_text()) if path.exists() else {"models": {}}

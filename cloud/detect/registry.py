@@ -1,13 +1,5 @@
 """The model registry: `models/registry.json` names each shipped ONNX file and how to use it.
 
-Models adapted to one farm or camera (`fuhuiyang models adapt`) are a deployment's data, not
-package files: they live in a models directory (`FUHUIYANG_MODELS_DIR`, default `var/models`)
-with a registry of the same shape, `<models_dir>/registry.json`, whose `file` paths are
-relative to that directory. Readers merge the two; a local entry never shadows a shipped one,
-and the default is always the shipped registry's. A local entry may carry a scope,
-`{"scope": {"farm_id": 3, "camera": "gw-01/cam1"}}` (either may be null): the detection worker
-serves that model for frames of that camera (or farm) instead of the default.
-
 Only JSON and the ONNX file are read; no training code is imported.
 """
 
@@ -57,98 +49,24 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-LOCAL_REGISTRY = "registry.json"  # inside a deployment's models directory
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where an adapted model is served: one camera (`<gateway_id>/<camera_id>`), one farm, or
-    both; None for either means any."""
-
-    farm_id: int | None = None
-    camera: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {"farm_id": self.farm_id, "camera": self.camera}
-
-
-def local_registry(models_dir: Path) -> Path:
-    return models_dir / LOCAL_REGISTRY
-
-
-def _read(registry: Path) -> dict[str, Any]:
+def load_entry(
+    name: str | None = None, registry: Path = REGISTRY, *, verify: bool = True
+) -> ModelEntry:
+    """The named model (or the registry's default), its file checked against its sha256."""
     try:
         doc = json.loads(registry.read_text())
     except FileNotFoundError:
         raise RegistryError(f"no model registry at {registry}") from None
-    except json.JSONDecodeError as exc:
-        raise RegistryError(f"{registry} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("models"), dict):
-        raise RegistryError(f"{registry} has no \"models\" object")
-    return doc
+    name = name or doc["default"]
+    try:
+        raw = doc["models"][name]
+    except KeyError:
+        raise RegistryError(f"model {name!r} is not in {registry}") from None
+    return entry_from_raw(name, raw, registry.parent, verify=verify)
 
 
-def _local_models(models_dir: Path | None) -> dict[str, dict[str, object]]:
-    if models_dir is None or not local_registry(models_dir).exists():
-        return {}
-    models: dict[str, dict[str, object]] = _read(local_registry(models_dir))["models"]
-    return models
-
-
-def model_names(registry: Path = REGISTRY, models_dir: Path | None = None) -> list[str]:
-    """Every registered model: shipped ones, then the deployment's own."""
-    shipped = [str(n) for n in _read(registry)["models"]]
-    return shipped + [n for n in _local_models(models_dir) if n not in shipped]
-
-
-def scopes(models_dir: Path | None) -> dict[str, Scope]:
-    """The scoped models of a deployment, by name."""
-    out = {}
-    for name, raw in _local_models(models_dir).items():
-        scope = raw.get("scope")
-        if isinstance(scope, dict):
-            farm = scope.get("farm_id")
-            camera = scope.get("camera")
-            out[name] = Scope(int(farm) if farm is not None else None,
-                              str(camera) if camera is not None else None)
-    return out
-
-
-def model_for_camera(farm_id: int | None, camera: str, models_dir: Path | None) -> str | None:
-    """The deployment's model for this camera (`<gateway_id>/<camera_id>`) of this farm: one
-    scoped to the camera first, then one scoped to the farm; None means the default. Among
-    several of the same kind, the last registered wins (a newer adaptation replaces an older)."""
-    found: dict[int, str] = {}
-    for name, scope in scopes(models_dir).items():
-        if scope.farm_id is not None and scope.farm_id != farm_id:
-            continue
-        if scope.camera is not None:
-            if scope.camera == camera:
-                found[0] = name
-        elif scope.farm_id is not None:
-            found[1] = name
-    return found.get(0) or found.get(1)
-
-
-def load_entry(
-    name: str | None = None, registry: Path = REGISTRY, *, verify: bool = True,
-    models_dir: Path | None = None,
-) -> ModelEntry:
-    """The named model (or the registry's default), its file checked against its sha256.
-
-    `models_dir` adds the deployment's own models (see the module's docstring)."""
-    doc = _read(registry)
-    shipped: dict[str, dict[str, Any]] = doc["models"]
-    name = name or str(doc["default"])
-    base = registry.parent
-    if name in shipped:
-        raw: dict[str, Any] = shipped[name]
-    else:
-        local = _local_models(models_dir)
-        if name not in local or models_dir is None:
-            where = f"{registry}" + (f" or {local_registry(models_dir)}" if models_dir else "")
-            raise RegistryError(f"model {name!r} is not in {where}") from None
-        raw, base = local[name], models_dir
+def entry_from_raw(name: str, raw: dict[str, Any], base: Path, *, verify: bool = True) -> ModelEntry:
+    """One registry entry (`raw`, its files relative to `base`) as a ModelEntry."""
     path = (base / raw["file"]).resolve()
     refiner = (base / raw["refiner"]["file"]).resolve() if "refiner" in raw else None
     entry = ModelEntry(
@@ -212,3 +130,34 @@ def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntr
         conf=conf,
         iou=iou,
     )
+
+
+# A deployment's own models (`fuhuiyang models adapt`) are its data, not package files: they live
+# in its models dir (FUHUIYANG_MODELS_DIR) with a registry of the same shape, files relative to
+# that dir. The detection worker reads both through `cloud.detect.scoped`; one-shot readers (the
+# `models` commands) look a name up with `load_registered`.
+LOCAL_REGISTRY = "registry.json"
+
+
+def local_registry(models_dir: Path) -> Path:
+    return models_dir / LOCAL_REGISTRY
+
+
+def load_registered(
+    name: str | None, models_dir: Path | None, registry: Path = REGISTRY, *, verify: bool = True
+) -> ModelEntry:
+    """A shipped model (the default when `name` is None) or, failing that, one of the
+    deployment's own in `models_dir`; its files checked against their sha256."""
+    try:
+        return load_entry(name, registry, verify=verify)
+    except RegistryError:
+        if name is None or models_dir is None or not local_registry(models_dir).exists():
+            raise
+    path = local_registry(models_dir)
+    try:
+        raw = json.loads(path.read_text())["models"][name]
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{path} is not valid JSON: {exc}") from None
+    except (KeyError, TypeError):
+        raise RegistryError(f"model {name!r} is not in {registry} or {path}") from None
+    return entry_from_raw(name, raw, models_dir, verify=verify)

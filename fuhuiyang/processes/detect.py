@@ -20,8 +20,7 @@ log = logging.getLogger(__name__)
 def build(settings: CloudSettings, options: DetectOptions, metrics: DetectMetrics | None = None,
           detector: Detector | None = None) -> tuple[MqttSubscriber, DetectionService]:
     """Subscriber and service; `detector` defaults to the registered model named in `options`."""
-    detector = detector or RegisteredDetector(
-        load_entry(options.model, models_dir=settings.models_dir), options.threads)
+    detector = detector or RegisteredDetector(load_entry(options.model), options.threads)
     return assemble(broker_address(settings), detector, frame_store(settings),
                     connection_factory(settings, options.client_id), options, metrics or DetectMetrics())
 

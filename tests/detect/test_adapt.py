@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cloud.detect import REGISTRY, iou_matrix, load_entry
+from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
 from models.copy_paste import FarmDataError, cutouts, load_farm, paste, synthesise
 from models.evaluate import image_files, label_path, read_labels
 from models.yolo_folder import write_data_yaml, write_example
@@ -126,13 +126,13 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     runner = CliRunner()
     models_dir = tmp_path / "m"
     res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm5-cam1",
-                                 "--minutes", "2", "--imgsz", "320", "--scope-farm", "5",
+                                 "--minutes", "2", "--imgsz", "320", "--scope-farm", "F05",
                                  "--scope-camera", "gw-05/cam1", "--models-dir", str(models_dir),
                                  "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout.strip().splitlines()[-1])
-    assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": 5, "camera": "gw-05/cam1"}
-    entry = load_entry("farm5-cam1", models_dir=models_dir)  # sha256 checked
+    assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
+    entry = load_registered("farm5-cam1", models_dir)  # sha256 checked
     assert entry.input_size == 320 and entry.classes == ("chicken", "dead")
     assert (models_dir / "farm5-cam1.pt").exists()
     res = runner.invoke(models, ["eval", "--model", "farm5-cam1", "--data", str(data), "--json",

@@ -1,5 +1,5 @@
-"""A deployment's own models beside the shipped registry: merging, scope, which model a camera
-gets."""
+"""A deployment's own models beside the shipped registry: registering (`models adapt`'s side)
+and looking a name up (`models eval`). Which model a camera gets is `cloud.detect.scoped`'s."""
 
 from __future__ import annotations
 
@@ -10,16 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cloud.detect import (
-    REGISTRY,
-    RegistryError,
-    Scope,
-    load_entry,
-    local_registry,
-    model_for_camera,
-    model_names,
-    scopes,
-)
+from cloud.detect import REGISTRY, RegistryError, load_entry, load_registered, local_registry
+from models.adapt import Scope
 from models.cli import models
 from models.register import register_local
 
@@ -43,25 +35,30 @@ def adapted(models_dir: Path, name: str, scope: Scope | None) -> dict[str, objec
 
 def test_local_models_load_beside_shipped_ones(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
-    adapted(models_dir, "farm3-cam1", Scope(3, "gw-01/cam1"))
-    entry = load_entry("farm3-cam1", models_dir=models_dir)
+    adapted(models_dir, "farm3-cam1", Scope("F03", "gw-01/cam1"))
+    adapted(models_dir, "farm3", Scope("F03", None))
+    entry = load_registered("farm3-cam1", models_dir)
     assert entry.path == (models_dir / "farm3-cam1.onnx").resolve()
     assert entry.input_size == 640 and entry.conf == {"chicken": 0.5, "dead": 0.5}
-    assert entry.extra["scope"] == {"farm_id": 3, "camera": "gw-01/cam1"}
-    assert load_entry(models_dir=models_dir).name == load_entry().name  # default stays shipped
-    assert model_names(models_dir=models_dir)[-1] == "farm3-cam1"
+    assert entry.extra["scope"] == {"farm_id": "F03", "camera": "gw-01/cam1"}
+    assert load_registered(None, models_dir).name == load_entry().name  # default stays shipped
+    assert load_registered(load_entry().name, models_dir).name == load_entry().name
     with pytest.raises(RegistryError, match="farm3-cam1"):
-        load_entry("farm3-cam1")  # without the models dir it is unknown
+        load_registered("farm3-cam1", None)  # without the models dir it is unknown
+    with pytest.raises(RegistryError, match="'nope' is not in"):
+        load_registered("nope", models_dir)
     doc = json.loads(local_registry(models_dir).read_text())
-    assert doc["models"]["farm3-cam1"]["scope"] == {"farm_id": 3, "camera": "gw-01/cam1"}
+    assert list(doc["models"]) == ["farm3-cam1", "farm3"]  # registration order: the newest last
+    assert doc["models"]["farm3-cam1"]["scope"] == {"farm_id": "F03", "camera": "gw-01/cam1"}
+    assert "default" not in doc
 
 
 def test_sha256_of_a_local_model_is_checked(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
-    adapted(models_dir, "farm3", Scope(3, None))
+    adapted(models_dir, "farm3", Scope("F03", None))
     (models_dir / "farm3.onnx").write_bytes(b"not the model")
     with pytest.raises(RegistryError, match="sha256"):
-        load_entry("farm3", models_dir=models_dir)
+        load_registered("farm3", models_dir)
 
 
 def test_shipped_names_cannot_be_taken(tmp_path: Path) -> None:
@@ -70,32 +67,23 @@ def test_shipped_names_cannot_be_taken(tmp_path: Path) -> None:
     assert not local_registry(tmp_path).exists()
 
 
-def test_a_camera_gets_its_own_model_then_its_farms_then_the_default(tmp_path: Path) -> None:
+def test_registering_again_replaces_the_entry(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
-    adapted(models_dir, "farm3", Scope(3, None))
-    adapted(models_dir, "farm3-cam1", Scope(3, "gw-01/cam1"))
-    adapted(models_dir, "cam9", Scope(None, "gw-09/cam9"))
-    adapted(models_dir, "unscoped", None)
-    assert set(scopes(models_dir)) == {"farm3", "farm3-cam1", "cam9"}
-    assert model_for_camera(3, "gw-01/cam1", models_dir) == "farm3-cam1"
-    assert model_for_camera(3, "gw-01/cam2", models_dir) == "farm3"
-    assert model_for_camera(4, "gw-01/cam1", models_dir) is None  # another farm's camera key
-    assert model_for_camera(7, "gw-09/cam9", models_dir) == "cam9"
-    assert model_for_camera(None, "gw-02/cam1", models_dir) is None
-    assert model_for_camera(3, "gw-01/cam1", None) is None
-    adapted(models_dir, "farm3-cam1-v2", Scope(3, "gw-01/cam1"))
-    assert model_for_camera(3, "gw-01/cam1", models_dir) == "farm3-cam1-v2"  # the newer one
+    adapted(models_dir, "farm3", Scope("F03", None))
+    adapted(models_dir, "farm3", Scope("F03", "gw-01/cam2"))
+    doc = json.loads(local_registry(models_dir).read_text())
+    assert doc["models"]["farm3"]["scope"]["camera"] == "gw-01/cam2" and len(doc["models"]) == 1
 
 
 def test_a_broken_local_registry_is_named(tmp_path: Path) -> None:
     local_registry(tmp_path).write_text("{not json")
     with pytest.raises(RegistryError, match="not valid JSON"):
-        load_entry("farm3", models_dir=tmp_path)
+        load_registered("farm3", tmp_path)
 
 
 def test_eval_reads_the_models_dir_from_the_environment(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
-    adapted(models_dir, "farm3", Scope(3, None))
+    adapted(models_dir, "farm3", Scope("F03", None))
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
     (data / "data.yaml").write_text("names: {0: chicken, 1: dead}\n")

@@ -531,11 +531,13 @@ def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | 
               help="Serve it for this camera: <gateway_id>/<camera_id>, as the frames table names it.")
 @click.option("--imgsz", default=None, type=click.IntRange(160, 1920),
               help="Input size; default: the smallest keeping the farm's small birds 24 px across.")
+@click.option("--freeze", default=10, show_default=True, type=click.IntRange(0, 22),
+              help="Layers kept as they are (YOLOv8's backbone is the first 10; 0 trains all).")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
 def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
-              scope_farm: str | None, scope_camera: str | None, imgsz: int | None, models_dir: Path,
-              as_json: bool) -> None:
+              scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
+              models_dir: Path, as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
     and register it in the deployment's models directory."""
     from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
@@ -544,7 +546,7 @@ def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, 
         raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")
     scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
     spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
-                     minutes=minutes, scope=scope, imgsz=imgsz)
+                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze)
     try:
         check_spec(spec)
         require_training()

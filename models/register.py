@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,13 @@ def register_local(name: str, raw: dict[str, Any], models_dir: Path,
     if name in shipped_names(registry):
         raise RegistryError(f"{name!r} is a shipped model; choose another name")
     path = local_registry(models_dir)
-    doc = json.loads(path.read_text()) if path.exists() else {"models": {}}
-    doc["models"][name] = raw
     models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(path)
+    # Two adaptations finishing together must not lose one's entry: read-modify-write under a lock.
+    with (models_dir / ".registry.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        doc = json.loads(path.read_text()) if path.exists() else {"models": {}}
+        doc["models"].pop(name, None)  # re-registered: last in the file, as the newest
+        doc["models"][name] = raw
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(path)

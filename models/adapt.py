@@ -51,7 +51,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): not tuned on a test set
 MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this short side
 PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
-RESERVE_S = 60.0  # of the budget, kept for export and registration
+RESERVE_S = 90.0  # of the budget, kept for export, registration and the process start
 FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
 
 

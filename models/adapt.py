@@ -179,12 +179,15 @@ def _ultralytics_to_stderr() -> None:
 
 
 def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
-           seconds: float) -> Path:
+           deadline: float) -> Path:
+    """Train until `deadline` (time.monotonic()); ultralytics fits its schedule to the time left."""
     from models.train import TrainSpec, train
 
     _ultralytics_to_stderr()
+    seconds = max(deadline - time.monotonic(), 30.0)
     return train(TrainSpec(
-        data=data_yaml, out=out, model=str(start), epochs=1000, hours=max(seconds, 30.0) / 3600,
+        data=data_yaml, out=out, model=str(start), epochs=1000, hours=seconds / 3600,
+        stop_at=time.monotonic() + seconds,
         imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
         scale=0.5, warmup_epochs=0.5, freeze=spec.freeze, close_mosaic=2,
         overrides={"hsv_h": 0.02, "hsv_s": 0.7, "hsv_v": 0.5, "translate": 0.2, "degrees": 5.0,
@@ -217,19 +220,20 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
         pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
         unlabelled = []
+    deadline = started + budget - RESERVE_S
     if unlabelled:
-        left = budget - (time.monotonic() - started) - RESERVE_S
         data_yaml = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed)
-        best = _train(data_yaml, start, work / "r1-run", spec, imgsz, left * FIRST_ROUND_SHARE)
+        now = time.monotonic()
+        best = _train(data_yaml, start, work / "r1-run", spec, imgsz,
+                      now + (deadline - now) * FIRST_ROUND_SHARE)
         rounds += 1
         from models.train import export_onnx
 
         first = export_onnx(best, imgsz, work / "r1.onnx")
         pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
         start = best
-    left = budget - (time.monotonic() - started) - RESERVE_S
     data_yaml = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1)
-    best = _train(data_yaml, start, work / "r2-run", spec, imgsz, left)
+    best = _train(data_yaml, start, work / "r2-run", spec, imgsz, deadline)
     rounds += 1
     raw = _register(spec, base, best, imgsz, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,

@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class TrainSpec:
     freeze: int | None = None  # the first N layers stay as they are (YOLOv8's backbone: 10)
     close_mosaic: int = 3
     overrides: dict[str, Any] = field(default_factory=dict)  # more ultralytics arguments
+    # time.monotonic() by which training stops, between two batches: ultralytics' own `time`
+    # counts from after its setup (caching, model building), which a loaded machine makes long.
+    stop_at: float | None = None
 
 
 def _offline() -> None:
@@ -61,6 +65,14 @@ def _without_downloads_or_polars() -> None:
 
     trainer.check_amp = lambda model: True  # only reached when TrainSpec.amp is set
     setattr(trainer.BaseTrainer, "read_results_csv", _read_results_csv)  # noqa: B010
+
+
+def _stop_at(deadline: float) -> Any:
+    def stop(trainer: Any) -> None:
+        if time.monotonic() >= deadline:
+            trainer.stop = True  # ultralytics ends the epoch there, validates and saves
+
+    return stop
 
 
 def _read_results_csv(self: Any) -> dict[str, list[Any]]:
@@ -86,6 +98,8 @@ def train(spec: TrainSpec) -> Path:
     _without_downloads_or_polars()
 
     model = YOLO(spec.model)
+    if spec.stop_at is not None:
+        model.add_callback("on_train_batch_end", _stop_at(spec.stop_at))
     args: dict[str, Any] = dict(
         data=str(spec.data),
         epochs=spec.epochs,

@@ -31,6 +31,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 
 from cloud.detect import (
     REGISTRY,
@@ -163,8 +164,6 @@ def write_training_set(work: Path, labelled: Sequence[Labelled], extra: Sequence
         write_example(work / "val", f.name, f.image, f.classes, f.boxes, ".jpg")
     doc = {"path": str(work.resolve()), "train": "train/images", "val": "val/images",
            "names": dict(enumerate(CLASSES))}
-    import yaml
-
     (work / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return work / "data.yaml"
 
@@ -281,7 +280,9 @@ def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registr
         "classes": list(base.classes),
         "conf": dict.fromkeys(base.classes, ADAPTED_CONF),
         "iou": base.iou,
-        "source": f"{base.name} adapted by `models adapt` (backbone frozen, copy-paste, pseudo-labels)",
+        "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
+                   f"{spec.synthetic} copy-paste frames, {adapted['unlabelled']} pseudo-labelled, "
+                   f"first {spec.freeze} layers frozen, {imgsz} px"),
         "base": base.name,
         "adapted": adapted,
         "scope": (spec.scope or Scope()).to_json(),

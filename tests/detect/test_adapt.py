@@ -76,6 +76,23 @@ def test_synthesis_is_deterministic(tmp_path: Path) -> None:
     assert np.allclose(boxes, a[0].boxes, atol=0.01)
 
 
+def test_unlabelled_frames_get_the_boxes_a_model_is_sure_of(tmp_path: Path) -> None:
+    from models.adapt import pseudo_label, unlabelled_images
+
+    data = farm(tmp_path)
+    (data / "images" / "notes.txt").write_text("not an image")
+    paths = unlabelled_images(data, skip={"f0"})  # f0 is labelled already
+    assert [p.name for p in paths] == ["f1.png"]
+    assert unlabelled_images(data / "images", skip=set()) == sorted((data / "images").glob("f*.png"))
+
+    def detect(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([0]), np.array([[1.0, 2.0, 30.0, 40.0]])
+
+    frames = pseudo_label(paths, detect)
+    assert [f.name for f in frames] == ["pseudo-f1"]
+    assert frames[0].classes.tolist() == [0] and frames[0].image.shape == (360, 640, 3)
+
+
 def test_adapt_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     from models.cli import models
 

@@ -92,6 +92,11 @@ def test_unlabelled_frames_get_the_boxes_a_model_is_sure_of(tmp_path: Path) -> N
     assert [f.name for f in frames] == ["pseudo-f1"]
     assert frames[0].classes.tolist() == [0] and frames[0].image.shape == (360, 640, 3)
 
+    def sure_of_nothing(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0, np.int64), np.zeros((0, 4))
+
+    assert pseudo_label(paths, sure_of_nothing) == []  # not taught as background
+
 
 def test_adapt_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     from models.cli import models

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 
@@ -28,6 +30,24 @@ class FrameStore(Protocol):
     def put(self, data: bytes, sha256: str | None = None) -> StoredFrame: ...
 
     def read(self, path: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str  # as `put` returns it, so it compares with `frames.path`
+    size: int
+    modified: datetime
+
+
+@runtime_checkable
+class PrunableFrameStore(FrameStore, Protocol):
+    """A store whose files retention can list and delete (cloud/frames_retention.py)."""
+
+    def files(self) -> Iterator[StoredFile]: ...
+
+    def delete(self, path: str) -> bool:
+        """Remove one frame; False when it was already gone (retention runs are idempotent)."""
+        ...
 
 
 def frame_path(sha256: str) -> str:
@@ -63,6 +83,27 @@ class LocalFrameStore:
         if self.root.resolve() not in resolved.parents:
             raise ValueError(f"frame path escapes the store: {path!r}")
         return resolved.read_bytes()
+
+    def files(self) -> Iterator[StoredFile]:
+        for file in self.root.glob("*/*/*.jpg"):
+            if file.name.startswith(".tmp-"):
+                continue
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # deleted by a concurrent run
+                continue
+            yield StoredFile(file.relative_to(self.root).as_posix(), stat.st_size,
+                             datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def delete(self, path: str) -> bool:
+        resolved = (self.root / path).resolve()
+        if self.root.resolve() not in resolved.parents:
+            raise ValueError(f"frame path escapes the store: {path!r}")
+        try:
+            resolved.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 class S3FrameStore:
@@ -112,6 +153,30 @@ class S3FrameStore:
                 raise FileNotFoundError(path) from exc
             raise
         return body
+
+    def files(self) -> Iterator[StoredFile]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = str(item["Key"])
+                if key.endswith(".jpg"):
+                    yield StoredFile(f"s3://{self.bucket}/{key}", int(item["Size"]), item["LastModified"])
+
+    def delete(self, path: str) -> bool:
+        parts = urlsplit(path)
+        if parts.scheme != "s3" or parts.netloc != self.bucket:
+            raise ValueError(f"not a frame of bucket {self.bucket!r}: {path!r}")
+        from botocore.exceptions import ClientError
+
+        key = parts.path.lstrip("/")
+        try:  # S3's delete succeeds for a missing key: ask first, so the count is honest
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return True
 
 
 def open_frame_store(frames_dir: Path, s3_url: str | None = None, s3_endpoint: str | None = None) -> FrameStore:

@@ -18,6 +18,7 @@ GROUPS = {
     "models": "models.cli:models",
     "bench": "fuhuiyang.commands.bench:bench",
     "alerts": "fuhuiyang.commands.alerts:alerts",
+    "records": "fuhuiyang.commands.records:records",
     "demo": "fuhuiyang.demo:demo",
 }
 

@@ -131,8 +131,10 @@ def place_label(farm: str | None, house: str | None, lang: str = "zh-CN") -> str
     return f"{farm}{house}号舍" if house.isdigit() else f"{farm}{house}"
 
 
-def render(msg: MessageInput, lang: str = "zh-CN", reply_hint: bool = True) -> str:
-    """The SMS/app text for one alert."""
+def render(
+    msg: MessageInput, lang: str = "zh-CN", reply_hint: bool = True, reply_code: str | None = None
+) -> str:
+    """The SMS/app text for one alert; `reply_code` is the code a reply quotes to acknowledge."""
     en = _is_en(lang)
     i = 1 if en else 0
     template = TEMPLATES.get(msg.kind, ("{kind}", "{kind}"))[i]
@@ -147,7 +149,8 @@ def render(msg: MessageInput, lang: str = "zh-CN", reply_hint: bool = True) -> s
     if advice:
         parts.append((" " if en else "") + advice)
     if reply_hint:
-        parts.append((" " if en else "") + REPLY_HINT[i])
+        hint = REPLY_HINT[i] if reply_code is None else REPLY_HINT[i].replace("1", reply_code, 1)
+        parts.append((" " if en else "") + hint)
     return "".join(parts)
 
 
@@ -184,6 +187,11 @@ def _is_en(lang: str) -> bool:
     if lang not in LANGS and not lang.startswith(("en", "zh")):
         raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGS)}")
     return lang.startswith("en")
+
+
+def message_fields(msg: MessageInput) -> dict[str, Any]:
+    """The values an alert's text is made of (numbers formatted), by field name."""
+    return _fields(msg)
 
 
 def _fields(msg: MessageInput) -> dict[str, Any]:

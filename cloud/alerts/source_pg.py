@@ -64,16 +64,37 @@ def load_flocks(conn: psycopg.Connection, start: date, end: date) -> list[FlockR
     return [FlockRow(*row) for row in rows]
 
 
+def load_flock(conn: psycopg.Connection, flock_id: str) -> FlockRow | None:
+    row = conn.execute(
+        """SELECT fl.id, h.farm_id, fl.house_id, fl.breed, fl.placed_on, fl.birds_placed, fl.ended_on
+           FROM flocks fl JOIN houses h ON h.id = fl.house_id WHERE fl.id = %s""",
+        (flock_id,),
+    ).fetchone()
+    return None if row is None else FlockRow(*row)
+
+
 def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> FlockHistory:
-    """Farmer records first; sensor water, scale summaries and mortality records fill gaps."""
+    """The flock's days as the rules judge them."""
+    # Impossible values become questions to the farmer and stay out of every baseline.
+    return screen(flock_context(flock), load_records(conn, flock, until, tz))
+
+
+def flock_context(flock: FlockRow) -> FlockContext:
+    return FlockContext(flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on)
+
+
+def load_records(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str) -> list[DailyRecord]:
+    """Farmer records first (entered or imported from the farm's book); sensor water, scale
+    summaries and mortality records fill gaps."""
     last = min(until, flock.ended_on or until)
     days: dict[date, dict[str, float | int | None]] = defaultdict(dict)
-    for day, deaths, feed, water, eggs in conn.execute(
-        """SELECT day, deaths, feed_kg, water_l, eggs FROM daily_records
-           WHERE flock_id = %s AND day BETWEEN %s AND %s""",
+    for day, deaths, feed, water, eggs, birds, weight, uniformity in conn.execute(
+        """SELECT day, deaths, feed_kg, water_l, eggs, birds, mean_weight_g, uniformity_pct
+           FROM daily_records WHERE flock_id = %s AND day BETWEEN %s AND %s""",
         (flock.flock, flock.placed_on, last),
     ).fetchall():
-        days[day].update(deaths=deaths, feed_kg=feed, water_l=water, eggs=eggs)
+        days[day].update(deaths=deaths, feed_kg=feed, water_l=water, eggs=eggs, birds=birds,
+                         mean_weight_g=weight, uniformity_pct=uniformity)
     lo, hi = _local_bounds(flock.placed_on, last, tz)
     for day, total in conn.execute(
         """SELECT (bucket AT TIME ZONE %s)::date, sum FROM env_daily
@@ -87,6 +108,7 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
            WHERE house_id = %s AND day BETWEEN %s AND %s GROUP BY day""",
         (flock.house, flock.placed_on, last),
     ).fetchall():
+        # The scale weighs far more birds than a farmer's sample: its figure wins where both exist.
         days[day].update(mean_weight_g=float(mean), uniformity_pct=float(uniformity))
     # The farmer's count and the camera's sightings are the same birds seen twice (the camera
     # sees part of the house): a day's deaths are the larger of the two, never their sum.
@@ -102,10 +124,11 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         if days[day].get("deaths") is None:
             days[day]["deaths"] = int(count)
     end_read(conn)
-    records = [
+    return [
         DailyRecord(
             day=day,
             deaths=int(v.get("deaths") or 0),
+            birds=None if v.get("birds") is None else int(v["birds"] or 0),
             water_l=_f(v.get("water_l")),
             feed_kg=_f(v.get("feed_kg")),
             mean_weight_g=_f(v.get("mean_weight_g")),
@@ -114,11 +137,6 @@ def load_history(conn: psycopg.Connection, flock: FlockRow, until: date, tz: str
         )
         for day, v in sorted(days.items())
     ]
-    context = FlockContext(
-        flock.farm, flock.house, flock.birds_placed, flock.breed, flock.placed_on
-    )
-    # Impossible values become questions to the farmer and stay out of every baseline.
-    return screen(context, records)
 
 
 def load_environment(

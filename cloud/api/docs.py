@@ -1,19 +1,24 @@
-"""Interactive API docs (Swagger UI) served from the vendored swagger-ui-bundle package: no CDN."""
+"""Interactive API docs: Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes), vendored.
+
+Served from `swagger_ui/` (swagger-ui-dist 5.35.0, Apache-2.0, LICENSE beside it): no CDN, and
+nothing fetched at run time. Swagger UI 4, as the swagger-ui-bundle package ships, cannot
+render a 3.1 document.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+SWAGGER_UI = Path(__file__).with_name("swagger_ui")
+
 
 def install(app: FastAPI) -> None:
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # docs UI optional; /openapi.json is always served
-        return
-    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+    app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

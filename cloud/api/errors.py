@@ -18,11 +18,22 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 
 
 class ApiError(Exception):
+    """`message` is English; `zh` is the same in Chinese, for people (pages, zh Accept-Language)."""
+
     def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, zh: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
         self.headers = headers
+        self.zh = zh
+
+    def message_for(self, lang: str) -> str:
+        return self.zh if lang.startswith("zh") and self.zh else self.message
+
+
+def invalid(zh: str, en: str, details: Any = None) -> ApiError:
+    """A 422 for input a person typed, said in both languages."""
+    return ApiError(422, "invalid", en, details, zh=zh)
 
 
 def not_found(entity: str, entity_id: object) -> ApiError:
@@ -43,20 +54,26 @@ def _json_safe(errors: list[Any]) -> list[dict[str, Any]]:
             for e in errors]
 
 
+def _api_lang(request: Request) -> str:
+    # Scripts get English unless they ask; people's pages take their language from the page.
+    return "zh-CN" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+
+
 def install(app: FastAPI, html_handler: Any = None) -> None:
-    """Register handlers; `html_handler(request, status, message)` answers browser pages."""
+    """Register handlers; `html_handler(request, status, message, exc)` answers browser pages."""
 
     def respond(request: Request, status: int, code: str, message: str, details: Any = None,
-                headers: dict[str, str] | None = None) -> Any:
+                headers: dict[str, str] | None = None, exc: ApiError | None = None) -> Any:
         if html_handler is not None and not request.url.path.startswith("/api"):
-            page = html_handler(request, status, message)
+            page = html_handler(request, status, message, exc)
             if page is not None:
                 return page
         return JSONResponse(body(code, message, details), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Any:
-        return respond(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return respond(request, exc.status, exc.code, exc.message_for(_api_lang(request)), exc.details,
+                       exc.headers, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:

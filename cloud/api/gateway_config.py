@@ -34,11 +34,9 @@ def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for key in sorted(set(old) | set(new), key=str):
             sub = f"{path}.{key}" if path else str(key)
-            if key not in old:
-                out.append({"path": sub, "old": None, "new": new[key]})
-            elif key not in new:
-                out.append({"path": sub, "old": old[key], "new": None})
-            else:
-                out.extend(diff(old[key], new[key], sub))
+            # A section added or removed whole is still told leaf by leaf.
+            before = old.get(key, {} if isinstance(new.get(key), dict) else None)
+            after = new.get(key, {} if isinstance(old.get(key), dict) else None)
+            out.extend(diff(before, after, sub))
         return out
     return [] if old == new else [{"path": path or "(top)", "old": old, "new": new}]

@@ -38,7 +38,7 @@ class LockedOut(ApiError):
     def __init__(self, retry_after: timedelta) -> None:
         seconds = max(1, math.ceil(retry_after.total_seconds()))
         super().__init__(429, "too_many_attempts", f"too many failed logins; try again in {seconds} s",
-                         headers={"Retry-After": str(seconds)})
+                         headers={"Retry-After": str(seconds)}, zh=f"失败次数太多，请 {seconds} 秒后再试")
         self.retry_after_s = seconds
 
 

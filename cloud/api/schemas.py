@@ -95,6 +95,15 @@ class PhoneChange(_In):
     phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{3,31}$")]
 
 
+class SmsCodeRequest(_In):
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{6,31}$")]
+
+
+class SmsSignIn(_In):
+    phone: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 -]{6,31}$")]
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class PhoneCode(_In):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
@@ -186,9 +195,11 @@ class FlockIn(_In):
 
 
 class FlockPatch(_In):
-    clearable = frozenset({"birds_now", "ended_on"})
+    """Birds alive is derived from the placement and the daily records, so it is not patched."""
 
-    birds_now: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    clearable = frozenset({"ended_on"})
+
+    birds_placed: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     ended_on: date | None = None
 
 
@@ -304,6 +315,11 @@ class DailyRecordOut(BaseModel):
     feed_kg: float | None
     water_l: float | None
     eggs: int | None
+    # What a farm's imported book adds (issue 24); None on days entered in the app.
+    birds: int | None = None
+    mean_weight_g: float | None = None
+    uniformity_pct: float | None = None
+    source: Literal["app", "import"] = "app"
     entered_by: int | None
     entered_at: datetime
 

@@ -2,7 +2,8 @@
 
 A farmer hears about the farms in their scope (and the farms they own); technicians and
 programme staff about everything under a region in their scope, at any level above the farm.
-Users without a phone number or inactive ones get no SMS.
+Users without a phone number or inactive ones get no SMS, nor those whose number the SMS
+provider refused (until the number is changed: cloud/db/migrations/0013_sms_templates.sql).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ WITH RECURSIVE up(id, parent_id) AS (
     SELECT r.id, r.parent_id FROM regions r JOIN up ON r.id = up.parent_id)
 SELECT DISTINCT u.id, u.phone, u.locale
 FROM users u LEFT JOIN user_scopes s ON s.user_id = u.id
-WHERE u.role = %(role)s AND u.active AND coalesce(u.phone, '') <> ''
+WHERE u.role = %(role)s AND u.active AND coalesce(u.phone, '') <> '' AND u.phone_refused_at IS NULL
   AND ((%(farm)s IS NOT NULL AND s.farm_id = %(farm)s)
        OR s.region_id IN (SELECT id FROM up)
        OR u.id = (SELECT owner_user_id FROM farms WHERE id = %(farm)s))

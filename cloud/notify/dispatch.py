@@ -38,10 +38,13 @@ from cloud.notify.budget import (
     local_day,
 )
 from cloud.notify.ledger import BudgetEntry, BudgetLedger, MemoryLedger
-from cloud.notify.outbox import Outbox, OutMessage
+from cloud.notify.outbox import REPLY_WINDOW, Outbox, OutMessage
 from cloud.notify.pacing import Pacing, earliest_send
 from cloud.notify.recipients import Directory, Recipient
 from cloud.notify.segments import count_segments
+from cloud.notify.templates import RenderedSms, render_alert, render_digest_sms, reply_code
+
+DEFAULT_SIGN = "富慧养"  # the SMS signature (2-12 characters, approved with the provider)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Dispatcher:
         ledger: BudgetLedger | None = None,
         budgets: Mapping[Audience, RoleBudget] = DEFAULT_BUDGETS,
         utc_offset_h: float = 8.0,  # the programme's local time: budget days and digest hour
+        sign_name: str = DEFAULT_SIGN,
     ) -> None:
         self.directory = directory
         self.outbox = outbox
@@ -77,6 +81,7 @@ class Dispatcher:
         self.ledger: BudgetLedger = ledger if ledger is not None else MemoryLedger()
         self.budgets = budgets
         self.utc_offset_h = utc_offset_h
+        self.sign_name = sign_name
         self._last_alert: dict[str, str] = {}  # phone -> alert id last texted (for "1" replies)
         self.covered = 0
 
@@ -108,7 +113,8 @@ class Dispatcher:
             key = f"{note.dedup_key}:{recipient.id}"
             if self.ledger.get(key) is not None or self.outbox.store.get(key) is not None:
                 continue  # a replay of the same notification: already decided
-            text, line, same, kind = self._texts(note, alert, recipient, farm)
+            code = self._reply_code(alert, recipient, now) if alert is not None else None
+            text, line, same, kind, sms = self._texts(note, alert, recipient, farm, code)
             if covered:
                 decision = Decision(Action.SUPPRESSED, "covered by a live suspected-disease alert")
             else:
@@ -121,26 +127,44 @@ class Dispatcher:
             if decision.action is not Action.SENT:
                 log.info("SMS %s %s: %s", key, decision.action.value, decision.reason)
                 continue
-            queued = self._enqueue(note, recipient, text, kind, now)
+            queued = self._enqueue(note, recipient, text, kind, now, sms)
             if queued is not None:
                 out.append(queued)
                 if alert is not None:
                     self._last_alert[recipient.phone] = alert.id
         return out
 
+    def _reply_code(self, alert: Alert, recipient: Recipient, now: datetime) -> str:
+        """The alert's code for this phone: the one it already has, or a free one."""
+        in_use = self.outbox.store.reply_codes(recipient.phone, now - REPLY_WINDOW)
+        for code, alert_id in in_use.items():
+            if alert_id == alert.id:
+                return code
+        return reply_code(alert.id, in_use)
+
     def _texts(
-        self, note: Notify, alert: Alert | None, recipient: Recipient, farm: str | None
-    ) -> tuple[str, str, str, str]:
-        """(SMS text, digest line, condition, kind) for one person."""
+        self, note: Notify, alert: Alert | None, recipient: Recipient, farm: str | None,
+        code: str | None,
+    ) -> tuple[str, str, str, str, RenderedSms]:
+        """(SMS text, digest line, condition, kind, template call) for one person.
+
+        The text is the approved template filled in (zh-CN); an English reader gets the English
+        text through gateways that take free text, and the template on mainland providers.
+        """
         if alert is None:  # the engine's storm digest
             place = self.place(AlertKey(farm, None, "digest"), recipient.lang) if farm else ""
             text = render_digest(note.suppressed, place, recipient.lang)
-            return text, text.split("】", 1)[-1], f"storm:{note.scope}", "digest"
+            sms = render_digest_sms(note.suppressed, place, self.sign_name)
+            return text, text.split("】", 1)[-1], f"storm:{note.scope}", "digest", sms
         region_label = self.region_name(alert.key.region) if alert.key.region else None
         msg = MessageInput.from_finding(alert.last, self.place(alert.key, recipient.lang), region_label)
         msg = replace(msg, severity=note.severity)
         same = condition(alert.key, recipient.audience)
-        return render(msg, recipient.lang), render_line(msg, recipient.lang), same, alert.key.type
+        zh = msg if recipient.lang.startswith("zh") else replace(
+            msg, place=self.place(alert.key, "zh-CN"), region=region_label)
+        sms = render_alert(zh, code or "0000", self.sign_name)
+        text = _localised(render(msg, recipient.lang, reply_code=code), sms, recipient)
+        return text, render_line(msg, recipient.lang), same, alert.key.type, sms
 
     def _decide(
         self, note: Notify, recipient: Recipient, same: str, kind: str, now: datetime
@@ -179,14 +203,19 @@ class Dispatcher:
                 continue
             self.ledger.close_digest(keys, digest, Action.HELD, None)
             first = due[0]
-            text = render_daily(_distinct(e.line for e in due), first.lang)
-            queued = self._enqueue_digest(digest, first, text, max(e.severity for e in due), now)
+            lines = _distinct(e.line for e in due)
+            sms = render_digest_sms(len(lines), _place_of(first.line), self.sign_name)
+            # The day's lines for gateways that take free text; mainland providers send the
+            # approved digest template instead (the outbox records what went out).
+            text = render_daily(lines, first.lang)
+            queued = self._enqueue_digest(digest, first, text, max(e.severity for e in due), now, sms)
             if queued is not None:
                 out.append(queued)
         return out
 
     def _enqueue_digest(
-        self, key: str, entry: BudgetEntry, text: str, severity: Severity, now: datetime
+        self, key: str, entry: BudgetEntry, text: str, severity: Severity, now: datetime,
+        sms: RenderedSms,
     ) -> OutMessage | None:
         if self.outbox.store.get(key) is not None:
             return None
@@ -206,6 +235,8 @@ class Dispatcher:
             lang=entry.lang,
             kind="digest",
             cost=round(segments * self.price_per_segment, 4),
+            template=sms.template,
+            params=sms.params,
         )
         return message if self.outbox.enqueue(message) else None
 
@@ -221,7 +252,8 @@ class Dispatcher:
         return False
 
     def _enqueue(
-        self, note: Notify, recipient: Recipient, text: str, kind: str, now: datetime
+        self, note: Notify, recipient: Recipient, text: str, kind: str, now: datetime,
+        sms: RenderedSms,
     ) -> OutMessage | None:
         key = f"{note.dedup_key}:{recipient.id}"
         planned = self.outbox.store.scheduled_for(recipient.id, now - timedelta(days=1))
@@ -241,6 +273,9 @@ class Dispatcher:
             lang=recipient.lang,
             kind=kind,
             cost=round(segments * self.price_per_segment, 4),
+            template=sms.template,
+            params=sms.params,
+            reply_code=sms.reply_code,
         )
         if why:
             log.info("SMS %s deferred to %s (%s)", key, send_at.isoformat(), why)
@@ -248,6 +283,18 @@ class Dispatcher:
 
 
 _MIDNIGHT = RoleBudget(Severity.CRITICAL, 0, time(0, 0))  # "today" for the per-day count
+
+
+def _localised(text: str, sms: RenderedSms, recipient: Recipient) -> str:
+    return sms.text if recipient.lang.startswith("zh") else text
+
+
+def _place_of(line: str) -> str:
+    """The place a digest line names ("李家坪鸡场2号舍：舍温…" -> "李家坪鸡场2号舍")."""
+    for sep in ("：", ": "):
+        if sep in line:
+            return line.split(sep, 1)[0]
+    return ""
 
 
 def _distinct(lines: Iterable[str]) -> list[str]:

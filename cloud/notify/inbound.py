@@ -3,7 +3,8 @@
 - generic gateway: HMAC-SHA256 over "<timestamp>.<body>" in `X-Fuhuiyang-Signature:
   sha256=<hex>` with `X-Fuhuiyang-Timestamp` (unix seconds, 5-minute window against replay);
 - Twilio: `X-Twilio-Signature` (HMAC-SHA1 of URL + sorted form fields, base64);
-- Aliyun report/up-message push: a shared token (Aliyun's HTTP push is unsigned). The token
+- Aliyun report/up-message push and Tencent Cloud SMS status/reply callbacks: a shared token
+  (neither provider signs its HTTP push). The token
   travels as the password of HTTP Basic credentials (callback URL
   `https://aliyun:<token>@host/api/v1/webhooks/sms/aliyun`, which clients send as an
   Authorization header) or in `X-Fuhuiyang-Token` from a proxy; never in the path, so never in
@@ -30,6 +31,7 @@ from typing import Any
 
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.notify.dispatch import Dispatcher
+from cloud.notify.templates import code_in_reply
 
 MAX_BODY = 64 * 1024
 SIGNATURE_HEADER = "x-fuhuiyang-signature"
@@ -62,8 +64,13 @@ class Reply:
     at: datetime | None = None
 
     @property
+    def code(self) -> str | None:
+        """The reply code quoted ("4821", "回复4821确认"): names the alert without a message id."""
+        return code_in_reply(self.text)
+
+    @property
     def acknowledges(self) -> bool:
-        return is_acknowledgement(self.text)
+        return self.code is not None or is_acknowledgement(self.text)
 
 
 Inbound = Receipt | Reply
@@ -240,13 +247,50 @@ def parse_aliyun(body: bytes, token: str | None, expected_token: str) -> list[In
     return out
 
 
+def parse_tencent(body: bytes, token: str | None, expected_token: str) -> list[Inbound]:
+    """Tencent Cloud SMS callbacks: delivery status (a JSON array) or a reply (one object)."""
+    _check_size(body)
+    if not token or not hmac.compare_digest(token.encode(), expected_token.encode()):
+        raise WebhookError(401, "bad_token", "callback token missing or wrong")
+    data = _load_json(body)
+    _refuse_nul(data)
+    if isinstance(data, dict):  # a reply
+        where = "reply"
+        stamp = data.get("time")
+        if not isinstance(stamp, int) or isinstance(stamp, bool):
+            raise WebhookError(400, "invalid", "reply: time must be unix seconds")
+        return [Reply(phone=_text(data, "mobile", where), text=str(data.get("text", "")),
+                      at=datetime.fromtimestamp(stamp, UTC))]
+    if not isinstance(data, list):
+        raise WebhookError(400, "invalid", "Tencent pushes a JSON array or object")
+    out: list[Inbound] = []
+    for i, item in enumerate(data):
+        where = f"item {i}"
+        if not isinstance(item, dict):
+            raise WebhookError(400, "invalid", f"{where} is not an object")
+        status = _text(item, "report_status", where)
+        if status not in ("SUCCESS", "FAIL"):
+            raise WebhookError(400, "invalid", f"{where}: report_status must be SUCCESS or FAIL")
+        out.append(Receipt(
+            provider_id=_text(item, "sid", where),
+            delivered=status == "SUCCESS",
+            at=_aliyun_time(item.get("user_receive_time"), where),
+            error=None if status == "SUCCESS" else str(item.get("errmsg", ""))[:200],
+        ))
+    return out
+
+
 def apply_reply(
     reply: Reply, dispatcher: Dispatcher, engine: AlertEngine, now: datetime
 ) -> str | None:
-    """Acknowledge the alert last texted to this phone; returns its id, or None."""
+    """Acknowledge the alert the reply names by its code (matched by phone, code and time),
+    or, for a bare "1"/"收到", the alert last texted to this phone; returns its id, or None."""
     if not reply.acknowledges:
         return None
-    alert_id = dispatcher.last_alert_for(reply.phone)
+    if reply.code is not None:
+        alert_id = dispatcher.outbox.store.alert_for_reply(reply.phone, reply.code, reply.at or now)
+    else:
+        alert_id = dispatcher.last_alert_for(reply.phone)
     if alert_id is None:
         return None
     engine.acknowledge(alert_id, by=f"sms:{reply.phone}", at=reply.at or now)

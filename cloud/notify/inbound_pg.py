@@ -33,7 +33,7 @@ def last_alert_texted(conn: psycopg.Connection, phone: str) -> str | None:
     """The alert (uid) of the latest SMS that reached this phone."""
     row = conn.execute(
         """SELECT a.evidence->>'uid' FROM notifications n JOIN alerts a ON a.id = n.alert_id
-           WHERE n.recipient = %s AND n.state IN ('sent', 'delivered')
+           WHERE right(n.recipient, 11) = right(%s, 11) AND n.state IN ('sent', 'delivered')
            ORDER BY n.sent_at DESC NULLS LAST, n.id DESC LIMIT 1""",
         (phone,),
     ).fetchone()
@@ -71,7 +71,18 @@ def _reply(
         )
         outcome.counters["reply_other"] += 1
         return
-    alert_id = last_alert_texted(conn, reply.phone)
+    if reply.code is not None:  # matched by phone, code and time: no message id needed
+        alert_id = PgOutboxStore(conn).alert_for_reply(reply.phone, reply.code, reply.at or now)
+        if alert_id is None:
+            conn.execute(
+                "INSERT INTO audit_log (action, entity, entity_id, detail) VALUES ('sms_reply', 'phone', %s, %s)",
+                (reply.phone, Jsonb({"text": reply.text[:500], "at": (reply.at or now).isoformat(),
+                                     "unmatched_code": reply.code})),
+            )
+            outcome.counters["reply_code_unknown"] += 1
+            return
+    else:
+        alert_id = last_alert_texted(conn, reply.phone)
     if alert_id is None:
         outcome.counters["reply_no_alert"] += 1
         return

@@ -2,7 +2,9 @@
 
 pending --send ok--> sent --receipt--> delivered
    |  \\--transient error--> pending (attempts+1, next try after backoff)
-   |   \\--permanent error / too old--> failed
+   |  \\--provider's per-number limit--> pending (next try when its window opens)
+   |   \\--permanent error / too old--> failed (a template or number refusal is recorded
+   |                                      for an operator: cloud/notify/refusals.py)
    \\--alert resolved before sending--> cancelled
 
 The message key is the idempotency key: enqueueing the same key twice is a no-op, and the
@@ -21,7 +23,18 @@ from enum import StrEnum
 from typing import Protocol
 
 from cloud.alerts.model import Severity
-from cloud.notify.providers import PermanentSendError, SmsProvider, TransientSendError
+from cloud.notify.provider_pacing import SentSms, provider_day_start, provider_wait
+from cloud.notify.providers import (
+    PermanentSendError,
+    RateLimitedSendError,
+    SmsProvider,
+    SmsRequest,
+    TemplateSmsProvider,
+    TransientSendError,
+)
+from cloud.notify.refusals import MemoryRefusalLog, RefusalLog
+from cloud.notify.segments import count_segments
+from cloud.notify.templates import template_text
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,17 @@ class OutMessage:
     provider: str | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
+    template: str | None = None  # the approved template (cloud/notify/templates.py) and its values
+    params: dict[str, str] = field(default_factory=dict)
+    reply_code: str | None = None  # quoted by a reply to acknowledge the alert
+
+
+REPLY_WINDOW = timedelta(days=7)  # a reply code names one alert per phone for a week
+
+
+def same_phone(a: str, b: str) -> bool:
+    """"+8613800000001" and "13800000001" are one phone (Aliyun pushes numbers without +86)."""
+    return a[-11:] == b[-11:]
 
 
 class OutboxStore(Protocol):
@@ -74,6 +98,19 @@ class OutboxStore(Protocol):
 
     def scheduled_for(self, recipient: str, since: datetime) -> list[datetime]:
         """Planned or past send times for a recipient (rate limiting)."""
+        ...
+
+    def sent_to(self, phone: str, since: datetime) -> list[SentSms]:
+        """SMS the provider accepted for this phone since then (the provider's limits)."""
+        ...
+
+    def reply_codes(self, phone: str, since: datetime) -> dict[str, str]:
+        """Reply code -> alert id of the messages to this phone since then."""
+        ...
+
+    def alert_for_reply(self, phone: str, code: str, at: datetime) -> str | None:
+        """The alert whose message to this phone, sent before `at` and within the reply
+        window, carried this code: the reply's match by content and time."""
         ...
 
 
@@ -124,6 +161,34 @@ class MemoryOutboxStore:
             and (m.sent_at or m.not_before) >= since
         ]
 
+    def sent_to(self, phone: str, since: datetime) -> list[SentSms]:
+        return [
+            SentSms(m.sent_at, m.template, m.text)
+            for m in self.messages.values()
+            if m.sent_at is not None
+            and m.sent_at >= since
+            and m.state in (OutState.SENT, OutState.DELIVERED)
+            and same_phone(m.phone, phone)
+        ]
+
+    def reply_codes(self, phone: str, since: datetime) -> dict[str, str]:
+        return {
+            m.reply_code: m.alert_id
+            for m in sorted(self.messages.values(), key=lambda m: m.created_at)
+            if m.reply_code and m.created_at >= since and same_phone(m.phone, phone)
+        }
+
+    def alert_for_reply(self, phone: str, code: str, at: datetime) -> str | None:
+        found = [
+            m
+            for m in self.messages.values()
+            if m.reply_code == code
+            and m.sent_at is not None
+            and at - REPLY_WINDOW <= m.sent_at <= at
+            and same_phone(m.phone, phone)
+        ]
+        return max(found, key=lambda m: m.sent_at or at).alert_id if found else None
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -149,6 +214,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    paced: int = 0  # held back by the provider's per-number limits, before or after a refusal
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -160,9 +226,11 @@ class Outbox:
         backoff: Backoff | None = None,
         max_age: timedelta = timedelta(hours=24),
         batch: int = 50,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
+        self.refusals: RefusalLog = refusals if refusals is not None else MemoryRefusalLog()
         self.backoff = backoff or Backoff()
         self.max_age = max_age
         self.batch = batch
@@ -184,10 +252,25 @@ class Outbox:
         if now - message.created_at > self.max_age:
             self._fail(message, "too old to be useful", report)
             return
+        if self._paced(message, now, report):
+            return
         message.attempts += 1
         message.provider = self.provider.name
         try:
-            provider_id = self.provider.send(message.phone, message.text, message.key)
+            provider_id = self._send(message)
+        except RateLimitedSendError as exc:
+            # The provider's per-number window: not an outage, no backoff, no operator.
+            message.last_error = exc.detail
+            message.not_before = (
+                provider_day_start(now) + timedelta(days=1, minutes=1)
+                if exc.next_day
+                else now + (exc.retry_after or self.backoff.first)
+            )
+            report.paced += 1
+            report.errors[exc.code or "rate_limited"] += 1
+            self.counters["rate_limited"] += 1
+            self.store.save(message)
+            return
         except TransientSendError as exc:
             message.last_error = exc.detail
             message.not_before = now + self.backoff.delay(
@@ -207,6 +290,8 @@ class Outbox:
             return
         except PermanentSendError as exc:
             self._fail(message, exc.detail, report)
+            report.errors[exc.code or exc.cause] += 1
+            self.refusals.record(message, exc, now)
             return
         except (
             Exception
@@ -225,6 +310,14 @@ class Outbox:
         if self._provider_down:
             self._provider_down = False
             log.warning("SMS provider %s is back", self.provider.name)
+        if message.template and isinstance(self.provider, TemplateSmsProvider):
+            # Record what the provider sent: its signature and the approved template filled in.
+            sent = template_text(self.provider.sign_name, message.template, message.params)
+            if sent and sent != message.text:
+                segments = count_segments(sent).count
+                if message.segments:
+                    message.cost = round(message.cost * segments / message.segments, 4)
+                message.text, message.segments = sent, segments
         message.state = OutState.SENT
         message.provider_id = provider_id
         message.sent_at = now
@@ -233,6 +326,32 @@ class Outbox:
         self.counters["sent"] += 1
         self.counters["segments"] += message.segments
         self.store.save(message)
+
+    def _send(self, message: OutMessage) -> str:
+        provider = self.provider
+        if message.template and isinstance(provider, TemplateSmsProvider):
+            request = SmsRequest(
+                message.phone, message.text, message.key, message.template, message.params
+            )
+            return provider.send_template(request)
+        return provider.send(message.phone, message.text, message.key)
+
+    def _paced(self, message: OutMessage, now: datetime, report: DeliveryReport) -> bool:
+        """Hold a message the provider would refuse for its per-number limits."""
+        limits = getattr(self.provider, "limits", None)
+        if limits is None:
+            return False
+        history = self.store.sent_to(message.phone, now - timedelta(days=1, hours=1))
+        wait = provider_wait(limits, history, message.template, message.text, now)
+        if wait is None:
+            return False
+        message.not_before, why = wait
+        report.paced += 1
+        self.counters["provider_paced"] += 1
+        log.info("SMS %s waits until %s (%s, %s)", message.key, message.not_before.isoformat(),
+                 self.provider.name, why)
+        self.store.save(message)
+        return True
 
     def _fail(self, message: OutMessage, why: str, report: DeliveryReport) -> None:
         message.state = OutState.FAILED

@@ -16,17 +16,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from cloud.alerts.model import Severity
 from cloud.db.transactions import end_read
-from cloud.notify.outbox import OutMessage, OutState
+from cloud.notify.outbox import REPLY_WINDOW, OutMessage, OutState
+from cloud.notify.provider_pacing import SentSms
 
 LEASE = timedelta(minutes=5)
 _STATE_TO_DB = {OutState.CANCELLED: "suppressed"}
 _STATE_FROM_DB = {"suppressed": OutState.CANCELLED, "sending": OutState.PENDING}
 _SELECT = """SELECT n.idempotency_key, a.evidence->>'uid', n.user_id, n.recipient, n.body, n.template,
     n.created_at, n.next_attempt_at, n.segments, n.locale, n.cost, n.state, n.attempts, n.last_error,
-    n.provider_message_id, n.provider, n.sent_at, n.delivered_at
+    n.provider_message_id, n.provider, n.sent_at, n.delivered_at, n.sms_template, n.params, n.reply_code
   FROM notifications n LEFT JOIN alerts a ON a.id = n.alert_id"""
 
 
@@ -39,9 +41,10 @@ class PgOutboxStore:
         with self.conn.transaction():
             cur = self.conn.execute(
                 """INSERT INTO notifications (alert_id, channel, recipient, user_id, locale, template, body,
-                       segments, cost, state, attempts, next_attempt_at, idempotency_key, created_at)
+                       segments, cost, state, attempts, next_attempt_at, idempotency_key, created_at,
+                       sms_template, params, reply_code)
                    VALUES ((SELECT id FROM alerts WHERE evidence->>'uid' = %s LIMIT 1), 'sms', %s, %s, %s,
-                       %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                       %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (idempotency_key) DO NOTHING""",
                 (
                     message.alert_id,
@@ -57,6 +60,9 @@ class PgOutboxStore:
                     message.not_before,
                     message.key,
                     message.created_at,
+                    message.template,
+                    Jsonb(message.params) if message.template else None,
+                    message.reply_code,
                 ),
             )
             return cur.rowcount == 1
@@ -88,7 +94,8 @@ class PgOutboxStore:
         with self.conn.transaction():
             self.conn.execute(
                 """UPDATE notifications SET state = %s, attempts = %s, next_attempt_at = %s, last_error = %s,
-                       provider = %s, provider_message_id = %s, sent_at = %s, delivered_at = %s
+                       provider = %s, provider_message_id = %s, sent_at = %s, delivered_at = %s,
+                       body = %s, segments = %s, cost = %s
                    WHERE idempotency_key = %s""",
                 (
                     _STATE_TO_DB.get(message.state, message.state.value),
@@ -99,6 +106,9 @@ class PgOutboxStore:
                     message.provider_id,
                     message.sent_at,
                     message.delivered_at,
+                    message.text,
+                    message.segments,
+                    message.cost,
                     message.key,
                 ),
             )
@@ -122,6 +132,38 @@ class PgOutboxStore:
         ).fetchall()
         self._end_read()
         return [r[0] for r in rows]
+
+    def sent_to(self, phone: str, since: datetime) -> list[SentSms]:
+        rows = self.conn.execute(
+            """SELECT sent_at, sms_template, body FROM notifications
+               WHERE right(recipient, 11) = right(%s, 11) AND sent_at >= %s
+                 AND state IN ('sent', 'delivered')""",
+            (phone, since),
+        ).fetchall()
+        self._end_read()
+        return [SentSms(at, template, body) for at, template, body in rows]
+
+    def reply_codes(self, phone: str, since: datetime) -> dict[str, str]:
+        rows = self.conn.execute(
+            """SELECT n.reply_code, coalesce(a.evidence->>'uid', split_part(n.idempotency_key, ':', 1))
+               FROM notifications n LEFT JOIN alerts a ON a.id = n.alert_id
+               WHERE right(n.recipient, 11) = right(%s, 11) AND n.reply_code IS NOT NULL
+                 AND n.created_at >= %s ORDER BY n.created_at, n.id""",
+            (phone, since),
+        ).fetchall()
+        self._end_read()
+        return {code: alert for code, alert in rows}
+
+    def alert_for_reply(self, phone: str, code: str, at: datetime) -> str | None:
+        row = self.conn.execute(
+            """SELECT a.evidence->>'uid' FROM notifications n JOIN alerts a ON a.id = n.alert_id
+               WHERE right(n.recipient, 11) = right(%s, 11) AND n.reply_code = %s
+                 AND n.sent_at BETWEEN %s AND %s
+               ORDER BY n.sent_at DESC, n.id DESC LIMIT 1""",
+            (phone, code, at - REPLY_WINDOW, at),
+        ).fetchone()
+        self._end_read()
+        return None if row is None else str(row[0])
 
     def _one(self, where: str, params: tuple[Any, ...]) -> OutMessage | None:
         found = self._many(where, params)
@@ -160,6 +202,9 @@ def _message(row: tuple[Any, ...]) -> OutMessage:
         provider,
         sent_at,
         delivered_at,
+        sms_template,
+        params,
+        code,
     ) = row
     kind, _, severity = str(template).rpartition(".")
     return OutMessage(
@@ -182,4 +227,7 @@ def _message(row: tuple[Any, ...]) -> OutMessage:
         provider=provider,
         sent_at=sent_at,
         delivered_at=delivered_at,
+        template=sms_template,
+        params=dict(params or {}),
+        reply_code=code,
     )

@@ -1,9 +1,15 @@
 """SMS provider adapters behind one Protocol: a configurable generic HTTP gateway, Aliyun SMS
-(dysmsapi SendSms, RPC signature v1) and Twilio (Messages API).
+(dysmsapi SendSms, RPC signature v1), Tencent Cloud SMS (cloud/notify/tencent.py) and Twilio.
 
 Each adapter is a thin translation: one HTTP request, one classification of the answer into
-accepted (provider message id), a transient error (retry later) or a permanent one (give up).
-Base URLs are settings, so tests point them at a local server.
+accepted (provider message id), a transient error (retry later), a rate limit (retry when the
+provider's window opens) or a permanent one (give up; `cause` says whom to tell: an operator
+for a template, signature or credential refusal, the recipient's record for a bad number).
+Base URLs are settings, so tests point them at a local server (cloud/notify/fakes).
+
+Mainland providers send only approved templates: `send_template` carries the template's name
+and its short values (cloud/notify/templates.py); `send` with free text is for gateways that
+take it (generic HTTP, Twilio, the demo's print sink).
 """
 
 from __future__ import annotations
@@ -19,25 +25,55 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from cloud.notify.provider_pacing import ALIYUN_LIMITS, ProviderLimits
+from cloud.notify.templates import ALIYUN_VAR_MAX, CATALOGUE, fit
 
 log = logging.getLogger(__name__)
 
+# Whom a permanent refusal concerns: an operator (template, signature, credentials), the
+# recipient's record (a number the provider will not send to), or nobody in particular.
+Cause = Literal["template", "config", "recipient", "other"]
+
 
 class SendError(Exception):
-    def __init__(self, detail: str, status: int | None = None) -> None:
+    def __init__(self, detail: str, status: int | None = None, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.status = status
+        self.code = code
 
 
 class TransientSendError(SendError):
     """Worth retrying: network trouble, 5xx, rate limiting."""
 
 
+class RateLimitedSendError(TransientSendError):
+    """The provider's per-number limit: retry after `retry_after`, or on its next day."""
+
+    def __init__(
+        self,
+        detail: str,
+        code: str,
+        retry_after: timedelta | None = None,
+        next_day: bool = False,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(detail, status, code)
+        self.retry_after = retry_after
+        self.next_day = next_day
+
+
 class PermanentSendError(SendError):
     """Retrying will not help: bad number, bad credentials, rejected content."""
+
+    def __init__(
+        self, detail: str, status: int | None = None, code: str | None = None, cause: Cause = "other"
+    ) -> None:
+        super().__init__(detail, status, code)
+        self.cause: Cause = cause
 
 
 class SmsProvider(Protocol):
@@ -46,6 +82,39 @@ class SmsProvider(Protocol):
     def send(self, to: str, text: str, key: str) -> str:
         """Send one SMS; return the provider's message id. `key` is our idempotency key."""
         ...
+
+
+@dataclass(frozen=True)
+class SmsRequest:
+    to: str
+    text: str  # what the recipient reads, for the record; the provider builds it from the template
+    key: str
+    template: str
+    params: Mapping[str, str]
+
+
+@runtime_checkable
+class TemplateSmsProvider(Protocol):
+    """A provider that sends approved templates only (Aliyun, Tencent Cloud SMS)."""
+
+    name: str
+    sign_name: str
+    limits: ProviderLimits
+
+    def send(self, to: str, text: str, key: str) -> str: ...
+
+    def send_template(self, request: SmsRequest) -> str: ...
+
+
+def refit(request: SmsRequest, var_max: int) -> list[tuple[str, str]]:
+    """The request's values in template order, each within this account's limit."""
+    template = CATALOGUE.get(request.template)
+    if template is None:
+        raise PermanentSendError(f"template {request.template} is not in our catalogue", cause="template")
+    return [
+        (v.name, fit(v.name, request.params.get(v.name), min(v.max_len, var_max)))
+        for v in template.variables
+    ]
 
 
 @dataclass(frozen=True)
@@ -135,26 +204,77 @@ class GenericHttpProvider:
         return str(data.get(self.id_field) or key)
 
 
-# Aliyun error codes that clear up by themselves (flow control, internal trouble).
+# Aliyun error codes (SMS API error-code page, help.aliyun.com/document_detail/101346.html).
 ALIYUN_TRANSIENT = {
-    "isv.BUSINESS_LIMIT_CONTROL",
     "isp.SYSTEM_ERROR",
     "isp.RAM_PERMISSION_DENY",
     "Throttling.User",
     "ServiceUnavailable",
+    "isv.AMOUNT_NOT_ENOUGH",  # clears when the account is topped up
 }
+ALIYUN_TEMPLATE_REFUSALS = {
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.INVALID_JSON_PARAM",
+    "isv.INVALID_PARAMETERS",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.PARAM_NOT_SUPPORT_URL",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.SMS_SIGNATURE_SCENE_ILLEGAL",
+    "isv.SIGN_STATE_ILLEGAL",
+}
+ALIYUN_CONFIG_REFUSALS = {
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId.NotFound",
+    "isv.ACCOUNT_NOT_EXISTS",
+    "isv.PRODUCT_UNSUBSCRIBE",
+    "isv.OUT_OF_SERVICE",
+}
+ALIYUN_RECIPIENT_REFUSALS = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT"}
+
+
+def aliyun_refusal(status: int, code: str, message: str) -> SendError:
+    """Aliyun's answer, classified as its error-code page describes it."""
+    detail = f"aliyun {status} {code}: {message}"
+    if code == "isv.BUSINESS_LIMIT_CONTROL":
+        # "触发分钟级流控" / "触发小时级流控" / "触发天级流控": the message says which window.
+        if "天" in message or "day" in message.lower():
+            return RateLimitedSendError(detail, code, next_day=True, status=status)
+        if "小时" in message or "hour" in message.lower():
+            return RateLimitedSendError(detail, code, timedelta(hours=1), status=status)
+        return RateLimitedSendError(detail, code, timedelta(minutes=1), status=status)
+    if code in ("isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"):
+        return RateLimitedSendError(detail, code, next_day=True, status=status)
+    if code in ALIYUN_TRANSIENT or status >= 500 or status == 429:
+        return TransientSendError(detail, status, code)
+    if code in ALIYUN_TEMPLATE_REFUSALS:
+        return PermanentSendError(detail, status, code, cause="template")
+    if code in ALIYUN_CONFIG_REFUSALS:
+        return PermanentSendError(detail, status, code, cause="config")
+    if code in ALIYUN_RECIPIENT_REFUSALS:
+        return PermanentSendError(detail, status, code, cause="recipient")
+    return PermanentSendError(detail, status, code)
 
 
 @dataclass
 class AliyunSmsProvider:
-    """Aliyun SMS `SendSms`. Mainland SMS must use an approved template: ours has one
-    variable, `${content}` by default, that carries the rendered alert text."""
+    """Aliyun SMS `SendSms` with one approved template per alert kind.
+
+    `template_codes` maps our template names (`fuhuiyang alerts templates --provider aliyun`)
+    to the TemplateCode Aliyun assigned on approval. `template_code` is the old single-variable
+    template (`${content}` carrying the whole text): kept only for free text sent through
+    `send`, which Aliyun's review refuses for new accounts.
+    """
 
     access_key_id: str
     access_key_secret: str
     sign_name: str
-    template_code: str
+    template_codes: Mapping[str, str] = field(default_factory=dict)
+    template_code: str | None = None
     template_param: str = "content"
+    var_max: int = ALIYUN_VAR_MAX
+    limits: ProviderLimits = ALIYUN_LIMITS
     endpoint: str = "https://dysmsapi.aliyuncs.com/"
     region: str = "cn-hangzhou"
     timeout_s: float = 10.0
@@ -164,7 +284,24 @@ class AliyunSmsProvider:
     name: str = "aliyun"
 
     def send(self, to: str, text: str, key: str) -> str:
-        params = {
+        if not self.template_code:
+            raise PermanentSendError(
+                "aliyun sends approved templates only; this message has none", cause="template"
+            )
+        return self._send(to, self.template_code, {self.template_param: text}, key)
+
+    def send_template(self, request: SmsRequest) -> str:
+        code = self.template_codes.get(request.template)
+        if not code:
+            raise PermanentSendError(
+                f"no Aliyun TemplateCode configured for {request.template} "
+                "(FUHUIYANG_SMS_TEMPLATE_CODES)",
+                cause="template",
+            )
+        return self._send(request.to, code, dict(refit(request, self.var_max)), request.key)
+
+    def _send(self, to: str, template_code: str, params: Mapping[str, str], key: str) -> str:
+        fields = {
             "AccessKeyId": self.access_key_id,
             "Action": "SendSms",
             "Format": "JSON",
@@ -175,13 +312,13 @@ class AliyunSmsProvider:
             "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": self.nonce(),
             "SignatureVersion": "1.0",
-            "TemplateCode": self.template_code,
-            "TemplateParam": json.dumps({self.template_param: text}, ensure_ascii=False),
+            "TemplateCode": template_code,
+            "TemplateParam": json.dumps(dict(params), ensure_ascii=False),
             "Timestamp": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
         }
-        params["Signature"] = aliyun_signature(params, self.access_key_secret, "POST")
-        body = urllib.parse.urlencode(params).encode()
+        fields["Signature"] = aliyun_signature(fields, self.access_key_secret, "POST")
+        body = urllib.parse.urlencode(fields).encode()
         request = urllib.request.Request(
             self.endpoint,
             data=body,
@@ -193,10 +330,7 @@ class AliyunSmsProvider:
         code = str(data.get("Code", ""))
         if 200 <= answer.status < 300 and code == "OK":
             return str(data.get("BizId") or key)
-        detail = f"aliyun {answer.status} {code}: {data.get('Message', '')}"
-        if code in ALIYUN_TRANSIENT or answer.status >= 500 or answer.status == 429:
-            raise TransientSendError(detail, answer.status)
-        raise PermanentSendError(detail, answer.status)
+        raise aliyun_refusal(answer.status, code, str(data.get("Message", "")))
 
 
 def _pct(value: str) -> str:

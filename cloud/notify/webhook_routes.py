@@ -26,6 +26,7 @@ from cloud.notify.inbound import (
     WebhookError,
     parse_aliyun,
     parse_generic,
+    parse_tencent,
     parse_twilio,
     token_from_headers,
 )
@@ -140,3 +141,24 @@ async def aliyun(request: Request, conn: Conn) -> Any:
         return {"code": 0, "msg": "成功", "accepted": 0, "acknowledged": [], "counts": {}, "duplicate": True}
     result = _apply(conn, items)
     return {"code": 0, "msg": "成功", **result}
+
+
+@router.post("/tencent")
+async def tencent(request: Request, conn: Conn) -> Any:
+    """Tencent Cloud SMS delivery-status and reply callbacks (unsigned: a token, as Aliyun's)."""
+    expected = _settings(request).tencent_callback_token
+    if expected is None:
+        return _reject(
+            request,
+            WebhookError(404, "not_configured", "FUHUIYANG_SMS_TENCENT_CALLBACK_TOKEN is not set"),
+            "tencent",
+        )
+    body = await request.body()
+    try:
+        items = parse_tencent(body, token_from_headers(request.headers), expected.get_secret_value())
+    except WebhookError as exc:
+        return _reject(request, exc, "tencent")
+    if not replay.first_delivery(conn, "tencent", body, replay.UNTIMED_WINDOW, datetime.now(UTC)):
+        _reject(request, _REPLAY, "tencent")
+        return {"result": 0, "errmsg": "OK", "duplicate": True}
+    return {"result": 0, "errmsg": "OK", **_apply(conn, items)}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud.reports.rollup import COLUMNS, RegionReport, Row, value
+from cloud.words import word
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,22 @@ def _headers(lang: str) -> list[str]:
     return [zh if lang == "zh-CN" else en for _, zh, en in COLUMNS]
 
 
+# The exports' own labels; stored identifiers (levels, alert types, severities) go through `word`.
+LABELS = {
+    "region": ("区域", "Region"), "period": ("时间段", "Period"), "start": ("开始", "start"),
+    "end": ("结束", "end"), "key": ("编号", "key"), "level": ("级别", "level"), "report": ("报告", "Report"),
+    "daily": ("每日死亡率", "Daily mortality"), "weekly": ("每周死亡率", "Weekly mortality"),
+    "alerts": ("告警", "Alerts"), "day": ("日期", "day"), "week": ("周", "week"),
+    "day_pct": ("死亡率 %（占存栏）", "mortality % of birds alive"), "expected": ("预期 %", "expected %"),
+    "week_pct": ("周死亡率 %", "mortality % per week"), "week_expected": ("预期周死亡率 %", "expected % per week"),
+    "type": ("类型", "type"), "severity": ("级别", "severity"), "count": ("次数", "count"),
+}
+
+
+def _label(key: str, lang: str) -> str:
+    return LABELS[key][0 if lang == "zh-CN" else 1]
+
+
 def _cell(row: Row, key: str) -> Any:
     v = value(row, key)
     return round(v, 2) if isinstance(v, float) else v
@@ -39,10 +56,11 @@ def table(report: RegionReport) -> list[Row]:
 def to_csv(report: RegionReport, lang: str = "zh-CN") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["region", report.region["id"], "start", report.start.isoformat(), "end", report.end.isoformat()])
-    writer.writerow(["key", "level", *_headers(lang)])
+    writer.writerow([_label("region", lang), report.region["id"], _label("start", lang), report.start.isoformat(),
+                     _label("end", lang), report.end.isoformat()])
+    writer.writerow([_label("key", lang), _label("level", lang), *_headers(lang)])
     for row in table(report):
-        writer.writerow([row.key, row.level, *[_cell(row, k) for k, _, _ in COLUMNS]])
+        writer.writerow([row.key, word(row.level, lang), *[_cell(row, k) for k, _, _ in COLUMNS]])
     return ("\ufeff" + out.getvalue()).encode()  # BOM: spreadsheet programs then read UTF-8 Chinese correctly
 
 
@@ -53,27 +71,27 @@ def to_xlsx(report: RegionReport, lang: str = "zh-CN") -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Report"
-    ws.append(["Region", report.region["name"], report.region["id"]])
-    ws.append(["Period", report.start.isoformat(), report.end.isoformat()])
+    ws.title = _label("report", lang)
+    ws.append([_label("region", lang), report.region["name"], report.region["id"]])
+    ws.append([_label("period", lang), report.start.isoformat(), report.end.isoformat()])
     ws.append([])
-    ws.append(["key", "level", *_headers(lang)])
+    ws.append([_label("key", lang), _label("level", lang), *_headers(lang)])
     for cell in ws[4]:
         cell.font = Font(bold=True)
     for row in table(report):
-        ws.append([row.key, row.level, *[_cell(row, k) for k, _, _ in COLUMNS]])
-    daily = wb.create_sheet("Daily mortality")
-    daily.append(["day", "mortality % of birds alive", "expected %"])
+        ws.append([row.key, word(row.level, lang), *[_cell(row, k) for k, _, _ in COLUMNS]])
+    daily = wb.create_sheet(_label("daily", lang))
+    daily.append([_label("day", lang), _label("day_pct", lang), _label("expected", lang)])
     for day, rate in report.daily:
         daily.append([day, None if rate is None else round(rate, 4), report.expected_pct_day])
-    weekly = wb.create_sheet("Weekly mortality")
-    weekly.append(["week", "mortality % per week", "expected % per week"])
+    weekly = wb.create_sheet(_label("weekly", lang))
+    weekly.append([_label("week", lang), _label("week_pct", lang), _label("week_expected", lang)])
     for week, rate in report.weekly:
         weekly.append([week, None if rate is None else round(rate, 4), round(7 * report.expected_pct_day, 4)])
-    alerts = wb.create_sheet("Alerts")
-    alerts.append(["type", "severity", "count"])
-    for row_ in report.alerts_by_type:
-        alerts.append(list(row_))
+    alerts = wb.create_sheet(_label("alerts", lang))
+    alerts.append([_label("type", lang), _label("severity", lang), _label("count", lang)])
+    for kind, severity, count in report.alerts_by_type:
+        alerts.append([word(kind, lang), word(severity, lang), count])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -128,7 +146,7 @@ def to_pdf(report: RegionReport, lang: str = "zh-CN") -> bytes:
     caption = "告警（类型/级别）" if lang == "zh-CN" else "Alerts by type and severity"
     pdf.cell(0, 6, caption, new_x="LMARGIN", new_y="NEXT")
     for kind, severity, count in report.alerts_by_type[:20]:
-        pdf.cell(0, 5, f"{kind} / {severity}: {count}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, f"{word(kind, lang)} / {word(severity, lang)}: {count}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

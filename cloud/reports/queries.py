@@ -238,9 +238,10 @@ def _environment(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict
 
 
 def _alerts(conn: psycopg.ClientCursor[Any], p: dict[str, Any], farms: dict[str, FarmFacts]) -> None:
+    # By when the event began, not when its row was written: a late or backfilled alert counts on its day.
     for farm, kind, severity, ack_s in conn.execute(
             "SELECT farm_id, type, severity, extract(epoch FROM acknowledged_at - raised_at) FROM alerts "
-            "WHERE farm_id = ANY(%(farms)s::text[]) AND raised_at >= %(ts_start)s AND raised_at < %(ts_end)s", p):
+            "WHERE farm_id = ANY(%(farms)s::text[]) AND event_start >= %(ts_start)s AND event_start < %(ts_end)s", p):
         f = farms[farm]
         f.alerts[(kind, severity)] = f.alerts.get((kind, severity), 0) + 1
         if ack_s is not None:

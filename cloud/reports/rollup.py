@@ -116,7 +116,7 @@ def aggregate(key: str, name: str, level: str, facts: Iterable[FarmFacts]) -> Ro
         row.mortality_pct_day = 100 * rate
         row.mortality_ratio = rate / EXPECTED_DAILY_MORTALITY
     if bird_days_recent:
-        row.week_mortality_pct = 100 * 7 * deaths_recent / bird_days_recent
+        row.week_mortality_pct = weekly_pct(deaths_recent, bird_days_recent)
     if w[0]:
         row.weight_mean_g, row.weight_expected_g = w[1] / w[0], w[2] / w[0]
         row.weight_vs_standard_pct = 100 * w[1] / w[2] if w[2] else None
@@ -127,6 +127,16 @@ def aggregate(key: str, name: str, level: str, facts: Iterable[FarmFacts]) -> Ro
         row.median_ack_min = statistics.median(acks) / 60
     row.sms_cost = round(row.sms_cost, 4)
     return row
+
+
+def weekly_pct(deaths: int, bird_days: int) -> float:
+    """A week's mortality from the daily rate over recorded days, compounded: 1 - (1 - r)^7.
+
+    Seven times a daily rate passes 100 % once a bad day kills a seventh of a flock; birds
+    can only die once, so a week's share compounds and stays within [0, 100 %].
+    """
+    rate = min(1.0, deaths / bird_days)
+    return 100 * (1 - (1 - rate) ** 7)
 
 
 def build(region: dict[str, Any], regions: Sequence[dict[str, Any]], data: ReportData, start: date,
@@ -155,7 +165,7 @@ def build(region: dict[str, Any], regions: Sequence[dict[str, Any]], data: Repor
         region=region, path=_path(region["id"], by_id), start=start, end=end, total=total, children=rows,
         child_level="farm" if not children else next(iter(children.values()))["level"],
         daily=[(d, 100 * x / a if a else None) for d, (x, a) in data.daily.items()],
-        weekly=[(w, 100 * 7 * x / a if a else None) for w, (x, a) in data.weekly.items()],
+        weekly=[(w, weekly_pct(x, a) if a else None) for w, (x, a) in data.weekly.items()],
         alerts_by_type=sorted(((t, s, n) for (t, s), n in by_type.items()), key=lambda x: (-x[2], x[0], x[1])),
     )
 

@@ -20,7 +20,7 @@ LEVEL_TEXT = {"ok": "comfort_ok", "warn": "comfort_warn", "bad": "comfort_bad"}
 
 
 def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], today: date, now: datetime,
-                t: Any) -> dict[str, Any]:
+                t: Any, record_day: date | None = None) -> dict[str, Any]:
     age = (today - flock["placed_on"]).days
     deaths_week = one(conn, "SELECT coalesce(sum(deaths), 0) AS n FROM daily_records WHERE flock_id = %s "
                             "AND day > %s AND day <= %s", (flock["id"], today - timedelta(days=7), today))
@@ -49,19 +49,27 @@ def flock_panel(conn: psycopg.Connection, scope: Scope, flock: dict[str, Any], t
         level, low, high = comfort.band(r["metric"], float(r["avg"]), age, weight_g, rh)
         env.append({"metric": r["metric"], "value": float(r["avg"]), "unit": UNITS[r["metric"]], "level": level,
                     "level_text": t(LEVEL_TEXT[level]), "low": low, "high": high, "at": r["bucket"]})
+    # The record form opens on today; a farmer catching up picks an earlier day of the flock's life.
+    day = min(max(record_day or today, flock["placed_on"]), today)
     record = one(conn, "SELECT deaths, culls, feed_kg, water_l, eggs FROM daily_records WHERE flock_id = %s AND day = %s",
-                 (flock["id"], today))
+                 (flock["id"], day))
     return {"flock": flock, "age": age, "deaths_week": int(deaths_week["n"]) if deaths_week else 0,
             "weight": latest, "expected_now": curve(age) if curve else None, "chart": chart, "env": env,
-            "record": record or {}}
+            "record": record or {}, "record_day": day}
 
 
-def farm_page(conn: psycopg.Connection, scope: Scope, farm_id: str, now: datetime, today: date, t: Any
-              ) -> dict[str, Any]:
+PHOTOS_PER_PAGE = 6  # a phone screen or two of photo cards; more wait behind "next"
+
+
+def farm_page(conn: psycopg.Connection, scope: Scope, farm_id: str, now: datetime, today: date, t: Any,
+              record_day: date | None = None, photo_page: int = 0) -> dict[str, Any]:
     farm = catalog.get_farm(conn, scope, farm_id)
     flocks, _ = catalog.list_flocks(conn, scope, PageParams(limit=20, offset=0), farm_id=farm_id, active=True)
-    panels = [flock_panel(conn, scope, f, today, now, t) for f in flocks if f["placed_on"] <= today]
+    panels = [flock_panel(conn, scope, f, today, now, t, record_day) for f in flocks if f["placed_on"] <= today]
     live, _ = alerts.list_alerts(conn, scope, PageParams(limit=50, offset=0), state="live", farm_id=farm_id)
-    photos, _ = records.list_mortality(conn, scope, PageParams(limit=20, offset=0), farm_id=farm_id, pending=True)
-    return {"farm": farm, "panels": panels, "alerts": live, "photos": photos,
+    photos, photo_total = records.list_mortality(
+        conn, scope, PageParams(limit=PHOTOS_PER_PAGE, offset=photo_page * PHOTOS_PER_PAGE), farm_id=farm_id,
+        pending=True)
+    return {"farm": farm, "panels": panels, "alerts": live, "photos": photos, "photo_page": photo_page,
+            "photo_pages": max(1, -(-photo_total // PHOTOS_PER_PAGE)), "photo_total": photo_total,
             "open_alerts": sum(1 for a in live if a["state"] == "open")}

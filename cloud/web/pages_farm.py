@@ -6,17 +6,19 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cloud.api.deps import Conn
-from cloud.api.errors import ApiError, not_found
+from cloud.api.errors import not_found
 from cloud.api.pagination import PageParams
+from cloud.api.schemas import DailyRecordIn
 from cloud.api.scope import Role, may
 from cloud.api.services import alerts, catalog, records
 from cloud.frames_store import FrameStore
 from cloud.web.deps import SameOrigin, WebScope
 from cloud.web.farm_view import farm_page
+from cloud.web.forms import number_rules, parse_numbers
 from cloud.web.i18n import translator
 from cloud.web.render import lang_of, render
 
@@ -30,7 +32,8 @@ def _now(request: Request) -> tuple[datetime, date]:
 
 
 @router.get("/farm")
-def farm(request: Request, conn: Conn, scope: WebScope, farm: str | None = None, saved: str | None = None) -> Response:
+def farm(request: Request, conn: Conn, scope: WebScope, farm: str | None = None, saved: str | None = None,
+         day: date | None = None, photos: Annotated[int, Query(ge=0, le=10_000)] = 0) -> Response:
     if farm is None:
         mine, _ = catalog.list_farms(conn, scope, PageParams(limit=50, offset=0))
         if scope.principal.role is not Role.FARMER or not mine:
@@ -40,8 +43,9 @@ def farm(request: Request, conn: Conn, scope: WebScope, farm: str | None = None,
         farm = mine[0]["id"]
     now, today = _now(request)
     t = translator(lang_of(request, scope.principal))
-    view = farm_page(conn, scope, farm, now, today, t)
+    view = farm_page(conn, scope, farm, now, today, t, day, photos)
     return render(request, "farm.html", {"principal": scope.principal, **view, "today": today, "saved": saved,
+                                         "record_rules": number_rules(DailyRecordIn),
                                          "can_record": may(scope.principal, "record_daily"),
                                          "can_ack": may(scope.principal, "acknowledge_alert")})
 
@@ -53,33 +57,21 @@ def acknowledge(request: Request, farm_id: str, alert_id: int, conn: Conn, scope
     return RedirectResponse(f"/farm?farm={farm_id}#alerts", status_code=303)
 
 
-def _number(value: str | None, kind: type) -> int | float | None:
-    if value is None or value.strip() == "":
-        return None
-    try:
-        number: int | float = kind(value.strip())
-    except ValueError as exc:
-        raise ApiError(422, "invalid", f"not a number: {value!r:.20}") from exc
-    return number
-
-
 @router.post("/farm/{farm_id}/records")
-def record(farm_id: str, conn: Conn, scope: WebScope, _: SameOrigin,
+def record(request: Request, farm_id: str, conn: Conn, scope: WebScope, _: SameOrigin,
            flock_id: Annotated[str, Form(max_length=64)], day: Annotated[date, Form()],
-           deaths: Annotated[str | None, Form(max_length=12)] = None,
-           culls: Annotated[str | None, Form(max_length=12)] = None,
-           feed_kg: Annotated[str | None, Form(max_length=12)] = None,
-           water_l: Annotated[str | None, Form(max_length=12)] = None,
-           eggs: Annotated[str | None, Form(max_length=12)] = None) -> Response:
-    from cloud.api.schemas import DailyRecordIn
-
+           deaths: Annotated[str | None, Form(max_length=24)] = None,
+           culls: Annotated[str | None, Form(max_length=24)] = None,
+           feed_kg: Annotated[str | None, Form(max_length=24)] = None,
+           water_l: Annotated[str | None, Form(max_length=24)] = None,
+           eggs: Annotated[str | None, Form(max_length=24)] = None) -> Response:
     flock = catalog.get_flock(conn, scope, flock_id)
     if flock["farm_id"] != farm_id:
         raise not_found("flock", flock_id)
-    values = DailyRecordIn(deaths=_number(deaths, int), culls=_number(culls, int), feed_kg=_number(feed_kg, float),
-                           water_l=_number(water_l, float), eggs=_number(eggs, int))
-    records.put_daily(conn, scope, flock_id, day, values.model_dump())
-    return RedirectResponse(f"/farm?farm={farm_id}&saved=1#record", status_code=303)
+    values = parse_numbers(DailyRecordIn, {"deaths": deaths, "culls": culls, "feed_kg": feed_kg,
+                                           "water_l": water_l, "eggs": eggs})
+    records.put_daily(conn, scope, flock_id, day, values.model_dump(), _now(request)[1])
+    return RedirectResponse(f"/farm?farm={farm_id}&day={day}&saved=1#record", status_code=303)
 
 
 @router.post("/farm/{farm_id}/mortality/{record_id}")
@@ -87,6 +79,12 @@ def decide(farm_id: str, record_id: int, conn: Conn, scope: WebScope, _: SameOri
            decision: Annotated[str, Form(pattern="^(confirm|reject)$")]) -> Response:
     records.decide_mortality(conn, scope, record_id, decision == "confirm")
     return RedirectResponse(f"/farm?farm={farm_id}#photos", status_code=303)
+
+
+@router.get("/photos/{record_id}/frame")
+def photo_frame(request: Request, record_id: int, conn: Conn, scope: WebScope) -> Response:
+    """The whole camera frame behind a dead-bird crop, to see where in the house it lies."""
+    return photo(request, record_id, conn, scope, part="frame")
 
 
 @router.get("/photos/{record_id}")

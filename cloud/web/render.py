@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -14,8 +16,21 @@ from cloud.web.i18n import LANG_COOKIE, pick, translator
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+FARM_TZ = ZoneInfo("Asia/Shanghai")  # the farms' clock: every time a person reads is in it
+
+
+def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the farm's wall clock; naive values are taken as UTC."""
+    if value is None:
+        return "–"
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(FARM_TZ).strftime(fmt)
+
+
 def templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(TEMPLATES))
+    tpl = Jinja2Templates(directory=str(TEMPLATES))
+    tpl.env.filters["local"] = local_time
+    return tpl
 
 
 def lang_of(request: Request, principal: Any = None) -> str:

@@ -6,15 +6,17 @@ import json
 import logging
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cloud.alerts.backtest import backtest, infer_placement
 from cloud.alerts.messages import LANGS, MessageInput, render
 from cloud.alerts.model import ALL_TYPES, FlockContext, Severity
-from cloud.alerts.records import RecordsError, parse_records
+from cloud.alerts.records import RecordsError, parse_book
 from cloud.alerts.thresholds import ThresholdBook, load_book
 from cloud.notify.segments import count_segments
+from cloud.notify.templates import ALIYUN_VAR_MAX, CATALOGUE, TENCENT_PERSONAL_VAR_MAX, signed
 from farming.growth import BREEDS, Gompertz, fit_gompertz, standard_curve
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,12 @@ def alerts() -> None:
     "records_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV with columns date, deaths and optionally birds, water_l, feed_kg, mean_weight_g, eggs.",
+    help="The farm's book: .xlsx or .csv (UTF-8 or GB18030), with columns date and deaths and optionally "
+    "birds, water_l, feed_kg, mean_weight_g, eggs, in English or Chinese (日期, 死亡, 存栏, 饮水(L), 饲料(kg), 体重(g), 产蛋).",
 )
+@click.option("--sheet", default=None, help="Read only this sheet of a workbook (default: every sheet of the first one's layout).")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Say what a column holds when its header is not recognised (repeatable).")
 @click.option(
     "--birds-placed", required=True, type=click.IntRange(min=1), help="Birds placed in the flock."
 )
@@ -65,6 +71,8 @@ def alerts() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of alerts on stdout.")
 def backtest_cmd(
     records_path: Path,
+    sheet: str | None,
+    mapping: tuple[str, ...],
     birds_placed: int,
     breed: str | None,
     placed_on: datetime | None,
@@ -76,12 +84,17 @@ def backtest_cmd(
     as_json: bool,
 ) -> None:
     """Run the daily flock rules over a farm's history and list the alerts that would have fired."""
+    from cloud.records import BookError
+    from cloud.records.reader import parse_mapping
+
     try:
-        text = records_path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = records_path.read_bytes()
+    except OSError as exc:
         raise click.ClickException(f"cannot read {records_path}: {exc}") from None
     try:
-        parsed = parse_records(text)
+        parsed = parse_book(data, records_path.name, sheet, parse_mapping(mapping))
+    except BookError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
     except RecordsError as exc:
         raise click.ClickException(f"{records_path}: {exc}") from None
     for problem in parsed.problems:
@@ -136,8 +149,8 @@ def backtest_cmd(
 
 def _fit_growth(path: Path) -> Gompertz:
     try:
-        reference = parse_records(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, RecordsError) as exc:
+        reference = parse_book(path.read_bytes(), path.name)
+    except (OSError, RecordsError) as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     start = reference.records[0].day
     points = [((r.day - start).days, r.mean_weight_g) for r in reference.records if r.mean_weight_g]
@@ -284,9 +297,21 @@ def run_cmd(
 @alerts.command(name="templates")
 @click.option("--lang", type=click.Choice(LANGS), default="zh-CN", show_default=True)
 @click.option("--price", default=0.045, show_default=True, help="Price per SMS segment (CNY).")
+@click.option(
+    "--provider",
+    type=click.Choice(["aliyun", "tencent"]),
+    default=None,
+    help="List the templates to submit for review to this provider (name, content, variables).",
+)
+@click.option("--sign", default="富慧养", show_default=True, help="The SMS signature, for the examples.")
 @click.option("--json", "as_json", is_flag=True)
-def templates_cmd(lang: str, price: float, as_json: bool) -> None:
-    """Render every alert type with sample values, with SMS segments and cost."""
+def templates_cmd(lang: str, price: float, provider: str | None, sign: str, as_json: bool) -> None:
+    """Render every alert type with sample values, with SMS segments and cost; with --provider,
+    the templates to submit for review (then map each name to the provider's code in
+    FUHUIYANG_SMS_TEMPLATE_CODES)."""
+    if provider is not None:
+        _submission(provider, sign, as_json)
+        return
     rows = []
     for kind in ALL_TYPES:
         sample = MessageInput(
@@ -317,6 +342,35 @@ def templates_cmd(lang: str, price: float, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['segments']} seg {row['units']:>3} {row['encoding']}  {row['text']}")
+
+
+def _submission(provider: str, sign: str, as_json: bool) -> None:
+    limit = ALIYUN_VAR_MAX if provider == "aliyun" else TENCENT_PERSONAL_VAR_MAX
+    rows: list[dict[str, Any]] = []
+    for t in CATALOGUE.values():
+        example = signed(sign, t.fill(t.example_params()))
+        seg = count_segments(example)
+        rows.append(
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "rule": t.rule,
+                "type": "notification",  # 短信通知 / 通知类短信: never a verification code
+                "content": t.content if provider == "aliyun" else t.tencent_content,
+                "variables": [
+                    {"name": v.name, "position": i + 1, "max_len": min(v.max_len, limit), "example": v.example}
+                    for i, v in enumerate(t.variables)
+                ],
+                "example": example,
+                "segments": seg.count,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        variables = ", ".join(f"{v['name']} ≤{v['max_len']}" for v in row["variables"])
+        click.echo(f"{row['name']}\n  {row['content']}\n  variables: {variables}\n  example: {row['example']}")
 
 
 _SAMPLE_VALUE = 3.0

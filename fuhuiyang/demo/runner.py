@@ -21,7 +21,6 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 import protocol
-from cloud.notify.providers import GenericHttpProvider
 from cloud.notify.settings import SmsSettings
 from firmware_sim.clock import SimClock
 from firmware_sim.events import EventSpec
@@ -152,7 +151,9 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
     sink.start()
     barrier = Barrier(stack)
     alert_conn = stack.connect()
-    worker = build_worker(alert_conn, GenericHttpProvider(url=sink.url), SmsSettings(provider="http"))
+    # SMS through the real Aliyun adapter to a local fake that enforces Aliyun's rules.
+    provider = sink.aliyun(lambda: datetime.fromtimestamp(clock.now_ms() / 1000, tz=UTC))
+    worker = build_worker(alert_conn, provider, SmsSettings(provider="aliyun"))
     end_ms = world.start_ms + days * 86_400_000
     next_alerts = world.start_ms + ALERT_EVERY_MS
     try:
@@ -188,6 +189,7 @@ def run_demo(stack: Stack, days: int, speed: str, progress: Callable[[str], None
         summary = summarise(stack, world, scenario, gateways, counters, sink, days)
         summary["daily_records_entered"] = farmers.entered
         summary["daily_records_failed"] = farmers.failed
+        summary["sms_refused_by_provider"] = sink.refused
     finally:
         for gateway in gateways:
             gateway.close()

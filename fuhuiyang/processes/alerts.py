@@ -22,6 +22,7 @@ from cloud.notify.ledger_pg import PgLedger
 from cloud.notify.outbox import Outbox
 from cloud.notify.outbox_pg import PgOutboxStore
 from cloud.notify.providers import SmsProvider
+from cloud.notify.refusals_pg import PgRefusalLog
 from cloud.notify.settings import SmsSettings, build_provider
 from cloud.settings import CloudSettings
 
@@ -38,7 +39,7 @@ def build_worker(
     sms = sms or SmsSettings()
     alerts = PgAlertStore(conn)
     directory = PgDirectory(conn)
-    outbox = Outbox(PgOutboxStore(conn), provider)
+    outbox = Outbox(PgOutboxStore(conn), provider, refusals=PgRefusalLog(conn))
     dispatcher = Dispatcher(
         directory,
         outbox,
@@ -48,6 +49,7 @@ def build_worker(
         region_name=directory.region_name,
         price_per_segment=sms.price_per_segment,
         ledger=PgLedger(conn),
+        sign_name=getattr(provider, "sign_name", None) or sms.sign_name,
     )
     engine = AlertEngine(store=alerts)
     return AlertWorker(conn, alerts, engine, dispatcher, outbox, thresholds, tz, heartbeat_s)

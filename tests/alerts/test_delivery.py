@@ -138,8 +138,9 @@ def test_twilio_adapter(server: SmsServer) -> None:
 
 
 def test_aliyun_adapter_signs_and_classifies(server: SmsServer) -> None:
+    # The legacy single-variable template, for free text (templates per kind: test_sms_providers).
     provider = AliyunSmsProvider(
-        "AK", "S3cr3t", "富慧养", "SMS_123", endpoint=server.url + "/aliyun"
+        "AK", "S3cr3t", "富慧养", template_code="SMS_123", endpoint=server.url + "/aliyun"
     )
     assert provider.send("+8613800000000", "【富慧养】测试", "key-1").startswith("biz")
     form = dict(urllib.parse.parse_qsl(server.requests[-1].body.decode()))

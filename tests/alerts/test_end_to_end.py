@@ -232,4 +232,6 @@ def test_storm_and_budget_leave_two_sms_now_and_one_digest_in_the_evening(
     assert [d.text for d in digests] == [
         "【富慧养】今日摘要2项：王家沟鸡场：氨气24ppm，超过20；王家沟鸡场：另有3条提醒未发短信，请在应用中查看。"
     ]
+    # Mainland providers get the approved digest template and its short values instead.
+    assert digests[0].template == "FHY_DIGEST" and digests[0].params == {"count": "2", "place": "王家沟鸡场"}
     assert dispatcher.send_digests(evening + timedelta(hours=3)) == []  # once a day

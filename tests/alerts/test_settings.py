@@ -44,3 +44,28 @@ def test_unknown_provider_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "pigeon")
     with pytest.raises(ValueError, match="provider"):
         SmsSettings()
+
+
+def test_mainland_providers_need_approved_templates_and_a_valid_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloud.notify.tencent import TencentSmsProvider
+
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "tencent")
+    monkeypatch.setenv("FUHUIYANG_SMS_TENCENT_SECRET_ID", "AKID1")
+    monkeypatch.setenv("FUHUIYANG_SMS_TENCENT_SECRET_KEY", "k")
+    monkeypatch.setenv("FUHUIYANG_SMS_TENCENT_SDK_APP_ID", "1400000001")
+    with pytest.raises(ValueError, match="FUHUIYANG_SMS_TEMPLATE_CODES"):
+        build_provider(SmsSettings())
+    monkeypatch.setenv("FUHUIYANG_SMS_TEMPLATE_CODES", '{"FHY_MORTALITY": "2000001"}')
+    monkeypatch.setenv("FUHUIYANG_SMS_TENCENT_PER_NUMBER_DAY", "20")
+    provider = build_provider(SmsSettings())
+    assert isinstance(provider, TencentSmsProvider)
+    assert provider.template_ids == {"FHY_MORTALITY": "2000001"} and provider.limits.per_number_day == 20
+    monkeypatch.setenv("FUHUIYANG_SMS_SIGN_NAME", "富")
+    with pytest.raises(ValueError, match="2-12 characters"):
+        build_provider(SmsSettings())
+    monkeypatch.setenv("FUHUIYANG_SMS_PROVIDER", "aliyun")
+    monkeypatch.setenv("FUHUIYANG_SMS_SIGN_NAME", "富慧养")
+    monkeypatch.setenv("FUHUIYANG_SMS_ALIYUN_ACCESS_KEY_ID", "AK")
+    monkeypatch.setenv("FUHUIYANG_SMS_ALIYUN_ACCESS_KEY_SECRET", "S")
+    aliyun = build_provider(SmsSettings())
+    assert isinstance(aliyun, AliyunSmsProvider) and aliyun.template_codes == {"FHY_MORTALITY": "2000001"}

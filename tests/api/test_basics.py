@@ -77,7 +77,7 @@ def test_config_push_validates_diffs_stores_history_and_publishes(api: ApiWorld)
     assert unknown.json()["valid"] is False
     new = {"telemetry_batch_s": 30, "rules": {"nh3_critical_ppm": 20}}
     check = api.client.post(f"/api/v1/gateways/{gw}/configs/check", headers=h, json={"config": new}).json()
-    assert check["valid"] and {d["path"] for d in check["diff"]} == {"telemetry_batch_s", "rules"}
+    assert check["valid"] and {d["path"] for d in check["diff"]} == {"telemetry_batch_s", "rules.nh3_critical_ppm"}
     pushed = api.client.post(f"/api/v1/gateways/{gw}/configs", headers=h, json={"config": new, "expected_version": 1})
     assert pushed.status_code == 201, pushed.text
     assert pushed.json()["version"] == 2 and pushed.json()["published"]

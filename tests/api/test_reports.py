@@ -42,7 +42,7 @@ def test_county_report_for_its_technician(api_any: ApiWorld) -> None:
     body = r.json()
     assert [(c["key"], c["farms"]) for c in body["children"]] == [("t1", 2), ("t2", 1)]  # sorted by name
     total = body["total"]
-    assert total["farms"] == 3 and total["houses"] == 3 and total["birds"] == 3 * 290
+    assert total["farms"] == 3 and total["houses"] == 3 and total["birds"] == 3 * 294
     assert total["deaths"] == 3 * DEATHS_PER_FARM and total["bird_days"] == 3 * BIRD_DAYS_PER_FARM
     assert total["gateways"] == 3 and total["online_pct"] == 100
     assert total["alerts"] == 3 and total["alerts_critical"] == 3
@@ -66,13 +66,18 @@ def test_exports(api: ApiWorld) -> None:
     csv = api.client.get("/api/v1/reports/regions/c1/export", headers=h, params={**PERIOD, "format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[1].startswith("key,level,名称") and lines[-1].startswith("c1,county,凤冈县,3,")
+    assert lines[1].startswith("编号,级别,名称") and lines[-1].startswith("c1,县,凤冈县,3,")
     xlsx = api.client.get("/api/v1/reports/regions/c1/export", headers=h, params={**PERIOD, "format": "xlsx"})
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(xlsx.content))
-    assert wb.sheetnames == ["Report", "Daily mortality", "Weekly mortality", "Alerts"]
-    assert wb["Report"].cell(row=7, column=1).value == "c1"  # header row 4, two children, then the total
+    assert wb.sheetnames == ["报告", "每日死亡率", "每周死亡率", "告警"]
+    assert wb["报告"].cell(row=7, column=1).value == "c1"  # header row 4, two children, then the total
+    assert [c.value for c in wb["告警"][2]] == ["死亡偏多", "严重", 3]
+    english = api.client.get("/api/v1/reports/regions/c1/export", headers=h,
+                             params={**PERIOD, "format": "xlsx", "lang": "en"})
+    assert load_workbook(io.BytesIO(english.content)).sheetnames == ["Report", "Daily mortality", "Weekly mortality",
+                                                                     "Alerts"]
     pdf = api.client.get("/api/v1/reports/regions/c1/export", headers=h,
                          params={**PERIOD, "format": "pdf", "lang": "en"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 1000

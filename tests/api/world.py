@@ -96,7 +96,7 @@ def seed(conn: psycopg.Connection) -> dict[str, Any]:
         conn.execute("INSERT INTO houses (id, farm_id, name, capacity) VALUES (%s, %s, %s, 500)",
                      (house(farm), farm, "一号鸡舍"))
         conn.execute("INSERT INTO flocks (id, house_id, breed, placed_on, birds_placed, birds_now) "
-                     "VALUES (%s, %s, 'ross308', %s, 300, 290)", (flock(farm), house(farm), TODAY - timedelta(days=20)))
+                     "VALUES (%s, %s, 'ross308', %s, 300, 294)", (flock(farm), house(farm), TODAY - timedelta(days=20)))
         conn.execute("INSERT INTO gateways (id, farm_id, software, status, last_seen, desired_version, desired_config) "
                      "VALUES (%s, %s, 'edge 0.1.0', 'online', %s, 1, %s)",
                      (gateway(farm), farm, NOW - timedelta(minutes=3), Jsonb({"telemetry_batch_s": 60})))

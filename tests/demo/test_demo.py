@@ -34,6 +34,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(db: TestDatabase, mosquitto_fact
     assert summary["reports_on_a_carcass"] <= summary["dead_birds_reported"]
     assert summary["carcasses_reported"] <= min(summary["reports_on_a_carcass"], summary["dead_birds_in_view"])
     assert summary["alerts"] and summary["sms_sent"] > 0
+    assert summary["sms_refused_by_provider"] == {}  # every SMS met Aliyun's rules (the local fake)
     assert all(a["event_time"] and a["raised_at"] and a["type"] for a in summary["alerts"])
     injected = {(event["kind"], event["farm_id"]) for event in summary["injected"]}
     assert ("sensor_fault", "F09") in injected  # humidity spikes on F09 from day 3 of the demo region

@@ -89,7 +89,7 @@ def test_nul_in_a_web_form_is_a_422(web: ApiWorld) -> None:
 
 @pytest.mark.parametrize("path,body", [
     ("/api/v1/farms/f1", {"name": None, "kind": None}),  # NOT NULL columns: null is "not given"
-    ("/api/v1/flocks/f1-fl1", {"birds_now": None}),       # nullable: null clears
+    ("/api/v1/flocks/f1-fl1", {"ended_on": None}),        # nullable: null clears
 ])
 def test_explicit_null_is_never_a_500(web: ApiWorld, path: str, body: dict[str, object]) -> None:
     r = web.client.patch(path, headers=web.headers("admin"), json=body)

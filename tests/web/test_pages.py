@@ -42,7 +42,7 @@ def test_farmer_page_shows_flock_alerts_and_records_deaths(web: ApiWorld) -> Non
                                          "feed_kg": "30.5"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     flock = c.get(f"/api/v1/flocks/{world.flock('f1')}").json()
-    assert flock["birds_now"] == 287
+    assert flock["birds_now"] == 291  # 300 placed, 6 deaths recorded earlier in the week, 3 today
     english = c.get("/lang/en?next=/farm", follow_redirects=True).text
     assert 'lang="en"' in english and "Deaths this week" in english
 
@@ -147,3 +147,20 @@ def test_the_technician_console_shows_the_sms_budget_per_person(web: ApiWorld) -
         conn.commit()
     page = browser_login(web.client, "tech1").get("/console").text
     assert 'id="sms-budget"' in page and "over today&#39;s budget of 2" in page and "1234" in page
+
+
+def test_the_console_lists_provider_refusals_in_scope(web: ApiWorld) -> None:
+    farmer1 = web.ids["users"]["farmer1"]
+    with web.db.connect() as conn:
+        for scope, code, cause in (("f1", "isv.MOBILE_NUMBER_ILLEGAL", "recipient"),
+                                   ("f3", "isv.SMS_TEMPLATE_ILLEGAL", "template")):
+            conn.execute(
+                "INSERT INTO sms_refusals (at, provider, code, cause, template, user_id, phone, notification_key, "
+                "detail, scope) VALUES (now(), 'aliyun', %s, %s, 'FHY_MORTALITY', %s, '+8613800005678', 'k', 'x', %s)",
+                (code, cause, farmer1, scope),
+            )
+        conn.commit()
+    page = browser_login(web.client, "tech1").get("/console").text
+    assert 'id="sms-refused"' in page and "isv.MOBILE_NUMBER_ILLEGAL" in page and "5678" in page
+    assert "isv.SMS_TEMPLATE_ILLEGAL" not in page  # f3 is outside this technician's scope
+    assert "13800005678" not in page  # the number is masked

@@ -25,7 +25,7 @@ def test_weekly_reports_per_county(db: TestDatabase, tmp_path: Path) -> None:
     names = sorted(str(p.relative_to(tmp_path)) for p in paths)
     assert names == [f"{c}/2026-11-23_2026-11-30.{ext}" for c in ("c1", "c2") for ext in ("csv", "pdf", "xlsx")]
     csv = (tmp_path / "c1" / "2026-11-23_2026-11-30.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert csv[-1].startswith("c1,county,凤冈县,3,")
+    assert csv[-1].startswith("c1,县,凤冈县,3,")
 
 
 def test_create_user_command(db: TestDatabase) -> None:

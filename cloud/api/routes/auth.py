@@ -16,11 +16,13 @@ from cloud.api.schemas import (
     PhoneChallengeOut,
     PhoneChange,
     PhoneCode,
+    SmsCodeRequest,
+    SmsSignIn,
     Token,
     UserOut,
 )
 from cloud.api.security import TokenIssuer, verify_password
-from cloud.api.services import accounts, users
+from cloud.api.services import accounts, phone_login, users
 
 router = APIRouter(tags=["auth"])
 
@@ -50,6 +52,20 @@ def client_address(request: Request) -> str | None:
 def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], conn: Conn, issuer: Issuer,
           throttle: Throttle, now: Now) -> Token:
     token, _ = authenticate(conn, issuer, throttle, now, client_address(request), form.username, form.password)
+    return Token(access_token=token)
+
+
+@router.post("/auth/sms-code", status_code=202, responses={429: {"description": "Asked too often"}})
+def request_sms_code(body: SmsCodeRequest, conn: Conn, now: Now) -> dict[str, str]:
+    """Farmers: text a one-time sign-in code to this number (the answer is the same for any number)."""
+    phone_login.send_code(conn, body.phone, now)
+    return {"status": "sent_if_registered"}
+
+
+@router.post("/auth/sms-token", response_model=Token, responses={429: {"description": "Too many wrong codes"}})
+def sms_sign_in(request: Request, body: SmsSignIn, conn: Conn, issuer: Issuer, throttle: Throttle,
+                now: Now) -> Token:
+    token, _ = phone_login.sign_in(conn, issuer, throttle, now, client_address(request), body.phone, body.code)
     return Token(access_token=token)
 
 

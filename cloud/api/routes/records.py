@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
-from cloud.api.deps import Conn, CurrentScope
+from cloud.api.deps import Conn, CurrentScope, Now, Settings
 from cloud.api.pagination import Page, PageParams, page_params
 from cloud.api.schemas import (
     AlertOut,
@@ -32,8 +33,10 @@ def list_daily(flock_id: Id, conn: Conn, scope: CurrentScope, paging: Paging,
 
 
 @router.put("/flocks/{flock_id}/daily-records/{day}", response_model=DailyRecordOut)
-def put_daily(flock_id: Id, day: date, body: DailyRecordIn, conn: Conn, scope: CurrentScope) -> DailyRecordOut:
-    return DailyRecordOut(**records.put_daily(conn, scope, flock_id, day, body.model_dump()))
+def put_daily(flock_id: Id, day: date, body: DailyRecordIn, conn: Conn, scope: CurrentScope, now: Now,
+              settings: Settings) -> DailyRecordOut:
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    return DailyRecordOut(**records.put_daily(conn, scope, flock_id, day, body.model_dump(), today))
 
 
 @router.get("/mortality", response_model=Page[MortalityOut])

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from cloud.api import audit
-from cloud.api.errors import ApiError, forbidden, not_found
+from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may, region_subtree
 from cloud.api.services.paging import one, page
@@ -175,14 +175,32 @@ def create_flock(conn: psycopg.Connection, scope: Scope, house_id: str, data: di
     return get_flock(conn, scope, data["id"])
 
 
+def recount_birds(conn: psycopg.Connection, flock_id: str) -> None:
+    """The one place a flock's live count is set: birds placed less every recorded death and cull.
+
+    Derived, never incremented, so correcting any day's record (or the placement) corrects it.
+    """
+    conn.execute(
+        "UPDATE flocks f SET birds_now = greatest(0, f.birds_placed - coalesce((SELECT sum(coalesce(d.deaths, 0) "
+        "+ coalesce(d.culls, 0)) FROM daily_records d WHERE d.flock_id = f.id), 0)) WHERE f.id = %s",
+        (flock_id,))
+
+
 def patch_flock(conn: psycopg.Connection, scope: Scope, flock_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    flock = get_flock(conn, scope, flock_id)
+    get_flock(conn, scope, flock_id)
     if not may(scope.principal, "manage_farms"):
         raise forbidden()
-    if changes.get("birds_now") is not None and changes["birds_now"] > flock["birds_placed"]:
-        raise ApiError(422, "invalid", "birds_now cannot exceed birds_placed")
+    placed = changes.get("birds_placed")
+    if placed is not None:
+        conn.execute("SELECT 1 FROM flocks WHERE id = %s FOR UPDATE", (flock_id,))
+        removed = one(conn, "SELECT coalesce(sum(coalesce(deaths, 0) + coalesce(culls, 0)), 0) AS n "
+                            "FROM daily_records WHERE flock_id = %s", (flock_id,))
+        if removed is not None and placed < removed["n"]:
+            raise invalid(f"入栏数 {placed} 少于已记录的死亡和淘汰 {removed['n']} 只",
+                          f"birds placed ({placed}) is less than the deaths and culls recorded ({removed['n']})")
     for key, value in changes.items():
         conn.execute(f"UPDATE flocks SET {key} = %s WHERE id = %s", (value, flock_id))  # keys from FlockPatch
+    recount_birds(conn, flock_id)
     audit.record(conn, scope.principal.user_id, "update", "flock", flock_id,
                  {k: str(v) if v is not None else None for k, v in changes.items()})
     return get_flock(conn, scope, flock_id)

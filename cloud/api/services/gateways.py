@@ -81,6 +81,13 @@ def current_config(conn: psycopg.Connection, gateway_id: str) -> tuple[int, dict
     return int(row["desired_version"]), row["desired_config"] or {}
 
 
+def applied_config(conn: psycopg.Connection, gateway_id: str) -> dict[str, Any] | None:
+    """The overlay the gateway last reported applying, or None before its first answer."""
+    row = one(conn, "SELECT c.config FROM gateways g JOIN gateway_configs c ON c.gateway_id = g.id "
+                    "AND c.version = g.applied_version WHERE g.id = %s", (gateway_id,))
+    return None if row is None else dict(row["config"])
+
+
 def check_config(conn: psycopg.Connection, scope: Scope, gateway_id: str, config: Any) -> dict[str, Any]:
     get_gateway(conn, scope, gateway_id)
     version, old = current_config(conn, gateway_id)

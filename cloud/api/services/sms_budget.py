@@ -53,3 +53,15 @@ def per_person(conn: psycopg.Connection, scope: Scope, days: int = 7) -> list[di
 def _mask(phone: str | None) -> str:
     """Phone numbers are personal data: the console needs the last four digits only."""
     return "" if not phone else "*" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+def refusals(conn: psycopg.Connection, scope: Scope, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest provider refusals a person must act on (template/signature/credentials: an
+    operator; a refused number: correct the person's phone), in the reader's scope."""
+    params = {"farms": scope.farm_list(), "regions": scope.region_list() or [], "limit": limit}
+    found = rows(conn, f"""
+        SELECT r.at, r.provider, r.code, r.cause, r.template, r.phone, u.display_name AS name
+        FROM sms_refusals r LEFT JOIN users u ON u.id = r.user_id
+        WHERE {_VISIBLE.replace("b.scope", "r.scope")}
+        ORDER BY r.at DESC LIMIT %(limit)s""", params)  # noqa: S608 - fixed fragment
+    return [{**r, "phone": _mask(r["phone"])} for r in found]

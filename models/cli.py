@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,14 @@ if TYPE_CHECKING:  # the commands import numpy and the detector only when they r
 log = logging.getLogger(__name__)
 
 DEFAULT_CONF = {"chicken": 0.25, "dead": 0.25}
+MODELS_DIR = click.option(
+    "--models-dir",
+    default=Path("var/models"),
+    show_default=True,
+    envvar="FUHUIYANG_MODELS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The deployment's own (adapted) models and their registry.json [env FUHUIYANG_MODELS_DIR].",
+)
 DEFAULT_IOU = 0.5
 
 
@@ -149,6 +159,7 @@ def export(
 @click.option(
     "--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
+@MODELS_DIR
 @click.option("--batch", default=8, show_default=True, type=click.IntRange(1))
 @click.option(
     "--suggest-precision",
@@ -167,13 +178,14 @@ def eval_(
     weights: Path | None,
     model_name: str | None,
     data: Path,
+    models_dir: Path,
     batch: int,
     suggest_precision: float,
     record: bool,
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
-    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_entry
+    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_registered
     from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
 
     if record and weights is not None:
@@ -181,12 +193,15 @@ def eval_(
 
     if weights is not None:
         try:
-            defaults = load_entry(model_name, verify=False)
+            defaults = load_registered(model_name, models_dir, verify=False)
         except (RegistryError, KeyError):
             defaults = None
         entry = entry_from_onnx(weights, defaults)
     else:
-        entry = load_entry(model_name)
+        try:
+            entry = load_registered(model_name, models_dir)
+        except RegistryError as exc:
+            raise click.ClickException(str(exc)) from None
     detector = OnnxDetector(entry)
 
     def detect(frames: list[np.ndarray]) -> list[Detections]:
@@ -500,3 +515,82 @@ def calibrate_refiner(model_name: str, val: Path) -> None:
         raise click.ClickException(f"cannot calibrate {model_name}: {exc}") from exc
     register(model_name, raw, make_default=False)
     click.echo(json.dumps(raw))
+
+
+@models.command("prepare-henhouse")
+@click.option("--src", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A local copy of github.com/matitalatina/henhouse: its bare git directory or a checkout.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--adapt", default=10, show_default=True, type=click.IntRange(1),
+              help="Frames set aside for adaptation; all others are the test split.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed split.")
+@click.option("--commit", default=None, hidden=True, help="Another commit of the same layout (tests).")
+@click.option("--json", "as_json", is_flag=True)
+def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | None,
+                     as_json: bool) -> None:
+    """Real coop CCTV frames (henhouse, MIT) as YOLO folders OUT/adapt and OUT/test: checks the
+    commit, paints over the web player's bar, keeps `chicken` and drops `egg`."""
+    from models.henhouse import COMMIT, HenhouseError, prepare
+
+    try:
+        done = prepare(src, out, adapt=adapt, seed=seed, commit=commit or COMMIT)
+    except HenhouseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    heights = done.bar_heights
+    summary = {
+        "out": str(out), "commit": done.commit, "frames": done.frames,
+        "adapt": done.adapt, "test_frames": len(done.test), "chickens": done.chickens,
+        "player_bar": {"frames": len(heights), "height_px_min": min(heights, default=None),
+                       "height_px_max": max(heights, default=None)},
+        "dropped": dict(done.dropped),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(f"{done.frames} frames -> {out}/adapt ({len(done.adapt)}), {out}/test ({len(done.test)}); "
+               f"player bar masked on {len(heights)}; dropped {dict(done.dropped)}")
+
+
+@models.command("adapt")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="YOLO folder of the farm's labelled frames (images/, labels/, data.yaml).")
+@click.option("--out", "name", required=True, help="Name to register the adapted model under.")
+@click.option("--base", default=None, help="Registered model to start from; default: the default model.")
+@click.option("--unlabelled", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The camera's unlabelled frames (a folder or a YOLO folder): pseudo-labelled.")
+@click.option("--minutes", default=15.0, show_default=True, type=click.FloatRange(2.0),
+              help="Wall-time budget, everything included.")
+@click.option("--scope-farm", default=None, help="Serve it for this farm (its id).")
+@click.option("--scope-camera", default=None,
+              help="Serve it for this camera: <gateway_id>/<camera_id>, as the frames table names it.")
+@click.option("--imgsz", default=None, type=click.IntRange(160, 1920),
+              help="Input size; default: the smallest keeping the farm's small birds 24 px across.")
+@click.option("--freeze", default=10, show_default=True, type=click.IntRange(0, 22),
+              help="Layers kept as they are (YOLOv8's backbone is the first 10; 0 trains all).")
+@MODELS_DIR
+@click.option("--json", "as_json", is_flag=True)
+def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
+              scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
+              models_dir: Path, as_json: bool) -> None:
+    """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
+    and register it in the deployment's models directory."""
+    from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
+
+    if scope_camera is not None and (scope_camera.count("/") != 1 or not all(scope_camera.split("/"))):
+        raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")
+    scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
+    spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
+                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze)
+    try:
+        check_spec(spec)
+        require_training()
+        _show_progress("models.adapt")
+        with contextlib.redirect_stdout(sys.stderr):  # training's chatter; stdout is the result
+            result = adapt(spec)
+    except AdaptError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{name} registered in {models_dir}: {result['adapted']['frames']} frames, "
+               f"{result['adapted']['boxes']} boxes, {result['adapted']['seconds']} s")

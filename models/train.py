@@ -13,7 +13,8 @@ import csv
 import io
 import logging
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ class TrainSpec:
     # `dead` is a few percent of boxes; weigh the class loss up so it is not drowned out.
     cls_gain: float = 1.0
     warmup_epochs: float = 1.0
+    freeze: int | None = None  # the first N layers stay as they are (YOLOv8's backbone: 10)
+    close_mosaic: int = 3
+    overrides: dict[str, Any] = field(default_factory=dict)  # more ultralytics arguments
+    # time.monotonic() by which training stops, between two batches: ultralytics' own `time`
+    # counts from after its setup (caching, model building), which a loaded machine makes long.
+    stop_at: float | None = None
 
 
 def _offline() -> None:
@@ -58,6 +65,14 @@ def _without_downloads_or_polars() -> None:
 
     trainer.check_amp = lambda model: True  # only reached when TrainSpec.amp is set
     setattr(trainer.BaseTrainer, "read_results_csv", _read_results_csv)  # noqa: B010
+
+
+def _stop_at(deadline: float) -> Any:
+    def stop(trainer: Any) -> None:
+        if time.monotonic() >= deadline:
+            trainer.stop = True  # ultralytics ends the epoch there, validates and saves
+
+    return stop
 
 
 def _read_results_csv(self: Any) -> dict[str, list[Any]]:
@@ -83,6 +98,8 @@ def train(spec: TrainSpec) -> Path:
     _without_downloads_or_polars()
 
     model = YOLO(spec.model)
+    if spec.stop_at is not None:
+        model.add_callback("on_train_batch_end", _stop_at(spec.stop_at))
     args: dict[str, Any] = dict(
         data=str(spec.data),
         epochs=spec.epochs,
@@ -106,12 +123,15 @@ def train(spec: TrainSpec) -> Path:
         flipud=0.0,
         degrees=0.0,
         mosaic=1.0,
-        close_mosaic=3,
+        close_mosaic=spec.close_mosaic,
         scale=spec.scale,
         cls=spec.cls_gain,
         warmup_epochs=spec.warmup_epochs,
         patience=0,
     )
+    if spec.freeze:
+        args["freeze"] = spec.freeze
+    args.update(spec.overrides)
     if spec.hours:
         args["time"] = spec.hours
     log.info("training %s on %s: %s", spec.model, spec.data, args)

@@ -29,6 +29,8 @@ from cloud.detect.registry import (
     RegistryError,
     entry_from_onnx,
     load_entry,
+    load_registered,
+    local_registry,
     sha256_file,
 )
 from cloud.detect.stillness import CameraTracker, StillnessConfig
@@ -56,6 +58,8 @@ __all__ = [
     "iou_one_to_many",
     "letterbox",
     "load_entry",
+    "load_registered",
+    "local_registry",
     "mirror",
     "prior",
     "second_look",

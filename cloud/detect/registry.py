@@ -130,3 +130,34 @@ def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntr
         conf=conf,
         iou=iou,
     )
+
+
+# A deployment's own models (`fuhuiyang models adapt`) are its data, not package files: they live
+# in its models dir (FUHUIYANG_MODELS_DIR) with a registry of the same shape, files relative to
+# that dir. The detection worker reads both through `cloud.detect.scoped`; one-shot readers (the
+# `models` commands) look a name up with `load_registered`.
+LOCAL_REGISTRY = "registry.json"
+
+
+def local_registry(models_dir: Path) -> Path:
+    return models_dir / LOCAL_REGISTRY
+
+
+def load_registered(
+    name: str | None, models_dir: Path | None, registry: Path = REGISTRY, *, verify: bool = True
+) -> ModelEntry:
+    """A shipped model (the default when `name` is None) or, failing that, one of the
+    deployment's own in `models_dir`; its files checked against their sha256."""
+    try:
+        return load_entry(name, registry, verify=verify)
+    except RegistryError:
+        if name is None or models_dir is None or not local_registry(models_dir).exists():
+            raise
+    path = local_registry(models_dir)
+    try:
+        raw = json.loads(path.read_text())["models"][name]
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{path} is not valid JSON: {exc}") from None
+    except (KeyError, TypeError):
+        raise RegistryError(f"model {name!r} is not in {registry} or {path}") from None
+    return entry_from_raw(name, raw, models_dir, verify=verify)

@@ -1,0 +1,296 @@
+"""`fuhuiyang models adapt`: a farm's or camera's own detector from a handful of labelled frames.
+
+The registered base model's checkpoint is fine-tuned on the farm's frames, under a wall-time
+budget on the CPU:
+
+1. the labelled frames, plus copy-paste frames made from them (`models.copy_paste`: the farm's
+   own birds and carcasses on its own frames at new places and scales);
+2. ultralytics' strong augmentation (mosaic, HSV, scale, translation, flips), the backbone frozen
+   (10 labelled frames cannot retrain it; the neck and head learn the camera);
+3. with `--unlabelled`, a second round: the first round's model labels those frames where it is
+   sure (pseudo-labels) and training continues on all of them;
+4. the result is exported to ONNX and registered in the deployment's models directory, with its
+   scope (farm, camera), for `models eval --model NAME` and the detection worker.
+
+Needs the `train` extra (torch, ultralytics); `require_training()` says so in one line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+
+from cloud.detect import (
+    REGISTRY,
+    ModelEntry,
+    OnnxDetector,
+    RegistryError,
+    load_registered,
+    sha256_file,
+)
+from models.copy_paste import FarmDataError, Labelled, load_farm, synthesise
+from models.evaluate import IMAGE_EXT
+from models.register import shipped_names
+from models.yolo_folder import CLASSES, write_example
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): not tuned on a test set
+MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this short side
+PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
+RESERVE_S = 90.0  # of the budget, kept for export, registration and the process start
+FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
+
+
+class AdaptError(RuntimeError):
+    """Adaptation cannot run: a clear sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an adapted model is served, the registry's `scope` key (the detection worker picks
+    a camera's model by it, `cloud.detect.scoped`): one farm (its id, text as the farms table
+    has it), one camera (`<gateway_id>/<camera_id>` as the frames table names it), or both;
+    None for either means any."""
+
+    farm_id: str | None = None
+    camera: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"farm_id": self.farm_id, "camera": self.camera}
+
+
+@dataclass(frozen=True)
+class AdaptSpec:
+    data: Path  # YOLO folder of the farm's labelled frames
+    name: str
+    models_dir: Path
+    base: str | None = None  # registry name; the default model when None
+    unlabelled: Path | None = None  # frames of the same camera without labels
+    minutes: float = 15.0
+    scope: Scope | None = None
+    imgsz: int | None = None  # None: from the labelled boxes' sizes (`auto_imgsz`)
+    synthetic: int = 120  # copy-paste frames
+    freeze: int = 10  # YOLOv8's backbone
+    batch: int = 4  # a few labelled frames: more steps count more than bigger batches
+    seed: int = 0
+
+
+def require_training() -> None:
+    """One line naming the extra, where torch or ultralytics is missing."""
+    missing = [m for m in ("torch", "ultralytics") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise AdaptError(
+            f"models adapt needs the train extra ({', '.join(missing)} not installed): "
+            "pip install torch==2.14.1 torchvision==0.29.1 && pip install -e '.[train]'")
+
+
+def check_spec(spec: AdaptSpec, registry: Path = REGISTRY) -> ModelEntry:
+    """The base model, once the spec is known to be usable: name, base, data."""
+    if not NAME.match(spec.name):
+        raise AdaptError(f"model name {spec.name!r}: use a-z, 0-9, '.', '_', '-' (at most 64)")
+    if spec.name in shipped_names(registry):
+        raise AdaptError(f"{spec.name!r} is a shipped model; choose another name")
+    try:
+        base = load_registered(spec.base, spec.models_dir, registry, verify=False)
+    except RegistryError as exc:
+        raise AdaptError(str(exc)) from None
+    if not base.path.with_suffix(".pt").exists():
+        raise AdaptError(f"base model {base.name} has no checkpoint {base.path.with_suffix('.pt').name} "
+                         "to fine-tune")
+    if base.extra.get("refiner"):
+        raise AdaptError(f"base model {base.name} is two-stage; adapt a one-stage model")
+    if spec.name == base.name:
+        raise AdaptError("the adapted model needs a name of its own")
+    return base
+
+
+def auto_imgsz(frames: Sequence[Labelled], largest: int) -> int:
+    """The smallest input size (a multiple of 32, 320 at least, `largest` at most) at which the
+    10th-percentile labelled bird keeps a short side of MIN_BIRD_PX: CPU time goes as its square,
+    and a camera close to its birds needs far less than the 1280 px of the default model."""
+    ratios = [min(x2 - x1, y2 - y1) / max(f.image.shape[:2])
+              for f in frames for x1, y1, x2, y2 in f.boxes.tolist()]
+    if not ratios:
+        return largest
+    size = MIN_BIRD_PX / max(float(np.percentile(ratios, 10)), 1e-6)
+    return int(min(largest, max(320, int(np.ceil(size / 32)) * 32)))
+
+
+def unlabelled_images(folder: Path, skip: set[str]) -> list[Path]:
+    """Images of `folder` (or its `images/`), except those named in `skip` (labelled ones)."""
+    root = folder / "images" if (folder / "images").is_dir() else folder
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT and p.stem not in skip)
+
+
+def pseudo_label(paths: Sequence[Path], detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 ) -> list[Labelled]:
+    """The frames with the boxes a model is sure of. A frame where it is sure of nothing is left
+    out, not taken as background: a coop camera's frame nearly always shows birds, and teaching
+    the ones the model missed as background cost the henhouse test 0.17 AP50 (docs/results.md)."""
+    out = []
+    for p in paths:
+        image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if image is None:
+            log.warning("skipping unreadable unlabelled frame %s", p)
+            continue
+        classes, boxes = detect(image)
+        if len(classes):
+            out.append(Labelled(f"pseudo-{p.stem}", image, classes, boxes))
+    return out
+
+
+def write_training_set(work: Path, labelled: Sequence[Labelled], extra: Sequence[Labelled],
+                       synthetic: int, seed: int) -> Path:
+    """work/train (labelled + copy-paste + extra), work/val (labelled); returns data.yaml."""
+    if work.exists():
+        shutil.rmtree(work)
+    made = synthesise([*labelled, *extra], synthetic, seed)
+    for f in [*labelled, *made, *extra]:
+        write_example(work / "train", f.name, f.image, f.classes, f.boxes, ".jpg")
+    for f in labelled or extra:
+        write_example(work / "val", f.name, f.image, f.classes, f.boxes, ".jpg")
+    doc = {"path": str(work.resolve()), "train": "train/images", "val": "val/images",
+           "names": dict(enumerate(CLASSES))}
+    (work / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return work / "data.yaml"
+
+
+def _ultralytics_to_stderr() -> None:
+    """Ultralytics logs to stdout; `--json` owns stdout."""
+    from ultralytics.utils import LOGGER
+
+    for handler in LOGGER.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
+def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
+           deadline: float) -> Path:
+    """Train until `deadline` (time.monotonic()); ultralytics fits its schedule to the time left."""
+    from models.train import TrainSpec, train
+
+    _ultralytics_to_stderr()
+    seconds = max(deadline - time.monotonic(), 30.0)
+    return train(TrainSpec(
+        data=data_yaml, out=out, model=str(start), epochs=1000, hours=seconds / 3600,
+        stop_at=time.monotonic() + seconds,
+        imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
+        scale=0.5, warmup_epochs=0.5, freeze=spec.freeze, close_mosaic=2,
+        overrides={"hsv_h": 0.02, "hsv_s": 0.7, "hsv_v": 0.5, "translate": 0.2, "degrees": 5.0,
+                   "lr0": 0.004, "lrf": 0.1, "optimizer": "AdamW", "val": True},
+    ))
+
+
+def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
+    """Fine-tune, export, register; returns the registry entry with `model` (its name)."""
+    started = time.monotonic()
+    budget = spec.minutes * 60.0
+    require_training()
+    base = check_spec(spec, registry)
+    try:
+        labelled, left_out = load_farm(spec.data)
+    except FarmDataError as exc:
+        raise AdaptError(str(exc)) from None
+    boxes = sum(len(f.classes) for f in labelled)
+    unlabelled = unlabelled_images(spec.unlabelled, {f.name for f in labelled}) if spec.unlabelled else []
+    if boxes == 0 and not unlabelled:
+        raise AdaptError(f"{spec.data} has no labelled chicken or dead bird and there are no "
+                         "unlabelled frames to pseudo-label")
+    imgsz = spec.imgsz or auto_imgsz(labelled, base.input_size)
+    log.info("adapting %s on %d frames (%d boxes) at %d px", base.name, len(labelled), boxes, imgsz)
+    work = spec.models_dir / f".{spec.name}.work"
+    spec.models_dir.mkdir(parents=True, exist_ok=True)
+    start = base.path.with_suffix(".pt")
+    pseudo: list[Labelled] = []
+    rounds = 0
+    if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
+        pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
+        unlabelled = []
+    deadline = started + budget - RESERVE_S
+    if unlabelled:
+        data_yaml = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed)
+        now = time.monotonic()
+        best = _train(data_yaml, start, work / "r1-run", spec, imgsz,
+                      now + (deadline - now) * FIRST_ROUND_SHARE)
+        rounds += 1
+        from models.train import export_onnx
+
+        first = export_onnx(best, imgsz, work / "r1.onnx")
+        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
+        start = best
+    data_yaml = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1)
+    best = _train(data_yaml, start, work / "r2-run", spec, imgsz, deadline)
+    rounds += 1
+    raw = _register(spec, base, best, imgsz, registry, {
+        "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
+        "left_out": left_out, "unlabelled": len(pseudo),
+        "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
+        "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
+        "date": date.today().isoformat(),
+    })
+    shutil.rmtree(work, ignore_errors=True)
+    return {"model": spec.name, **raw}
+
+
+def _entry_for(onnx: Path, base: ModelEntry, imgsz: int) -> ModelEntry:
+    return ModelEntry(name=onnx.stem, path=onnx.resolve(), sha256=sha256_file(onnx), input_size=imgsz,
+                      classes=base.classes, conf=dict.fromkeys(base.classes, PSEUDO_CONF), iou=base.iou)
+
+
+def _onnx_labeller(entry: ModelEntry) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    detector = OnnxDetector(entry, threads=2)
+    thresholds = [max(PSEUDO_CONF, t) for t in entry.conf_vector()]
+    ours = [CLASSES.index(c) if c in CLASSES else -1 for c in entry.classes]
+
+    def label(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        det = detector.detect([image], conf=thresholds)[0]
+        cls = np.array([ours[int(c)] for c in det.classes], np.int64)
+        keep = cls >= 0
+        return cls[keep], det.boxes[keep].astype(np.float64)
+
+    return label
+
+
+def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registry: Path,
+              adapted: dict[str, Any]) -> dict[str, Any]:
+    from models.register import register_local
+    from models.train import export_onnx
+
+    target = spec.models_dir / f"{spec.name}.onnx"
+    export_onnx(best, imgsz, target)
+    shutil.copyfile(best, target.with_suffix(".pt"))  # the next adaptation starts from it
+    raw: dict[str, Any] = {
+        "file": target.name,
+        "sha256": sha256_file(target),
+        "bytes": target.stat().st_size,
+        "input_size": imgsz,
+        "classes": list(base.classes),
+        "conf": dict.fromkeys(base.classes, ADAPTED_CONF),
+        "iou": base.iou,
+        "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
+                   f"{spec.synthetic} copy-paste frames, {adapted['unlabelled']} pseudo-labelled, "
+                   f"first {spec.freeze} layers frozen, {imgsz} px"),
+        "base": base.name,
+        "adapted": adapted,
+        "scope": (spec.scope or Scope()).to_json(),
+    }
+    try:
+        register_local(spec.name, raw, spec.models_dir, registry)
+    except RegistryError as exc:
+        raise AdaptError(str(exc)) from None
+    return raw

@@ -1,0 +1,140 @@
+"""Copy-paste augmentation from a farm's own labelled frames (no torch: CI tests it).
+
+With a handful of labelled frames the detector sees each bird a few times; pasting the farm's
+own birds and carcasses onto its own frames at new places and scales multiplies the examples
+while keeping the camera's background, light and lens. A box has no outline, so each crop is
+blended with a feathered ellipse: the bird's middle is pasted whole and the corners of the box
+(mostly floor) fade into the new background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cloud.detect import iou_one_to_many
+from models.evaluate import data_names, image_files, label_path, read_labels
+from models.yolo_folder import CLASSES
+
+
+class FarmDataError(ValueError):
+    """A farm data set that cannot be adapted on."""
+
+
+@dataclass
+class Labelled:
+    name: str
+    image: np.ndarray
+    classes: np.ndarray  # indices into CLASSES
+    boxes: np.ndarray  # xyxy pixels
+
+
+@dataclass(frozen=True)
+class Cutout:
+    cls: int
+    pixels: np.ndarray  # the box's pixels
+
+
+def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[Labelled], dict[str, int]]:
+    """A YOLO folder's frames with their boxes mapped onto `classes` by name; also how many
+    boxes of other classes were left out, by name."""
+    if not (data_dir / "data.yaml").exists():
+        raise FarmDataError(f"{data_dir} has no data.yaml naming its classes")
+    names = data_names(data_dir)
+    mapping = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
+    if not mapping:
+        raise FarmDataError(f"{data_dir}/data.yaml names {names}; none of {list(classes)}")
+    frames, left_out = [], dict[str, int]()
+    for path in image_files(data_dir):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FarmDataError(f"cannot read image {path}")
+        h, w = image.shape[:2]
+        try:
+            cls, boxes = read_labels(label_path(path, data_dir), w, h)
+        except (ValueError, IndexError) as exc:
+            raise FarmDataError(f"bad label file for {path.name}: {exc}") from None
+        keep = np.array([int(c) in mapping for c in cls], bool)
+        for c in cls[~keep]:
+            name = names[int(c)] if 0 <= int(c) < len(names) else str(int(c))
+            left_out[name] = left_out.get(name, 0) + 1
+        ours = np.array([mapping[int(c)] for c in cls[keep]], np.int64)
+        frames.append(Labelled(path.stem, image, ours, boxes[keep]))
+    return frames, left_out
+
+
+def cutouts(frames: Sequence[Labelled], min_side: int = 8) -> list[Cutout]:
+    out = []
+    for f in frames:
+        h, w = f.image.shape[:2]
+        for c, (x1, y1, x2, y2) in zip(f.classes.tolist(), f.boxes.tolist(), strict=True):
+            a, b = int(max(0, x1)), int(max(0, y1))
+            e, d = int(min(w, x2)), int(min(h, y2))
+            if e - a >= min_side and d - b >= min_side:
+                out.append(Cutout(int(c), f.image[b:d, a:e].copy()))
+    return out
+
+
+def feathered_ellipse(h: int, w: int) -> np.ndarray:
+    """Alpha 1 inside an ellipse filling 90 % of the box, fading to 0 at its edge."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(((xx + 0.5 - w / 2) / (w / 2)) ** 2 + ((yy + 0.5 - h / 2) / (h / 2)) ** 2)
+    return np.asarray(np.clip((1.0 - r) / 0.15 + 0.35, 0.0, 1.0), np.float32)
+
+
+def paste(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, pool: Sequence[Cutout],
+          rng: np.random.Generator, count: int, scale: tuple[float, float] = (0.6, 1.4),
+          max_overlap: float = 0.15, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`image` with up to `count` cutouts pasted where they cover no labelled box by more than
+    `max_overlap` IoU, each flipped at random, rescaled and shaded a little; their boxes added."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    boxes = boxes.reshape(-1, 4).astype(np.float64)
+    classes = classes.astype(np.int64)
+    for _ in range(count):
+        if not pool:
+            break
+        cut = pool[int(rng.integers(len(pool)))]
+        s = float(rng.uniform(*scale))
+        ch, cw = cut.pixels.shape[:2]
+        nh, nw = max(4, int(round(ch * s))), max(4, int(round(cw * s)))
+        if nh >= h or nw >= w:
+            continue
+        for _ in range(tries):
+            x, y = int(rng.integers(0, w - nw + 1)), int(rng.integers(0, h - nh + 1))
+            box = np.array([x, y, x + nw, y + nh], np.float64)
+            if len(boxes) == 0 or iou_one_to_many(box, boxes).max() <= max_overlap:
+                break
+        else:
+            continue
+        pixels = cv2.resize(cut.pixels, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        if rng.random() < 0.5:
+            pixels = pixels[:, ::-1]
+        gain = float(rng.uniform(0.8, 1.2))
+        alpha = feathered_ellipse(nh, nw)[..., None]
+        region = out[y:y + nh, x:x + nw].astype(np.float32)
+        blended = alpha * np.clip(pixels.astype(np.float32) * gain, 0, 255) + (1 - alpha) * region
+        out[y:y + nh, x:x + nw] = blended.astype(np.uint8)
+        boxes = np.vstack([boxes, box])
+        classes = np.append(classes, cut.cls)
+    return out, classes, boxes
+
+
+def synthesise(frames: Sequence[Labelled], count: int, seed: int,
+               per_image: tuple[int, int] = (1, 4)) -> list[Labelled]:
+    """`count` new frames: each one of the farm's frames with its own labels plus pasted birds."""
+    if not frames:
+        return []
+    pool = cutouts(frames)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        base = frames[i % len(frames)]
+        n = int(rng.integers(per_image[0], per_image[1] + 1))
+        image, cls, boxes = paste(base.image, base.classes, base.boxes, pool, rng, n)
+        out.append(Labelled(f"{base.name}-cp{i:04d}", image, cls, boxes))
+    return out

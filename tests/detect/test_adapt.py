@@ -1,0 +1,163 @@
+"""`models adapt`: farm data loading, copy-paste, CLI plumbing without torch; the training path
+itself where the train extra is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
+from models.copy_paste import FarmDataError, cutouts, load_farm, paste, synthesise
+from models.evaluate import image_files, label_path, read_labels
+from models.yolo_folder import write_data_yaml, write_example
+
+HAS_TRAIN = all(importlib.util.find_spec(m) is not None for m in ("torch", "ultralytics"))
+
+
+def farm(tmp_path: Path, names: str = "{0: dead, 1: chicken, 2: feeder}") -> Path:
+    """Two frames: grey floor with light birds (class 1 here is `chicken`) and a feeder."""
+    data = tmp_path / "farm"
+    for i in range(2):
+        image = np.full((360, 640, 3), 60, np.uint8)
+        cv2.ellipse(image, (100 + 50 * i, 100), (30, 18), 0, 0, 360, (230, 230, 230), -1)
+        cv2.ellipse(image, (400, 250), (25, 15), 0, 0, 360, (180, 200, 220), -1)
+        boxes = np.array([[70 + 50 * i, 82, 130 + 50 * i, 118], [375, 235, 425, 265],
+                          [500, 20, 560, 60]], np.float64)
+        write_example(data, f"f{i}", image, np.array([1, 0, 2]), boxes)
+    (data / "data.yaml").write_text(f"names: {names}\n")
+    return data
+
+
+def test_farm_classes_are_matched_by_name(tmp_path: Path) -> None:
+    frames, left_out = load_farm(farm(tmp_path))
+    assert [f.name for f in frames] == ["f0", "f1"]
+    assert frames[0].classes.tolist() == [0, 1]  # ours: 0 chicken, 1 dead
+    assert left_out == {"feeder": 2}
+    with pytest.raises(FarmDataError, match="none of"):
+        load_farm(farm(tmp_path / "x", "{0: cow}"))
+
+
+def test_copy_paste_adds_birds_on_free_floor(tmp_path: Path) -> None:
+    frames, _ = load_farm(farm(tmp_path))
+    pool = cutouts(frames)
+    assert len(pool) == 4 and {c.cls for c in pool} == {0, 1}
+    rng = np.random.default_rng(0)
+    base = frames[0]
+    image, cls, boxes = paste(base.image, base.classes, base.boxes, pool, rng, 3)
+    assert len(cls) == len(boxes) > 2
+    new = boxes[2:]
+    assert (iou_matrix(new, base.boxes) <= 0.15).all()
+    for x1, y1, x2, y2 in new.astype(int):
+        cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+        assert image[cy, cx].mean() > 150  # a bird's middle, not the floor's 60
+        assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
+    assert (base.image == frames[0].image).all()  # the source frame is untouched
+
+
+def test_synthesis_is_deterministic(tmp_path: Path) -> None:
+    frames, _ = load_farm(farm(tmp_path))
+    a = synthesise(frames, 4, seed=3)
+    b = synthesise(frames, 4, seed=3)
+    assert [f.name for f in a] == [f.name for f in b]
+    assert all((x.image == y.image).all() and (x.boxes == y.boxes).all() for x, y in zip(a, b, strict=True))
+    out = tmp_path / "written"
+    for f in a:
+        write_example(out, f.name, f.image, f.classes, f.boxes)
+    write_data_yaml(out)
+    path = image_files(out)[0]
+    cls, boxes = read_labels(label_path(path, out), 640, 360)
+    assert len(cls) == len(a[0].classes)
+    assert np.allclose(boxes, a[0].boxes, atol=0.01)
+
+
+def test_unlabelled_frames_get_the_boxes_a_model_is_sure_of(tmp_path: Path) -> None:
+    from models.adapt import pseudo_label, unlabelled_images
+
+    data = farm(tmp_path)
+    (data / "images" / "notes.txt").write_text("not an image")
+    paths = unlabelled_images(data, skip={"f0"})  # f0 is labelled already
+    assert [p.name for p in paths] == ["f1.png"]
+    assert unlabelled_images(data / "images", skip=set()) == sorted((data / "images").glob("f*.png"))
+
+    def detect(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([0]), np.array([[1.0, 2.0, 30.0, 40.0]])
+
+    frames = pseudo_label(paths, detect)
+    assert [f.name for f in frames] == ["pseudo-f1"]
+    assert frames[0].classes.tolist() == [0] and frames[0].image.shape == (360, 640, 3)
+
+    def sure_of_nothing(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0, np.int64), np.zeros((0, 4))
+
+    assert pseudo_label(paths, sure_of_nothing) == []  # not taught as background
+
+
+def test_adapt_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    from models.cli import models
+
+    data = farm(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "Bad Name!",
+                                 "--models-dir", str(tmp_path / "m")])
+    assert res.exit_code == 1 and "model name 'Bad Name!'" in res.output
+    if REGISTRY.exists():
+        res = runner.invoke(models, ["adapt", "--data", str(data), "--out", load_entry().name,
+                                     "--models-dir", str(tmp_path / "m")])
+        assert res.exit_code == 1 and "shipped model" in res.output
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm1",
+                                 "--scope-camera", "cam1", "--models-dir", str(tmp_path / "m")])
+    assert res.exit_code == 2 and "<gateway_id>/<camera_id>" in res.output
+    for r in (res,):
+        assert "Traceback" not in r.output
+
+
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_adapt_without_torch_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CI (no train extra) sees; simulated where torch is installed."""
+    from models import adapt as adapt_module
+    from models.cli import models
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(adapt_module.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("torch", "ultralytics") else real(name, *a))
+    res = CliRunner().invoke(models, ["adapt", "--data", str(farm(tmp_path)), "--out", "farm1",
+                                      "--models-dir", str(tmp_path / "m"), "--json"])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("Error: models adapt needs the train extra")
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
+    """A real (short) adaptation on rendered frames: the model is registered in the models dir
+    with its scope, and `models eval --model NAME` runs it."""
+    from firmware_sim.camera.dataset import write_dataset
+    from models.cli import models
+
+    data = tmp_path / "farm"
+    write_dataset(data, count=3, seed=5, sizes=[(640, 360)])
+    runner = CliRunner()
+    models_dir = tmp_path / "m"
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm5-cam1",
+                                 "--minutes", "2", "--imgsz", "320", "--scope-farm", "F05",
+                                 "--scope-camera", "gw-05/cam1", "--models-dir", str(models_dir),
+                                 "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
+    entry = load_registered("farm5-cam1", models_dir)  # sha256 checked
+    assert entry.input_size == 320 and entry.classes == ("chicken", "dead")
+    assert (models_dir / "farm5-cam1.pt").exists()
+    res = runner.invoke(models, ["eval", "--model", "farm5-cam1", "--data", str(data), "--json",
+                                 "--models-dir", str(models_dir)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["model"] == "farm5-cam1"

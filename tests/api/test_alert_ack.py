@@ -11,9 +11,9 @@ import pytest
 
 from cloud.alerts.lifecycle import AlertEngine
 from cloud.alerts.model import (
+    HEAT_STRESS,
     HUMIDITY_RANGE,
     NH3_HIGH,
-    TEMPERATURE_BAND,
     AlertKey,
     Finding,
     Severity,
@@ -105,12 +105,12 @@ def test_acknowledging_an_engine_alert_keeps_its_history(api: ApiWorld) -> None:
 
 
 def test_acknowledging_a_hot_house_tells_the_farms_gateways_to_silence_their_alarm(api: ApiWorld) -> None:
-    """The local alarm feeds the temperature alert: acknowledging it in the app sends each of the
+    """The local alarm feeds the heat-stress alert: acknowledging it in the app sends each of the
     farm's gateways a retained AlarmAck naming the gateway rules of that condition and house."""
     house = world.house("f1")
-    key = AlertKey("f1", house, TEMPERATURE_BAND)
+    key = AlertKey("f1", house, HEAT_STRESS)
     with api.db.connect() as conn:
-        AlertEngine(store=PgAlertStore(conn)).observe(Finding(key, Severity.CRITICAL, world.NOW, "too_hot", 37.0, 24.0))
+        AlertEngine(store=PgAlertStore(conn)).observe(Finding(key, Severity.CRITICAL, world.NOW, "thi_emergency", 34.0, 30.5))
         row = conn.execute("SELECT id FROM alerts WHERE dedup_key = %s", (str(key),)).fetchone()
         gateways = [r[0] for r in conn.execute("SELECT id FROM gateways WHERE farm_id = 'f1' ORDER BY id")]
     assert row is not None and gateways
@@ -119,7 +119,7 @@ def test_acknowledging_a_hot_house_tells_the_farms_gateways_to_silence_their_ala
     assert r.status_code == 200, r.text
     acks = [(topic, decode(Kind.ALARM_ACK, payload)) for topic, payload in api.publisher.sent]
     assert [topic for topic, _ in acks] == [topic_for(gw, Kind.ALARM_ACK) for gw in gateways]
-    assert all(a.house == house and a.types == ["temperature_emergency", "temperature_low"] for _, a in acks)
+    assert all(a.house == house and a.types == ["temperature_emergency"] for _, a in acks)
     # An alert no gateway rule feeds tells no gateway.
     nh3 = AlertKey("f1", house, HUMIDITY_RANGE)
     with api.db.connect() as conn:

@@ -54,6 +54,31 @@ def frame_path(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"
 
 
+def write_once(target: Path, data: bytes) -> None:
+    """Write a content-addressed file whole (temp file, fsync, rename), unless it is there."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_inside(root: Path, relative: str, what: str) -> bytes:
+    """A stored file's bytes; a path that leads out of `root` is refused."""
+    resolved = (root / relative).resolve()
+    if root.resolve() not in resolved.parents:
+        raise ValueError(f"{what} path escapes the store: {relative!r}")
+    return resolved.read_bytes()
+
+
 class LocalFrameStore:
     """Frames under a local directory (the default); atomic rename, no partial files."""
 
@@ -63,26 +88,11 @@ class LocalFrameStore:
     def put(self, data: bytes, sha256: str | None = None) -> StoredFrame:
         digest = sha256 or hashlib.sha256(data).hexdigest()
         relative = frame_path(digest)
-        target = self.root / relative
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        write_once(self.root / relative, data)
         return StoredFrame(sha256=digest, path=relative, size=len(data))
 
     def read(self, path: str) -> bytes:
-        resolved = (self.root / path).resolve()
-        if self.root.resolve() not in resolved.parents:
-            raise ValueError(f"frame path escapes the store: {path!r}")
-        return resolved.read_bytes()
+        return read_inside(self.root, path, "frame")
 
     def files(self) -> Iterator[StoredFile]:
         for file in self.root.glob("*/*/*.jpg"):

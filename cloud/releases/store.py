@@ -8,9 +8,9 @@ of the same bytes a no-op.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from cloud.frames_store import read_inside, write_once
 
 
 def bundle_path(sha256: str) -> str:
@@ -24,23 +24,8 @@ class ReleaseStore:
     def put(self, data: bytes) -> str:
         """Store the bytes; the path relative to the root."""
         relative = bundle_path(hashlib.sha256(data).hexdigest())
-        target = self.root / relative
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        write_once(self.root / relative, data)
         return relative
 
     def read(self, relative: str) -> bytes:
-        resolved = (self.root / relative).resolve()
-        if self.root.resolve() not in resolved.parents:
-            raise ValueError(f"bundle path escapes the store: {relative!r}")
-        return resolved.read_bytes()
+        return read_inside(self.root, relative, "bundle")

@@ -102,3 +102,15 @@ A11Y_JS = r"""
   return problems;
 }
 """
+
+
+def sign_in(browser: Any, url: str, username: str, password: str, viewport: dict[str, int],
+            locale: str = "zh-CN") -> Any:
+    """A new browser context signed in through the login form, as a person would; its page."""
+    page = browser.new_context(viewport=viewport, locale=locale).new_page()
+    page.goto(f"{url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    return page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,11 +11,20 @@ from fastapi.testclient import TestClient
 from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.support.databases import TestDatabase
+from tests.web.browser import live_server
 
 
 @pytest.fixture
 def web(db: TestDatabase) -> Iterator[ApiWorld]:
     yield from make_world(db, with_web=True)
+
+
+@pytest.fixture
+def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
+    """The test world served on a real port, for a browser (a module may define its own)."""
+    for api in make_world(db, with_web=True, frames_dir=tmp_path):
+        with live_server(api.client.app) as url:
+            yield api, url
 
 
 def browser_login(client: TestClient, username: str) -> TestClient:

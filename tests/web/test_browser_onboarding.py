@@ -4,17 +4,13 @@ farmer's page at 360 px. Screenshots of the new pages go with the others."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.api import world
-from tests.api.conftest import ApiWorld, make_world
-from tests.support.databases import TestDatabase
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.api.conftest import ApiWorld
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 from tests.web.test_browser import check_page
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -23,28 +19,12 @@ DESK = {"width": 1366, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
 
-@pytest.fixture
-def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
-    for api in make_world(db, with_web=True, frames_dir=tmp_path):
-        with live_server(api.client.app) as url:
-            yield api, url
-
-
-def _login(browser: Any, url: str, username: str, password: str, viewport: dict[str, int]) -> Any:
-    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
-    page.goto(f"{url}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-    return page
-
 
 def test_a_farm_from_nothing_to_its_first_readings(site: tuple[ApiWorld, str]) -> None:
     api, url = site
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        tech = _login(browser, url, "tech1", world.password("tech1"), DESK)
+        tech = sign_in(browser, url, "tech1", world.password("tech1"), DESK)
         tech.get_by_role("link", name="农场管理").click()
         check_page(tech, "onboard-farms")
         tech.get_by_label("农场名称").fill("李家鸡场")
@@ -83,13 +63,13 @@ def test_a_farm_from_nothing_to_its_first_readings(site: tuple[ApiWorld, str]) -
                 conn.execute("INSERT INTO readings (ts, gateway_id, seq, idx, house_id, sensor_id, metric, value) "
                              "VALUES (%s, 'gw-li', %s, 0, %s, 'env1', 'temperature_c', 24.5)",
                              (world.NOW - timedelta(hours=h), h + 1, house[0]))
-        farmer = _login(browser, url, "13600001111", password, PHONE)
+        farmer = sign_in(browser, url, "13600001111", password, PHONE)
         assert farmer.url.endswith("/farm")
         assert farmer.get_by_role("heading", level=1).inner_text() == "李家鸡场"
         assert "24.5" in farmer.locator("main").inner_text()
         check_page(farmer, "onboarded-farmer")
 
-        admin = _login(browser, url, "admin", world.password("admin"), DESK)
+        admin = sign_in(browser, url, "admin", world.password("admin"), DESK)
         admin.goto(f"{url}/console/users")
         check_page(admin, "users")
         phone = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()

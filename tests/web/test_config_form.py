@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cloud.ingest.writer import APPLIED_SQL
 from cloud.web.config_form import config_fields, form_rows, overlay_from_form
 from tests.api import world
-from tests.api.conftest import ApiWorld, make_world
-from tests.support.databases import TestDatabase
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.api.conftest import ApiWorld
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 from tests.web.conftest import browser_login
 
 GW = world.gateway("f1")
@@ -71,12 +67,6 @@ def test_check_shows_a_diff_in_words_push_stores_and_the_answer_shows(web: ApiWo
     assert other.status_code == 404  # another area's gateway
 
 
-@pytest.fixture
-def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
-    for api in make_world(db, with_web=True, frames_dir=tmp_path):
-        with live_server(api.client.app) as url:
-            yield api, url
-
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
 def test_config_form_round_trip_in_a_browser(site: tuple[ApiWorld, str]) -> None:
@@ -84,11 +74,7 @@ def test_config_form_round_trip_in_a_browser(site: tuple[ApiWorld, str]) -> None
     api, url = site
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        page: Any = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
-        page.goto(f"{url}/login")
-        page.get_by_label("用户名").fill("tech1")
-        page.get_by_label("密码").fill(world.password("tech1"))
-        page.get_by_role("button", name="登录").click()
+        page = sign_in(browser, url, "tech1", world.password("tech1"), {"width": 1366, "height": 900})
         page.goto(f"{url}/console/gateways/{GW}")
         page.get_by_label("高温报警 (°C)").fill("33")
         page.locator("#settings").get_by_role("button", name="检查").click()

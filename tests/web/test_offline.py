@@ -3,25 +3,17 @@ record entered offline waits on the phone and is delivered once when the link re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api import world
-from tests.api.conftest import ApiWorld, make_world
-from tests.support.databases import TestDatabase
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.api.conftest import ApiWorld
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 
+PHONE = {"width": 360, "height": 780}
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
 
-
-@pytest.fixture
-def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
-    for api in make_world(db, with_web=True, frames_dir=tmp_path):
-        with live_server(api.client.app) as url:
-            yield api, url
 
 
 def _today_record(api: ApiWorld) -> tuple[Any, int]:
@@ -39,12 +31,8 @@ def test_a_record_entered_offline_is_delivered_once_when_the_link_returns(site: 
     api, url = site
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN")
-        page: Any = context.new_page()
-        page.goto(f"{url}/login")
-        page.get_by_label("用户名").fill("farmer1")
-        page.get_by_label("密码").fill(world.password("farmer1"))
-        page.get_by_role("button", name="登录").click()
+        page = sign_in(browser, url, "farmer1", world.password("farmer1"), PHONE)
+        context = page.context
         page.wait_for_url("**/farm")
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.reload()  # now under the service worker, which keeps the page
@@ -73,11 +61,7 @@ def test_a_farmer_corrects_a_record_and_the_live_count_follows(site: tuple[ApiWo
     _, url = site
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        page: Any = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN").new_page()
-        page.goto(f"{url}/login")
-        page.get_by_label("用户名").fill("farmer1")
-        page.get_by_label("密码").fill(world.password("farmer1"))
-        page.get_by_role("button", name="登录").click()
+        page = sign_in(browser, url, "farmer1", world.password("farmer1"), PHONE)
         page.wait_for_url("**/farm")
         birds = page.locator(f"#birds-{world.flock('f1')}")
         before = int(birds.inner_text())

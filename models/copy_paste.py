@@ -37,6 +37,17 @@ class Labelled:
 class Cutout:
     cls: int
     pixels: np.ndarray  # the box's pixels
+    grey: bool = False  # cut from an IR night frame: it has no colour to paste onto a day frame
+
+
+GREY_SPREAD = 1.5  # mean |channel - channel mean| under which a frame is IR night (grey):
+# an IR camera sends grey (0 on the henhouse night frames, 3-10 on its dull day frames)
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """An IR night frame: its three channels are (nearly) the same."""
+    pixels = image[::4, ::4].astype(np.float32)
+    return float(np.abs(pixels - pixels.mean(axis=2, keepdims=True)).mean()) < GREY_SPREAD
 
 
 def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[Labelled], dict[str, int]]:
@@ -71,11 +82,12 @@ def cutouts(frames: Sequence[Labelled], min_side: int = 8) -> list[Cutout]:
     out = []
     for f in frames:
         h, w = f.image.shape[:2]
+        grey = is_grey(f.image)
         for c, (x1, y1, x2, y2) in zip(f.classes.tolist(), f.boxes.tolist(), strict=True):
             a, b = int(max(0, x1)), int(max(0, y1))
             e, d = int(min(w, x2)), int(min(h, y2))
             if e - a >= min_side and d - b >= min_side:
-                out.append(Cutout(int(c), f.image[b:d, a:e].copy()))
+                out.append(Cutout(int(c), f.image[b:d, a:e].copy(), grey))
     return out
 
 
@@ -90,9 +102,14 @@ def paste(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, pool: Seque
           rng: np.random.Generator, count: int, scale: tuple[float, float] = (0.6, 1.4),
           max_overlap: float = 0.15, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`image` with up to `count` cutouts pasted where they cover no labelled box by more than
-    `max_overlap` IoU, each flipped at random, rescaled and shaded a little; their boxes added."""
+    `max_overlap` IoU, each flipped at random, rescaled and shaded a little; their boxes added.
+    On an IR night frame a day bird is pasted in grey, as the IR camera would see it; a grey
+    night bird is never pasted onto a day frame."""
     out = image.copy()
     h, w = out.shape[:2]
+    night = is_grey(image)
+    if not night:
+        pool = [c for c in pool if not c.grey]
     boxes = boxes.reshape(-1, 4).astype(np.float64)
     classes = classes.astype(np.int64)
     for _ in range(count):
@@ -114,6 +131,9 @@ def paste(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, pool: Seque
         pixels = cv2.resize(cut.pixels, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         if rng.random() < 0.5:
             pixels = pixels[:, ::-1]
+        if night and not cut.grey:
+            pixels = cv2.cvtColor(cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_BGR2GRAY),
+                                  cv2.COLOR_GRAY2BGR)
         gain = float(rng.uniform(0.8, 1.2))
         alpha = feathered_ellipse(nh, nw)[..., None]
         region = out[y:y + nh, x:x + nw].astype(np.float32)

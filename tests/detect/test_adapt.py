@@ -13,7 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
-from models.copy_paste import FarmDataError, cutouts, load_farm, paste, synthesise
+from models.copy_paste import (
+    FarmDataError,
+    Labelled,
+    cutouts,
+    is_grey,
+    load_farm,
+    paste,
+    synthesise,
+)
 from models.evaluate import image_files, label_path, read_labels
 from models.yolo_folder import write_data_yaml, write_example
 
@@ -58,6 +66,26 @@ def test_copy_paste_adds_birds_on_free_floor(tmp_path: Path) -> None:
         assert image[cy, cx].mean() > 150  # a bird's middle, not the floor's 60
         assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
     assert (base.image == frames[0].image).all()  # the source frame is untouched
+
+
+def test_ir_night_frames_get_grey_birds_and_day_frames_no_night_birds() -> None:
+    day = np.zeros((200, 300, 3), np.uint8)
+    day[:] = (40, 90, 140)  # brown litter
+    night = np.full((200, 300, 3), 90, np.uint8)
+    orange = np.zeros((30, 40, 3), np.uint8)
+    orange[:] = (30, 120, 230)
+    frames = [Labelled("day", day.copy(), np.array([0]), np.array([[10.0, 10, 50, 40]])),
+              Labelled("night", night.copy(), np.array([1]), np.array([[10.0, 10, 50, 40]]))]
+    frames[0].image[10:40, 10:50] = orange
+    frames[1].image[10:40, 10:50] = 200
+    pool = cutouts(frames)
+    assert [c.grey for c in pool] == [False, True]
+    assert is_grey(night) and not is_grey(day)
+    rng = np.random.default_rng(1)
+    image, cls, boxes = paste(night, np.zeros(0), np.zeros((0, 4)), pool[:1], rng, 3, scale=(1, 1))
+    assert len(cls) == 3 and is_grey(image)  # the orange day bird went in grey
+    image, cls, _ = paste(day, np.zeros(0), np.zeros((0, 4)), pool[1:], rng, 3)
+    assert len(cls) == 0 and (image == day).all()  # no grey night bird on a day frame
 
 
 def test_synthesis_is_deterministic(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint pytest test-deps
+.PHONY: install install-train demo test lint pytest test-deps
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,19 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/fuhuiyang demo
+
+# The train extra, for the tests only (`make demo` does without it): torch and ultralytics, so the
+# tests of `models adapt`, of the second stage's training and the browser test that adapts a model
+# to a camera run instead of being skipped. torch first, pinned to the releases pip finds on this
+# machine's disk (/etc/xdg/pip caps it there; an unpinned torch would pull a CUDA build of several GB).
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+
+install-train: $(VENV)/.installed-train
+
+$(VENV)/.installed-train: $(VENV)/.installed
+	$(BIN)/pip install --quiet $(TORCH_PINS)
+	$(BIN)/pip install --quiet -e '.[train]'
+	touch $@
 
 # npm packages for the TimescaleDB (PGlite) test path, and Debian's Chromium (+ a CJK font) for the
 # browser tests; each is skipped loudly by the tests when it cannot be had.
@@ -31,8 +44,9 @@ lint: install
 	$(BIN)/lint-imports
 
 # pytest exit 5 means nothing was collected: that is a failure for us, not a pass.
-pytest: install test-deps
+pytest: install install-train test-deps
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-test: lint pytest
+# install-train first, so lint always checks against the same packages (torch typed, not Any).
+test: install-train lint pytest

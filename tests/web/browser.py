@@ -104,6 +104,34 @@ A11Y_JS = r"""
 """
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (callers skip first when either is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def on_frame(page: Any, size: tuple[int, int], x: float, y: float) -> tuple[float, float]:
+    """A point of a frame (`size` = its width, height in pixels) -> page pixels over the labelling
+    editor's drawn frame (#boxes)."""
+    r = page.locator("#boxes").bounding_box()
+    return r["x"] + x * r["width"] / size[0], r["y"] + y * r["height"] / size[1]
+
+
+def drag_on_frame(page: Any, size: tuple[int, int], start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press at `start`, move to `end` in steps, release (frame pixels); start == end is a click."""
+    page.mouse.move(*on_frame(page, size, *start))
+    page.mouse.down()
+    page.mouse.move(*on_frame(page, size, *end), steps=6)
+    page.mouse.up()
+
+
 def sign_in(browser: Any, url: str, username: str, password: str, viewport: dict[str, int],
             locale: str = "zh-CN") -> Any:
     """A new browser context signed in through the login form, as a person would; its page."""

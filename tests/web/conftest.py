@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.support.databases import TestDatabase
-from tests.web.browser import live_server
+from tests.web.browser import chromium, live_server
 
 
 @pytest.fixture
@@ -25,6 +26,13 @@ def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
     for api in make_world(db, with_web=True, frames_dir=tmp_path):
         with live_server(api.client.app) as url:
             yield api, url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium; the module skips first when Playwright or Chromium is missing."""
+    with chromium() as b:
+        yield b
 
 
 def browser_login(client: TestClient, username: str) -> TestClient:

@@ -23,9 +23,9 @@ from cloud.frames_store import LocalFrameStore
 from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.support.databases import TestDatabase
-from tests.web.browser import A11Y_JS, CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.web.browser import A11Y_JS, CHROMIUM, live_server
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 # Screenshots are taken on every run; they replace docs/screenshots/ only when asked
 # (FUHUIYANG_SCREENSHOTS=1), so a test run leaves the checkout clean.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("FUHUIYANG_SCREENSHOTS")
@@ -56,14 +56,6 @@ def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
     for api in make_world(db, with_web=True, frames_dir=tmp_path):
         with live_server(api.client.app) as url:
             yield api, url
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def login(browser: Any, url: str, username: str) -> Any:

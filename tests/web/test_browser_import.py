@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import ApiWorld
-from tests.web.test_browser import browser, check_page, login, site  # noqa: F401 (fixtures)
+from tests.web.test_browser import check_page, login, site  # noqa: F401 (fixtures)
 from tests.web.test_record_import import FARM_HEADERS, FLOCK, _book
 
 

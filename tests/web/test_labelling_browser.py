@@ -20,10 +20,10 @@ from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.api.test_labels import GW, H, W, add_frame
 from tests.support.databases import TestDatabase
-from tests.web.browser import A11Y_JS, CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.web.browser import A11Y_JS, CHROMIUM, drag_on_frame, live_server
 from tests.web.test_browser import SHOTS
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
 LAPTOP = {"width": 1366, "height": 900}
 BIRD_A, BIRD_B, BIRD_C = (60.0, 50.0, 110.0, 90.0), (200.0, 140.0, 250.0, 180.0), (250.0, 40.0, 300.0, 80.0)
@@ -42,14 +42,6 @@ def site(db: TestDatabase, tmp_path: Path) -> Iterator[tuple[ApiWorld, str]]:
             yield api, url
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def check_page(page: Any, shot: str) -> None:
     problems = page.evaluate(A11Y_JS)
     assert problems == [], (page.url, problems)
@@ -57,17 +49,8 @@ def check_page(page: Any, shot: str) -> None:
     page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
 
 
-def to_screen(page: Any, x: float, y: float) -> tuple[float, float]:
-    """Frame pixels -> page pixels over the drawn frame."""
-    r = page.locator("#boxes").bounding_box()
-    return r["x"] + x * r["width"] / W, r["y"] + y * r["height"] / H
-
-
 def drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
-    page.mouse.move(*to_screen(page, *start))
-    page.mouse.down()
-    page.mouse.move(*to_screen(page, *end), steps=6)
-    page.mouse.up()
+    drag_on_frame(page, (W, H), start, end)
 
 
 def rows(text: str) -> list[tuple[int, tuple[float, ...]]]:

@@ -116,8 +116,12 @@
     draw();
   }
   document.getElementById("delete-box").addEventListener("click", removeSelected);
+  function typesText(node) {  // a class radio keeps the focus after a click; Delete still means the box
+    var tag = node.tagName || "";
+    return /TEXTAREA|SELECT/.test(tag) || (tag === "INPUT" && !/^(radio|checkbox|button|submit)$/.test(node.type));
+  }
   document.addEventListener("keydown", function (ev) {
-    if ((ev.key === "Delete" || ev.key === "Backspace") && !/INPUT|TEXTAREA|SELECT/.test(ev.target.tagName || "")) {
+    if ((ev.key === "Delete" || ev.key === "Backspace") && !typesText(ev.target)) {
       ev.preventDefault();
       removeSelected();
     }

@@ -8,10 +8,13 @@ import json
 import logging
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from models.realsets import SETS
 
 if TYPE_CHECKING:  # the commands import numpy and the detector only when they run
     import numpy as np
@@ -517,38 +520,68 @@ def calibrate_refiner(model_name: str, val: Path) -> None:
     click.echo(json.dumps(raw))
 
 
-@models.command("prepare-henhouse")
-@click.option("--src", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A local copy of github.com/matitalatina/henhouse: its bare git directory or a checkout.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--adapt", default=10, show_default=True, type=click.IntRange(1),
-              help="Frames set aside for adaptation; all others are the test split.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed split.")
-@click.option("--commit", default=None, hidden=True, help="Another commit of the same layout (tests).")
-@click.option("--json", "as_json", is_flag=True)
-def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | None,
-                     as_json: bool) -> None:
-    """Real coop CCTV frames (henhouse, MIT) as YOLO folders OUT/adapt and OUT/test: checks the
-    commit, paints over the web player's bar, keeps `chicken` and drops `egg`."""
-    from models.henhouse import COMMIT, HenhouseError, prepare
+def _prepare_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed((
+        click.option("--src", required=True,
+                     type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A local copy of the set's repository: its bare git directory or a checkout."),
+        click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path)),
+        click.option("--adapt", default=10, show_default=True, type=click.IntRange(1),
+                     help="Frames set aside for adaptation; all others are the test split."),
+        click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed split."),
+        click.option("--commit", default=None, hidden=True,
+                     help="Another commit of the same layout (tests)."),
+        click.option("--json", "as_json", is_flag=True),
+    )):
+        command = option(command)
+    return command
 
+
+def _prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, commit: str | None,
+                  as_json: bool) -> None:
+    from models.real_frames import RealSetError, prepare
+    from models.realsets import SETS
+
+    spec = SETS[set_name]
     try:
-        done = prepare(src, out, adapt=adapt, seed=seed, commit=commit or COMMIT)
-    except HenhouseError as exc:
+        done = prepare(spec, src, out, adapt=adapt, seed=seed, commit=commit)
+    except RealSetError as exc:
         raise click.ClickException(str(exc)) from exc
     heights = done.bar_heights
     summary = {
+        "set": spec.name, "repo": spec.repo, "licence": spec.licence,
         "out": str(out), "commit": done.commit, "frames": done.frames,
-        "adapt": done.adapt, "test_frames": len(done.test), "chickens": done.chickens,
-        "player_bar": {"frames": len(heights), "height_px_min": min(heights, default=None),
-                       "height_px_max": max(heights, default=None)},
+        "adapt": done.adapt, "test_frames": len(done.test), "boxes": done.boxes,
+        "bar": {"kind": spec.bar, "frames": len(heights), "height_px_min": min(heights, default=None),
+                "height_px_max": max(heights, default=None)},
         "dropped": dict(done.dropped),
     }
     if as_json:
         click.echo(json.dumps(summary))
         return
-    click.echo(f"{done.frames} frames -> {out}/adapt ({len(done.adapt)}), {out}/test ({len(done.test)}); "
-               f"player bar masked on {len(heights)}; dropped {dict(done.dropped)}")
+    click.echo(f"{spec.name} ({spec.repo}@{done.commit[:12]}, {spec.licence}): {done.frames} frames -> "
+               f"{out}/adapt ({len(done.adapt)}), {out}/test ({len(done.test)}); boxes {done.boxes}; "
+               f"bar masked on {len(heights)}; dropped {dict(done.dropped)}")
+
+
+@models.command("prepare-real")
+@click.option("--set", "set_name", required=True, type=click.Choice(sorted(SETS)),
+              help="Which known set of real frames (models/realsets.py: repository, commit, licence).")
+@_prepare_options
+def prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, commit: str | None,
+                 as_json: bool) -> None:
+    """A public set of real poultry frames as YOLO folders OUT/adapt and OUT/test: checks the
+    set's commit, paints over a burned-in bar, maps its classes onto ours by name."""
+    _prepare_real(set_name, src, out, adapt, seed, commit, as_json)
+
+
+@models.command("prepare-henhouse")
+@_prepare_options
+def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | None,
+                     as_json: bool) -> None:
+    """`prepare-real --set henhouse`: real coop CCTV frames (MIT), the web player's bar painted
+    over, `chicken` kept and `egg` dropped."""
+    _prepare_real("henhouse", src, out, adapt, seed, commit, as_json)
 
 
 @models.command("adapt")

@@ -1,5 +1,6 @@
-"""`models prepare-henhouse` on a fake repository with the henhouse layout (synthetic frames,
-not the real images): commit check, player bar masking, class mapping by name, fixed split."""
+"""`models prepare-real --set henhouse` (alias `prepare-henhouse`) on a fake repository with the
+henhouse layout (synthetic frames, not the real images): commit check, player bar masking,
+class mapping by name, fixed split."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from click.testing import CliRunner
 
 from models.cli import models
 from models.evaluate import data_names, image_files, label_path, read_labels
-from models.henhouse import LETTERBOX_GREY, HenhouseError, player_bar_top, prepare
+from models.henhouse import player_bar_top
+from models.real_frames import LETTERBOX_GREY, RealSetError, prepare
+from models.realsets import SETS
+
+HENHOUSE = SETS["henhouse"]
 
 W, H = 1270, 700
 
@@ -86,12 +91,14 @@ def test_player_bar_found_only_where_it_shows() -> None:
 def test_prepare_masks_maps_and_splits(fake_repo: tuple[Path, str], tmp_path: Path) -> None:
     repo, commit = fake_repo
     out = tmp_path / "hh"
-    done = prepare(repo, out, adapt=3, seed=0, commit=commit)
+    done = prepare(HENHOUSE, repo, out, adapt=3, seed=0, commit=commit)
 
     assert done.frames == 8 and len(done.adapt) == 3 and len(done.test) == 5
     assert "f5" not in done.adapt  # adaptation frames show a chicken
     assert done.dropped == {"egg": 8, "under_bar": 1}
     assert len(done.bar_heights) == 2
+    assert done.boxes["adapt"]["chicken"] + done.boxes["test"]["chicken"] == 8
+    assert done.boxes["adapt"]["dead"] == done.boxes["test"]["dead"] == 0
     assert data_names(out / "test") == ["chicken", "dead"]
     adapt_names = [p.stem for p in image_files(out / "adapt")]
     assert sorted(adapt_names) == sorted(done.adapt)
@@ -109,21 +116,21 @@ def test_prepare_masks_maps_and_splits(fake_repo: tuple[Path, str], tmp_path: Pa
     assert cls.tolist() == [0, 0]  # the egg and the bird hidden by the bar are gone
     assert boxes[1, 3] == pytest.approx(top, abs=1) and boxes[1, 1] == pytest.approx(560, abs=1)
 
-    again = prepare(repo, tmp_path / "hh2", adapt=3, seed=0, commit=commit)
+    again = prepare(HENHOUSE, repo, tmp_path / "hh2", adapt=3, seed=0, commit=commit)
     assert again.adapt == done.adapt  # fixed
-    other = prepare(repo, tmp_path / "hh3", adapt=3, seed=1, commit=commit)
+    other = prepare(HENHOUSE, repo, tmp_path / "hh3", adapt=3, seed=1, commit=commit)
     assert other.adapt != done.adapt or other.test != done.test
 
 
 def test_prepare_refuses_another_commit_and_plain_folders(fake_repo: tuple[Path, str],
                                                           tmp_path: Path) -> None:
     repo, _ = fake_repo
-    with pytest.raises(HenhouseError, match="is not in"):
-        prepare(repo, tmp_path / "x", commit="ed6745f2acac176a92e757af2acf0be2c218b029")
+    with pytest.raises(RealSetError, match="is not in"):
+        prepare(HENHOUSE, repo, tmp_path / "x")  # the set's own commit is not in the fake
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(HenhouseError, match="not a git directory"):
-        prepare(plain, tmp_path / "y")
+    with pytest.raises(RealSetError, match="not a git directory"):
+        prepare(HENHOUSE, plain, tmp_path / "y")
 
 
 def test_cli_names_the_missing_commit(fake_repo: tuple[Path, str], tmp_path: Path) -> None:
@@ -145,4 +152,10 @@ def test_cli_json_from_a_bare_copy(fake_repo: tuple[Path, str], tmp_path: Path) 
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert doc["commit"] == commit and doc["frames"] == 8 and len(doc["adapt"]) == 2
-    assert doc["player_bar"]["frames"] == 2 and doc["dropped"]["egg"] == 8
+    assert doc["bar"]["frames"] == 2 and doc["dropped"]["egg"] == 8
+    assert doc["set"] == "henhouse" and doc["licence"] == "MIT (README)"
+    same = CliRunner().invoke(models, ["prepare-real", "--set", "henhouse", "--src", str(bare),
+                                       "--out", str(tmp_path / "r"), "--adapt", "2",
+                                       "--commit", commit, "--json"])
+    assert same.exit_code == 0, same.output
+    assert {**json.loads(same.output), "out": ""} == {**doc, "out": ""}  # the alias is the same command

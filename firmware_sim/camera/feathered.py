@@ -73,7 +73,7 @@ def draw_feathered(
     # Contact shadow: the footprint, blurred, a little away from the light.
     lx, ly = look.light
     foot = np.zeros((ph, pw), np.uint8)
-    shift = np.array([-lx, -ly]) * look.length_px * 0.06
+    shift = np.array([-lx, -ly]) * look.length_px * 0.1
     for p, _ in base:
         cv2.fillPoly(foot, [ip(p + shift)], 255, cv2.LINE_AA, shift=2)
     k = max(3, int(look.length_px * 0.1) | 1)
@@ -174,7 +174,7 @@ def draw_feathered(
     # Fluffy edge: feathers soften the outline by a pixel or two. Floor: shadowed, then covered.
     soft = max(3, int(look.length_px * 0.03) | 1)
     alpha = cv2.blur(mask, (soft, soft)).astype(np.float32) / 255.0
-    keep = (1.0 - alpha) * (1.0 - 0.55 * shadow)
+    keep = (1.0 - alpha) * (1.0 - 0.45 * shadow)
     img[y0:y1, x0:x1] = cv2.multiply(roi, cv2.merge([keep] * 3)) + cv2.multiply(
         colour, cv2.merge([alpha] * 3)
     )

@@ -50,6 +50,16 @@ class WallCamera:
         q = self.floor_to_image() @ np.array([0.0, self.far_m, 1.0])
         return int(np.clip(q[1] / q[2], 0, self.height))
 
+    def wall_top_row(self, wall_h: float) -> int:
+        """Image row of the top of the far wall (`wall_h` metres high): the ceiling is above."""
+        c, s = np.cos(self.tilt), np.sin(self.tilt)
+        dz = wall_h - self.height_m
+        depth = self.far_m * c - dz * s
+        if depth <= 0:
+            return 0
+        row = self.height / 2 + self.focal * (-self.far_m * s - dz * c) / depth
+        return int(np.clip(row, 0, self.height))
+
     def near_m(self) -> float:
         """Floor distance seen at the bottom edge of the frame."""
         vfov = 2 * np.arctan(np.tan(self.hfov / 2) * self.height / self.width)
@@ -116,9 +126,25 @@ def _floor(rng: np.random.Generator, cam: WallCamera) -> np.ndarray:
     lmx = np.mod(fx * 4, 64).astype(np.float32)
     lmy = np.mod(fy * 4, 64).astype(np.float32)
     patch = cv2.remap(big, lmx, lmy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    damp = np.clip(patch[..., 1] - 0.6, 0, 1)  # caked, wet litter
-    floor = floor * (1.0 + 0.12 * patch[..., 0] - 0.4 * damp)[..., None]
+    damp = np.clip(patch[..., 1] - 0.7, 0, 1)  # caked, wet litter
+    floor = floor * (1.0 + 0.1 * patch[..., 0] - 0.25 * damp)[..., None]
     return np.asarray(cv2.resize(floor, (cam.width, cam.height), interpolation=cv2.INTER_LINEAR))
+
+
+def _ceiling(rng: np.random.Generator, img: np.ndarray, top: int) -> None:
+    """Roof above the far wall: dark trusses and a row or two of lamps."""
+    w = img.shape[1]
+    shade = rng.uniform(40, 120)
+    grad = np.linspace(0.6, 1.0, top, dtype=np.float32)[:, None, None]
+    img[:top] = np.clip(shade * grad * rng.uniform(0.9, 1.1, 3), 0, 255).astype(np.uint8)
+    for x in range(int(rng.integers(w // 8)), w, max(8, w // int(rng.integers(4, 10)))):
+        cv2.line(img, (x, 0), (x + int(rng.uniform(-0.1, 0.1) * w), top), (30, 30, 30), 2)
+    for k in range(int(rng.integers(0, 3))):
+        y = int(top * (0.5 + 0.2 * k))
+        for x in range(int(rng.integers(w // 6)), w, max(20, w // int(rng.integers(3, 7)))):
+            cv2.ellipse(
+                img, (x, y), (max(3, w // 60), max(2, w // 160)), 0, 0, 360, (255, 250, 230), -1
+            )
 
 
 def _nest_boxes(rng: np.random.Generator, img: np.ndarray, foot: int) -> None:
@@ -169,7 +195,7 @@ def _occluders(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np
             pw = max(3, w // 120)
             cv2.rectangle(rgb, (int(x), 0), (int(x) + pw, h), (170, 172, 175), -1)
             alpha[:, int(x) : int(x) + pw] = 255
-    if rng.random() < 0.15:  # cage front: galvanised wire mesh
+    if rng.random() < 0.1:  # cage front: galvanised wire mesh
         step = int(rng.uniform(0.03, 0.07) * w)
         grey = int(rng.uniform(120, 200))
         for x in range(int(rng.integers(step)), w, step):
@@ -214,6 +240,9 @@ def make_wall_view(rng: np.random.Generator, cam: WallCamera) -> HouseView:
     bg = np.clip(img, 0, 255).astype(np.uint8)
     foot = cam.wall_row()
     _walls(rng, bg, foot)
+    top = cam.wall_top_row(float(rng.uniform(2.4, 3.5)))
+    if top > 2:
+        _ceiling(rng, bg, top)
     if foot > 20 and rng.random() < 0.4:
         _nest_boxes(rng, bg, foot)
     occ, occ_rgb = _occluders(rng, w, h)

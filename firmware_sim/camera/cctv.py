@@ -68,7 +68,8 @@ def random_flock(
         n = int(rng.integers(1, 5))
     u, v = _positions(rng, view, n)
     if mode == "closeup":  # one bird in the middle of the frame, close to the lens
-        x, y = view.floor_w_m / 2 + rng.normal(0, 0.05), view.floor_d_m * rng.uniform(0.02, 0.12)
+        q = np.linalg.inv(view.homography) @ [view.width / 2, view.height * 0.55, 1.0]
+        x, y = q[0] / q[2] + rng.normal(0, 0.05), q[1] / q[2] + rng.normal(0, 0.05)
         u, v = np.concatenate([[x], u[: n - 1]]), np.concatenate([[y], v[: n - 1]])
     birds = [
         BirdState(
@@ -116,7 +117,7 @@ def _finish(rng: np.random.Generator, b: BirdState, sx: float, squish: float, ir
         lift_px=0.45 * b.length_m * elev_cos * sx,
         colour=(float(jitter[0]), float(jitter[1]), float(jitter[2])),
         texture=float(
-            rng.uniform(0.15, 0.4) * (0.7 if b.plumage in ("white", "layer_white") else 1.0)
+            rng.uniform(0.15, 0.4) * (0.5 if b.plumage in ("white", "layer_white") else 1.0)
         ),
         barred=b.plumage in BARRED or rng.random() < 0.05,
         flat=b.dead and rng.random() < 0.25,

@@ -19,6 +19,12 @@ from firmware_sim.camera.bird import BirdLook, Pose, shapes, to_image
 from firmware_sim.camera.textures import feathers
 
 SKIN = np.array((236, 158, 150), np.float32)
+# How high each body part of a standing bird sits, in body heights (bottom, top): tail, body,
+# two wings, neck, head (the order of `bird.shapes`). A low camera sees the head held up above
+# the back and the tail cocked; a pecking bird's head is down at the floor.
+_UPRIGHT = ((0.8, 1.3), (0.6, 1.0), (0.65, 1.05), (0.65, 1.05), (0.9, 1.45), (1.3, 1.75))
+_PECKING = ((0.8, 1.3), (0.6, 1.0), (0.65, 1.05), (0.65, 1.05), (0.35, 1.0), (0.35, 0.6))
+RAISE = {Pose.STAND: _UPRIGHT, Pose.WALK: _UPRIGHT, Pose.PECK: _PECKING}
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,15 @@ def draw_feathered(
     )
     fat = np.array([1.0, 1.25])  # fluffier than the classic outline
     base = [(to_image(p * fat, look), np.array(c, np.float32)) for p, c in sh.body]
-    detail = [(to_image(p, look) - [0.0, lift], np.array(c, np.float32)) for p, c in sh.detail]
+    raise_ = RAISE.get(look.pose, ((0.0, 1.0),) * len(base))
+    head_up = raise_[-1][1]
+    detail = [
+        (to_image(p, look) - [0.0, lift * head_up], np.array(c, np.float32)) for p, c in sh.detail
+    ]
     legs = [(to_image(p, look), np.array(c, np.float32), t) for p, c, t in sh.lines]
     allpts = np.concatenate([p for p, _ in base] + [p for p, _, _ in legs])
     h, w = img.shape[:2]
-    pad = 4 + int(look.length_px * 0.15 + lift)
+    pad = 4 + int(look.length_px * 0.15 + lift * max(head_up, 1.0))
     x0 = max(int(allpts[:, 0].min()) - pad, 0)
     y0 = max(int(allpts[:, 1].min()) - pad, 0)
     x1 = min(int(allpts[:, 0].max()) + pad, w)
@@ -82,12 +92,24 @@ def draw_feathered(
 
     colour = np.zeros((ph, pw, 3), np.float32)
     mask = np.zeros((ph, pw), np.uint8)
+    if lift >= 3.0 and look.pose in RAISE:  # legs under a standing bird, seen from the side
+        shank = np.array(look.plumage.shank, np.float32) * 0.85
+        for sgn in (-1.0, 1.0):
+            fx = look.x - x0 + sgn * 0.08 * look.length_px * np.sin(look.heading)
+            fy = look.y - y0
+            thick = max(1, int(0.03 * look.length_px))
+            knee = (int(fx), int(fy - 0.7 * lift))
+            cv2.line(colour, (int(fx), int(fy)), knee, shank.tolist(), thick)
+            cv2.line(mask, (int(fx), int(fy)), knee, 255, thick)
     centre = np.array([look.x, look.y])
-    tops = [(centre + (p - centre) * 0.9 - [0.0, lift], c) for p, c in base]  # rounded back
-    for (p, c), (q, _) in zip(base, tops, strict=True):  # flanks: from the floor up to the back
-        if lift >= 1.0:
-            hull = ip(_hull(np.concatenate([p, q]), 0.0))
-            cv2.fillPoly(colour, [hull], c.tolist(), cv2.LINE_8, shift=2)
+    flank = base[min(1, len(base) - 1)][1].tolist()  # sides in the body colour: no seams
+    tops = []
+    for (p, c), (lo, hi) in zip(base, raise_, strict=True):  # flanks, then the rounded back
+        q = centre + (p - centre) * 0.9 - [0.0, lift * hi]
+        tops.append((q, c))
+        if lift * (hi - lo) >= 1.0:
+            hull = ip(_hull(np.concatenate([p - [0.0, lift * lo], q]), 0.0))
+            cv2.fillPoly(colour, [hull], flank, cv2.LINE_8, shift=2)
             cv2.fillPoly(mask, [hull], 255, cv2.LINE_AA, shift=2)
     top = np.zeros((ph, pw), np.uint8)
     for q, c in tops:
@@ -97,7 +119,7 @@ def draw_feathered(
     # Flanks and belly fall into shadow smoothly: ambient occlusion from below the back.
     ao_k = max(3, int(lift) | 1)
     ao = cv2.blur(cv2.subtract(mask, top), (ao_k, ao_k)).astype(np.float32) / 255.0
-    blend = max(1, int(look.length_px * 0.05))  # feathers blend body, wing and tail colours
+    blend = max(1, int(look.length_px * 0.07))  # feathers blend body, wing and tail colours
     if blend > 1:
         colour = cv2.blur(colour, (blend, blend))
     if fin.skin > 0:  # plucked/pecked or belly-up: bare skin on breast and thighs
@@ -139,8 +161,10 @@ def draw_feathered(
         tex = cv2.resize(tex, (pw, ph), interpolation=cv2.INTER_LINEAR)
     amp = fin.texture * (1.6 if look.pose.dead else 1.0)
     # Volume: a dome over the outline, lit from `look.light`, darker flanks and rim.
-    dist = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
-    height = np.sqrt(dist / (float(dist.max()) or 1.0))
+    # (A twice box-blurred silhouette: smooth, unlike a distance transform's creased roof.)
+    dk = max(3, int(look.length_px * 0.18) | 1)
+    height = cv2.blur(cv2.blur(mask.astype(np.float32) / 255.0, (dk, dk)), (dk, dk))
+    height = np.sqrt(height / (float(height.max()) or 1.0))
     gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3)
     lam = np.clip(1.0 + 1.5 * (gx * lx + gy * ly) * look.length_px / 40.0, 0.65, 1.25)

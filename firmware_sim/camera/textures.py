@@ -45,12 +45,14 @@ def feathers(
     across = -gx * np.sin(heading) + gy * np.cos(heading)
     p = max(feather_px, 2.0)
     wobble = smooth_noise(rng, h, w, p * 1.5)
-    # Scallops: feather tips overlap like roof tiles, rows shifted every other column.
-    col = np.floor(across / p)
-    phase = (along / p + 0.5 * col + 0.8 * wobble) % 1.0
+    # Scallops: feather tips overlap like roof tiles; rows bend with the wobble and the curve
+    # of the body (across), so they never line up into stripes.
+    size = float(max(w, h))
+    bend = ((across + w / 2 * np.sin(heading) - h / 2 * np.cos(heading)) / size) ** 2
+    phase = (along / p + 1.5 * bend * size / p + 1.2 * wobble) % 1.0
     tips = (phase**3) * 2.0 - 1.0  # dark where the next feather overlaps, bright at the tip
-    vanes = streaks(rng, h, w, heading, int(p * 1.5))
-    field = 0.3 * tips + 0.45 * vanes + 0.35 * wobble
+    vanes = streaks(rng, h, w, heading, int(p))
+    field = 0.2 * tips + 0.5 * vanes + 0.4 * wobble
     if barred:
         field += 0.9 * np.sign(np.sin(2 * np.pi * along / (p * 0.8) + wobble))
     return np.asarray(np.clip(field, -1.6, 1.6) / 1.6, np.float32)

@@ -164,7 +164,7 @@ def draw_feathered(
     # (A twice box-blurred silhouette: smooth, unlike a distance transform's creased roof.)
     dk = max(3, int(look.length_px * 0.18) | 1)
     height = cv2.blur(cv2.blur(mask.astype(np.float32) / 255.0, (dk, dk)), (dk, dk))
-    height = np.sqrt(height / (float(height.max()) or 1.0))
+    height = np.sqrt(np.clip(height / (float(height.max()) or 1.0), 0.0, 1.0))  # box sums dip < 0
     gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3)
     lam = np.clip(1.0 + 1.5 * (gx * lx + gy * ly) * look.length_px / 40.0, 0.65, 1.25)

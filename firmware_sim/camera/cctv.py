@@ -24,7 +24,7 @@ from firmware_sim.camera.render import BirdState, Conditions, Label, _labels
 from firmware_sim.camera.wallcam import make_wall_view, random_camera, visible_area
 
 MODES = ("commercial", "backyard", "closeup")
-MAX_BIRDS = 170  # keeps a frame under ~0.5 s; dense houses get a nearer far wall instead
+MAX_BIRDS = 170  # keeps a frame under ~0.5 s; packed pens get a nearer far wall instead
 BARRED = ("speckled", "partridge")
 
 
@@ -204,6 +204,7 @@ def _rebox(labels: list[Label], ids: np.ndarray) -> list[Label]:
 def cctv_sample(
     seed: int, size: tuple[int, int], *, extra_dead: int = 0
 ) -> tuple[np.ndarray, list[Label], Conditions]:
+    """One cctv-style frame (RGB uint8), its labels, and the light it was taken in."""
     rng = np.random.default_rng([seed, 0xCC7])
     w, h = size
     mode = str(rng.choice(MODES, p=[0.5, 0.35, 0.15]))

@@ -111,8 +111,10 @@ def osd(img: np.ndarray, rng: np.random.Generator) -> None:
 
 
 def codec(img: np.ndarray, quality: int) -> np.ndarray:
-    """The camera's own lossy encode (before ours): blocks and mosquito noise."""
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED))
+    """The camera's own lossy encode (before ours) of an RGB frame: blocks and mosquito noise."""
+    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise RuntimeError("JPEG round trip failed")
+    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))

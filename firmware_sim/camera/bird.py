@@ -72,7 +72,7 @@ class _Shapes:
     lines: list[tuple[np.ndarray, RGB, float]]  # legs, thickness in body units
 
 
-def _shapes(look: BirdLook, rng: np.random.Generator) -> _Shapes:
+def shapes(look: BirdLook, rng: np.random.Generator) -> _Shapes:
     p = look.plumage
     pose = look.pose
     body: list[tuple[np.ndarray, RGB]] = []
@@ -154,7 +154,7 @@ def _shapes(look: BirdLook, rng: np.random.Generator) -> _Shapes:
     return _Shapes(body, detail, lines)
 
 
-def _to_image(pts: np.ndarray, look: BirdLook) -> np.ndarray:
+def to_image(pts: np.ndarray, look: BirdLook) -> np.ndarray:
     c, s = np.cos(look.heading), np.sin(look.heading)
     x = pts[:, 0] * look.length_px
     y = pts[:, 1] * look.length_px
@@ -169,10 +169,10 @@ def draw_bird(img: np.ndarray, ids: np.ndarray, bird_id: int, look: BirdLook) ->
     Returns how many pixels the bird covers in the frame before anything hides it.
     """
     rng = np.random.default_rng(look.seed)
-    sh = _shapes(look, rng)
-    body = [(_to_image(pts, look), col) for pts, col in sh.body]
-    detail = [(_to_image(pts, look), col) for pts, col in sh.detail]
-    lines = [(_to_image(pts, look), col, max(1.0, t * look.length_px)) for pts, col, t in sh.lines]
+    sh = shapes(look, rng)
+    body = [(to_image(pts, look), col) for pts, col in sh.body]
+    detail = [(to_image(pts, look), col) for pts, col in sh.detail]
+    lines = [(to_image(pts, look), col, max(1.0, t * look.length_px)) for pts, col, t in sh.lines]
     allpts = np.concatenate(
         [p for p, _ in body] + [p for p, _ in detail] + [p for p, _, _ in lines]
     )

@@ -37,6 +37,14 @@ def _size(text: str) -> tuple[int, int]:
     type=click.IntRange(0),
     help="Up to N more dead birds per image (class balance for training sets).",
 )
+@click.option(
+    "--style",
+    default="classic",
+    show_default=True,
+    type=click.Choice(["classic", "cctv"]),
+    help="classic: flat top-down birds (test sets, benches); cctv: textured birds under a "
+    "tilted wall camera with fisheye, IR night, glare, smudges, OSD and codec noise.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def frames(
     out: Path,
@@ -45,13 +53,20 @@ def frames(
     sizes: tuple[str, ...],
     workers: int,
     extra_dead: int,
+    style: str,
     as_json: bool,
 ) -> None:
     """Render a YOLO dataset of poultry-house frames (classes chicken, dead)."""
     from firmware_sim.camera.dataset import write_dataset
 
     summary = write_dataset(
-        out, count, seed, sizes=[_size(s) for s in sizes], workers=workers, extra_dead=extra_dead
+        out,
+        count,
+        seed,
+        sizes=[_size(s) for s in sizes],
+        workers=workers,
+        extra_dead=extra_dead,
+        style=style,
     )
     if as_json:
         click.echo(json.dumps(asdict(summary)))

@@ -34,9 +34,11 @@ def image_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _write_one(args: tuple[Path, int, int, tuple[int, int] | None, int]) -> list[int]:
-    out, seed, index, size, extra_dead = args
-    img, labels, cond = random_sample(image_seed(seed, index), size, extra_dead=extra_dead)
+def _write_one(args: tuple[Path, int, int, tuple[int, int] | None, int, str]) -> list[int]:
+    out, seed, index, size, extra_dead, style = args
+    img, labels, cond = random_sample(
+        image_seed(seed, index), size, extra_dead=extra_dead, style=style
+    )
     stem = f"{seed}_{index:06d}"
     (out / "images" / f"{stem}.jpg").write_bytes(encode_jpeg(img, cond.jpeg_quality))
     h, w = img.shape[:2]
@@ -67,12 +69,14 @@ def write_dataset(
     sizes: Sequence[tuple[int, int]] = (),
     workers: int = 1,
     extra_dead: int = 0,
+    style: str = "classic",
 ) -> DatasetSummary:
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "visibility").mkdir(parents=True, exist_ok=True)
     jobs = [
-        (out, seed, i, sizes[i % len(sizes)] if sizes else None, extra_dead) for i in range(count)
+        (out, seed, i, sizes[i % len(sizes)] if sizes else None, extra_dead, style)
+        for i in range(count)
     ]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -92,8 +92,28 @@ PLUMAGES: dict[str, Plumage] = {
         (236, 196, 110),
         (230, 150, 110),
     ),
+    # Laying hens: ISA/Lohmann brown (red-brown, pale tail and hackle tips) and white Leghorns.
+    "layer_brown": Plumage(
+        "layer_brown",
+        (166, 92, 46),
+        (146, 76, 38),
+        (220, 205, 180),
+        (184, 118, 70),
+        (222, 196, 110),
+        (205, 40, 38),
+    ),
+    "layer_white": Plumage(
+        "layer_white",
+        (244, 242, 236),
+        (232, 230, 224),
+        (240, 238, 232),
+        (246, 244, 240),
+        (230, 200, 100),
+        (215, 35, 35),
+    ),
 }
 
 # Commercial broiler houses are white birds; backyard flocks mix the local colours.
 BROILER = ("white",)
 LOCAL = ("yellow", "brown", "black", "speckled", "partridge")
+LAYERS = ("layer_brown", "layer_white")

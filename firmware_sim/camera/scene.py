@@ -12,12 +12,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from firmware_sim.camera.bird import Pose
+from firmware_sim.camera.cctv import cctv_sample
 from firmware_sim.camera.house import HouseView, make_view
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import BirdState, Conditions, Label, random_conditions, render_frame
 
 ALIVE_POSES = (Pose.STAND, Pose.WALK, Pose.PECK)
 RESOLUTIONS = ((1280, 720), (640, 480))
+# classic: flat top-down birds (the seed-99 test set and the benches are drawn in it);
+# cctv: textured birds under a wall camera with real CCTV faults (see firmware_sim/camera/cctv.py).
+STYLES = ("classic", "cctv")
 
 
 def _random_bird(
@@ -79,10 +83,15 @@ def random_flock(
 
 
 def random_sample(
-    seed: int, size: tuple[int, int] | None = None, *, extra_dead: int = 0
+    seed: int, size: tuple[int, int] | None = None, *, extra_dead: int = 0, style: str = "classic"
 ) -> tuple[np.ndarray, list[Label], Conditions]:
-    """One randomised training image with labels."""
+    """One randomised training image with labels, in one of `STYLES`."""
+    if style not in STYLES:
+        raise ValueError(f"unknown render style {style!r}, expected one of {STYLES}")
     rng = np.random.default_rng(seed)
+    if style == "cctv":
+        w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
+        return cctv_sample(seed, (w, h), extra_dead=extra_dead)
     w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
     view = make_view(rng, w, h)
     birds = random_flock(rng, view, extra_dead)

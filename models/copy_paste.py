@@ -103,6 +103,8 @@ def paste(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, pool: Seque
           max_overlap: float = 0.15, tries: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`image` with up to `count` cutouts pasted where they cover no labelled box by more than
     `max_overlap` IoU, each flipped at random, rescaled and shaded a little; their boxes added.
+    Each paste draws its class first, all classes alike, then a cutout of it: a farm's few
+    carcasses are what the model most needs to see again, and they are rare among its boxes.
     On an IR night frame a day bird is pasted in grey, as the IR camera would see it; a grey
     night bird is never pasted onto a day frame."""
     out = image.copy()
@@ -110,12 +112,17 @@ def paste(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, pool: Seque
     night = is_grey(image)
     if not night:
         pool = [c for c in pool if not c.grey]
+    by_class: dict[int, list[Cutout]] = {}
+    for c in pool:
+        by_class.setdefault(c.cls, []).append(c)
+    kinds = sorted(by_class)
     boxes = boxes.reshape(-1, 4).astype(np.float64)
     classes = classes.astype(np.int64)
     for _ in range(count):
-        if not pool:
+        if not kinds:
             break
-        cut = pool[int(rng.integers(len(pool)))]
+        same = by_class[kinds[int(rng.integers(len(kinds)))]]
+        cut = same[int(rng.integers(len(same)))]
         s = float(rng.uniform(*scale))
         ch, cw = cut.pixels.shape[:2]
         nh, nw = max(4, int(round(ch * s))), max(4, int(round(cw * s)))

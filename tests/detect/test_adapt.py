@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
 from models.copy_paste import (
+    Cutout,
     FarmDataError,
     Labelled,
     cutouts,
@@ -66,6 +67,16 @@ def test_copy_paste_adds_birds_on_free_floor(tmp_path: Path) -> None:
         assert image[cy, cx].mean() > 150  # a bird's middle, not the floor's 60
         assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
     assert (base.image == frames[0].image).all()  # the source frame is untouched
+
+
+def test_rare_carcasses_are_pasted_as_often_as_birds() -> None:
+    floor = np.full((300, 400, 3), (40, 90, 140), np.uint8)
+    pool = [Cutout(0, np.full((20, 30, 3), 200, np.uint8)) for _ in range(50)]
+    pool.append(Cutout(1, np.full((20, 30, 3), 120, np.uint8)))
+    rng = np.random.default_rng(0)
+    pasted = np.concatenate([paste(floor, np.zeros(0), np.zeros((0, 4)), pool, rng, 4)[1]
+                             for _ in range(50)])
+    assert 0.35 < (pasted == 1).mean() < 0.65  # one carcass in 51 cutouts, half the pastes
 
 
 def test_ir_night_frames_get_grey_birds_and_day_frames_no_night_birds() -> None:

@@ -22,6 +22,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,19 +43,32 @@ class Rendered:
 
 
 def render_sets(
-    data: Path, until: float, *, val: int, workers: int, extra_dead: int, seed: int = 1
+    data: Path,
+    until: float,
+    *,
+    val: int,
+    workers: int,
+    extra_dead: int,
+    seed: int = 1,
+    styles: Sequence[str] = ("classic",),
 ) -> Rendered:
-    """Validation (seed 2), then training images (`seed`) until the clock reads `until`."""
+    """Validation (seed 2), then training images (`seed`) until the clock reads `until`, in
+    equal shares of each render style; the k-th style's seeds are 1000 k higher, so its files
+    (named by seed) sit beside the others' in the same folders."""
     start = time.monotonic()
-    write_dataset(data / "val", val, seed=2, workers=workers)
+    for k, style in enumerate(styles):
+        share = val // len(styles) + (k < val % len(styles))
+        write_dataset(data / "val", share, seed=2 + 1000 * k, workers=workers, style=style)
     per_image = (time.monotonic() - start) / val
-    train_count = max(int((until - time.monotonic()) / per_image), workers)
-    write_dataset(data / "train", train_count, seed=seed, workers=workers, extra_dead=extra_dead)
+    train_count = max(int((until - time.monotonic()) / per_image), workers * len(styles))
+    for k, style in enumerate(styles):
+        write_dataset(data / "train", train_count // len(styles), seed=seed + 1000 * k,
+                      workers=workers, extra_dead=extra_dead, style=style)
     (data / "data.yaml").write_text(
         f"path: {data.resolve()}\ntrain: train/images\nval: val/images\n"
         "names: {0: chicken, 1: dead}\n"
     )
-    return Rendered(val, train_count, round(per_image, 4))
+    return Rendered(val, train_count // len(styles) * len(styles), round(per_image, 4))
 
 
 def default_checkpoint() -> Path:
@@ -108,6 +122,8 @@ def main() -> None:
     ap.add_argument("--val", type=int, default=200)
     ap.add_argument("--extra-dead", type=int, default=6)
     ap.add_argument("--train-seed", type=int, default=1, help="a new one gives unseen images")
+    ap.add_argument("--styles", default="classic,cctv",
+                    help="render styles, comma-separated, in equal shares (`fuhuiyang sim frames --help`)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -115,7 +131,7 @@ def main() -> None:
     deadline = start + args.minutes * 60
     args.out.mkdir(parents=True, exist_ok=True)
     data = args.work / "data"
-    summary: dict[str, object] = {"minutes": args.minutes, "imgsz": args.imgsz}
+    summary: dict[str, object] = {"minutes": args.minutes, "imgsz": args.imgsz, "styles": args.styles}
     rendered = render_sets(
         data,
         start + args.render_share * args.minutes * 60,
@@ -123,6 +139,7 @@ def main() -> None:
         workers=args.workers,
         extra_dead=args.extra_dead,
         seed=args.train_seed,
+        styles=tuple(args.styles.split(",")),
     )
     summary["data"] = asdict(rendered)
     summary["render_s"] = round(time.monotonic() - start, 1)

@@ -29,6 +29,16 @@ def test_rendering_fills_the_time_it_is_given_and_writes_a_dataset(tmp_path: Pat
     assert doc["names"] == {0: "chicken", 1: "dead"}
 
 
+def test_a_lease_renders_each_style_in_its_share(tmp_path: Path) -> None:
+    sets = render_sets(tmp_path, time.monotonic(), val=3, workers=1, extra_dead=0, seed=7,
+                       styles=("classic", "cctv"))
+    assert sets.val == 3 and sets.train == 2
+    assert sorted(p.stem for p in (tmp_path / "val" / "images").glob("*.jpg")) == [
+        "1002_000000", "2_000000", "2_000001"]
+    assert sorted(p.stem for p in (tmp_path / "train" / "images").glob("*.jpg")) == [
+        "1007_000000", "7_000000"]
+
+
 def test_results_csv_is_read_as_ultralytics_reads_it(tmp_path: Path) -> None:
     csv = tmp_path / "results.csv"
     csv.write_text("epoch,time,metrics/mAP50(B)\n1,32.2,0.61\n2,47.9,0.65\n")

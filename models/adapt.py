@@ -41,7 +41,7 @@ from cloud.detect import (
     load_registered,
     sha256_file,
 )
-from models.copy_paste import FarmDataError, Labelled, load_farm, synthesise
+from models.copy_paste import FarmDataError, Labelled, load_farm, native_crops, synthesise
 from models.evaluate import IMAGE_EXT
 from models.register import shipped_names
 from models.yolo_folder import CLASSES, write_example
@@ -53,6 +53,9 @@ ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): no
 MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this short side
 PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
 RESERVE_S = 90.0  # of the budget, kept for export, registration and the process start
+# Above this input size training runs on crops at the served scale: on two cores a 1280 px
+# model otherwise gets ~3 epochs in 15 minutes (cctv renders: no gain on `dead`, docs/results.md).
+CROP_SIDE = 640
 FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
 
 
@@ -155,19 +158,27 @@ def pseudo_label(paths: Sequence[Path], detect: Callable[[np.ndarray], tuple[np.
 
 
 def write_training_set(work: Path, labelled: Sequence[Labelled], extra: Sequence[Labelled],
-                       synthetic: int, seed: int) -> Path:
-    """work/train (labelled + copy-paste + extra), work/val (labelled); returns data.yaml."""
+                       synthetic: int, seed: int, imgsz: int) -> tuple[Path, int]:
+    """work/train (labelled + copy-paste + extra), work/val (labelled); returns data.yaml and
+    the size to train at. Above CROP_SIDE the frames are cut into crops at the served scale
+    (`native_crops`), trained at CROP_SIDE."""
     if work.exists():
         shutil.rmtree(work)
-    made = synthesise([*labelled, *extra], synthetic, seed)
-    for f in [*labelled, *made, *extra]:
+    train = [*labelled, *synthesise([*labelled, *extra], synthetic, seed), *extra]
+    val = list(labelled or extra)
+    size = imgsz
+    if imgsz > CROP_SIDE:
+        train = native_crops(train, imgsz, CROP_SIDE, seed)
+        val = native_crops(val, imgsz, CROP_SIDE, seed + 1)
+        size = CROP_SIDE
+    for f in train:
         write_example(work / "train", f.name, f.image, f.classes, f.boxes, ".jpg")
-    for f in labelled or extra:
+    for f in val:
         write_example(work / "val", f.name, f.image, f.classes, f.boxes, ".jpg")
     doc = {"path": str(work.resolve()), "train": "train/images", "val": "val/images",
            "names": dict(enumerate(CLASSES))}
     (work / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return work / "data.yaml"
+    return work / "data.yaml", size
 
 
 def _ultralytics_to_stderr() -> None:
@@ -192,7 +203,8 @@ def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
         imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
         scale=0.5, warmup_epochs=0.5, freeze=spec.freeze, close_mosaic=2,
         overrides={"hsv_h": 0.02, "hsv_s": 0.7, "hsv_v": 0.5, "translate": 0.2, "degrees": 5.0,
-                   "lr0": 0.004, "lrf": 0.1, "optimizer": "AdamW", "val": True},
+                   "lr0": 0.004, "lrf": 0.1, "optimizer": "AdamW", "val": True,
+                   "warmup_bias_lr": 0.0},
     ))
 
 
@@ -223,9 +235,9 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         unlabelled = []
     deadline = started + budget - RESERVE_S
     if unlabelled:
-        data_yaml = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed)
+        data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz)
         now = time.monotonic()
-        best = _train(data_yaml, start, work / "r1-run", spec, imgsz,
+        best = _train(data_yaml, start, work / "r1-run", spec, size,
                       now + (deadline - now) * FIRST_ROUND_SHARE)
         rounds += 1
         from models.train import export_onnx
@@ -233,8 +245,9 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         first = export_onnx(best, imgsz, work / "r1.onnx")
         pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
         start = best
-    data_yaml = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1)
-    best = _train(data_yaml, start, work / "r2-run", spec, imgsz, deadline)
+    data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
+                                         imgsz)
+    best = _train(data_yaml, start, work / "r2-run", spec, size, deadline)
     rounds += 1
     raw = _register(spec, base, best, imgsz, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,

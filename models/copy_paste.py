@@ -165,3 +165,42 @@ def synthesise(frames: Sequence[Labelled], count: int, seed: int,
         image, cls, boxes = paste(base.image, base.classes, base.boxes, pool, rng, n)
         out.append(Labelled(f"{base.name}-cp{i:04d}", image, cls, boxes))
     return out
+
+
+MIN_KEPT = 0.5  # a box cut by a crop's edge stays labelled while this share of it is inside
+
+
+def native_crops(frames: Sequence[Labelled], imgsz: int, side: int, seed: int,
+                 per_frame: int = 2) -> list[Labelled]:
+    """Each frame scaled as the served model sees it (long side `imgsz`), cut into `per_frame`
+    crops of `side` x `side`: training at `side` then costs a quarter of training at 1280 while
+    the birds keep the pixels they have when served. The first crop of a frame is centred near
+    one of its carcasses when it has any (the rare class gets the compute), the others near a
+    random box."""
+    dead = CLASSES.index("dead")
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in frames:
+        h, w = f.image.shape[:2]
+        k = imgsz / max(h, w)
+        image = cv2.resize(f.image, (round(w * k), round(h * k)),
+                           interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+        boxes = f.boxes.reshape(-1, 4) * k
+        height, width = image.shape[:2]
+        carcasses = np.flatnonzero(f.classes == dead)
+        for j in range(per_frame):
+            pick = carcasses if j == 0 and len(carcasses) else np.arange(len(boxes))
+            if len(pick):
+                x1, y1, x2, y2 = boxes[int(rng.choice(pick))]
+                cx, cy = (x1 + x2) / 2 + rng.uniform(-side / 4, side / 4), (y1 + y2) / 2 + rng.uniform(-side / 4, side / 4)
+            else:
+                cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+            x0 = int(np.clip(cx - side / 2, 0, max(0, width - side)))
+            y0 = int(np.clip(cy - side / 2, 0, max(0, height - side)))
+            crop = image[y0:y0 + side, x0:x0 + side]
+            moved = boxes - [x0, y0, x0, y0]
+            inside = np.clip(moved, 0, [crop.shape[1], crop.shape[0]] * 2)
+            area = (moved[:, 2] - moved[:, 0]) * (moved[:, 3] - moved[:, 1])
+            kept = (inside[:, 2] - inside[:, 0]) * (inside[:, 3] - inside[:, 1]) >= MIN_KEPT * area
+            out.append(Labelled(f"{f.name}-c{j}", np.ascontiguousarray(crop), f.classes[kept], inside[kept]))
+    return out

@@ -20,6 +20,7 @@ from models.copy_paste import (
     cutouts,
     is_grey,
     load_farm,
+    native_crops,
     paste,
     synthesise,
 )
@@ -77,6 +78,20 @@ def test_rare_carcasses_are_pasted_as_often_as_birds() -> None:
     pasted = np.concatenate([paste(floor, np.zeros(0), np.zeros((0, 4)), pool, rng, 4)[1]
                              for _ in range(50)])
     assert 0.35 < (pasted == 1).mean() < 0.65  # one carcass in 51 cutouts, half the pastes
+
+
+def test_crops_keep_the_served_scale_and_centre_on_carcasses() -> None:
+    image = np.zeros((720, 1280, 3), np.uint8)
+    boxes = np.array([[100.0, 100, 160, 140], [1000, 600, 1060, 700], [630, 50, 700, 90]])
+    frame = Labelled("f", image, np.array([0, 1, 0]), boxes)
+    crops = native_crops([frame], imgsz=1920, side=640, seed=0, per_frame=3)
+    assert [c.image.shape[:2] for c in crops] == [(640, 640)] * 3
+    first = crops[0]  # centred near the carcass, scaled by 1.5 as the 1920 px model sees it
+    assert 1 in first.classes.tolist()
+    box = first.boxes[first.classes.tolist().index(1)]
+    assert np.allclose([box[2] - box[0], box[3] - box[1]], [90, 150])
+    for c in crops:  # every kept box lies inside its crop
+        assert ((c.boxes >= 0) & (c.boxes <= 640)).all()
 
 
 def test_ir_night_frames_get_grey_birds_and_day_frames_no_night_birds() -> None:

@@ -8,6 +8,7 @@ Its pixels are also written to an id map so labels are the *visible* extent of e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -154,6 +155,21 @@ def shapes(look: BirdLook, rng: np.random.Generator) -> _Shapes:
     return _Shapes(body, detail, lines)
 
 
+def fixed_point(pts: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """Points relative to `off` in OpenCV's fixed point with 2 fractional bits (draw with shift=2)."""
+    return np.asarray(np.round((pts - off) * 4), np.int32)
+
+
+def footprint(polys: Sequence[tuple[np.ndarray, object]], off: np.ndarray, size: tuple[int, int],
+              shift: np.ndarray) -> np.ndarray:
+    """The polygons moved by `shift` px, filled in a uint8 mask of `size` (h, w): a bird's
+    contact shadow before it is blurred."""
+    mask = np.zeros(size, np.uint8)
+    for pts, _ in polys:
+        cv2.fillPoly(mask, [fixed_point(pts + shift, off)], 255, cv2.LINE_AA, shift=2)
+    return mask
+
+
 def to_image(pts: np.ndarray, look: BirdLook) -> np.ndarray:
     c, s = np.cos(look.heading), np.sin(look.heading)
     x = pts[:, 0] * look.length_px
@@ -188,14 +204,11 @@ def draw_bird(img: np.ndarray, ids: np.ndarray, bird_id: int, look: BirdLook) ->
     pw, ph = x1 - x0, y1 - y0
 
     def ipts(p: np.ndarray) -> np.ndarray:
-        return np.round((p - off) * 4).astype(np.int32)  # 2 fractional bits
+        return fixed_point(p, off)
 
     # Soft contact shadow, offset away from the light.
     lx, ly = look.light
-    shadow = np.zeros((ph, pw), np.uint8)
-    shift = np.array([-lx, -ly]) * look.length_px * 0.08
-    for pts, _ in body:
-        cv2.fillPoly(shadow, [ipts(pts + shift)], 255, cv2.LINE_AA, shift=2)
+    shadow = footprint(body, off, (ph, pw), np.array([-lx, -ly]) * look.length_px * 0.08)
     k = max(3, int(look.length_px * 0.12) | 1)
     shadow_f = cv2.GaussianBlur(shadow, (k, k), 0).astype(np.float32) / 255.0
     roi = img[y0:y1, x0:x1].astype(np.float32)

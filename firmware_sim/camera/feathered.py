@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from firmware_sim.camera.bird import BirdLook, Pose, shapes, to_image
+from firmware_sim.camera.bird import BirdLook, Pose, fixed_point, footprint, shapes, to_image
 from firmware_sim.camera.textures import feathers
 
 SKIN = np.array((236, 158, 150), np.float32)
@@ -78,14 +78,11 @@ def draw_feathered(
     pw, ph = x1 - x0, y1 - y0
 
     def ip(p: np.ndarray) -> np.ndarray:
-        return np.round((p - off) * 4).astype(np.int32)
+        return fixed_point(p, off)
 
     # Contact shadow: the footprint, blurred, a little away from the light.
     lx, ly = look.light
-    foot = np.zeros((ph, pw), np.uint8)
-    shift = np.array([-lx, -ly]) * look.length_px * 0.1
-    for p, _ in base:
-        cv2.fillPoly(foot, [ip(p + shift)], 255, cv2.LINE_AA, shift=2)
+    foot = footprint(base, off, (ph, pw), np.array([-lx, -ly]) * look.length_px * 0.1)
     k = max(3, int(look.length_px * 0.1) | 1)
     shadow = cv2.blur(foot, (k, k)).astype(np.float32) / 255.0
     roi = img[y0:y1, x0:x1]

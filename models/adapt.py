@@ -4,7 +4,9 @@ The registered base model's checkpoint is fine-tuned on the farm's frames, under
 budget on the CPU:
 
 1. the labelled frames, plus copy-paste frames made from them (`models.copy_paste`: the farm's
-   own birds and carcasses on its own frames at new places and scales);
+   own birds and carcasses on its own frames at new places and scales; with (almost) no
+   labelled carcass, a few frames with a rendered one, `models.carcass_replay`, so that `dead`
+   is not forgotten);
 2. ultralytics' strong augmentation (mosaic, HSV, scale, translation, flips), the backbone frozen
    (10 labelled frames cannot retrain it; the neck and head learn the camera);
 3. with `--unlabelled`, a second round: the first round's model labels those frames where it is
@@ -41,6 +43,7 @@ from cloud.detect import (
     load_registered,
     sha256_file,
 )
+from models.carcass_replay import REPLAY_FRAMES, needs_replay, with_carcasses
 from models.copy_paste import FarmDataError, Labelled, load_farm, native_crops, synthesise
 from models.evaluate import IMAGE_EXT
 from models.register import shipped_names
@@ -91,6 +94,7 @@ class AdaptSpec:
     freeze: int = 10  # YOLOv8's backbone
     batch: int = 4  # a few labelled frames: more steps count more than bigger batches
     seed: int = 0
+    replay: bool = True  # rendered carcasses where the set has (almost) none
 
 
 def require_training() -> None:
@@ -158,13 +162,14 @@ def pseudo_label(paths: Sequence[Path], detect: Callable[[np.ndarray], tuple[np.
 
 
 def write_training_set(work: Path, labelled: Sequence[Labelled], extra: Sequence[Labelled],
-                       synthetic: int, seed: int, imgsz: int) -> tuple[Path, int]:
-    """work/train (labelled + copy-paste + extra), work/val (labelled); returns data.yaml and
-    the size to train at. Above CROP_SIDE the frames are cut into crops at the served scale
-    (`native_crops`), trained at CROP_SIDE."""
+                       synthetic: int, seed: int, imgsz: int,
+                       replayed: Sequence[Labelled] = ()) -> tuple[Path, int]:
+    """work/train (labelled + copy-paste + extra + replayed), work/val (labelled); returns
+    data.yaml and the size to train at. Above CROP_SIDE the frames are cut into crops at the
+    served scale (`native_crops`), trained at CROP_SIDE."""
     if work.exists():
         shutil.rmtree(work)
-    train = [*labelled, *synthesise([*labelled, *extra], synthetic, seed), *extra]
+    train = [*labelled, *synthesise([*labelled, *extra], synthetic, seed), *extra, *replayed]
     val = list(labelled or extra)
     size = imgsz
     if imgsz > CROP_SIDE:
@@ -233,9 +238,12 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
         pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
         unlabelled = []
+    replayed = (with_carcasses([*labelled, *pseudo], spec.seed, count=REPLAY_FRAMES)
+                if spec.replay and needs_replay(labelled) else [])
     deadline = started + budget - RESERVE_S
     if unlabelled:
-        data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz)
+        data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz,
+                                             replayed)
         now = time.monotonic()
         best = _train(data_yaml, start, work / "r1-run", spec, size,
                       now + (deadline - now) * FIRST_ROUND_SHARE)
@@ -246,13 +254,14 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
         start = best
     data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
-                                         imgsz)
+                                         imgsz, replayed)
     best = _train(data_yaml, start, work / "r2-run", spec, size, deadline)
     rounds += 1
     raw = _register(spec, base, best, imgsz, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
+        "replay_frames": len(replayed),
         "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
         "date": date.today().isoformat(),
     })
@@ -296,7 +305,8 @@ def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registr
         "conf": dict.fromkeys(base.classes, ADAPTED_CONF),
         "iou": base.iou,
         "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
-                   f"{spec.synthetic} copy-paste frames, {adapted['unlabelled']} pseudo-labelled, "
+                   f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
+                   f"{adapted['unlabelled']} pseudo-labelled, "
                    f"first {spec.freeze} layers frozen, {imgsz} px"),
         "base": base.name,
         "adapted": adapted,

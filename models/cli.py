@@ -584,6 +584,36 @@ def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | 
     _prepare_real("henhouse", src, out, adapt, seed, commit, as_json)
 
 
+@models.command("paste-carcasses")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="YOLO folder of real frames (images/, labels/, data.yaml), e.g. a prepared test split.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--per-frame", default=2, show_default=True, type=click.IntRange(1, 20))
+@click.option("--seed", default=50, show_default=True, type=int,
+              help="Render seed of the carcasses; adapting uses 0, keep them apart.")
+@click.option("--json", "as_json", is_flag=True)
+def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: bool) -> None:
+    """A copy of DATA with rendered carcasses pasted on each frame, sized as its birds: measures
+    whether a camera's adapted model still finds `dead` on a set that has no real carcass."""
+    from models.carcass_replay import with_carcasses
+    from models.copy_paste import FarmDataError, load_farm
+    from models.yolo_folder import CLASSES, write_data_yaml, write_example
+
+    try:
+        frames, _ = load_farm(data)
+    except FarmDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    pasted = with_carcasses(frames, seed, per_frame)
+    for f in pasted:
+        write_example(out, f.name, f.image, f.classes, f.boxes, ".jpg")
+    write_data_yaml(out)
+    counts = {c: sum(int((f.classes == i).sum()) for f in pasted) for i, c in enumerate(CLASSES)}
+    if as_json:
+        click.echo(json.dumps({"out": str(out), "frames": len(pasted), "boxes": counts}))
+    else:
+        click.echo(f"{len(pasted)} frames written to {out}: {counts}")
+
+
 @models.command("adapt")
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="YOLO folder of the farm's labelled frames (images/, labels/, data.yaml).")
@@ -600,11 +630,13 @@ def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | 
               help="Input size; default: the smallest keeping the farm's small birds 24 px across.")
 @click.option("--freeze", default=10, show_default=True, type=click.IntRange(0, 22),
               help="Layers kept as they are (YOLOv8's backbone is the first 10; 0 trains all).")
+@click.option("--replay/--no-replay", default=True, show_default=True,
+              help="With fewer than 5 labelled carcasses, paste rendered ones so `dead` is not forgotten.")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
 def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
               scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
-              models_dir: Path, as_json: bool) -> None:
+              replay: bool, models_dir: Path, as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
     and register it in the deployment's models directory."""
     from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
@@ -613,7 +645,7 @@ def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, 
         raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")
     scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
     spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
-                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze)
+                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay)
     try:
         check_spec(spec)
         require_training()

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
+from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
     FarmDataError,
@@ -208,6 +209,7 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout.strip().splitlines()[-1])
     assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
+    assert doc["adapted"]["replay_frames"] == (REPLAY_FRAMES if needs_replay(load_farm(data)[0]) else 0)
     entry = load_registered("farm5-cam1", models_dir)  # sha256 checked
     assert entry.input_size == 320 and entry.classes == ("chicken", "dead")
     assert (models_dir / "farm5-cam1.pt").exists()

@@ -1,0 +1,86 @@
+"""Rendered carcasses for a farm set that has (almost) none, so that adapting keeps `dead`.
+
+A technician labels the frames a camera sends, and most cameras, most days, show no dead bird.
+Fine-tuned on such a set, the detector learns only that `dead` never happens here and stops
+calling it: the farm's own model would then miss the very event it is there for. So when the
+labelled set holds fewer than REPLAY_BELOW carcasses, carcasses cut from our renders (both
+styles, a seed range of their own) join the copy-paste pool, each scaled to the size of one of
+the farm's labelled birds, and are pasted onto a few of the farm's own frames (`with_carcasses`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from firmware_sim.camera.scene import STYLES, random_sample
+from models.copy_paste import Cutout, Labelled, is_grey, paste
+from models.yolo_folder import CLASSES
+
+REPLAY_BELOW = 5  # labelled carcasses under which rendered ones are replayed
+REPLAY_COUNT = 40  # rendered carcasses in the pool
+# Frames with one rendered carcass each, beside ~130 of the farm's (labelled and copy-paste):
+# pasting carcasses into half of the copy-paste draws instead taught the henhouse model to call
+# 52 of its 176 real test birds `dead` (docs/results.md, issue 18).
+REPLAY_FRAMES = 24
+MIN_VISIBLE = 0.9  # only carcasses (nearly) whole in their render: a cutout is its box
+RENDER_SIZE = (1280, 720)
+SEED_BASE = 7_000_000  # render seeds of their own, apart from the training and test sets'
+MAX_RENDERS = 200  # a bound on the search, should a style stop rendering carcasses
+
+
+def needs_replay(frames: Sequence[Labelled]) -> bool:
+    dead = CLASSES.index("dead")
+    return sum(int((f.classes == dead).sum()) for f in frames) < REPLAY_BELOW
+
+
+def rendered_carcasses(frames: Sequence[Labelled], seed: int, count: int = REPLAY_COUNT) -> list[Cutout]:
+    """`count` carcass cutouts from renders, alternating the styles, each resized so that its
+    area is that of a random labelled bird of `frames` (its own aspect kept); at render size
+    when `frames` has no box."""
+    dead = CLASSES.index("dead")
+    areas = [float((x2 - x1) * (y2 - y1)) for f in frames for x1, y1, x2, y2 in f.boxes.tolist()]
+    rng = np.random.default_rng(seed)
+    out: list[Cutout] = []
+    for i in range(MAX_RENDERS):
+        if len(out) >= count:
+            break
+        rgb, labels, _ = random_sample(SEED_BASE + seed * MAX_RENDERS + i, RENDER_SIZE, extra_dead=6,
+                                       style=STYLES[i % len(STYLES)])
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        grey = is_grey(image)
+        h, w = image.shape[:2]
+        for lab in labels:
+            if lab.cls != dead or lab.visible < MIN_VISIBLE or len(out) >= count:
+                continue
+            x0, y0 = int(max(0, lab.x0)), int(max(0, lab.y0))
+            x1, y1 = int(min(w, lab.x1)), int(min(h, lab.y1))
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            pixels = image[y0:y1, x0:x1]
+            if areas:
+                k = np.sqrt(areas[int(rng.integers(len(areas)))] / ((x1 - x0) * (y1 - y0)))
+                size = (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k)))
+                pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+            out.append(Cutout(dead, np.ascontiguousarray(pixels), grey))
+    return out
+
+
+def with_carcasses(frames: Sequence[Labelled], seed: int, per_frame: int = 1,
+                   count: int | None = None) -> list[Labelled]:
+    """`count` frames (default: one per frame of `frames`, cycling through them), each with
+    `per_frame` rendered carcasses pasted where no labelled box is. Adapting adds a few such
+    frames (REPLAY_FRAMES, seed 0 or the run's); with another seed and every frame it is a test
+    set for whether a camera's model still sees `dead`, from a real set that has none."""
+    if not frames:
+        return []
+    pool = rendered_carcasses(frames, seed, count=max(REPLAY_COUNT, per_frame * 4))
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(len(frames) if count is None else count):
+        f = frames[i % len(frames)]
+        image, classes, boxes = paste(f.image, f.classes, f.boxes, pool, rng, per_frame, max_overlap=0.0)
+        out.append(Labelled(f"{f.name}-replay{i:03d}", image, classes, boxes))
+    return out

@@ -7,8 +7,9 @@ budget on the CPU:
    own birds and carcasses on its own frames at new places and scales; with (almost) no
    labelled carcass, a few frames with a rendered one, `models.carcass_replay`, so that `dead`
    is not forgotten);
-2. ultralytics' strong augmentation (mosaic, HSV, scale, translation, flips), the backbone frozen
-   (10 labelled frames cannot retrain it; the neck and head learn the camera);
+2. ultralytics' strong augmentation (mosaic, HSV, scale, translation, flips), every layer
+   trained: the base's backbone never saw a photograph, and on real henhouse frames training it
+   too beat freezing it at equal wall time (docs/results.md, issue 18);
 3. with `--unlabelled`, a second round: the first round's model labels those frames where it is
    sure (pseudo-labels) and training continues on all of them;
 4. the result is exported to ONNX and registered in the deployment's models directory, with its
@@ -43,7 +44,7 @@ from cloud.detect import (
     load_registered,
     sha256_file,
 )
-from models.carcass_replay import REPLAY_FRAMES, needs_replay, with_carcasses
+from models.carcass_replay import needs_replay, replay_frames
 from models.copy_paste import FarmDataError, Labelled, load_farm, native_crops, synthesise
 from models.evaluate import IMAGE_EXT
 from models.register import shipped_names
@@ -91,7 +92,7 @@ class AdaptSpec:
     scope: Scope | None = None
     imgsz: int | None = None  # None: from the labelled boxes' sizes (`auto_imgsz`)
     synthetic: int = 120  # copy-paste frames
-    freeze: int = 10  # YOLOv8's backbone
+    freeze: int = 0  # layers kept as they are (YOLOv8's backbone is the first 10)
     batch: int = 4  # a few labelled frames: more steps count more than bigger batches
     seed: int = 0
     replay: bool = True  # rendered carcasses where the set has (almost) none
@@ -238,8 +239,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
         pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
         unlabelled = []
-    replayed = (with_carcasses([*labelled, *pseudo], spec.seed, count=REPLAY_FRAMES)
-                if spec.replay and needs_replay(labelled) else [])
+    replayed = replay_frames([*labelled, *pseudo], spec.seed) if spec.replay and needs_replay(labelled) else []
     deadline = started + budget - RESERVE_S
     if unlabelled:
         data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz,
@@ -307,7 +307,7 @@ def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registr
         "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
                    f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
                    f"{adapted['unlabelled']} pseudo-labelled, "
-                   f"first {spec.freeze} layers frozen, {imgsz} px"),
+                   f"{f'first {spec.freeze} layers frozen' if spec.freeze else 'all layers trained'}, {imgsz} px"),
         "base": base.name,
         "adapted": adapted,
         "scope": (spec.scope or Scope()).to_json(),

@@ -4,8 +4,8 @@ A technician labels the frames a camera sends, and most cameras, most days, show
 Fine-tuned on such a set, the detector learns only that `dead` never happens here and stops
 calling it: the farm's own model would then miss the very event it is there for. So when the
 labelled set holds fewer than REPLAY_BELOW carcasses, carcasses cut from our renders (both
-styles, a seed range of their own) join the copy-paste pool, each scaled to the size of one of
-the farm's labelled birds, and are pasted onto a few of the farm's own frames (`with_carcasses`).
+styles, a seed range of their own), each scaled to the size of one of the farm's labelled
+birds, are pasted onto a few copies of the farm's own frames (`replay_frames`).
 """
 
 from __future__ import annotations
@@ -68,12 +68,20 @@ def rendered_carcasses(frames: Sequence[Labelled], seed: int, count: int = REPLA
     return out
 
 
+def replay_frames(frames: Sequence[Labelled], seed: int) -> list[Labelled]:
+    """The REPLAY_FRAMES frames adapting adds, from all of the farm's frames, IR night ones
+    included (a day carcass is pasted there in grey): replaying onto lit colour frames only,
+    henhouse's model called more grey hens `dead` on its IR frames, 22 boxes against 11
+    (docs/results.md, issue 18)."""
+    return with_carcasses(frames, seed, count=REPLAY_FRAMES)
+
+
 def with_carcasses(frames: Sequence[Labelled], seed: int, per_frame: int = 1,
                    count: int | None = None) -> list[Labelled]:
     """`count` frames (default: one per frame of `frames`, cycling through them), each with
     `per_frame` rendered carcasses pasted where no labelled box is. Adapting adds a few such
-    frames (REPLAY_FRAMES, seed 0 or the run's); with another seed and every frame it is a test
-    set for whether a camera's model still sees `dead`, from a real set that has none."""
+    frames (`replay_frames`); with another seed and every frame it is a test set for whether a
+    camera's model still sees `dead`, from a real set that has none."""
     if not frames:
         return []
     pool = rendered_carcasses(frames, seed, count=max(REPLAY_COUNT, per_frame * 4))

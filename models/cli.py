@@ -628,7 +628,7 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
               help="Serve it for this camera: <gateway_id>/<camera_id>, as the frames table names it.")
 @click.option("--imgsz", default=None, type=click.IntRange(160, 1920),
               help="Input size; default: the smallest keeping the farm's small birds 24 px across.")
-@click.option("--freeze", default=10, show_default=True, type=click.IntRange(0, 22),
+@click.option("--freeze", default=0, show_default=True, type=click.IntRange(0, 22),
               help="Layers kept as they are (YOLOv8's backbone is the first 10; 0 trains all).")
 @click.option("--replay/--no-replay", default=True, show_default=True,
               help="With fewer than 5 labelled carcasses, paste rendered ones so `dead` is not forgotten.")

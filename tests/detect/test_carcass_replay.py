@@ -8,8 +8,15 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from models.carcass_replay import REPLAY_BELOW, needs_replay, rendered_carcasses, with_carcasses
-from models.copy_paste import Labelled
+from models.carcass_replay import (
+    REPLAY_BELOW,
+    REPLAY_FRAMES,
+    needs_replay,
+    rendered_carcasses,
+    replay_frames,
+    with_carcasses,
+)
+from models.copy_paste import Labelled, is_grey
 from models.evaluate import label_path, read_labels
 from models.yolo_folder import CLASSES, write_data_yaml, write_example
 
@@ -49,6 +56,16 @@ def test_a_farm_without_carcasses_gets_a_few_frames_with_one() -> None:
         assert np.array_equal(f.classes[:len(own.classes)], own.classes)
         assert f.classes[len(own.classes):].tolist() == [DEAD]
         assert not np.array_equal(f.image, own.image)
+
+
+def test_replay_goes_on_night_frames_too_in_grey() -> None:
+    day, night = frame(0), frame(0)
+    day.image[..., 2] = 150  # colour; `night` stays grey, as an IR frame
+    night.name = "night"
+    replayed = replay_frames([night, day], seed=0)
+    assert len(replayed) == REPLAY_FRAMES
+    assert {f.name.split("-")[0] for f in replayed} == {"night", "f0"}
+    assert all(is_grey(f.image) for f in replayed if f.name.startswith("night"))
 
 
 def test_paste_carcasses_cli_writes_a_retention_test_set(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from firmware_sim.camera.scene import STYLES, random_sample
-from models.copy_paste import Cutout, Labelled, is_grey, paste
+from models.copy_paste import Cutout, Labelled, cutouts, paste
 from models.yolo_folder import CLASSES
 
 REPLAY_BELOW = 5  # labelled carcasses under which rendered ones are replayed
@@ -49,22 +49,17 @@ def rendered_carcasses(frames: Sequence[Labelled], seed: int, count: int = REPLA
             break
         rgb, labels, _ = random_sample(SEED_BASE + seed * MAX_RENDERS + i, RENDER_SIZE, extra_dead=6,
                                        style=STYLES[i % len(STYLES)])
-        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        grey = is_grey(image)
-        h, w = image.shape[:2]
-        for lab in labels:
-            if lab.cls != dead or lab.visible < MIN_VISIBLE or len(out) >= count:
-                continue
-            x0, y0 = int(max(0, lab.x0)), int(max(0, lab.y0))
-            x1, y1 = int(min(w, lab.x1)), int(min(h, lab.y1))
-            if x1 - x0 < 8 or y1 - y0 < 8:
-                continue
-            pixels = image[y0:y1, x0:x1]
+        whole = [lab for lab in labels if lab.cls == dead and lab.visible >= MIN_VISIBLE]
+        render = Labelled("render", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), np.array([lab.cls for lab in whole]),
+                          np.array([[lab.x0, lab.y0, lab.x1, lab.y1] for lab in whole]).reshape(-1, 4))
+        for cut in cutouts([render])[:count - len(out)]:
+            pixels = cut.pixels
             if areas:
-                k = np.sqrt(areas[int(rng.integers(len(areas)))] / ((x1 - x0) * (y1 - y0)))
-                size = (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k)))
+                ch, cw = pixels.shape[:2]
+                k = np.sqrt(areas[int(rng.integers(len(areas)))] / (cw * ch))
+                size = (max(8, round(cw * k)), max(8, round(ch * k)))
                 pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            out.append(Cutout(dead, np.ascontiguousarray(pixels), grey))
+            out.append(Cutout(dead, np.ascontiguousarray(pixels), cut.grey))
     return out
 
 

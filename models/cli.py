@@ -597,7 +597,7 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
     whether a camera's adapted model still finds `dead` on a set that has no real carcass."""
     from models.carcass_replay import with_carcasses
     from models.copy_paste import FarmDataError, load_farm
-    from models.yolo_folder import CLASSES, write_data_yaml, write_example
+    from models.yolo_folder import class_counts, write_data_yaml, write_example
 
     try:
         frames, _ = load_farm(data)
@@ -607,7 +607,7 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
     for f in pasted:
         write_example(out, f.name, f.image, f.classes, f.boxes, ".jpg")
     write_data_yaml(out)
-    counts = {c: sum(int((f.classes == i).sum()) for f in pasted) for i, c in enumerate(CLASSES)}
+    counts = class_counts(f.classes for f in pasted)
     if as_json:
         click.echo(json.dumps({"out": str(out), "frames": len(pasted), "boxes": counts}))
     else:

@@ -31,7 +31,7 @@ import numpy as np
 from models.evaluate import IMAGE_EXT, data_names, read_labels
 from models.henhouse import player_bar_top
 from models.realsets import RealSet
-from models.yolo_folder import CLASSES, write_data_yaml, write_example
+from models.yolo_folder import CLASSES, class_counts, write_data_yaml, write_example
 
 LETTERBOX_GREY = 114
 MIN_SHOWING = 0.3  # a bird cut by the bar to less than this share of its height is not labelled
@@ -174,11 +174,6 @@ def _write(out: Path, frames: list[Frame]) -> None:
         write_example(out, f.name, f.image, f.classes, f.boxes)
 
 
-def _count(frames: list[Frame]) -> dict[str, int]:
-    counts = Counter(CLASSES[c] for f in frames for c in f.classes.tolist())
-    return {name: counts[name] for name in CLASSES}
-
-
 def prepare(spec: RealSet, src: Path, out: Path, adapt: int = 10, seed: int = 0,
             commit: str | None = None) -> Prepared:
     """Write `out/adapt`, `out/adapt-1`, `out/adapt-5` and `out/test` from the source copy
@@ -203,6 +198,6 @@ def prepare(spec: RealSet, src: Path, out: Path, adapt: int = 10, seed: int = 0,
         adapt=[f.name for f in chosen],
         test=[f.name for f in test],
         bar_heights=heights,
-        boxes={"adapt": _count(chosen), "test": _count(test)},
+        boxes={"adapt": class_counts(f.classes for f in chosen), "test": class_counts(f.classes for f in test)},
         dropped=dropped,
     )

@@ -4,7 +4,8 @@ normalised) and `data.yaml` naming the classes (the renderer's writer: one layou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,12 @@ from firmware_sim.camera.render import CLASSES as CLASSES
 def write_data_yaml(out: Path, names: Sequence[str] = CLASSES) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _write_data_yaml(out, names)
+
+
+def class_counts(classes: Iterable[np.ndarray]) -> dict[str, int]:
+    """Boxes per class name, every class named (0 where none), from each frame's class ids."""
+    counts = Counter(CLASSES[c] for frame in classes for c in frame.tolist())
+    return {name: counts[name] for name in CLASSES}
 
 
 def label_lines(classes: np.ndarray, boxes: np.ndarray, width: int, height: int) -> list[str]:

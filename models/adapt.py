@@ -12,8 +12,11 @@ budget on the CPU:
    too beat freezing it at equal wall time (docs/results.md, issue 18);
 3. with `--unlabelled`, a second round: the first round's model labels those frames where it is
    sure (pseudo-labels) and training continues on all of them;
-4. the result is exported to ONNX and registered in the deployment's models directory, with its
-   scope (farm, camera), for `models eval --model NAME` and the detection worker.
+4. the result is exported to ONNX; after replay, the dead check (`models.dead_check`) sets its
+   `dead` threshold, or keeps the base's `dead` for the camera when the adapted model finds
+   fewer carcasses than the base did;
+5. it is registered in the deployment's models directory, with its scope (farm, camera), for
+   `models eval --model NAME` and the detection worker.
 
 Needs the `train` extra (torch, ultralytics); `require_training()` says so in one line.
 """
@@ -29,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +42,17 @@ import yaml
 
 from cloud.detect import (
     REGISTRY,
+    Detections,
     ModelEntry,
     OnnxDetector,
     RegistryError,
     load_registered,
+    served_detector,
     sha256_file,
 )
 from models.carcass_replay import needs_replay, replay_frames
 from models.copy_paste import FarmDataError, Labelled, load_farm, native_crops, synthesise
+from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
 from models.evaluate import IMAGE_EXT
 from models.register import shipped_names
 from models.yolo_folder import CLASSES, write_example
@@ -53,7 +60,8 @@ from models.yolo_folder import CLASSES, write_example
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): not tuned on a test set
+ADAPTED_CONF = 0.25  # served threshold per class (ultralytics' own default): not tuned on a test set;
+# `dead` may be served lower when learnt from rendered carcasses (`models.dead_check`)
 MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this short side
 PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
 RESERVE_S = 90.0  # of the budget, kept for export, registration and the process start
@@ -257,11 +265,17 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
                                          imgsz, replayed)
     best = _train(data_yaml, start, work / "r2-run", spec, size, deadline)
     rounds += 1
-    raw = _register(spec, base, best, imgsz, registry, {
+    target = _export(spec, best, imgsz)
+    check = None
+    if replayed:
+        lookup = partial(load_registered, models_dir=spec.models_dir, registry=registry)
+        check = _check_dead(_entry_for(target, base, imgsz), base, lookup, [*labelled, *pseudo], spec.seed)
+    raw = _register(spec, base, target, imgsz, check, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
-        "replay_frames": len(replayed),
+        "replay_frames": len(replayed), "frozen": spec.freeze,
+        **({"dead_check": check.to_json()} if check else {}),
         "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
         "date": date.today().isoformat(),
     })
@@ -288,27 +302,65 @@ def _onnx_labeller(entry: ModelEntry) -> Callable[[np.ndarray], tuple[np.ndarray
     return label
 
 
-def _register(spec: AdaptSpec, base: ModelEntry, best: Path, imgsz: int, registry: Path,
-              adapted: dict[str, Any]) -> dict[str, Any]:
-    from models.register import register_local
+def _check_dead(own: ModelEntry, base: ModelEntry, lookup: Callable[[str], ModelEntry],
+                frames: Sequence[Labelled], seed: int) -> DeadCheck:
+    """The adapted model's `dead` threshold, and whether it still finds as many of the probe's
+    carcasses as the base model, as served, did on this camera (`models.dead_check`)."""
+    probe = probe_frames(frames, seed)
+    own_scores, base_scores = (_probe_scores(entry, lookup, probe) for entry in (own, base))
+    check = check_dead(own_scores, base_scores, base.track_vector()[base.classes.index("dead")], ADAPTED_CONF)
+    log.info("dead: %d of %d probe carcasses found by the adapted model at %.4f, %d by %s at %.4f; "
+             "served by %s", check.own_found, check.carcasses, check.threshold, check.base_found, base.name,
+             check.base_threshold, "the base" if check.keeps_base else "the adapted model")
+    return check
+
+
+def _probe_scores(entry: ModelEntry, lookup: Callable[[str], ModelEntry], probe: Sequence[Labelled]) -> ProbeScores:
+    detector = served_detector(entry, lookup, threads=2)
+    floor = [FLOOR if c == "dead" else 1.0 for c in entry.classes]  # only `dead` boxes matter
+
+    def detect(images: list[np.ndarray]) -> list[Detections]:
+        return detector.detect(images, conf=floor)
+
+    return score_probe(detect, entry.classes.index("dead"), probe)
+
+
+def _export(spec: AdaptSpec, best: Path, imgsz: int) -> Path:
     from models.train import export_onnx
 
     target = spec.models_dir / f"{spec.name}.onnx"
     export_onnx(best, imgsz, target)
     shutil.copyfile(best, target.with_suffix(".pt"))  # the next adaptation starts from it
+    return target
+
+
+def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check: DeadCheck | None,
+              registry: Path, adapted: dict[str, Any]) -> dict[str, Any]:
+    from models.register import register_local
+
+    layers = f"first {adapted['frozen']} layers frozen" if adapted["frozen"] else "all layers trained"
+    conf = dict.fromkeys(base.classes, ADAPTED_CONF)
+    dead: dict[str, Any] = {}
+    if check is not None and check.keeps_base:  # served with the base's `dead` (cloud.detect.DeadFromBase)
+        conf["dead"] = base.conf_vector()[base.classes.index("dead")]
+        dead = {"dead_from": base.extra.get("dead_from", base.name), "track_conf": {"dead": check.base_threshold}}
+    elif check is not None:
+        conf["dead"] = check.threshold
+
     raw: dict[str, Any] = {
         "file": target.name,
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
         "input_size": imgsz,
         "classes": list(base.classes),
-        "conf": dict.fromkeys(base.classes, ADAPTED_CONF),
+        "conf": conf,
         "iou": base.iou,
         "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
                    f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
                    f"{adapted['unlabelled']} pseudo-labelled, "
-                   f"{f'first {spec.freeze} layers frozen' if spec.freeze else 'all layers trained'}, {imgsz} px"),
+                   f"{layers}, {imgsz} px"),
         "base": base.name,
+        **dead,
         "adapted": adapted,
         "scope": (spec.scope or Scope()).to_json(),
     }

@@ -188,7 +188,7 @@ def eval_(
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
-    from cloud.detect import OnnxDetector, RegistryError, entry_from_onnx, load_registered
+    from cloud.detect import RegistryError, entry_from_onnx, load_registered, served_detector
     from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
 
     if record and weights is not None:
@@ -205,7 +205,10 @@ def eval_(
             entry = load_registered(model_name, models_dir)
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from None
-    detector = OnnxDetector(entry)
+    try:
+        detector = served_detector(entry, lambda name: load_registered(name, models_dir))
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
 
     def detect(frames: list[np.ndarray]) -> list[Detections]:
         return detector.detect(frames, conf=SCORE_FLOOR)
@@ -219,13 +222,16 @@ def eval_(
     )
     result["model"] = entry.name
     result["weights"] = str(entry.path)
+    if "dead_from" in entry.extra:  # `dead` was judged by that model (cloud.detect.DeadFromBase)
+        result["dead_from"] = entry.extra["dead_from"]
     result["meets_targets"] = meets_targets(result)
     if record:
         _record_evaluation(entry.name, data, result)
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"mAP50 {result['map50']:.3f}  ({entry.name})")
+    dead_from = f", dead from {result['dead_from']}" if "dead_from" in result else ""
+    click.echo(f"mAP50 {result['map50']:.3f}  ({entry.name}{dead_from})")
     for name, c in result["classes"].items():  # type: ignore[attr-defined]
         click.echo(
             f"  {name:10s} P {c['precision']:.3f}  R {c['recall']:.3f}  "

@@ -75,6 +75,16 @@ def _stop_at(deadline: float) -> Any:
     return stop
 
 
+def _all_cores(trainer: Any) -> None:
+    """ultralytics pins CPU training to cpu_count - 1 torch threads (one on our two cores) when
+    it picks the device; with its data loading in the training thread on a CPU (workers 0),
+    the other core then sits idle. Given back before the first batch."""
+    import torch
+
+    if trainer.device.type == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)
+
+
 def _read_results_csv(self: Any) -> dict[str, list[Any]]:
     try:
         rows = list(csv.DictReader(io.StringIO(self.csv.read_text())))
@@ -98,6 +108,7 @@ def train(spec: TrainSpec) -> Path:
     _without_downloads_or_polars()
 
     model = YOLO(spec.model)
+    model.add_callback("on_pretrain_routine_end", _all_cores)
     if spec.stop_at is not None:
         model.add_callback("on_train_batch_end", _stop_at(spec.stop_at))
     args: dict[str, Any] = dict(

@@ -5,6 +5,7 @@ refiner building) imports only these. Importing them loads numpy and OpenCV, not
 Runtime, which the detector and the registry's checks load when they first run.
 """
 
+from cloud.detect.dead_from import DeadFromBase, served_detector
 from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK, OnnxDetector
 from cloud.detect.postprocess import Detections, best_overlap, iou_matrix, iou_one_to_many
 from cloud.detect.preprocess import letterbox, to_tensor
@@ -40,6 +41,7 @@ __all__ = [
     "NO_SECOND_LOOK",
     "REGISTRY",
     "CameraTracker",
+    "DeadFromBase",
     "Detections",
     "ModelEntry",
     "OnnxDetector",
@@ -63,6 +65,7 @@ __all__ = [
     "mirror",
     "prior",
     "second_look",
+    "served_detector",
     "sha256_file",
     "to_tensor",
     "to_window",

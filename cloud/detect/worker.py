@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from cloud.detect.detector import OnnxDetector
+from cloud.detect.dead_from import served_detector
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.registry import ModelEntry, RegistryError
@@ -44,16 +44,18 @@ class DetectOptions:
 
 
 class RegisteredDetector:
-    """The ONNX detector with the names the service needs."""
+    """A registry entry's detector (`served_detector`) with the names the service needs;
+    `lookup` finds the model an adapted one takes `dead` from."""
 
-    def __init__(self, entry: ModelEntry, threads: int | None = None) -> None:
-        self._onnx = OnnxDetector(entry, threads=threads)
+    def __init__(self, entry: ModelEntry, threads: int | None = None,
+                 lookup: Callable[[str], ModelEntry] | None = None) -> None:
+        self.served = served_detector(entry, lookup, threads)
         self._thresholds = entry.track_vector()
         self.classes: Sequence[str] = entry.classes
         self.name = entry.name
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        return self._onnx.detect(frames, conf=self._thresholds)
+        return self.served.detect(frames, conf=self._thresholds)
 
 
 class ScopedDetectors:

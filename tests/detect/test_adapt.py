@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
+from models.adapt import ADAPTED_CONF
 from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
@@ -25,6 +26,7 @@ from models.copy_paste import (
     paste,
     synthesise,
 )
+from models.dead_check import FLOOR, PER_FRAME, PROBE_FRAMES
 from models.evaluate import image_files, label_path, read_labels
 from models.yolo_folder import write_data_yaml, write_example
 
@@ -209,8 +211,20 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout.strip().splitlines()[-1])
     assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
-    assert doc["adapted"]["replay_frames"] == (REPLAY_FRAMES if needs_replay(load_farm(data)[0]) else 0)
+    assert doc["adapted"]["frozen"] == 0  # every layer trained
+    replayed = needs_replay(load_farm(data)[0])
+    assert doc["adapted"]["replay_frames"] == (REPLAY_FRAMES if replayed else 0)
     entry = load_registered("farm5-cam1", models_dir)  # sha256 checked
+    if replayed:  # `dead` served by the adapted model at the probe's threshold, or by the base
+        check = doc["adapted"]["dead_check"]
+        assert check["probe_carcasses"] == PROBE_FRAMES * PER_FRAME
+        assert FLOOR <= check["own"]["threshold"] <= ADAPTED_CONF
+        if check["served_by"] == "base":
+            assert check["base"]["found"] > check["own"]["found"] and doc["dead_from"] == doc["base"]
+            assert entry.track_vector()[entry.classes.index("dead")] == check["base"]["threshold"]
+        else:
+            assert entry.conf["dead"] == check["own"]["threshold"] and "dead_from" not in doc
+    assert entry.conf["chicken"] == ADAPTED_CONF
     assert entry.input_size == 320 and entry.classes == ("chicken", "dead")
     assert (models_dir / "farm5-cam1.pt").exists()
     res = runner.invoke(models, ["eval", "--model", "farm5-cam1", "--data", str(data), "--json",

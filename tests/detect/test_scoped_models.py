@@ -160,10 +160,12 @@ def test_worker_uses_the_camera_model_there_and_the_default_elsewhere(farm: Test
     assert judged_by(farm)[8] == "base-v1"
 
 
-def test_a_registered_onnx_model_judges_its_camera(farm: TestDatabase, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dead_from_base", [False, True])
+def test_a_registered_onnx_model_judges_its_camera(farm: TestDatabase, tmp_path: Path, dead_from_base: bool) -> None:
     """The real loading path: a camera-scoped entry in the models dir (here the shipped default's
     weights under a farm model's name, as `models adapt` would register its own) is verified,
-    opened with ONNX Runtime and judges that camera's frame."""
+    opened with ONNX Runtime and judges that camera's frame; with `dead_from`, beside the model
+    it takes `dead` from, found through the catalog."""
     from cloud.detect.registry import REGISTRY
     from cloud.detect.worker import RegisteredDetector
 
@@ -177,11 +179,20 @@ def test_a_registered_onnx_model_judges_its_camera(farm: TestDatabase, tmp_path:
     (models_dir / "f1-cam1-v1.onnx").symlink_to(source)
     raw.update(file="f1-cam1-v1.onnx", scope={"farm_id": "f1", "camera": "gw1/cam1"})
     raw.pop("refiner", None)
+    if dead_from_base:
+        raw["dead_from"] = shipped["default"]
     write_registry(models_dir / "registry.json", {"f1-cam1-v1": raw})
     catalog = ModelCatalog(REGISTRY, models_dir)
     default = NamedDetector(catalog.default)
-    choice = ScopedDetectors(catalog, default, lambda model: RegisteredDetector(model, threads=1))
+    built: list[RegisteredDetector] = []
+
+    def build(model: ModelEntry) -> RegisteredDetector:
+        built.append(RegisteredDetector(model, threads=1, lookup=catalog.entry))
+        return built[-1]
+
+    choice = ScopedDetectors(catalog, default, build)
     service = DetectionService(queue.Queue(), Acks(), default, lambda: farm.connect(),
                                LocalFrameStore(tmp_path / "frames"), DetectMetrics(), batch_frames=4, choice=choice)
     service.process([delivery("cam1", 1, T0)])
     assert judged_by(farm) == {1: "f1-cam1-v1"} and default.frames == 0
+    assert [type(b.served).__name__ for b in built] == ["DeadFromBase" if dead_from_base else "OnnxDetector"]

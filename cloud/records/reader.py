@@ -265,7 +265,11 @@ def _read_sheet(grid: Grid, at: int, sheet_cols: list[Column], out: BookRead) ->
     titles = [_text(c) for r in grid.rows[:at] for c in r if _text(c)]
     hint = Hint.from_text(grid.sheet).or_else(Hint.from_text(*titles))
     mapped = [(c, _index(c.letter)) for c in sheet_cols if c.field != cols.IGNORE]
-    date_col = next(i for c, i in mapped if c.field == "date")
+    date_col = next((i for c, i in mapped if c.field == "date"), None)
+    if date_col is None:  # this sheet's date column was taken as another field's second copy
+        out.issues.append(Issue(grid.sheet, 0, None, None, None, None, "sheet_other_layout",
+                                "sheet_skipped", {"first": "-"}))
+        return []
     days: list[DayRow] = []
     for r in range(at + 1, len(grid.rows)):
         row = grid.rows[r]

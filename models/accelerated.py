@@ -22,7 +22,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,16 +51,17 @@ def render_sets(
     extra_dead: int,
     seed: int = 1,
     styles: Sequence[str] = ("classic",),
+    clock: Callable[[], float] = time.monotonic,
 ) -> Rendered:
     """Validation (seed 2), then training images (`seed`) until the clock reads `until`, in
     equal shares of each render style; the k-th style's seeds are 1000 k higher, so its files
     (named by seed) sit beside the others' in the same folders."""
-    start = time.monotonic()
+    start = clock()
     for k, style in enumerate(styles):
         share = val // len(styles) + (k < val % len(styles))
         write_dataset(data / "val", share, seed=2 + 1000 * k, workers=workers, style=style)
-    per_image = (time.monotonic() - start) / val
-    train_count = max(int((until - time.monotonic()) / per_image), workers * len(styles))
+    per_image = (clock() - start) / val
+    train_count = max(int((until - clock()) / per_image), workers * len(styles))
     for k, style in enumerate(styles):
         write_dataset(data / "train", train_count // len(styles), seed=seed + 1000 * k,
                       workers=workers, extra_dead=extra_dead, style=style)

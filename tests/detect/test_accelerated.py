@@ -11,18 +11,18 @@ from types import SimpleNamespace
 
 import yaml
 
-from models.accelerated import keep_copying, render_sets
+from models.accelerated import Rendered, keep_copying, render_sets
 from models.train import _read_results_csv
 
 
 def test_rendering_fills_the_time_it_is_given_and_writes_a_dataset(tmp_path: Path) -> None:
-    start = time.monotonic()
-    sets = render_sets(tmp_path, start + 3.0, val=2, workers=1, extra_dead=1, seed=7)
-    took = time.monotonic() - start
-    assert sets.val == 2 and sets.train >= 1
-    # The training share is sized from the validation images' pace to end near the deadline.
-    assert took < 3.0 + 4 * sets.render_s_per_image + 2.0
-    assert len(list((tmp_path / "train" / "images").glob("7_*.jpg"))) == sets.train
+    # The clock reads 0 before validation, 2 s after its two images (1 s each) and when the
+    # training share is sized, so 4 s to the deadline buys 4 training images.
+    readings = iter([0.0, 2.0, 2.0])
+    sets = render_sets(tmp_path, 6.0, val=2, workers=1, extra_dead=1, seed=7,
+                       clock=lambda: next(readings))
+    assert sets == Rendered(val=2, train=4, render_s_per_image=1.0)
+    assert len(list((tmp_path / "train" / "images").glob("7_*.jpg"))) == 4
     assert len(list((tmp_path / "val" / "labels").glob("2_*.txt"))) == 2
     doc = yaml.safe_load((tmp_path / "data.yaml").read_text())
     assert doc["train"] == "train/images" and doc["val"] == "val/images"

@@ -41,11 +41,13 @@ import numpy as np
 import yaml
 
 from cloud.detect import (
+    NEVER_TRUSTED,
     REGISTRY,
     Detections,
     ModelEntry,
     OnnxDetector,
     RegistryError,
+    Sessions,
     load_registered,
     served_detector,
     sha256_file,
@@ -307,7 +309,8 @@ def _check_dead(own: ModelEntry, base: ModelEntry, lookup: Callable[[str], Model
     """The adapted model's `dead` threshold, and whether it still finds as many of the probe's
     carcasses as the base model, as served, did on this camera (`models.dead_check`)."""
     probe = probe_frames(frames, seed)
-    own_scores, base_scores = (_probe_scores(entry, lookup, probe) for entry in (own, base))
+    sessions = Sessions(lookup, threads=2)
+    own_scores, base_scores = (_probe_scores(entry, sessions, probe) for entry in (own, base))
     check = check_dead(own_scores, base_scores, base.track_vector()[base.classes.index("dead")], ADAPTED_CONF)
     log.info("dead: %d of %d probe carcasses found by the adapted model at %.4f, %d by %s at %.4f; "
              "served by %s", check.own_found, check.carcasses, check.threshold, check.base_found, base.name,
@@ -315,9 +318,9 @@ def _check_dead(own: ModelEntry, base: ModelEntry, lookup: Callable[[str], Model
     return check
 
 
-def _probe_scores(entry: ModelEntry, lookup: Callable[[str], ModelEntry], probe: Sequence[Labelled]) -> ProbeScores:
-    detector = served_detector(entry, lookup, threads=2)
-    floor = [FLOOR if c == "dead" else 1.0 for c in entry.classes]  # only `dead` boxes matter
+def _probe_scores(entry: ModelEntry, sessions: Sessions, probe: Sequence[Labelled]) -> ProbeScores:
+    detector = served_detector(entry, sessions)
+    floor = [FLOOR if c == "dead" else NEVER_TRUSTED for c in entry.classes]  # only `dead` boxes matter
 
     def detect(images: list[np.ndarray]) -> list[Detections]:
         return detector.detect(images, conf=floor)

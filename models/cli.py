@@ -188,7 +188,13 @@ def eval_(
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
-    from cloud.detect import RegistryError, entry_from_onnx, load_registered, served_detector
+    from cloud.detect import (
+        RegistryError,
+        Sessions,
+        entry_from_onnx,
+        load_registered,
+        served_detector,
+    )
     from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
 
     if record and weights is not None:
@@ -206,7 +212,7 @@ def eval_(
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from None
     try:
-        detector = served_detector(entry, lambda name: load_registered(name, models_dir))
+        detector = served_detector(entry, Sessions(lambda name: load_registered(name, models_dir)))
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
 

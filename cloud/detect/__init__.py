@@ -5,7 +5,7 @@ refiner building) imports only these. Importing them loads numpy and OpenCV, not
 Runtime, which the detector and the registry's checks load when they first run.
 """
 
-from cloud.detect.dead_from import DeadFromBase, served_detector
+from cloud.detect.dead_from import DeadFromBase, Sessions, served_detector
 from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK, OnnxDetector
 from cloud.detect.postprocess import Detections, best_overlap, iou_matrix, iou_one_to_many
 from cloud.detect.preprocess import letterbox, to_tensor
@@ -47,6 +47,7 @@ __all__ = [
     "OnnxDetector",
     "RefinerSpec",
     "RegistryError",
+    "Sessions",
     "StillnessConfig",
     "best_overlap",
     "crop_tensor",

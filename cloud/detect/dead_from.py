@@ -4,7 +4,8 @@
 adapted model blinder to dead birds than its base on that camera's own floor: the adapted
 model then finds the birds and the base the carcasses, so adapting never costs a camera its
 dead-bird alerts. Both run on every frame; the entry's `conf` already carries the base's
-`dead` threshold.
+`dead` threshold. `Sessions` opens each model once however many cameras it serves, so a base
+that is also the worker's default costs no second session.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cloud.detect.detector import OnnxDetector
+from cloud.detect.detector import NEVER_TRUSTED, OnnxDetector
 from cloud.detect.postprocess import Detections
 from cloud.detect.registry import ModelEntry, RegistryError
-
-NEVER = 1.0  # a threshold no score passes (boxes are kept above their threshold)
 
 
 class DeadFromBase:
@@ -37,11 +36,11 @@ class DeadFromBase:
 
     def detect(self, frames: Sequence[np.ndarray], *, conf: float | Sequence[float] | np.ndarray | None = None,
                iou: float | None = None) -> list[Detections]:
-        thr = self.conf if conf is None else np.broadcast_to(np.asarray(conf, np.float32), self.conf.shape)
-        only_dead = np.full_like(thr, NEVER)
+        thr = self.own.thresholds(conf)
+        only_dead = np.full_like(thr, NEVER_TRUSTED)
         only_dead[self._dead] = thr[self._dead]
         but_dead = thr.copy()
-        but_dead[self._dead] = NEVER
+        but_dead[self._dead] = NEVER_TRUSTED
         return [_join(a, b) for a, b in zip(self.own.detect(frames, conf=but_dead, iou=iou),
                                             self.base.detect(frames, conf=only_dead, iou=iou), strict=True)]
 
@@ -54,14 +53,36 @@ def _join(a: Detections, b: Detections) -> Detections:
                       np.concatenate([a.classes, b.classes]), scores)
 
 
-def served_detector(entry: ModelEntry, lookup: Callable[[str], ModelEntry] | None = None,
-                    threads: int | None = None) -> OnnxDetector | DeadFromBase:
-    """The detector a registry entry is served as; `lookup` finds the entry its `dead_from`
-    names (a registry lookup: shipped models first, then the deployment's)."""
+class Sessions:
+    """One ONNX session per registered model, shared by all that serve it: the worker's default,
+    cameras' models and the bases their `dead` comes from. A model registered again under its
+    name (another file or thresholds) replaces its session. `lookup` finds an entry by name
+    (a registry lookup: shipped models first, then the deployment's)."""
+
+    def __init__(self, lookup: Callable[[str], ModelEntry] | None = None, threads: int | None = None) -> None:
+        self.lookup = lookup
+        self.threads = threads
+        self._open: dict[str, OnnxDetector] = {}
+
+    def open(self, entry: ModelEntry) -> OnnxDetector:
+        held = self._open.get(entry.name)
+        if held is None or held.entry != entry:
+            held = self._open[entry.name] = OnnxDetector(entry, threads=self.threads)
+        return held
+
+    def named(self, name: str) -> OnnxDetector:
+        if self.lookup is None:
+            raise RegistryError(f"no registry was given to find {name}")
+        return self.open(self.lookup(name))
+
+
+def served_detector(entry: ModelEntry, sessions: Sessions) -> OnnxDetector | DeadFromBase:
+    """The detector a registry entry is served as, its sessions opened through `sessions`."""
+    own = sessions.open(entry)
     base = entry.extra.get("dead_from")
-    if base is not None and lookup is None:
-        raise RegistryError(f"{entry.name} takes `dead` from {base}, and no registry was given to find it")
-    own = OnnxDetector(entry, threads=threads)
-    if base is None or lookup is None:
+    if base is None:
         return own
-    return DeadFromBase(own, OnnxDetector(lookup(str(base)), threads=threads))
+    try:
+        return DeadFromBase(own, sessions.named(str(base)))
+    except RegistryError as exc:
+        raise RegistryError(f"{entry.name} takes `dead` from {base}: {exc}") from None

@@ -67,6 +67,10 @@ class OnnxDetector:
             )
         return np.asarray(self.session.run(None, {self.input_name: tensor})[0])
 
+    def thresholds(self, conf: float | Sequence[float] | np.ndarray | None) -> np.ndarray:
+        """One threshold per class: the model's own, or `conf` (one for all, or one per class)."""
+        return self.conf if conf is None else np.broadcast_to(np.asarray(conf, np.float32), self.conf.shape)
+
     def detect(
         self,
         frames: Sequence[np.ndarray],
@@ -82,7 +86,7 @@ class OnnxDetector:
         proposal score and the thresholds apply to the refiner's scores; `refine=False`
         gives the detector's own output, which is what ultralytics would give.
         """
-        thr = self.conf if conf is None else np.broadcast_to(np.asarray(conf, np.float32), self.conf.shape)
+        thr = self.thresholds(conf)
         iou_thr = self.entry.iou if iou is None else iou
         if self.refiner is None or not refine:
             return self._detect(frames, thr, iou_thr)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from cloud.detect.dead_from import served_detector
+from cloud.detect.dead_from import Sessions, served_detector
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.registry import ModelEntry, RegistryError
@@ -44,12 +44,10 @@ class DetectOptions:
 
 
 class RegisteredDetector:
-    """A registry entry's detector (`served_detector`) with the names the service needs;
-    `lookup` finds the model an adapted one takes `dead` from."""
+    """A registry entry's detector (`served_detector`) with the names the service needs."""
 
-    def __init__(self, entry: ModelEntry, threads: int | None = None,
-                 lookup: Callable[[str], ModelEntry] | None = None) -> None:
-        self.served = served_detector(entry, lookup, threads)
+    def __init__(self, entry: ModelEntry, sessions: Sessions) -> None:
+        self.served = served_detector(entry, sessions)
         self._thresholds = entry.track_vector()
         self.classes: Sequence[str] = entry.classes
         self.name = entry.name

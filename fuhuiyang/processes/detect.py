@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 
+from cloud.detect.dead_from import Sessions
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.scoped import ModelCatalog
 from cloud.detect.service import DetectionService, Detector
@@ -23,9 +24,9 @@ def build(settings: CloudSettings, options: DetectOptions, metrics: DetectMetric
     (or `detector`); a camera or farm with its own registered model (scope in the shipped
     registry or in `settings.models_dir`) is judged by that one, re-read when the files change."""
     catalog = ModelCatalog(models_dir=settings.models_dir, default=options.model)
-    detector = detector or RegisteredDetector(catalog.entry(catalog.default), options.threads, catalog.entry)
-    choice = ScopedDetectors(catalog, detector,
-                             lambda entry: RegisteredDetector(entry, options.threads, catalog.entry))
+    sessions = Sessions(catalog.entry, options.threads)  # a model serving several cameras loads once
+    detector = detector or RegisteredDetector(catalog.entry(catalog.default), sessions)
+    choice = ScopedDetectors(catalog, detector, lambda entry: RegisteredDetector(entry, sessions))
     return assemble(broker_address(settings), detector, frame_store(settings),
                     connection_factory(settings, options.client_id), options, metrics or DetectMetrics(), choice)
 

@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 
 from cloud.detect import (
+    NEVER_TRUSTED,
     REGISTRY,
     DeadFromBase,
     Detections,
+    OnnxDetector,
     RegistryError,
+    Sessions,
     load_registered,
     served_detector,
 )
@@ -121,6 +124,9 @@ class Fixed:
                               np.array(scores, np.float32), np.array(classes, np.int64))
         self.asked: list[np.ndarray] = []
 
+    def thresholds(self, conf: np.ndarray | None) -> np.ndarray:
+        return OnnxDetector.thresholds(self, conf)  # type: ignore[arg-type]
+
     def detect(self, frames: Sequence[np.ndarray], *, conf: np.ndarray, iou: float | None = None) -> list[Detections]:
         self.asked.append(np.asarray(conf))
         return [self.det.select(self.det.scores > np.asarray(conf)[self.det.classes]) for _ in frames]
@@ -132,7 +138,8 @@ def test_dead_from_base_takes_birds_from_the_adapted_model_and_carcasses_from_th
     joined = DeadFromBase(own, base)  # type: ignore[arg-type]
     (det,) = joined.detect([np.zeros((8, 8, 3), np.uint8)], conf=[0.3, 0.4])
     assert det.classes.tolist() == [0, 1] and det.scores.tolist() == pytest.approx([0.9, 0.5])
-    assert own.asked[0].tolist() == pytest.approx([0.3, 1.0]) and base.asked[0].tolist() == pytest.approx([1.0, 0.4])
+    assert own.asked[0].tolist() == pytest.approx([0.3, NEVER_TRUSTED])
+    assert base.asked[0].tolist() == pytest.approx([NEVER_TRUSTED, 0.4])
 
 
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
@@ -144,7 +151,11 @@ def test_an_entry_with_dead_from_is_served_with_its_base(tmp_path: Path) -> None
     raw.pop("refiner", None)
     (tmp_path / "registry.json").write_text(json.dumps({"models": {"cam1": raw}}))
     entry = load_registered("cam1", tmp_path)
-    served = served_detector(entry, lambda name: load_registered(name, tmp_path), threads=1)
-    assert isinstance(served, DeadFromBase) and served.base.name == shipped["default"]
+    sessions = Sessions(lambda name: load_registered(name, tmp_path), threads=1)
+    default = served_detector(load_registered(shipped["default"], tmp_path), sessions)
+    served = served_detector(entry, sessions)
+    # the base is the session the default model already holds, not a second one
+    assert isinstance(served, DeadFromBase) and served.base is default
+    assert served_detector(entry, sessions).own is served.own
     with pytest.raises(RegistryError, match="takes `dead` from"):
-        served_detector(entry, None, threads=1)
+        served_detector(entry, Sessions(threads=1))

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import protocol
+from cloud.detect.dead_from import Sessions
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.registry import ModelEntry, RegistryError
@@ -187,7 +188,7 @@ def test_a_registered_onnx_model_judges_its_camera(farm: TestDatabase, tmp_path:
     built: list[RegisteredDetector] = []
 
     def build(model: ModelEntry) -> RegisteredDetector:
-        built.append(RegisteredDetector(model, threads=1, lookup=catalog.entry))
+        built.append(RegisteredDetector(model, Sessions(catalog.entry, threads=1)))
         return built[-1]
 
     choice = ScopedDetectors(catalog, default, build)

@@ -30,7 +30,7 @@ class DeadFromBase:
         self.own, self.base = own, base
         self.entry = own.entry
         self.classes = own.classes
-        self.name = own.name
+        self.name = f"{own.name} (dead: {base.name})"  # as the console shows who judged a frame
         self.conf = own.conf
         self._dead = own.classes.index("dead")
 

@@ -50,7 +50,7 @@ class RegisteredDetector:
         self.served = served_detector(entry, sessions)
         self._thresholds = entry.track_vector()
         self.classes: Sequence[str] = entry.classes
-        self.name = entry.name
+        self.name = self.served.name
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         return self.served.detect(frames, conf=self._thresholds)

@@ -195,7 +195,9 @@ def _header(grid: Grid, overrides: Mapping[str, str]) -> tuple[int, list[Column]
             grid.fill_merges(r + 1, date_col)
             if r + 1 < len(grid.rows) and _is_subheader(grid.rows[r + 1], date_col):
                 grid.fill_merges(r + 2, date_col)
-                return r + 1, _columns(grid, r + 1, _combined(grid.rows[r], grid.rows[r + 1]), overrides)
+                both = _columns(grid, r + 1, _combined(grid.rows[r], grid.rows[r + 1]), overrides)
+                if any(c.field == "date" for c in both):  # else the row under was no sub-header
+                    return r + 1, both
             return r, _columns(grid, r, grid.rows[r], overrides)
     return None
 
@@ -265,11 +267,7 @@ def _read_sheet(grid: Grid, at: int, sheet_cols: list[Column], out: BookRead) ->
     titles = [_text(c) for r in grid.rows[:at] for c in r if _text(c)]
     hint = Hint.from_text(grid.sheet).or_else(Hint.from_text(*titles))
     mapped = [(c, _index(c.letter)) for c in sheet_cols if c.field != cols.IGNORE]
-    date_col = next((i for c, i in mapped if c.field == "date"), None)
-    if date_col is None:  # this sheet's date column was taken as another field's second copy
-        out.issues.append(Issue(grid.sheet, 0, None, None, None, None, "sheet_other_layout",
-                                "sheet_skipped", {"first": "-"}))
-        return []
+    date_col = next(i for c, i in mapped if c.field == "date")  # `_header` found one
     days: list[DayRow] = []
     for r in range(at + 1, len(grid.rows)):
         row = grid.rows[r]

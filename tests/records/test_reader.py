@@ -228,3 +228,16 @@ def test_random_csv_bytes_are_one_clear_error(raw: bytes) -> None:
 
 
 _WORKBOOK = farm_book(START, 20).xlsx()
+
+
+def test_a_row_under_the_header_that_would_rename_the_date_column_is_no_sub_header() -> None:
+    # Read as a sub-header, 死亡 under 日期 would make column A the deaths and leave no date
+    # (the fuzz test found this raising StopIteration): the top row alone is the header.
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["日期", "死亡"])
+    ws.append(["死亡", "淘汰"])
+    ws.append(["2023/3/4", 2])
+    read = read_book(_save(wb), "b.xlsx")
+    assert [(d.day, d.values) for d in read.days] == [(date(2023, 3, 4), {"deaths": 2})]
+    assert not [i for i in read.issues if i.code.startswith("sheet_")]

@@ -2,15 +2,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PIN := -c constraints.txt  # the versions measured and tested (constraints.txt)
 
 .PHONY: install install-train demo test lint pytest test-deps
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[all]'
+	$(BIN)/pip install --quiet $(PIN) -e '.[all]'
 	touch $@
 
 demo: install
@@ -25,8 +26,8 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 install-train: $(VENV)/.installed-train
 
 $(VENV)/.installed-train: $(VENV)/.installed
-	$(BIN)/pip install --quiet $(TORCH_PINS)
-	$(BIN)/pip install --quiet -e '.[train]'
+	$(BIN)/pip install --quiet $(PIN) $(TORCH_PINS)
+	$(BIN)/pip install --quiet $(PIN) -e '.[train]'
 	touch $@
 
 # npm packages for the TimescaleDB (PGlite) test path, and Debian's Chromium (+ a CJK font) for the

@@ -80,31 +80,36 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int = 300) -
 
 
 def decode(
-    pred: np.ndarray, conf: float | np.ndarray, iou: float, max_det: int = 300
+    pred: np.ndarray, conf: float | np.ndarray, iou: float, max_det: int = 300, also: int | None = None
 ) -> Detections:
     """One image's head output (4 + nc, anchors) -> detections in input pixels.
 
-    `conf` may be one threshold or one per class.
+    `conf` may be one threshold or one per class. Each anchor gives its best class (as
+    ultralytics predicts); class `also` is given too wherever it passes its threshold.
     """
     scores_all = pred[4:].T  # (anchors, nc)
-    cls = scores_all.argmax(axis=1)
-    score = scores_all[np.arange(cls.shape[0]), cls]
-    thr = np.asarray(conf, dtype=np.float32)
-    keep = score > (thr[cls] if thr.ndim else thr)
-    if not keep.any():
+    thr = np.broadcast_to(np.asarray(conf, dtype=np.float32), scores_all.shape[1:])
+    best = scores_all.argmax(axis=1)
+    anchors = np.flatnonzero(scores_all[np.arange(best.shape[0]), best] > thr[best])
+    cls = best[anchors]
+    if also is not None:
+        extra = np.flatnonzero((best != also) & (scores_all[:, also] > thr[also]))
+        anchors = np.concatenate([anchors, extra])
+        cls = np.concatenate([cls, np.full(len(extra), also, best.dtype)])
+    if not len(anchors):
         return Detections(
             np.zeros((0, 4), np.float32),
             np.zeros(0, np.float32),
             np.zeros(0, np.int64),
             np.zeros((0, scores_all.shape[1]), np.float32),
         )
-    xywh = pred[:4, keep].T
-    score, cls = score[keep], cls[keep]
+    xywh = pred[:4, anchors].T
+    score = scores_all[anchors, cls]
     boxes = np.empty_like(xywh)
     boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
     boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
     kept = nms(boxes + (cls[:, None] * MAX_WH), score, iou, max_det)
-    return Detections(boxes[kept], score[kept], cls[kept].astype(np.int64), scores_all[keep][kept])
+    return Detections(boxes[kept], score[kept], cls[kept].astype(np.int64), scores_all[anchors][kept])
 
 
 def to_frame(det: Detections, lb: Letterbox) -> Detections:

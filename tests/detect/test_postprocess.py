@@ -80,6 +80,25 @@ def test_decode_is_class_aware_and_thresholded() -> None:
     assert per_class.classes.tolist() == [1]
 
 
+def _boxes(det: Detections) -> list[tuple[int, float]]:
+    return sorted((int(c), round(float(p), 2)) for c, p in zip(det.classes, det.scores, strict=True))
+
+
+def test_decode_gives_the_bird_class_too_where_dead_scores_higher() -> None:
+    pred = _head(
+        [
+            (100, 100, 20, 20, 0.4, 0.6),  # dead first, a bird all the same
+            (200, 200, 20, 20, 0.2, 0.3),  # dead only: the bird score is under its threshold
+            (300, 300, 20, 20, 0.9, 0.1),  # a bird, nothing more
+        ]
+    )
+    one_each = decode(pred, 0.25, 0.5)
+    assert _boxes(one_each) == [(0, 0.9), (1, 0.3), (1, 0.6)]
+    birds_too = decode(pred, 0.25, 0.5, also=0)
+    assert _boxes(birds_too) == [(0, 0.4), (0, 0.9), (1, 0.3), (1, 0.6)]
+    assert birds_too.class_scores is not None and birds_too.class_scores.shape == (4, 2)
+
+
 def test_to_frame_inverts_the_letterbox() -> None:
     _, lb = letterbox(np.zeros((480, 640, 3), np.uint8), 320)
     box_in_frame = np.array([100.0, 200.0, 300.0, 260.0])

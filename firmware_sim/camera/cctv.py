@@ -11,7 +11,8 @@ that goes through the same fisheye warp as the picture.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -129,12 +130,19 @@ def _finish(rng: np.random.Generator, b: BirdState, sx: float, squish: float, ir
 
 
 def render_cctv(
-    view: HouseView, birds: list[BirdState], rng: np.random.Generator, night: bool
+    view: HouseView,
+    birds: list[BirdState],
+    rng: np.random.Generator,
+    night: bool,
+    light: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Label]]:
-    """Float RGB frame, bird id map (0 = none) and visible-part labels."""
+    """Float RGB frame, bird id map (0 = none) and visible-part labels. With `light` (a living
+    camera's fixed light direction), each bird's finish comes from its own seed, so a bird,
+    and above all a carcass, looks the same in every frame."""
     img = view.background.astype(np.float32)
     ids = np.zeros(img.shape[:2], np.uint16)
-    light = float(rng.uniform(-np.pi, np.pi))
+    steady = light is not None
+    light = float(rng.uniform(-np.pi, np.pi)) if light is None else light
     lxy = (float(np.cos(light)), float(np.sin(light)))
     drawn: dict[int, tuple[int, float]] = {}
     if birds:
@@ -166,8 +174,9 @@ def render_cctv(
                 seed=b.seed,
                 light=lxy,
             )
+            fin_rng = np.random.default_rng([b.seed, 0xF1]) if steady else rng
             n = draw_feathered(
-                img, ids, int(i) + 1, look, _finish(rng, b, float(sx[i]), float(squish[i]), night)
+                img, ids, int(i) + 1, look, _finish(fin_rng, b, float(sx[i]), float(squish[i]), night)
             )
             if n:
                 drawn[int(i)] = (n, look.length_px**2 * look.squish * 0.4)
@@ -237,3 +246,51 @@ def cctv_sample(
         img = lens.codec(img, int(rng.integers(25, 70)))
     cond = Conditions(night_ir=night, jpeg_quality=quality, seed=seed)
     return img, labels, cond
+
+
+@dataclass(frozen=True)
+class CameraFaults:
+    """What stays the same from frame to frame on one living wall camera."""
+
+    seed: int
+    light: float  # direction of the light over the floor, radians
+    fisheye: float  # lens distortion, 0 for none
+    smudged: bool
+    osd: bool
+    codec_quality: int | None  # the camera's own lossy encode, None for none
+    jpeg_quality: int  # what the gateway sends
+
+
+def camera_faults(rng: np.random.Generator) -> CameraFaults:
+    """One camera's lens, dome and encoder, drawn with the odds of `cctv_sample`."""
+    return CameraFaults(
+        seed=int(rng.integers(2**31)),
+        light=float(rng.uniform(-np.pi, np.pi)),
+        fisheye=float(rng.uniform(0.15, 0.45)) if rng.random() < 0.35 else 0.0,
+        smudged=bool(rng.random() < 0.3),
+        osd=bool(rng.random() < 0.75),
+        codec_quality=int(rng.integers(25, 70)) if rng.random() < 0.6 else None,
+        jpeg_quality=int(rng.integers(30, 90)),
+    )
+
+
+def camera_frame(
+    view: HouseView, birds: list[BirdState], cam: CameraFaults, *, night: bool, ts_ms: int
+) -> tuple[np.ndarray, list[Label]]:
+    """A living wall camera's frame at `ts_ms` (RGB uint8) and its labels: the faults stay put,
+    the sensor noise and the light level change, the OSD shows the frame's time (UTC)."""
+    rng = np.random.default_rng([cam.seed, ts_ms % 2**62])
+    f, ids, labels = render_cctv(view, birds, rng, night, light=cam.light)
+    f = lens.night_ir(f, rng) if night else f * float(rng.uniform(0.85, 1.15))  # clouds, lamps
+    if cam.smudged:
+        f = lens.smudge(f, np.random.default_rng([cam.seed, 1]))
+    if cam.fisheye:
+        maps = lens.fisheye_maps(view.width, view.height, cam.fisheye)
+        f = lens.remap(f, maps)
+        labels = _rebox(labels, lens.remap(ids, maps, nearest=True)) if labels else []
+    img = lens.sensor(f, rng, night)
+    if cam.osd:
+        lens.osd(img, np.random.default_rng([cam.seed, 2]), datetime.fromtimestamp(ts_ms / 1000, UTC))
+    if cam.codec_quality is not None:
+        img = lens.codec(img, cam.codec_quality)
+    return img, labels

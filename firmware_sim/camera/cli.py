@@ -105,6 +105,14 @@ def frames(
     help="Write a frame directory of <event_ts_ms>.jpg instead of serving HTTP.",
 )
 @click.option("--count", default=10, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--style",
+    default="classic",
+    show_default=True,
+    type=click.Choice(["classic", "cctv"]),
+    help="classic: flat top-down birds; cctv: a wall camera whose lens, dome, OSD and encoder "
+    "stay put from frame to frame, IR when the lights are off.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True, type=int)
 def camera(
@@ -117,6 +125,7 @@ def camera(
     dead: tuple[int, ...],
     out: Path | None,
     count: int,
+    style: str,
     host: str,
     port: int,
 ) -> None:
@@ -126,7 +135,7 @@ def camera(
     from firmware_sim.camera.scene import HouseScene
     from firmware_sim.camera.stream import CameraServer, FrameSource, write_frame_dir
 
-    scene = HouseScene(seed, n_birds=birds, size=_size(size_text))
+    scene = HouseScene(seed, n_birds=birds, size=_size(size_text), style=style)
     for i in dead:
         scene.kill(i)
     source = FrameSource(scene, start_ms, int(interval_s * 1000))

@@ -7,6 +7,8 @@ mapping as the picture (boxes stay right under distortion).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import cv2
 import numpy as np
 
@@ -83,31 +85,38 @@ def sensor(f: np.ndarray, rng: np.random.Generator, grey: bool) -> np.ndarray:
     return np.asarray(np.clip(f, 0, 255).astype(np.uint8))
 
 
-def osd(img: np.ndarray, rng: np.random.Generator) -> None:
-    """Burn in a timestamp and a camera name, white with a black outline, in corners."""
+def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None) -> None:
+    """Burn in a timestamp (`when`, else a random one) and a camera name, white with a black
+    outline, in corners."""
     h, w = img.shape[:2]
     scale = w / 1280 * float(rng.uniform(0.7, 1.1))
-    day = int(rng.integers(1, 29))
-    stamp = (
-        f"2026-{int(rng.integers(1, 13)):02d}-{day:02d} "
-        f"{int(rng.integers(24)):02d}:{int(rng.integers(60)):02d}:{int(rng.integers(60)):02d}"
-    )
-    if rng.random() < 0.5:
-        stamp += " " + ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[day % 7]
+    if when is None:
+        day = int(rng.integers(1, 29))
+        stamp = (
+            f"2026-{int(rng.integers(1, 13)):02d}-{day:02d} "
+            f"{int(rng.integers(24)):02d}:{int(rng.integers(60)):02d}:{int(rng.integers(60)):02d}"
+        )
+        if rng.random() < 0.5:
+            stamp += " " + ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[day % 7]
+    else:
+        stamp = when.strftime("%Y-%m-%d %H:%M:%S")
     name = CAMERA_NAMES[int(rng.integers(len(CAMERA_NAMES)))]
     corners = rng.permutation(4)[:2]
     for text, corner in ((stamp, corners[0]), (name, corners[1])):
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        thick = max(1, int(2 * scale))
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         m = int(16 * scale) + 4
         x = m if corner in (0, 2) else w - tw - m
         y = m + th if corner in (0, 1) else h - m
-        for colour, thick in (
-            ((0, 0, 0), max(3, int(5 * scale))),
-            ((255, 255, 255), max(1, int(2 * scale))),
-        ):
-            cv2.putText(
-                img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA
-            )
+        ink = np.zeros((h, w), np.uint8)
+        cv2.putText(ink, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+        # The outline is the text grown, not a thicker stroke: OpenCV 5 spaces thicker strokes
+        # wider, which drew the outline as a second, shifted copy of the text.
+        r = max(1, round(1.5 * scale))
+        halo = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        a_halo = halo[..., None].astype(np.float32) / 255
+        a_ink = ink[..., None].astype(np.float32) / 255
+        img[:] = np.clip(img * (1 - a_halo) * (1 - a_ink) + 255 * a_ink, 0, 255).astype(np.uint8)
 
 
 def codec(img: np.ndarray, quality: int) -> np.ndarray:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from firmware_sim.camera.bird import Pose
-from firmware_sim.camera.cctv import cctv_sample
+from firmware_sim.camera.cctv import CameraFaults, camera_faults, camera_frame, cctv_sample
 from firmware_sim.camera.house import HouseView, make_view
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import BirdState, Conditions, Label, random_conditions, render_frame
+from firmware_sim.camera.wallcam import make_wall_view, random_camera
 
 ALIVE_POSES = (Pose.STAND, Pose.WALK, Pose.PECK)
 RESOLUTIONS = ((1280, 720), (640, 480))
@@ -110,7 +111,9 @@ class Frame:
 
 
 class HouseScene:
-    """One camera over one house, advanced in event time; deterministic per seed."""
+    """One camera over one house, advanced in event time; deterministic per seed. In the
+    `cctv` style it is a wall camera 2–3 m up whose lens, dome, OSD and encoder stay the same
+    from frame to frame (`cctv.camera_frame`); `angled` is for the `classic` style only."""
 
     def __init__(
         self,
@@ -121,10 +124,18 @@ class HouseScene:
         plumages: tuple[str, ...] = BROILER,
         maturity: float = 0.7,
         angled: bool | None = None,
+        style: str = "classic",
     ) -> None:
+        if style not in STYLES:
+            raise ValueError(f"unknown render style {style!r}, expected one of {STYLES}")
         self.seed = seed
         self._rng = np.random.default_rng(seed)
-        self.view = make_view(self._rng, size[0], size[1], angled=angled)
+        self.camera: CameraFaults | None = None
+        if style == "cctv":
+            self.view = make_wall_view(self._rng, random_camera(self._rng, size[0], size[1], "commercial"))
+            self.camera = camera_faults(self._rng)
+        else:
+            self.view = make_view(self._rng, size[0], size[1], angled=angled)
         hotspots = [
             (e.u, e.v) for e in self.view.equipment if e.kind in ("pan_feeder", "bell_drinker")
         ]
@@ -168,6 +179,9 @@ class HouseScene:
                 b.heading += np.pi
 
     def frame(self, ts_ms: int, *, lights_on: bool = True) -> Frame:
+        if self.camera is not None:
+            rgb, labels = camera_frame(self.view, self.birds, self.camera, night=not lights_on, ts_ms=ts_ms)
+            return Frame(ts_ms, rgb, labels, lights_on, self.camera.jpeg_quality)
         cond = replace(
             self._light,
             night_ir=not lights_on,

@@ -259,6 +259,8 @@ def eval_(
 @click.option("--deaths", default=2, show_default=True, type=click.IntRange(0),
               help="Birds dying in view per camera, in the first half of the hours.")
 @click.option("--seed", default=99, show_default=True, type=int)
+@click.option("--style", default="classic", show_default=True, type=click.Choice(["classic", "cctv"]),
+              help="How the cameras are rendered: classic top-down, or cctv wall cameras.")
 @click.option(
     "--dead-conf",
     multiple=True,
@@ -273,6 +275,7 @@ def eval_deaths(
     hours: float,
     deaths: int,
     seed: int,
+    style: str,
     dead_conf: tuple[float, ...],
     as_json: bool,
 ) -> None:
@@ -289,7 +292,7 @@ def eval_deaths(
     thresholds = entry.track_vector()
     confs = dead_conf or (thresholds[dead],)
     floor = np.minimum(np.asarray(thresholds, np.float32), min(confs))
-    spec = DeathsSpec(cameras=cameras, hours=hours, deaths=deaths, seed=seed)
+    spec = DeathsSpec(cameras=cameras, hours=hours, deaths=deaths, seed=seed, style=style)
     _show_progress("models.cli")
     runs = simulate(
         spec,

@@ -37,6 +37,7 @@ class DeathsSpec:
     sick_share: float = 0.15  # sick birds lie most of the time: the false alarms to avoid
     seed: int = 99
     size: tuple[int, int] = (1280, 720)
+    style: str = "classic"  # or "cctv": a wall camera (firmware_sim.camera.scene.STYLES)
 
 
 @dataclass
@@ -65,6 +66,7 @@ def simulate(
             size=spec.size,
             plumages=BROILER if rng.random() < 0.5 else LOCAL,
             maturity=float(rng.uniform(0.35, 1.0)),
+            style=spec.style,
         )
         order = rng.permutation(len(scene.birds))
         dying = order[: spec.deaths]

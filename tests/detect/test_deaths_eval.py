@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cloud.detect.postprocess import Detections
 from cloud.detect.stillness import StillnessConfig
@@ -47,8 +48,9 @@ def test_a_lower_tracker_threshold_confirms_the_faint_carcass_and_counts_false_o
     assert loose["confirmed_within_span_plus_10_min"] == 1
 
 
-def test_simulated_cameras_give_frames_deaths_and_where_the_dead_lay() -> None:
-    spec = DeathsSpec(cameras=1, hours=1, deaths=2, seed=5, size=(640, 360))
+@pytest.mark.parametrize("style", ["classic", "cctv"])
+def test_simulated_cameras_give_frames_deaths_and_where_the_dead_lay(style: str) -> None:
+    spec = DeathsSpec(cameras=1, hours=1, deaths=2, seed=5, size=(640, 360), style=style)
     seen: list[tuple[int, ...]] = []
 
     def detect(image: np.ndarray) -> Detections:

@@ -237,13 +237,19 @@ class DetectionService:
         tracker = CameraTracker(meta.camera, list(detector.classes).index("dead"), cfg)
         now = _utc(meta.ts)
         since = now - timedelta(seconds=max(cfg.forget_after_s, cfg.still_span_s) + cfg.max_gap_s)
-        for ts, box in conn.execute(
-            "SELECT ts, evidence->'box' FROM mortality_records WHERE source = 'detector' "
-            "AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts >= %s AND ts < %s",
-            (meta.gateway_id, meta.camera, now - timedelta(seconds=cfg.repeat_window_s), now),
+        recent = now - timedelta(seconds=cfg.repeat_window_s)
+        for ts, box, confirmed in conn.execute(
+            "SELECT ts, evidence->'box', confirmed FROM mortality_records WHERE source = 'detector' "
+            "AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts >= %s AND ts < %s "
+            "AND (ts >= %s OR confirmed IS FALSE)",
+            (meta.gateway_id, meta.camera, now - timedelta(seconds=max(cfg.repeat_window_s, cfg.rejected_window_s)),
+             now, recent),
         ):
             x0, y0, x1, y1 = (float(v) for v in box)
-            tracker.mark_reported(int(ts.timestamp() * 1000), (x0, y0, x1, y1))
+            if confirmed is False:
+                tracker.mark_rejected((x0, y0, x1, y1))
+            else:
+                tracker.mark_reported(int(ts.timestamp() * 1000), (x0, y0, x1, y1))
         frames = conn.execute(
             "SELECT ts, lit FROM detection_frames WHERE gateway_id = %s AND camera_id = %s "
             "AND ts >= %s AND ts < %s ORDER BY ts",

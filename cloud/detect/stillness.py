@@ -29,6 +29,9 @@ class StillnessConfig:
     vote_window: int = 12
     repeat_iou: float = 0.3  # a confirmed carcass is not reported twice...
     repeat_window_s: float = 24 * 3600  # ...within this span
+    # A spot a person rejected (burned-in camera name, a feeder, a smudge) stays quiet this long:
+    # static, it would pass the stillness rule again every day.
+    rejected_window_s: float = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class CameraTracker:
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._confirmed: list[tuple[int, np.ndarray]] = []  # (confirmed_ms, box)
+        self._rejected: list[np.ndarray] = []  # boxes a person said hold no dead bird
         self._last_ts: int | None = None
 
     @property
@@ -102,6 +106,10 @@ class CameraTracker:
     def mark_reported(self, ts_ms: int, box: tuple[float, float, float, float]) -> None:
         """A carcass already reported (e.g. by an earlier run): never report it again."""
         self._confirmed.append((ts_ms, np.asarray(box, np.float64)))
+
+    def mark_rejected(self, box: tuple[float, float, float, float]) -> None:
+        """A report a person rejected (within `rejected_window_s`): nothing there is reported."""
+        self._rejected.append(np.asarray(box, np.float64))
 
     def observe(self, ts_ms: int, detections: Detections, lights_on: bool) -> list[DeadBirdCandidate]:
         if self._last_ts is not None and ts_ms < self._last_ts:
@@ -190,7 +198,7 @@ class CameraTracker:
 
     def _already_reported(self, box: np.ndarray, ts_ms: int) -> bool:
         cfg = self.config
-        recent = [b for t, b in self._confirmed if (ts_ms - t) / 1000 <= cfg.repeat_window_s]
+        recent = [b for t, b in self._confirmed if (ts_ms - t) / 1000 <= cfg.repeat_window_s] + self._rejected
         if not recent:
             return False
         return bool(np.any(iou_one_to_many(box, np.stack(recent)) >= cfg.repeat_iou))

@@ -93,6 +93,31 @@ def test_two_stateless_workers_report_one_death_and_redelivery_is_a_no_op(farm: 
         assert conn.execute("SELECT count(*) FROM detections").fetchone()[0] == 16
 
 
+def test_a_spot_a_person_rejected_is_not_reported_again_the_next_days(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A static false `dead` box (the camera's burned-in name, a feeder) passes the stillness rule
+    # every day. Rejected once, it stays quiet; a real carcass elsewhere is still reported, and
+    # without the rejection the same spot would have been reported again after 24 h.
+    elsewhere = (40.0, 60.0, 100.0, 100.0)
+    detector = ScriptedDetector({10: [(CARCASS, 1)], 20: [(CARCASS, 1), (elsewhere, 1)]})
+    service = make_service(farm, tmp_path, detector, Acks())
+    for i in range(8):
+        service.process([frame_delivery(seq=i + 1, ts=T0 + i * 5 * MIN, tag=10)])
+    assert len(deaths(farm)) == 1
+    with farm.connect() as conn:
+        conn.execute("UPDATE mortality_records SET confirmed = false")
+    two_days = T0 + 2 * 24 * 60 * MIN
+    for i in range(8):
+        service.process([frame_delivery(seq=100 + i, ts=two_days + i * 5 * MIN, tag=20)])
+    boxes = [tuple(evidence["box"]) for *_, evidence in deaths(farm)]
+    assert sorted(boxes) == sorted([CARCASS, elsewhere])
+    with farm.connect() as conn:  # had the farmer confirmed it, the spot would be reported again
+        conn.execute("UPDATE mortality_records SET confirmed = true")
+    four_days = T0 + 4 * 24 * 60 * MIN
+    for i in range(8):
+        service.process([frame_delivery(seq=200 + i, ts=four_days + i * 5 * MIN, tag=10)])
+    assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)].count(CARCASS) == 2
+
+
 def test_dark_frames_and_short_rests_report_nothing(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
     detector = ScriptedDetector({20: [(CARCASS, 1)], 30: [((500.0, 300.0, 580.0, 350.0), 0)]})
     service = make_service(farm, tmp_path, detector, Acks())

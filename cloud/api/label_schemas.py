@@ -82,7 +82,7 @@ class CameraHealthOut(BaseModel):
     recent: WindowOut | None
     history: WindowOut | None
     judged: bool
-    reasons: list[str] = Field(description="few_birds, scores_collapsed, counts_collapsed; empty when healthy")
+    reasons: list[str] = Field(description="few_birds, scores_collapsed, counts_collapsed, dead_rejected; empty when healthy")
 
 
 class CameraViewIn(_In):

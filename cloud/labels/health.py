@@ -13,6 +13,11 @@ Two signs, judged in event time over the camera's lit frames (dark frames are no
   the week before it: the mean `chicken` score under `score_drop` (60 %) of the history's, or
   the median count under `count_drop` (30 %) of the history's median (when that was >= 5).
 
+And one sign about its dead birds: **its dead-bird reports keep being rejected**, at least
+`min_rejected` (2) in the week before its latest frame and more than were confirmed. Each
+rejected spot then stays quiet (the worker's `rejected_window_s`), so repeated rejections are
+different false carcasses: litter under a dirty dome, birds cut by the frame, equipment.
+
 A flagged camera is one the detector cannot read yet: the console asks for labelled frames.
 """
 
@@ -40,6 +45,8 @@ class HealthRules:
     count_drop: float = 0.3
     min_history_count: float = 5.0
     max_frames: int = 300  # per window, newest first: enough for a median, cheap to read
+    reports: timedelta = timedelta(days=7)  # dead-bird reports decided by a person
+    min_rejected: int = 2
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Verdict:
-    reasons: list[str] = field(default_factory=list)  # few_birds, scores_collapsed, counts_collapsed
+    reasons: list[str] = field(default_factory=list)  # few_birds, scores/counts_collapsed, dead_rejected
     judged: bool = True  # False: too few lit frames to say
 
     @property
@@ -81,7 +88,16 @@ def expected_in_view(birds: int | None, share: float | None, cameras_in_house: i
     return birds * (share if share is not None else 1.0 / max(1, cameras_in_house))
 
 
-def judge(recent: Window, history: Window, expected: float | None, rules: HealthRules = HealthRules()) -> Verdict:
+@dataclass(frozen=True)
+class Decided:
+    """The camera's dead-bird reports a person confirmed or rejected in `HealthRules.reports`."""
+
+    confirmed: int = 0
+    rejected: int = 0
+
+
+def judge(recent: Window, history: Window, expected: float | None, rules: HealthRules = HealthRules(),
+          decided: Decided = Decided()) -> Verdict:
     if recent.frames < rules.min_frames:
         return Verdict(judged=False)
     reasons = []
@@ -93,6 +109,8 @@ def judge(recent: Window, history: Window, expected: float | None, rules: Health
         if (history.median_count >= rules.min_history_count
                 and recent.median_count < rules.count_drop * history.median_count):
             reasons.append("counts_collapsed")
+    if decided.rejected >= rules.min_rejected and decided.rejected > decided.confirmed:
+        reasons.append("dead_rejected")
     return Verdict(reasons)
 
 
@@ -131,6 +149,13 @@ def _window(conn: psycopg.Connection, gateway_id: str, camera_id: str, start: da
     return Window.of([FrameCount(int(n), float(s)) for n, s in found])
 
 
+DECIDED = """
+SELECT count(*) FILTER (WHERE confirmed), count(*) FILTER (WHERE NOT confirmed)
+FROM mortality_records WHERE source = 'detector' AND confirmed IS NOT NULL
+  AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts > %s AND ts <= %s
+"""
+
+
 def last_model(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> str | None:
     row = conn.execute("SELECT model FROM detection_frames WHERE gateway_id = %s AND camera_id = %s "
                        "ORDER BY ts DESC LIMIT 1", (gateway_id, camera_id)).fetchone()
@@ -154,7 +179,9 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
             history = _window(conn, c["gateway_id"], c["camera_id"], end - rules.recent - rules.history,
                               end - rules.recent, rules)
             expected = expected_in_view(c["birds"], item["view_share"], int(c["cameras_in_house"] or 0))
-            verdict = judge(recent, history, expected, rules)
+            row = conn.execute(DECIDED, (c["gateway_id"], c["camera_id"], end - rules.reports, end)).fetchone()
+            decided = Decided(*(int(n) for n in row)) if row else Decided()
+            verdict = judge(recent, history, expected, rules, decided)
             item.update(expected_in_view=None if expected is None else round(expected, 1),
                         recent=recent.as_dict(), history=history.as_dict(), reasons=verdict.reasons,
                         judged=verdict.judged, model=last_model(conn, c["gateway_id"], c["camera_id"]))

@@ -212,6 +212,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "few_birds": ("认出的鸡远少于应有数量", "far fewer birds found than the house holds in view"),
     "scores_collapsed": ("置信度比以往明显下降", "scores fell far below this camera's history"),
     "counts_collapsed": ("认出的鸡比以往少得多", "far fewer birds than this camera usually shows"),
+    "dead_rejected": ("死鸡报告多次被否认", "its dead-bird reports keep being rejected"),
     "seen_vs_expected": ("每帧认出（中位数）/ 估计应看到", "Found per frame (median) / expected in view"),
     "expected_note": ("估计值 = 存栏数 × 摄像头覆盖比例（未设置时按鸡舍内摄像头平均分配）",
                       "Estimate = birds in the flock × the camera's share of the house (split evenly between the house's cameras unless set)"),

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg.types.json import Jsonb
 
-from cloud.labels.health import FrameCount, Window, expected_in_view, judge
+from cloud.labels.health import Decided, FrameCount, Window, expected_in_view, judge
 from tests.api import world
 from tests.api.conftest import ApiWorld
 
@@ -26,6 +27,10 @@ def test_judge_needs_frames_and_a_wide_margin() -> None:
     assert judge(Window.of([FrameCount(70, 50.0)] * 6), Window.of([]), 290).reasons == ["few_birds"]
     # A handful of birds expected says nothing about the detector.
     assert judge(Window.of([FrameCount(0, 0)] * 6), Window.of([]), 8).reasons == []
+    # Dead-bird reports a person keeps rejecting: the camera's carcasses are not read either.
+    assert judge(healthy, history, 290, decided=Decided(confirmed=1, rejected=2)).reasons == ["dead_rejected"]
+    assert judge(healthy, history, 290, decided=Decided(confirmed=2, rejected=2)).reasons == []
+    assert judge(healthy, history, 290, decided=Decided(rejected=1)).reasons == []
 
 
 def frames(conn: psycopg.Connection, gateway: str, start: datetime, count: int, step: timedelta,
@@ -88,3 +93,27 @@ def test_health_flags_the_camera_the_detector_cannot_read(api: ApiWorld) -> None
     assert api.client.patch(f"/api/v1/cameras/{f3}/cam1", headers=tech, json={"view_share": 0.5}).status_code == 404
     assert api.client.patch(f"/api/v1/cameras/{gw}/cam1", headers=api.headers("farmer1"),
                             json={"view_share": 0.5}).status_code == 403
+
+
+def test_a_camera_whose_dead_bird_reports_keep_being_rejected_asks_for_labels(api: ApiWorld) -> None:
+    now, gw = world.NOW, world.gateway("f2")
+    with api.db.connect() as conn:
+        frames(conn, gw, now - timedelta(hours=10), 8, timedelta(hours=1), 110, 0.78, 2000, summary=True)
+        for hours, verdict in ((30, True), (50, False), (200, False), (20, None)):
+            conn.execute("INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, "
+                         "confirmed) VALUES (%s, %s, 'f2', %s, 1, 'detector', %s, %s)",
+                         (world.flock("f2"), world.house("f2"), now - timedelta(hours=hours),
+                          Jsonb({"gateway_id": gw, "camera": "cam1"}), verdict))
+        conn.commit()
+
+    def reasons() -> list[str]:
+        [f2] = api.client.get("/api/v1/cameras/health?farm_id=f2", headers=api.headers("tech1")).json()
+        return list(f2["reasons"])
+
+    # In the week before its latest frame: one report confirmed, one rejected (the other is older).
+    assert reasons() == []
+    with api.db.connect() as conn:
+        conn.execute("UPDATE mortality_records SET confirmed = false WHERE farm_id = 'f2' AND confirmed IS NULL "
+                     "AND source = 'detector' AND evidence->>'camera' = 'cam1'")
+        conn.commit()
+    assert reasons() == ["dead_rejected"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cloud.detect.postprocess import Detections, iou_matrix, iou_one_to_many
+from cloud.detect.postprocess import Detections, iou_one_to_many
 
 
 @dataclass(frozen=True)
@@ -66,21 +66,6 @@ class _Track:
 
 
 CONTAINED = 0.85  # share of the smaller box inside the larger: the same body, partly hidden
-SAME_BODY_IOU = 0.7  # two boxes of different classes this close are one bird seen both ways
-
-
-def dead_first(det: Detections, dead_class: int) -> Detections:
-    """The detections less any other-class box on a `dead` one: the decoder keeps a bird's
-    `chicken` box beside its `dead` box, and two boxes on one body would split its track's
-    votes between two tracks."""
-    dead = det.classes == dead_class
-    if not dead.any() or dead.all():
-        return det
-    other = np.flatnonzero(~dead)
-    on_dead = iou_matrix(det.boxes[other], det.boxes[dead]).max(axis=1) >= SAME_BODY_IOU
-    keep = np.ones(len(det), bool)
-    keep[other[on_dead]] = False
-    return det.select(keep)
 
 
 def _moved(anchor: np.ndarray, box: np.ndarray, tolerance: float) -> bool:
@@ -130,7 +115,6 @@ class CameraTracker:
         if self._last_ts is not None and ts_ms < self._last_ts:
             return []  # out-of-order frame: tracking state only moves forward in event time
         self._last_ts = ts_ms
-        detections = dead_first(detections, self.dead_class)
         matched = self._match(detections)
         for index, track in matched:
             self._update(track, detections, index, ts_ms, lights_on)

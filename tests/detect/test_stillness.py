@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cloud.detect.postprocess import Detections
-from cloud.detect.stillness import CameraTracker, StillnessConfig, dead_first, lights_on
+from cloud.detect.stillness import CameraTracker, StillnessConfig, lights_on
 
 CHICKEN, DEAD = 0, 1
 MIN = 60_000
@@ -37,19 +37,6 @@ def test_still_dead_bird_is_confirmed_once_after_the_span() -> None:
     assert len(found) == 1
     assert found[0].confirmed_ms == T0 + 30 * MIN  # the first frame at which 30 min had passed
     assert found[0].frames >= 4
-
-
-def test_a_carcass_boxed_both_dead_and_chicken_is_one_track_and_confirmed() -> None:
-    # The decoder keeps a bird's chicken box beside its dead box; the chicken box comes first
-    # here, as it did when it scored higher, and the two would otherwise split the votes.
-    tracker = CameraTracker("cam1", DEAD)
-    both = Detections(np.array([CARCASS, CARCASS], np.float32), np.array([0.5, 0.45], np.float32),
-                      np.array([CHICKEN, DEAD], np.int64))
-    found = run(tracker, [(T0 + i * 5 * MIN, both, True) for i in range(12)])
-    assert len(found) == 1 and tracker.track_count == 1
-    # A live bird beside the carcass keeps its own track.
-    beside = dets((CARCASS, DEAD), ((170.0, 100.0, 230.0, 140.0), CHICKEN))
-    assert len(dead_first(beside, DEAD)) == 2
 
 
 def test_box_jitter_within_tolerance_is_still_still() -> None:

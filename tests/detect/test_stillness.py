@@ -39,6 +39,16 @@ def test_still_dead_bird_is_confirmed_once_after_the_span() -> None:
     assert found[0].frames >= 4
 
 
+def test_a_carcass_boxed_both_dead_and_chicken_is_still_confirmed() -> None:
+    # The decoder keeps a bird's chicken box beside its dead box, here scored higher; the dead
+    # boxes keep a track of their own, which is confirmed.
+    tracker = CameraTracker("cam1", DEAD)
+    both = Detections(np.array([CARCASS, CARCASS], np.float32), np.array([0.5, 0.45], np.float32),
+                      np.array([CHICKEN, DEAD], np.int64))
+    found = run(tracker, [(T0 + i * 5 * MIN, both, True) for i in range(12)])
+    assert len(found) == 1 and found[0].box == CARCASS
+
+
 def test_box_jitter_within_tolerance_is_still_still() -> None:
     rng = np.random.default_rng(1)
     tracker = CameraTracker("cam1", DEAD)

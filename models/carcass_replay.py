@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from firmware_sim.camera.scene import STYLES, random_sample
+from firmware_sim.camera import STYLES
+from firmware_sim.camera.scene import random_sample
 from models.copy_paste import Cutout, Labelled, cutouts, paste
 from models.yolo_folder import CLASSES
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from firmware_sim.camera import STYLES
 from models.realsets import SETS
 
 if TYPE_CHECKING:  # the commands import numpy and the detector only when they run
@@ -259,7 +260,7 @@ def eval_(
 @click.option("--deaths", default=2, show_default=True, type=click.IntRange(0),
               help="Birds dying in view per camera, in the first half of the hours.")
 @click.option("--seed", default=99, show_default=True, type=int)
-@click.option("--style", default="classic", show_default=True, type=click.Choice(["classic", "cctv"]),
+@click.option("--style", default="classic", show_default=True, type=click.Choice(STYLES),
               help="How the cameras are rendered: classic top-down, or cctv wall cameras.")
 @click.option(
     "--dead-conf",

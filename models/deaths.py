@@ -37,7 +37,7 @@ class DeathsSpec:
     sick_share: float = 0.15  # sick birds lie most of the time: the false alarms to avoid
     seed: int = 99
     size: tuple[int, int] = (1280, 720)
-    style: str = "classic"  # or "cctv": a wall camera (firmware_sim.camera.scene.STYLES)
+    style: str = "classic"  # one of firmware_sim.camera.STYLES; "cctv": wall cameras
 
 
 @dataclass

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from firmware_sim.camera import STYLES
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -41,7 +43,7 @@ def _size(text: str) -> tuple[int, int]:
     "--style",
     default="classic",
     show_default=True,
-    type=click.Choice(["classic", "cctv"]),
+    type=click.Choice(STYLES),
     help="classic: flat top-down birds (test sets, benches); cctv: textured birds under a "
     "tilted wall camera with fisheye, IR night, glare, smudges, OSD and codec noise.",
 )
@@ -109,7 +111,7 @@ def frames(
     "--style",
     default="classic",
     show_default=True,
-    type=click.Choice(["classic", "cctv"]),
+    type=click.Choice(STYLES),
     help="classic: flat top-down birds; cctv: a wall camera whose lens, dome, OSD and encoder "
     "stay put from frame to frame, IR when the lights are off.",
 )

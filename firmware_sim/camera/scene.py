@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from firmware_sim.camera import STYLES
 from firmware_sim.camera.bird import Pose
 from firmware_sim.camera.cctv import CameraFaults, camera_faults, camera_frame, cctv_sample
 from firmware_sim.camera.house import HouseView, make_view
@@ -20,9 +21,6 @@ from firmware_sim.camera.wallcam import make_wall_view, random_camera
 
 ALIVE_POSES = (Pose.STAND, Pose.WALK, Pose.PECK)
 RESOLUTIONS = ((1280, 720), (640, 480))
-# classic: flat top-down birds (the seed-99 test set and the benches are drawn in it);
-# cctv: textured birds under a wall camera with real CCTV faults (see firmware_sim/camera/cctv.py).
-STYLES = ("classic", "cctv")
 
 
 def _random_bird(
@@ -83,12 +81,16 @@ def random_flock(
     return birds
 
 
+def _check_style(style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"unknown render style {style!r}, expected one of {STYLES}")
+
+
 def random_sample(
     seed: int, size: tuple[int, int] | None = None, *, extra_dead: int = 0, style: str = "classic"
 ) -> tuple[np.ndarray, list[Label], Conditions]:
     """One randomised training image with labels, in one of `STYLES`."""
-    if style not in STYLES:
-        raise ValueError(f"unknown render style {style!r}, expected one of {STYLES}")
+    _check_style(style)
     rng = np.random.default_rng(seed)
     if style == "cctv":
         w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
@@ -126,8 +128,7 @@ class HouseScene:
         angled: bool | None = None,
         style: str = "classic",
     ) -> None:
-        if style not in STYLES:
-            raise ValueError(f"unknown render style {style!r}, expected one of {STYLES}")
+        _check_style(style)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.camera: CameraFaults | None = None

@@ -11,8 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from firmware_sim.camera import STYLES
 from firmware_sim.camera.dataset import image_seed
-from firmware_sim.camera.scene import STYLES, random_sample
+from firmware_sim.camera.scene import random_sample
 
 COLOURS = {0: (40, 220, 40), 1: (230, 30, 30)}  # RGB: chicken green, dead red
 

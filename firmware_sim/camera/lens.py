@@ -114,9 +114,13 @@ def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None)
         # wider, which drew the outline as a second, shifted copy of the text.
         r = max(1, round(1.5 * scale))
         halo = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-        a_halo = halo[..., None].astype(np.float32) / 255
-        a_ink = ink[..., None].astype(np.float32) / 255
-        img[:] = np.clip(img * (1 - a_halo) * (1 - a_ink) + 255 * a_ink, 0, 255).astype(np.uint8)
+        ys, xs = np.nonzero(halo)
+        if not len(ys):  # the text fell outside a frame too small for it
+            continue
+        near = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]  # blend there, not frame-wide
+        a_halo = halo[near][..., None].astype(np.float32) / 255
+        a_ink = ink[near][..., None].astype(np.float32) / 255
+        img[near] = np.clip(img[near] * (1 - a_halo) * (1 - a_ink) + 255 * a_ink, 0, 255).astype(np.uint8)
 
 
 def codec(img: np.ndarray, quality: int) -> np.ndarray:

@@ -46,8 +46,10 @@ def items(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes],
             log.warning("labelled frame %s/%s unreadable (%s): left out", f["gateway_id"], f["frame_seq"], exc)
             counts["skipped"] += 1
             continue
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        # OpenCV asserts on an empty buffer (a truncated upload) instead of answering None.
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         if image is None:
+            log.warning("labelled frame %s/%s is not an image: left out", f["gateway_id"], f["frame_seq"])
             counts["skipped"] += 1
             continue
         rows = yolo_rows(f["boxes"], image.shape[1], image.shape[0])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from firmware_sim.camera import STYLES
-from models.realsets import SETS
+from models.realsets import SETS, SPLITS
 
 if TYPE_CHECKING:  # the commands import numpy and the detector only when they run
     import numpy as np
@@ -545,6 +545,9 @@ def _prepare_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--adapt", default=10, show_default=True, type=click.IntRange(1),
                      help="Frames set aside for adaptation; all others are the test split."),
         click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed split."),
+        click.option("--choose", default="random", show_default=True, type=click.Choice(SPLITS),
+                     help="Adaptation frames: a seeded draw of frames with birds, or the console's "
+                          "'label these first' order (spread over days, light and birds)."),
         click.option("--commit", default=None, hidden=True,
                      help="Another commit of the same layout (tests)."),
         click.option("--json", "as_json", is_flag=True),
@@ -553,20 +556,20 @@ def _prepare_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, commit: str | None,
-                  as_json: bool) -> None:
+def _prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, choose: str,
+                  commit: str | None, as_json: bool) -> None:
     from models.real_frames import RealSetError, prepare
     from models.realsets import SETS
 
     spec = SETS[set_name]
     try:
-        done = prepare(spec, src, out, adapt=adapt, seed=seed, commit=commit)
+        done = prepare(spec, src, out, adapt=adapt, seed=seed, commit=commit, choose=choose)
     except RealSetError as exc:
         raise click.ClickException(str(exc)) from exc
     heights = done.bar_heights
     summary = {
         "set": spec.name, "repo": spec.repo, "licence": spec.licence,
-        "out": str(out), "commit": done.commit, "frames": done.frames,
+        "out": str(out), "commit": done.commit, "frames": done.frames, "choose": choose,
         "adapt": done.adapt, "test_frames": len(done.test), "boxes": done.boxes,
         "bar": {"kind": spec.bar, "frames": len(heights), "height_px_min": min(heights, default=None),
                 "height_px_max": max(heights, default=None)},
@@ -584,20 +587,20 @@ def _prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, co
 @click.option("--set", "set_name", required=True, type=click.Choice(sorted(SETS)),
               help="Which known set of real frames (models/realsets.py: repository, commit, licence).")
 @_prepare_options
-def prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, commit: str | None,
-                 as_json: bool) -> None:
+def prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, choose: str,
+                 commit: str | None, as_json: bool) -> None:
     """A public set of real poultry frames as YOLO folders OUT/adapt and OUT/test: checks the
     set's commit, paints over a burned-in bar, maps its classes onto ours by name."""
-    _prepare_real(set_name, src, out, adapt, seed, commit, as_json)
+    _prepare_real(set_name, src, out, adapt, seed, choose, commit, as_json)
 
 
 @models.command("prepare-henhouse")
 @_prepare_options
-def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, commit: str | None,
+def prepare_henhouse(src: Path, out: Path, adapt: int, seed: int, choose: str, commit: str | None,
                      as_json: bool) -> None:
     """`prepare-real --set henhouse`: real coop CCTV frames (MIT), the web player's bar painted
     over, `chicken` kept and `egg` dropped."""
-    _prepare_real("henhouse", src, out, adapt, seed, commit, as_json)
+    _prepare_real("henhouse", src, out, adapt, seed, choose, commit, as_json)
 
 
 @models.command("paste-carcasses")

@@ -12,6 +12,9 @@ our YOLO layout:
 - a fixed split: in a seeded shuffle of the sorted file names, the first `adapt` frames that
   show at least one bird go to `adapt/` (what a technician would label), every other frame to
   `test/`; `adapt-1/` and `adapt-5/` are the first 1 and 5 of them, for the learning curve.
+  With `choose="spread"` the adaptation frames are instead the first `adapt` the console's
+  "label these first" would list (cloud.labels.suggest, from the pixels alone; a frame without
+  a bird is labelled as background there, so it counts here too).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cloud.labels import spread, stored_signature
 from models.evaluate import IMAGE_EXT, data_names, read_labels
 from models.henhouse import player_bar_top
-from models.realsets import RealSet
+from models.realsets import SPLITS, RealSet
 from models.yolo_folder import CLASSES, class_counts, write_data_yaml, write_example
 
 LETTERBOX_GREY = 114
@@ -153,17 +157,30 @@ def read_frames(spec: RealSet, root: Path, dropped: Counter[str]) -> Iterator[Fr
 
 # --- the split -------------------------------------------------------------------------------
 
-def split(frames: list[Frame], adapt: int, seed: int) -> tuple[list[Frame], list[Frame]]:
+def split(frames: list[Frame], adapt: int, seed: int, choose: str = "random") -> tuple[list[Frame], list[Frame]]:
     """(adaptation frames in their order, test frames by name): the first `adapt` frames with
-    a bird in a seeded shuffle of the sorted names, and all the others."""
+    a bird in a seeded shuffle of the sorted names (or the first `adapt` in the console's
+    suggested order), and all the others."""
+    if choose not in SPLITS:
+        raise RealSetError(f"unknown choice of adaptation frames {choose!r}; known: {', '.join(SPLITS)}")
     ordered = sorted(frames, key=lambda f: f.name)
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    chosen: list[Frame] = []
-    for i in order:
-        if len(chosen) < adapt and len(ordered[i].classes):
-            chosen.append(ordered[i])
-    if len(chosen) < adapt:
-        raise RealSetError(f"only {len(chosen)} frames show a bird; asked for {adapt}")
+    if choose == "spread":
+        if len(ordered) <= adapt:
+            raise RealSetError(f"only {len(ordered)} frames; asked for {adapt} and a test split")
+        # Signed from the stored bytes, as the console signs a camera's frames (lossless here).
+        signed = [stored_signature(cv2.imencode(".png", f.image)[1].tobytes()) for f in ordered]
+        signatures = [s for s in signed if s is not None]
+        if len(signatures) < len(ordered):  # our own PNGs always decode: a bug, not bad data
+            raise RealSetError("a prepared frame could not be read back")
+        chosen = [ordered[i] for i in spread(signatures, count=adapt)]
+    else:
+        order = np.random.default_rng(seed).permutation(len(ordered))
+        chosen = []
+        for i in order:
+            if len(chosen) < adapt and len(ordered[i].classes):
+                chosen.append(ordered[i])
+        if len(chosen) < adapt:
+            raise RealSetError(f"only {len(chosen)} frames show a bird; asked for {adapt}")
     taken = {f.name for f in chosen}
     return chosen, [f for f in ordered if f.name not in taken]
 
@@ -175,7 +192,7 @@ def _write(out: Path, frames: list[Frame]) -> None:
 
 
 def prepare(spec: RealSet, src: Path, out: Path, adapt: int = 10, seed: int = 0,
-            commit: str | None = None) -> Prepared:
+            commit: str | None = None, choose: str = "random") -> Prepared:
     """Write `out/adapt`, `out/adapt-1`, `out/adapt-5` and `out/test` from the source copy
     (`commit` replaces the set's own only in tests)."""
     commit = commit or spec.commit
@@ -183,7 +200,7 @@ def prepare(spec: RealSet, src: Path, out: Path, adapt: int = 10, seed: int = 0,
     with tempfile.TemporaryDirectory(prefix=f"{spec.name}-") as tmp:
         root = extract(src, Path(tmp), spec.root, commit)
         frames = list(read_frames(spec, root, dropped))
-    chosen, test = split(frames, adapt, seed)
+    chosen, test = split(frames, adapt, seed, choose)
     _write(out / "adapt", chosen)
     for k in SUBSETS:
         if k < adapt:

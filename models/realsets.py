@@ -18,6 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# How a set's adaptation frames are picked (models.real_frames.split): a seeded draw of frames
+# with birds, or the console's "label these first" order.
+SPLITS = ("random", "spread")
+
 
 @dataclass(frozen=True)
 class RealSet:

@@ -46,6 +46,12 @@ class LabelFrameOut(BaseModel):
     labelled_at: datetime | None = None
 
 
+class SuggestedFramesOut(BaseModel):
+    items: list[LabelFrameOut] = Field(description="Unlabelled frames to label next, best first: each the "
+                                                   "least like those labelled or listed before it")
+    unreadable: int = Field(description="Stored frames left out because their image could not be read")
+
+
 class FrameLabelsOut(LabelFrameOut):
     detector: list[DetectedOut] = Field(description="What the detection worker found in the frame")
     labels: list[LabelOut] | None = Field(description="The saved labels; null when the frame is not in the set")

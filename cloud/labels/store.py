@@ -45,6 +45,26 @@ def camera_frames(conn: psycopg.Connection, gateway_id: str, camera_id: str, lim
     return items, int(total[0]) if total else 0
 
 
+def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool: int
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(candidates, labelled) for choosing what to label next (cloud.labels.suggest): at most
+    `pool` of the camera's unlabelled frames taken evenly over its whole stored time, not its
+    newest hour, and at most `pool` of its labelled frames, newest first."""
+    params = {"gw": gateway_id, "cam": camera_id, "pool": pool}
+    candidates = _rows(conn, f"SELECT * FROM (SELECT {FRAME_SELECT}, "
+                             "row_number() OVER (ORDER BY fr.ts, fr.seq) AS k, count(*) OVER () AS n "
+                             f"FROM {FRAME_FROM} WHERE fr.gateway_id = %(gw)s AND fr.camera_id = %(cam)s "
+                             "AND lf.gateway_id IS NULL) c "
+                             "WHERE (k - 1) %% greatest(ceil(n::float / %(pool)s)::int, 1) = 0 "
+                             "ORDER BY ts, seq LIMIT %(pool)s", params)
+    labelled = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE fr.gateway_id = %(gw)s "
+                           "AND fr.camera_id = %(cam)s AND lf.gateway_id IS NOT NULL "
+                           "ORDER BY fr.ts DESC LIMIT %(pool)s", params)
+    for row in candidates:
+        del row["k"], row["n"]
+    return candidates, labelled
+
+
 def frame(conn: psycopg.Connection, gateway_id: str, seq: int) -> dict[str, Any] | None:
     found = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE fr.gateway_id = %s AND fr.seq = %s "
                         "ORDER BY fr.ts DESC LIMIT 1", (gateway_id, seq))

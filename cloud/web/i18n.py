@@ -221,6 +221,13 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "camera": ("摄像头", "Camera"),
     "labelled_frames": ("已标注", "Labelled"),
     "not_labelled": ("未标注", "Not labelled"),
+    "label_first": ("先标这些", "Label these first"),
+    "label_first_note": ("这些画面取自这个摄像头存下的各天、白天和夜里、鸡在不同位置，彼此最不相像，也最不像已标注的。"
+                         "先标这十来张，训练出的本场模型能认全整个画面。",
+                         "These frames come from across the camera's stored days, day and night light and the "
+                         "birds' places, each the least like the others and like those already labelled. Ten of "
+                         "them teach a camera model its whole view."),
+    "frames_unreadable": ("（{n} 张画面读不出，未列入）", "({n} stored frames could not be read and are left out.)"),
     "from_alert": ("来自死鸡确认", "From a dead-bird verdict"),
     "frames_of": ("画面", "Frames"),
     "no_frames": ("还没有画面", "No frames yet"),

@@ -17,6 +17,7 @@ from cloud.api.deps import Conn
 from cloud.api.errors import ApiError, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.services import labels
+from cloud.frames_store import FrameStore
 from cloud.labels.boxes import CLASSES
 from cloud.web.deps import SameOrigin, WebScope
 from cloud.web.i18n import translator
@@ -24,6 +25,7 @@ from cloud.web.render import lang_of, render
 
 router = APIRouter()
 PER_PAGE = 24
+SUGGEST = 12  # a technician's sitting: ten frames to adapt a camera, two to spare
 CAMERA = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -31,17 +33,23 @@ ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 @router.get("/console/labels")
 def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | None = Query(None, pattern=CAMERA),
                 farm: str | None = Query(None, pattern=ID), page: int = Query(0, ge=0, le=100_000),
-                show: str = Query("all", pattern="^(all|todo|done)$")) -> Response:
-    """The cameras in scope with their detector health; with `camera`, that camera's frames."""
+                show: str = Query("all", pattern="^(all|todo|done|suggested)$")) -> Response:
+    """The cameras in scope with their detector health; with `camera`, that camera's frames
+    (`show=suggested`: the ones to label first, cloud.labels.suggest)."""
     cameras = labels.camera_health(conn, scope, farm)
     context: dict[str, Any] = {"principal": scope.principal, "cameras": cameras, "camera": None, "frames": [],
                                "total": 0, "page": page, "per_page": PER_PAGE, "farm": farm, "show": show}
     if camera is not None:
         gateway_id, _, camera_id = camera.partition("/")
         info = labels.get_camera(conn, scope, gateway_id, camera_id)
-        labelled = {"all": None, "todo": False, "done": True}[show]
-        frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
-                                           PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
+        if show == "suggested":
+            store: FrameStore = request.app.state.frames
+            frames, unreadable = labels.suggested_frames(conn, scope, store.read, gateway_id, camera_id, SUGGEST)
+            total, context["unreadable"] = len(frames), unreadable
+        else:
+            labelled = {"all": None, "todo": False, "done": True}[show]
+            frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
+                                               PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"])
     return render(request, "labels.html", context)
 

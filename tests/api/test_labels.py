@@ -131,6 +131,7 @@ def test_labelling_is_for_technicians_of_the_area(labelled: tuple[ApiWorld, Loca
     # tech1's area is county c1 (f1, f2, f4): f3's camera, frames and set are not found.
     tech = api.headers("tech1")
     for method, url in (("GET", f"/api/v1/cameras/{f3}/cam1/frames"), ("GET", f"/api/v1/frames/{f3}/21"),
+                        ("GET", f"/api/v1/cameras/{f3}/cam1/frames/suggested"),
                         ("GET", f"/api/v1/frames/{f3}/21/image"), ("PUT", f"/api/v1/frames/{f3}/21/labels"),
                         ("DELETE", f"/api/v1/frames/{f3}/21/labels"), ("GET", "/api/v1/farms/f3/label-set"),
                         ("GET", "/api/v1/farms/f3/label-set.zip"), ("GET", "/api/v1/cameras/health?farm_id=f3"),
@@ -142,6 +143,7 @@ def test_labelling_is_for_technicians_of_the_area(labelled: tuple[ApiWorld, Loca
         own = "f1" if user == "farmer1" else "f3"
         gw = world.gateway(own)
         for method, url in (("GET", f"/api/v1/cameras/{gw}/cam1/frames"), ("PUT", f"/api/v1/frames/{gw}/1/labels"),
+                            ("GET", f"/api/v1/cameras/{gw}/cam1/frames/suggested"),
                             ("GET", f"/api/v1/farms/{own}/label-set.zip"), ("GET", "/api/v1/cameras/health")):
             r = api.client.request(method, url, headers=api.headers(user), json=body if method == "PUT" else None)
             assert r.status_code == 403, (user, method, url, r.status_code)
@@ -151,6 +153,37 @@ def test_labelling_is_for_technicians_of_the_area(labelled: tuple[ApiWorld, Loca
     assert api.client.put(f"/api/v1/frames/{f3}/21/labels", headers=api.headers("admin"), json=body).status_code == 200
     health = api.client.get("/api/v1/cameras/health", headers=tech).json()
     assert {c["farm_id"] for c in health} == {"f1", "f2", "f4"}
+
+
+def test_suggested_frames_cover_the_cameras_days_not_its_last_hour(labelled: tuple[ApiWorld, LocalFrameStore]
+                                                                   ) -> None:
+    """Twelve frames of this morning under the same light, two IR nights and two sunny
+    afternoons a week back: the first suggestions are one of each, the labelled one's kind
+    comes last, and a frame the store lost is counted, not fatal."""
+    api, store = labelled
+    for seq in range(30, 42):
+        add_frame(api, store, seq, minutes_ago=60 - (seq - 30))
+    for seq, days in ((50, 7), (51, 6)):
+        add_frame(api, store, seq, minutes_ago=days * 1440, shade=35)  # IR night: dark and grey
+    for seq, days in ((60, 8), (61, 9)):
+        add_frame(api, store, seq, minutes_ago=days * 1440, shade=215)  # sunny afternoon
+    tech = api.headers("tech1")
+    url = f"/api/v1/cameras/{GW}/cam1/frames/suggested"
+    newest = [f["seq"] for f in api.client.get(f"/api/v1/cameras/{GW}/cam1/frames?limit=4", headers=tech).json()["items"]]
+    assert newest == [1, 41, 40, 39]  # what a technician labelled before: one hour of one morning
+
+    first = api.client.get(f"{url}?count=3", headers=tech).json()
+    kinds = {50: "ir", 51: "ir", 60: "sun", 61: "sun"}
+    assert sorted(kinds.get(f["seq"], "morning") for f in first["items"]) == ["ir", "morning", "sun"]
+    assert first["unreadable"] == 1  # the world's own frame has no image in this store
+
+    night = next(f["seq"] for f in first["items"] if kinds.get(f["seq"]) == "ir")
+    body = {"boxes": [{"cls": "chicken", "box": [120, 98, 200, 142]}]}
+    assert api.client.put(f"/api/v1/frames/{GW}/{night}/labels", headers=tech, json=body).status_code == 200
+    after = api.client.get(f"{url}?count=3", headers=tech).json()["items"]
+    assert night not in [f["seq"] for f in after]  # labelled frames are never suggested
+    assert sorted(kinds.get(f["seq"], "morning") for f in after[:2]) == ["morning", "sun"]
+    assert api.client.get(f"{url}?count=0", headers=tech).status_code == 422
 
 
 def _record(api: ApiWorld, path: str, seq: int, box: list[float]) -> int:

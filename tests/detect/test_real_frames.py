@@ -106,3 +106,31 @@ def test_every_listed_set_names_a_licence_a_commit_and_our_classes() -> None:
     for name, spec in SETS.items():
         assert spec.name == name and spec.licence and len(spec.commit) == 40
         assert set(spec.classes.values()) <= {"chicken", "dead"}
+
+
+def test_spread_choice_takes_the_frames_the_console_would_suggest(tmp_path: Path) -> None:
+    """Eight day frames and two IR nights: the console's order labels one of each first,
+    where a draw of two would most likely take two day frames."""
+    repo = tmp_path / "coop"
+    images = repo / "data" / "train" / "images"
+    images.mkdir(parents=True)
+    (repo / "data" / "train" / "labels").mkdir()
+    (repo / "data" / "data.yaml").write_text("names: ['hen']\n")
+    rng = np.random.default_rng(1)
+    for i in range(10):
+        night = i >= 8
+        image = np.full((H, W, 3), (40, 40, 40) if night else (60, 120, 170), np.uint8)
+        x = 40 + 25 * i
+        cv2.ellipse(image, (x, 120), (20, 12), 0, 0, 360, (200, 200, 200) if night else (230, 235, 240), -1)
+        cv2.imwrite(str(images / f"f{i}.png"), np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8))
+        (repo / "data" / "train" / "labels" / f"f{i}.txt").write_text(yolo(0, x - 20, 108, x + 20, 132))
+    git(repo, "init", "-q")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "coop")
+    spec = entry(git(repo, "rev-parse", "HEAD"), image_dirs=("train/images",), classes={"hen": "chicken"})
+
+    done = prepare(spec, repo, tmp_path / "out", adapt=2, choose="spread")
+    assert sorted(int(name[1:]) >= 8 for name in done.adapt) == [False, True]
+    assert len(done.test) == 8
+    with pytest.raises(RealSetError, match="unknown choice"):
+        prepare(spec, repo, tmp_path / "other", adapt=2, choose="newest")

@@ -85,6 +85,13 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
     assert page.get_by_role("heading", level=1).inner_text() == f"标注画面 · {GW}/cam1"
     assert page.locator(".frames li").count() == 7  # not labelled yet: these six and the world's own frame
     check_page(page, "labels-camera")
+    # Frames to label first: the six readable ones (all alike here); the world's own frame has
+    # no image in this store and is said to be left out.
+    page.get_by_role("link", name="先标这些").click()
+    page.wait_for_load_state()
+    assert page.locator(".frames li").count() == 6
+    assert "1 张画面读不出" in page.locator("#suggested-note").inner_text()
+    check_page(page, "labels-suggested")
     page.get_by_role("link", name=f"{GW}/cam1 #50").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text() == f"标注 {GW}/cam1 #50"

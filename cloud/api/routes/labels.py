@@ -18,6 +18,7 @@ from cloud.api.label_schemas import (
     LabelFrameOut,
     LabelsIn,
     SetCameraOut,
+    SuggestedFramesOut,
 )
 from cloud.api.pagination import Page, PageParams, page_params
 from cloud.api.schemas import Id
@@ -51,6 +52,16 @@ def camera_frames(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope
                   labelled: bool | None = None) -> Page[LabelFrameOut]:
     items, total = labels.list_frames(conn, scope, gateway_id, camera_id, paging, labelled)
     return Page(items=[LabelFrameOut(**i) for i in items], total=total, **paging.model_dump())
+
+
+@router.get("/cameras/{gateway_id}/{camera_id}/frames/suggested", response_model=SuggestedFramesOut)
+def suggested_frames(request: Request, gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope,
+                     count: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestedFramesOut:
+    """The frames to label first: spread over the camera's stored days, light and birds, each
+    the least like any already labelled, so that ten labels teach a camera model its whole view."""
+    frames: FrameStore = request.app.state.frames
+    items, unreadable = labels.suggested_frames(conn, scope, frames.read, gateway_id, camera_id, count)
+    return SuggestedFramesOut(items=[LabelFrameOut(**i) for i in items], unreadable=unreadable)
 
 
 @router.get("/frames/{gateway_id}/{seq}", response_model=FrameLabelsOut)

@@ -3,6 +3,7 @@ sees the cameras of farms in their region subtree; frames elsewhere are not foun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -11,7 +12,7 @@ from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.labels import health, store
+from cloud.labels import health, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
 
@@ -33,6 +34,19 @@ def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_
                 labelled: bool | None = None) -> tuple[list[dict[str, Any]], int]:
     get_camera(conn, scope, gateway_id, camera_id)
     return store.camera_frames(conn, gateway_id, camera_id, paging.limit, paging.offset, labelled)
+
+
+SUGGEST_POOL = 240  # frames decoded per request: about a second, and plenty to spread ten over
+
+
+def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
+                     camera_id: str, count: int) -> tuple[list[dict[str, Any]], int]:
+    """(the camera's unlabelled frames to label next, best first; how many stored frames could
+    not be read): each the least like the frames already labelled or suggested
+    (cloud.labels.suggest), from across all its stored days."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, SUGGEST_POOL)
+    return suggest.choose(candidates, labelled, lambda row: read(row["path"]), count)
 
 
 def get_frame(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""Which frames of a camera to label first: the ones that cover what it sees.
+
+A technician given a camera's newest frames labels one hour of one day: the same light, the
+same birds in the same places. Adapting on such frames teaches the model that hour (issue 18:
+ten henhouse frames drawn from two of its days missed the birds of the other days). Here
+frames are ordered so that each next one is the frame least like any already chosen or
+already labelled (greedy k-centre), on a small signature of the frame's look:
+
+- its layout: a grey thumbnail, with the frame's own brightness and contrast taken out so that
+  day and dusk frames of one scene stay close and where the birds are is what differs;
+- its light: mean brightness, and colour against grey, so that IR night frames (grey), day
+  frames and lamps apart are far from one another.
+
+With nothing labelled yet, the first pick is the camera's most typical frame (the one nearest
+its median signature): what it shows most hours is what its model must get right first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import cv2
+import numpy as np
+
+THUMB = (32, 18)  # width, height: enough for where birds are, blind to feathers and noise
+LIGHT_WEIGHT = 4.0  # a change of light counts as much as a few birds moved
+
+T = TypeVar("T")
+
+
+def signature(image: np.ndarray) -> np.ndarray:
+    """A frame (BGR or grey, any size) as a short vector; distances between them mean 'looks different'."""
+    colour = image.ndim == 3 and image.shape[2] >= 3
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if colour else image.reshape(image.shape[:2])
+    thumb = cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    brightness = float(thumb.mean())
+    layout = (thumb - brightness) / (float(thumb.std()) + 8.0)
+    chroma = 0.0
+    if colour:
+        small = cv2.resize(image[:, :, :3], THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+        chroma = float(np.abs(small - small.mean(axis=2, keepdims=True)).mean())
+    light = np.array([brightness / 32.0, chroma / 4.0], dtype=np.float32) * LIGHT_WEIGHT
+    return np.concatenate([layout / np.sqrt(layout.size), light]).astype(np.float32)
+
+
+def spread(candidates: Sequence[np.ndarray], chosen: Sequence[np.ndarray] = (), count: int | None = None
+           ) -> list[int]:
+    """Indexes into `candidates`, best first: each the candidate farthest from every signature
+    picked before it and from `chosen` (frames already labelled)."""
+    if not len(candidates):
+        return []
+    pool = np.stack(candidates)
+    want = len(pool) if count is None else min(count, len(pool))
+    if len(chosen):
+        nearest = np.min([np.linalg.norm(pool - c, axis=1) for c in chosen], axis=0)
+    else:
+        nearest = np.full(len(pool), np.inf)
+    order: list[int] = []
+    while len(order) < want:
+        if np.isinf(nearest).all():  # nothing labelled or picked yet: the most typical frame
+            pick = int(np.argmin(np.linalg.norm(pool - np.median(pool, axis=0), axis=1)))
+        else:
+            pick = int(np.argmax(nearest))
+        order.append(pick)
+        nearest = np.minimum(nearest, np.linalg.norm(pool - pool[pick], axis=1))
+        nearest[order] = -1.0
+    return order
+
+
+def stored_signature(data: bytes) -> np.ndarray | None:
+    """The signature of a stored frame's bytes (JPEG, or PNG for screenshots), decoded at a
+    quarter of its size (ample for a 32×18 thumbnail, and four times quicker); None when the
+    bytes are not an image."""
+    if not data:
+        return None  # OpenCV asserts on an empty buffer rather than answer None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_4)
+    return None if image is None else signature(image)
+
+
+def choose(candidates: Sequence[T], labelled: Sequence[T], read: Callable[[T], bytes], count: int
+           ) -> tuple[list[T], int]:
+    """(up to `count` of `candidates` to label next, best first; how many frames could not be
+    read). `read` gives a frame's stored JPEG; a frame it cannot give is left out and counted."""
+    unreadable = 0
+
+    def signatures(items: Sequence[T]) -> tuple[list[T], list[np.ndarray]]:
+        nonlocal unreadable
+        kept, sigs = [], []
+        for item in items:
+            try:
+                sig = stored_signature(read(item))
+            except (OSError, ValueError):
+                sig = None
+            if sig is None:
+                unreadable += 1
+                continue
+            kept.append(item)
+            sigs.append(sig)
+        return kept, sigs
+
+    pool, pool_sigs = signatures(candidates)
+    _, done_sigs = signatures(labelled)
+    return [pool[i] for i in spread(pool_sigs, done_sigs, count)], unreadable

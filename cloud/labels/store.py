@@ -51,17 +51,15 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
     `pool` of the camera's unlabelled frames taken evenly over its whole stored time, not its
     newest hour, and at most `pool` of its labelled frames, newest first."""
     params = {"gw": gateway_id, "cam": camera_id, "pool": pool}
-    candidates = _rows(conn, f"SELECT * FROM (SELECT {FRAME_SELECT}, "
+    camera = "fr.gateway_id = %(gw)s AND fr.camera_id = %(cam)s"
+    candidates = _rows(conn, "WITH picked AS (SELECT ts, seq FROM (SELECT fr.ts, fr.seq, "
                              "row_number() OVER (ORDER BY fr.ts, fr.seq) AS k, count(*) OVER () AS n "
-                             f"FROM {FRAME_FROM} WHERE fr.gateway_id = %(gw)s AND fr.camera_id = %(cam)s "
-                             "AND lf.gateway_id IS NULL) c "
-                             "WHERE (k - 1) %% greatest(ceil(n::float / %(pool)s)::int, 1) = 0 "
-                             "ORDER BY ts, seq LIMIT %(pool)s", params)
-    labelled = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE fr.gateway_id = %(gw)s "
-                           "AND fr.camera_id = %(cam)s AND lf.gateway_id IS NOT NULL "
+                             f"FROM {FRAME_FROM} WHERE {camera} AND lf.gateway_id IS NULL) c "
+                             "WHERE (k - 1) %% greatest(ceil(n::float / %(pool)s)::int, 1) = 0 LIMIT %(pool)s) "
+                             f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} JOIN picked p ON p.ts = fr.ts AND p.seq = fr.seq "
+                             f"WHERE {camera} ORDER BY fr.ts, fr.seq", params)
+    labelled = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE {camera} AND lf.gateway_id IS NOT NULL "
                            "ORDER BY fr.ts DESC LIMIT %(pool)s", params)
-    for row in candidates:
-        del row["k"], row["n"]
     return candidates, labelled
 
 

@@ -15,6 +15,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from cloud.frames_store import LocalFrameStore
+from cloud.labels.store import spread_pool
 from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.support.databases import TestDatabase
@@ -184,6 +185,14 @@ def test_suggested_frames_cover_the_cameras_days_not_its_last_hour(labelled: tup
     assert night not in [f["seq"] for f in after]  # labelled frames are never suggested
     assert sorted(kinds.get(f["seq"], "morning") for f in after[:2]) == ["morning", "sun"]
     assert api.client.get(f"{url}?count=0", headers=tech).status_code == 422
+
+    # Past the pool's size the candidates are taken evenly over the camera's whole stored time.
+    with api.db.connect() as conn:
+        candidates, done = spread_pool(conn, GW, "cam1", 5)
+    assert [f["seq"] for f in done] == [night]
+    seqs = [f["seq"] for f in candidates]  # 16 unlabelled, oldest first: every 4th of them
+    assert len(seqs) == 4 and seqs[0] == 61 and night not in seqs
+    assert max(f["ts"] for f in candidates) - min(f["ts"] for f in candidates) > timedelta(days=8)
 
 
 def _record(api: ApiWorld, path: str, seq: int, box: list[float]) -> int:

@@ -20,6 +20,7 @@ our YOLO layout:
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -201,6 +202,8 @@ def prepare(spec: RealSet, src: Path, out: Path, adapt: int = 10, seed: int = 0,
         root = extract(src, Path(tmp), spec.root, commit)
         frames = list(read_frames(spec, root, dropped))
     chosen, test = split(frames, adapt, seed, choose)
+    for old in (out / "adapt", *(out / f"adapt-{k}" for k in SUBSETS), out / "test"):
+        shutil.rmtree(old, ignore_errors=True)  # a frame left from another split would leak into test
     _write(out / "adapt", chosen)
     for k in SUBSETS:
         if k < adapt:

@@ -129,8 +129,12 @@ def test_spread_choice_takes_the_frames_the_console_would_suggest(tmp_path: Path
     git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "coop")
     spec = entry(git(repo, "rev-parse", "HEAD"), image_dirs=("train/images",), classes={"hen": "chicken"})
 
-    done = prepare(spec, repo, tmp_path / "out", adapt=2, choose="spread")
+    out = tmp_path / "out"
+    drawn = prepare(spec, repo, out, adapt=2, seed=0)
+    done = prepare(spec, repo, out, adapt=2, choose="spread")  # into the same folder
     assert sorted(int(name[1:]) >= 8 for name in done.adapt) == [False, True]
-    assert len(done.test) == 8
+    assert len(done.test) == 8 and done.adapt != drawn.adapt
+    on_disk = {p.stem for p in image_files(out / "test")}
+    assert on_disk == set(done.test) and not on_disk & set(done.adapt)  # no frame left from the draw
     with pytest.raises(RealSetError, match="unknown choice"):
         prepare(spec, repo, tmp_path / "other", adapt=2, choose="newest")

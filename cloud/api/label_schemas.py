@@ -46,6 +46,13 @@ class LabelFrameOut(BaseModel):
     labelled_at: datetime | None = None
 
 
+class QuietSpotOut(BaseModel):
+    record_id: int = Field(description="The rejected dead-bird report that keeps the spot quiet")
+    ts: datetime = Field(description="When it was reported")
+    box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels: nothing is reported there")
+    quiet_until: datetime
+
+
 class SuggestedFramesOut(BaseModel):
     items: list[LabelFrameOut] = Field(description="Unlabelled frames to label next, best first: each the "
                                                    "least like those labelled or listed before it")

@@ -241,7 +241,7 @@ class DetectionService:
         for ts, box, confirmed in conn.execute(
             "SELECT ts, evidence->'box', confirmed FROM mortality_records WHERE source = 'detector' "
             "AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts >= %s AND ts < %s "
-            "AND (ts >= %s OR confirmed IS FALSE)",
+            "AND (ts >= %s OR confirmed IS FALSE) AND quiet_lifted_at IS NULL",  # lifted: judged afresh
             (meta.gateway_id, meta.camera, now - timedelta(seconds=max(cfg.repeat_window_s, cfg.rejected_window_s)),
              now, recent),
         ):

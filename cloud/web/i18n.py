@@ -222,6 +222,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "labelled_frames": ("已标注", "Labelled"),
     "not_labelled": ("未标注", "Not labelled"),
     "label_first": ("先标这些", "Label these first"),
+    "quiet_spots": ("静默区域", "Quiet spots"),
+    "quiet_spot": ("静默区域", "Quiet spot"),
+    "quiet_spots_note": ("有人否认过这里的死鸡报告，30 天内这里不再报告，免得同一个料槽、污点或屏幕文字天天误报。"
+                         "如果真有死鸡可能躺在这里，请恢复报告。",
+                         "Someone rejected a dead-bird report here, so nothing is reported at this spot for 30 "
+                         "days, lest the same feeder, smudge or on-screen text be reported every day. If a dead "
+                         "bird may lie here, let the detector report it again."),
+    "lift_quiet": ("恢复报告", "Report here again"),
     "label_first_note": ("这些画面取自这个摄像头存下的各天、白天和夜里、鸡在不同位置，彼此最不相像，也最不像已标注的。"
                          "先标这十来张，训练出的本场模型能认全整个画面。",
                          "These frames come from across the camera's stored days, day and night light and the "

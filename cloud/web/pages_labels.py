@@ -50,7 +50,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
             labelled = {"all": None, "todo": False, "done": True}[show]
             frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
                                                PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
-        context.update(camera=info, frames=frames, total=total, farm=info["farm_id"])
+        context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
+                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id))
     return render(request, "labels.html", context)
 
 
@@ -75,6 +76,15 @@ def editor(request: Request, gateway_id: str, seq: int, conn: Conn, scope: WebSc
     }
     return render(request, "label_frame.html", {
         "principal": scope.principal, "item": item, "data": data, "older": older[0] if older else None})
+
+
+@router.post("/console/labels/quiet-spots/lift")
+def lift_quiet(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str, Form(pattern=CAMERA)],
+               record: Annotated[int, Form(ge=1, le=2**62)]) -> Response:
+    """Let the detector report again where a rejected report kept the camera quiet."""
+    gateway_id, _sep, camera_id = camera.partition("/")
+    labels.lift_quiet_spot(conn, scope, gateway_id, camera_id, record)
+    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#quiet", status_code=303)
 
 
 @router.post("/console/labels/view-share")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -239,6 +239,48 @@ def test_confirmed_and_rejected_dead_birds_feed_the_set(labelled: tuple[ApiWorld
     after = api.client.get(f"/api/v1/frames/{GW}/30", headers=tech).json()
     assert after["labelled"] == "technician"
     assert after["labels"] == [{"cls": "chicken", "box": [10.0, 200.0, 50.0, 230.0]}]
+
+
+def test_a_technician_lists_and_lifts_a_cameras_quiet_spots(labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    """Rejected reports of the last 30 days keep their spots quiet and are listed; a technician
+    lifts one (audited, then gone from the list); older, confirmed and other cameras' are not listed."""
+    api, store = labelled
+    path = add_frame(api, store, 60, minutes_ago=30)
+    now = datetime.now(UTC)
+    ids = {}
+    with api.db.connect() as conn:
+        for name, ts, confirmed, camera in (("feeder", now - timedelta(hours=2), False, "cam1"),
+                                            ("smudge", now - timedelta(days=10), False, "cam1"),
+                                            ("old", now - timedelta(days=31), False, "cam1"),
+                                            ("carcass", now - timedelta(hours=1), True, "cam1"),
+                                            ("elsewhere", now - timedelta(hours=1), False, "cam2")):
+            ids[name] = conn.execute(
+                "INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, confirmed) "
+                "VALUES (%s, %s, 'f1', %s, 1, 'detector', %s, %s) RETURNING id",
+                (world.flock("f1"), world.house("f1"), ts, Jsonb({
+                    "gateway_id": GW, "camera": camera, "frame_seq": 60, "box": [10, 20, 60, 50],
+                    "frame": path, "crop": path}), confirmed)).fetchone()[0]
+        conn.commit()
+    tech, url = api.headers("tech1"), f"/api/v1/cameras/{GW}/cam1/quiet-spots"
+    spots = api.client.get(url, headers=tech).json()
+    assert [q["record_id"] for q in spots] == [ids["feeder"], ids["smudge"]]
+    assert spots[0]["box"] == [10.0, 20.0, 60.0, 50.0]
+    until = datetime.fromisoformat(spots[1]["quiet_until"])
+    assert timedelta(days=19) < until - now < timedelta(days=21)
+
+    assert api.client.delete(f"{url}/{ids['smudge']}", headers=tech).status_code == 204
+    assert [q["record_id"] for q in api.client.get(url, headers=tech).json()] == [ids["feeder"]]
+    for gone in ("smudge", "old", "carcass", "elsewhere"):  # lifted, past its 30 days, confirmed, cam2's
+        assert api.client.delete(f"{url}/{ids[gone]}", headers=tech).status_code == 404, gone
+    assert api.client.get(f"/api/v1/cameras/{world.gateway('f3')}/cam1/quiet-spots", headers=tech).status_code == 404
+    farmer = api.headers("farmer1")
+    assert api.client.delete(f"{url}/{ids['feeder']}", headers=farmer).status_code == 403
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT action, entity_id FROM audit_log WHERE action = 'lift_quiet'").fetchall() == [
+            ("lift_quiet", str(ids["smudge"]))]
+        lifted = conn.execute("SELECT quiet_lifted_by IS NOT NULL FROM mortality_records WHERE id = %s",
+                              (ids["smudge"],)).fetchone()
+        assert lifted == (True,)
 
 
 def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:

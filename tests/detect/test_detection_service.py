@@ -118,6 +118,26 @@ def test_a_spot_a_person_rejected_is_not_reported_again_the_next_days(farm: Test
     assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)].count(CARCASS) == 2
 
 
+def test_a_lifted_quiet_spot_is_reported_again(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Rejected, the spot is quiet; a technician lifts the quiet (a carcass may lie where a feeder
+    # was taken for one) and the next still `dead` box there is reported within the 30 days.
+    detector = ScriptedDetector({10: [(CARCASS, 1)]})
+    service = make_service(farm, tmp_path, detector, Acks())
+    day = 24 * 60 * MIN
+    for i in range(8):
+        service.process([frame_delivery(seq=i + 1, ts=T0 + i * 5 * MIN, tag=10)])
+    with farm.connect() as conn:
+        conn.execute("UPDATE mortality_records SET confirmed = false")
+    for i in range(8):
+        service.process([frame_delivery(seq=100 + i, ts=T0 + 2 * day + i * 5 * MIN, tag=10)])
+    assert len(deaths(farm)) == 1  # quiet
+    with farm.connect() as conn:
+        conn.execute("UPDATE mortality_records SET quiet_lifted_at = now()")
+    for i in range(8):
+        service.process([frame_delivery(seq=200 + i, ts=T0 + 3 * day + i * 5 * MIN, tag=10)])
+    assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [CARCASS, CARCASS]
+
+
 def test_dark_frames_and_short_rests_report_nothing(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
     detector = ScriptedDetector({20: [(CARCASS, 1)], 30: [((500.0, 300.0, 580.0, 350.0), 0)]})
     service = make_service(farm, tmp_path, detector, Acks())

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from cloud.frames_store import LocalFrameStore
 from tests.api import world
@@ -141,3 +142,18 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
     page.wait_for_function("document.querySelectorAll('#boxes g.box').length === 3")  # the saved labels
     check_page(page, "label-frame-en")
     assert page.goto(f"{url}/console/labels/{world.gateway('f3')}/1").status == 404
+
+    # A report rejected an hour ago keeps its spot quiet; the technician lets it report again.
+    with api.db.connect() as conn:
+        path = conn.execute("SELECT path FROM frames WHERE gateway_id = %s AND seq = 50", (GW,)).fetchone()[0]
+        conn.execute("INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, "
+                     "confirmed) VALUES (%s, %s, 'f1', now() - interval '1 hour', 1, 'detector', %s, false)",
+                     (world.flock("f1"), world.house("f1"),
+                      Jsonb({"gateway_id": GW, "camera": "cam1", "box": list(BIRD_C), "frame": path, "crop": path})))
+        conn.commit()
+    page.goto(f"{url}/console/labels?camera={GW}/cam1")
+    assert page.locator("#quiet").inner_text() == "Quiet spots (1)"
+    check_page(page, "labels-quiet-spots-en")
+    page.locator(".quiet").get_by_role("button", name="Report here again").click()
+    page.wait_for_load_state()
+    assert page.locator("#quiet").count() == 0

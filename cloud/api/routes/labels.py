@@ -17,6 +17,7 @@ from cloud.api.label_schemas import (
     FrameLabelsOut,
     LabelFrameOut,
     LabelsIn,
+    QuietSpotOut,
     SetCameraOut,
     SuggestedFramesOut,
 )
@@ -62,6 +63,22 @@ def suggested_frames(request: Request, gateway_id: Id, camera_id: Id, conn: Conn
     frames: FrameStore = request.app.state.frames
     items, unreadable = labels.suggested_frames(conn, scope, frames.read, gateway_id, camera_id, count)
     return SuggestedFramesOut(items=[LabelFrameOut(**i) for i in items], unreadable=unreadable)
+
+
+@router.get("/cameras/{gateway_id}/{camera_id}/quiet-spots", response_model=list[QuietSpotOut])
+def quiet_spots(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope) -> list[QuietSpotOut]:
+    """Where a rejected dead-bird report keeps the camera's detector silent (30 days from the report)."""
+    return [QuietSpotOut(**q) for q in labels.quiet_spots(conn, scope, gateway_id, camera_id)]
+
+
+@router.delete("/cameras/{gateway_id}/{camera_id}/quiet-spots/{spot_id}", status_code=204,
+               response_class=Response)
+def lift_quiet_spot(gateway_id: Id, camera_id: Id, spot_id: Annotated[int, Path(ge=1, le=2**62)], conn: Conn,
+                    scope: CurrentScope) -> Response:
+    """Let the detector report at that spot again (a carcass may lie where a feeder was once taken
+    for one). `spot_id` is the `record_id` of the rejected report that keeps it quiet."""
+    labels.lift_quiet_spot(conn, scope, gateway_id, camera_id, spot_id)
+    return Response(status_code=204)
 
 
 @router.get("/frames/{gateway_id}/{seq}", response_model=FrameLabelsOut)

@@ -4,6 +4,7 @@ sees the cameras of farms in their region subtree; frames elsewhere are not foun
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -12,7 +13,7 @@ from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.labels import health, store, suggest
+from cloud.labels import health, quiet, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
 
@@ -47,6 +48,21 @@ def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str
     get_camera(conn, scope, gateway_id, camera_id)
     candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, SUGGEST_POOL)
     return suggest.choose(candidates, labelled, lambda row: read(row["path"]), count)
+
+
+def quiet_spots(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> list[dict[str, Any]]:
+    """Where rejected reports keep the camera's detector silent (cloud.labels.quiet)."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    return quiet.spots(conn, gateway_id, camera_id, datetime.now(UTC))
+
+
+def lift_quiet_spot(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, record_id: int) -> None:
+    """Let the detector report at that spot again; audited."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    if not quiet.lift(conn, gateway_id, camera_id, record_id, scope.principal.user_id, datetime.now(UTC)):
+        raise not_found("quiet spot", f"{gateway_id}/{camera_id}/{record_id}")
+    audit.record(conn, scope.principal.user_id, "lift_quiet", "mortality_record", str(record_id),
+                 {"camera": f"{gateway_id}/{camera_id}"})
 
 
 def get_frame(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> dict[str, Any]:

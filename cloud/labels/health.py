@@ -119,10 +119,17 @@ SELECT c.gateway_id, c.id AS camera_id, c.house_id, c.view_share, g.farm_id,
        (SELECT count(*) FROM cameras c2 WHERE c2.house_id = c.house_id) AS cameras_in_house,
        (SELECT coalesce(fl.birds_now, fl.birds_placed) FROM flocks fl WHERE fl.house_id = c.house_id
          AND fl.ended_on IS NULL ORDER BY fl.placed_on DESC LIMIT 1) AS birds,
-       (SELECT max(df.ts) FROM detection_frames df WHERE df.gateway_id = c.gateway_id
-         AND df.camera_id = c.id) AS last_judged,
-       (SELECT count(*) FROM label_frames lf WHERE lf.gateway_id = c.gateway_id AND lf.camera_id = c.id) AS labelled
+       last.ts AS last_judged, last.model,
+       (SELECT count(*) FROM label_frames lf WHERE lf.gateway_id = c.gateway_id AND lf.camera_id = c.id) AS labelled,
+       decided.confirmed, decided.rejected
 FROM cameras c JOIN gateways g ON g.id = c.gateway_id
+LEFT JOIN LATERAL (SELECT df.ts, df.model FROM detection_frames df WHERE df.gateway_id = c.gateway_id
+                   AND df.camera_id = c.id ORDER BY df.ts DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE m.confirmed) AS confirmed,
+                          count(*) FILTER (WHERE NOT m.confirmed) AS rejected
+                   FROM mortality_records m WHERE m.source = 'detector' AND m.confirmed IS NOT NULL
+                   AND m.evidence->>'gateway_id' = c.gateway_id AND m.evidence->>'camera' = c.id
+                   AND m.ts > last.ts - %(reports)s AND m.ts <= last.ts) decided ON true
 WHERE (%(farms)s::text[] IS NULL OR g.farm_id = ANY(%(farms)s::text[]))
   AND (%(farm)s::text IS NULL OR g.farm_id = %(farm)s)
 ORDER BY g.farm_id, c.gateway_id, c.id
@@ -149,28 +156,16 @@ def _window(conn: psycopg.Connection, gateway_id: str, camera_id: str, start: da
     return Window.of([FrameCount(int(n), float(s)) for n, s in found])
 
 
-DECIDED = """
-SELECT count(*) FILTER (WHERE confirmed), count(*) FILTER (WHERE NOT confirmed)
-FROM mortality_records WHERE source = 'detector' AND confirmed IS NOT NULL
-  AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts > %s AND ts <= %s
-"""
-
-
-def last_model(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> str | None:
-    row = conn.execute("SELECT model FROM detection_frames WHERE gateway_id = %s AND camera_id = %s "
-                       "ORDER BY ts DESC LIMIT 1", (gateway_id, camera_id)).fetchone()
-    return None if row is None else str(row[0])
-
-
 def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str | None = None,
                   rules: HealthRules = HealthRules()) -> list[dict[str, Any]]:
     """Every camera of the farms (None: all) with its windows, expected birds in view and verdict."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(CAMERAS, {"farms": farms, "farm": farm})
+        cur.execute(CAMERAS, {"farms": farms, "farm": farm, "reports": rules.reports})
         cameras = cur.fetchall()
     out = []
     for c in cameras:
-        item: dict[str, Any] = {**c, "view_share": None if c["view_share"] is None else float(c["view_share"]),
+        item: dict[str, Any] = {**{k: v for k, v in c.items() if k not in ("confirmed", "rejected", "model")},
+                                "view_share": None if c["view_share"] is None else float(c["view_share"]),
                                 "expected_in_view": None, "recent": None, "history": None, "reasons": [],
                                 "judged": False, "model": None}
         end = c["last_judged"]
@@ -179,11 +174,10 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
             history = _window(conn, c["gateway_id"], c["camera_id"], end - rules.recent - rules.history,
                               end - rules.recent, rules)
             expected = expected_in_view(c["birds"], item["view_share"], int(c["cameras_in_house"] or 0))
-            row = conn.execute(DECIDED, (c["gateway_id"], c["camera_id"], end - rules.reports, end)).fetchone()
-            decided = Decided(*(int(n) for n in row)) if row else Decided()
+            decided = Decided(int(c["confirmed"] or 0), int(c["rejected"] or 0))
             verdict = judge(recent, history, expected, rules, decided)
             item.update(expected_in_view=None if expected is None else round(expected, 1),
                         recent=recent.as_dict(), history=history.as_dict(), reasons=verdict.reasons,
-                        judged=verdict.judged, model=last_model(conn, c["gateway_id"], c["camera_id"]))
+                        judged=verdict.judged, model=c["model"])
         out.append(item)
     return out

@@ -29,7 +29,10 @@ def spots(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: dateti
         cur.execute("SELECT id AS record_id, ts, evidence->'box' AS box, ts + %(quiet)s AS quiet_until "
                     f"FROM mortality_records WHERE {SPOT_WHERE} ORDER BY ts DESC",
                     {"gw": gateway_id, "cam": camera_id, "since": now - QUIET_FOR, "quiet": QUIET_FOR})
-        return [{**r, "box": [float(v) for v in r["box"]]} for r in cur.fetchall()]
+        rows = cur.fetchall()
+    # The worker always writes a four-number box; anything else is not a spot to list.
+    return [{**r, "box": [float(v) for v in r["box"]]} for r in rows
+            if isinstance(r["box"], list) and len(r["box"]) == 4]
 
 
 def lift(conn: psycopg.Connection, gateway_id: str, camera_id: str, record_id: int, user_id: int | None,

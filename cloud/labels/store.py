@@ -49,7 +49,7 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(candidates, labelled) for choosing what to label next (cloud.labels.suggest): at most
     `pool` of the camera's unlabelled frames taken evenly over its whole stored time, not its
-    newest hour, and at most `pool` of its labelled frames, newest first."""
+    newest hour, and the stored paths of at most `pool` of its labelled frames, newest first."""
     params = {"gw": gateway_id, "cam": camera_id, "pool": pool}
     camera = "fr.gateway_id = %(gw)s AND fr.camera_id = %(cam)s"
     candidates = _rows(conn, "WITH picked AS (SELECT ts, seq FROM (SELECT fr.ts, fr.seq, "
@@ -58,8 +58,9 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
                              "WHERE (k - 1) %% greatest(ceil(n::float / %(pool)s)::int, 1) = 0 LIMIT %(pool)s) "
                              f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} JOIN picked p ON p.ts = fr.ts AND p.seq = fr.seq "
                              f"WHERE {camera} ORDER BY fr.ts, fr.seq", params)
-    labelled = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE {camera} AND lf.gateway_id IS NOT NULL "
-                           "ORDER BY fr.ts DESC LIMIT %(pool)s", params)
+    # Of the labelled frames only the image is needed, and `label_frames` keeps its path.
+    labelled = _rows(conn, "SELECT path FROM label_frames WHERE gateway_id = %(gw)s AND camera_id = %(cam)s "
+                           "ORDER BY ts DESC LIMIT %(pool)s", params)
     return candidates, labelled
 
 

@@ -189,10 +189,15 @@ def test_suggested_frames_cover_the_cameras_days_not_its_last_hour(labelled: tup
     # Past the pool's size the candidates are taken evenly over the camera's whole stored time.
     with api.db.connect() as conn:
         candidates, done = spread_pool(conn, GW, "cam1", 5)
-    assert [f["seq"] for f in done] == [night]
+    assert [f["path"] for f in done] == [store_path_of(api, night)]
     seqs = [f["seq"] for f in candidates]  # 16 unlabelled, oldest first: every 4th of them
     assert len(seqs) == 4 and seqs[0] == 61 and night not in seqs
     assert max(f["ts"] for f in candidates) - min(f["ts"] for f in candidates) > timedelta(days=8)
+
+
+def store_path_of(api: ApiWorld, seq: int) -> str:
+    with api.db.connect() as conn:
+        return str(conn.execute("SELECT path FROM frames WHERE gateway_id = %s AND seq = %s", (GW, seq)).fetchone()[0])
 
 
 def _record(api: ApiWorld, path: str, seq: int, box: list[float]) -> int:

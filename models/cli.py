@@ -269,6 +269,8 @@ def eval_(
     help="`dead` score the tracker takes boxes from; repeat to compare. "
     "Default: the model's tracker threshold.",
 )
+@click.option("--osd-zones", is_flag=True,
+              help="Mark each camera's burned-in text as a no-report zone, as a technician would.")
 @click.option("--json", "as_json", is_flag=True)
 def eval_deaths(
     model_name: str | None,
@@ -278,6 +280,7 @@ def eval_deaths(
     seed: int,
     style: str,
     dead_conf: tuple[float, ...],
+    osd_zones: bool,
     as_json: bool,
 ) -> None:
     """Dead birds the detection worker would confirm on simulated cameras over some hours
@@ -293,7 +296,7 @@ def eval_deaths(
     thresholds = entry.track_vector()
     confs = dead_conf or (thresholds[dead],)
     floor = np.minimum(np.asarray(thresholds, np.float32), min(confs))
-    spec = DeathsSpec(cameras=cameras, hours=hours, deaths=deaths, seed=seed, style=style)
+    spec = DeathsSpec(cameras=cameras, hours=hours, deaths=deaths, seed=seed, style=style, osd_zones=osd_zones)
     _show_progress("models.cli")
     runs = simulate(
         spec,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap
+from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap, outside
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene
@@ -38,6 +38,7 @@ class DeathsSpec:
     seed: int = 99
     size: tuple[int, int] = (1280, 720)
     style: str = "classic"  # one of firmware_sim.camera.STYLES; "cctv": wall cameras
+    osd_zones: bool = False  # each camera's burned-in text is a no-report zone, as a technician marks it
 
 
 @dataclass
@@ -74,6 +75,7 @@ def simulate(
             scene.sicken(int(i))
         death_frame = {int(i): int(rng.integers(1, max(2, n_frames // 2))) for i in dying}
         run = CameraRun([], {}, {})
+        zones = _osd_zones(scene) if spec.osd_zones else np.zeros((0, 4))
         for k in range(n_frames):
             ts = T0 + k * step_ms
             if k:
@@ -86,7 +88,7 @@ def simulate(
             jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)
             image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
             assert image is not None  # our own encoder's JPEG
-            run.frames.append((ts, detect(image)))
+            run.frames.append((ts, outside(detect(image), zones)))
             for lab in frame.labels:
                 if lab.cls == 1:
                     box = np.array([lab.x0, lab.y0, lab.x1, lab.y1], np.float64)
@@ -95,6 +97,15 @@ def simulate(
         if progress is not None:
             progress(cam + 1)
     return runs
+
+
+OSD_MARGIN_PX = 6  # a zone drawn by hand is a little larger than the text
+
+
+def _osd_zones(scene: HouseScene) -> np.ndarray:
+    """The zones a technician draws over a camera's burned-in name and clock, from its first frame."""
+    boxes = np.array(scene.osd_boxes(T0), np.float64).reshape(-1, 4)
+    return np.asarray(boxes + np.array([-OSD_MARGIN_PX, -OSD_MARGIN_PX, OSD_MARGIN_PX, OSD_MARGIN_PX]))
 
 
 def score(

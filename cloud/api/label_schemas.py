@@ -53,6 +53,21 @@ class QuietSpotOut(BaseModel):
     quiet_until: datetime
 
 
+class IgnoreZoneIn(_In):
+    box: Annotated[list[Coordinate], Field(min_length=4, max_length=4)] | None = Field(
+        None, description="[x1, y1, x2, y2] in frame pixels; give this or spot_id")
+    spot_id: Annotated[int, Field(ge=1, le=2**62)] | None = Field(
+        None, description="A quiet spot (the record_id of a rejected report): the zone is its box grown by half its "
+                          "size on each side, and it replaces the spot's 30 days")
+
+
+class IgnoreZoneOut(BaseModel):
+    zone_id: int
+    box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels: detections mostly inside are dropped")
+    from_record: int | None = Field(None, description="The rejected report the zone was made from, if any")
+    created_at: datetime
+
+
 class SuggestedFramesOut(BaseModel):
     items: list[LabelFrameOut] = Field(description="Unlabelled frames to label next, best first: each the "
                                                    "least like those labelled or listed before it")

@@ -35,6 +35,7 @@ from cloud.detect.registry import (
     sha256_file,
 )
 from cloud.detect.stillness import CameraTracker, StillnessConfig
+from cloud.detect.zones import outside
 
 __all__ = [
     "NEVER_TRUSTED",
@@ -64,6 +65,7 @@ __all__ = [
     "load_registered",
     "local_registry",
     "mirror",
+    "outside",
     "prior",
     "second_look",
     "served_detector",

@@ -12,6 +12,9 @@ class DetectMetrics:
         self.frames = Counter("fhy_detect_frames", "Frames judged", ["light"], registry=r)
         self.duplicates = Counter("fhy_detect_duplicate_frames", "Frames already judged (redelivery)", registry=r)
         self.rejected = Counter("fhy_detect_rejected_frames", "Frames that could not be judged", ["reason"], registry=r)
+        self.in_zones = Counter(
+            "fhy_detect_in_zones", "Detections dropped inside a camera's no-report zone", registry=r
+        )
         self.candidates = Counter("fhy_detect_dead_birds", "Dead birds confirmed by stillness", registry=r)
         self.unplaced = Counter(
             "fhy_detect_unplaced", "Deaths seen on a gateway or camera with no known house", registry=r

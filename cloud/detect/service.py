@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from cloud.detect.evidence import annotated_crop
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.stillness import CameraTracker, DeadBirdCandidate, StillnessConfig, lights_on
+from cloud.detect.zones import camera_zones, outside
 from cloud.frames_store import FrameStore
 from messaging.subscriber import Delivery
 
@@ -211,6 +212,7 @@ class DetectionService:
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (_LOCK_NAMESPACE, f"{meta.gateway_id}/{meta.camera}"),
             )
+            item = self._outside_zones(conn, item)
             chickens, chicken_score = _chickens(item)
             inserted = conn.execute(
                 "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model, "
@@ -230,6 +232,16 @@ class DetectionService:
         self.metrics.frames.labels("lit" if item.lit else "dark").inc()
         self.metrics.candidates.inc(len(candidates))
         return candidates
+
+    def _outside_zones(self, conn: psycopg.Connection, item: JudgedFrame) -> JudgedFrame:
+        """The frame with its detections in the camera's no-report zones dropped (cloud.detect.zones):
+        not stored, counted or tracked."""
+        meta = item.frame.meta
+        kept = outside(item.detections, camera_zones(conn, meta.gateway_id, meta.camera))
+        if len(kept) == len(item.detections):
+            return item
+        self.metrics.in_zones.inc(len(item.detections) - len(kept))
+        return replace(item, detections=kept)
 
     def _replay(self, conn: psycopg.Connection, meta: protocol.FrameMeta, detector: Detector) -> CameraTracker:
         """Rebuild this camera's tracker from the frames judged before this one."""

@@ -225,11 +225,21 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "quiet_spots": ("静默区域", "Quiet spots"),
     "quiet_spot": ("静默区域", "Quiet spot"),
     "quiet_spots_note": ("有人否认过这里的死鸡报告，30 天内这里不再报告，免得同一个料槽、污点或屏幕文字天天误报。"
-                         "如果真有死鸡可能躺在这里，请恢复报告。",
+                         "如果真有死鸡可能躺在这里，请恢复报告；如果这里不是地面（屏幕文字、料槽），请选永不在此报告。",
                          "Someone rejected a dead-bird report here, so nothing is reported at this spot for 30 "
                          "days, lest the same feeder, smudge or on-screen text be reported every day. If a dead "
-                         "bird may lie here, let the detector report it again."),
+                         "bird may lie here, let the detector report it again; if it is not floor (on-screen text, a "
+                         "feeder), never report here."),
     "lift_quiet": ("恢复报告", "Report here again"),
+    "never_report_here": ("永不在此报告", "Never report here"),
+    "ignore_zones": ("不报告区域", "No-report zones"),
+    "ignore_zone": ("不报告区域", "No-report zone"),
+    "ignore_zones_note": ("这些区域不是地面（屏幕文字、料槽、窗户），检测器在这里看到的东西一律不算，长期有效。"
+                          "如果鸡会走到这里、死鸡可能躺在这里，请删除该区域。",
+                          "These parts of the view are not floor (on-screen text, a feeder, a window): whatever "
+                          "the detector sees inside them is dropped, for good. If birds walk there and a dead "
+                          "bird could lie there, remove the zone."),
+    "remove_zone": ("删除区域", "Remove zone"),
     "label_first_note": ("这些画面取自这个摄像头存下的各天、白天和夜里、鸡在不同位置，彼此最不相像，也最不像已标注的。"
                          "先标这十来张，训练出的本场模型能认全整个画面。",
                          "These frames come from across the camera's stored days, day and night light and the "

@@ -28,6 +28,13 @@ PER_PAGE = 24
 SUGGEST = 12  # a technician's sitting: ten frames to adapt a camera, two to spare
 CAMERA = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+CameraField = Annotated[str, Form(pattern=CAMERA)]
+RowId = Annotated[int, Form(ge=1, le=2**62)]
+
+
+def _parts(camera: str) -> tuple[str, str]:
+    gateway_id, _sep, camera_id = camera.partition("/")
+    return gateway_id, camera_id
 
 
 @router.get("/console/labels")
@@ -40,7 +47,7 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
     context: dict[str, Any] = {"principal": scope.principal, "cameras": cameras, "camera": None, "frames": [],
                                "total": 0, "page": page, "per_page": PER_PAGE, "farm": farm, "show": show}
     if camera is not None:
-        gateway_id, _, camera_id = camera.partition("/")
+        gateway_id, camera_id = _parts(camera)
         info = labels.get_camera(conn, scope, gateway_id, camera_id)
         if show == "suggested":
             store: FrameStore = request.app.state.frames
@@ -51,7 +58,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
             frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
                                                PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
-                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id))
+                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
+                       zones=labels.ignore_zones(conn, scope, gateway_id, camera_id))
     return render(request, "labels.html", context)
 
 
@@ -78,20 +86,37 @@ def editor(request: Request, gateway_id: str, seq: int, conn: Conn, scope: WebSc
         "principal": scope.principal, "item": item, "data": data, "older": older[0] if older else None})
 
 
+def _back_to(camera: str, section: str) -> Response:
+    """After a form on a camera's page: that page again, at the section changed."""
+    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#{section}", status_code=303)
+
+
 @router.post("/console/labels/quiet-spots/lift")
-def lift_quiet(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str, Form(pattern=CAMERA)],
-               record: Annotated[int, Form(ge=1, le=2**62)]) -> Response:
+def lift_quiet(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, record: RowId) -> Response:
     """Let the detector report again where a rejected report kept the camera quiet."""
-    gateway_id, _sep, camera_id = camera.partition("/")
-    labels.lift_quiet_spot(conn, scope, gateway_id, camera_id, record)
-    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#quiet", status_code=303)
+    labels.lift_quiet_spot(conn, scope, *_parts(camera), record)
+    return _back_to(camera, "quiet")
+
+
+@router.post("/console/labels/ignore-zones")
+def add_zone(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, spot: RowId) -> Response:
+    """Never report at a quiet spot: it becomes a no-report zone (cloud.detect.zones)."""
+    labels.add_ignore_zone(conn, scope, *_parts(camera), None, spot)
+    return _back_to(camera, "zones")
+
+
+@router.post("/console/labels/ignore-zones/remove")
+def remove_zone(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, zone: RowId) -> Response:
+    """Let the detector report inside a no-report zone again."""
+    labels.remove_ignore_zone(conn, scope, *_parts(camera), zone)
+    return _back_to(camera, "zones")
 
 
 @router.post("/console/labels/view-share")
-def view_share(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str, Form(pattern=CAMERA)],
+def view_share(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField,
                share: Annotated[str, Form(max_length=16)] = "") -> Response:
     """The share of its house a camera sees (empty: split evenly between the house's cameras)."""
-    gateway_id, _sep, camera_id = camera.partition("/")
+    gateway_id, camera_id = _parts(camera)
     value: float | None = None
     if share.strip():
         try:
@@ -101,4 +126,4 @@ def view_share(conn: Conn, scope: WebScope, _: SameOrigin, camera: Annotated[str
         if not 0 < value <= 1:
             raise ApiError(422, "invalid", "the share is a number over 0 and at most 1 (or a percentage)")
     labels.set_view_share(conn, scope, gateway_id, camera_id, value)
-    return RedirectResponse(f"/console/labels?camera={quote(camera, safe='')}#view-share", status_code=303)
+    return _back_to(camera, "view-share")

@@ -274,6 +274,14 @@ def camera_faults(rng: np.random.Generator) -> CameraFaults:
     )
 
 
+def osd_boxes(view: HouseView, cam: CameraFaults, ts_ms: int) -> list[tuple[int, int, int, int]]:
+    """Where `camera_frame` burns in the camera's name and clock at `ts_ms` (none without OSD)."""
+    if not cam.osd:
+        return []
+    blank = np.zeros((view.height, view.width, 3), np.uint8)
+    return lens.osd(blank, np.random.default_rng([cam.seed, 2]), datetime.fromtimestamp(ts_ms / 1000, UTC))
+
+
 def camera_frame(
     view: HouseView, birds: list[BirdState], cam: CameraFaults, *, night: bool, ts_ms: int
 ) -> tuple[np.ndarray, list[Label]]:

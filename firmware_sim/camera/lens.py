@@ -85,9 +85,9 @@ def sensor(f: np.ndarray, rng: np.random.Generator, grey: bool) -> np.ndarray:
     return np.asarray(np.clip(f, 0, 255).astype(np.uint8))
 
 
-def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None) -> None:
+def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None) -> list[tuple[int, int, int, int]]:
     """Burn in a timestamp (`when`, else a random one) and a camera name, white with a black
-    outline, in corners."""
+    outline, in corners; returns the box (x0, y0, x1, y1) of each text drawn."""
     h, w = img.shape[:2]
     scale = w / 1280 * float(rng.uniform(0.7, 1.1))
     if when is None:
@@ -102,6 +102,7 @@ def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None)
         stamp = when.strftime("%Y-%m-%d %H:%M:%S")
     name = CAMERA_NAMES[int(rng.integers(len(CAMERA_NAMES)))]
     corners = rng.permutation(4)[:2]
+    drawn = []
     for text, corner in ((stamp, corners[0]), (name, corners[1])):
         thick = max(1, int(2 * scale))
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
@@ -121,6 +122,8 @@ def osd(img: np.ndarray, rng: np.random.Generator, when: datetime | None = None)
         a_halo = halo[near][..., None].astype(np.float32) / 255
         a_ink = ink[near][..., None].astype(np.float32) / 255
         img[near] = np.clip(img[near] * (1 - a_halo) * (1 - a_ink) + 255 * a_ink, 0, 255).astype(np.uint8)
+        drawn.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    return drawn
 
 
 def codec(img: np.ndarray, quality: int) -> np.ndarray:

@@ -13,7 +13,13 @@ import numpy as np
 
 from firmware_sim.camera import STYLES
 from firmware_sim.camera.bird import Pose
-from firmware_sim.camera.cctv import CameraFaults, camera_faults, camera_frame, cctv_sample
+from firmware_sim.camera.cctv import (
+    CameraFaults,
+    camera_faults,
+    camera_frame,
+    cctv_sample,
+    osd_boxes,
+)
 from firmware_sim.camera.house import HouseView, make_view
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import BirdState, Conditions, Label, random_conditions, render_frame
@@ -178,6 +184,10 @@ class HouseScene:
                 self.view.floor_d_m - 0.05,
             ):
                 b.heading += np.pi
+
+    def osd_boxes(self, ts_ms: int) -> list[tuple[int, int, int, int]]:
+        """Where this camera's frame at `ts_ms` shows burned-in text (only `cctv` wall cameras have it)."""
+        return osd_boxes(self.view, self.camera, ts_ms) if self.camera is not None else []
 
     def frame(self, ts_ms: int, *, lights_on: bool = True) -> Frame:
         if self.camera is not None:

@@ -288,6 +288,44 @@ def test_a_technician_lists_and_lifts_a_cameras_quiet_spots(labelled: tuple[ApiW
         assert lifted == (True,)
 
 
+def test_a_technician_turns_a_quiet_spot_into_a_no_report_zone_and_removes_it(
+        labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    """From a quiet spot (lifted into the zone) or from a box; listed, audited, removable; bad
+    boxes, other cameras' spots and other roles are refused."""
+    api, store = labelled
+    path = add_frame(api, store, 61, minutes_ago=30)
+    with api.db.connect() as conn:
+        osd = conn.execute(
+            "INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, confirmed) "
+            "VALUES (%s, %s, 'f1', now() - interval '1 hour', 1, 'detector', %s, false) RETURNING id",
+            (world.flock("f1"), world.house("f1"), Jsonb({"gateway_id": GW, "camera": "cam1", "frame_seq": 61,
+                                                          "box": [10, 20, 50, 40], "frame": path, "crop": path}))
+        ).fetchone()[0]
+        conn.commit()
+    tech, url = api.headers("tech1"), f"/api/v1/cameras/{GW}/cam1/ignore-zones"
+    made = api.client.post(url, headers=tech, json={"spot_id": osd})
+    assert made.status_code == 201, made.text
+    assert made.json()["box"] == [0.0, 10.0, 70.0, 50.0] and made.json()["from_record"] == osd
+    assert api.client.get(f"/api/v1/cameras/{GW}/cam1/quiet-spots", headers=tech).json() == []  # the zone took over
+    drawn = api.client.post(url, headers=tech, json={"box": [1000, 680, 1280, 720]}).json()
+    assert [z["zone_id"] for z in api.client.get(url, headers=tech).json()] == [drawn["zone_id"], made.json()["zone_id"]]
+
+    for body in ({"box": [50, 10, 20, 40]}, {"box": [-5, 0, 10, 10]}, {}, {"box": [0, 0, 9, 9], "spot_id": osd}):
+        assert api.client.post(url, headers=tech, json=body).status_code == 422, body
+    assert api.client.post(url, headers=tech, json={"spot_id": osd}).status_code == 404  # lifted already
+    assert api.client.post(f"/api/v1/cameras/{GW}/cam2/ignore-zones", headers=tech,
+                           json={"box": [0, 0, 9, 9]}).status_code == 404  # no such camera
+    assert api.client.post(url, headers=api.headers("farmer1"), json={"box": [0, 0, 9, 9]}).status_code == 403
+    assert api.client.get(f"/api/v1/cameras/{world.gateway('f3')}/cam1/ignore-zones", headers=tech).status_code == 404
+
+    assert api.client.delete(f"{url}/{drawn['zone_id']}", headers=tech).status_code == 204
+    assert api.client.delete(f"{url}/{drawn['zone_id']}", headers=tech).status_code == 404
+    assert [z["zone_id"] for z in api.client.get(url, headers=tech).json()] == [made.json()["zone_id"]]
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT action FROM audit_log WHERE action LIKE '%ignore_zone' ORDER BY id").fetchall() == [
+            ("add_ignore_zone",), ("add_ignore_zone",), ("remove_ignore_zone",)]
+
+
 def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:
     import json
 

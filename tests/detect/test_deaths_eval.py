@@ -63,3 +63,18 @@ def test_simulated_cameras_give_frames_deaths_and_where_the_dead_lay(style: str)
     assert set(run.carcass_boxes) <= set(run.died_ms)  # only the dead are carcasses
     assert all(T0 < t <= T0 + 30 * MIN_MS for t in run.died_ms.values())  # first half
     assert score([run], [0.2, 0.4], 1, 0.4, StillnessConfig(), 1)["confirmed"] == 0
+
+
+def test_osd_zones_drop_what_lies_on_the_burned_in_text() -> None:
+    # A box in each corner of every frame; the camera of seed 5 burns its clock and name into two
+    # corners, so marking them as no-report zones drops two boxes a frame, and without them none.
+    corners = [np.array(b, np.float64) for b in ([12, 12, 30, 20], [610, 12, 628, 20], [12, 340, 30, 348],
+                                                 [610, 340, 628, 348])]
+
+    def kept(osd_zones: bool) -> set[int]:
+        spec = DeathsSpec(cameras=1, hours=1, deaths=0, seed=5, size=(640, 360), style="cctv", osd_zones=osd_zones)
+        [run] = simulate(spec, lambda image: _det(corners, [0.9] * 4))
+        return {len(det) for _, det in run.frames}
+
+    assert kept(False) == {4}
+    assert kept(True) == {2}

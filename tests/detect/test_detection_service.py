@@ -138,6 +138,39 @@ def test_a_lifted_quiet_spot_is_reported_again(farm: TestDatabase, tmp_path) -> 
     assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [CARCASS, CARCASS]
 
 
+def test_nothing_is_reported_stored_or_counted_inside_a_no_report_zone(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The OSD name passes the stillness rule every day, past any quiet spot's 30 days. With a zone
+    # over it, its boxes are dropped before they are stored; a carcass outside is still reported,
+    # and a bird standing half in the zone still counts.
+    osd_text = (4.0, 4.0, 60.0, 18.0)
+    edge = (50.0, 10.0, 80.0, 40.0)  # a fifth of it inside the zone
+    detector = ScriptedDetector({10: [(osd_text, 1), (edge, 0)], 20: [(osd_text, 1), (CARCASS, 1), (edge, 0)]})
+    metrics = DetectMetrics()
+    service = make_service(farm, tmp_path, detector, Acks())
+    service.metrics = metrics
+    with farm.connect() as conn:
+        conn.execute("INSERT INTO camera_ignore_zones (gateway_id, camera_id, x1, y1, x2, y2) "
+                     "VALUES ('gw1', 'cam1', 0, 0, 64, 22)")
+    day = 24 * 60 * MIN
+    for i in range(8):
+        service.process([frame_delivery(seq=i + 1, ts=T0 + 40 * day + i * 5 * MIN, tag=10)])
+    assert deaths(farm) == []
+    for i in range(8):
+        service.process([frame_delivery(seq=100 + i, ts=T0 + 41 * day + i * 5 * MIN, tag=20)])
+    assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [CARCASS]
+    with farm.connect() as conn:
+        stored = conn.execute("SELECT DISTINCT x1, y1, x2, y2 FROM detections ORDER BY 1").fetchall()
+        counted = conn.execute("SELECT DISTINCT chickens, detections FROM detection_frames ORDER BY 2").fetchall()
+    assert stored == [edge, CARCASS]
+    assert counted == [(1, 1), (1, 2)]
+    assert metrics.in_zones._value.get() == 16  # one OSD box in each of the 16 frames
+    with farm.connect() as conn:  # removed, the zone no longer hides the OSD box
+        conn.execute("DELETE FROM camera_ignore_zones")
+    for i in range(8):
+        service.process([frame_delivery(seq=200 + i, ts=T0 + 43 * day + i * 5 * MIN, tag=10)])
+    assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [CARCASS, osd_text]
+
+
 def test_dark_frames_and_short_rests_report_nothing(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
     detector = ScriptedDetector({20: [(CARCASS, 1)], 30: [((500.0, 300.0, 580.0, 350.0), 0)]})
     service = make_service(farm, tmp_path, detector, Acks())

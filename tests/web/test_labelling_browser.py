@@ -157,3 +157,25 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
     page.locator(".quiet").get_by_role("button", name="Report here again").click()
     page.wait_for_load_state()
     assert page.locator("#quiet").count() == 0
+
+    # Another rejected report lies on the OSD text: never report there; then the zone is removed.
+    with api.db.connect() as conn:
+        conn.execute("INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, "
+                     "confirmed) VALUES (%s, %s, 'f1', now() - interval '1 hour', 1, 'detector', %s, false)",
+                     (world.flock("f1"), world.house("f1"),
+                      Jsonb({"gateway_id": GW, "camera": "cam1", "box": [4, 4, 60, 18], "frame": path, "crop": path})))
+        conn.commit()
+    page.goto(f"{url}/console/labels?camera={GW}/cam1")
+    page.locator(".quiet").get_by_role("button", name="Never report here").click()
+    page.wait_for_load_state()
+    assert page.locator("#quiet").count() == 0
+    assert page.locator("#zones").inner_text() == "No-report zones (1)"
+    assert "x 0–88, y 0–25" in page.locator(".zones li").inner_text()
+    check_page(page, "labels-ignore-zones-en")
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM camera_ignore_zones").fetchone() == (1,)
+    page.locator(".zones").get_by_role("button", name="Remove zone").click()
+    page.wait_for_load_state()
+    assert page.locator("#zones").count() == 0
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM camera_ignore_zones").fetchone() == (0,)

@@ -15,6 +15,8 @@ from cloud.api.label_schemas import (
     CameraViewIn,
     CameraViewOut,
     FrameLabelsOut,
+    IgnoreZoneIn,
+    IgnoreZoneOut,
     LabelFrameOut,
     LabelsIn,
     QuietSpotOut,
@@ -78,6 +80,29 @@ def lift_quiet_spot(gateway_id: Id, camera_id: Id, spot_id: Annotated[int, Path(
     """Let the detector report at that spot again (a carcass may lie where a feeder was once taken
     for one). `spot_id` is the `record_id` of the rejected report that keeps it quiet."""
     labels.lift_quiet_spot(conn, scope, gateway_id, camera_id, spot_id)
+    return Response(status_code=204)
+
+
+@router.get("/cameras/{gateway_id}/{camera_id}/ignore-zones", response_model=list[IgnoreZoneOut])
+def ignore_zones(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope) -> list[IgnoreZoneOut]:
+    """Where the detector reports nothing on this camera, for good: detections lying mostly inside
+    a zone are dropped before they are stored (the OSD, a feeder, a window)."""
+    return [IgnoreZoneOut(**z) for z in labels.ignore_zones(conn, scope, gateway_id, camera_id)]
+
+
+@router.post("/cameras/{gateway_id}/{camera_id}/ignore-zones", response_model=IgnoreZoneOut, status_code=201)
+def add_ignore_zone(gateway_id: Id, camera_id: Id, body: IgnoreZoneIn, conn: Conn,
+                    scope: CurrentScope) -> IgnoreZoneOut:
+    """Add a no-report zone from a box, or from a quiet spot (`spot_id`), which it replaces."""
+    return IgnoreZoneOut(**labels.add_ignore_zone(conn, scope, gateway_id, camera_id, body.box, body.spot_id))
+
+
+@router.delete("/cameras/{gateway_id}/{camera_id}/ignore-zones/{zone_id}", status_code=204,
+               response_class=Response)
+def remove_ignore_zone(gateway_id: Id, camera_id: Id, zone_id: Annotated[int, Path(ge=1, le=2**62)], conn: Conn,
+                       scope: CurrentScope) -> Response:
+    """Let the detector report inside that zone again."""
+    labels.remove_ignore_zone(conn, scope, gateway_id, camera_id, zone_id)
     return Response(status_code=204)
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import psycopg
 
 from cloud.api import audit
-from cloud.api.errors import ApiError, forbidden, not_found
+from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
+from cloud.detect import zones
 from cloud.labels import health, quiet, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
@@ -63,6 +64,49 @@ def lift_quiet_spot(conn: psycopg.Connection, scope: Scope, gateway_id: str, cam
         raise not_found("quiet spot", f"{gateway_id}/{camera_id}/{record_id}")
     audit.record(conn, scope.principal.user_id, "lift_quiet", "mortality_record", str(record_id),
                  {"camera": f"{gateway_id}/{camera_id}"})
+
+
+def ignore_zones(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> list[dict[str, Any]]:
+    """The camera's no-report zones (cloud.detect.zones)."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    return zones.listed(conn, gateway_id, camera_id)
+
+
+def add_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str,
+                    box: list[float] | None, spot_id: int | None) -> dict[str, Any]:
+    """A zone where the detector reports nothing, from a box or from a quiet spot (whose 30 days
+    it replaces: the spot is lifted); audited."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    if (box is None) == (spot_id is None):
+        raise invalid("请给出区域 box 或静默区域 spot_id，二选一", "give either box or spot_id")
+    user = scope.principal.user_id
+    if spot_id is not None:
+        spot = next((s for s in quiet.spots(conn, gateway_id, camera_id, datetime.now(UTC))
+                     if s["record_id"] == spot_id), None)
+        if spot is None:
+            raise not_found("quiet spot", f"{gateway_id}/{camera_id}/{spot_id}")
+        area = zones.grown(tuple(spot["box"]))
+        quiet.lift(conn, gateway_id, camera_id, spot_id, user, datetime.now(UTC))
+    else:
+        assert box is not None
+        x0, y0, x1, y1 = box
+        if not (0 <= x0 < x1 and 0 <= y0 < y1):
+            raise invalid("区域须满足 0 ≤ x1 < x2 且 0 ≤ y1 < y2", "a zone needs 0 <= x1 < x2 and 0 <= y1 < y2",
+                          {"box": box})
+        area = (x0, y0, x1, y1)
+    zone_id = zones.add(conn, gateway_id, camera_id, area, user, spot_id)
+    audit.record(conn, user, "add_ignore_zone", "camera", f"{gateway_id}/{camera_id}",
+                 {"zone_id": zone_id, "box": [round(v, 1) for v in area], "from_record": spot_id})
+    return next(z for z in zones.listed(conn, gateway_id, camera_id) if z["zone_id"] == zone_id)
+
+
+def remove_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, zone_id: int) -> None:
+    """Let the detector report inside that zone again; audited."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    if not zones.remove(conn, gateway_id, camera_id, zone_id):
+        raise not_found("no-report zone", f"{gateway_id}/{camera_id}/{zone_id}")
+    audit.record(conn, scope.principal.user_id, "remove_ignore_zone", "camera", f"{gateway_id}/{camera_id}",
+                 {"zone_id": zone_id})
 
 
 def get_frame(conn: psycopg.Connection, scope: Scope, gateway_id: str, seq: int) -> dict[str, Any]:

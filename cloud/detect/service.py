@@ -25,6 +25,7 @@ import numpy as np
 import psycopg
 
 import protocol
+from cloud.detect import quiet
 from cloud.detect.evidence import annotated_crop
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
@@ -249,19 +250,16 @@ class DetectionService:
         tracker = CameraTracker(meta.camera, list(detector.classes).index("dead"), cfg)
         now = _utc(meta.ts)
         since = now - timedelta(seconds=max(cfg.forget_after_s, cfg.still_span_s) + cfg.max_gap_s)
-        recent = now - timedelta(seconds=cfg.repeat_window_s)
-        for ts, box, confirmed in conn.execute(
-            "SELECT ts, evidence->'box', confirmed FROM mortality_records WHERE source = 'detector' "
+        for ts, box in conn.execute(  # reported within the repeat window, and not rejected
+            "SELECT ts, evidence->'box' FROM mortality_records WHERE source = 'detector' "
             "AND evidence->>'gateway_id' = %s AND evidence->>'camera' = %s AND ts >= %s AND ts < %s "
-            "AND (ts >= %s OR confirmed IS FALSE) AND quiet_lifted_at IS NULL",  # lifted: judged afresh
-            (meta.gateway_id, meta.camera, now - timedelta(seconds=max(cfg.repeat_window_s, cfg.rejected_window_s)),
-             now, recent),
+            "AND confirmed IS NOT FALSE",
+            (meta.gateway_id, meta.camera, now - timedelta(seconds=cfg.repeat_window_s), now),
         ):
-            x0, y0, x1, y1 = (float(v) for v in box)
-            if confirmed is False:
-                tracker.mark_rejected((x0, y0, x1, y1))
-            else:
-                tracker.mark_reported(int(ts.timestamp() * 1000), (x0, y0, x1, y1))
+            tracker.mark_reported(int(ts.timestamp() * 1000), (float(box[0]), float(box[1]), float(box[2]),
+                                                                float(box[3])))
+        for spot in quiet.boxes(conn, meta.gateway_id, meta.camera, now):
+            tracker.mark_rejected(spot)
         frames = conn.execute(
             "SELECT ts, lit FROM detection_frames WHERE gateway_id = %s AND camera_id = %s "
             "AND ts >= %s AND ts < %s ORDER BY ts",

@@ -13,8 +13,8 @@ from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.detect import zones
-from cloud.labels import health, quiet, store, suggest
+from cloud.detect import quiet, zones
+from cloud.labels import health, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
 
@@ -52,7 +52,7 @@ def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str
 
 
 def quiet_spots(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> list[dict[str, Any]]:
-    """Where rejected reports keep the camera's detector silent (cloud.labels.quiet)."""
+    """Where rejected reports keep the camera's detector silent (cloud.detect.quiet)."""
     get_camera(conn, scope, gateway_id, camera_id)
     return quiet.spots(conn, gateway_id, camera_id, datetime.now(UTC))
 

@@ -4,7 +4,8 @@ The detection worker reports nothing where a person rejected a report on that ca
 `StillnessConfig.rejected_window_s` (30 days), so the OSD name, a feeder or a smudge is not
 reported every day. The same silence would hide a real carcass lying there later, so the console
 lists each quiet spot and a technician can lift it (`quiet_lifted_at`, migration 0018): from
-then on the worker judges that spot like any other. Callers check scope and role.
+then on the worker judges that spot like any other. The worker (`boxes`) and the console
+(`spots`, `lift`) read the one rule below; callers of `lift` check scope and role.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ QUIET_FOR = timedelta(seconds=StillnessConfig().rejected_window_s)
 
 SPOT_WHERE = ("source = 'detector' AND confirmed IS FALSE AND quiet_lifted_at IS NULL "
               "AND evidence->>'gateway_id' = %(gw)s AND evidence->>'camera' = %(cam)s AND ts >= %(since)s")
+
+
+def boxes(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: datetime
+          ) -> list[tuple[float, float, float, float]]:
+    """The boxes the camera's detector keeps quiet at `now` (event time; reports after it do not count)."""
+    rows = conn.execute(f"SELECT evidence->'box' FROM mortality_records WHERE {SPOT_WHERE} AND ts < %(now)s",
+                        {"gw": gateway_id, "cam": camera_id, "since": now - QUIET_FOR, "now": now}).fetchall()
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for (b,) in rows]
 
 
 def spots(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: datetime) -> list[dict[str, Any]]:

@@ -382,8 +382,11 @@ def export_feedback(out: Path, farm: str | None, as_json: bool) -> None:
 @click.option("--farm", required=True, help="Farm id whose label set to export.")
 @click.option("--camera", default=None, help="Only this camera: <gateway_id>/<camera id>.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--unlabelled", default=0, show_default=True, type=click.IntRange(0, 1000),
+              help="Also write up to this many unlabelled frames per camera, evenly over its stored days, "
+              "to OUT/unlabelled, for `models adapt --unlabelled OUT/unlabelled` to pseudo-label.")
 @click.option("--json", "as_json", is_flag=True)
-def export_labels(farm: str, camera: str | None, out: Path, as_json: bool) -> None:
+def export_labels(farm: str, camera: str | None, out: Path, unlabelled: int, as_json: bool) -> None:
     """A farm's label set (frames corrected in the console, decided dead-bird records) as a YOLO
     folder: images/, labels/, data.yaml (0: chicken, 1: dead), ready for `models adapt --data`.
 
@@ -392,7 +395,7 @@ def export_labels(farm: str, camera: str | None, out: Path, as_json: bool) -> No
     """
     from cloud.db import connect
     from cloud.frames_store import open_frame_store
-    from cloud.labels import label_set, write_folder
+    from cloud.labels import label_set, unlabelled_frames, write_folder, write_unlabelled
     from cloud.settings import CloudSettings
 
     gateway_id = camera_id = None
@@ -406,9 +409,13 @@ def export_labels(farm: str, camera: str | None, out: Path, as_json: bool) -> No
         if conn.execute("SELECT 1 FROM farms WHERE id = %s", (farm,)).fetchone() is None:
             raise click.BadParameter(f"no farm {farm!r}", param_hint="--farm")
         frames = label_set(conn, farm, gateway_id, camera_id)
+        pool = unlabelled_frames(conn, farm, gateway_id, camera_id, unlabelled) if unlabelled else []
     if not frames:
         raise click.ClickException(f"farm {farm} has no labelled frames{' on ' + camera if camera else ''} yet")
-    counts = write_folder(frames, store.read, out)
+    counts: dict[str, object] = {**write_folder(frames, store.read, out)}
+    if unlabelled:
+        extra = write_unlabelled(pool, store.read, out / "unlabelled")
+        counts.update(unlabelled=extra["images"], unlabelled_skipped=extra["skipped"])
     click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
 
 

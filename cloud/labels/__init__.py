@@ -6,8 +6,9 @@ the console's choice of frames to label for `prepare-real --choose spread`).
 """
 
 from cloud.labels.boxes import CLASSES, LabelBox, LabelError
-from cloud.labels.export import write_folder, zip_bytes
-from cloud.labels.store import label_set
+from cloud.labels.export import write_folder, write_unlabelled, zip_bytes
+from cloud.labels.store import label_set, unlabelled_frames
 from cloud.labels.suggest import spread, stored_signature
 
-__all__ = ["CLASSES", "LabelBox", "LabelError", "label_set", "spread", "stored_signature", "write_folder", "zip_bytes"]
+__all__ = ["CLASSES", "LabelBox", "LabelError", "label_set", "spread", "stored_signature", "unlabelled_frames",
+           "write_folder", "write_unlabelled", "zip_bytes"]

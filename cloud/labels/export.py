@@ -75,6 +75,27 @@ def write_folder(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], by
     return counts
 
 
+def write_unlabelled(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes], out: Path
+                     ) -> dict[str, int]:
+    """The stored images of unlabelled frames (`cloud.labels.store.unlabelled_frames`) into `out`,
+    for `models adapt --unlabelled`; frames the store cannot give, or that are not images, are
+    left out and counted."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"images": 0, "skipped": 0}
+    for f in frames:
+        try:
+            data = read_jpeg(f["path"])
+        except (OSError, ValueError) as exc:
+            log.warning("frame %s/%s unreadable (%s): left out", f["gateway_id"], f["seq"], exc)
+            data = b""
+        if not data or cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+            counts["skipped"] += 1
+            continue
+        (out / f"{f['gateway_id']}_{f['camera_id']}_{f['seq']}_{int(f['ts'].timestamp() * 1000)}.jpg").write_bytes(data)
+        counts["images"] += 1
+    return counts
+
+
 def zip_bytes(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes]) -> tuple[bytes, dict[str, int]]:
     buffer = io.BytesIO()
     counts = _counts()

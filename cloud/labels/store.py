@@ -64,6 +64,17 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
     return candidates, labelled
 
 
+def unlabelled_frames(conn: psycopg.Connection, farm_id: str, gateway_id: str | None, camera_id: str | None,
+                      per_camera: int) -> list[dict[str, Any]]:
+    """Up to `per_camera` unlabelled frames of each of the farm's cameras (or of the one given),
+    taken evenly over each camera's stored time: for a model to pseudo-label while it adapts."""
+    cameras = conn.execute("SELECT DISTINCT fr.gateway_id, fr.camera_id FROM frames fr JOIN gateways g "
+                           "ON g.id = fr.gateway_id WHERE g.farm_id = %s AND (%s::text IS NULL OR fr.gateway_id = %s) "
+                           "AND (%s::text IS NULL OR fr.camera_id = %s) ORDER BY 1, 2",
+                           (farm_id, gateway_id, gateway_id, camera_id, camera_id)).fetchall()
+    return [row for gw, cam in cameras for row in spread_pool(conn, gw, cam, per_camera)[0]]
+
+
 def frame(conn: psycopg.Connection, gateway_id: str, seq: int) -> dict[str, Any] | None:
     found = _rows(conn, f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} WHERE fr.gateway_id = %s AND fr.seq = %s "
                         "ORDER BY fr.ts DESC LIMIT 1", (gateway_id, seq))

@@ -352,6 +352,19 @@ def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFram
     from models.evaluate import data_names
 
     assert data_names(out) == ["chicken", "dead"]
+
+    # With unlabelled frames for pseudo-labels: the camera's frames outside the set, none labelled.
+    add_frame(api, store, 42, minutes_ago=1, shade=90)
+    pool = tmp_path / "pool"
+    result = CliRunner().invoke(models, ["export-labels", "--farm", "f1", "--camera", f"{GW}/cam1", "--out", str(pool),
+                                         "--unlabelled", "10", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    with api.db.connect() as conn:  # the world's own frame of this camera has no image in the store
+        unreadable = conn.execute("SELECT count(*) FROM frames WHERE gateway_id = %s AND camera_id = 'cam1' "
+                                  "AND seq NOT IN (40, 41, 42)", (GW,)).fetchone()[0]
+    assert json.loads(result.output)["unlabelled"] == 1
+    assert json.loads(result.output)["unlabelled_skipped"] == unreadable
+    assert [p.name.split("_")[2] for p in (pool / "unlabelled").iterdir()] == ["42"]
     for args, message in ((["--farm", "f9"], "no farm"), (["--farm", "f2"], "no labelled frames"),
                           (["--farm", "f1", "--camera", "cam1"], "<gateway_id>/<camera id>")):
         bad = CliRunner().invoke(models, ["export-labels", *args, "--out", str(tmp_path / "x")], env=env)

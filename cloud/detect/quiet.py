@@ -24,12 +24,17 @@ SPOT_WHERE = ("source = 'detector' AND confirmed IS FALSE AND quiet_lifted_at IS
               "AND evidence->>'gateway_id' = %(gw)s AND evidence->>'camera' = %(cam)s AND ts >= %(since)s")
 
 
+def _is_box(value: Any) -> bool:
+    """The worker always writes four numbers; anything else (a hand-edited row) is no spot."""
+    return isinstance(value, list) and len(value) == 4 and all(isinstance(v, int | float) for v in value)
+
+
 def boxes(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: datetime
           ) -> list[tuple[float, float, float, float]]:
     """The boxes the camera's detector keeps quiet at `now` (event time; reports after it do not count)."""
     rows = conn.execute(f"SELECT evidence->'box' FROM mortality_records WHERE {SPOT_WHERE} AND ts < %(now)s",
                         {"gw": gateway_id, "cam": camera_id, "since": now - QUIET_FOR, "now": now}).fetchall()
-    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for (b,) in rows]
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for (b,) in rows if _is_box(b)]
 
 
 def spots(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: datetime) -> list[dict[str, Any]]:
@@ -39,9 +44,7 @@ def spots(conn: psycopg.Connection, gateway_id: str, camera_id: str, now: dateti
                     f"FROM mortality_records WHERE {SPOT_WHERE} ORDER BY ts DESC",
                     {"gw": gateway_id, "cam": camera_id, "since": now - QUIET_FOR, "quiet": QUIET_FOR})
         rows = cur.fetchall()
-    # The worker always writes a four-number box; anything else is not a spot to list.
-    return [{**r, "box": [float(v) for v in r["box"]]} for r in rows
-            if isinstance(r["box"], list) and len(r["box"]) == 4]
+    return [{**r, "box": [float(v) for v in r["box"]]} for r in rows if _is_box(r["box"])]
 
 
 def lift(conn: psycopg.Connection, gateway_id: str, camera_id: str, record_id: int, user_id: int | None,

@@ -266,6 +266,11 @@ def test_a_technician_lists_and_lifts_a_cameras_quiet_spots(labelled: tuple[ApiW
                     "gateway_id": GW, "camera": camera, "frame_seq": 60, "box": [10, 20, 60, 50],
                     "frame": path, "crop": path}), confirmed)).fetchone()[0]
         conn.commit()
+        conn.execute("INSERT INTO mortality_records (flock_id, house_id, farm_id, ts, count, source, evidence, "
+                     "confirmed) VALUES (%s, %s, 'f1', %s, 1, 'detector', %s, false)",  # a hand-edited row: no spot
+                     (world.flock("f1"), world.house("f1"), now - timedelta(hours=3),
+                      Jsonb({"gateway_id": GW, "camera": "cam1", "box": [10, "x", 60, 50]})))
+        conn.commit()
     tech, url = api.headers("tech1"), f"/api/v1/cameras/{GW}/cam1/quiet-spots"
     spots = api.client.get(url, headers=tech).json()
     assert [q["record_id"] for q in spots] == [ids["feeder"], ids["smudge"]]

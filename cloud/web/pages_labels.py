@@ -57,9 +57,11 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
             labelled = {"all": None, "todo": False, "done": True}[show]
             frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
                                                PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
+        zones = labels.ignore_zones(conn, scope, gateway_id, camera_id)
+        newest = labels.list_frames(conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0] if zones else []
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
-                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
-                       zones=labels.ignore_zones(conn, scope, gateway_id, camera_id))
+                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id), zones=zones,
+                       zone_view=newest[0] if newest else None)  # the zones drawn on the newest frame
     return render(request, "labels.html", context)
 
 

@@ -171,6 +171,7 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
     assert page.locator("#quiet").count() == 0
     assert page.locator("#zones").inner_text() == "No-report zones (1)"
     assert "x 0–88, y 0–25" in page.locator(".zones li").inner_text()
+    assert page.locator(".zone-view rect").evaluate("r => [r.x.baseVal.value, r.width.baseVal.value]") == [0, 88]
     check_page(page, "labels-ignore-zones-en")
     with api.db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM camera_ignore_zones").fetchone() == (1,)

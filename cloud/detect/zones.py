@@ -54,13 +54,11 @@ def camera_zones(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> n
 
 
 def listed(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> list[dict[str, Any]]:
-    """The camera's zones, newest first, with the rejected report each was made from, if any."""
+    """The camera's zones, newest first, each with the rejected report it was made from, if any."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT z.id AS zone_id, ARRAY[z.x1, z.y1, z.x2, z.y2] AS box, z.from_record, z.created_at, "
-                    "m.evidence->>'crop' AS crop FROM camera_ignore_zones z "
-                    "LEFT JOIN mortality_records m ON m.id = z.from_record "
-                    "WHERE z.gateway_id = %s AND z.camera_id = %s ORDER BY z.created_at DESC, z.id DESC",
-                    (gateway_id, camera_id))
+        cur.execute("SELECT id AS zone_id, ARRAY[x1, y1, x2, y2] AS box, from_record, created_at "
+                    "FROM camera_ignore_zones WHERE gateway_id = %s AND camera_id = %s "
+                    "ORDER BY created_at DESC, id DESC", (gateway_id, camera_id))
         return [{**r, "box": [float(v) for v in r["box"]]} for r in cur.fetchall()]
 
 
@@ -78,4 +76,3 @@ def remove(conn: psycopg.Connection, gateway_id: str, camera_id: str, zone_id: i
     """Delete one of the camera's zones; False when it names none of them."""
     return conn.execute("DELETE FROM camera_ignore_zones WHERE id = %s AND gateway_id = %s AND camera_id = %s "
                         "RETURNING id", (zone_id, gateway_id, camera_id)).fetchone() is not None
-

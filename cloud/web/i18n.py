@@ -240,6 +240,9 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                           "the detector sees inside them is dropped, for good. If birds walk there and a dead "
                           "bird could lie there, remove the zone."),
     "remove_zone": ("删除区域", "Remove zone"),
+    "add_zone": ("添加区域", "Add zone"),
+    "zone_box_note": ("按画面像素填写，左上角为 (0, 0)；这个摄像头的画面是 {w}×{h}。",
+                      "In frame pixels from the top-left corner (0, 0); this camera's frames are {w}×{h}."),
     "label_first_note": ("这些画面取自这个摄像头存下的各天、白天和夜里、鸡在不同位置，彼此最不相像，也最不像已标注的。"
                          "先标这十来张，训练出的本场模型能认全整个画面。",
                          "These frames come from across the camera's stored days, day and night light and the "

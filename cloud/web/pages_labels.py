@@ -30,6 +30,7 @@ CAMERA = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 CameraField = Annotated[str, Form(pattern=CAMERA)]
 RowId = Annotated[int, Form(ge=1, le=2**62)]
+Pixel = Annotated[float, Form(ge=0, le=100_000, allow_inf_nan=False)]
 
 
 def _parts(camera: str) -> tuple[str, str]:
@@ -57,10 +58,10 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
             labelled = {"all": None, "todo": False, "done": True}[show]
             frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
                                                PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
-        zones = labels.ignore_zones(conn, scope, gateway_id, camera_id)
-        newest = labels.list_frames(conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0] if zones else []
+        newest = labels.list_frames(conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0]
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
-                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id), zones=zones,
+                       quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
+                       zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),
                        zone_view=newest[0] if newest else None)  # the zones drawn on the newest frame
     return render(request, "labels.html", context)
 
@@ -104,6 +105,14 @@ def lift_quiet(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, 
 def add_zone(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, spot: RowId) -> Response:
     """Never report at a quiet spot: it becomes a no-report zone (cloud.detect.zones)."""
     labels.add_ignore_zone(conn, scope, *_parts(camera), None, spot)
+    return _back_to(camera, "zones")
+
+
+@router.post("/console/labels/ignore-zones/box")
+def add_zone_box(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, x1: Pixel, y1: Pixel, x2: Pixel,
+                 y2: Pixel) -> Response:
+    """A no-report zone typed in frame pixels (the OSD before it was ever reported, say)."""
+    labels.add_ignore_zone(conn, scope, *_parts(camera), [x1, y1, x2, y2], None)
     return _back_to(camera, "zones")
 
 

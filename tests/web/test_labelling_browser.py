@@ -177,6 +177,16 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
         assert conn.execute("SELECT count(*) FROM camera_ignore_zones").fetchone() == (1,)
     page.locator(".zones").get_by_role("button", name="Remove zone").click()
     page.wait_for_load_state()
-    assert page.locator("#zones").count() == 0
+    assert page.locator("#zones").inner_text() == "No-report zones (0)"
     with api.db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM camera_ignore_zones").fetchone() == (0,)
+
+    # A zone typed in frame pixels, before anything was ever reported there.
+    for field, value in (("x1", "250"), ("y1", "215"), ("x2", "320"), ("y2", "240")):
+        page.fill(f"#zone-{field}", value)
+    page.locator("#zone-box").get_by_role("button", name="Add zone").click()
+    page.wait_for_load_state()
+    assert "x 250–320, y 215–240" in page.locator(".zones li").inner_text()
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT x1, y1, x2, y2, from_record FROM camera_ignore_zones").fetchall() == [
+            (250, 215, 320, 240, None)]

@@ -36,28 +36,41 @@ def data_yaml(path: str | None = None) -> str:
     return f"{head}train: images\nval: images\nnames:\n{names}"
 
 
+def _stored_image(read_jpeg: Callable[[str], bytes], path: str, name: str) -> tuple[bytes, np.ndarray] | None:
+    """A frame's stored bytes and their decoded image; None (logged) when the store cannot give
+    them or they are not an image."""
+    try:
+        data = read_jpeg(path)
+    except (OSError, ValueError) as exc:
+        log.warning("frame %s unreadable (%s): left out", name, exc)
+        return None
+    # OpenCV asserts on an empty buffer (a truncated upload) instead of answering None.
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        log.warning("frame %s is not an image: left out", name)
+        return None
+    return data, image
+
+
+def _stem(gateway_id: str, camera_id: str, seq: int, ts: Any) -> str:
+    return f"{gateway_id}_{camera_id}_{seq}_{int(ts.timestamp() * 1000)}"
+
+
 def items(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str], bytes],
           counts: dict[str, int]) -> Iterator[YoloItem]:
     """One item per readable frame of `cloud.labels.store.label_set`; counts images, boxes, skips."""
     for f in frames:
-        try:
-            data = read_jpeg(f["path"])
-        except (OSError, ValueError) as exc:
-            log.warning("labelled frame %s/%s unreadable (%s): left out", f["gateway_id"], f["frame_seq"], exc)
+        stored = _stored_image(read_jpeg, f["path"], f"{f['gateway_id']}/{f['frame_seq']}")
+        if stored is None:
             counts["skipped"] += 1
             continue
-        # OpenCV asserts on an empty buffer (a truncated upload) instead of answering None.
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-        if image is None:
-            log.warning("labelled frame %s/%s is not an image: left out", f["gateway_id"], f["frame_seq"])
-            counts["skipped"] += 1
-            continue
+        data, image = stored
         rows = yolo_rows(f["boxes"], image.shape[1], image.shape[0])
         counts["images"] += 1
         for row in rows:
             counts[CLASSES[int(row.split()[0])]] += 1
-        stem = f"{f['gateway_id']}_{f['camera_id']}_{f['frame_seq']}_{int(f['ts'].timestamp() * 1000)}"
-        yield YoloItem(stem, data, "".join(r + "\n" for r in rows))
+        yield YoloItem(_stem(f["gateway_id"], f["camera_id"], f["frame_seq"], f["ts"]), data,
+                       "".join(r + "\n" for r in rows))
 
 
 def _counts() -> dict[str, int]:
@@ -83,15 +96,11 @@ def write_unlabelled(frames: Iterable[dict[str, Any]], read_jpeg: Callable[[str]
     out.mkdir(parents=True, exist_ok=True)
     counts = {"images": 0, "skipped": 0}
     for f in frames:
-        try:
-            data = read_jpeg(f["path"])
-        except (OSError, ValueError) as exc:
-            log.warning("frame %s/%s unreadable (%s): left out", f["gateway_id"], f["seq"], exc)
-            data = b""
-        if not data or cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+        stored = _stored_image(read_jpeg, f["path"], f"{f['gateway_id']}/{f['seq']}")
+        if stored is None:
             counts["skipped"] += 1
             continue
-        (out / f"{f['gateway_id']}_{f['camera_id']}_{f['seq']}_{int(f['ts'].timestamp() * 1000)}.jpg").write_bytes(data)
+        (out / f"{_stem(f['gateway_id'], f['camera_id'], f['seq'], f['ts'])}.jpg").write_bytes(stored[0])
         counts["images"] += 1
     return counts
 

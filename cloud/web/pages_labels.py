@@ -58,7 +58,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
             labelled = {"all": None, "todo": False, "done": True}[show]
             frames, total = labels.list_frames(conn, scope, gateway_id, camera_id,
                                                PageParams(limit=PER_PAGE, offset=page * PER_PAGE), labelled)
-        newest = labels.list_frames(conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0]
+        newest = frames[:1] if show == "all" and page == 0 else labels.list_frames(
+            conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0]  # the first page holds it already
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
                        quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
                        zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),

@@ -10,12 +10,14 @@ after the death) and the confirmations where no bird lay dead.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from cloud import camera_trust
 from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap, outside
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
@@ -140,6 +142,9 @@ def score(
         in_view += len(run.carcass_boxes)
         found += len(confirmed)
     camera_days = len(runs) * hours / 24
+    reviewed = Counter[str]()
+    for run in runs:
+        reviewed.update(_reviewed(run, thr, dead_class, stillness))
     return {
         "dead_conf": round(dead_conf, 4),
         "carcasses_in_view": in_view,
@@ -149,7 +154,32 @@ def score(
         "median_delay_min": round(float(np.median(delays)), 1) if delays else None,
         "false_confirmations": false,
         "false_per_camera_day": round(false / camera_days, 3) if camera_days else 0.0,
+        "farmer_reviews": {k: reviewed[k] for k in REVIEW_KEYS},
     }
+
+
+REVIEW_KEYS = ("reports", "false", "texted_true", "texted_false", "noted_true", "noted_false")
+
+
+def _reviewed(run: CameraRun, thr: np.ndarray, dead_class: int, stillness: StillnessConfig) -> Counter[str]:
+    """The camera's reports when the farmer judges each one at once: a false one is rejected (its
+    spot goes quiet, as in the worker) and counts against the camera (`cloud/camera_trust.py`);
+    a report from a doubted camera is a note for the evening digest, not an SMS."""
+    tracker = CameraTracker("cam", dead_class, stillness)
+    decisions: list[tuple[int, bool]] = []  # (report time, confirmed)
+    out = Counter[str]()
+    for ts, det in run.frames:
+        for c in tracker.observe(ts, det.select(det.scores > thr[det.classes]), lights_on=True):
+            week = [ok for at, ok in decisions if ts - at < camera_trust.REPORTS.total_seconds() * 1000]
+            doubted = camera_trust.doubted(camera_trust.Decided(sum(week), len(week) - sum(week)))
+            true = _which_carcass(np.asarray(c.box), run) is not None
+            out["reports"] += 1
+            out["false"] += not true
+            out[f"{'noted' if doubted else 'texted'}_{'true' if true else 'false'}"] += 1
+            decisions.append((c.confirmed_ms, true))
+            if not true:
+                tracker.mark_rejected(c.box)
+    return out
 
 
 def _which_carcass(box: np.ndarray, run: CameraRun) -> int | None:

@@ -109,6 +109,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "尽快捡出死鸡，在应用里看照片并确认是否死鸡。",
         "Remove the bird and confirm the photo in the app.",
     ),
+    f"{m.DEAD_BIRD}:doubted_camera": (
+        "此摄像头近来常误报：请在应用里看照片确认是否死鸡，技术员会来调整。",
+        "This camera often misreports: check the photo in the app; your technician will adjust it.",
+    ),
     m.RECORD_SUSPECT: (
         "请核对后在应用里改正，此数不计入预警。",
         "Please check and correct it in the app; it is left out of alerts.",

@@ -296,6 +296,7 @@ class DeadBirdSighting:
     house: str
     at: datetime  # event time the stillness span was complete
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    doubted: bool = False  # its camera's reports keep being rejected (cloud/camera_trust.py)
 
 
 @dataclass(frozen=True)

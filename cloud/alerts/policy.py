@@ -9,6 +9,7 @@ from enum import StrEnum
 from cloud.alerts.model import (
     CAMERA_BLIND,
     CLOCK_SKEW,
+    DEAD_BIRD,
     EGG_DROP,
     FLOCK_TYPES,
     GATEWAY_OFFLINE,
@@ -82,6 +83,9 @@ DEFAULT_ROUTES: dict[str, tuple[Step, ...]] = {
     HEAT_WAVE: _FARM_WEATHER,
     # A question about a written value goes to whoever wrote it, and to nobody else.
     RECORD_SUSPECT: (Step(Audience.FARMER, _NOW),),
+    # A dead bird seen only by a camera whose reports keep being rejected is a note: the farmer
+    # sees it in the app and in the evening digest; the technician sees the camera in the console.
+    DEAD_BIRD: (Step(Audience.FARMER, _NOW, Severity.INFO), *DEFAULT_STEPS[1:]),
 }
 
 # While the covering alert is live for the same farm and house, these need no SMS of their

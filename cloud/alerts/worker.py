@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from cloud import camera_trust
 from cloud.alerts.failures import FailureLog, StepFailure, reason
 from cloud.alerts.gateway_events import GatewayEvent
 from cloud.alerts.gateway_events_pg import load_gateway_alerts, mark_judged
@@ -393,15 +394,22 @@ def _partial_today(history: FlockHistory, today: date) -> FlockHistory:
 def load_dead_bird_sightings(
     conn: psycopg.Connection, since: datetime, until: datetime
 ) -> list[DeadBirdSighting]:
-    """Detector deaths in (since, until], less those a person has rejected."""
+    """Detector deaths in (since, until], less those a person has rejected; each marked doubted
+    when its camera's reports are doubted at `until`."""
     rows = conn.execute(
         "SELECT id, farm_id, house_id, ts, evidence FROM mortality_records "
         "WHERE source = 'detector' AND ts > %s AND ts <= %s AND confirmed IS NOT FALSE "
         "AND farm_id IS NOT NULL AND house_id IS NOT NULL ORDER BY ts, id",
         (since, until),
     ).fetchall()
+    doubted = camera_trust.doubted_cameras(conn, until) if rows else frozenset()
     end_read(conn)
-    return [DeadBirdSighting(rid, farm, house, ts, ev or {}) for rid, farm, house, ts, ev in rows]
+    sightings = []
+    for rid, farm, house, ts, ev in rows:
+        evidence = ev if isinstance(ev, dict) else {}
+        camera = (evidence.get("gateway_id"), evidence.get("camera"))
+        sightings.append(DeadBirdSighting(rid, farm, house, ts, evidence, doubted=camera in doubted))
+    return sightings
 
 
 def load_gateway_snapshots(

@@ -13,10 +13,10 @@ Two signs, judged in event time over the camera's lit frames (dark frames are no
   the week before it: the mean `chicken` score under `score_drop` (60 %) of the history's, or
   the median count under `count_drop` (30 %) of the history's median (when that was >= 5).
 
-And one sign about its dead birds: **its dead-bird reports keep being rejected**, at least
-`min_rejected` (2) in the week before its latest frame and more than were confirmed. Each
-rejected spot then stays quiet (the worker's `rejected_window_s`), so repeated rejections are
-different false carcasses: litter under a dirty dome, birds cut by the frame, equipment.
+And one sign about its dead birds: **its dead-bird reports keep being rejected**, by the rule of
+`cloud/camera_trust.py` judged at its latest frame (then its reports no longer text anyone at
+once). Each rejected spot stays quiet (the worker's `rejected_window_s`), so repeated rejections
+are different false carcasses: litter under a dirty dome, birds cut by the frame, equipment.
 
 A flagged camera is one the detector cannot read yet: the console asks for labelled frames.
 """
@@ -32,6 +32,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from cloud import camera_trust
+from cloud.camera_trust import UNDECIDED, Decided
+
 
 @dataclass(frozen=True)
 class HealthRules:
@@ -45,8 +48,6 @@ class HealthRules:
     count_drop: float = 0.3
     min_history_count: float = 5.0
     max_frames: int = 300  # per window, newest first: enough for a median, cheap to read
-    reports: timedelta = timedelta(days=7)  # dead-bird reports decided by a person
-    min_rejected: int = 2
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,8 @@ def expected_in_view(birds: int | None, share: float | None, cameras_in_house: i
     return birds * (share if share is not None else 1.0 / max(1, cameras_in_house))
 
 
-@dataclass(frozen=True)
-class Decided:
-    """The camera's dead-bird reports a person confirmed or rejected in `HealthRules.reports`."""
-
-    confirmed: int = 0
-    rejected: int = 0
-
-
 def judge(recent: Window, history: Window, expected: float | None, rules: HealthRules = HealthRules(),
-          decided: Decided = Decided()) -> Verdict:
+          decided: Decided = UNDECIDED) -> Verdict:
     if recent.frames < rules.min_frames:
         return Verdict(judged=False)
     reasons = []
@@ -109,7 +102,7 @@ def judge(recent: Window, history: Window, expected: float | None, rules: Health
         if (history.median_count >= rules.min_history_count
                 and recent.median_count < rules.count_drop * history.median_count):
             reasons.append("counts_collapsed")
-    if decided.rejected >= rules.min_rejected and decided.rejected > decided.confirmed:
+    if camera_trust.doubted(decided):
         reasons.append("dead_rejected")
     return Verdict(reasons)
 
@@ -120,16 +113,10 @@ SELECT c.gateway_id, c.id AS camera_id, c.house_id, c.view_share, g.farm_id,
        (SELECT coalesce(fl.birds_now, fl.birds_placed) FROM flocks fl WHERE fl.house_id = c.house_id
          AND fl.ended_on IS NULL ORDER BY fl.placed_on DESC LIMIT 1) AS birds,
        last.ts AS last_judged, last.model,
-       (SELECT count(*) FROM label_frames lf WHERE lf.gateway_id = c.gateway_id AND lf.camera_id = c.id) AS labelled,
-       decided.confirmed, decided.rejected
+       (SELECT count(*) FROM label_frames lf WHERE lf.gateway_id = c.gateway_id AND lf.camera_id = c.id) AS labelled
 FROM cameras c JOIN gateways g ON g.id = c.gateway_id
 LEFT JOIN LATERAL (SELECT df.ts, df.model FROM detection_frames df WHERE df.gateway_id = c.gateway_id
                    AND df.camera_id = c.id ORDER BY df.ts DESC LIMIT 1) last ON true
-LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE m.confirmed) AS confirmed,
-                          count(*) FILTER (WHERE NOT m.confirmed) AS rejected
-                   FROM mortality_records m WHERE m.source = 'detector' AND m.confirmed IS NOT NULL
-                   AND m.evidence->>'gateway_id' = c.gateway_id AND m.evidence->>'camera' = c.id
-                   AND m.ts > last.ts - %(reports)s AND m.ts <= last.ts) decided ON true
 WHERE (%(farms)s::text[] IS NULL OR g.farm_id = ANY(%(farms)s::text[]))
   AND (%(farm)s::text IS NULL OR g.farm_id = %(farm)s)
 ORDER BY g.farm_id, c.gateway_id, c.id
@@ -160,11 +147,11 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
                   rules: HealthRules = HealthRules()) -> list[dict[str, Any]]:
     """Every camera of the farms (None: all) with its windows, expected birds in view and verdict."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(CAMERAS, {"farms": farms, "farm": farm, "reports": rules.reports})
+        cur.execute(CAMERAS, {"farms": farms, "farm": farm})
         cameras = cur.fetchall()
     out = []
     for c in cameras:
-        item: dict[str, Any] = {**{k: v for k, v in c.items() if k not in ("confirmed", "rejected", "model")},
+        item: dict[str, Any] = {**{k: v for k, v in c.items() if k != "model"},
                                 "view_share": None if c["view_share"] is None else float(c["view_share"]),
                                 "expected_in_view": None, "recent": None, "history": None, "reasons": [],
                                 "judged": False, "model": None}
@@ -174,8 +161,9 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
             history = _window(conn, c["gateway_id"], c["camera_id"], end - rules.recent - rules.history,
                               end - rules.recent, rules)
             expected = expected_in_view(c["birds"], item["view_share"], int(c["cameras_in_house"] or 0))
-            decided = Decided(int(c["confirmed"] or 0), int(c["rejected"] or 0))
-            verdict = judge(recent, history, expected, rules, decided)
+            camera = (c["gateway_id"], c["camera_id"])
+            verdict = judge(recent, history, expected, rules,
+                            camera_trust.decided(conn, end, camera).get(camera, UNDECIDED))
             item.update(expected_in_view=None if expected is None else round(expected, 1),
                         recent=recent.as_dict(), history=history.as_dict(), reasons=verdict.reasons,
                         judged=verdict.judged, model=c["model"])

@@ -14,9 +14,9 @@ CAM = CameraThresholds()
 HEALTH = HealthThresholds()
 
 
-def sighting(record_id: int, hours_ago: float) -> DeadBirdSighting:
+def sighting(record_id: int, hours_ago: float, doubted: bool = False) -> DeadBirdSighting:
     return DeadBirdSighting(record_id, "f1", "h1", AT - timedelta(hours=hours_ago),
-                            {"camera": "cam1", "crop": f"crops/{record_id}.jpg", "box": [1, 2, 3, 4]})
+                            {"camera": "cam1", "crop": f"crops/{record_id}.jpg", "box": [1, 2, 3, 4]}, doubted)
 
 
 def test_recent_sightings_make_one_finding_with_the_latest_photo() -> None:
@@ -33,6 +33,22 @@ def test_many_carcasses_are_critical_and_old_ones_clear() -> None:
     assert check_dead_birds("f1", "h1", many, AT, CAM).findings[0].severity is Severity.CRITICAL
     stale = check_dead_birds("f1", "h1", [sighting(1, CAM.dead_bird_window_hours + 1)], AT, CAM)
     assert stale.findings == [] and [k.type for k in stale.cleared] == [DEAD_BIRD]
+
+
+def test_a_doubted_camera_alone_makes_a_note_and_never_a_critical() -> None:
+    doubted = [sighting(i, i, doubted=True) for i in range(1, CAM.dead_bird_critical_count + 2)]
+    (note,) = check_dead_birds("f1", "h1", doubted, AT, CAM).findings
+    assert note.severity is Severity.INFO and note.rule == "doubted_camera"
+    assert note.value == len(doubted) and note.evidence["doubted"] == len(doubted)
+    # One sighting from a trusted camera makes it a warning again, with that camera's photo.
+    trusted = sighting(99, 3)
+    (warning,) = check_dead_birds("f1", "h1", [*doubted, trusted], AT, CAM).findings
+    assert warning.severity is Severity.WARNING and warning.rule == "still_carcass"
+    assert warning.evidence["crop"] == "crops/99.jpg" and warning.at == trusted.at
+    assert warning.evidence["doubted"] == len(doubted) and len(warning.evidence["records"]) == len(doubted) + 1
+    # The critical count is of trusted sightings only.
+    enough = [sighting(100 + i, 1) for i in range(CAM.dead_bird_critical_count)]
+    assert check_dead_birds("f1", "h1", [*doubted, *enough], AT, CAM).findings[0].severity is Severity.CRITICAL
 
 
 def days(ratios: list[float | None], nh3: list[float]) -> list[GasDay]:

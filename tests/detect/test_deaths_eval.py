@@ -78,3 +78,21 @@ def test_osd_zones_drop_what_lies_on_the_burned_in_text() -> None:
 
     assert kept(False) == {4}
     assert kept(True) == {2}
+
+
+def test_a_farmer_rejecting_false_reports_turns_the_cameras_next_reports_into_notes() -> None:
+    # Three birds that never died lie still from minutes 0, 50 and 100, far apart; a bird dies at
+    # minute 150. The farmer rejects each false report at once: after two rejections and no
+    # confirmation the camera is doubted (cloud/camera_trust.py), so the third false report and
+    # the true one wait for the evening digest instead of texting.
+    still = [np.array([x, 300.0, x + 60, 340.0]) for x in (100.0, 400.0, 700.0)]
+    carcass = np.array([1000.0, 100.0, 1060.0, 140.0])
+    frames = []
+    for k in range(48):
+        ts = T0 + k * 5 * MIN_MS
+        boxes = [b for i, b in enumerate(still) if k >= 10 * i] + ([carcass] if k >= 30 else [])
+        frames.append((ts, _det(boxes, [0.5] * len(boxes))))
+    run = CameraRun(frames, {0: T0 + 150 * MIN_MS}, {0: [carcass]})
+    reviews = score([run], [0.25, 0.25], 1, 0.4, StillnessConfig(), hours=4)["farmer_reviews"]
+    assert reviews == {"reports": 4, "false": 3, "texted_true": 0, "texted_false": 2, "noted_true": 1,
+                       "noted_false": 1}

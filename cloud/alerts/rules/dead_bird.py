@@ -4,6 +4,10 @@ The detection worker already did the hard part (a `dead` box lying still for the
 span, lights on) and wrote a mortality record with evidence. This rule turns a house's
 recent records into one alert carrying the latest photo, so a farmer is told once, and
 told again only if it gets worse.
+
+Sightings from a camera whose reports people keep rejecting (`cloud/camera_trust.py`) are
+doubted: alone, they make a note-level alert (in the app with its photo, a line in the farmer's
+evening digest, no SMS at once), and they never count towards a critical alert.
 """
 
 from __future__ import annotations
@@ -30,27 +34,32 @@ def check_dead_birds(
     if not recent:
         result.cleared.append(key)
         return result
-    latest = recent[-1]
-    count = len(recent)
+    trusted = [s for s in recent if not s.doubted]
+    latest = (trusted or recent)[-1]
     evidence = {
         k: latest.evidence[k]
         for k in ("camera", "frame", "crop", "still_since")
         if k in latest.evidence
     }
+    if not trusted:
+        severity, rule = Severity.INFO, "doubted_camera"
+    elif len(trusted) >= th.dead_bird_critical_count:
+        severity, rule = Severity.CRITICAL, "still_carcass"
+    else:
+        severity, rule = Severity.WARNING, "still_carcass"
     result.findings.append(
         Finding(
             key=key,
-            severity=Severity.CRITICAL
-            if count >= th.dead_bird_critical_count
-            else Severity.WARNING,
+            severity=severity,
             at=latest.at,
-            rule="still_carcass",
-            value=count,
+            rule=rule,
+            value=len(recent),
             threshold=th.dead_bird_critical_count,
             evidence={
                 **evidence,
                 "record_id": latest.record_id,
                 "records": [s.record_id for s in recent],
+                **({"doubted": len(recent) - len(trusted)} if len(trusted) < len(recent) else {}),
             },
         )
     )

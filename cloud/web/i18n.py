@@ -212,7 +212,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "few_birds": ("认出的鸡远少于应有数量", "far fewer birds found than the house holds in view"),
     "scores_collapsed": ("置信度比以往明显下降", "scores fell far below this camera's history"),
     "counts_collapsed": ("认出的鸡比以往少得多", "far fewer birds than this camera usually shows"),
-    "dead_rejected": ("死鸡报告多次被否认", "its dead-bird reports keep being rejected"),
+    "dead_rejected": ("死鸡报告多次被否认，暂不发短信", "its dead-bird reports keep being rejected: they no longer text anyone"),
     "seen_vs_expected": ("每帧认出（中位数）/ 估计应看到", "Found per frame (median) / expected in view"),
     "expected_note": ("估计值 = 存栏数 × 摄像头覆盖比例（未设置时按鸡舍内摄像头平均分配）",
                       "Estimate = birds in the flock × the camera's share of the house (split evenly between the house's cameras unless set)"),
@@ -241,8 +241,9 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                           "bird could lie there, remove the zone."),
     "remove_zone": ("删除区域", "Remove zone"),
     "add_zone": ("添加区域", "Add zone"),
-    "zone_box_note": ("按画面像素填写，左上角为 (0, 0)；这个摄像头的画面是 {w}×{h}。",
-                      "In frame pixels from the top-left corner (0, 0); this camera's frames are {w}×{h}."),
+    "zone_box_note": ("在上面的画面上拖出一个框，或按画面像素填写，左上角为 (0, 0)；这个摄像头的画面是 {w}×{h}。",
+                      "Drag a box on the frame above, or type it in frame pixels from the top-left corner "
+                      "(0, 0); this camera's frames are {w}×{h}."),
     "label_first_note": ("这些画面取自这个摄像头存下的各天、白天和夜里、鸡在不同位置，彼此最不相像，也最不像已标注的。"
                          "先标这十来张，训练出的本场模型能认全整个画面。",
                          "These frames come from across the camera's stored days, day and night light and the "

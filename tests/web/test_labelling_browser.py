@@ -190,3 +190,24 @@ def test_technician_corrects_boxes_and_exports_the_set(site: tuple[ApiWorld, str
     with api.db.connect() as conn:
         assert conn.execute("SELECT x1, y1, x2, y2, from_record FROM camera_ignore_zones").fetchall() == [
             (250, 215, 320, 240, None)]
+
+    # A zone dragged on the frame fills the same form, in frame pixels.
+    view = page.locator("svg.zone-view")
+    width, height = view.evaluate("s => [s.viewBox.baseVal.width, s.viewBox.baseVal.height]")
+    shown = view.bounding_box()
+    assert shown is not None
+    page.mouse.move(shown["x"] + 0.1 * shown["width"], shown["y"] + 0.2 * shown["height"])
+    page.mouse.down()
+    page.mouse.move(shown["x"] + 0.25 * shown["width"], shown["y"] + 0.3 * shown["height"], steps=5)
+    page.mouse.move(shown["x"] + 0.3 * shown["width"], shown["y"] + 0.4 * shown["height"], steps=5)
+    page.mouse.up()
+    typed = [float(page.input_value(f"#zone-{f}")) for f in ("x1", "y1", "x2", "y2")]
+    expected = [0.1 * width, 0.2 * height, 0.3 * width, 0.4 * height]
+    assert all(abs(a - b) <= 0.01 * width for a, b in zip(typed, expected, strict=True)), (typed, expected)
+    assert page.locator(".zone-view rect.drawn").count() == 1
+    page.locator("#zone-box").get_by_role("button", name="Add zone").click()
+    page.wait_for_load_state()
+    assert page.locator("#zones").inner_text() == "No-report zones (2)"
+    with api.db.connect() as conn:
+        assert conn.execute("SELECT x1, y1, x2, y2 FROM camera_ignore_zones WHERE x1 <> 250").fetchall() == [
+            tuple(typed)]

@@ -304,7 +304,8 @@ def eval_deaths(
         lambda n: log.info("camera %d/%d rendered and judged", n, cameras),
     )
     stillness = StillnessConfig()
-    results = [score(runs, thresholds, dead, c, stillness, hours) for c in sorted(confs)]
+    chicken = entry.classes.index("chicken") if "chicken" in entry.classes else None
+    results = [score(runs, thresholds, dead, c, stillness, hours, chicken) for c in sorted(confs)]
     out = {"model": entry.name, "spec": dataclasses.asdict(spec), "results": results}
     if as_json:
         click.echo(json.dumps(out))

@@ -117,6 +117,7 @@ def score(
     dead_conf: float,
     stillness: StillnessConfig,
     hours: float,
+    chicken_class: int | None = None,
 ) -> dict[str, object]:
     """Replay every camera through a fresh tracker that sees `dead` boxes from `dead_conf`
     (other classes at `thresholds`), and score what it confirms."""
@@ -126,7 +127,7 @@ def score(
     delays: list[float] = []
     bound_min = stillness.still_span_s / 60 + FOUND_IN_MIN
     for run in runs:
-        tracker = CameraTracker("cam", dead_class, stillness)
+        tracker = CameraTracker("cam", dead_class, stillness, chicken_class)
         confirmed: set[int] = set()
         for ts, det in run.frames:
             kept = det.select(det.scores > thr[det.classes])  # as the detector's decode
@@ -144,7 +145,7 @@ def score(
     camera_days = len(runs) * hours / 24
     reviewed = Counter[str]()
     for run in runs:
-        reviewed.update(_reviewed(run, thr, dead_class, stillness))
+        reviewed.update(_reviewed(run, thr, dead_class, stillness, chicken_class))
     return {
         "dead_conf": round(dead_conf, 4),
         "carcasses_in_view": in_view,
@@ -161,11 +162,12 @@ def score(
 REVIEW_KEYS = ("reports", "false", "texted_true", "texted_false", "noted_true", "noted_false")
 
 
-def _reviewed(run: CameraRun, thr: np.ndarray, dead_class: int, stillness: StillnessConfig) -> Counter[str]:
+def _reviewed(run: CameraRun, thr: np.ndarray, dead_class: int, stillness: StillnessConfig,
+              chicken_class: int | None) -> Counter[str]:
     """The camera's reports when the farmer judges each one at once: a false one is rejected (its
     spot goes quiet, as in the worker) and counts against the camera (`cloud/camera_trust.py`);
     a report from a doubted camera is a note for the evening digest, not an SMS."""
-    tracker = CameraTracker("cam", dead_class, stillness)
+    tracker = CameraTracker("cam", dead_class, stillness, chicken_class)
     decisions: list[tuple[int, bool]] = []  # (report time, confirmed)
     out = Counter[str]()
     for ts, det in run.frames:

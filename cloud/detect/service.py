@@ -247,7 +247,9 @@ class DetectionService:
     def _replay(self, conn: psycopg.Connection, meta: protocol.FrameMeta, detector: Detector) -> CameraTracker:
         """Rebuild this camera's tracker from the frames judged before this one."""
         cfg = self.stillness
-        tracker = CameraTracker(meta.camera, list(detector.classes).index("dead"), cfg)
+        classes = list(detector.classes)
+        tracker = CameraTracker(meta.camera, classes.index("dead"), cfg,
+                                classes.index("chicken") if "chicken" in classes else None)
         now = _utc(meta.ts)
         since = now - timedelta(seconds=max(cfg.forget_after_s, cfg.still_span_s) + cfg.max_gap_s)
         for ts, box in conn.execute(  # reported within the repeat window, and not rejected

@@ -32,6 +32,9 @@ class StillnessConfig:
     # A spot a person rejected (burned-in camera name, a feeder, a smudge) stays quiet this long:
     # static, it would pass the stillness rule again every day.
     rejected_window_s: float = 30 * 24 * 3600
+    # A `dead` box this many times the area of the typical bird at the same distance from the
+    # camera is a patch of floor, not a carcass (`oversized`): it does not vote `dead`.
+    oversize: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,29 @@ class _Track:
 
 
 CONTAINED = 0.85  # share of the smaller box inside the larger: the same body, partly hidden
+SAME_BODY_IOU = 0.5  # a `chicken` box on the carcass itself is no yardstick for it
+MIN_YARDSTICKS = 2  # birds at the same distance needed before a box is judged too large
+
+
+def oversized(det: Detections, index: int, chicken_class: int, oversize: float) -> bool:
+    """Whether box `index` is far larger than the typical bird at the same distance from the camera.
+
+    A wall camera sees near birds larger than far ones, so the yardsticks are the other
+    `chicken` boxes whose centres lie within one box height above or below it (the rows at
+    about its distance), and the typical one is their median area: the detector puts a few
+    large false `chicken` boxes on the same hazy floor. With fewer than MIN_YARDSTICKS of them
+    nothing is judged."""
+    box = det.boxes[index].astype(np.float64)
+    height = box[3] - box[1]
+    others = det.boxes[(det.classes == chicken_class) & (np.arange(len(det)) != index)].astype(np.float64)
+    centres = (others[:, 1] + others[:, 3]) / 2
+    near = others[(centres >= box[1] - height) & (centres <= box[3] + height)]
+    if len(near):
+        near = near[iou_one_to_many(box, near) < SAME_BODY_IOU]
+    if len(near) < MIN_YARDSTICKS:
+        return False
+    areas = (near[:, 2] - near[:, 0]) * (near[:, 3] - near[:, 1])
+    return bool((box[2] - box[0]) * height > oversize * float(np.median(areas)))
 
 
 def _moved(anchor: np.ndarray, box: np.ndarray, tolerance: float) -> bool:
@@ -89,9 +115,11 @@ def _share_of_smaller_inside(a: np.ndarray, b: np.ndarray) -> float:
 class CameraTracker:
     """Tracks for one camera. Feed frames in event-time order."""
 
-    def __init__(self, camera: str, dead_class: int, config: StillnessConfig | None = None) -> None:
+    def __init__(self, camera: str, dead_class: int, config: StillnessConfig | None = None,
+                 chicken_class: int | None = None) -> None:
         self.camera = camera
         self.dead_class = dead_class
+        self.chicken_class = chicken_class  # None: boxes are not judged by size (`oversized`)
         self.config = config or StillnessConfig()
         self._tracks: list[_Track] = []
         self._next_id = 1
@@ -153,7 +181,8 @@ class CameraTracker:
         self._tracks.append(track)
 
     def _vote(self, track: _Track, det: Detections, index: int) -> None:
-        is_dead = int(det.classes[index]) == self.dead_class
+        is_dead = int(det.classes[index]) == self.dead_class and not (
+            self.chicken_class is not None and oversized(det, index, self.chicken_class, self.config.oversize))
         track.votes = [*track.votes, is_dead][-self.config.vote_window :]
         if is_dead:
             track.best_dead_score = max(track.best_dead_score, float(det.scores[index]))

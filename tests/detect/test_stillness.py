@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cloud.detect.postprocess import Detections
-from cloud.detect.stillness import CameraTracker, StillnessConfig, lights_on
+from cloud.detect.stillness import CameraTracker, StillnessConfig, lights_on, oversized
 
 CHICKEN, DEAD = 0, 1
 MIN = 60_000
@@ -47,6 +47,36 @@ def test_a_carcass_boxed_both_dead_and_chicken_is_still_confirmed() -> None:
                       np.array([CHICKEN, DEAD], np.int64))
     found = run(tracker, [(T0 + i * 5 * MIN, both, True) for i in range(12)])
     assert len(found) == 1 and found[0].box == CARCASS
+
+
+def test_a_dead_box_far_larger_than_the_birds_beside_it_is_floor_not_a_carcass() -> None:
+    # Birds 60x40 in the rows of a 300x200 "dead" box of hazy litter: 25 birds' area.
+    birds = [((x, 120.0, x + 60, 160.0), CHICKEN) for x in (400.0, 600.0)]
+    floor = ((100.0, 100.0, 400.0, 300.0), DEAD)
+    frame = dets(floor, *birds)
+    assert oversized(frame, 0, CHICKEN, 6.0)
+    tracker = CameraTracker("cam1", DEAD, chicken_class=CHICKEN)
+    assert run(tracker, [(T0 + i * 5 * MIN, frame, True) for i in range(12)]) == []
+    # Without the chicken class the tracker judges no sizes, and confirms it.
+    assert len(run(CameraTracker("cam1", DEAD), [(T0 + i * 5 * MIN, frame, True) for i in range(12)])) == 1
+    # A real carcass beside the same birds, a bird's size, is confirmed.
+    carcass = dets((CARCASS, DEAD), *birds)
+    assert not oversized(carcass, 0, CHICKEN, 6.0)
+    assert len(run(CameraTracker("cam1", DEAD, chicken_class=CHICKEN),
+                   [(T0 + i * 5 * MIN, carcass, True) for i in range(12)])) == 1
+
+
+def test_size_is_judged_only_against_birds_at_the_same_distance() -> None:
+    big = ((100.0, 500.0, 400.0, 700.0), DEAD)  # near the camera: large
+    far = [((x, 10.0, x + 20, 24.0), CHICKEN) for x in (100.0, 200.0, 300.0)]  # far rows: small birds
+    assert not oversized(dets(big, *far), 0, CHICKEN, 6.0)  # no bird in its rows: not judged
+    one = dets(big, ((500.0, 560.0, 540.0, 590.0), CHICKEN))
+    assert not oversized(one, 0, CHICKEN, 6.0)  # one yardstick is not enough
+    # A chicken box on the dead box itself (the decoder keeps both) is no yardstick.
+    same = dets(big, (big[0], CHICKEN), ((500.0, 560.0, 540.0, 590.0), CHICKEN))
+    assert not oversized(same, 0, CHICKEN, 6.0)
+    assert oversized(dets(big, ((500.0, 560.0, 540.0, 590.0), CHICKEN), ((600.0, 560.0, 640.0, 590.0), CHICKEN)),
+                     0, CHICKEN, 6.0)
 
 
 def test_box_jitter_within_tolerance_is_still_still() -> None:

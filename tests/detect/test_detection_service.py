@@ -171,6 +171,21 @@ def test_nothing_is_reported_stored_or_counted_inside_a_no_report_zone(farm: Tes
     assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [CARCASS, osd_text]
 
 
+def test_a_dead_box_far_larger_than_the_birds_in_its_rows_is_not_reported(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Hazy empty litter boxed `dead`, 25 birds' area beside two birds, lies still for 75 minutes;
+    # a carcass of a bird's size among the same birds is reported.
+    birds = [((x, 60.0, x + 20.0, 76.0), 0) for x in (20.0, 130.0)]
+    floor = ((40.0, 40.0, 120.0, 120.0), 1)
+    carcass = ((60.0, 62.0, 80.0, 78.0), 1)
+    service = make_service(farm, tmp_path, ScriptedDetector({10: [floor, *birds], 20: [carcass, *birds]}), Acks())
+    for i in range(16):
+        service.process([frame_delivery(seq=i + 1, ts=T0 + i * 5 * MIN, tag=10)])
+    assert deaths(farm) == []
+    for i in range(8):
+        service.process([frame_delivery(seq=100 + i, ts=T0 + (20 + i) * 5 * MIN, tag=20)])
+    assert [tuple(evidence["box"]) for *_, evidence in deaths(farm)] == [carcass[0]]
+
+
 def test_dark_frames_and_short_rests_report_nothing(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
     detector = ScriptedDetector({20: [(CARCASS, 1)], 30: [((500.0, 300.0, 580.0, 350.0), 0)]})
     service = make_service(farm, tmp_path, detector, Acks())

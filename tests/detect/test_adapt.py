@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
-from models.adapt import ADAPTED_CONF
+from models.adapt import ADAPTED_CONF, MIN_BIRD_PX, MIN_INPUT, auto_imgsz
 from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
@@ -54,6 +54,18 @@ def test_farm_classes_are_matched_by_name(tmp_path: Path) -> None:
     assert left_out == {"feeder": 2}
     with pytest.raises(FarmDataError, match="none of"):
         load_farm(farm(tmp_path / "x", "{0: cow}"))
+
+
+def test_input_size_keeps_small_birds_readable_and_never_under_the_floor() -> None:
+    def frame(side: float) -> Labelled:  # a 1280x720 frame of ten birds `side` px across
+        boxes = np.array([[10.0 * i, 10, 10.0 * i + side, 10 + side] for i in range(10)])
+        return Labelled("f", np.zeros((720, 1280, 3), np.uint8), np.zeros(10, np.int64), boxes)
+
+    assert auto_imgsz([frame(200)], 1280) == MIN_INPUT  # close birds: the floor
+    small = auto_imgsz([frame(20)], 1920)  # far birds: scaled up until 24 px across
+    assert small % 32 == 0 and small * 20 / 1280 >= MIN_BIRD_PX > (small - 32) * 20 / 1280
+    assert auto_imgsz([frame(5)], 1280) == 1280  # never over the base model's size
+    assert auto_imgsz([], 1280) == 1280
 
 
 def test_copy_paste_adds_birds_on_free_floor(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ One rule, read by the alert rules, the detector-health check and `models eval-de
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,20 +49,23 @@ LEFT JOIN LATERAL (SELECT df.model FROM detection_frames df WHERE df.gateway_id 
                    AND df.camera_id = m.evidence->>'camera' AND df.ts <= %(at)s
                    ORDER BY df.ts DESC LIMIT 1) serving ON true
 WHERE m.source = 'detector' AND m.confirmed IS NOT NULL AND m.ts > %(since)s AND m.ts <= %(at)s
-  AND (%(gw)s::text IS NULL OR (m.evidence->>'gateway_id' = %(gw)s AND m.evidence->>'camera' = %(cam)s))
+  AND (m.evidence->>'gateway_id', m.evidence->>'camera') IN (SELECT * FROM unnest(%(gws)s::text[], %(cams)s::text[]))
   AND coalesce(m.evidence->>'model', serving.model) IS NOT DISTINCT FROM serving.model
 GROUP BY 1, 2
 """
 
 
-def decided(conn: psycopg.Connection, at: datetime, camera: tuple[str, str] | None = None
+def decided(conn: psycopg.Connection, at: datetime, cameras: Collection[tuple[str, str]]
             ) -> dict[tuple[str, str], Decided]:
-    """(gateway, camera) -> its reports of the week before `at` that a person decided (`camera`: only it)."""
-    gw, cam = camera or (None, None)
-    rows = conn.execute(DECIDED, {"at": at, "since": at - REPORTS, "gw": gw, "cam": cam}).fetchall()
-    return {(g, c): Decided(int(ok), int(no)) for g, c, ok, no in rows if g is not None and c is not None}
+    """(gateway, camera) -> its reports of the week before `at` that a person decided, for `cameras`."""
+    if not cameras:
+        return {}
+    gws, cams = zip(*cameras, strict=True)
+    rows = conn.execute(DECIDED, {"at": at, "since": at - REPORTS, "gws": list(gws), "cams": list(cams)}).fetchall()
+    return {(g, c): Decided(int(ok), int(no)) for g, c, ok, no in rows}
 
 
-def doubted_cameras(conn: psycopg.Connection, at: datetime) -> frozenset[tuple[str, str]]:
-    """The (gateway, camera) pairs whose dead-bird reports are doubted at `at`."""
-    return frozenset(k for k, d in decided(conn, at).items() if doubted(d))
+def doubted_cameras(conn: psycopg.Connection, at: datetime, cameras: Collection[tuple[str, str]]
+                    ) -> frozenset[tuple[str, str]]:
+    """Those of `cameras` (gateway, camera) whose dead-bird reports are doubted at `at`."""
+    return frozenset(k for k, d in decided(conn, at, cameras).items() if doubted(d))

@@ -402,14 +402,14 @@ def load_dead_bird_sightings(
         "AND farm_id IS NOT NULL AND house_id IS NOT NULL ORDER BY ts, id",
         (since, until),
     ).fetchall()
-    doubted = camera_trust.doubted_cameras(conn, until) if rows else frozenset()
+    evidence = [ev if isinstance(ev, dict) else {} for *_, ev in rows]
+    cameras = {(e["gateway_id"], e["camera"]) for e in evidence
+               if isinstance(e.get("gateway_id"), str) and isinstance(e.get("camera"), str)}
+    doubted = camera_trust.doubted_cameras(conn, until, cameras)
     end_read(conn)
-    sightings = []
-    for rid, farm, house, ts, ev in rows:
-        evidence = ev if isinstance(ev, dict) else {}
-        camera = (evidence.get("gateway_id"), evidence.get("camera"))
-        sightings.append(DeadBirdSighting(rid, farm, house, ts, evidence, doubted=camera in doubted))
-    return sightings
+    return [DeadBirdSighting(rid, farm, house, ts, ev,
+                             doubted=(ev.get("gateway_id"), ev.get("camera")) in doubted)
+            for (rid, farm, house, ts, _), ev in zip(rows, evidence, strict=True)]
 
 
 def load_gateway_snapshots(

@@ -163,7 +163,7 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
             expected = expected_in_view(c["birds"], item["view_share"], int(c["cameras_in_house"] or 0))
             camera = (c["gateway_id"], c["camera_id"])
             verdict = judge(recent, history, expected, rules,
-                            camera_trust.decided(conn, end, camera).get(camera, UNDECIDED))
+                            camera_trust.decided(conn, end, [camera]).get(camera, UNDECIDED))
             item.update(expected_in_view=None if expected is None else round(expected, 1),
                         recent=recent.as_dict(), history=history.as_dict(), reasons=verdict.reasons,
                         judged=verdict.judged, model=c["model"])

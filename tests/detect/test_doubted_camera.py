@@ -50,7 +50,7 @@ def test_rejected_reports_make_the_next_a_note_until_another_model_serves(farm: 
         report(conn, NOW - timedelta(days=9), "v6", True, 500)  # confirmed, but before the week counted
         report(conn, NOW - timedelta(minutes=10), "v6", None, 700)
         conn.commit()
-        assert camera_trust.doubted_cameras(conn, NOW) == {("gw1", "cam1")}
+        assert camera_trust.doubted_cameras(conn, NOW, [("gw1", "cam1")]) == {("gw1", "cam1")}
 
         worker = build_worker(conn, PrintProvider(), SmsSettings())
         for minutes in (0, 31):
@@ -64,7 +64,7 @@ def test_rejected_reports_make_the_next_a_note_until_another_model_serves(farm: 
         judged_frame(conn, later - timedelta(minutes=20), "cam1-adapted", 2)
         report(conn, later - timedelta(minutes=5), "cam1-adapted", None, 900)
         conn.commit()
-        assert camera_trust.doubted_cameras(conn, later) == frozenset()
+        assert camera_trust.doubted_cameras(conn, later, [("gw1", "cam1")]) == frozenset()
         for minutes in (0, 31):
             worker.cycle(later + timedelta(minutes=minutes))
         severity, last = conn.execute("SELECT severity, evidence->'last' FROM alerts WHERE type = %s", (DEAD_BIRD,)).fetchone()

@@ -17,6 +17,8 @@ import click
 from firmware_sim.camera import STYLES
 from models.realsets import SETS, SPLITS
 
+OSD_ZONES = ("none", "marked", "found")  # models.deaths.DeathsSpec.osd_zones
+
 if TYPE_CHECKING:  # the commands import numpy and the detector only when they run
     import numpy as np
 
@@ -269,8 +271,10 @@ def eval_(
     help="`dead` score the tracker takes boxes from; repeat to compare. "
     "Default: the model's tracker threshold.",
 )
-@click.option("--osd-zones", is_flag=True,
-              help="Mark each camera's burned-in text as a no-report zone, as a technician would.")
+@click.option("--osd-zones", type=click.Choice(OSD_ZONES), default="none", is_flag=False, flag_value="marked",
+              show_default=True,
+              help="No-report zones over each camera's burned-in text: marked where it is drawn (by hand; "
+              "the option alone), or found from its frames (the console's proposals, all accepted).")
 @click.option("--json", "as_json", is_flag=True)
 def eval_deaths(
     model_name: str | None,
@@ -280,7 +284,7 @@ def eval_deaths(
     seed: int,
     style: str,
     dead_conf: tuple[float, ...],
-    osd_zones: bool,
+    osd_zones: str,
     as_json: bool,
 ) -> None:
     """Dead birds the detection worker would confirm on simulated cameras over some hours
@@ -316,6 +320,33 @@ def eval_deaths(
             f"confirmed, median {r['median_delay_min']} min after death; "
             f"{r['false_confirmations']} false"
         )
+
+
+@models.command("eval-osd")
+@click.option("--cameras", default=24, show_default=True, type=click.IntRange(1),
+              help="Rendered cctv wall cameras (three in four burn in a clock and a name).")
+@click.option("--frames", default=24, show_default=True, type=click.IntRange(1),
+              help="Frames per camera, over three days (the console reads 24).")
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--size", default=(1280, 720), show_default=True, type=(click.IntRange(64), click.IntRange(64)),
+              metavar="W H")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Instead, a folder of real frames of one camera: every proposal on a set without "
+              "burned-in text is a false one.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_osd(cameras: int, frames: int, seed: int, size: tuple[int, int], data: Path | None, as_json: bool) -> None:
+    """Burned-in text (clock, camera name) found on a camera's frames, as the console proposes it
+    for no-report zones: lines found and false proposals."""
+    from models import osd_eval
+
+    out = osd_eval.folder(data) if data is not None else osd_eval.rendered(cameras, frames, seed, size)
+    if as_json:
+        click.echo(json.dumps(out))
+    elif data is not None:
+        click.echo(f"{out['proposals']} proposals on {out['frames_in_views']} frames in {out['views']} views")
+    else:
+        click.echo(f"{out['lines_found']}/{out['text_lines']} text lines found on {out['cameras_with_text']} "
+                   f"cameras with text; {out['false_proposals']} false proposals")
 
 
 @models.command("quantize")

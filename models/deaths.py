@@ -19,6 +19,7 @@ import numpy as np
 
 from cloud import camera_trust
 from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap, outside
+from cloud.detect.osd import text_zones
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene
@@ -26,6 +27,7 @@ from firmware_sim.camera.scene import HouseScene
 log = logging.getLogger(__name__)
 MIN_MS = 60_000
 T0 = 1_782_000_000_000  # event time of each camera's first frame
+OSD_FRAMES = 24  # frames, over the camera's hours, that text is looked for in (the console reads 24)
 SAME_CARCASS_IOU = 0.3  # a confirmation this close to where a dead bird lies is that bird
 FOUND_IN_MIN = 10  # the bound: confirmed within the stillness span plus ten minutes
 
@@ -40,7 +42,10 @@ class DeathsSpec:
     seed: int = 99
     size: tuple[int, int] = (1280, 720)
     style: str = "classic"  # one of firmware_sim.camera.STYLES; "cctv": wall cameras
-    osd_zones: bool = False  # each camera's burned-in text is a no-report zone, as a technician marks it
+    # No-report zones over each camera's burned-in text: "marked" where it is drawn (a technician
+    # marking it by hand), "found" where `cloud.detect.osd` proposes it from the camera's frames
+    # (a technician accepting every proposal), "none".
+    osd_zones: str = "none"
 
 
 @dataclass
@@ -77,7 +82,8 @@ def simulate(
             scene.sicken(int(i))
         death_frame = {int(i): int(rng.integers(1, max(2, n_frames // 2))) for i in dying}
         run = CameraRun([], {}, {})
-        zones = _osd_zones(scene) if spec.osd_zones else np.zeros((0, 4))
+        every = max(1, n_frames // OSD_FRAMES)
+        seen: list[np.ndarray] = []  # the frames text is looked for in
         for k in range(n_frames):
             ts = T0 + k * step_ms
             if k:
@@ -90,11 +96,15 @@ def simulate(
             jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)
             image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
             assert image is not None  # our own encoder's JPEG
-            run.frames.append((ts, outside(detect(image), zones)))
+            run.frames.append((ts, detect(image)))
+            if spec.osd_zones == "found" and k % every == 0:
+                seen.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
             for lab in frame.labels:
                 if lab.cls == 1:
                     box = np.array([lab.x0, lab.y0, lab.x1, lab.y1], np.float64)
                     run.carcass_boxes.setdefault(lab.bird, []).append(box)
+        zones = _osd_zones(scene) if spec.osd_zones == "marked" else np.array(text_zones(seen)).reshape(-1, 4)
+        run.frames = [(ts, outside(det, zones)) for ts, det in run.frames]
         runs.append(run)
         if progress is not None:
             progress(cam + 1)

@@ -68,6 +68,11 @@ class IgnoreZoneOut(BaseModel):
     created_at: datetime
 
 
+class ProposedZoneOut(BaseModel):
+    box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels around text burned into the camera's "
+                                         "frames (its clock, its name), not yet inside a no-report zone")
+
+
 class SuggestedFramesOut(BaseModel):
     items: list[LabelFrameOut] = Field(description="Unlabelled frames to label next, best first: each the "
                                                    "least like those labelled or listed before it")

@@ -240,6 +240,13 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                           "the detector sees inside them is dropped, for good. If birds walk there and a dead "
                           "bird could lie there, remove the zone."),
     "remove_zone": ("删除区域", "Remove zone"),
+    "text_zones_note": ("在这个摄像头各天的画面上找到了一直不动的屏幕文字（时间、摄像头名称），画面上以虚线框出。"
+                        "屏幕文字不是地面，检测器曾把它当成死鸡；确认后加为不报告区域。",
+                        "Text that stays on this camera's frames across its days (its clock, its name) is outlined "
+                        "dashed on the frame. On-screen text is not floor and has been taken for a dead bird; "
+                        "add it as a no-report zone once you have checked it."),
+    "text_zone": ("屏幕文字", "On-screen text"),
+    "add_text_zone": ("加为不报告区域", "Add as no-report zone"),
     "add_zone": ("添加区域", "Add zone"),
     "zone_box_note": ("在上面的画面上拖出一个框，或按画面像素填写，左上角为 (0, 0)；这个摄像头的画面是 {w}×{h}。",
                       "Drag a box on the frame above, or type it in frame pixels from the top-left corner "

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
+from cloud.detect import zones
 from cloud.frames_store import LocalFrameStore
 from cloud.labels.store import spread_pool
+from firmware_sim.camera import lens
 from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.support.databases import TestDatabase
@@ -26,16 +28,19 @@ W, H = 320, 240
 
 def add_frame(api: ApiWorld, store: LocalFrameStore, seq: int, minutes_ago: int, shade: int = 120,
               detections: list[tuple[str, float, tuple[float, float, float, float]]] = (),  # type: ignore[assignment]
-              gateway: str = GW, model: str = "fuhuiyang-dead-v5") -> str:
-    """A real JPEG in the store, its `frames` row, and what the detector recorded for it."""
-    image = np.full((H, W, 3), shade, np.uint8)
-    cv2.ellipse(image, (160, 120), (40, 22), 0, 0, 360, (235, 235, 240), -1)
+              gateway: str = GW, model: str = "fuhuiyang-dead-v5", image: np.ndarray | None = None) -> str:
+    """A real JPEG in the store (a bird on a plain floor unless `image` is given), its `frames` row,
+    and what the detector recorded for it."""
+    if image is None:
+        image = np.full((H, W, 3), shade, np.uint8)
+        cv2.ellipse(image, (160, 120), (40, 22), 0, 0, 360, (235, 235, 240), -1)
+    height, width = image.shape[:2]
     stored = store.put(cv2.imencode(".jpg", image)[1].tobytes())
     ts = world.NOW - timedelta(minutes=minutes_ago)
     with api.db.connect() as conn:
         conn.execute("INSERT INTO frames (ts, gateway_id, seq, camera_id, house_id, sha256, path, bytes, width, height, "
                      "trigger) VALUES (%s, %s, %s, 'cam1', %s, %s, %s, %s, %s, %s, 'interval')",
-                     (ts, gateway, seq, world.house("f1"), stored.sha256, stored.path, stored.size, W, H))
+                     (ts, gateway, seq, world.house("f1"), stored.sha256, stored.path, stored.size, width, height))
         conn.execute("INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, "
                      "model) VALUES (%s, %s, 'cam1', %s, %s, true, %s, %s)",
                      (ts, gateway, seq, world.house("f1"), len(detections), model))
@@ -329,6 +334,39 @@ def test_a_technician_turns_a_quiet_spot_into_a_no_report_zone_and_removes_it(
     with api.db.connect() as conn:
         assert conn.execute("SELECT action FROM audit_log WHERE action LIKE '%ignore_zone' ORDER BY id").fetchall() == [
             ("add_ignore_zone",), ("add_ignore_zone",), ("remove_ignore_zone",)]
+
+
+def osd_frame(k: int) -> np.ndarray:
+    """Frame k of a camera that burns its name and clock in, as NVRs do (white, black outline),
+    over a floor whose light changes and a bird that moves."""
+    rng = np.random.default_rng(k)
+    image = np.clip(rng.normal(90 + 12 * k, 10, (360, 640, 3)), 0, 255).astype(np.uint8)
+    cv2.ellipse(image, (int(rng.integers(60, 580)), int(rng.integers(80, 300))), (40, 22), 0, 0, 360,
+                (235, 235, 240), -1)
+    when = datetime(2026, 12, 1, 6, 0, tzinfo=UTC) + timedelta(hours=9 * k, minutes=7 * k, seconds=13 * k)
+    lens.osd(image, np.random.default_rng([7, 2]), when)  # the same camera: the same name, the same corners
+    return image
+
+
+def test_text_burned_into_a_cameras_frames_is_proposed_until_it_is_a_zone(
+        labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    api, store = labelled
+    text = lens.osd(np.zeros((360, 640, 3), np.uint8), np.random.default_rng([7, 2]))  # where it lies
+    for k in range(8):
+        add_frame(api, store, 100 + k, minutes_ago=600 - 60 * k, image=osd_frame(k))
+    tech, url = api.headers("tech1"), f"/api/v1/cameras/{GW}/cam1/ignore-zones"
+    proposed = api.client.get(f"{url}/proposed", headers=tech)
+    assert proposed.status_code == 200, proposed.text
+    boxes = np.array([p["box"] for p in proposed.json()])
+    assert len(boxes) == 2
+    name = np.array([text[1]], np.float64)  # the clock's width changes with its digits; the name's does not
+    assert zones.inside_share(name, boxes)[0] >= 0.9
+
+    assert api.client.post(url, headers=tech, json={"box": proposed.json()[0]["box"]}).status_code == 201
+    assert [p["box"] for p in api.client.get(f"{url}/proposed", headers=tech).json()] == [proposed.json()[1]["box"]]
+    assert api.client.get(f"{url}/proposed", headers=api.headers("farmer1")).status_code == 403
+    assert api.client.get(f"/api/v1/cameras/{world.gateway('f3')}/cam1/ignore-zones/proposed",
+                          headers=tech).status_code == 404
 
 
 def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:

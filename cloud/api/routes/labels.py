@@ -19,6 +19,7 @@ from cloud.api.label_schemas import (
     IgnoreZoneOut,
     LabelFrameOut,
     LabelsIn,
+    ProposedZoneOut,
     QuietSpotOut,
     SetCameraOut,
     SuggestedFramesOut,
@@ -88,6 +89,15 @@ def ignore_zones(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope)
     """Where the detector reports nothing on this camera, for good: detections lying mostly inside
     a zone are dropped before they are stored (the OSD, a feeder, a window)."""
     return [IgnoreZoneOut(**z) for z in labels.ignore_zones(conn, scope, gateway_id, camera_id)]
+
+
+@router.get("/cameras/{gateway_id}/{camera_id}/ignore-zones/proposed", response_model=list[ProposedZoneOut])
+def proposed_ignore_zones(request: Request, gateway_id: Id, camera_id: Id, conn: Conn,
+                          scope: CurrentScope) -> list[ProposedZoneOut]:
+    """Text burned into the camera's frames (clock, camera name), found over its stored days and
+    not yet a no-report zone: add one with POST .../ignore-zones and its box."""
+    frames: FrameStore = request.app.state.frames
+    return [ProposedZoneOut(box=b) for b in labels.text_zone_proposals(conn, scope, frames.read, gateway_id, camera_id)]
 
 
 @router.post("/cameras/{gateway_id}/{camera_id}/ignore-zones", response_model=IgnoreZoneOut, status_code=201)

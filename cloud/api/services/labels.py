@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.detect import quiet, zones
+from cloud.detect import osd, quiet, zones
 from cloud.labels import health, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
@@ -39,6 +40,7 @@ def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_
 
 
 SUGGEST_POOL = 240  # frames decoded per request: about a second, and plenty to spread ten over
+TEXT_POOL = 24  # frames read for burned-in text, over the camera's stored days: the clock changes, the text stays
 
 
 def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
@@ -98,6 +100,26 @@ def add_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, cam
     audit.record(conn, user, "add_ignore_zone", "camera", f"{gateway_id}/{camera_id}",
                  {"zone_id": zone_id, "box": [round(v, 1) for v in area], "from_record": spot_id})
     return next(z for z in zones.listed(conn, gateway_id, camera_id) if z["zone_id"] == zone_id)
+
+
+def text_zone_proposals(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
+                        camera_id: str) -> list[list[float]]:
+    """Boxes around the text burned into the camera's frames (cloud.detect.osd) that no zone
+    covers yet: a technician adds each as a no-report zone with one click. Unreadable frames are
+    skipped; with too few frames there is no proposal."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, TEXT_POOL)
+    greys = []
+    for row in [*candidates, *labelled][:TEXT_POOL]:
+        try:
+            grey = osd.stored_grey(read(row["path"]))
+        except (OSError, ValueError):
+            grey = None
+        if grey is not None:
+            greys.append(grey)
+    found = np.array(osd.text_zones(greys), np.float64).reshape(-1, 4)
+    covered = zones.inside_share(found, zones.camera_zones(conn, gateway_id, camera_id))
+    return [[round(float(v), 1) for v in box] for box in found[covered < zones.INSIDE_SHARE]]
 
 
 def remove_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, zone_id: int) -> None:

@@ -241,10 +241,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                           "bird could lie there, remove the zone."),
     "remove_zone": ("删除区域", "Remove zone"),
     "text_zones_note": ("在这个摄像头各天的画面上找到了一直不动的屏幕文字（时间、摄像头名称），画面上以虚线框出。"
-                        "屏幕文字不是地面，检测器曾把它当成死鸡；确认后加为不报告区域。",
+                        "屏幕文字不是地面，却可能被检测器当成死鸡；核对后加为不报告区域。",
                         "Text that stays on this camera's frames across its days (its clock, its name) is outlined "
-                        "dashed on the frame. On-screen text is not floor and has been taken for a dead bird; "
-                        "add it as a no-report zone once you have checked it."),
+                        "dashed on the frame. On-screen text is not floor, yet the detector can take it for a dead "
+                        "bird; add it as a no-report zone once you have checked it."),
     "text_zone": ("屏幕文字", "On-screen text"),
     "add_text_zone": ("加为不报告区域", "Add as no-report zone"),
     "add_zone": ("添加区域", "Add zone"),

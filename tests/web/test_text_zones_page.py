@@ -1,5 +1,6 @@
 """The camera's labelling page proposes the text burned into its frames as no-report zones, and
-one click on a proposal's button makes it one (real PostgreSQL and frame store)."""
+one click on a proposal's button makes it one (real PostgreSQL and frame store; the last test in
+Debian's Chromium, with the accessibility check)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cloud.frames_store import LocalFrameStore
+from tests.api import world
 from tests.api.conftest import ApiWorld, make_world
 from tests.api.test_labels import GW, add_frame, osd_frame
 from tests.support.databases import TestDatabase
+from tests.web.browser import CHROMIUM, live_server
 from tests.web.conftest import browser_login
+from tests.web.test_labelling_browser import LAPTOP, check_page
 
 PAGE = f"/console/labels?camera={GW}/cam1"
 
@@ -23,8 +28,8 @@ PAGE = f"/console/labels?camera={GW}/cam1"
 def web_frames(db: TestDatabase, tmp_path: Path) -> Iterator[ApiWorld]:
     store = LocalFrameStore(tmp_path)
     for api in make_world(db, with_web=True, frames=store):
-        for k in range(8):
-            add_frame(api, store, 100 + k, minutes_ago=600 - 60 * k, image=osd_frame(k))
+        for k in range(8):  # newer than the world's own frame: the page draws zones on the newest
+            add_frame(api, store, 100 + k, minutes_ago=9 - k, image=osd_frame(k))
         yield api
 
 
@@ -52,3 +57,24 @@ def test_a_technician_adds_the_proposed_on_screen_text_as_a_zone(web_frames: Api
     assert [tuple(float(v) for v in z) for z in zone] == [tuple(float(found[0][f]) for f in ("x1", "y1", "x2", "y2"))]
 
     assert proposals(client.get(f"{PAGE}&show=todo").text) == []  # looked for on the camera's first page only
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
+def test_in_a_browser_the_proposals_are_drawn_and_one_click_adds_a_zone(web_frames: ApiWorld, browser: Any) -> None:
+    pytest.importorskip("playwright.sync_api")
+    with live_server(web_frames.client.app) as url:
+        page = browser.new_context(viewport=LAPTOP, locale="zh-CN").new_page()
+        page.goto(f"{url}/login")
+        page.get_by_label("用户名").fill("tech1")
+        page.get_by_label("密码").fill(world.password("tech1"))
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+        page.goto(f"{url}{PAGE}")
+        assert page.locator("svg.zone-view rect.proposed").count() == 2
+        assert page.locator(".proposed-zones li").count() == 2
+        check_page(page, "labels-text-zones")
+        page.locator(".proposed-zones li").first.get_by_role("button", name="加为不报告区域").click()
+        page.wait_for_load_state()
+        assert page.locator("#zones").inner_text() == "不报告区域 (1)"
+        assert page.locator(".proposed-zones li").count() == 1
+        assert page.locator("svg.zone-view rect.proposed").count() == 1

@@ -109,8 +109,8 @@ def text_zone_proposals(conn: psycopg.Connection, scope: Scope, read: Callable[[
     skipped; with too few frames there is no proposal."""
     get_camera(conn, scope, gateway_id, camera_id)
     candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, TEXT_POOL)
-    greys = []
-    for row in [*candidates, *labelled][:TEXT_POOL]:
+    greys = []  # newest first: frames of the newest one's size are searched, where zones are drawn
+    for row in [*reversed(candidates), *labelled][:TEXT_POOL]:
         try:
             grey = osd.stored_grey(read(row["path"]))
         except (OSError, ValueError):

@@ -103,7 +103,7 @@ def simulate(
                 if lab.cls == 1:
                     box = np.array([lab.x0, lab.y0, lab.x1, lab.y1], np.float64)
                     run.carcass_boxes.setdefault(lab.bird, []).append(box)
-        zones = _osd_zones(scene) if spec.osd_zones == "marked" else np.array(text_zones(seen)).reshape(-1, 4)
+        zones = _zones(spec.osd_zones, scene, seen)
         run.frames = [(ts, outside(det, zones)) for ts, det in run.frames]
         runs.append(run)
         if progress is not None:
@@ -114,10 +114,15 @@ def simulate(
 OSD_MARGIN_PX = 6  # a zone drawn by hand is a little larger than the text
 
 
-def _osd_zones(scene: HouseScene) -> np.ndarray:
-    """The zones a technician draws over a camera's burned-in name and clock, from its first frame."""
-    boxes = np.array(scene.osd_boxes(T0), np.float64).reshape(-1, 4)
-    return np.asarray(boxes + np.array([-OSD_MARGIN_PX, -OSD_MARGIN_PX, OSD_MARGIN_PX, OSD_MARGIN_PX]))
+def _zones(how: str, scene: HouseScene, seen: Sequence[np.ndarray]) -> np.ndarray:
+    """A camera's no-report zones over its burned-in name and clock: drawn by a technician from its
+    first frame ("marked"), proposed from the frames `seen` and all accepted ("found"), or none."""
+    if how == "marked":
+        boxes = np.array(scene.osd_boxes(T0), np.float64).reshape(-1, 4)
+        return np.asarray(boxes + np.array([-OSD_MARGIN_PX, -OSD_MARGIN_PX, OSD_MARGIN_PX, OSD_MARGIN_PX]))
+    if how == "found":
+        return np.array(text_zones(seen), np.float64).reshape(-1, 4)
+    return np.zeros((0, 4))
 
 
 def score(

@@ -3,7 +3,7 @@ text's boxes are known, and on a folder of real frames of one camera, where ever
 set without OSD is a false one.
 
 A camera's frames are taken over three days, one in four at IR night, its birds moving between
-them, as the console reads a camera's stored frames.
+them, and pass through the gateway's JPEG, as the console reads a camera's stored frames.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from cloud.detect.osd import MIN_FRAMES, text_zones
 from cloud.detect.zones import inside_share
+from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene
 from models.evaluate import IMAGE_EXT
 
@@ -38,7 +39,10 @@ def rendered(cameras: int, frames: int, seed: int, size: tuple[int, int]) -> dic
             ts = T0 + k * SPAN_MS // frames + int(rng.integers(3_600_000))
             scene.advance(600)
             frame = scene.frame(ts, lights_on=k % 4 != 3)
-            images.append(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY))
+            jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)  # as the gateway sends it
+            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+            assert image is not None  # our own encoder's JPEG
+            images.append(image)
             for i, box in enumerate(scene.osd_boxes(ts)):
                 per_line[i].append(box)
         proposals = np.array(text_zones(images), np.float64).reshape(-1, 4)

@@ -18,8 +18,14 @@ import cv2
 import numpy as np
 
 from cloud import camera_trust
-from cloud.detect import CameraTracker, Detections, StillnessConfig, best_overlap, outside
-from cloud.detect.osd import text_zones
+from cloud.detect import (
+    CameraTracker,
+    Detections,
+    StillnessConfig,
+    best_overlap,
+    outside,
+    text_zones,
+)
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene

@@ -15,8 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from cloud.detect.osd import MIN_FRAMES, text_zones
-from cloud.detect.zones import inside_share
+from cloud.detect import TEXT_MIN_FRAMES, inside_share, text_zones
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene
 from models.evaluate import IMAGE_EXT
@@ -70,7 +69,7 @@ def folder(data: Path) -> dict[str, Any]:
             unreadable += 1
             continue
         groups[grey.shape].append(grey)
-    views = [g for g in groups.values() if len(g) >= MIN_FRAMES]
+    views = [g for g in groups.values() if len(g) >= TEXT_MIN_FRAMES]
     proposals = [text_zones(g) for g in views]
     return {"data": str(data), "frames": sum(len(g) for g in groups.values()), "unreadable": unreadable,
             "views": len(views), "frames_in_views": sum(len(g) for g in views),

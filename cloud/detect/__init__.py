@@ -7,6 +7,8 @@ Runtime, which the detector and the registry's checks load when they first run.
 
 from cloud.detect.dead_from import DeadFromBase, Sessions, served_detector
 from cloud.detect.detector import NEVER_TRUSTED, NO_SECOND_LOOK, OnnxDetector
+from cloud.detect.osd import MIN_FRAMES as TEXT_MIN_FRAMES
+from cloud.detect.osd import text_zones
 from cloud.detect.postprocess import Detections, best_overlap, iou_matrix, iou_one_to_many
 from cloud.detect.preprocess import letterbox, to_tensor
 from cloud.detect.refine import (
@@ -35,7 +37,7 @@ from cloud.detect.registry import (
     sha256_file,
 )
 from cloud.detect.stillness import CameraTracker, StillnessConfig
-from cloud.detect.zones import outside
+from cloud.detect.zones import inside_share, outside
 
 __all__ = [
     "NEVER_TRUSTED",
@@ -50,6 +52,7 @@ __all__ = [
     "RegistryError",
     "Sessions",
     "StillnessConfig",
+    "TEXT_MIN_FRAMES",
     "best_overlap",
     "crop_tensor",
     "cut",
@@ -58,6 +61,7 @@ __all__ = [
     "finish",
     "from_window",
     "fuse",
+    "inside_share",
     "iou_matrix",
     "iou_one_to_many",
     "letterbox",
@@ -70,6 +74,7 @@ __all__ = [
     "second_look",
     "served_detector",
     "sha256_file",
+    "text_zones",
     "to_tensor",
     "to_window",
     "trusted",

@@ -282,5 +282,8 @@ def test_corrected_frame_adapts_a_model_the_worker_uses_for_that_camera(
         # The running worker judges camera A's next frame with it, camera B's with the default.
         later = [cam_a.shoot(), cam_b.shoot()]
         wait_until(lambda: stored_and_judged(db, later), timeout=120, what="new frames judged")
-        assert judged_by(db, later[0]) == (CAM_A, ADAPTED)
+        # The adapted model judges it; its `dead` may be the base's, when the dead check found that
+        # two minutes of training left the camera's model blinder to carcasses (models.dead_check):
+        # how far training gets depends on the machine's load.
+        assert judged_by(db, later[0]) in {(CAM_A, ADAPTED), (CAM_A, f"{ADAPTED} (dead: {default})")}
         assert judged_by(db, later[1]) == (CAM_B, default)

@@ -15,8 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -197,3 +200,15 @@ def open_frame_store(frames_dir: Path, s3_url: str | None = None, s3_endpoint: s
     if s3_url:
         return S3FrameStore.from_url(s3_url, s3_endpoint)
     return LocalFrameStore(frames_dir)
+
+
+def decode(data: bytes, flag: int) -> np.ndarray | None:
+    """A stored frame's bytes as an image (`flag`: OpenCV's read flag, e.g. a reduced or grey
+    decode); None when they are not an image. OpenCV is loaded here, not by the store."""
+    if not data:
+        return None  # OpenCV asserts on an empty buffer (a truncated upload) rather than answer None
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    return None if image is None else np.asarray(image)

@@ -133,10 +133,3 @@ def _merged(boxes: list[Box]) -> list[Box]:
         out.append(b)
     return sorted(out)
 
-
-def stored_grey(data: bytes) -> np.ndarray | None:
-    """A stored frame's bytes as a grey image at full size (text strokes are a pixel or two wide);
-    None when they are not an image."""
-    if not data:
-        return None  # OpenCV asserts on an empty buffer rather than answer None
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)

@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from cloud import frames_store
 from cloud.labels.boxes import CLASSES, yolo_rows
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,7 @@ def _stored_image(read_jpeg: Callable[[str], bytes], path: str, name: str,
     except (OSError, ValueError) as exc:
         log.warning("frame %s unreadable (%s): left out", name, exc)
         return None
-    # OpenCV asserts on an empty buffer (a truncated upload) instead of answering None.
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), decode) if data else None
+    image = frames_store.decode(data, decode)
     if image is None:
         log.warning("frame %s is not an image: left out", name)
         return None

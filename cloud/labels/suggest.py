@@ -23,6 +23,8 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from cloud.frames_store import decode
+
 THUMB = (32, 18)  # width, height: enough for where birds are, blind to feathers and noise
 LIGHT_WEIGHT = 4.0  # a change of light counts as much as a few birds moved
 
@@ -72,9 +74,7 @@ def stored_signature(data: bytes) -> np.ndarray | None:
     """The signature of a stored frame's bytes (JPEG, or PNG for screenshots), decoded at a
     quarter of its size (ample for a 32×18 thumbnail, and four times quicker); None when the
     bytes are not an image."""
-    if not data:
-        return None  # OpenCV asserts on an empty buffer rather than answer None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_4)
+    image = decode(data, cv2.IMREAD_REDUCED_COLOR_4)
     return None if image is None else signature(image)
 
 

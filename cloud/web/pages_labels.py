@@ -50,8 +50,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
     if camera is not None:
         gateway_id, camera_id = _parts(camera)
         info = labels.get_camera(conn, scope, gateway_id, camera_id)
+        store: FrameStore = request.app.state.frames
         if show == "suggested":
-            store: FrameStore = request.app.state.frames
             frames, unreadable = labels.suggested_frames(conn, scope, store.read, gateway_id, camera_id, SUGGEST)
             total, context["unreadable"] = len(frames), unreadable
         else:
@@ -61,11 +61,10 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
         newest = frames[:1] if show == "all" and page == 0 else labels.list_frames(
             conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0]  # the first page holds it already
         first_page = show == "all" and page == 0  # burned-in text is looked for there, not on every page
-        frames_store: FrameStore = request.app.state.frames
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
                        quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
                        zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),
-                       proposed=labels.text_zone_proposals(conn, scope, frames_store.read, gateway_id, camera_id)
+                       proposed=labels.text_zone_proposals(conn, scope, store.read, gateway_id, camera_id)
                        if first_page else [],
                        zone_view=newest[0] if newest else None)  # the zones drawn on the newest frame
     return render(request, "labels.html", context)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import cv2
 import numpy as np
 import psycopg
 
@@ -15,6 +16,7 @@ from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
 from cloud.detect import osd, quiet, zones
+from cloud.frames_store import decode
 from cloud.labels import health, store, suggest
 from cloud.labels.boxes import LabelError, make_box, to_json
 
@@ -112,7 +114,7 @@ def text_zone_proposals(conn: psycopg.Connection, scope: Scope, read: Callable[[
     greys = []  # newest first: frames of the newest one's size are searched, where zones are drawn
     for row in [*reversed(candidates), *labelled][:TEXT_POOL]:
         try:
-            grey = osd.stored_grey(read(row["path"]))
+            grey = decode(read(row["path"]), cv2.IMREAD_GRAYSCALE)  # full size: strokes are a pixel or two
         except (OSError, ValueError):
             grey = None
         if grey is not None:

@@ -271,7 +271,8 @@ def test_corrected_frame_adapts_a_model_the_worker_uses_for_that_camera(
         run = subprocess.run(
             [sys.executable, "-m", "fuhuiyang", "models", "adapt", "--data", str(export), "--out", ADAPTED,
              "--scope-camera", f"{GW}/{CAM_A}", "--models-dir", str(models_dir), "--minutes", "2",
-             "--imgsz", "320", "--json"],
+             "--imgsz", "320", "--no-replay", "--json"],  # no dead check: its outcome after two minutes
+            # depends on the machine's load, and it has tests of its own (test_dead_check, test_adapt)
             cwd=ROOT, capture_output=True, text=True, timeout=300,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert run.returncode == 0, run.stderr[-3000:]
@@ -282,8 +283,5 @@ def test_corrected_frame_adapts_a_model_the_worker_uses_for_that_camera(
         # The running worker judges camera A's next frame with it, camera B's with the default.
         later = [cam_a.shoot(), cam_b.shoot()]
         wait_until(lambda: stored_and_judged(db, later), timeout=120, what="new frames judged")
-        # The adapted model judges it; its `dead` may be the base's, when the dead check found that
-        # two minutes of training left the camera's model blinder to carcasses (models.dead_check):
-        # how far training gets depends on the machine's load.
-        assert judged_by(db, later[0]) in {(CAM_A, ADAPTED), (CAM_A, f"{ADAPTED} (dead: {default})")}
+        assert judged_by(db, later[0]) == (CAM_A, ADAPTED)
         assert judged_by(db, later[1]) == (CAM_B, default)

@@ -18,7 +18,7 @@ import numpy as np
 from cloud.detect import TEXT_MIN_FRAMES, inside_share, text_zones
 from firmware_sim.camera.render import encode_jpeg
 from firmware_sim.camera.scene import HouseScene
-from models.evaluate import IMAGE_EXT
+from models.adapt import unlabelled_images
 
 T0 = 1_782_000_000_000
 SPAN_MS = 3 * 86_400_000
@@ -60,10 +60,9 @@ def rendered(cameras: int, frames: int, seed: int, size: tuple[int, int]) -> dic
 def folder(data: Path) -> dict[str, Any]:
     """Proposals on a folder of real frames of one camera (or its `images/`): frames of one size
     are taken as one view (hand-cropped screenshots differ in size); smaller groups are skipped."""
-    root = data / "images" if (data / "images").is_dir() else data
     groups: dict[tuple[int, ...], list[np.ndarray]] = defaultdict(list)
     unreadable = 0
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT):
+    for path in unlabelled_images(data, skip=set()):
         grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if grey is None:
             unreadable += 1

@@ -109,6 +109,7 @@ class AdaptSpec:
     batch: int = 4  # a few labelled frames: more steps count more than bigger batches
     seed: int = 0
     replay: bool = True  # rendered carcasses where the set has (almost) none
+    mirrored: bool = True  # served looking at each frame as is and mirrored (`cloud.detect.views`)
 
 
 def require_training() -> None:
@@ -264,7 +265,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         from models.train import export_onnx
 
         first = export_onnx(best, imgsz, work / "r1.onnx")
-        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz)))
+        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz, spec.mirrored)))
         start = best
     data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
                                          imgsz, replayed)
@@ -274,7 +275,8 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     check = None
     if replayed:
         lookup = partial(load_registered, models_dir=spec.models_dir, registry=registry)
-        check = _check_dead(_entry_for(target, base, imgsz), base, lookup, [*labelled, *pseudo], spec.seed)
+        check = _check_dead(_entry_for(target, base, imgsz, spec.mirrored), base, lookup, [*labelled, *pseudo],
+                            spec.seed)
     raw = _register(spec, base, target, imgsz, check, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "left_out": left_out, "unlabelled": len(pseudo),
@@ -288,9 +290,10 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     return {"model": spec.name, **raw}
 
 
-def _entry_for(onnx: Path, base: ModelEntry, imgsz: int) -> ModelEntry:
+def _entry_for(onnx: Path, base: ModelEntry, imgsz: int, mirrored: bool) -> ModelEntry:
     return ModelEntry(name=onnx.stem, path=onnx.resolve(), sha256=sha256_file(onnx), input_size=imgsz,
-                      classes=base.classes, conf=dict.fromkeys(base.classes, PSEUDO_CONF), iou=base.iou)
+                      classes=base.classes, conf=dict.fromkeys(base.classes, PSEUDO_CONF), iou=base.iou,
+                      mirrored=mirrored)
 
 
 def _onnx_labeller(entry: ModelEntry) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -361,6 +364,7 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
         "classes": list(base.classes),
         "conf": conf,
         "iou": base.iou,
+        "mirrored": spec.mirrored,
         "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
                    f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
                    f"{adapted['unlabelled']} pseudo-labelled, "

@@ -179,6 +179,11 @@ def export(
     is_flag=True,
     help="Write the result and whether it meets issue 6's targets into the model's registry entry.",
 )
+@click.option(
+    "--one-look",
+    is_flag=True,
+    help="Serve a model registered `mirrored` with one look only (what its second look adds).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def eval_(
     weights: Path | None,
@@ -188,6 +193,7 @@ def eval_(
     batch: int,
     suggest_precision: float,
     record: bool,
+    one_look: bool,
     as_json: bool,
 ) -> None:
     """Precision, recall and AP at IoU 0.5 per class on a YOLO folder (classes matched by name)."""
@@ -202,6 +208,8 @@ def eval_(
 
     if record and weights is not None:
         raise click.UsageError("--record needs a registered model (--model), not --weights")
+    if record and one_look:
+        raise click.UsageError("--record keeps what the model does as served, not with --one-look")
 
     if weights is not None:
         try:
@@ -214,6 +222,8 @@ def eval_(
             entry = load_registered(model_name, models_dir)
         except RegistryError as exc:
             raise click.ClickException(str(exc)) from None
+    if one_look:
+        entry = dataclasses.replace(entry, mirrored=False)
     try:
         detector = served_detector(entry, Sessions(lambda name: load_registered(name, models_dir)))
     except RegistryError as exc:
@@ -230,6 +240,7 @@ def eval_(
         suggest_precision,
     )
     result["model"] = entry.name
+    result["mirrored"] = entry.mirrored
     result["weights"] = str(entry.path)
     if "dead_from" in entry.extra:  # `dead` was judged by that model (cloud.detect.DeadFromBase)
         result["dead_from"] = entry.extra["dead_from"]
@@ -693,11 +704,14 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
               help="Layers kept as they are (YOLOv8's backbone is the first 10; 0 trains all).")
 @click.option("--replay/--no-replay", default=True, show_default=True,
               help="With fewer than 5 labelled carcasses, paste rendered ones so `dead` is not forgotten.")
+@click.option("--mirror/--no-mirror", default=True, show_default=True,
+              help="Serve it looking at each frame as it is and mirrored, the two looks fused "
+                   "(twice the compute).")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
 def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
               scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
-              replay: bool, models_dir: Path, as_json: bool) -> None:
+              replay: bool, mirror: bool, models_dir: Path, as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
     and register it in the deployment's models directory."""
     from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
@@ -706,7 +720,7 @@ def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, 
         raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")
     scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
     spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
-                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay)
+                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay, mirrored=mirror)
     try:
         check_spec(spec)
         require_training()

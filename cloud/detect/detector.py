@@ -15,6 +15,7 @@ from cloud.detect.postprocess import Detections, decode, to_frame
 from cloud.detect.preprocess import letterbox, to_tensor
 from cloud.detect.refine import Refiner, RefinerSpec
 from cloud.detect.registry import ModelEntry
+from cloud.detect.views import LOOK_SHARE, fuse, mirrored, unmirror
 
 log = logging.getLogger(__name__)
 STRIDE = 32  # largest stride of the YOLO heads
@@ -89,9 +90,19 @@ class OnnxDetector:
         With a refiner (and `refine`), the detector only proposes boxes at the refiner's
         proposal score and the thresholds apply to the refiner's scores; `refine=False`
         gives the detector's own output, one class per box: what ultralytics would give.
+        A model registered `mirrored` looks at each frame twice (`cloud.detect.views`).
         """
         thr = self.thresholds(conf)
         iou_thr = self.entry.iou if iou is None else iou
+        if not self.entry.mirrored:
+            return self._one_look(frames, thr, iou_thr, refine)
+        n = len(frames)
+        looks = self._one_look([*frames, *mirrored(list(frames))], thr * LOOK_SHARE, iou_thr, refine)
+        return [fuse(looks[k], unmirror(looks[n + k], frames[k].shape[1]), thr, iou_thr) for k in range(n)]
+
+    def _one_look(
+        self, frames: Sequence[np.ndarray], thr: np.ndarray, iou_thr: float, refine: bool
+    ) -> list[Detections]:
         if self.refiner is None or not refine:
             return self._detect(frames, thr, iou_thr, self._bird if refine else None)
         proposals = self._detect(frames, self.refiner.spec.proposal_conf, self.entry.iou, self._bird)

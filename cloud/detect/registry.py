@@ -28,6 +28,9 @@ class ModelEntry:
     # Thresholds for the stillness tracker, where they differ from `conf`: staying still for
     # half an hour over several frames is evidence one frame lacks, so it can take more boxes.
     track_conf: dict[str, float] = field(default_factory=dict)
+    # Each frame is also looked at mirrored and the two looks fused (`cloud.detect.views`):
+    # twice the compute, for a farm's adapted model that learnt from a few frames.
+    mirrored: bool = False
 
     def conf_vector(self) -> list[float]:
         return [self.conf.get(c, self.conf.get("default", 0.25)) for c in self.classes]
@@ -80,6 +83,7 @@ def entry_from_raw(name: str, raw: dict[str, Any], base: Path, *, verify: bool =
         extra={k: v for k, v in raw.items() if k not in _KNOWN},
         refiner=refiner,
         track_conf={k: float(v) for k, v in raw.get("track_conf", {}).items()},
+        mirrored=bool(raw.get("mirrored", False)),
     )
     if verify:
         _verify(path, entry.sha256)
@@ -96,7 +100,7 @@ def _verify(path: Path, sha256: str) -> None:
         raise RegistryError(f"{path} has sha256 {actual}, registry says {sha256}")
 
 
-_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou", "track_conf"}
+_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou", "track_conf", "mirrored"}
 
 
 def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntry:

@@ -238,8 +238,13 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
             assert entry.conf["dead"] == check["own"]["threshold"] and "dead_from" not in doc
     assert entry.conf["chicken"] == ADAPTED_CONF
     assert entry.input_size == 320 and entry.classes == ("chicken", "dead")
+    assert entry.mirrored  # served with two looks unless adapted with --no-mirror
     assert (models_dir / "farm5-cam1.pt").exists()
-    res = runner.invoke(models, ["eval", "--model", "farm5-cam1", "--data", str(data), "--json",
-                                 "--models-dir", str(models_dir)])
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["model"] == "farm5-cam1"
+    looks = {}
+    for flags in ([], ["--one-look"]):
+        res = runner.invoke(models, ["eval", "--model", "farm5-cam1", "--data", str(data), "--json",
+                                     "--models-dir", str(models_dir), *flags])
+        assert res.exit_code == 0, res.output
+        looks[bool(flags)] = json.loads(res.output)
+    assert looks[False]["model"] == "farm5-cam1" and looks[False]["mirrored"]
+    assert not looks[True]["mirrored"]

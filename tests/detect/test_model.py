@@ -181,6 +181,25 @@ def test_bench_command_prints_the_contract_fields() -> None:
         assert out["ultralytics_reason"]
 
 
+def test_bench_of_a_model_looking_twice_compares_one_look_and_prices_the_second(tmp_path: Path) -> None:
+    from fuhuiyang.bench.detect import detect
+
+    doc = json.loads(REGISTRY.read_text())
+    raw = dict(doc["models"][doc["default"]], mirrored=True)
+    raw.pop("refiner", None)
+    raw["file"] = str(REGISTRY.parent / raw["file"])
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps({"default": "twice", "models": {"twice": raw}}))
+    result = CliRunner().invoke(detect, ["--registry", str(registry), "--frames", "2", "--rounds", "1",
+                                         "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["pipeline_overhead_ratio"] == pytest.approx(
+        out["onnx_ms_per_frame"] / out["raw_session_ms_per_frame"], rel=0.01)
+    assert out["second_look_cost_ratio"] == pytest.approx(
+        out["two_looks_ms_per_frame"] / out["onnx_ms_per_frame"], rel=0.01)
+
+
 def test_trusted_proposals_keep_the_detectors_verdict_and_the_rest_are_cropped(
     two_stage: ModelEntry,
 ) -> None:

@@ -116,6 +116,8 @@ class CameraHealthOut(BaseModel):
     history: WindowOut | None
     judged: bool
     reasons: list[str] = Field(description="few_birds, scores_collapsed, counts_collapsed, dead_rejected; empty when healthy")
+    text_unzoned: int = Field(description="Boxes of burned-in text found on its frames (looked for daily) that no "
+                                          "no-report zone covers yet: GET .../ignore-zones/proposed lists them")
 
 
 class CameraViewIn(_In):

@@ -19,6 +19,8 @@ once). Each rejected spot stays quiet (the worker's `rejected_window_s`), so rep
 are different false carcasses: litter under a dirty dome, birds cut by the frame, equipment.
 
 A flagged camera is one the detector cannot read yet: the console asks for labelled frames.
+Apart from the verdict, each camera carries `text_unzoned`: how many boxes of burned-in text
+found on its frames (`cloud.labels.text_zones`, as kept) no no-report zone covers yet.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from psycopg.rows import dict_row
 
 from cloud import camera_trust
 from cloud.camera_trust import UNDECIDED, Decided
+from cloud.labels import text_zones
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,13 @@ def camera_health(conn: psycopg.Connection, farms: list[str] | None, farm: str |
         cur.execute(CAMERAS, {"farms": farms, "farm": farm})
         cameras = cur.fetchall()
     out = []
+    text = text_zones.unzoned_counts(conn, [(c["gateway_id"], c["camera_id"]) for c in cameras])
     for c in cameras:
         item: dict[str, Any] = {**{k: v for k, v in c.items() if k != "model"},
                                 "view_share": None if c["view_share"] is None else float(c["view_share"]),
                                 "expected_in_view": None, "recent": None, "history": None, "reasons": [],
-                                "judged": False, "model": None}
+                                "judged": False, "model": None,
+                                "text_unzoned": text.get((c["gateway_id"], c["camera_id"]), 0)}
         end = c["last_judged"]
         if end is not None:
             recent = _window(conn, c["gateway_id"], c["camera_id"], end - rules.recent, end, rules)

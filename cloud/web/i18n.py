@@ -246,6 +246,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                         "dashed on the frame. On-screen text is not floor, yet the detector can take it for a dead "
                         "bird; add it as a no-report zone once you have checked it."),
     "text_zone": ("屏幕文字", "On-screen text"),
+    "text_unzoned": ("画面上有 {n} 处屏幕文字（时间、摄像头名称）还没有设为不报告区域，检测器可能把它当成死鸡",
+                     "{n} piece(s) of on-screen text (clock, camera name) have no no-report zone yet: the detector "
+                     "can take them for dead birds"),
+    "go_zones": ("去设区域", "Add zones"),
     "add_text_zone": ("加为不报告区域", "Add as no-report zone"),
     "add_zone": ("添加区域", "Add zone"),
     "zone_box_note": ("在上面的画面上拖出一个框，或按画面像素填写，左上角为 (0, 0)；这个摄像头的画面是 {w}×{h}。",

@@ -42,10 +42,13 @@ def console(request: Request, conn: Conn, scope: WebScope, page: int = 0) -> Res
     my_farms, _ = catalog.list_farms(conn, scope, PageParams(limit=500, offset=0))
     budget = sms_budget.per_person(conn, scope)
     refused = sms_budget.refusals(conn, scope)
-    blind = [c for c in labels.camera_health(conn, scope) if c["reasons"]]  # cameras the detector cannot read
+    health = labels.camera_health(conn, scope)
+    blind = [c for c in health if c["reasons"]]  # cameras the detector cannot read
+    text_unzoned = [c for c in health if c["text_unzoned"]]  # burned-in text the detector may report
     return render(request, "console.html", {"principal": scope.principal, "gateways": items, "total": total,
                                             "farms": farms, "now": now, "page": page, "my_farms": my_farms,
-                                            "budget": budget, "refused": refused, "blind": blind})
+                                            "budget": budget, "refused": refused, "blind": blind,
+                                            "text_unzoned": text_unzoned})
 
 
 def _sensor_charts(conn: Conn, sensors: list[dict[str, Any]], now: Any, t: Any) -> list[dict[str, Any]]:

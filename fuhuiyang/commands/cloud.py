@@ -100,3 +100,30 @@ def detect(client_id: str | None, group: str, model: str | None, threads: int | 
         stillness=StillnessConfig(still_span_s=still_minutes * 60, max_gap_s=max_gap_minutes * 60),
         metrics_port=metrics_port,
     ))
+
+
+@cloud.command("find-text")
+@click.option("--max-age-hours", default=24.0, show_default=True, type=click.FloatRange(0),
+              help="Look again on cameras whose kept result is older than this (0: every camera).")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def find_text(max_age_hours: float, as_json: bool) -> None:
+    """Look for burned-in text (the NVR's clock and camera name) on every camera's stored frames
+    and keep it, so the console flags text no no-report zone covers. Run daily
+    (deploy/systemd/fuhuiyang-find-text.timer)."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from cloud.db.connection import connect
+    from cloud.labels.text_zones import sweep
+    from cloud.settings import CloudSettings
+    from fuhuiyang.processes.resources import frame_store
+
+    settings = CloudSettings()
+    store = frame_store(settings)
+    with connect(settings.database_url, settings.database_schema, autocommit=True) as conn:
+        report = sweep(conn, store.read, datetime.now(UTC), timedelta(hours=max_age_hours))
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+        return
+    click.echo(f"cameras with frames: {report.cameras}; looked at: {report.searched}; with text: "
+               f"{report.with_text}; text without a no-report zone: {report.unzoned}; failed: {report.failed}")

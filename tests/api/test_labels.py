@@ -369,6 +369,62 @@ def test_text_burned_into_a_cameras_frames_is_proposed_until_it_is_a_zone(
                           headers=tech).status_code == 404
 
 
+def test_text_found_is_kept_and_counted_in_camera_health_until_zoned(
+        labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:
+    api, store = labelled
+    for k in range(8):
+        add_frame(api, store, 100 + k, minutes_ago=600 - 60 * k, image=osd_frame(k))
+    tech, url = api.headers("tech1"), f"/api/v1/cameras/{GW}/cam1/ignore-zones"
+
+    def unzoned() -> int:
+        health = api.client.get("/api/v1/cameras/health", headers=tech).json()
+        return next(c["text_unzoned"] for c in health if (c["gateway_id"], c["camera_id"]) == (GW, "cam1"))
+
+    assert unzoned() == 0  # nothing looked for yet: the console never reads frames for its list
+    proposed = api.client.get(f"{url}/proposed", headers=tech).json()
+    assert len(proposed) == 2 and unzoned() == 2
+    for path in tmp_path.rglob("*.jpg"):  # kept: a second visit reads no frame
+        path.unlink()
+    assert api.client.get(f"{url}/proposed", headers=tech).json() == proposed
+    assert api.client.post(url, headers=tech, json={"box": proposed[0]["box"]}).status_code == 201
+    assert unzoned() == 1
+
+
+def test_the_daily_search_finds_text_on_every_stale_camera(
+        labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from fuhuiyang.commands.cloud import cloud
+
+    api, store = labelled
+    for k in range(8):
+        add_frame(api, store, 100 + k, minutes_ago=600 - 60 * k, image=osd_frame(k))
+    other = world.gateway("f2")  # a camera without text
+    for k in range(8):
+        add_frame(api, store, 200 + k, minutes_ago=600 - 60 * k, gateway=other)
+    monkeypatch.setenv("FUHUIYANG_DATABASE_URL", api.db.url)
+    monkeypatch.setenv("FUHUIYANG_DATABASE_SCHEMA", api.db.schema)
+    monkeypatch.setenv("FUHUIYANG_FRAMES_DIR", str(tmp_path))
+
+    def run(*flags: str) -> dict[str, int]:
+        out = CliRunner().invoke(cloud, ["find-text", "--json", *flags])
+        assert out.exit_code == 0, out.output
+        return dict(json.loads(out.stdout))
+
+    first = run()
+    assert first["searched"] == first["cameras"] >= 2  # the world's other cameras have frames too
+    assert {k: first[k] for k in ("with_text", "unzoned", "failed")} == {"with_text": 1, "unzoned": 2, "failed": 0}
+    with api.db.connect() as conn:
+        kept = dict(conn.execute("SELECT gateway_id || '/' || camera_id, jsonb_array_length(boxes) "
+                                 "FROM camera_text_zones").fetchall())
+    assert len(kept) == first["cameras"] and kept[f"{GW}/cam1"] == 2 and kept[f"{other}/cam1"] == 0
+    assert sum(kept.values()) == 2
+    assert run()["searched"] == 0  # each kept for a day
+    assert run("--max-age-hours", "0")["searched"] == first["cameras"]
+
+
 def test_cli_exports_the_same_set_as_the_api(labelled: tuple[ApiWorld, LocalFrameStore], tmp_path: Path) -> None:
     import json
 

@@ -59,6 +59,28 @@ def test_a_technician_adds_the_proposed_on_screen_text_as_a_zone(web_frames: Api
     assert proposals(client.get(f"{PAGE}&show=todo").text) == []  # looked for on the camera's first page only
 
 
+def test_the_console_flags_a_camera_whose_text_has_no_zone(web_frames: ApiWorld, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from fuhuiyang.commands.cloud import cloud
+
+    client = browser_login(web_frames.client, "tech1")
+    assert 'id="text-unzoned-cameras"' not in client.get("/console").text  # nothing looked for yet
+    for key, value in {**web_frames.db.env(), "FUHUIYANG_FRAMES_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(key, value)
+    assert CliRunner().invoke(cloud, ["find-text"]).exit_code == 0  # the daily search
+    console = client.get("/console").text
+    flagged = console.split('id="text-unzoned-cameras"', 1)[1].split("</ul>", 1)[0]
+    assert f"{GW}/cam1" in flagged and ("2 piece(s)" in flagged or "2 处" in flagged)
+    assert f'href="/console/labels?camera={GW}/cam1#zones"' in html.unescape(flagged).replace("%2F", "/")
+    assert "2 piece(s)" in client.get("/console/labels").text or "2 处" in client.get("/console/labels").text
+
+    for found in proposals(client.get(PAGE).text):  # both added as zones: no flag left
+        assert client.post("/console/labels/ignore-zones/box", data=found, follow_redirects=False).status_code == 303
+    assert 'id="text-unzoned-cameras"' not in client.get("/console").text
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="BROWSER TESTS NOT RUN: apt-get install chromium")
 def test_in_a_browser_the_proposals_are_drawn_and_one_click_adds_a_zone(web_frames: ApiWorld, browser: Any) -> None:
     pytest.importorskip("playwright.sync_api")

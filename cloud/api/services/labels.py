@@ -7,17 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import cv2
-import numpy as np
 import psycopg
 
 from cloud.api import audit
 from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
-from cloud.detect import osd, quiet, zones
-from cloud.frames_store import decode
-from cloud.labels import health, store, suggest
+from cloud.detect import quiet, zones
+from cloud.labels import health, store, suggest, text_zones
 from cloud.labels.boxes import LabelError, make_box, to_json
 
 
@@ -42,7 +39,6 @@ def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_
 
 
 SUGGEST_POOL = 240  # frames decoded per request: about a second, and plenty to spread ten over
-TEXT_POOL = 24  # frames read for burned-in text, over the camera's stored days: the clock changes, the text stays
 
 
 def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
@@ -106,22 +102,12 @@ def add_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, cam
 
 def text_zone_proposals(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
                         camera_id: str) -> list[list[float]]:
-    """Boxes around the text burned into the camera's frames (cloud.detect.osd) that no zone
-    covers yet: a technician adds each as a no-report zone with one click. Unreadable frames are
-    skipped; with too few frames there is no proposal."""
+    """Boxes around the text burned into the camera's frames (cloud.labels.text_zones: kept for a
+    day, else looked for again) that no zone covers yet: a technician adds each as a no-report
+    zone with one click."""
     get_camera(conn, scope, gateway_id, camera_id)
-    candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, TEXT_POOL)
-    greys = []  # newest first: frames of the newest one's size are searched, where zones are drawn
-    for row in [*reversed(candidates), *labelled][:TEXT_POOL]:
-        try:
-            grey = decode(read(row["path"]), cv2.IMREAD_GRAYSCALE)  # full size: strokes are a pixel or two
-        except (OSError, ValueError):
-            grey = None
-        if grey is not None:
-            greys.append(grey)
-    found = np.array(osd.text_zones(greys), np.float64).reshape(-1, 4)
-    covered = zones.inside_share(found, zones.camera_zones(conn, gateway_id, camera_id))
-    return [[round(float(v), 1) for v in box] for box in found[covered < zones.INSIDE_SHARE]]
+    found = text_zones.current(conn, read, gateway_id, camera_id, datetime.now(UTC))
+    return text_zones.unzoned(conn, gateway_id, camera_id, found)
 
 
 def remove_ignore_zone(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, zone_id: int) -> None:

@@ -27,7 +27,7 @@ from cloud.detect import (
     text_zones,
 )
 from firmware_sim.camera.plumage import BROILER, LOCAL
-from firmware_sim.camera.render import encode_jpeg
+from firmware_sim.camera.render import as_stored
 from firmware_sim.camera.scene import HouseScene
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ def simulate(
                     scene.kill(i)
                     run.died_ms[i] = ts
             frame = scene.frame(ts)
-            jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)
-            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-            assert image is not None  # our own encoder's JPEG
+            image = as_stored(frame.rgb, frame.jpeg_quality)
             run.frames.append((ts, detect(image)))
             if spec.osd_zones == "found" and k % every == 0:
                 seen.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cloud.detect import TEXT_MIN_FRAMES, inside_share, text_zones
-from firmware_sim.camera.render import encode_jpeg
+from firmware_sim.camera.render import as_stored
 from firmware_sim.camera.scene import HouseScene
 from models.adapt import unlabelled_images
 
@@ -38,10 +38,7 @@ def rendered(cameras: int, frames: int, seed: int, size: tuple[int, int]) -> dic
             ts = T0 + k * SPAN_MS // frames + int(rng.integers(3_600_000))
             scene.advance(600)
             frame = scene.frame(ts, lights_on=k % 4 != 3)
-            jpeg = encode_jpeg(frame.rgb, frame.jpeg_quality)  # as the gateway sends it
-            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-            assert image is not None  # our own encoder's JPEG
-            images.append(image)
+            images.append(as_stored(frame.rgb, frame.jpeg_quality, cv2.IMREAD_GRAYSCALE))
             for i, box in enumerate(scene.osd_boxes(ts)):
                 per_line[i].append(box)
         proposals = np.array(text_zones(images), np.float64).reshape(-1, 4)

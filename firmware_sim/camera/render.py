@@ -237,3 +237,11 @@ def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buf.tobytes()
+
+
+def as_stored(rgb: np.ndarray, quality: int, flag: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """A rendered frame as the cloud reads it back: through the gateway's JPEG, then decoded
+    (BGR, or grey with cv2.IMREAD_GRAYSCALE)."""
+    image = cv2.imdecode(np.frombuffer(encode_jpeg(rgb, quality), np.uint8), flag)
+    assert image is not None  # our own encoder's JPEG
+    return image

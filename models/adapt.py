@@ -368,7 +368,7 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
         "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
                    f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
                    f"{adapted['unlabelled']} pseudo-labelled, "
-                   f"{layers}, {imgsz} px"),
+                   f"{layers}, {imgsz} px" + (", served with a mirrored second look" if spec.mirrored else "")),
         "base": base.name,
         **dead,
         "adapted": adapted,

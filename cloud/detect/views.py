@@ -1,8 +1,8 @@
 """Two looks at a frame: as it is and mirrored left to right, fused into one set of boxes.
 
-A farm's adapted model learnt from a handful of frames; it is surest of birds it has seen from
-the same side. A bird seen from above or at an angle has any heading, so the mirrored frame is as
-real as the frame. A box both looks agree on keeps its score; a box only one look makes is
+A farm's adapted model learnt from a handful of frames and can be surer of a bird from one side
+than the other. A bird seen from above or at an angle has any heading, so the mirrored frame is
+as real as the frame. A box both looks agree on keeps its score; a box only one look makes is
 halved. Agreement ranks real birds above the litter and perch edges a model half-learnt
 (henhouse, real frames: docs/results.md "Two looks").
 """

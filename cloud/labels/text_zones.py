@@ -107,8 +107,8 @@ ORDER BY t.found_at NULLS FIRST, c.gateway_id, c.id
 def sweep(conn: psycopg.Connection, read: Callable[[str], bytes], now: datetime,
           max_age: timedelta = FRESH) -> SweepReport:
     """Find text on every camera with stored frames whose kept result is missing or older than
-    `max_age`, each committed on its own (`conn` in autocommit): one camera's store error is
-    logged and counted, and the others are still searched."""
+    `max_age`, each committed on its own (`conn` in autocommit). Unreadable frames are skipped
+    (`find`); a camera whose search fails is logged and counted, and the others are still searched."""
     cameras = conn.execute("SELECT count(*) FROM cameras c WHERE EXISTS (SELECT 1 FROM frames fr "
                            "WHERE fr.gateway_id = c.gateway_id AND fr.camera_id = c.id)").fetchone()
     stale = conn.execute(STALE, {"before": now - max_age}).fetchall()

@@ -53,9 +53,9 @@ from cloud.detect import (
     sha256_file,
 )
 from models.carcass_replay import needs_replay, replay_frames
-from models.copy_paste import FarmDataError, Labelled, load_farm, native_crops, synthesise
+from models.copy_paste import Labelled, load_farm, native_crops, synthesise
 from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
-from models.evaluate import IMAGE_EXT
+from models.evaluate import IMAGE_EXT, DataSetError, read_as
 from models.register import shipped_names
 from models.yolo_folder import CLASSES, write_example
 
@@ -236,7 +236,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     base = check_spec(spec, registry)
     try:
         labelled, left_out = load_farm(spec.data)
-    except FarmDataError as exc:
+    except DataSetError as exc:
         raise AdaptError(str(exc)) from None
     boxes = sum(len(f.classes) for f in labelled)
     unlabelled = unlabelled_images(spec.unlabelled, {f.name for f in labelled}) if spec.unlabelled else []
@@ -279,7 +279,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
                             spec.seed)
     raw = _register(spec, base, target, imgsz, check, registry, {
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
-        "left_out": left_out, "unlabelled": len(pseudo),
+        "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
         "replay_frames": len(replayed), "frozen": spec.freeze,
         **({"dead_check": check.to_json()} if check else {}),

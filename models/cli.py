@@ -204,7 +204,15 @@ def eval_(
         load_registered,
         served_detector,
     )
-    from models.evaluate import SCORE_FLOOR, data_names, evaluate, meets_targets, run_dataset
+    from models.evaluate import (
+        SCORE_FLOOR,
+        DataSetError,
+        data_names,
+        evaluate,
+        meets_targets,
+        read_as,
+        run_dataset,
+    )
 
     if record and weights is not None:
         raise click.UsageError("--record needs a registered model (--model), not --weights")
@@ -232,13 +240,16 @@ def eval_(
     def detect(frames: list[np.ndarray]) -> list[Detections]:
         return detector.detect(frames, conf=SCORE_FLOOR)
 
-    result = evaluate(
-        run_dataset(data, detect, batch),
-        data_names(data),
-        list(entry.classes),
-        entry.conf,
-        suggest_precision,
-    )
+    try:
+        names = data_names(data)
+        if not set(names) & set(entry.classes):
+            raise DataSetError(f"the classes of {data} ({', '.join(read_as(data))}) are none of "
+                               f"{entry.name}'s ({', '.join(entry.classes)})")
+        result = evaluate(run_dataset(data, detect, batch), names, list(entry.classes), entry.conf,
+                          suggest_precision)
+    except DataSetError as exc:
+        raise click.ClickException(str(exc)) from None
+    result["data_classes"] = read_as(data)
     result["model"] = entry.name
     result["mirrored"] = entry.mirrored
     result["weights"] = str(entry.path)
@@ -611,13 +622,14 @@ def _prepare_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def _prepare_real(set_name: str, src: Path, out: Path, adapt: int, seed: int, choose: str,
                   commit: str | None, as_json: bool) -> None:
+    from models.evaluate import DataSetError
     from models.real_frames import RealSetError, prepare
     from models.realsets import SETS
 
     spec = SETS[set_name]
     try:
         done = prepare(spec, src, out, adapt=adapt, seed=seed, commit=commit, choose=choose)
-    except RealSetError as exc:
+    except (RealSetError, DataSetError) as exc:
         raise click.ClickException(str(exc)) from exc
     heights = done.bar_heights
     summary = {
@@ -668,12 +680,13 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
     """A copy of DATA with rendered carcasses pasted on each frame, sized as its birds: measures
     whether a camera's adapted model still finds `dead` on a set that has no real carcass."""
     from models.carcass_replay import with_carcasses
-    from models.copy_paste import FarmDataError, load_farm
+    from models.copy_paste import load_farm
+    from models.evaluate import DataSetError
     from models.yolo_folder import class_counts, write_data_yaml, write_example
 
     try:
         frames, _ = load_farm(data)
-    except FarmDataError as exc:
+    except DataSetError as exc:
         raise click.ClickException(str(exc)) from None
     pasted = with_carcasses(frames, seed, per_frame)
     for f in pasted:

@@ -17,12 +17,16 @@ import cv2
 import numpy as np
 
 from cloud.detect import iou_one_to_many
-from models.evaluate import data_names, image_files, label_path, read_labels
+from models.evaluate import (
+    DataSetError,
+    data_names,
+    data_yaml,
+    image_files,
+    label_path,
+    raw_names,
+    read_labels,
+)
 from models.yolo_folder import CLASSES
-
-
-class FarmDataError(ValueError):
-    """A farm data set that cannot be adapted on."""
 
 
 @dataclass
@@ -53,22 +57,17 @@ def is_grey(image: np.ndarray) -> bool:
 def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[Labelled], dict[str, int]]:
     """A YOLO folder's frames with their boxes mapped onto `classes` by name; also how many
     boxes of other classes were left out, by name."""
-    if not (data_dir / "data.yaml").exists():
-        raise FarmDataError(f"{data_dir} has no data.yaml naming its classes")
     names = data_names(data_dir)
     mapping = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
     if not mapping:
-        raise FarmDataError(f"{data_dir}/data.yaml names {names}; none of {list(classes)}")
+        raise DataSetError(f"{data_yaml(data_dir)} names {raw_names(data_dir)}; none is one of {list(classes)}")
     frames, left_out = [], dict[str, int]()
     for path in image_files(data_dir):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise FarmDataError(f"cannot read image {path}")
+            raise DataSetError(f"cannot read image {path}")
         h, w = image.shape[:2]
-        try:
-            cls, boxes = read_labels(label_path(path, data_dir), w, h)
-        except (ValueError, IndexError) as exc:
-            raise FarmDataError(f"bad label file for {path.name}: {exc}") from None
+        cls, boxes = read_labels(label_path(path, data_dir), w, h)
         keep = np.array([int(c) in mapping for c in cls], bool)
         for c in cls[~keep]:
             name = names[int(c)] if 0 <= int(c) < len(names) else str(int(c))

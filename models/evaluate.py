@@ -1,7 +1,8 @@
 """Evaluate a detector on a YOLO-format folder: per-class precision, recall, AP50 and mAP50.
 
 Classes are matched by name between the data and the model (a `dead` in the data is scored
-against the model's `dead`), so any YOLO export with those names can be used. AP uses the
+against the model's `dead`); the names real sets give our two classes (`Hen`, `dead_chicken`)
+are read as ours (`our_class`), so an export from a labelling tool can be used as it comes. AP uses the
 101-point interpolated precision envelope over all detections above a floor score (as COCO
 and ultralytics do); precision and recall are taken at the model's default thresholds.
 """
@@ -9,6 +10,7 @@ and ultralytics do); precision and recall are taken at the model's default thres
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,12 +38,67 @@ class ClassTally:
     false_positives: Counter[str] = field(default_factory=Counter)
 
 
-def data_names(data_dir: Path) -> list[str]:
-    doc = yaml.safe_load((data_dir / "data.yaml").read_text())
-    names = doc["names"]
+class DataSetError(ValueError):
+    """A YOLO folder that cannot be read: a clear sentence naming the folder or file."""
+
+
+# What real sets call our two classes (labelling-tool exports, published sets), after
+# `_normalised`: lower case, runs of `-`, `_` and spaces as one space.
+_BIRDS = ("chicken", "chickens", "hen", "hens", "rooster", "roosters", "broiler", "broilers",
+          "layer", "layers", "pullet", "pullets", "chick", "chicks", "bird", "birds", "poultry", "fowl")
+_ALIVE = ("live", "alive", "healthy", "sick")  # a sick bird is still a bird in view, not `dead`
+_DEAD = ("dead", "carcass", "carcasses", "mortality", "deceased")
+_OURS = {
+    **{n: "chicken" for n in (*_BIRDS, *_ALIVE, *(f"{a} {b}" for a in _ALIVE for b in _BIRDS))},
+    **{n: "dead" for n in (*_DEAD, *(f"{d} {b}" for d in _DEAD for b in _BIRDS),
+                           *(f"{b} {d}" for d in _DEAD for b in _BIRDS))},
+}
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[\s_-]+", " ", name).strip().lower()
+
+
+def our_class(name: str) -> str | None:
+    """`chicken` or `dead` where a data set's class name means it, else None (`egg`, `feeder`)."""
+    return _OURS.get(_normalised(name))
+
+
+def data_yaml(data_dir: Path) -> Path:
+    """The folder's data.yaml, or its parent's: an export from a labelling tool keeps one
+    data.yaml beside its train/, valid/ and test/ folders."""
+    for candidate in (data_dir / "data.yaml", data_dir.parent / "data.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise DataSetError(f"{data_dir} has no data.yaml naming its classes (nor has its parent)")
+
+
+def raw_names(data_dir: Path) -> list[str]:
+    """The class names as the folder's data.yaml gives them, by class id."""
+    path = data_yaml(data_dir)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise DataSetError(f"{path} is not YAML: {exc}") from None
+    names = doc.get("names") if isinstance(doc, dict) else None
     if isinstance(names, dict):
-        return [str(names[k]) for k in sorted(names, key=int)]
-    return [str(n) for n in names]
+        try:
+            return [str(names[k]) for k in sorted(names, key=int)]
+        except (TypeError, ValueError):
+            raise DataSetError(f"{path}: `names` must map class ids to names") from None
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    raise DataSetError(f"{path} has no `names` list of its classes")
+
+
+def data_names(data_dir: Path) -> list[str]:
+    """The class names by class id, each read as ours where it means one of them."""
+    return [our_class(n) or n for n in raw_names(data_dir)]
+
+
+def read_as(data_dir: Path) -> dict[str, str | None]:
+    """Each class name of the folder and what it is read as (None: not one of ours)."""
+    return {n: our_class(n) for n in raw_names(data_dir)}
 
 
 def image_files(data_dir: Path) -> list[Path]:
@@ -56,10 +113,29 @@ def read_labels(label_file: Path, width: int, height: int) -> tuple[np.ndarray, 
     rows = [r.split() for r in label_file.read_text().splitlines() if r.strip()]
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, 4), np.float64)
-    arr = np.array([[float(v) for v in r[:5]] for r in rows])
-    cx, cy, w, h = arr[:, 1] * width, arr[:, 2] * height, arr[:, 3] * width, arr[:, 4] * height
-    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    return arr[:, 0].astype(np.int64), boxes
+    classes, boxes = [], []
+    for n, row in enumerate(rows, 1):
+        try:
+            cls, values = int(float(row[0])), [float(v) for v in row[1:]]
+        except ValueError:
+            raise DataSetError(f"{label_file} line {n}: not numbers") from None
+        classes.append(cls)
+        boxes.append(_box(values, label_file, n))
+    arr = np.array(boxes, np.float64) * [width, height, width, height]
+    return np.array(classes, np.int64), arr
+
+
+def _box(values: list[float], label_file: Path, line: int) -> list[float]:
+    """Normalised xyxy from a YOLO row's numbers: `cx cy w h` (a 5th, a score, ignored), or a
+    polygon's `x y` pairs (segmentation and oriented-box exports): the box around it."""
+    if len(values) in (4, 5):
+        cx, cy, w, h = values[:4]
+        return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+    if len(values) >= 6 and len(values) % 2 == 0:
+        xs, ys = values[0::2], values[1::2]
+        return [min(xs), min(ys), max(xs), max(ys)]
+    raise DataSetError(f"{label_file} line {line}: {len(values)} numbers after the class; "
+                       "expected `cx cy w h` or a polygon's x y pairs")
 
 
 def label_path(image: Path, data_dir: Path) -> Path:

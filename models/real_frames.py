@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from cloud.labels import spread, stored_signature
-from models.evaluate import IMAGE_EXT, data_names, read_labels
+from models.evaluate import IMAGE_EXT, raw_names, read_labels
 from models.henhouse import player_bar_top
 from models.realsets import SPLITS, RealSet
 from models.yolo_folder import CLASSES, class_counts, write_data_yaml, write_example
@@ -127,7 +127,7 @@ def mask_bar(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, top: int
 
 def read_frames(spec: RealSet, root: Path, dropped: Counter[str]) -> Iterator[Frame]:
     """Each labelled frame of the set, bar masked, classes mapped onto ours by name."""
-    theirs = data_names(root)
+    theirs = raw_names(root)  # the set's own names: its spec maps them
     unknown = set(spec.classes.values()) - set(CLASSES)
     if unknown:
         raise RealSetError(f"set {spec.name} maps onto classes we do not have: {sorted(unknown)}")

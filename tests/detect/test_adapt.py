@@ -17,7 +17,6 @@ from models.adapt import ADAPTED_CONF, MIN_BIRD_PX, MIN_INPUT, auto_imgsz
 from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
-    FarmDataError,
     Labelled,
     cutouts,
     is_grey,
@@ -27,7 +26,7 @@ from models.copy_paste import (
     synthesise,
 )
 from models.dead_check import FLOOR, PER_FRAME, PROBE_FRAMES
-from models.evaluate import image_files, label_path, read_labels
+from models.evaluate import DataSetError, image_files, label_path, read_labels
 from models.yolo_folder import write_data_yaml, write_example
 
 HAS_TRAIN = all(importlib.util.find_spec(m) is not None for m in ("torch", "ultralytics"))
@@ -52,8 +51,10 @@ def test_farm_classes_are_matched_by_name(tmp_path: Path) -> None:
     assert [f.name for f in frames] == ["f0", "f1"]
     assert frames[0].classes.tolist() == [0, 1]  # ours: 0 chicken, 1 dead
     assert left_out == {"feeder": 2}
-    with pytest.raises(FarmDataError, match="none of"):
+    with pytest.raises(DataSetError, match="none is one of"):
         load_farm(farm(tmp_path / "x", "{0: cow}"))
+    frames, left_out = load_farm(farm(tmp_path / "y", "{0: Dead_Hen, 1: Hens, 2: feeder}"))
+    assert frames[0].classes.tolist() == [0, 1] and left_out == {"feeder": 2}
 
 
 def test_input_size_keeps_small_birds_readable_and_never_under_the_floor() -> None:
@@ -224,6 +225,7 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     doc = json.loads(res.stdout.strip().splitlines()[-1])
     assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
     assert doc["adapted"]["frozen"] == 0  # every layer trained
+    assert doc["adapted"]["read_as"] == {"chicken": "chicken", "dead": "dead"}
     replayed = needs_replay(load_farm(data)[0])
     assert doc["adapted"]["replay_frames"] == (REPLAY_FRAMES if replayed else 0)
     entry = load_registered("farm5-cam1", models_dir)  # sha256 checked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,53 @@ def test_eval_command_reports_per_class_metrics(tmp_path: Path) -> None:
         c = out["classes"][name]
         assert {"precision", "recall", "map50", "instances"} <= set(c)
     assert out["classes"]["chicken"]["instances"] > 0
+
+
+def test_eval_reads_a_labelling_tool_export_as_the_same_set(tmp_path: Path) -> None:
+    """Another tool's export of the same frames: its own class names in its own order, one
+    data.yaml beside its splits, polygons for boxes. Every figure comes out the same."""
+    from models.cli import models
+
+    ours = tmp_path / "ds"
+    write_dataset(ours, 3, seed=777, sizes=[(640, 480)])
+    theirs = tmp_path / "export" / "test"
+    shutil.copytree(ours / "images", theirs / "images")
+    (theirs / "labels").mkdir()
+    for label in (ours / "labels").glob("*.txt"):
+        rows = []
+        for line in label.read_text().splitlines():
+            c, cx, cy, w, h = (float(v) for v in line.split())
+            corners = [cx - w / 2, cy - h / 2, cx + w / 2, cy - h / 2, cx + w / 2, cy + h / 2, cx - w / 2, cy + h / 2]
+            rows.append(" ".join([str(1 - int(c)), *(f"{v:.6f}" for v in corners)]))
+        (theirs / "labels" / label.name).write_text("\n".join(rows) + "\n")
+    (theirs.parent / "data.yaml").write_text("train: ../train/images\ntest: ../test/images\nnc: 2\n"
+                                             "names: ['Dead-Chicken', 'Hens']\n")
+
+    def figures(data: Path) -> dict[str, Any]:
+        result = CliRunner().invoke(models, ["eval", "--data", str(data), "--json"])
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.output)
+        return {"map50": out["map50"], "classes": out["classes"], "read": out["data_classes"]}
+
+    mine, other = figures(ours), figures(theirs)
+    assert other["read"] == {"Dead-Chicken": "dead", "Hens": "chicken"}
+    assert mine["classes"]["chicken"]["instances"] > 0
+    assert other["map50"] == pytest.approx(mine["map50"], abs=1e-6)
+    for name in ("chicken", "dead"):
+        for key in ("precision", "recall", "map50", "instances"):
+            assert other["classes"][name][key] == pytest.approx(mine["classes"][name][key], abs=1e-6)
+
+
+def test_eval_names_a_set_without_our_classes_instead_of_scoring_nothing(tmp_path: Path) -> None:
+    from models.cli import models
+
+    write_dataset(tmp_path / "ds", 1, seed=777, sizes=[(640, 480)])
+    (tmp_path / "ds" / "data.yaml").write_text("names: [egg, feeder]\n")
+    result = CliRunner().invoke(models, ["eval", "--data", str(tmp_path / "ds"), "--json"])
+    assert result.exit_code == 1 and "egg, feeder" in result.output and "Traceback" not in result.output
+    (tmp_path / "frames" / "images").mkdir(parents=True)
+    result = CliRunner().invoke(models, ["eval", "--data", str(tmp_path / "frames"), "--json"])
+    assert result.exit_code == 1 and "has no data.yaml" in result.output
 
 
 def test_bench_command_prints_the_contract_fields() -> None:

@@ -9,7 +9,16 @@ import pytest
 
 from cloud.detect.postprocess import Detections, decode, iou_matrix, nms, to_frame
 from cloud.detect.preprocess import PAD_VALUE, letterbox, to_tensor
-from models.evaluate import average_precision, evaluate, match, read_labels, read_visibility
+from models.evaluate import (
+    DataSetError,
+    average_precision,
+    data_names,
+    evaluate,
+    match,
+    our_class,
+    read_labels,
+    read_visibility,
+)
 
 
 def test_letterbox_720p_into_320() -> None:
@@ -218,6 +227,43 @@ def test_read_labels(tmp_path: Path) -> None:
     cls, boxes = read_labels(f, 200, 100)
     assert cls.tolist() == [1] and boxes[0].tolist() == [75, 25, 125, 75]
     assert read_labels(tmp_path / "missing.txt", 10, 10)[0].size == 0
+
+
+def test_read_labels_takes_polygons_and_names_a_bad_line(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("0 0.4 0.2 0.6 0.3 0.5 0.8\n1 0.5 0.5 0.25 0.5 0.97\n")  # a triangle; a box with a score
+    cls, boxes = read_labels(f, 200, 100)
+    assert cls.tolist() == [0, 1]
+    assert np.allclose(boxes, [[80, 20, 120, 80], [75, 25, 125, 75]])
+    f.write_text("0 0.5 0.5 0.25 0.5\n0 0.5 0.5\n")
+    with pytest.raises(DataSetError, match="a.txt line 2: 2 numbers"):
+        read_labels(f, 200, 100)
+    f.write_text("chicken 0.5 0.5 0.25 0.5\n")
+    with pytest.raises(DataSetError, match="line 1: not numbers"):
+        read_labels(f, 200, 100)
+
+
+@pytest.mark.parametrize(("name", "ours"), [
+    ("chicken", "chicken"), ("Hen", "chicken"), ("live_broilers", "chicken"), ("Sick Chicken", "chicken"),
+    ("dead", "dead"), ("Dead-Chicken", "dead"), ("chicken_dead", "dead"), ("carcass", "dead"),
+    ("egg", None), ("feeder", None), ("dead feeder", None), ("", None),
+])
+def test_real_sets_class_names_are_read_as_ours(name: str, ours: str | None) -> None:
+    assert our_class(name) == ours
+
+
+def test_data_yaml_is_the_folders_or_its_parents(tmp_path: Path) -> None:
+    split = tmp_path / "export" / "valid"
+    split.mkdir(parents=True)
+    with pytest.raises(DataSetError, match="no data.yaml"):
+        data_names(split)
+    (tmp_path / "export" / "data.yaml").write_text("names: {0: Hen, 1: egg}\n")
+    assert data_names(split) == ["chicken", "egg"]
+    (split / "data.yaml").write_text("names: [dead]\n")
+    assert data_names(split) == ["dead"]
+    (split / "data.yaml").write_text("nc: 2\n")
+    with pytest.raises(DataSetError, match="no `names`"):
+        data_names(split)
 
 
 def test_conf_for_precision_picks_the_lowest_threshold_that_keeps_precision() -> None:

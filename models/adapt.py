@@ -53,7 +53,7 @@ from cloud.detect import (
     sha256_file,
 )
 from models.carcass_replay import needs_replay, replay_frames
-from models.copy_paste import Labelled, load_farm, native_crops, synthesise
+from models.copy_paste import Labelled, at_most, load_farm, native_crops, synthesise
 from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
 from models.evaluate import IMAGE_EXT, DataSetError, read_as
 from models.register import shipped_names
@@ -170,9 +170,10 @@ def pseudo_label(paths: Sequence[Path], detect: Callable[[np.ndarray], tuple[np.
         if image is None:
             log.warning("skipping unreadable unlabelled frame %s", p)
             continue
-        classes, boxes = detect(image)
+        frame = at_most(Labelled(f"pseudo-{p.stem}", image, np.zeros(0, np.int64), np.zeros((0, 4))))
+        classes, boxes = detect(frame.image)
         if len(classes):
-            out.append(Labelled(f"pseudo-{p.stem}", image, classes, boxes))
+            out.append(Labelled(frame.name, frame.image, classes, boxes))
     return out
 
 
@@ -238,6 +239,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         labelled, left_out = load_farm(spec.data)
     except DataSetError as exc:
         raise AdaptError(str(exc)) from None
+    labelled = [at_most(f) for f in labelled]
     boxes = sum(len(f.classes) for f in labelled)
     unlabelled = unlabelled_images(spec.unlabelled, {f.name for f in labelled}) if spec.unlabelled else []
     if boxes == 0 and not unlabelled:

@@ -77,6 +77,21 @@ def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[La
     return frames, left_out
 
 
+# A phone's 12-MP photo held through copy-paste is ~36 MB a frame (GBs for a training set);
+# no model input is larger than 1280 px, so a 1080p camera's size loses nothing.
+MAX_SIDE = 1920
+
+
+def at_most(frame: Labelled, side: int = MAX_SIDE) -> Labelled:
+    """The frame shrunk (boxes with it) so its long side is at most `side`."""
+    h, w = frame.image.shape[:2]
+    k = side / max(h, w)
+    if k >= 1:
+        return frame
+    image = cv2.resize(frame.image, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+    return Labelled(frame.name, image, frame.classes, frame.boxes * k)
+
+
 def cutouts(frames: Sequence[Labelled], min_side: int = 8) -> list[Cutout]:
     out = []
     for f in frames:

@@ -18,6 +18,7 @@ from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
     Labelled,
+    at_most,
     cutouts,
     is_grey,
     load_farm,
@@ -55,6 +56,15 @@ def test_farm_classes_are_matched_by_name(tmp_path: Path) -> None:
         load_farm(farm(tmp_path / "x", "{0: cow}"))
     frames, left_out = load_farm(farm(tmp_path / "y", "{0: Dead_Hen, 1: Hens, 2: feeder}"))
     assert frames[0].classes.tolist() == [0, 1] and left_out == {"feeder": 2}
+
+
+def test_a_phone_photo_is_shrunk_to_a_cameras_size_with_its_boxes() -> None:
+    photo = Labelled("p", np.zeros((3024, 4032, 3), np.uint8), np.array([0]), np.array([[2016.0, 1512, 2416, 1812]]))
+    small = at_most(photo)
+    assert small.image.shape == (1440, 1920, 3)
+    assert np.allclose(small.boxes, [[960, 720, 2416 * 1920 / 4032, 1812 * 1920 / 4032]])
+    camera = Labelled("c", np.zeros((1080, 1920, 3), np.uint8), np.array([0]), np.array([[1.0, 2, 3, 4]]))
+    assert at_most(camera) is camera
 
 
 def test_input_size_keeps_small_birds_readable_and_never_under_the_floor() -> None:

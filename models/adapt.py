@@ -110,6 +110,7 @@ class AdaptSpec:
     seed: int = 0
     replay: bool = True  # rendered carcasses where the set has (almost) none
     mirrored: bool = True  # served looking at each frame as is and mirrored (`cloud.detect.views`)
+    device: str = "auto"  # "auto": the first CUDA GPU torch sees, else the CPU; or "cpu", "0", ...
 
 
 def require_training() -> None:
@@ -202,6 +203,20 @@ def write_training_set(work: Path, labelled: Sequence[Labelled], extra: Sequence
     return work / "data.yaml", size
 
 
+def training_device(asked: str) -> str:
+    """The device to train on: a GPU only makes the same budget go further."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if asked == "auto":
+        return "0" if gpus else "cpu"
+    if asked == "cpu" or (asked.isdigit() and int(asked) < gpus):
+        return asked
+    raise AdaptError(f"--device {asked}: use auto, cpu or a GPU's index "
+                     f"({'0' if gpus == 1 else f'0-{gpus - 1}'} here)" if gpus else
+                     f"--device {asked}: this machine has no GPU torch can use; use auto or cpu")
+
+
 def _ultralytics_to_stderr() -> None:
     """Ultralytics logs to stdout; `--json` owns stdout."""
     from ultralytics.utils import LOGGER
@@ -212,7 +227,7 @@ def _ultralytics_to_stderr() -> None:
 
 
 def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
-           deadline: float) -> Path:
+           deadline: float, device: str) -> Path:
     """Train until `deadline` (time.monotonic()); ultralytics fits its schedule to the time left."""
     from models.train import TrainSpec, train
 
@@ -221,7 +236,7 @@ def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
     return train(TrainSpec(
         data=data_yaml, out=out, model=str(start), epochs=1000, hours=seconds / 3600,
         stop_at=time.monotonic() + seconds,
-        imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True,
+        imgsz=imgsz, batch=spec.batch, workers=1, seed=spec.seed, cache=True, device=device,
         scale=0.5, warmup_epochs=0.5, freeze=spec.freeze, close_mosaic=2,
         overrides={"hsv_h": 0.02, "hsv_s": 0.7, "hsv_v": 0.5, "translate": 0.2, "degrees": 5.0,
                    "lr0": 0.004, "lrf": 0.1, "optimizer": "AdamW", "val": True,
@@ -246,7 +261,9 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         raise AdaptError(f"{spec.data} has no labelled chicken or dead bird and there are no "
                          "unlabelled frames to pseudo-label")
     imgsz = spec.imgsz or auto_imgsz(labelled, base.input_size)
-    log.info("adapting %s on %d frames (%d boxes) at %d px", base.name, len(labelled), boxes, imgsz)
+    device = training_device(spec.device)
+    log.info("adapting %s on %d frames (%d boxes) at %d px on %s", base.name, len(labelled), boxes, imgsz,
+             "the CPU" if device == "cpu" else f"GPU {device}")
     work = spec.models_dir / f".{spec.name}.work"
     spec.models_dir.mkdir(parents=True, exist_ok=True)
     start = base.path.with_suffix(".pt")
@@ -262,7 +279,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
                                              replayed)
         now = time.monotonic()
         best = _train(data_yaml, start, work / "r1-run", spec, size,
-                      now + (deadline - now) * FIRST_ROUND_SHARE)
+                      now + (deadline - now) * FIRST_ROUND_SHARE, device)
         rounds += 1
         from models.train import export_onnx
 
@@ -271,7 +288,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         start = best
     data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
                                          imgsz, replayed)
-    best = _train(data_yaml, start, work / "r2-run", spec, size, deadline)
+    best = _train(data_yaml, start, work / "r2-run", spec, size, deadline, device)
     rounds += 1
     target = _export(spec, best, imgsz)
     check = None
@@ -283,7 +300,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
-        "replay_frames": len(replayed), "frozen": spec.freeze,
+        "replay_frames": len(replayed), "frozen": spec.freeze, "device": device,
         **({"dead_check": check.to_json()} if check else {}),
         "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
         "date": date.today().isoformat(),

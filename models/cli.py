@@ -720,11 +720,13 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
 @click.option("--mirror/--no-mirror", default=True, show_default=True,
               help="Serve it looking at each frame as it is and mirrored, the two looks fused "
                    "(twice the compute).")
+@click.option("--device", default="auto", show_default=True,
+              help="Train on: auto (the first CUDA GPU torch sees, else the CPU), cpu, or a GPU's index.")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
 def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
               scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
-              replay: bool, mirror: bool, models_dir: Path, as_json: bool) -> None:
+              replay: bool, mirror: bool, device: str, models_dir: Path, as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
     and register it in the deployment's models directory."""
     from models.adapt import AdaptError, AdaptSpec, Scope, adapt, check_spec, require_training
@@ -733,7 +735,8 @@ def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, 
         raise click.BadParameter("expected <gateway_id>/<camera_id>", param_hint="--scope-camera")
     scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
     spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
-                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay, mirrored=mirror)
+                     minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay, mirrored=mirror,
+                     device=device)
     try:
         check_spec(spec)
         require_training()

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
-from models.adapt import ADAPTED_CONF, MIN_BIRD_PX, MIN_INPUT, auto_imgsz
+from models.adapt import ADAPTED_CONF, MIN_BIRD_PX, MIN_INPUT, auto_imgsz, training_device
 from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
@@ -65,6 +65,23 @@ def test_a_phone_photo_is_shrunk_to_a_cameras_size_with_its_boxes() -> None:
     assert np.allclose(small.boxes, [[960, 720, 2416 * 1920 / 4032, 1812 * 1920 / 4032]])
     camera = Labelled("c", np.zeros((1080, 1920, 3), np.uint8), np.array([0]), np.array([[1.0, 2, 3, 4]]))
     assert at_most(camera) is camera
+
+
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+def test_training_takes_a_gpu_where_torch_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from models.adapt import AdaptError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_device("auto") == "cpu" and training_device("cpu") == "cpu"
+    with pytest.raises(AdaptError, match="no GPU"):
+        training_device("0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert training_device("auto") == "0" and training_device("1") == "1"
+    with pytest.raises(AdaptError, match="0-1 here"):
+        training_device("gpu")
 
 
 def test_input_size_keeps_small_birds_readable_and_never_under_the_floor() -> None:
@@ -236,6 +253,7 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
     assert doc["adapted"]["frozen"] == 0  # every layer trained
     assert doc["adapted"]["read_as"] == {"chicken": "chicken", "dead": "dead"}
+    assert doc["adapted"]["device"] == training_device("auto")
     replayed = needs_replay(load_farm(data)[0])
     assert doc["adapted"]["replay_frames"] == (REPLAY_FRAMES if replayed else 0)
     entry = load_registered("farm5-cam1", models_dir)  # sha256 checked

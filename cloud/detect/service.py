@@ -25,6 +25,7 @@ import numpy as np
 import psycopg
 
 import protocol
+from cloud import frame_look
 from cloud.detect import quiet
 from cloud.detect.evidence import annotated_crop
 from cloud.detect.metrics import DetectMetrics
@@ -217,10 +218,11 @@ class DetectionService:
             chickens, chicken_score = _chickens(item)
             inserted = conn.execute(
                 "INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, model, "
-                "chickens, chicken_score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "chickens, chicken_score, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING RETURNING 1",
                 (_utc(meta.ts), meta.gateway_id, meta.camera, meta.seq, meta.house, item.lit,
-                 len(item.detections), item.detector.name, chickens, chicken_score),
+                 len(item.detections), item.detector.name, chickens, chicken_score,
+                 frame_look.to_stored(frame_look.signature(item.image))),
             ).fetchone()
             if inserted is None:
                 self.metrics.duplicates.inc()

@@ -30,6 +30,9 @@ FRAME_SELECT = ("fr.gateway_id, fr.camera_id, fr.seq, fr.ts, fr.path, fr.width, 
                 " AND df.frame_seq = fr.seq AND df.ts = fr.ts LIMIT 1) AS model")
 FRAME_FROM = ("frames fr JOIN gateways g ON g.id = fr.gateway_id "
               "LEFT JOIN label_frames lf ON lf.gateway_id = fr.gateway_id AND lf.frame_seq = fr.seq AND lf.ts = fr.ts")
+# The signature the detection worker kept for a frame (cloud.frame_look); NULL if judged before.
+_SIGNATURE = ("(SELECT df.signature FROM detection_frames df WHERE df.gateway_id = {frame}.gateway_id "
+              "AND df.frame_seq = {frame}.{seq} AND df.ts = {frame}.ts LIMIT 1) AS signature")
 
 
 def camera_frames(conn: psycopg.Connection, gateway_id: str, camera_id: str, limit: int, offset: int,
@@ -56,12 +59,15 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
                              "row_number() OVER (ORDER BY fr.ts, fr.seq) AS k, count(*) OVER () AS n "
                              f"FROM {FRAME_FROM} WHERE {camera} AND lf.gateway_id IS NULL) c "
                              "WHERE (k - 1) %% greatest(ceil(n::float / %(pool)s)::int, 1) = 0 LIMIT %(pool)s) "
-                             f"SELECT {FRAME_SELECT} FROM {FRAME_FROM} JOIN picked p ON p.ts = fr.ts AND p.seq = fr.seq "
+                             f"SELECT {FRAME_SELECT}, {_SIGNATURE.format(frame='fr', seq='seq')} "
+                             f"FROM {FRAME_FROM} JOIN picked p ON p.ts = fr.ts AND p.seq = fr.seq "
                              f"WHERE {camera} ORDER BY fr.ts, fr.seq", params)
-    # Of the labelled frames only the image is needed, and `label_frames` keeps its path.
-    labelled = _rows(conn, "SELECT path FROM label_frames WHERE gateway_id = %(gw)s AND camera_id = %(cam)s "
-                           "ORDER BY ts DESC LIMIT %(pool)s", params)
+    # Of a labelled frame only its look is needed: its kept signature, or its image (the path).
+    labelled = _rows(conn, f"SELECT lf.path, {_SIGNATURE.format(frame='lf', seq='frame_seq')} FROM label_frames lf "
+                           "WHERE lf.gateway_id = %(gw)s AND lf.camera_id = %(cam)s "
+                           "ORDER BY lf.ts DESC LIMIT %(pool)s", params)
     return candidates, labelled
+
 
 
 def unlabelled_frames(conn: psycopg.Connection, farm_id: str, gateway_id: str | None, camera_id: str | None,

@@ -4,12 +4,9 @@ A technician given a camera's newest frames labels one hour of one day: the same
 same birds in the same places. Adapting on such frames teaches the model that hour (issue 18:
 ten henhouse frames drawn from two of its days missed the birds of the other days). Here
 frames are ordered so that each next one is the frame least like any already chosen or
-already labelled (greedy k-centre), on a small signature of the frame's look:
-
-- its layout: a grey thumbnail, with the frame's own brightness and contrast taken out so that
-  day and dusk frames of one scene stay close and where the birds are is what differs;
-- its light: mean brightness, and colour against grey, so that IR night frames (grey), day
-  frames and lamps apart are far from one another.
+already labelled (greedy k-centre), on a small signature of the frame's look
+(`cloud.frame_look`: where things are, and the light), kept by the detection worker when it
+judged the frame, or computed from the stored frame for one judged before it kept them.
 
 With nothing labelled yet, the first pick is the camera's most typical frame (the one nearest
 its median signature): what it shows most hours is what its model must get right first.
@@ -23,27 +20,10 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from cloud.frame_look import from_stored, signature
 from cloud.frames_store import decode
 
-THUMB = (32, 18)  # width, height: enough for where birds are, blind to feathers and noise
-LIGHT_WEIGHT = 4.0  # a change of light counts as much as a few birds moved
-
 T = TypeVar("T")
-
-
-def signature(image: np.ndarray) -> np.ndarray:
-    """A frame (BGR or grey, any size) as a short vector; distances between them mean 'looks different'."""
-    colour = image.ndim == 3 and image.shape[2] >= 3
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if colour else image.reshape(image.shape[:2])
-    thumb = cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-    brightness = float(thumb.mean())
-    layout = (thumb - brightness) / (float(thumb.std()) + 8.0)
-    chroma = 0.0
-    if colour:
-        small = cv2.resize(image[:, :, :3], THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
-        chroma = float(np.abs(small - small.mean(axis=2, keepdims=True)).mean())
-    light = np.array([brightness / 32.0, chroma / 4.0], dtype=np.float32) * LIGHT_WEIGHT
-    return np.concatenate([layout / np.sqrt(layout.size), light]).astype(np.float32)
 
 
 def spread(candidates: Sequence[np.ndarray], chosen: Sequence[np.ndarray] = (), count: int | None = None
@@ -78,26 +58,30 @@ def stored_signature(data: bytes) -> np.ndarray | None:
     return None if image is None else signature(image)
 
 
-def choose(candidates: Sequence[T], labelled: Sequence[T], read: Callable[[T], bytes], count: int
-           ) -> tuple[list[T], int]:
+def choose(candidates: Sequence[T], labelled: Sequence[T], read: Callable[[T], bytes], count: int,
+           kept: Callable[[T], bytes | None] = lambda item: None) -> tuple[list[T], int]:
     """(up to `count` of `candidates` to label next, best first; how many frames could not be
-    read). `read` gives a frame's stored JPEG; a frame it cannot give is left out and counted."""
+    read). `kept` gives the signature the detection worker kept for a frame (`cloud.frame_look`);
+    only frames without one are read: `read` gives a frame's stored JPEG, and a frame it cannot
+    give is left out and counted."""
     unreadable = 0
 
     def signatures(items: Sequence[T]) -> tuple[list[T], list[np.ndarray]]:
         nonlocal unreadable
-        kept, sigs = [], []
+        found, sigs = [], []
         for item in items:
             try:
-                sig = stored_signature(read(item))
+                sig = from_stored(kept(item))
+                if sig is None:
+                    sig = stored_signature(read(item))
             except (OSError, ValueError):
                 sig = None
             if sig is None:
                 unreadable += 1
                 continue
-            kept.append(item)
+            found.append(item)
             sigs.append(sig)
-        return kept, sigs
+        return found, sigs
 
     pool, pool_sigs = signatures(candidates)
     _, done_sigs = signatures(labelled)

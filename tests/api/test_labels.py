@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
+from cloud import frame_look
 from cloud.detect import zones
 from cloud.frames_store import LocalFrameStore
 from cloud.labels.store import spread_pool
@@ -28,9 +29,10 @@ W, H = 320, 240
 
 def add_frame(api: ApiWorld, store: LocalFrameStore, seq: int, minutes_ago: int, shade: int = 120,
               detections: list[tuple[str, float, tuple[float, float, float, float]]] = (),  # type: ignore[assignment]
-              gateway: str = GW, model: str = "fuhuiyang-dead-v5", image: np.ndarray | None = None) -> str:
+              gateway: str = GW, model: str = "fuhuiyang-dead-v5", image: np.ndarray | None = None,
+              look: bool = False) -> str:
     """A real JPEG in the store (a bird on a plain floor unless `image` is given), its `frames` row,
-    and what the detector recorded for it."""
+    and what the detector recorded for it (with `look`, how the frame looks, as the worker keeps it)."""
     if image is None:
         image = np.full((H, W, 3), shade, np.uint8)
         cv2.ellipse(image, (160, 120), (40, 22), 0, 0, 360, (235, 235, 240), -1)
@@ -41,9 +43,10 @@ def add_frame(api: ApiWorld, store: LocalFrameStore, seq: int, minutes_ago: int,
         conn.execute("INSERT INTO frames (ts, gateway_id, seq, camera_id, house_id, sha256, path, bytes, width, height, "
                      "trigger) VALUES (%s, %s, %s, 'cam1', %s, %s, %s, %s, %s, %s, 'interval')",
                      (ts, gateway, seq, world.house("f1"), stored.sha256, stored.path, stored.size, width, height))
+        signature = frame_look.to_stored(frame_look.signature(image)) if look else None
         conn.execute("INSERT INTO detection_frames (ts, gateway_id, camera_id, frame_seq, house_id, lit, detections, "
-                     "model) VALUES (%s, %s, 'cam1', %s, %s, true, %s, %s)",
-                     (ts, gateway, seq, world.house("f1"), len(detections), model))
+                     "model, signature) VALUES (%s, %s, 'cam1', %s, %s, true, %s, %s, %s)",
+                     (ts, gateway, seq, world.house("f1"), len(detections), model, signature))
         for cls, score, (x1, y1, x2, y2) in detections:
             conn.execute("INSERT INTO detections (ts, gateway_id, frame_seq, camera_id, class, score, x1, y1, x2, y2, "
                          "model) VALUES (%s, %s, %s, 'cam1', %s, %s, %s, %s, %s, %s, %s)",
@@ -159,6 +162,27 @@ def test_labelling_is_for_technicians_of_the_area(labelled: tuple[ApiWorld, Loca
     assert api.client.put(f"/api/v1/frames/{f3}/21/labels", headers=api.headers("admin"), json=body).status_code == 200
     health = api.client.get("/api/v1/cameras/health", headers=tech).json()
     assert {c["farm_id"] for c in health} == {"f1", "f2", "f4"}
+
+
+def test_suggestions_come_from_the_looks_kept_at_judging_without_reading_frames(
+        labelled: tuple[ApiWorld, LocalFrameStore]) -> None:
+    """Frames the worker judged with their look kept: the store's images can be gone (on S3, not
+    fetched) and the suggestions still span morning, IR night and sun, the labelled one's kind last."""
+    api, store = labelled
+    paths = [add_frame(api, store, seq, minutes_ago=60 - (seq - 30), look=True) for seq in range(30, 36)]
+    paths += [add_frame(api, store, 50, minutes_ago=7 * 1440, shade=35, look=True),
+              add_frame(api, store, 51, minutes_ago=6 * 1440, shade=35, look=True),
+              add_frame(api, store, 60, minutes_ago=8 * 1440, shade=215, look=True)]
+    tech = api.headers("tech1")
+    body = {"boxes": [{"cls": "chicken", "box": [120, 98, 200, 142]}]}
+    assert api.client.put(f"/api/v1/frames/{GW}/51/labels", headers=tech, json=body).status_code == 200
+    for path in set(paths):
+        (store.root / path).unlink()
+    got = api.client.get(f"/api/v1/cameras/{GW}/cam1/frames/suggested?count=3", headers=tech).json()
+    kinds = {50: "ir", 60: "sun"}
+    assert [kinds.get(f["seq"], "morning") for f in got["items"]][:2] == ["sun", "morning"]
+    assert [kinds.get(f["seq"], "morning") for f in got["items"]][2] in ("morning", "ir")
+    assert got["unreadable"] == 1  # only the world's own frame: no image, no kept look
 
 
 def test_suggested_frames_cover_the_cameras_days_not_its_last_hour(labelled: tuple[ApiWorld, LocalFrameStore]

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 import protocol
+from cloud import frame_look
 from cloud.detect.metrics import DetectMetrics
 from cloud.detect.postprocess import Detections
 from cloud.detect.service import DetectionService
@@ -91,6 +92,10 @@ def test_two_stateless_workers_report_one_death_and_redelivery_is_a_no_op(farm: 
     with farm.connect() as conn:
         assert conn.execute("SELECT count(*) FROM detection_frames").fetchone()[0] == 16
         assert conn.execute("SELECT count(*) FROM detections").fetchone()[0] == 16
+        kept = conn.execute("SELECT signature FROM detection_frames WHERE frame_seq = 1").fetchone()[0]
+    # How the frame looks is kept as it was judged: choosing frames to label reads none again.
+    image = cv2.imdecode(np.frombuffer(protocol.decode_frame(deliveries[0].payload).jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert bytes(kept) == frame_look.to_stored(frame_look.signature(image))
 
 
 def test_a_spot_a_person_rejected_is_not_reported_again_the_next_days(farm: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,9 @@ def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_
     return store.camera_frames(conn, gateway_id, camera_id, paging.limit, paging.offset, labelled)
 
 
-SUGGEST_POOL = 240  # frames decoded per request: about a second, and plenty to spread ten over
+# Frames looked at per request: plenty to spread ten over. Each costs its kept signature, or,
+# judged before signatures were kept, a read and a decode (240: about a second locally).
+SUGGEST_POOL = 240
 
 
 def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str], bytes], gateway_id: str,
@@ -48,7 +50,7 @@ def suggested_frames(conn: psycopg.Connection, scope: Scope, read: Callable[[str
     (cloud.labels.suggest), from across all its stored days."""
     get_camera(conn, scope, gateway_id, camera_id)
     candidates, labelled = store.spread_pool(conn, gateway_id, camera_id, SUGGEST_POOL)
-    return suggest.choose(candidates, labelled, lambda row: read(row["path"]), count)
+    return suggest.choose(candidates, labelled, lambda row: read(row["path"]), count, lambda row: row["signature"])
 
 
 def quiet_spots(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> list[dict[str, Any]]:

@@ -110,11 +110,11 @@ def read_labels(label_file: Path, width: int, height: int) -> tuple[np.ndarray, 
     """YOLO txt -> (classes, xyxy boxes in pixels); a missing file means no objects."""
     if not label_file.exists():
         return np.zeros(0, np.int64), np.zeros((0, 4), np.float64)
-    rows = [r.split() for r in label_file.read_text().splitlines() if r.strip()]
+    rows = [(n, r.split()) for n, r in enumerate(label_file.read_text().splitlines(), 1) if r.strip()]
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, 4), np.float64)
     classes, boxes = [], []
-    for n, row in enumerate(rows, 1):
+    for n, row in rows:
         try:
             cls, values = int(float(row[0])), [float(v) for v in row[1:]]
         except ValueError:

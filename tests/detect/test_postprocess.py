@@ -235,8 +235,8 @@ def test_read_labels_takes_polygons_and_names_a_bad_line(tmp_path: Path) -> None
     cls, boxes = read_labels(f, 200, 100)
     assert cls.tolist() == [0, 1]
     assert np.allclose(boxes, [[80, 20, 120, 80], [75, 25, 125, 75]])
-    f.write_text("0 0.5 0.5 0.25 0.5\n0 0.5 0.5\n")
-    with pytest.raises(DataSetError, match="a.txt line 2: 2 numbers"):
+    f.write_text("0 0.5 0.5 0.25 0.5\n\n0 0.5 0.5\n")
+    with pytest.raises(DataSetError, match="a.txt line 3: 2 numbers"):
         read_labels(f, 200, 100)
     f.write_text("chicken 0.5 0.5 0.25 0.5\n")
     with pytest.raises(DataSetError, match="line 1: not numbers"):

@@ -78,7 +78,7 @@ def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[La
 
 
 # A phone's 12-MP photo held through copy-paste is ~36 MB a frame (GBs for a training set);
-# no model input is larger than 1280 px, so a 1080p camera's size loses nothing.
+# no input size `models adapt` takes is larger, so a 1080p camera's size loses nothing.
 MAX_SIDE = 1920
 
 

@@ -69,7 +69,6 @@ def spread_pool(conn: psycopg.Connection, gateway_id: str, camera_id: str, pool:
     return candidates, labelled
 
 
-
 def unlabelled_frames(conn: psycopg.Connection, farm_id: str, gateway_id: str | None, camera_id: str | None,
                       per_camera: int) -> list[dict[str, Any]]:
     """Up to `per_camera` unlabelled frames of each of the farm's cameras (or of the one given),

@@ -125,9 +125,16 @@ def read_labels(label_file: Path, width: int, height: int) -> tuple[np.ndarray, 
     return np.array(classes, np.int64), arr
 
 
+FRACTION_SLACK = 0.05  # exporters round a box on the image's edge a little past it
+
+
 def _box(values: list[float], label_file: Path, line: int) -> list[float]:
     """Normalised xyxy from a YOLO row's numbers: `cx cy w h` (a 5th, a score, ignored), or a
     polygon's `x y` pairs (segmentation and oriented-box exports): the box around it."""
+    coords = values[:4] if len(values) in (4, 5) else values
+    if coords and not all(-FRACTION_SLACK <= v <= 1 + FRACTION_SLACK for v in coords):
+        raise DataSetError(f"{label_file} line {line}: {max(coords, key=abs):g} is not a fraction of the "
+                           "image; YOLO labels give positions and sizes as 0-1 of its width and height")
     if len(values) in (4, 5):
         cx, cy, w, h = values[:4]
         return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]

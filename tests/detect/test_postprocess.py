@@ -241,6 +241,11 @@ def test_read_labels_takes_polygons_and_names_a_bad_line(tmp_path: Path) -> None
     f.write_text("chicken 0.5 0.5 0.25 0.5\n")
     with pytest.raises(DataSetError, match="line 1: not numbers"):
         read_labels(f, 200, 100)
+    f.write_text("0 0.5 0.5 0.25 0.5\n0 640 360 80 60\n")  # pixels, not fractions
+    with pytest.raises(DataSetError, match="line 2: 640 is not a fraction"):
+        read_labels(f, 1280, 720)
+    f.write_text("0 1.02 0.5 0.1 0.1\n")  # an edge box rounded past the edge is still read
+    assert read_labels(f, 100, 100)[0].tolist() == [0]
 
 
 @pytest.mark.parametrize(("name", "ours"), [

@@ -20,9 +20,9 @@ from cloud.detect import iou_one_to_many
 from models.evaluate import (
     DataSetError,
     data_names,
-    data_yaml,
     image_files,
     label_path,
+    names_file,
     raw_names,
     read_labels,
 )
@@ -60,7 +60,7 @@ def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[La
     names = data_names(data_dir)
     mapping = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
     if not mapping:
-        raise DataSetError(f"{data_yaml(data_dir)} names {raw_names(data_dir)}; none is one of {list(classes)}")
+        raise DataSetError(f"{names_file(data_dir)} names {raw_names(data_dir)}; none is one of {list(classes)}")
     frames, left_out = [], dict[str, int]()
     for path in image_files(data_dir):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -64,18 +64,27 @@ def our_class(name: str) -> str | None:
     return _OURS.get(_normalised(name))
 
 
-def data_yaml(data_dir: Path) -> Path:
-    """The folder's data.yaml, or its parent's: an export from a labelling tool keeps one
-    data.yaml beside its train/, valid/ and test/ folders."""
-    for candidate in (data_dir / "data.yaml", data_dir.parent / "data.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise DataSetError(f"{data_dir} has no data.yaml naming its classes (nor has its parent)")
+# Where labelling tools' YOLO exports name their classes: ultralytics and Roboflow a data.yaml,
+# Label Studio a classes.txt, CVAT an obj.names (one name a line, by class id).
+NAMES_FILES = ("data.yaml", "classes.txt", "obj.names")
+
+
+def names_file(data_dir: Path) -> Path:
+    """The file naming the folder's classes, in it or in its parent: an export keeps one beside
+    its train/, valid/ and test/ folders."""
+    for folder in (data_dir, data_dir.parent):
+        for name in NAMES_FILES:
+            if (folder / name).is_file():
+                return folder / name
+    raise DataSetError(f"{data_dir} has no {', '.join(NAMES_FILES[:-1])} or {NAMES_FILES[-1]} naming its "
+                       "classes (nor has its parent)")
 
 
 def raw_names(data_dir: Path) -> list[str]:
-    """The class names as the folder's data.yaml gives them, by class id."""
-    path = data_yaml(data_dir)
+    """The class names as the folder's names file gives them, by class id."""
+    path = names_file(data_dir)
+    if path.suffix != ".yaml":
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -102,7 +111,8 @@ def read_as(data_dir: Path) -> dict[str, str | None]:
 
 
 def image_files(data_dir: Path) -> list[Path]:
-    root = data_dir / "images"
+    """Images under `images/`, or, where there is none (CVAT's export), beside their labels."""
+    root = data_dir / "images" if (data_dir / "images").is_dir() else data_dir
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT)
 
 
@@ -145,7 +155,22 @@ def _box(values: list[float], label_file: Path, line: int) -> list[float]:
                        "expected `cx cy w h` or a polygon's x y pairs")
 
 
+def labelled_images(data_dir: Path) -> list[Path]:
+    """`image_files`, refused where there is none or no image has a label file: a folder of
+    another layout would otherwise be scored as frames without a bird."""
+    images = image_files(data_dir)
+    if not images:
+        raise DataSetError(f"no images under {data_dir}/images (nor beside their labels in {data_dir})")
+    if not any(label_path(p, data_dir).is_file() for p in images):
+        where = f"{data_dir}/labels" if (data_dir / "images").is_dir() else "beside the images"
+        raise DataSetError(f"none of the {len(images)} images under {data_dir} has a label file ({where})")
+    return images
+
+
 def label_path(image: Path, data_dir: Path) -> Path:
+    """`labels/` mirrors `images/`; without `images/` a label lies beside its image."""
+    if not (data_dir / "images").is_dir():
+        return image.with_suffix(".txt")
     rel = image.relative_to(data_dir / "images")
     return (data_dir / "labels" / rel).with_suffix(".txt")
 
@@ -363,6 +388,8 @@ def _bands(counts: np.ndarray) -> dict[str, dict[str, float]]:
 def read_visibility(image: Path, data_dir: Path, n_labels: int) -> np.ndarray | None:
     """The share showing of each label of `image` (`visibility/`, written by the renderer);
     None where the folder has none or it does not match the labels line for line."""
+    if not (data_dir / "visibility").is_dir():
+        return None
     rel = image.relative_to(data_dir / "images")
     path = (data_dir / "visibility" / rel).with_suffix(".txt")
     if not path.exists():
@@ -386,7 +413,7 @@ def run_dataset(
     read in batches (BGR)."""
     import cv2
 
-    files = image_files(data_dir)
+    files = labelled_images(data_dir)
     for k in range(0, len(files), batch):
         chunk = files[k : k + batch]
         imgs = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in chunk]

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -14,6 +15,7 @@ from cloud.detect import REGISTRY, RegistryError, load_entry, load_registered, l
 from models.adapt import Scope
 from models.cli import models
 from models.register import register_local
+from models.yolo_folder import write_example
 
 pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
 
@@ -85,7 +87,7 @@ def test_eval_reads_the_models_dir_from_the_environment(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
     adapted(models_dir, "farm3", Scope("F03", None))
     data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
+    write_example(data, "f0", np.full((64, 96, 3), 90, np.uint8), np.array([0]), np.array([[10.0, 10, 40, 30]]))
     (data / "data.yaml").write_text("names: {0: chicken, 1: dead}\n")
     res = CliRunner().invoke(models, ["eval", "--model", "farm3", "--data", str(data), "--json"],
                              env={"FUHUIYANG_MODELS_DIR": str(models_dir)})

@@ -185,13 +185,22 @@ def test_eval_reads_a_labelling_tool_export_as_the_same_set(tmp_path: Path) -> N
         out = json.loads(result.output)
         return {"map50": out["map50"], "classes": out["classes"], "read": out["data_classes"]}
 
-    mine, other = figures(ours), figures(theirs)
-    assert other["read"] == {"Dead-Chicken": "dead", "Hens": "chicken"}
+    cvat = tmp_path / "cvat" / "obj_train_data"  # CVAT: obj.names above, labels beside the images
+    cvat.mkdir(parents=True)
+    for image in (theirs / "images").iterdir():
+        shutil.copy(image, cvat / image.name)
+        shutil.copy(theirs / "labels" / f"{image.stem}.txt", cvat / f"{image.stem}.txt")
+    (cvat.parent / "obj.names").write_text("dead chicken\nhen\n")
+
+    mine = figures(ours)
     assert mine["classes"]["chicken"]["instances"] > 0
-    assert other["map50"] == pytest.approx(mine["map50"], abs=1e-6)
-    for name in ("chicken", "dead"):
-        for key in ("precision", "recall", "map50", "instances"):
-            assert other["classes"][name][key] == pytest.approx(mine["classes"][name][key], abs=1e-6)
+    for other, read in ((figures(theirs), {"Dead-Chicken": "dead", "Hens": "chicken"}),
+                        (figures(cvat), {"dead chicken": "dead", "hen": "chicken"})):
+        assert other["read"] == read
+        assert other["map50"] == pytest.approx(mine["map50"], abs=1e-6)
+        for name in ("chicken", "dead"):
+            for key in ("precision", "recall", "map50", "instances"):
+                assert other["classes"][name][key] == pytest.approx(mine["classes"][name][key], abs=1e-6)
 
 
 def test_eval_names_a_set_without_our_classes_instead_of_scoring_nothing(tmp_path: Path) -> None:
@@ -203,7 +212,11 @@ def test_eval_names_a_set_without_our_classes_instead_of_scoring_nothing(tmp_pat
     assert result.exit_code == 1 and "egg, feeder" in result.output and "Traceback" not in result.output
     (tmp_path / "frames" / "images").mkdir(parents=True)
     result = CliRunner().invoke(models, ["eval", "--data", str(tmp_path / "frames"), "--json"])
-    assert result.exit_code == 1 and "has no data.yaml" in result.output
+    assert result.exit_code == 1 and "has no data.yaml, classes.txt or obj.names" in result.output
+    (tmp_path / "ds" / "data.yaml").write_text("names: [chicken, dead]\n")
+    shutil.rmtree(tmp_path / "ds" / "labels")  # frames without labels are not frames without birds
+    result = CliRunner().invoke(models, ["eval", "--data", str(tmp_path / "ds"), "--json"])
+    assert result.exit_code == 1 and "none of the 1 images" in result.output and "has a label file" in result.output
 
 
 def test_bench_command_prints_the_contract_fields() -> None:

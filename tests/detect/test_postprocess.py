@@ -257,7 +257,7 @@ def test_real_sets_class_names_are_read_as_ours(name: str, ours: str | None) -> 
     assert our_class(name) == ours
 
 
-def test_data_yaml_is_the_folders_or_its_parents(tmp_path: Path) -> None:
+def test_class_names_come_from_the_folder_or_its_parent(tmp_path: Path) -> None:
     split = tmp_path / "export" / "valid"
     split.mkdir(parents=True)
     with pytest.raises(DataSetError, match="no data.yaml"):
@@ -269,6 +269,9 @@ def test_data_yaml_is_the_folders_or_its_parents(tmp_path: Path) -> None:
     (split / "data.yaml").write_text("nc: 2\n")
     with pytest.raises(DataSetError, match="no `names`"):
         data_names(split)
+    (split / "data.yaml").unlink()
+    (split / "classes.txt").write_text("Dead_Hen\n\nrooster\n")  # Label Studio's export
+    assert data_names(split) == ["dead", "chicken"]
 
 
 def test_conf_for_precision_picks_the_lowest_threshold_that_keeps_precision() -> None:

@@ -83,8 +83,8 @@ def names_file(data_dir: Path) -> Path:
 def raw_names(data_dir: Path) -> list[str]:
     """The class names as the folder's names file gives them, by class id."""
     path = names_file(data_dir)
-    if path.suffix != ".yaml":
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if path.suffix != ".yaml":  # a class id is its line's number: only trailing blank lines go
+        return [line.strip() for line in path.read_text().rstrip().splitlines()]
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

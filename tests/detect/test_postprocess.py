@@ -270,7 +270,7 @@ def test_class_names_come_from_the_folder_or_its_parent(tmp_path: Path) -> None:
     with pytest.raises(DataSetError, match="no `names`"):
         data_names(split)
     (split / "data.yaml").unlink()
-    (split / "classes.txt").write_text("Dead_Hen\n\nrooster\n")  # Label Studio's export
+    (split / "classes.txt").write_text("Dead_Hen\nrooster\n\n")  # Label Studio's export
     assert data_names(split) == ["dead", "chicken"]
 
 

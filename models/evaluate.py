@@ -46,10 +46,11 @@ class DataSetError(ValueError):
 # `_normalised`: lower case, runs of `-`, `_` and spaces as one space.
 _BIRDS = ("chicken", "chickens", "hen", "hens", "rooster", "roosters", "broiler", "broilers",
           "layer", "layers", "pullet", "pullets", "chick", "chicks", "bird", "birds", "poultry", "fowl")
-_ALIVE = ("live", "alive", "healthy", "sick")  # a sick bird is still a bird in view, not `dead`
+_ALIVE = ("live", "alive", "healthy", "sick", "unhealthy")  # a sick bird is still a bird in view
 _DEAD = ("dead", "carcass", "carcasses", "mortality", "deceased")
 _OURS = {
-    **{n: "chicken" for n in (*_BIRDS, *_ALIVE, *(f"{a} {b}" for a in _ALIVE for b in _BIRDS))},
+    **{n: "chicken" for n in (*_BIRDS, *_ALIVE, *(f"{a} {b}" for a in _ALIVE for b in _BIRDS),
+                              *(f"{b} {a}" for a in _ALIVE for b in _BIRDS))},
     **{n: "dead" for n in (*_DEAD, *(f"{d} {b}" for d in _DEAD for b in _BIRDS),
                            *(f"{b} {d}" for d in _DEAD for b in _BIRDS))},
 }

@@ -250,6 +250,7 @@ def test_read_labels_takes_polygons_and_names_a_bad_line(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("name", "ours"), [
     ("chicken", "chicken"), ("Hen", "chicken"), ("live_broilers", "chicken"), ("Sick Chicken", "chicken"),
+    ("chicken-alive", "chicken"), ("Unhealthy", "chicken"),
     ("dead", "dead"), ("Dead-Chicken", "dead"), ("chicken_dead", "dead"), ("carcass", "dead"),
     ("egg", None), ("feeder", None), ("dead feeder", None), ("", None),
 ])

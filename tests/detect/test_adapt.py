@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -56,6 +57,13 @@ def test_farm_classes_are_matched_by_name(tmp_path: Path) -> None:
         load_farm(farm(tmp_path / "x", "{0: cow}"))
     frames, left_out = load_farm(farm(tmp_path / "y", "{0: Dead_Hen, 1: Hens, 2: feeder}"))
     assert frames[0].classes.tolist() == [0, 1] and left_out == {"feeder": 2}
+    cvat = tmp_path / "cvat" / "obj_train_data"  # CVAT's layout: names above, labels beside images
+    shutil.copytree(tmp_path / "y" / "farm" / "images", cvat)
+    for label in (tmp_path / "y" / "farm" / "labels").iterdir():
+        shutil.copy(label, cvat / label.name)
+    (cvat.parent / "obj.names").write_text("dead bird\nchicken\nfeeder\n")
+    again, left_out = load_farm(cvat)
+    assert [f.classes.tolist() for f in again] == [f.classes.tolist() for f in frames] and left_out == {"feeder": 2}
 
 
 def test_a_phone_photo_is_shrunk_to_a_cameras_size_with_its_boxes() -> None:

@@ -212,9 +212,10 @@ def training_device(asked: str) -> str:
         return "0" if gpus else "cpu"
     if asked == "cpu" or (asked.isdigit() and int(asked) < gpus):
         return asked
-    raise AdaptError(f"--device {asked}: use auto, cpu or a GPU's index "
-                     f"({'0' if gpus == 1 else f'0-{gpus - 1}'} here)" if gpus else
-                     f"--device {asked}: this machine has no GPU torch can use; use auto or cpu")
+    if not gpus:
+        raise AdaptError(f"--device {asked}: this machine has no GPU torch can use; use auto or cpu")
+    indexes = "0" if gpus == 1 else f"0-{gpus - 1}"
+    raise AdaptError(f"--device {asked}: use auto, cpu or a GPU's index ({indexes} here)")
 
 
 def _ultralytics_to_stderr() -> None:

@@ -207,9 +207,9 @@ def eval_(
     from models.evaluate import (
         SCORE_FLOOR,
         DataSetError,
-        data_names,
         evaluate,
         meets_targets,
+        names_for,
         read_as,
         run_dataset,
     )
@@ -241,10 +241,7 @@ def eval_(
         return detector.detect(frames, conf=SCORE_FLOOR)
 
     try:
-        names = data_names(data)
-        if not set(names) & set(entry.classes):
-            raise DataSetError(f"the classes of {data} ({', '.join(read_as(data))}) are none of "
-                               f"{entry.name}'s ({', '.join(entry.classes)})")
+        names = names_for(data, entry.classes)
         result = evaluate(run_dataset(data, detect, batch), names, list(entry.classes), entry.conf,
                           suggest_precision)
     except DataSetError as exc:

@@ -17,15 +17,7 @@ import cv2
 import numpy as np
 
 from cloud.detect import iou_one_to_many
-from models.evaluate import (
-    DataSetError,
-    data_names,
-    image_files,
-    label_path,
-    names_file,
-    raw_names,
-    read_labels,
-)
+from models.evaluate import DataSetError, image_files, label_path, names_for, read_labels
 from models.yolo_folder import CLASSES
 
 
@@ -57,10 +49,8 @@ def is_grey(image: np.ndarray) -> bool:
 def load_farm(data_dir: Path, classes: Sequence[str] = CLASSES) -> tuple[list[Labelled], dict[str, int]]:
     """A YOLO folder's frames with their boxes mapped onto `classes` by name; also how many
     boxes of other classes were left out, by name."""
-    names = data_names(data_dir)
+    names = names_for(data_dir, classes)
     mapping = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
-    if not mapping:
-        raise DataSetError(f"{names_file(data_dir)} names {raw_names(data_dir)}; none is one of {list(classes)}")
     frames, left_out = [], dict[str, int]()
     for path in image_files(data_dir):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)

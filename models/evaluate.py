@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,16 @@ def raw_names(data_dir: Path) -> list[str]:
 def data_names(data_dir: Path) -> list[str]:
     """The class names by class id, each read as ours where it means one of them."""
     return [our_class(n) or n for n in raw_names(data_dir)]
+
+
+def names_for(data_dir: Path, classes: Sequence[str]) -> list[str]:
+    """`data_names`, refused where none of them is one of `classes`: such a set would be scored
+    (or trained on) as frames without a bird."""
+    names = data_names(data_dir)
+    if not set(names) & set(classes):
+        raise DataSetError(f"{names_file(data_dir)} names {', '.join(raw_names(data_dir))}; "
+                           f"none is one of {', '.join(classes)}")
+    return names
 
 
 def read_as(data_dir: Path) -> dict[str, str | None]:

@@ -1,0 +1,296 @@
+"""NanoDet-m trained on COCO photographs: a start for `models adapt` that has seen real birds.
+
+Our own models were trained on renders only; on the real henhouse frames the shipped model
+finds almost nothing before adapting (AP50 0.05), NanoDet-m's COCO `bird` already 0.34, and a
+few minutes of fine-tuning on 10 labelled frames take it past what adapting our own model
+reaches in 15 (docs/results.md, issue 18). The network (`models/weights/nanodet-m-coco/`,
+Apache-2.0, see its NOTICE.md) runs through `models.tfjs_graph`; here are what NanoDet's
+training needs around it, for one class (`chicken`, learnt on COCO's `bird` channel):
+
+- its anchor points and box decoding (distances to the box's sides as distributions over
+  `BINS` steps of the level's stride, "generalized focal loss");
+- ATSS assignment and its losses: quality focal loss on the score (target: the predicted box's
+  IoU with its bird), GIoU and distribution focal loss on the box;
+- fine-tuning on a farm's labelled frames (letterbox at random scales and places, flips,
+  colour, grey) within a number of steps and a deadline;
+- the served module: our runtime's input (RGB in [0, 1], letterboxed as `cloud.detect`
+  does) in, and ultralytics' output layout out, `(1, 4 + nc, points)`, centre and size in
+  input pixels then each class's score: so the detection worker serves it like any model.
+  Only `chicken` is scored; `dead` stays 0 and is served from the base (`cloud.detect.dead_from`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.ops import box_iou, generalized_box_iou, nms
+
+from models.copy_paste import Labelled
+from models.tfjs_graph import GraphModule
+
+GRAPH = Path(__file__).resolve().parent / "weights" / "nanodet-m-coco" / "nanodet.json"
+NAME = "nanodet-m-coco"
+COCO_BIRD = 14  # COCO's `bird`: chickens in photographs are mostly labelled so
+STRIDES = (8, 16, 32)
+BINS = 11  # NanoDet-m: reg_max 10
+ANCHOR_SCALE = 5.0  # ATSS anchor side, in strides (NanoDet's octave_base_scale)
+TOP_K = 9  # ATSS candidates per level
+_SCORES = ("Identity", "Identity_1", "Identity_2")  # (1, points, 80) at strides 8, 16, 32
+_DISTANCES = ("Identity_3", "Identity_4", "Identity_5")  # (1, points, 4 * BINS)
+# NanoDet's own input normalisation (BGR, 0..255)
+_MEAN = (103.53, 116.28, 123.675)
+_STD = (57.375, 57.12, 58.395)
+PAD = 114  # letterbox grey, as cloud.detect.preprocess pads
+
+
+class NanoDet(torch.nn.Module):
+    """forward(BGR 0..255, (n, 3, s, s), s a multiple of 32) -> bird scores (n, points) and
+    side-distance logits (n, points, 4, BINS), levels in STRIDES order."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, graph: Path = GRAPH) -> None:
+        super().__init__()
+        self.graph = GraphModule(graph, "input_1", [*_SCORES, *_DISTANCES])
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, bgr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, dists = [], []
+        for i in range(bgr.shape[0]):  # the graph's reshapes are written for one image
+            out = self.graph((bgr[i:i + 1] - self.mean) / self.std)
+            scores.append(torch.cat([o[0, :, COCO_BIRD] for o in out[:3]]))
+            dists.append(torch.cat([o[0] for o in out[3:]]).reshape(-1, 4, BINS))
+        return torch.stack(scores), torch.stack(dists)
+
+
+@dataclass(frozen=True)
+class Points:
+    """Anchor points of a square input: (x, y) in input pixels and each one's stride."""
+
+    xy: torch.Tensor
+    stride: torch.Tensor
+    level_sizes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, size: int, device: torch.device | str = "cpu") -> Points:
+        xy, stride, sizes = [], [], []
+        for s in STRIDES:
+            side = size // s
+            ys, xs = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+            xy.append(torch.stack([xs.reshape(-1), ys.reshape(-1)], 1).float() * s)
+            stride.append(torch.full((side * side,), float(s)))
+            sizes.append(side * side)
+        return cls(torch.cat(xy).to(device), torch.cat(stride).to(device), tuple(sizes))
+
+
+def decode(logits: torch.Tensor, xy: torch.Tensor, stride: torch.Tensor) -> torch.Tensor:
+    """(p, 4, BINS) side-distance logits -> (p, 4) boxes x1 y1 x2 y2 in input pixels."""
+    steps = torch.arange(BINS, dtype=logits.dtype, device=logits.device)
+    d = torch.softmax(logits, dim=-1) @ steps * stride[:, None]
+    return torch.cat([xy - d[:, :2], xy + d[:, 2:]], 1)
+
+
+def assign(truth: torch.Tensor, pts: Points) -> torch.Tensor:
+    """ATSS: per point, the index of the bird it learns (-1: background). Each bird takes its
+    TOP_K nearest points per level whose anchor overlaps it more than the mean plus one standard
+    deviation of those candidates' overlaps, and whose centre lies inside it."""
+    n = pts.xy.shape[0]
+    owner = torch.full((n,), -1, dtype=torch.long, device=truth.device)
+    if not len(truth):
+        return owner
+    half = pts.stride[:, None] * (ANCHOR_SCALE / 2)
+    overlap = box_iou(torch.cat([pts.xy - half, pts.xy + half], 1), truth)
+    dist = torch.cdist(pts.xy, (truth[:, :2] + truth[:, 2:]) / 2)
+    picks, start = [], 0
+    for size in pts.level_sizes:
+        picks.append(dist[start:start + size].topk(min(TOP_K, size), dim=0, largest=False).indices + start)
+        start += size
+    candidates = torch.cat(picks)  # (k, birds)
+    best = torch.full((n,), -1.0, device=truth.device)
+    for g in range(len(truth)):
+        c = candidates[:, g]
+        o = overlap[c, g]
+        x, y = pts.xy[c, 0], pts.xy[c, 1]
+        inside = (x > truth[g, 0]) & (x < truth[g, 2]) & (y > truth[g, 1]) & (y < truth[g, 3])
+        won = c[(o >= o.mean() + o.std()) & inside]
+        won = won[overlap[won, g] > best[won]]  # a point two birds want goes to its better overlap
+        owner[won] = g
+        best[won] = overlap[won, g]
+    return owner
+
+
+def loss(scores: torch.Tensor, logits: torch.Tensor, truths: Sequence[torch.Tensor], pts: Points) -> torch.Tensor:
+    """Generalized focal loss of a batch: quality focal loss on every point's score, GIoU (x2)
+    and distribution focal loss (x0.25) on the assigned points, as NanoDet weighs them."""
+    total = scores.new_zeros(())
+    for p, d, truth in zip(scores.clamp(1e-6, 1 - 1e-6), logits, truths, strict=True):
+        owner = assign(truth, pts)
+        pos = owner >= 0
+        target = torch.zeros_like(p)
+        if pos.any():
+            boxes = decode(d[pos], pts.xy[pos], pts.stride[pos])
+            matched = truth[owner[pos]]
+            target[pos] = box_iou(boxes, matched).diagonal().detach().clamp(min=0)
+            weight = p[pos].detach()
+            norm = weight.sum().clamp(min=1e-6)
+            giou = ((1 - generalized_box_iou(boxes, matched).diagonal()) * weight).sum() / norm
+            total = total + 2.0 * giou + 0.25 * (_dfl(d[pos], matched, pts, pos) * weight).sum() / norm
+        quality = F.binary_cross_entropy(p, target, reduction="none") * (target - p).abs().pow(2)
+        total = total + quality.sum() / max(int(pos.sum()), 1)
+    return total / scores.shape[0]
+
+
+def _dfl(logits: torch.Tensor, boxes: torch.Tensor, pts: Points, pos: torch.Tensor) -> torch.Tensor:
+    """Per point: cross-entropy towards the two bins either side of each true side distance."""
+    xy, stride = pts.xy[pos], pts.stride[pos][:, None]
+    sides = torch.cat([xy - boxes[:, :2], boxes[:, 2:] - xy], 1) / stride
+    sides = sides.clamp(0, BINS - 1 - 0.01).reshape(-1)
+    left = sides.floor().long()
+    flat = logits.reshape(-1, BINS)
+    per_side = (F.cross_entropy(flat, left, reduction="none") * (left + 1 - sides)
+                + F.cross_entropy(flat, left + 1, reduction="none") * (sides - left))
+    return per_side.reshape(-1, 4).mean(1)
+
+
+def place(image: np.ndarray, boxes: np.ndarray, size: int, zoom: float = 1.0,
+          at: tuple[float, float] = (0.5, 0.5)) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """`image` scaled to fit `size` (times `zoom`) on a grey square, its top-left at fraction
+    `at` of the room left (centred by default, as served; a zoomed frame is cut); boxes with it.
+    Returns the square, the boxes, and (gain, left, top) to map boxes back."""
+    h, w = image.shape[:2]
+    gain = size / max(h, w) * zoom
+    nw, nh = max(int(round(w * gain)), 1), max(int(round(h * gain)), 1)
+    scaled = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    left, top = int(round((size - nw) * at[0])), int(round((size - nh) * at[1]))
+    square = np.full((size, size, 3), PAD, np.uint8)
+    sx, sy, dx, dy = max(0, -left), max(0, -top), max(0, left), max(0, top)
+    cw, ch = min(nw - sx, size - dx), min(nh - sy, size - dy)
+    square[dy:dy + ch, dx:dx + cw] = scaled[sy:sy + ch, sx:sx + cw]
+    return square, boxes * gain + np.array([left, top, left, top], np.float64), (gain, left, top)
+
+
+def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One training view of a frame: its `cls` boxes only; flipped, zoomed 0.7-1.6x and placed
+    anywhere, colour and light shifted, one in five grey (IR night). A box cut to under 40 % of
+    itself is dropped."""
+    image, boxes = frame.image, frame.boxes[frame.classes == cls].astype(np.float64)
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+        boxes = np.stack([image.shape[1] - boxes[:, 2], boxes[:, 1], image.shape[1] - boxes[:, 0], boxes[:, 3]], 1)
+    square, boxes, _ = place(np.ascontiguousarray(image), boxes.reshape(-1, 4), size,
+                             float(rng.uniform(0.7, 1.6)), (float(rng.random()), float(rng.random())))
+    hsv = cv2.cvtColor(square, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-8, 8)) % 180
+    hsv[..., 1] *= rng.uniform(0.5, 1.5)
+    hsv[..., 2] *= rng.uniform(0.6, 1.4)
+    square = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR)
+    if rng.random() < 0.2:
+        square = cv2.cvtColor(cv2.cvtColor(square, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    whole = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    boxes = boxes.clip(0, size)
+    kept = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return square, boxes[(kept > 0.4 * whole) & (kept > 16)]
+
+
+def batch_tensor(squares: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.stack(squares).transpose(0, 3, 1, 2).astype(np.float32)).to(device)
+
+
+@dataclass(frozen=True)
+class FineTune:
+    steps: int = 320  # henhouse, 10 frames: ~3 minutes on two cores; longer overfits 20 birds
+    batch: int = 4
+    lr: float = 3e-4
+    weight_decay: float = 0.05
+    seed: int = 0
+
+
+def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, plan: FineTune,
+              deadline: float, device: torch.device) -> int:
+    """Train every layer on `frames` (their `cls` boxes) for `plan.steps` steps, or until
+    `deadline` (time.monotonic()), the learning rate falling on a cosine over whichever comes
+    first. Returns the steps taken."""
+    rng = np.random.default_rng(plan.seed)
+    torch.manual_seed(plan.seed)
+    model.to(device).train()
+    pts = Points.of(size, device)
+    opt = torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=plan.weight_decay)
+    start = time.monotonic()
+    span = max(deadline - start, 1e-3)
+    step = 0
+    while step < plan.steps and time.monotonic() < deadline:
+        progress = max(step / plan.steps, (time.monotonic() - start) / span)
+        for group in opt.param_groups:
+            group["lr"] = plan.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        views = [augmented(frames[int(rng.integers(len(frames)))], cls, size, rng) for _ in range(plan.batch)]
+        scores, logits = model(batch_tensor([v[0] for v in views], device))
+        truths = [torch.as_tensor(v[1], dtype=torch.float32, device=device) for v in views]
+        opt.zero_grad()
+        loss(scores, logits, truths, pts).backward()
+        opt.step()
+        step += 1
+    model.eval()
+    return step
+
+
+def detect(model: NanoDet, image: np.ndarray, size: int, conf: float, iou: float = 0.6,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Bird boxes (frame pixels, x1 y1 x2 y2) and scores of one BGR frame, letterboxed centred."""
+    device = next(model.parameters()).device
+    square, _, (gain, left, top) = place(image, np.zeros((0, 4)), size)
+    with torch.no_grad():
+        scores, logits = model(batch_tensor([square], device))
+    pts = Points.of(size, device)
+    boxes, scores = decode(logits[0], pts.xy, pts.stride), scores[0]
+    keep = scores >= conf
+    boxes, scores = boxes[keep], scores[keep]
+    kept = nms(boxes, scores, iou)
+    shift = torch.tensor([left, top, left, top], dtype=boxes.dtype, device=device)
+    return ((boxes[kept] - shift) / gain).cpu().numpy(), scores[kept].cpu().numpy()
+
+
+class Served(torch.nn.Module):
+    """Our runtime's contract: RGB in [0, 1], (1, 3, s, s) -> (1, 4 + len(classes), points):
+    centre x, centre y, width, height in input pixels, then one score per class; the birds'
+    score goes to `classes.index("chicken")`, every other class scores 0."""
+
+    xy: torch.Tensor
+    stride: torch.Tensor
+
+    def __init__(self, model: NanoDet, size: int, classes: Sequence[str]) -> None:
+        super().__init__()
+        self.model = model
+        pts = Points.of(size)
+        self.register_buffer("xy", pts.xy, persistent=False)
+        self.register_buffer("stride", pts.stride, persistent=False)
+        self.bird = list(classes).index("chicken")
+        self.nc = len(classes)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        scores, logits = self.model(rgb.flip(1) * 255.0)
+        boxes = decode(logits[0], self.xy, self.stride)
+        centre_size = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
+        classes = [scores[0] if c == self.bird else torch.zeros_like(scores[0]) for c in range(self.nc)]
+        return torch.cat([centre_size, torch.stack(classes, 1)], 1).T[None]
+
+
+def export_onnx(model: NanoDet, size: int, classes: Sequence[str], target: Path) -> Path:
+    """The served module as ONNX (fixed input (1, 3, size, size)), for `cloud.detect.OnnxDetector`."""
+    import warnings
+
+    served = Served(model.cpu().eval(), size, classes)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer's notes on the graph's constant shapes
+        torch.onnx.export(served, (torch.zeros(1, 3, size, size),), str(target), dynamo=False,
+                          opset_version=17, input_names=["images"], output_names=["output0"])
+    return target

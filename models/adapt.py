@@ -1,7 +1,11 @@
 """`fuhuiyang models adapt`: a farm's or camera's own detector from a handful of labelled frames.
 
-The registered base model's checkpoint is fine-tuned on the farm's frames, under a wall-time
-budget on the CPU:
+Where the farm's frames label no carcass (`--start auto`, or `--start coco`), the start is
+NanoDet-m trained on COCO photographs (`models.nanodet`): it has seen real birds, which our
+renders-only models have not (henhouse, 10 frames: docs/results.md, issue 18). It learns
+`chicken` only; `dead` is served from the base model (`cloud.detect.dead_from`), so the camera
+keeps the carcass finding it had. With labelled carcasses (or `--start base`), the registered
+base model's checkpoint is fine-tuned instead, under a wall-time budget on the CPU:
 
 1. the labelled frames, plus copy-paste frames made from them (`models.copy_paste`: the farm's
    own birds and carcasses on its own frames at new places and scales; with (almost) no
@@ -30,7 +34,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -74,6 +78,9 @@ RESERVE_S = 90.0  # of the budget, kept for export, registration and the process
 # model otherwise gets ~3 epochs in 15 minutes (cctv renders: no gain on `dead`, docs/results.md).
 CROP_SIDE = 640
 FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
+STARTS = ("auto", "coco", "base")
+COCO_INPUT = 416  # NanoDet-m's own input size, the least the COCO start is served at
+COCO_LARGEST = 640  # ...and the most: its training steps cost as the square of the size
 
 
 class AdaptError(RuntimeError):
@@ -111,6 +118,7 @@ class AdaptSpec:
     replay: bool = True  # rendered carcasses where the set has (almost) none
     mirrored: bool = True  # served looking at each frame as is and mirrored (`cloud.detect.views`)
     device: str = "auto"  # "auto": the first CUDA GPU torch sees, else the CPU; or "cpu", "0", ...
+    start: str = "auto"  # "coco" (NanoDet-m, chicken only), "base" (the base's checkpoint), "auto"
 
 
 def require_training() -> None:
@@ -128,13 +136,14 @@ def check_spec(spec: AdaptSpec, registry: Path = REGISTRY) -> ModelEntry:
         raise AdaptError(f"model name {spec.name!r}: use a-z, 0-9, '.', '_', '-' (at most 64)")
     if spec.name in shipped_names(registry):
         raise AdaptError(f"{spec.name!r} is a shipped model; choose another name")
+    if spec.start not in STARTS:
+        raise AdaptError(f"--start {spec.start}: use one of {', '.join(STARTS)}")
     try:
         base = load_registered(spec.base, spec.models_dir, registry, verify=False)
     except RegistryError as exc:
         raise AdaptError(str(exc)) from None
-    if not base.path.with_suffix(".pt").exists():
-        raise AdaptError(f"base model {base.name} has no checkpoint {base.path.with_suffix('.pt').name} "
-                         "to fine-tune")
+    if spec.start == "base":
+        need_checkpoint(base)
     if base.extra.get("refiner"):
         raise AdaptError(f"base model {base.name} is two-stage; adapt a one-stage model")
     if spec.name == base.name:
@@ -142,8 +151,22 @@ def check_spec(spec: AdaptSpec, registry: Path = REGISTRY) -> ModelEntry:
     return base
 
 
-def auto_imgsz(frames: Sequence[Labelled], largest: int) -> int:
-    """The smallest input size (a multiple of 32, MIN_INPUT at least, `largest` at most) at which the
+def need_checkpoint(base: ModelEntry) -> None:
+    if not base.path.with_suffix(".pt").exists():
+        raise AdaptError(f"base model {base.name} has no checkpoint {base.path.with_suffix('.pt').name} "
+                         "to fine-tune; --start coco needs none")
+
+
+def chosen_start(asked: str, frames: Sequence[Labelled]) -> str:
+    """`coco` unless asked otherwise or the farm labelled a carcass: the COCO start learns no `dead`."""
+    if asked != "auto":
+        return asked
+    dead = CLASSES.index("dead")
+    return "base" if any(bool((f.classes == dead).any()) for f in frames) else "coco"
+
+
+def auto_imgsz(frames: Sequence[Labelled], largest: int, least: int = MIN_INPUT) -> int:
+    """The smallest input size (a multiple of 32, `least` at least, `largest` at most) at which the
     10th-percentile labelled bird keeps a short side of MIN_BIRD_PX: CPU time goes as its square,
     and a camera close to its birds needs far less than the 1280 px of the default model."""
     ratios = [min(x2 - x1, y2 - y1) / max(f.image.shape[:2])
@@ -151,7 +174,7 @@ def auto_imgsz(frames: Sequence[Labelled], largest: int) -> int:
     if not ratios:
         return largest
     size = MIN_BIRD_PX / max(float(np.percentile(ratios, 10)), 1e-6)
-    return int(min(largest, max(MIN_INPUT, int(np.ceil(size / 32)) * 32)))
+    return int(min(largest, max(least, int(np.ceil(size / 32)) * 32)))
 
 
 def unlabelled_images(folder: Path, skip: set[str]) -> list[Path]:
@@ -261,20 +284,80 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0 and not unlabelled:
         raise AdaptError(f"{spec.data} has no labelled chicken or dead bird and there are no "
                          "unlabelled frames to pseudo-label")
-    imgsz = spec.imgsz or auto_imgsz(labelled, base.input_size)
+    from_coco = chosen_start(spec.start, labelled) == "coco"
+    if not from_coco:
+        need_checkpoint(base)
+    imgsz = spec.imgsz or (auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT) if from_coco
+                           else auto_imgsz(labelled, base.input_size))
     device = training_device(spec.device)
-    log.info("adapting %s on %d frames (%d boxes) at %d px on %s", base.name, len(labelled), boxes, imgsz,
-             "the CPU" if device == "cpu" else f"GPU {device}")
-    work = spec.models_dir / f".{spec.name}.work"
+    log.info("adapting %s on %d frames (%d boxes) at %d px on %s", "nanodet-m-coco" if from_coco else base.name,
+             len(labelled), boxes, imgsz, "the CPU" if device == "cpu" else f"GPU {device}")
     spec.models_dir.mkdir(parents=True, exist_ok=True)
-    start = base.path.with_suffix(".pt")
     pseudo: list[Labelled] = []
-    rounds = 0
     if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
         pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
         unlabelled = []
-    replayed = replay_frames([*labelled, *pseudo], spec.seed) if spec.replay and needs_replay(labelled) else []
     deadline = started + budget - RESERVE_S
+    if from_coco:
+        target, pseudo, trained = _from_coco(spec, base, labelled, pseudo, unlabelled, imgsz, deadline, device)
+        check = None
+    else:
+        target, pseudo, trained, check = _from_base(spec, base, labelled, pseudo, unlabelled, imgsz, deadline,
+                                                    device, registry)
+    raw = _register(spec, base, target, imgsz, check, registry, {
+        "start": "nanodet-m-coco" if from_coco else base.name,
+        "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
+        "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
+        "pseudo_boxes": sum(len(f.classes) for f in pseudo), **trained, "device": device,
+        **({"dead_check": check.to_json()} if check else {}),
+        "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
+        "date": date.today().isoformat(),
+    })
+    return {"model": spec.name, **raw}
+
+
+def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
+               unlabelled: list[Path], imgsz: int, deadline: float, device: str,
+               ) -> tuple[Path, list[Labelled], dict[str, Any]]:
+    """NanoDet-m fine-tuned on the farm's chickens (first on the labelled frames, then with the
+    unlabelled ones it is sure of); its exported ONNX, the pseudo-labelled frames, how it trained."""
+    import torch
+
+    from models import nanodet
+
+    model = nanodet.NanoDet()
+    on = torch.device("cpu" if device == "cpu" else f"cuda:{device}")
+    chicken = CLASSES.index("chicken")
+    plan = nanodet.FineTune(batch=spec.batch, seed=spec.seed)
+    steps = 0
+    if unlabelled:
+        first = replace(plan, steps=int(plan.steps * FIRST_ROUND_SHARE))
+        now = time.monotonic()
+        steps = nanodet.fine_tune(model, labelled, chicken, imgsz, first,
+                                  now + (deadline - now) * FIRST_ROUND_SHARE, on)
+
+        def sure(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            found, _ = nanodet.detect(model, image, imgsz, PSEUDO_CONF)
+            return np.full(len(found), chicken, np.int64), found.astype(np.float64)
+
+        pseudo = pseudo_label(unlabelled, sure)
+    steps += nanodet.fine_tune(model, [*labelled, *pseudo], chicken, imgsz,
+                               replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
+    target = nanodet.export_onnx(model, imgsz, base.classes, spec.models_dir / f"{spec.name}.onnx")
+    return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "batch": plan.batch,
+                            "replay_frames": 0, "frozen": 0}
+
+
+def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
+               unlabelled: list[Path], imgsz: int, deadline: float, device: str, registry: Path,
+               ) -> tuple[Path, list[Labelled], dict[str, Any], DeadCheck | None]:
+    """The base's checkpoint fine-tuned by ultralytics (both classes, copy-paste, replayed
+    carcasses, a pseudo-label round); its ONNX, the pseudo-labelled frames, how it trained, and
+    the dead check where carcasses were replayed."""
+    work = spec.models_dir / f".{spec.name}.work"
+    start = base.path.with_suffix(".pt")
+    rounds = 0
+    replayed = replay_frames([*labelled, *pseudo], spec.seed) if spec.replay and needs_replay(labelled) else []
     if unlabelled:
         data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz,
                                              replayed)
@@ -297,17 +380,8 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         lookup = partial(load_registered, models_dir=spec.models_dir, registry=registry)
         check = _check_dead(_entry_for(target, base, imgsz, spec.mirrored), base, lookup, [*labelled, *pseudo],
                             spec.seed)
-    raw = _register(spec, base, target, imgsz, check, registry, {
-        "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
-        "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
-        "pseudo_boxes": sum(len(f.classes) for f in pseudo), "rounds": rounds,
-        "replay_frames": len(replayed), "frozen": spec.freeze, "device": device,
-        **({"dead_check": check.to_json()} if check else {}),
-        "minutes": spec.minutes, "seconds": round(time.monotonic() - started, 1),
-        "date": date.today().isoformat(),
-    })
     shutil.rmtree(work, ignore_errors=True)
-    return {"model": spec.name, **raw}
+    return target, pseudo, {"rounds": rounds, "replay_frames": len(replayed), "frozen": spec.freeze}, check
 
 
 def _entry_for(onnx: Path, base: ModelEntry, imgsz: int, mirrored: bool) -> ModelEntry:
@@ -370,11 +444,22 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
     layers = f"first {adapted['frozen']} layers frozen" if adapted["frozen"] else "all layers trained"
     conf = dict.fromkeys(base.classes, ADAPTED_CONF)
     dead: dict[str, Any] = {}
-    if check is not None and check.keeps_base:  # served with the base's `dead` (cloud.detect.DeadFromBase)
-        conf["dead"] = base.conf_vector()[base.classes.index("dead")]
-        dead = {"dead_from": base.extra.get("dead_from", base.name), "track_conf": {"dead": check.base_threshold}}
+    from_coco = adapted["start"] != base.name
+    if from_coco or (check is not None and check.keeps_base):  # the base's `dead` (cloud.detect.DeadFromBase)
+        at = base.classes.index("dead")
+        conf["dead"] = base.conf_vector()[at]
+        dead = {"dead_from": base.extra.get("dead_from", base.name),
+                "track_conf": {"dead": check.base_threshold if check else base.track_vector()[at]}}
     elif check is not None:
         conf["dead"] = check.threshold
+    if from_coco:
+        how = (f"{adapted['start']} (COCO photographs, `bird`) adapted by `models adapt` to `chicken`: "
+               f"{adapted['frames']} labelled frames, {adapted['unlabelled']} pseudo-labelled, "
+               f"{adapted['steps']} steps, all layers trained; `dead` from {dead['dead_from']}")
+    else:
+        how = (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
+               f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
+               f"{adapted['unlabelled']} pseudo-labelled, {layers}")
 
     raw: dict[str, Any] = {
         "file": target.name,
@@ -385,10 +470,7 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
         "conf": conf,
         "iou": base.iou,
         "mirrored": spec.mirrored,
-        "source": (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
-                   f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "
-                   f"{adapted['unlabelled']} pseudo-labelled, "
-                   f"{layers}, {imgsz} px" + (", served with a mirrored second look" if spec.mirrored else "")),
+        "source": f"{how}, {imgsz} px" + (", served with a mirrored second look" if spec.mirrored else ""),
         "base": base.name,
         **dead,
         "adapted": adapted,

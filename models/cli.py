@@ -700,7 +700,12 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="YOLO folder of the farm's labelled frames (images/, labels/, data.yaml).")
 @click.option("--out", "name", required=True, help="Name to register the adapted model under.")
-@click.option("--base", default=None, help="Registered model to start from; default: the default model.")
+@click.option("--base", default=None,
+              help="Registered model it is adapted from (its `dead`, with --start coco); default: the default model.")
+@click.option("--start", default="auto", show_default=True, type=click.Choice(["auto", "coco", "base"]),
+              help="Network to fine-tune: coco (NanoDet-m trained on COCO photographs; learns `chicken`, "
+                   "`dead` from the base), base (the base's own; learns both), auto (coco unless the "
+                   "frames label a carcass).")
 @click.option("--unlabelled", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The camera's unlabelled frames (a folder or a YOLO folder): pseudo-labelled.")
 @click.option("--minutes", default=15.0, show_default=True, type=click.FloatRange(2.0),
@@ -721,7 +726,7 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
               help="Train on: auto (the first CUDA GPU torch sees, else the CPU), cpu, or a GPU's index.")
 @MODELS_DIR
 @click.option("--json", "as_json", is_flag=True)
-def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, minutes: float,
+def adapt_cmd(data: Path, name: str, base: str | None, start: str, unlabelled: Path | None, minutes: float,
               scope_farm: str | None, scope_camera: str | None, imgsz: int | None, freeze: int,
               replay: bool, mirror: bool, device: str, models_dir: Path, as_json: bool) -> None:
     """Fine-tune a model to one farm or camera from a few labelled frames (needs the train extra)
@@ -733,7 +738,7 @@ def adapt_cmd(data: Path, name: str, base: str | None, unlabelled: Path | None, 
     scope = Scope(scope_farm, scope_camera) if scope_farm or scope_camera else None
     spec = AdaptSpec(data=data, name=name, models_dir=models_dir, base=base, unlabelled=unlabelled,
                      minutes=minutes, scope=scope, imgsz=imgsz, freeze=freeze, replay=replay, mirrored=mirror,
-                     device=device)
+                     device=device, start=start)
     try:
         check_spec(spec)
         require_training()

@@ -14,7 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
-from models.adapt import ADAPTED_CONF, MIN_BIRD_PX, MIN_INPUT, auto_imgsz, training_device
+from models.adapt import (
+    ADAPTED_CONF,
+    MIN_BIRD_PX,
+    MIN_INPUT,
+    auto_imgsz,
+    chosen_start,
+    training_device,
+)
 from models.carcass_replay import REPLAY_FRAMES, needs_replay
 from models.copy_paste import (
     Cutout,
@@ -252,14 +259,14 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     write_dataset(data, count=3, seed=5, sizes=[(640, 360)])
     runner = CliRunner()
     models_dir = tmp_path / "m"
-    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm5-cam1",
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm5-cam1", "--start", "base",
                                  "--minutes", "2", "--imgsz", "320", "--scope-farm", "F05",
                                  "--scope-camera", "gw-05/cam1", "--models-dir", str(models_dir),
                                  "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout.strip().splitlines()[-1])
     assert doc["model"] == "farm5-cam1" and doc["scope"] == {"farm_id": "F05", "camera": "gw-05/cam1"}
-    assert doc["adapted"]["frozen"] == 0  # every layer trained
+    assert doc["adapted"]["frozen"] == 0 and doc["adapted"]["start"] == doc["base"]  # every layer trained
     assert doc["adapted"]["read_as"] == {"chicken": "chicken", "dead": "dead"}
     assert doc["adapted"]["device"] == training_device("auto")
     replayed = needs_replay(load_farm(data)[0])
@@ -286,3 +293,48 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
         looks[bool(flags)] = json.loads(res.output)
     assert looks[False]["model"] == "farm5-cam1" and looks[False]["mirrored"]
     assert not looks[True]["mirrored"]
+
+
+def test_the_coco_start_is_chosen_unless_the_farm_labelled_a_carcass() -> None:
+    image = np.zeros((90, 160, 3), np.uint8)
+    birds = Labelled("a", image, np.array([0, 0]), np.array([[1, 1, 9, 9], [20, 20, 30, 30]], np.float64))
+    carcass = Labelled("b", image, np.array([1]), np.array([[1, 1, 9, 9]], np.float64))
+    assert chosen_start("auto", [birds]) == "coco"
+    assert chosen_start("auto", [birds, carcass]) == "base"  # the COCO start would not learn `dead`
+    assert chosen_start("coco", [carcass]) == "coco" and chosen_start("base", [birds]) == "base"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path) -> None:
+    """Frames with birds and no carcass start from NanoDet-m (COCO): the registered model is
+    served with `dead` from the base (its threshold too), and `models eval` runs it."""
+    from cloud.detect import DeadFromBase, Sessions, served_detector
+    from models.cli import models
+
+    data = farm(tmp_path, names="{0: feeder, 1: chicken, 2: egg}")
+    default = load_entry()
+    models_dir = tmp_path / "m"
+    runner = CliRunner()
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam2", "--imgsz", "160",
+                                 "--minutes", "2", "--models-dir", str(models_dir), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    adapted = doc["adapted"]
+    assert adapted["start"] == "nanodet-m-coco" and adapted["steps"] > 0 and adapted["boxes"] == 2
+    assert doc["dead_from"] == default.name and doc["conf"]["chicken"] == ADAPTED_CONF
+    entry = load_registered("farm6-cam2", models_dir)  # sha256 checked
+    dead = entry.classes.index("dead")
+    assert entry.conf_vector()[dead] == default.conf_vector()[dead]
+    assert entry.track_vector()[dead] == default.track_vector()[dead]
+    assert entry.input_size == 160 and not (models_dir / "farm6-cam2.pt").exists()
+    lookup = lambda name: load_registered(name, models_dir)  # noqa: E731
+    assert isinstance(served_detector(entry, Sessions(lookup, threads=1)), DeadFromBase)
+    res = runner.invoke(models, ["eval", "--model", "farm6-cam2", "--data", str(data), "--json",
+                                 "--models-dir", str(models_dir)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["dead_from"] == default.name
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam3", "--base", "farm6-cam2",
+                                 "--start", "base", "--models-dir", str(models_dir)])
+    assert res.exit_code == 1 and "has no checkpoint farm6-cam2.pt" in res.output

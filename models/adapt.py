@@ -79,6 +79,7 @@ RESERVE_S = 90.0  # of the budget, kept for export, registration and the process
 CROP_SIDE = 640
 FIRST_ROUND_SHARE = 0.6  # with unlabelled frames: the share of training time before pseudo-labelling
 STARTS = ("auto", "coco", "base")
+COCO_START = "nanodet-m-coco"  # `adapted.start` of a model made from models/weights/nanodet-m-coco
 COCO_INPUT = 416  # NanoDet-m's own input size, the least the COCO start is served at
 COCO_LARGEST = 640  # ...and the most: its training steps cost as the square of the size
 
@@ -287,16 +288,21 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     from_coco = chosen_start(spec.start, labelled) == "coco"
     if not from_coco:
         need_checkpoint(base)
+    elif boxes:
+        _only_birds(labelled, spec.data)
     imgsz = spec.imgsz or (auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT) if from_coco
                            else auto_imgsz(labelled, base.input_size))
     device = training_device(spec.device)
-    log.info("adapting %s on %d frames (%d boxes) at %d px on %s", "nanodet-m-coco" if from_coco else base.name,
+    log.info("adapting %s on %d frames (%d boxes) at %d px on %s", COCO_START if from_coco else base.name,
              len(labelled), boxes, imgsz, "the CPU" if device == "cpu" else f"GPU {device}")
     spec.models_dir.mkdir(parents=True, exist_ok=True)
     pseudo: list[Labelled] = []
     if boxes == 0:  # only unlabelled frames: the base model's sure boxes are all there is
         pseudo = pseudo_label(unlabelled, _onnx_labeller(base))
         unlabelled = []
+        if not pseudo:
+            raise AdaptError(f"{spec.data} has no labelled bird, and {base.name} is sure of none in the "
+                             f"{spec.unlabelled} frames: label a few")
     deadline = started + budget - RESERVE_S
     if from_coco:
         target, pseudo, trained = _from_coco(spec, base, labelled, pseudo, unlabelled, imgsz, deadline, device)
@@ -305,7 +311,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         target, pseudo, trained, check = _from_base(spec, base, labelled, pseudo, unlabelled, imgsz, deadline,
                                                     device, registry)
     raw = _register(spec, base, target, imgsz, check, registry, {
-        "start": "nanodet-m-coco" if from_coco else base.name,
+        "start": COCO_START if from_coco else base.name,
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), **trained, "device": device,
@@ -314,6 +320,17 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         "date": date.today().isoformat(),
     })
     return {"model": spec.name, **raw}
+
+
+def _only_birds(labelled: Sequence[Labelled], data: Path) -> None:
+    """The COCO start learns `chicken` only: say so where the farm labelled carcasses anyway."""
+    per_class = np.bincount(np.concatenate([f.classes for f in labelled]), minlength=len(CLASSES))
+    chickens, carcasses = int(per_class[CLASSES.index("chicken")]), int(per_class[CLASSES.index("dead")])
+    if not chickens:
+        raise AdaptError(f"{data} labels no chicken, and --start coco learns chickens only; use --start base")
+    if carcasses:
+        log.warning("--start coco learns chickens only: the %d labelled carcasses are left out "
+                    "(`dead` comes from the base)", carcasses)
 
 
 def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
@@ -444,7 +461,7 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
     layers = f"first {adapted['frozen']} layers frozen" if adapted["frozen"] else "all layers trained"
     conf = dict.fromkeys(base.classes, ADAPTED_CONF)
     dead: dict[str, Any] = {}
-    from_coco = adapted["start"] != base.name
+    from_coco = adapted["start"] == COCO_START
     if from_coco or (check is not None and check.keeps_base):  # the base's `dead` (cloud.detect.DeadFromBase)
         at = base.classes.index("dead")
         conf["dead"] = base.conf_vector()[at]

@@ -37,7 +37,6 @@ from models.copy_paste import Labelled
 from models.tfjs_graph import GraphModule
 
 GRAPH = Path(__file__).resolve().parent / "weights" / "nanodet-m-coco" / "nanodet.json"
-NAME = "nanodet-m-coco"
 COCO_BIRD = 14  # COCO's `bird`: chickens in photographs are mostly labelled so
 STRIDES = (8, 16, 32)
 BINS = 11  # NanoDet-m: reg_max 10

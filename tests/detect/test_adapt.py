@@ -338,3 +338,15 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam3", "--base", "farm6-cam2",
                                  "--start", "base", "--models-dir", str(models_dir)])
     assert res.exit_code == 1 and "has no checkpoint farm6-cam2.pt" in res.output
+
+
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_the_coco_start_refuses_a_set_without_a_chicken(tmp_path: Path) -> None:
+    from models.cli import models
+
+    data = farm(tmp_path, names="{0: dead, 1: egg, 2: feeder}")  # one carcass a frame, no bird
+    res = CliRunner().invoke(models, ["adapt", "--data", str(data), "--out", "farm7", "--start", "coco",
+                                      "--models-dir", str(tmp_path / "m")])
+    assert res.exit_code == 1 and "labels no chicken, and --start coco learns chickens only" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "m" / "farm7.onnx").exists()

@@ -338,6 +338,18 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam3", "--base", "farm6-cam2",
                                  "--start", "base", "--models-dir", str(models_dir)])
     assert res.exit_code == 1 and "has no checkpoint farm6-cam2.pt" in res.output
+    # With the camera's unlabelled frames: a first round, then its sure boxes join in.
+    unlabelled = tmp_path / "more"
+    unlabelled.mkdir()
+    for p in (data / "images").iterdir():
+        shutil.copy(p, unlabelled / f"u-{p.name}")
+    res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam4", "--imgsz", "160",
+                                 "--unlabelled", str(unlabelled), "--minutes", "2", "--models-dir", str(models_dir),
+                                 "--json"])
+    assert res.exit_code == 0, res.output
+    adapted = json.loads(res.stdout.strip().splitlines()[-1])["adapted"]
+    assert adapted["rounds"] == 2 and adapted["steps"] > 0 and adapted["start"] == "nanodet-m-coco"
+    assert adapted["unlabelled"] <= 2
 
 
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")

@@ -337,7 +337,8 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                unlabelled: list[Path], imgsz: int, deadline: float, device: str,
                ) -> tuple[Path, list[Labelled], dict[str, Any]]:
     """NanoDet-m fine-tuned on the farm's chickens (first on the labelled frames, then with the
-    unlabelled ones it is sure of); its exported ONNX, the pseudo-labelled frames, how it trained."""
+    unlabelled ones its ONNX, served as the base path's first round is, is sure of); its exported
+    ONNX, the pseudo-labelled frames, how it trained."""
     import torch
 
     from models import nanodet
@@ -352,12 +353,11 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         now = time.monotonic()
         steps = nanodet.fine_tune(model, labelled, chicken, imgsz, first,
                                   now + (deadline - now) * FIRST_ROUND_SHARE, on)
-
-        def sure(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            found, _ = nanodet.detect(model, image, imgsz, PSEUDO_CONF)
-            return np.full(len(found), chicken, np.int64), found.astype(np.float64)
-
-        pseudo = pseudo_label(unlabelled, sure)
+        work = spec.models_dir / f".{spec.name}.work"
+        work.mkdir(parents=True, exist_ok=True)
+        first_onnx = nanodet.export_onnx(model, imgsz, base.classes, work / "r1.onnx")
+        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first_onnx, base, imgsz, spec.mirrored)))
+        shutil.rmtree(work, ignore_errors=True)
     steps += nanodet.fine_tune(model, [*labelled, *pseudo], chicken, imgsz,
                                replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
     target = nanodet.export_onnx(model, imgsz, base.classes, spec.models_dir / f"{spec.name}.onnx")

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.ops import box_iou, generalized_box_iou, nms
+from torchvision.ops import box_iou, generalized_box_iou
 
 from models.copy_paste import Labelled
 from models.tfjs_graph import GraphModule
@@ -161,11 +161,10 @@ def _dfl(logits: torch.Tensor, boxes: torch.Tensor, pts: Points, pos: torch.Tens
     return per_side.reshape(-1, 4).mean(1)
 
 
-def place(image: np.ndarray, boxes: np.ndarray, size: int, zoom: float = 1.0,
-          at: tuple[float, float] = (0.5, 0.5)) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+def place(image: np.ndarray, boxes: np.ndarray, size: int, zoom: float,
+          at: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """`image` scaled to fit `size` (times `zoom`) on a grey square, its top-left at fraction
-    `at` of the room left (centred by default, as served; a zoomed frame is cut); boxes with it.
-    Returns the square, the boxes, and (gain, left, top) to map boxes back."""
+    `at` of the room left (a zoomed frame is cut); boxes with it."""
     h, w = image.shape[:2]
     gain = size / max(h, w) * zoom
     nw, nh = max(int(round(w * gain)), 1), max(int(round(h * gain)), 1)
@@ -175,7 +174,7 @@ def place(image: np.ndarray, boxes: np.ndarray, size: int, zoom: float = 1.0,
     sx, sy, dx, dy = max(0, -left), max(0, -top), max(0, left), max(0, top)
     cw, ch = min(nw - sx, size - dx), min(nh - sy, size - dy)
     square[dy:dy + ch, dx:dx + cw] = scaled[sy:sy + ch, sx:sx + cw]
-    return square, boxes * gain + np.array([left, top, left, top], np.float64), (gain, left, top)
+    return square, boxes * gain + np.array([left, top, left, top], np.float64)
 
 
 def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +185,7 @@ def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) ->
     if rng.random() < 0.5:
         image = image[:, ::-1]
         boxes = np.stack([image.shape[1] - boxes[:, 2], boxes[:, 1], image.shape[1] - boxes[:, 0], boxes[:, 3]], 1)
-    square, boxes, _ = place(np.ascontiguousarray(image), boxes.reshape(-1, 4), size,
+    square, boxes = place(np.ascontiguousarray(image), boxes.reshape(-1, 4), size,
                              float(rng.uniform(0.7, 1.6)), (float(rng.random()), float(rng.random())))
     hsv = cv2.cvtColor(square, cv2.COLOR_BGR2HSV).astype(np.float32)
     hsv[..., 0] = (hsv[..., 0] + rng.uniform(-8, 8)) % 180
@@ -240,22 +239,6 @@ def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, p
         step += 1
     model.eval()
     return step
-
-
-def detect(model: NanoDet, image: np.ndarray, size: int, conf: float, iou: float = 0.6,
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Bird boxes (frame pixels, x1 y1 x2 y2) and scores of one BGR frame, letterboxed centred."""
-    device = next(model.parameters()).device
-    square, _, (gain, left, top) = place(image, np.zeros((0, 4)), size)
-    with torch.no_grad():
-        scores, logits = model(batch_tensor([square], device))
-    pts = Points.of(size, device)
-    boxes, scores = decode(logits[0], pts.xy, pts.stride), scores[0]
-    keep = scores >= conf
-    boxes, scores = boxes[keep], scores[keep]
-    kept = nms(boxes, scores, iou)
-    shift = torch.tensor([left, top, left, top], dtype=boxes.dtype, device=device)
-    return ((boxes[kept] - shift) / gain).cpu().numpy(), scores[kept].cpu().numpy()
 
 
 class Served(torch.nn.Module):

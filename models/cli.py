@@ -743,6 +743,7 @@ def adapt_cmd(data: Path, name: str, base: str | None, start: str, unlabelled: P
         check_spec(spec)
         require_training()
         _show_progress("models.adapt")
+        _show_progress("models.nanodet")  # the COCO start's steps
         with contextlib.redirect_stdout(sys.stderr):  # training's chatter; stdout is the result
             result = adapt(spec)
     except AdaptError as exc:

@@ -21,6 +21,7 @@ training needs around it, for one class (`chicken`, learnt on COCO's `bird` chan
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -48,6 +49,9 @@ _DISTANCES = ("Identity_3", "Identity_4", "Identity_5")  # (1, points, 4 * BINS)
 _MEAN = (103.53, 116.28, 123.675)
 _STD = (57.375, 57.12, 58.395)
 PAD = 114  # letterbox grey, as cloud.detect.preprocess pads
+LOG_EVERY = 40  # steps between progress lines: about half a minute on two cores
+
+log = logging.getLogger(__name__)
 
 
 class NanoDet(torch.nn.Module):
@@ -234,9 +238,12 @@ def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, p
         scores, logits = model(batch_tensor([v[0] for v in views], device))
         truths = [torch.as_tensor(v[1], dtype=torch.float32, device=device) for v in views]
         opt.zero_grad()
-        loss(scores, logits, truths, pts).backward()
+        value = loss(scores, logits, truths, pts)
+        value.backward()
         opt.step()
         step += 1
+        if step % LOG_EVERY == 0:  # minutes on a CPU: say it is moving
+            log.info("step %d of %d, loss %.3f, %.0f s", step, plan.steps, value.item(), time.monotonic() - start)
     model.eval()
     return step
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
 from models.adapt import (
     ADAPTED_CONF,
+    COCO_PASTED,
     MIN_BIRD_PX,
     MIN_INPUT,
     auto_imgsz,
@@ -323,6 +324,7 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     doc = json.loads(res.stdout.strip().splitlines()[-1])
     adapted = doc["adapted"]
     assert adapted["start"] == "nanodet-m-coco" and adapted["steps"] > 0 and adapted["boxes"] == 2
+    assert adapted["pasted"] == COCO_PASTED and f"{COCO_PASTED} copy-paste frames" in doc["source"]
     assert doc["dead_from"] == default.name and doc["conf"]["chicken"] == ADAPTED_CONF
     entry = load_registered("farm6-cam2", models_dir)  # sha256 checked
     dead = entry.classes.index("dead")

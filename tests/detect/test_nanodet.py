@@ -134,9 +134,12 @@ def bird_frame(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return image, np.array(boxes, np.float64)
 
 
-def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(tmp_path: Path) -> None:
-    """A few dozen steps on two frames: the exported ONNX computes what the torch model does,
-    and served by the worker's own detector it finds the birds of a third frame."""
+def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few dozen steps on two frames, saying how far it got: the exported ONNX computes what
+    the torch model does, and served by the worker's own detector it finds the birds of a third
+    frame."""
+    import logging
     import time
 
     import onnxruntime as ort
@@ -150,9 +153,11 @@ def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(tmp_path: Pat
     frames = [Labelled(f"f{s}", *(lambda im, b: (im, np.zeros(len(b), np.int64), b))(*bird_frame(s)))
               for s in (0, 1)]
     model = NanoDet()
-    steps = fine_tune(model, frames, 0, size, FineTune(steps=40, batch=2), time.monotonic() + 600,
-                      torch.device("cpu"))
-    assert steps == 40
+    monkeypatch.setattr(logging.getLogger("models.nanodet"), "propagate", True)  # the CLI may have cut it off
+    with caplog.at_level(logging.INFO, logger="models.nanodet"):
+        steps = fine_tune(model, frames, 0, size, FineTune(steps=40, batch=2), time.monotonic() + 600,
+                          torch.device("cpu"))
+    assert steps == 40 and "step 40 of 40, loss" in caplog.text
     image, truth = bird_frame(2)
     classes = ("chicken", "dead")
     onnx = export_onnx(model, size, classes, tmp_path / "farm.onnx")

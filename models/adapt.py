@@ -355,15 +355,17 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
     if unlabelled:
         first = replace(plan, steps=int(plan.steps * FIRST_ROUND_SHARE))
         now = time.monotonic()
-        steps = nanodet.fine_tune(model, [*labelled, *synthesise(labelled, COCO_PASTED, plan.seed)], chicken,
-                                  imgsz, first, now + (deadline - now) * FIRST_ROUND_SHARE, on)
+        pasted = synthesise(labelled, COCO_PASTED, plan.seed)
+        steps = nanodet.fine_tune(model, [*labelled, *pasted], chicken, imgsz, first,
+                                  now + (deadline - now) * FIRST_ROUND_SHARE, on)
         work = spec.models_dir / f".{spec.name}.work"
         work.mkdir(parents=True, exist_ok=True)
         first_onnx = nanodet.export_onnx(model, imgsz, base.classes, work / "r1.onnx")
         pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first_onnx, base, imgsz, spec.mirrored)))
         shutil.rmtree(work, ignore_errors=True)
     frames = [*labelled, *pseudo]
-    steps += nanodet.fine_tune(model, [*frames, *synthesise(frames, COCO_PASTED, plan.seed + 1)], chicken, imgsz,
+    pasted = synthesise(frames, COCO_PASTED, plan.seed + 1)
+    steps += nanodet.fine_tune(model, [*frames, *pasted], chicken, imgsz,
                                replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
     target = nanodet.export_onnx(model, imgsz, base.classes, spec.models_dir / f"{spec.name}.onnx")
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "pasted": COCO_PASTED,

@@ -62,7 +62,7 @@ from models.copy_paste import Labelled, at_most, load_farm, native_crops, synthe
 from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
 from models.evaluate import IMAGE_EXT, DataSetError, read_as
 from models.register import shipped_names
-from models.yolo_folder import CLASSES, write_example
+from models.yolo_folder import CLASSES, class_counts, write_example
 
 log = logging.getLogger(__name__)
 
@@ -328,8 +328,8 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
 
 def _only_birds(labelled: Sequence[Labelled], data: Path) -> None:
     """The COCO start learns `chicken` only: say so where the farm labelled carcasses anyway."""
-    per_class = np.bincount(np.concatenate([f.classes for f in labelled]), minlength=len(CLASSES))
-    chickens, carcasses = int(per_class[CLASSES.index("chicken")]), int(per_class[CLASSES.index("dead")])
+    counts = class_counts(f.classes for f in labelled)
+    chickens, carcasses = counts["chicken"], counts["dead"]
     if not chickens:
         raise AdaptError(f"{data} labels no chicken, and --start coco learns chickens only; use --start base")
     if carcasses:
@@ -361,7 +361,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         work = spec.models_dir / f".{spec.name}.work"
         work.mkdir(parents=True, exist_ok=True)
         first_onnx = nanodet.export_onnx(model, imgsz, base.classes, work / "r1.onnx")
-        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first_onnx, base, imgsz, spec.mirrored)))
+        pseudo = _first_round_labels(first_onnx, base, imgsz, spec, unlabelled)
         shutil.rmtree(work, ignore_errors=True)
     frames = [*labelled, *pseudo]
     pasted = synthesise(frames, COCO_PASTED, plan.seed + 1)
@@ -392,7 +392,7 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         from models.train import export_onnx
 
         first = export_onnx(best, imgsz, work / "r1.onnx")
-        pseudo = pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz, spec.mirrored)))
+        pseudo = _first_round_labels(first, base, imgsz, spec, unlabelled)
         start = best
     data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
                                          imgsz, replayed)
@@ -406,6 +406,12 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                             spec.seed)
     shutil.rmtree(work, ignore_errors=True)
     return target, pseudo, {"rounds": rounds, "replay_frames": len(replayed), "frozen": spec.freeze}, check
+
+
+def _first_round_labels(first: Path, base: ModelEntry, imgsz: int, spec: AdaptSpec,
+                        unlabelled: Sequence[Path]) -> list[Labelled]:
+    """The unlabelled frames where the first round's ONNX, served as the farm model will be, is sure."""
+    return pseudo_label(unlabelled, _onnx_labeller(_entry_for(first, base, imgsz, spec.mirrored)))
 
 
 def _entry_for(onnx: Path, base: ModelEntry, imgsz: int, mirrored: bool) -> ModelEntry:

@@ -190,7 +190,7 @@ def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) ->
         image = image[:, ::-1]
         boxes = np.stack([image.shape[1] - boxes[:, 2], boxes[:, 1], image.shape[1] - boxes[:, 0], boxes[:, 3]], 1)
     square, boxes = place(np.ascontiguousarray(image), boxes.reshape(-1, 4), size,
-                             float(rng.uniform(0.7, 1.6)), (float(rng.random()), float(rng.random())))
+                          float(rng.uniform(0.7, 1.6)), (float(rng.random()), float(rng.random())))
     hsv = cv2.cvtColor(square, cv2.COLOR_BGR2HSV).astype(np.float32)
     hsv[..., 0] = (hsv[..., 0] + rng.uniform(-8, 8)) % 180
     hsv[..., 1] *= rng.uniform(0.5, 1.5)

@@ -1,12 +1,14 @@
 """`fuhuiyang models adapt`: a farm's or camera's own detector from a handful of labelled frames.
 
-Where the farm's frames label no carcass (`--start auto`, or `--start coco`), the start is
-NanoDet-m trained on COCO photographs (`models.nanodet`): it has seen real birds, which our
-renders-only models have not (henhouse, 10 frames: docs/results.md, issue 18). It learns
-`chicken` only, from the labelled frames and copy-paste frames made from them; `dead` is served
-from the base model (`cloud.detect.dead_from`), so the camera keeps the carcass finding it had.
-With labelled carcasses (or `--start base`), the registered base model's checkpoint is
-fine-tuned instead, under a wall-time budget on the CPU:
+Two starts (`--start auto` picks the one that already sees the farm's labelled birds better,
+its chicken AP50 on them before training: photographs take the first, renders the second):
+
+- NanoDet-m trained on COCO photographs (`models.nanodet`): it has seen real birds, which our
+  renders-only models have not (henhouse, 10 frames: docs/results.md, issue 18). It learns
+  `chicken` from the labelled frames and copy-paste frames made from them, and `dead` where the
+  farm labelled enough carcasses (REPLAY_BELOW); otherwise `dead` is served from the base model
+  (`cloud.detect.dead_from`), so the camera keeps the carcass finding it had.
+- The registered base model's checkpoint, fine-tuned under a wall-time budget on the CPU:
 
 1. the labelled frames, plus copy-paste frames made from them (`models.copy_paste`: the farm's
    own birds and carcasses on its own frames at new places and scales; with (almost) no
@@ -33,13 +35,14 @@ import logging
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -57,7 +60,7 @@ from cloud.detect import (
     served_detector,
     sha256_file,
 )
-from models.carcass_replay import needs_replay, replay_frames
+from models.carcass_replay import REPLAY_BELOW, needs_replay, replay_frames
 from models.copy_paste import Labelled, at_most, load_farm, native_crops, synthesise
 from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
 from models.evaluate import IMAGE_EXT, DataSetError, read_as
@@ -162,12 +165,19 @@ def need_checkpoint(base: ModelEntry) -> None:
                          "to fine-tune; --start coco needs none")
 
 
-def chosen_start(asked: str, frames: Sequence[Labelled]) -> str:
-    """`coco` unless asked otherwise or the farm labelled a carcass: the COCO start learns no `dead`."""
+def chosen_start(asked: str, frames: Sequence[Labelled], fit: Callable[[str], float],
+                 ) -> tuple[str, dict[str, float]]:
+    """`asked`, or for `auto` the start that already sees the farm's labelled birds better (`fit`:
+    its chicken AP50 on them before any training): photographs favour NanoDet-m from COCO
+    (henhouse's ten frames 0.29 against the renders-only base's 0.02), renders the base
+    (held-out `cctv` renders 0.17 against 0.59). Where no chicken is
+    labelled the COCO start learns `dead` alone badly, so the base. Returns the fits too."""
     if asked != "auto":
-        return asked
-    dead = CLASSES.index("dead")
-    return "base" if any(bool((f.classes == dead).any()) for f in frames) else "coco"
+        return asked, {}
+    if not class_counts(f.classes for f in frames)["chicken"]:
+        return "base", {}
+    fits = {start: round(fit(start), 3) for start in ("coco", "base")}
+    return ("coco" if fits["coco"] > fits["base"] else "base"), fits
 
 
 def auto_imgsz(frames: Sequence[Labelled], largest: int, least: int = MIN_INPUT) -> int:
@@ -289,11 +299,15 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     if boxes == 0 and not unlabelled:
         raise AdaptError(f"{spec.data} has no labelled chicken or dead bird and there are no "
                          "unlabelled frames to pseudo-label")
-    from_coco = chosen_start(spec.start, labelled) == "coco"
+    start, fits = chosen_start(spec.start, labelled, partial(_start_fit, base, labelled, spec))
+    from_coco = start == "coco"
+    if fits:
+        log.info("chicken AP50 on the labelled frames before training: %s; starting from %s",
+                 ", ".join(f"{k} {v:.3f}" for k, v in fits.items()), start)
     if not from_coco:
         need_checkpoint(base)
     elif boxes:
-        _only_birds(labelled, spec.data)
+        _check_coco_labels(labelled, spec.data)
     imgsz = spec.imgsz or (auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT) if from_coco
                            else auto_imgsz(labelled, base.input_size))
     device = training_device(spec.device)
@@ -315,7 +329,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         target, pseudo, trained, check = _from_base(spec, base, labelled, pseudo, unlabelled, imgsz, deadline,
                                                     device, registry)
     raw = _register(spec, base, target, imgsz, check, registry, {
-        "start": COCO_START if from_coco else base.name,
+        "start": COCO_START if from_coco else base.name, "start_fit": fits,
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
         "read_as": read_as(spec.data), "left_out": left_out, "unlabelled": len(pseudo),
         "pseudo_boxes": sum(len(f.classes) for f in pseudo), **trained, "device": device,
@@ -326,50 +340,78 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
     return {"model": spec.name, **raw}
 
 
-def _only_birds(labelled: Sequence[Labelled], data: Path) -> None:
-    """The COCO start learns `chicken` only: say so where the farm labelled carcasses anyway."""
+def _start_fit(base: ModelEntry, labelled: Sequence[Labelled], spec: AdaptSpec, start: str) -> float:
+    """Chicken AP50, one look, on the labelled frames of a start as it is: the base as served,
+    or NanoDet-m's COCO `bird` at the size the COCO start would train at. A base without a
+    checkpoint cannot be fine-tuned: -1."""
+    if start == "base":
+        if not base.path.with_suffix(".pt").exists():
+            return -1.0
+        return _chicken_ap50(replace(base, mirrored=False), labelled)
+    from models import nanodet
+
+    size = spec.imgsz or auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx = nanodet.export_onnx(nanodet.NanoDet(), size, base.classes, (CLASSES.index("chicken"),),
+                                   Path(tmp) / "coco.onnx")
+        return _chicken_ap50(_entry_for(onnx, base, size, mirrored=False), labelled)
+
+
+def _chicken_ap50(entry: ModelEntry, frames: Sequence[Labelled]) -> float:
+    from models.evaluate import SCORE_FLOOR, evaluate
+
+    detector = OnnxDetector(entry, threads=2)
+    pairs = ((detector.detect([f.image], conf=SCORE_FLOOR)[0], f.classes, f.boxes) for f in frames)
+    result = evaluate(pairs, list(CLASSES), list(entry.classes), entry.conf)
+    return float(cast(dict[str, dict[str, float]], result["classes"])["chicken"]["map50"])
+
+
+def _check_coco_labels(labelled: Sequence[Labelled], data: Path) -> None:
+    """The COCO start needs chickens; it learns `dead` from enough labelled carcasses only."""
     counts = class_counts(f.classes for f in labelled)
     chickens, carcasses = counts["chicken"], counts["dead"]
     if not chickens:
-        raise AdaptError(f"{data} labels no chicken, and --start coco learns chickens only; use --start base")
-    if carcasses:
-        log.warning("--start coco learns chickens only: the %d labelled carcasses are left out "
-                    "(`dead` comes from the base)", carcasses)
+        raise AdaptError(f"{data} labels no chicken, and --start coco needs them; use --start base")
+    if carcasses and needs_replay(labelled):
+        log.warning("--start coco learns `dead` from %d labelled carcasses at least: the %d labelled are "
+                    "left out (`dead` comes from the base)", REPLAY_BELOW, carcasses)
 
 
 def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
                unlabelled: list[Path], imgsz: int, deadline: float, device: str,
                ) -> tuple[Path, list[Labelled], dict[str, Any]]:
-    """NanoDet-m fine-tuned on the farm's chickens and copy-paste frames made from them (first
-    on the labelled frames, then with the unlabelled ones its ONNX, served as the base path's
-    first round is, is sure of); its exported ONNX, the pseudo-labelled frames, how it trained."""
+    """NanoDet-m fine-tuned on the farm's chickens (and carcasses, where it labelled enough) and
+    copy-paste frames made from them (first on the labelled frames, then with the unlabelled ones
+    its ONNX, served as the base path's first round is, is sure of); its exported ONNX, the
+    pseudo-labelled frames, how it trained."""
     import torch
 
     from models import nanodet
 
     model = nanodet.NanoDet()
     on = torch.device("cpu" if device == "cpu" else f"cuda:{device}")
-    chicken = CLASSES.index("chicken")
+    learnt = tuple(CLASSES.index(c) for c in (("chicken",) if needs_replay(labelled) else ("chicken", "dead")))
     plan = nanodet.FineTune(batch=spec.batch, seed=spec.seed)
     steps = 0
     if unlabelled:
         first = replace(plan, steps=int(plan.steps * FIRST_ROUND_SHARE))
         now = time.monotonic()
         pasted = synthesise(labelled, COCO_PASTED, plan.seed)
-        steps = nanodet.fine_tune(model, [*labelled, *pasted], chicken, imgsz, first,
+        steps = nanodet.fine_tune(model, [*labelled, *pasted], learnt, imgsz, first,
                                   now + (deadline - now) * FIRST_ROUND_SHARE, on)
         work = spec.models_dir / f".{spec.name}.work"
         work.mkdir(parents=True, exist_ok=True)
-        first_onnx = nanodet.export_onnx(model, imgsz, base.classes, work / "r1.onnx")
+        first_onnx = nanodet.export_onnx(model, imgsz, base.classes, learnt, work / "r1.onnx")
         pseudo = _first_round_labels(first_onnx, base, imgsz, spec, unlabelled)
         shutil.rmtree(work, ignore_errors=True)
     frames = [*labelled, *pseudo]
     pasted = synthesise(frames, COCO_PASTED, plan.seed + 1)
-    steps += nanodet.fine_tune(model, [*frames, *pasted], chicken, imgsz,
+    steps += nanodet.fine_tune(model, [*frames, *pasted], learnt, imgsz,
                                replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
-    target = nanodet.export_onnx(model, imgsz, base.classes, spec.models_dir / f"{spec.name}.onnx")
+    target = nanodet.export_onnx(model, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "pasted": COCO_PASTED,
-                            "batch": plan.batch, "replay_frames": 0, "frozen": 0}
+                            "learnt": [CLASSES[c] for c in learnt], "batch": plan.batch, "replay_frames": 0,
+                            "frozen": 0}
 
 
 def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
@@ -405,7 +447,8 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         check = _check_dead(_entry_for(target, base, imgsz, spec.mirrored), base, lookup, [*labelled, *pseudo],
                             spec.seed)
     shutil.rmtree(work, ignore_errors=True)
-    return target, pseudo, {"rounds": rounds, "replay_frames": len(replayed), "frozen": spec.freeze}, check
+    return target, pseudo, {"rounds": rounds, "learnt": list(base.classes), "replay_frames": len(replayed),
+                            "frozen": spec.freeze}, check
 
 
 def _first_round_labels(first: Path, base: ModelEntry, imgsz: int, spec: AdaptSpec,
@@ -475,7 +518,8 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
     conf = dict.fromkeys(base.classes, ADAPTED_CONF)
     dead: dict[str, Any] = {}
     from_coco = adapted["start"] == COCO_START
-    if from_coco or (check is not None and check.keeps_base):  # the base's `dead` (cloud.detect.DeadFromBase)
+    # the base's `dead` (cloud.detect.DeadFromBase) where none was learnt, or the dead check kept it
+    if "dead" not in adapted["learnt"] or (check is not None and check.keeps_base):
         at = base.classes.index("dead")
         conf["dead"] = base.conf_vector()[at]
         dead = {"dead_from": base.extra.get("dead_from", base.name),
@@ -483,10 +527,11 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
     elif check is not None:
         conf["dead"] = check.threshold
     if from_coco:
-        how = (f"{adapted['start']} (COCO photographs, `bird`) adapted by `models adapt` to `chicken`: "
+        how = (f"{adapted['start']} (COCO photographs, `bird`) adapted by `models adapt` to "
+               f"{' and '.join(f'`{c}`' for c in adapted['learnt'])}: "
                f"{adapted['frames']} labelled frames, {adapted['unlabelled']} pseudo-labelled, "
-               f"{adapted['pasted']} copy-paste frames, {adapted['steps']} steps, all layers trained; "
-               f"`dead` from {dead['dead_from']}")
+               f"{adapted['pasted']} copy-paste frames, {adapted['steps']} steps, all layers trained"
+               + (f"; `dead` from {dead['dead_from']}" if dead else ""))
     else:
         how = (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "
                f"{spec.synthetic} copy-paste frames, {adapted['replay_frames']} with a rendered carcass, "

@@ -704,8 +704,8 @@ def paste_carcasses(data: Path, out: Path, per_frame: int, seed: int, as_json: b
               help="Registered model it is adapted from (its `dead`, with --start coco); default: the default model.")
 @click.option("--start", default="auto", show_default=True, type=click.Choice(["auto", "coco", "base"]),
               help="Network to fine-tune: coco (NanoDet-m trained on COCO photographs; learns `chicken`, "
-                   "`dead` from the base), base (the base's own; learns both), auto (coco unless the "
-                   "frames label a carcass).")
+                   "and `dead` from 5 labelled carcasses up, else `dead` from the base), base (the base's "
+                   "own; learns both), auto (whichever sees the labelled birds better before training).")
 @click.option("--unlabelled", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The camera's unlabelled frames (a folder or a YOLO folder): pseudo-labelled.")
 @click.option("--minutes", default=15.0, show_default=True, type=click.FloatRange(2.0),

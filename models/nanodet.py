@@ -5,7 +5,9 @@ finds almost nothing before adapting (AP50 0.05), NanoDet-m's COCO `bird` alread
 few minutes of fine-tuning on 10 labelled frames take it past what adapting our own model
 reaches in 15 (docs/results.md, issue 18). The network (`models/weights/nanodet-m-coco/`,
 Apache-2.0, see its NOTICE.md) runs through `models.tfjs_graph`; here are what NanoDet's
-training needs around it, for one class (`chicken`, learnt on COCO's `bird` channel):
+training needs around it, for our two classes: `chicken` is learnt on COCO's `bird` channel, and
+`dead` on a channel COCO's farms never need (`toothbrush`), started as a copy of `bird` made
+rarer, so that a carcass begins as "a bird, unlikely" and training tells it from the living:
 
 - its anchor points and box decoding (distances to the box's sides as distributions over
   `BINS` steps of the level's stride, "generalized focal loss");
@@ -16,7 +18,8 @@ training needs around it, for one class (`chicken`, learnt on COCO's `bird` chan
 - the served module: our runtime's input (RGB in [0, 1], letterboxed as `cloud.detect`
   does) in, and ultralytics' output layout out, `(1, 4 + nc, points)`, centre and size in
   input pixels then each class's score: so the detection worker serves it like any model.
-  Only `chicken` is scored; `dead` stays 0 and is served from the base (`cloud.detect.dead_from`).
+  A class not learnt (`dead` where the farm labelled no carcass) scores 0 and is served from
+  the base (`cloud.detect.dead_from`).
 """
 
 from __future__ import annotations
@@ -36,9 +39,16 @@ from torchvision.ops import box_iou, generalized_box_iou
 
 from models.copy_paste import Labelled
 from models.tfjs_graph import GraphModule
+from models.yolo_folder import CLASSES
 
 GRAPH = Path(__file__).resolve().parent / "weights" / "nanodet-m-coco" / "nanodet.json"
 COCO_BIRD = 14  # COCO's `bird`: chickens in photographs are mostly labelled so
+COCO_DEAD = 79  # COCO's `toothbrush`, never in a poultry house: taken over for `dead`
+CHANNELS = (COCO_BIRD, COCO_DEAD)  # per class of models.yolo_folder.CLASSES (chicken, dead)
+DEAD_START_SHIFT = 4.0  # `dead` starts as `bird` with its logit this much lower (score x ~e^-4)
+# The last convolution of each level: 1x1 kernel (HWIO, 80 class + 4 * BINS outputs) and bias
+_HEADS = (("PartitionedCall/split_29", "unknown_62"), ("PartitionedCall/split_31", "unknown_68"),
+          ("PartitionedCall/split_33", "unknown_72"))
 STRIDES = (8, 16, 32)
 BINS = 11  # NanoDet-m: reg_max 10
 ANCHOR_SCALE = 5.0  # ATSS anchor side, in strides (NanoDet's octave_base_scale)
@@ -55,8 +65,8 @@ log = logging.getLogger(__name__)
 
 
 class NanoDet(torch.nn.Module):
-    """forward(BGR 0..255, (n, 3, s, s), s a multiple of 32) -> bird scores (n, points) and
-    side-distance logits (n, points, 4, BINS), levels in STRIDES order."""
+    """forward(BGR 0..255, (n, 3, s, s), s a multiple of 32) -> scores per class (n, points,
+    len(CHANNELS)) and side-distance logits (n, points, 4, BINS), levels in STRIDES order."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -66,12 +76,17 @@ class NanoDet(torch.nn.Module):
         self.graph = GraphModule(graph, "input_1", [*_SCORES, *_DISTANCES])
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        with torch.no_grad():
+            for kernel, bias in _HEADS:
+                k, b = (self.graph.weights[self.graph.index[n]] for n in (kernel, bias))
+                k[..., COCO_DEAD] = k[..., COCO_BIRD]
+                b[COCO_DEAD] = b[COCO_BIRD] - DEAD_START_SHIFT
 
     def forward(self, bgr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores, dists = [], []
         for i in range(bgr.shape[0]):  # the graph's reshapes are written for one image
             out = self.graph((bgr[i:i + 1] - self.mean) / self.std)
-            scores.append(torch.cat([o[0, :, COCO_BIRD] for o in out[:3]]))
+            scores.append(torch.cat([o[0][:, CHANNELS] for o in out[:3]]))
             dists.append(torch.cat([o[0] for o in out[3:]]).reshape(-1, 4, BINS))
         return torch.stack(scores), torch.stack(dists)
 
@@ -132,19 +147,21 @@ def assign(truth: torch.Tensor, pts: Points) -> torch.Tensor:
     return owner
 
 
-def loss(scores: torch.Tensor, logits: torch.Tensor, truths: Sequence[torch.Tensor], pts: Points) -> torch.Tensor:
-    """Generalized focal loss of a batch: quality focal loss on every point's score, GIoU (x2)
+def loss(scores: torch.Tensor, logits: torch.Tensor, truths: Sequence[tuple[torch.Tensor, torch.Tensor]],
+         pts: Points) -> torch.Tensor:
+    """Generalized focal loss of a batch (scores (n, points, classes); truths: boxes and their
+    class, a column of `scores`): quality focal loss on every point's score per class, GIoU (x2)
     and distribution focal loss (x0.25) on the assigned points, as NanoDet weighs them."""
     total = scores.new_zeros(())
-    for p, d, truth in zip(scores.clamp(1e-6, 1 - 1e-6), logits, truths, strict=True):
+    for p, d, (truth, cls) in zip(scores.clamp(1e-6, 1 - 1e-6), logits, truths, strict=True):
         owner = assign(truth, pts)
         pos = owner >= 0
         target = torch.zeros_like(p)
         if pos.any():
             boxes = decode(d[pos], pts.xy[pos], pts.stride[pos])
             matched = truth[owner[pos]]
-            target[pos] = box_iou(boxes, matched).diagonal().detach().clamp(min=0)
-            weight = p[pos].detach()
+            target[pos, cls[owner[pos]]] = box_iou(boxes, matched).diagonal().detach().clamp(min=0)
+            weight = p[pos].detach().max(dim=1).values
             norm = weight.sum().clamp(min=1e-6)
             giou = ((1 - generalized_box_iou(boxes, matched).diagonal()) * weight).sum() / norm
             total = total + 2.0 * giou + 0.25 * (_dfl(d[pos], matched, pts, pos) * weight).sum() / norm
@@ -181,11 +198,14 @@ def place(image: np.ndarray, boxes: np.ndarray, size: int, zoom: float,
     return square, boxes * gain + np.array([left, top, left, top], np.float64)
 
 
-def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One training view of a frame: its `cls` boxes only; flipped, zoomed 0.7-1.6x and placed
-    anywhere, colour and light shifted, one in five grey (IR night). A box cut to under 40 % of
-    itself is dropped."""
-    image, boxes = frame.image, frame.boxes[frame.classes == cls].astype(np.float64)
+def augmented(frame: Labelled, learnt: Sequence[int], size: int, rng: np.random.Generator,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One training view of a frame: its boxes of the `learnt` classes and each one's place in
+    `learnt`; flipped, zoomed 0.7-1.6x and placed anywhere, colour and light shifted, one in five
+    grey (IR night). A box cut to under 40 % of itself is dropped."""
+    keep = np.isin(frame.classes, learnt)
+    image, boxes = frame.image, frame.boxes[keep].astype(np.float64)
+    column = np.array([list(learnt).index(int(c)) for c in frame.classes[keep]], np.int64)
     if rng.random() < 0.5:
         image = image[:, ::-1]
         boxes = np.stack([image.shape[1] - boxes[:, 2], boxes[:, 1], image.shape[1] - boxes[:, 0], boxes[:, 3]], 1)
@@ -201,7 +221,8 @@ def augmented(frame: Labelled, cls: int, size: int, rng: np.random.Generator) ->
     whole = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     boxes = boxes.clip(0, size)
     kept = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return square, boxes[(kept > 0.4 * whole) & (kept > 16)]
+    seen = (kept > 0.4 * whole) & (kept > 16)
+    return square, boxes[seen], column[seen]
 
 
 def batch_tensor(squares: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -217,9 +238,10 @@ class FineTune:
     seed: int = 0
 
 
-def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, plan: FineTune,
+def fine_tune(model: NanoDet, frames: Sequence[Labelled], learnt: Sequence[int], size: int, plan: FineTune,
               deadline: float, device: torch.device) -> int:
-    """Train every layer on `frames` (their `cls` boxes) for `plan.steps` steps, or until
+    """Train every layer on `frames` (their boxes of the `learnt` classes, in CLASSES order; the
+    other class's score is left as it is) for `plan.steps` steps, or until
     `deadline` (time.monotonic()), the learning rate falling on a cosine over whichever comes
     first. Returns the steps taken."""
     rng = np.random.default_rng(plan.seed)
@@ -234,11 +256,12 @@ def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, p
         progress = max(step / plan.steps, (time.monotonic() - start) / span)
         for group in opt.param_groups:
             group["lr"] = plan.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-        views = [augmented(frames[int(rng.integers(len(frames)))], cls, size, rng) for _ in range(plan.batch)]
+        views = [augmented(frames[int(rng.integers(len(frames)))], learnt, size, rng) for _ in range(plan.batch)]
         scores, logits = model(batch_tensor([v[0] for v in views], device))
-        truths = [torch.as_tensor(v[1], dtype=torch.float32, device=device) for v in views]
+        truths = [(torch.as_tensor(v[1], dtype=torch.float32, device=device), torch.as_tensor(v[2], device=device))
+                  for v in views]
         opt.zero_grad()
-        value = loss(scores, logits, truths, pts)
+        value = loss(scores[..., list(learnt)], logits, truths, pts)
         value.backward()
         opt.step()
         step += 1
@@ -250,34 +273,34 @@ def fine_tune(model: NanoDet, frames: Sequence[Labelled], cls: int, size: int, p
 
 class Served(torch.nn.Module):
     """Our runtime's contract: RGB in [0, 1], (1, 3, s, s) -> (1, 4 + len(classes), points):
-    centre x, centre y, width, height in input pixels, then one score per class; the birds'
-    score goes to `classes.index("chicken")`, every other class scores 0."""
+    centre x, centre y, width, height in input pixels, then one score per class of `classes`
+    (named as in CLASSES): its channel's where the class was `learnt`, else 0."""
 
     xy: torch.Tensor
     stride: torch.Tensor
 
-    def __init__(self, model: NanoDet, size: int, classes: Sequence[str]) -> None:
+    def __init__(self, model: NanoDet, size: int, classes: Sequence[str], learnt: Sequence[int]) -> None:
         super().__init__()
         self.model = model
         pts = Points.of(size)
         self.register_buffer("xy", pts.xy, persistent=False)
         self.register_buffer("stride", pts.stride, persistent=False)
-        self.bird = list(classes).index("chicken")
-        self.nc = len(classes)
+        ours = [CLASSES.index(c) if c in CLASSES else -1 for c in classes]
+        self.columns = [c if c in learnt else -1 for c in ours]
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         scores, logits = self.model(rgb.flip(1) * 255.0)
         boxes = decode(logits[0], self.xy, self.stride)
         centre_size = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
-        classes = [scores[0] if c == self.bird else torch.zeros_like(scores[0]) for c in range(self.nc)]
+        classes = [scores[0, :, c] if c >= 0 else torch.zeros_like(scores[0, :, 0]) for c in self.columns]
         return torch.cat([centre_size, torch.stack(classes, 1)], 1).T[None]
 
 
-def export_onnx(model: NanoDet, size: int, classes: Sequence[str], target: Path) -> Path:
+def export_onnx(model: NanoDet, size: int, classes: Sequence[str], learnt: Sequence[int], target: Path) -> Path:
     """The served module as ONNX (fixed input (1, 3, size, size)), for `cloud.detect.OnnxDetector`."""
     import warnings
 
-    served = Served(model.cpu().eval(), size, classes)
+    served = Served(model.cpu().eval(), size, classes, learnt)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on the graph's constant shapes
         torch.onnx.export(served, (torch.zeros(1, 3, size, size),), str(target), dynamo=False,

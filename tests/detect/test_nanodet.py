@@ -101,7 +101,7 @@ def test_the_shipped_network_gives_a_score_and_a_box_per_point() -> None:
         with torch.no_grad():
             scores, logits = model(torch.full((1, 3, size, size), 114.0))
         n = sum((size // s) ** 2 for s in (8, 16, 32))
-        assert scores.shape == (1, n) and logits.shape == (1, n, 4, BINS)
+        assert scores.shape == (1, n, 2) and logits.shape == (1, n, 4, BINS)
         assert float(scores.max()) < 0.3  # a grey square holds no bird
         assert Points.of(size).xy.shape == (n, 2)
 
@@ -155,15 +155,15 @@ def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(
     model = NanoDet()
     monkeypatch.setattr(logging.getLogger("models.nanodet"), "propagate", True)  # the CLI may have cut it off
     with caplog.at_level(logging.INFO, logger="models.nanodet"):
-        steps = fine_tune(model, frames, 0, size, FineTune(steps=40, batch=2), time.monotonic() + 600,
+        steps = fine_tune(model, frames, (0,), size, FineTune(steps=40, batch=2), time.monotonic() + 600,
                           torch.device("cpu"))
     assert steps == 40 and "step 40 of 40, loss" in caplog.text
     image, truth = bird_frame(2)
     classes = ("chicken", "dead")
-    onnx = export_onnx(model, size, classes, tmp_path / "farm.onnx")
+    onnx = export_onnx(model, size, classes, (0,), tmp_path / "farm.onnx")
     tensor = to_tensor([letterbox(image, size)[0]])
     with torch.no_grad():
-        want = Served(model, size, classes)(torch.from_numpy(tensor)).numpy()
+        want = Served(model, size, classes, (0,))(torch.from_numpy(tensor)).numpy()
     got = ort.InferenceSession(str(onnx)).run(None, {"images": tensor})[0]
     assert got.shape == (1, 6, sum((size // s) ** 2 for s in (8, 16, 32)))
     assert np.allclose(got, want, atol=1e-3)
@@ -172,3 +172,51 @@ def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(
     served = OnnxDetector(entry, threads=1).detect([image])[0]
     assert set(served.classes.tolist()) == {0}  # `dead` scores 0: it is served from the base
     assert len(served) == 2 and bool((iou_matrix(served.boxes, truth).max(axis=1) > 0.5).all())
+
+
+def carcass_frame(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`bird_frame` with a carcass added: a pink bird on its back, two dark legs up."""
+    image, birds = bird_frame(seed)
+    cx, cy = 300 + 30 * seed, 280
+    cv2.ellipse(image, (cx, cy), (44, 28), 0, 0, 360, (170, 160, 235), -1)
+    for dx in (-14, 14):
+        cv2.line(image, (cx + dx, cy - 10), (cx + dx + dx // 2, cy - 50), (30, 40, 60), 5)
+    boxes = np.vstack([birds, [[cx - 44, cy - 56, cx + 44, cy + 28]]])
+    return image, np.array([0, 0, 1]), boxes
+
+
+def test_a_carcass_is_learnt_on_a_channel_of_its_own() -> None:
+    """`dead` starts as a rarer `bird` (so not a carcass anywhere yet) and, learnt beside
+    `chicken`, scores the carcass of an unseen frame above its living birds, and `chicken` the
+    other way round."""
+    import time
+
+    import torch
+
+    from cloud.detect import iou_matrix, letterbox, to_tensor
+    from models.copy_paste import Labelled
+    from models.nanodet import FineTune, NanoDet, Served, fine_tune
+
+    size = 160
+    model = NanoDet()
+    image, classes, truth = carcass_frame(2)
+    square, placed = letterbox(image, size)
+    tensor = torch.from_numpy(to_tensor([square]))
+    served = Served(model.eval(), size, ("chicken", "dead"), (0, 1))
+    with torch.no_grad():
+        assert float(served(tensor)[0, 5].max()) < 0.05  # no carcass before training
+    frames = [Labelled(f"f{s}", *carcass_frame(s)) for s in (0, 1)]
+    steps = fine_tune(model, frames, (0, 1), size, FineTune(steps=60, batch=2), time.monotonic() + 600,
+                      torch.device("cpu"))
+    assert steps == 60
+    with torch.no_grad():
+        out = served(tensor)[0].numpy()
+    centre, wh = out[:2].T, out[2:4].T
+    offset = np.array([placed.pad_x, placed.pad_y] * 2)
+    boxes = (np.hstack([centre - wh / 2, centre + wh / 2]) - offset) / placed.gain
+    top = int(out[5].argmax())  # the surest carcass point
+    assert out[5, top] > 0.3 and iou_matrix(boxes[top:top + 1], truth[classes == 1])[0, 0] > 0.5
+    on_birds = iou_matrix(boxes, truth[classes == 0]).max(axis=1) > 0.5
+    on_carcass = iou_matrix(boxes, truth[classes == 1])[:, 0] > 0.5
+    assert float(out[5, on_birds].max()) < out[5, top]
+    assert float(out[4, on_birds].max()) > max(0.3, float(out[4, on_carcass].max()))

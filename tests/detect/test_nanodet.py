@@ -186,7 +186,7 @@ def carcass_frame(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_a_carcass_is_learnt_on_a_channel_of_its_own() -> None:
-    """`dead` starts as a rarer `bird` (so not a carcass anywhere yet) and, learnt beside
+    """`dead` starts at its prior (no carcass anywhere yet) and, learnt beside
     `chicken`, scores the carcass of an unseen frame above its living birds, and `chicken` the
     other way round."""
     import time

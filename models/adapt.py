@@ -308,8 +308,7 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
         need_checkpoint(base)
     elif boxes:
         _check_coco_labels(labelled, spec.data)
-    imgsz = spec.imgsz or (auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT) if from_coco
-                           else auto_imgsz(labelled, base.input_size))
+    imgsz = _coco_imgsz(spec, labelled) if from_coco else spec.imgsz or auto_imgsz(labelled, base.input_size)
     device = training_device(spec.device)
     log.info("adapting %s on %d frames (%d boxes) at %d px on %s", COCO_START if from_coco else base.name,
              len(labelled), boxes, imgsz, "the CPU" if device == "cpu" else f"GPU {device}")
@@ -350,11 +349,16 @@ def _start_fit(base: ModelEntry, labelled: Sequence[Labelled], spec: AdaptSpec, 
         return _chicken_ap50(replace(base, mirrored=False), labelled)
     from models import nanodet
 
-    size = spec.imgsz or auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT)
+    size = _coco_imgsz(spec, labelled)
     with tempfile.TemporaryDirectory() as tmp:
         onnx = nanodet.export_onnx(nanodet.NanoDet(), size, base.classes, (CLASSES.index("chicken"),),
                                    Path(tmp) / "coco.onnx")
         return _chicken_ap50(_entry_for(onnx, base, size, mirrored=False), labelled)
+
+
+def _coco_imgsz(spec: AdaptSpec, labelled: Sequence[Labelled]) -> int:
+    """The COCO start's input size: the one it is judged at by `auto` is the one it trains at."""
+    return spec.imgsz or auto_imgsz(labelled, COCO_LARGEST, COCO_INPUT)
 
 
 def _chicken_ap50(entry: ModelEntry, frames: Sequence[Labelled]) -> float:
@@ -390,7 +394,8 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
 
     model = nanodet.NanoDet()
     on = torch.device("cpu" if device == "cpu" else f"cuda:{device}")
-    learnt = tuple(CLASSES.index(c) for c in (("chicken",) if needs_replay(labelled) else ("chicken", "dead")))
+    chicken, dead = CLASSES.index("chicken"), CLASSES.index("dead")
+    learnt = (chicken,) if needs_replay(labelled) else (chicken, dead)
     plan = nanodet.FineTune(batch=spec.batch, seed=spec.seed)
     steps = 0
     if unlabelled:

@@ -276,14 +276,15 @@ def fine_tune(model: NanoDet, frames: Sequence[Labelled], learnt: Sequence[int],
 class Served(torch.nn.Module):
     """Our runtime's contract: RGB in [0, 1], (1, 3, s, s) -> (1, 4 + len(classes), points):
     centre x, centre y, width, height in input pixels, then one score per class of `classes`
-    (named as in CLASSES): its channel's where the class was `learnt`, else 0."""
+    (named as in CLASSES): its channel's where the class was `learnt`, else 0. Several networks'
+    outputs lie side by side along the points axis (`cloud.detect.ModelEntry.networks`)."""
 
     xy: torch.Tensor
     stride: torch.Tensor
 
-    def __init__(self, model: NanoDet, size: int, classes: Sequence[str], learnt: Sequence[int]) -> None:
+    def __init__(self, networks: Sequence[NanoDet], size: int, classes: Sequence[str], learnt: Sequence[int]) -> None:
         super().__init__()
-        self.model = model
+        self.networks = torch.nn.ModuleList(networks)
         pts = Points.of(size)
         self.register_buffer("xy", pts.xy, persistent=False)
         self.register_buffer("stride", pts.stride, persistent=False)
@@ -291,18 +292,22 @@ class Served(torch.nn.Module):
         self.columns = [c if c in learnt else -1 for c in ours]
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        scores, logits = self.model(rgb.flip(1) * 255.0)
+        return torch.cat([self._one(net, rgb.flip(1) * 255.0) for net in self.networks], 2)
+
+    def _one(self, net: torch.nn.Module, bgr: torch.Tensor) -> torch.Tensor:
+        scores, logits = net(bgr)
         boxes = decode(logits[0], self.xy, self.stride)
         centre_size = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
         classes = [scores[0, :, c] if c >= 0 else torch.zeros_like(scores[0, :, 0]) for c in self.columns]
         return torch.cat([centre_size, torch.stack(classes, 1)], 1).T[None]
 
 
-def export_onnx(model: NanoDet, size: int, classes: Sequence[str], learnt: Sequence[int], target: Path) -> Path:
+def export_onnx(networks: Sequence[NanoDet], size: int, classes: Sequence[str], learnt: Sequence[int],
+                target: Path) -> Path:
     """The served module as ONNX (fixed input (1, 3, size, size)), for `cloud.detect.OnnxDetector`."""
     import warnings
 
-    served = Served(model.cpu().eval(), size, classes, learnt)
+    served = Served([n.cpu().eval() for n in networks], size, classes, learnt)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on the graph's constant shapes
         torch.onnx.export(served, (torch.zeros(1, 3, size, size),), str(target), dynamo=False,

@@ -15,7 +15,7 @@ from cloud.detect.postprocess import Detections, decode, to_frame
 from cloud.detect.preprocess import letterbox, to_tensor
 from cloud.detect.refine import Refiner, RefinerSpec
 from cloud.detect.registry import ModelEntry
-from cloud.detect.views import LOOK_SHARE, fuse, mirrored, unmirror
+from cloud.detect.views import LOOK_SHARE, fuse_all, mirrored, unmirror
 
 log = logging.getLogger(__name__)
 STRIDE = 32  # largest stride of the YOLO heads
@@ -90,31 +90,40 @@ class OnnxDetector:
         With a refiner (and `refine`), the detector only proposes boxes at the refiner's
         proposal score and the thresholds apply to the refiner's scores; `refine=False`
         gives the detector's own output, one class per box: what ultralytics would give.
-        A model registered `mirrored` looks at each frame twice (`cloud.detect.views`).
+        A model registered `mirrored` looks at each frame twice, and each of its `networks`
+        looks once more (`cloud.detect.views`).
         """
         thr = self.thresholds(conf)
         iou_thr = self.entry.iou if iou is None else iou
-        if not self.entry.mirrored:
-            return self._one_look(frames, thr, iou_thr, refine)
+        if not self.entry.mirrored and self.entry.networks == 1:
+            return [seen[0] for seen in self._looks(frames, thr, iou_thr, refine)]
         n = len(frames)
-        looks = self._one_look([*frames, *mirrored(list(frames))], thr * LOOK_SHARE, iou_thr, refine)
-        return [fuse(looks[k], unmirror(looks[n + k], frames[k].shape[1]), thr, iou_thr) for k in range(n)]
+        views = [*frames, *mirrored(list(frames))] if self.entry.mirrored else list(frames)
+        seen = self._looks(views, thr * LOOK_SHARE, iou_thr, refine)
+        fused = []
+        for k in range(n):
+            looks = []
+            for net, det in enumerate(seen[k]):
+                looks.append(det)
+                if self.entry.mirrored:
+                    looks.append(unmirror(seen[n + k][net], frames[k].shape[1]))
+            fused.append(fuse_all(looks, thr, iou_thr))
+        return fused
 
-    def _one_look(
+    def _looks(
         self, frames: Sequence[np.ndarray], thr: np.ndarray, iou_thr: float, refine: bool
-    ) -> list[Detections]:
+    ) -> list[list[Detections]]:
+        """Per frame, each network's detections."""
         if self.refiner is None or not refine:
             return self._detect(frames, thr, iou_thr, self._bird if refine else None)
         proposals = self._detect(frames, self.refiner.spec.proposal_conf, self.entry.iou, self._bird)
-        return [
-            self.refiner.refine(f, p, thr, iou_thr) for f, p in zip(frames, proposals, strict=True)
-        ]
+        return [[self.refiner.refine(f, p, thr, iou_thr) for p in nets] for f, nets in zip(frames, proposals, strict=True)]
 
     def _detect(
         self, frames: Sequence[np.ndarray], thr: float | np.ndarray, iou_thr: float, also: int | None
-    ) -> list[Detections]:
+    ) -> list[list[Detections]]:
         boxed = [letterbox(f, self.size, self.stride) for f in frames]
-        results: list[Detections | None] = [None] * len(frames)
+        results: list[list[Detections]] = [[] for _ in frames]
         # One session call per input shape (frames of one camera share theirs).
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for i, (img, _) in enumerate(boxed):
@@ -122,8 +131,10 @@ class OnnxDetector:
         for idx in by_shape.values():
             out = self.raw(to_tensor([boxed[i][0] for i in idx]))
             for k, i in enumerate(idx):
-                results[i] = to_frame(decode(out[k], thr, iou_thr, also=also), boxed[i][1])
-        return [r for r in results if r is not None]
+                # each network's points, side by side (ModelEntry.networks)
+                results[i] = [to_frame(decode(part, thr, iou_thr, also=also), boxed[i][1])
+                              for part in np.split(out[k], self.entry.networks, axis=1)]
+        return results
 
 
 def _load_refiner(entry: ModelEntry, opts: object, providers: Sequence[str]) -> Refiner | None:

@@ -31,6 +31,9 @@ class ModelEntry:
     # Each frame is also looked at mirrored and the two looks fused (`cloud.detect.views`):
     # twice the compute, for a farm's adapted model that learnt from a few frames.
     mirrored: bool = False
+    # Networks in the file, fine-tuned apart from different seeds: their outputs lie side by side
+    # along the points axis, each read as a look of its own and fused with the others.
+    networks: int = 1
 
     def conf_vector(self) -> list[float]:
         return [self.conf.get(c, self.conf.get("default", 0.25)) for c in self.classes]
@@ -84,12 +87,21 @@ def entry_from_raw(name: str, raw: dict[str, Any], base: Path, *, verify: bool =
         refiner=refiner,
         track_conf={k: float(v) for k, v in raw.get("track_conf", {}).items()},
         mirrored=bool(raw.get("mirrored", False)),
+        networks=_networks(name, raw),
     )
     if verify:
         _verify(path, entry.sha256)
         if refiner is not None:
             _verify(refiner, raw["refiner"]["sha256"])
     return entry
+
+
+def _networks(name: str, raw: dict[str, Any]) -> int:
+    """How many networks the file holds: looks are fused in pairs (`cloud.detect.views`), so a power of two."""
+    n = raw.get("networks", 1)
+    if not isinstance(n, int) or n < 1 or n & (n - 1):
+        raise RegistryError(f"model {name!r}: networks must be 1, 2, 4...; the registry says {n!r}")
+    return n
 
 
 def _verify(path: Path, sha256: str) -> None:
@@ -100,7 +112,7 @@ def _verify(path: Path, sha256: str) -> None:
         raise RegistryError(f"{path} has sha256 {actual}, registry says {sha256}")
 
 
-_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou", "track_conf", "mirrored"}
+_KNOWN = {"file", "sha256", "input_size", "classes", "conf", "iou", "track_conf", "mirrored", "networks"}
 
 
 def entry_from_onnx(path: Path, defaults: ModelEntry | None = None) -> ModelEntry:

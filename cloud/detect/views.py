@@ -1,10 +1,12 @@
-"""Two looks at a frame: as it is and mirrored left to right, fused into one set of boxes.
+"""Looks at a frame fused into one set of boxes: the frame as it is and mirrored left to right,
+by each network a model's file holds.
 
 A farm's adapted model learnt from a handful of frames and can be surer of a bird from one side
 than the other. A bird seen from above or at an angle has any heading, so the mirrored frame is
 as real as the frame. A box both looks agree on keeps its score; a box only one look makes is
 halved. Agreement ranks real birds above the litter and perch edges a model half-learnt
-(henhouse, real frames: docs/results.md "Two looks").
+(henhouse, real frames: docs/results.md "Two looks"). Two networks fine-tuned from different
+seeds err on different birds; their looks are fused the same way (docs/results.md "Two networks").
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ def fuse(a: Detections, b: Detections, thr: np.ndarray, iou: float) -> Detection
     # A lone box beside a pair (a look's box that lost its partner to a better overlap) is the
     # same bird again: class-wise NMS as the looks themselves had.
     return fused.select(nms(fused.boxes + fused.classes[:, None] * MAX_WH, fused.scores, iou))
+
+
+def fuse_all(looks: list[Detections], thr: np.ndarray, iou: float) -> Detections:
+    """Looks (a power of two of them) fused in pairs, then pairs of pairs: given as network 1,
+    network 1 mirrored, network 2, ..., each network's two looks are one first. Every look and
+    every fusion but the last is cut at LOOK_SHARE of `thr`, as `fuse` expects."""
+    cut = np.asarray(thr, np.float32) * LOOK_SHARE
+    while len(looks) > 1:
+        at = thr if len(looks) == 2 else cut
+        looks = [fuse(looks[i], looks[i + 1], at, iou) for i in range(0, len(looks), 2)]
+    return looks[0]
 
 
 def _pairs(a: Detections, b: Detections) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,8 @@ from models.adapt import (
     COCO_PASTED,
     MIN_BIRD_PX,
     MIN_INPUT,
+    AdaptSpec,
+    adapt,
     auto_imgsz,
     chosen_start,
     training_device,
@@ -316,7 +318,7 @@ def test_renders_are_seen_better_by_the_base_than_by_coco(tmp_path: Path) -> Non
     """The fit `auto` compares, measured: our base, trained on renders, sees rendered birds
     better than NanoDet-m from COCO does, so `auto` adapts it on rendered frames."""
     from firmware_sim.camera.dataset import write_dataset
-    from models.adapt import AdaptSpec, _start_fit
+    from models.adapt import _start_fit
 
     data = tmp_path / "farm"
     write_dataset(data, count=3, seed=5, sizes=[(640, 360)])
@@ -348,6 +350,7 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     assert adapted["pasted"] == COCO_PASTED and f"{COCO_PASTED} copy-paste frames" in doc["source"]
     assert doc["dead_from"] == default.name and doc["conf"]["chicken"] == ADAPTED_CONF
     entry = load_registered("farm6-cam2", models_dir)  # sha256 checked
+    assert entry.networks == adapted["networks"]  # a second only where the budget left time for it
     dead = entry.classes.index("dead")
     assert entry.conf_vector()[dead] == default.conf_vector()[dead]
     assert entry.track_vector()[dead] == default.track_vector()[dead]
@@ -376,6 +379,29 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_the_coco_start_trains_a_second_network_when_the_budget_leaves_time(tmp_path: Path) -> None:
+    """Two networks from different seeds in one file, registered as such: each frame is looked at
+    by both, and the two differ."""
+    from cloud.detect import OnnxDetector, letterbox, to_tensor
+
+    models_dir = tmp_path / "m"
+    spec = AdaptSpec(data=farm(tmp_path), name="farm8", models_dir=models_dir, start="coco", imgsz=160,
+                     minutes=4, steps=20, mirrored=False)
+    doc = adapt(spec)
+    adapted = doc["adapted"]
+    assert adapted["networks"] == 2 and adapted["steps"] == 40 and doc["networks"] == 2
+    assert "2 networks from different seeds" in doc["source"]
+    entry = load_registered("farm8", models_dir)
+    assert entry.networks == 2
+    frame = cv2.imread(str(next((spec.data / "images").iterdir())))
+    both = OnnxDetector(entry, threads=1)
+    out = both.raw(to_tensor([letterbox(frame, 160)[0]]))
+    first, second = np.split(out[0], 2, axis=1)
+    assert not np.allclose(first[4:], second[4:], atol=1e-3)  # another seed: other scores
+
+
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
 def test_the_coco_start_learns_dead_from_enough_labelled_carcasses(tmp_path: Path) -> None:

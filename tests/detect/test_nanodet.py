@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -160,10 +161,10 @@ def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(
     assert steps == 40 and "step 40 of 40, loss" in caplog.text
     image, truth = bird_frame(2)
     classes = ("chicken", "dead")
-    onnx = export_onnx(model, size, classes, (0,), tmp_path / "farm.onnx")
+    onnx = export_onnx([model], size, classes, (0,), tmp_path / "farm.onnx")
     tensor = to_tensor([letterbox(image, size)[0]])
     with torch.no_grad():
-        want = Served(model, size, classes, (0,))(torch.from_numpy(tensor)).numpy()
+        want = Served([model], size, classes, (0,))(torch.from_numpy(tensor)).numpy()
     got = ort.InferenceSession(str(onnx)).run(None, {"images": tensor})[0]
     assert got.shape == (1, 6, sum((size // s) ** 2 for s in (8, 16, 32)))
     assert np.allclose(got, want, atol=1e-3)
@@ -172,6 +173,17 @@ def test_fine_tuning_learns_a_farms_birds_and_the_onnx_serves_them(
     served = OnnxDetector(entry, threads=1).detect([image])[0]
     assert set(served.classes.tolist()) == {0}  # `dead` scores 0: it is served from the base
     assert len(served) == 2 and bool((iou_matrix(served.boxes, truth).max(axis=1) > 0.5).all())
+
+    # Two networks in one file: their points side by side, each read as a look of its own. Two
+    # copies of one network agree on every box, so fused they serve what it serves alone.
+    pair = export_onnx([model, model], size, classes, (0,), tmp_path / "pair.onnx")
+    out = ort.InferenceSession(str(pair)).run(None, {"images": tensor})[0]
+    points = got.shape[2]
+    assert out.shape == (1, 6, 2 * points) and np.allclose(out[..., points:], got, atol=1e-3)
+    two = dataclasses.replace(entry, path=pair, sha256=sha256_file(pair), networks=2)
+    fused, alone = (OnnxDetector(e, threads=1).detect([image], conf=0.05)[0] for e in (two, entry))
+    assert len(fused) == len(alone) >= 2
+    assert np.allclose(np.sort(fused.scores), np.sort(alone.scores), atol=1e-4)
 
 
 def carcass_frame(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,7 +214,7 @@ def test_a_carcass_is_learnt_on_a_channel_of_its_own() -> None:
     image, classes, truth = carcass_frame(2)
     square, placed = letterbox(image, size)
     tensor = torch.from_numpy(to_tensor([square]))
-    served = Served(model.eval(), size, ("chicken", "dead"), (0, 1))
+    served = Served([model.eval()], size, ("chicken", "dead"), (0, 1))
     with torch.no_grad():
         assert float(served(tensor)[0, 5].max()) < 0.05  # no carcass before training
     frames = [Labelled(f"f{s}", *carcass_frame(s)) for s in (0, 1)]

@@ -1,4 +1,4 @@
-"""Two looks at a frame, as it is and mirrored, fused: unit rules and the served detector."""
+"""Looks at a frame (as it is and mirrored, by each network of a model) fused: unit rules and the served detector."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from cloud.detect.detector import OnnxDetector
 from cloud.detect.postprocess import Detections, iou_one_to_many
-from cloud.detect.registry import REGISTRY, entry_from_raw, load_entry
-from cloud.detect.views import fuse, mirrored, unmirror
+from cloud.detect.registry import REGISTRY, RegistryError, entry_from_raw, load_entry
+from cloud.detect.views import fuse, fuse_all, mirrored, unmirror
 from firmware_sim.camera.scene import random_sample
 
 THR = np.array([0.2, 0.2], np.float32)  # chicken, dead
@@ -51,6 +51,18 @@ def test_boxes_of_two_classes_are_two_birds_not_one() -> None:
     assert np.allclose(fused.scores, 0.3)
 
 
+def test_four_looks_fuse_each_networks_two_first_and_count_a_lone_box_a_quarter() -> None:
+    bird = [[10, 10, 50, 50]]
+    looks = [_det(bird, [0.8], [0]), _det(bird, [0.6], [0]), _det(bird, [0.4], [0]),
+             _det([[300, 300, 340, 340]], [0.9], [0])]
+    fused = fuse_all(looks, THR, 0.7)
+    by_x = {round(float(x)): float(s) for x, s in zip(fused.boxes[:, 0], fused.scores, strict=True)}
+    # the bird: (0.8 + 0.6) / 2 and 0.4 / 2, then their mean; the lone box 0.9 / 4 = 0.225 > 0.2
+    assert by_x == {10: pytest.approx(0.45), 300: pytest.approx(0.225)}
+    assert len(fuse_all(looks, np.array([0.25, 0.25], np.float32), 0.7)) == 1
+    assert fuse_all(looks[:1], THR, 0.7) is looks[0]
+
+
 def test_unmirror_undoes_the_mirror() -> None:
     frame = np.zeros((20, 100, 3), np.uint8)
     frame[:, 10:30] = 255
@@ -66,6 +78,11 @@ def test_a_registry_entry_says_whether_its_model_looks_twice() -> None:
     assert not entry_from_raw("m", raw, Path("."), verify=False).mirrored
     looked_twice = entry_from_raw("m", {**raw, "mirrored": True}, Path("."), verify=False)
     assert looked_twice.mirrored and "mirrored" not in looked_twice.extra
+    assert entry_from_raw("m", raw, Path("."), verify=False).networks == 1
+    two = entry_from_raw("m", {**raw, "networks": 2}, Path("."), verify=False)
+    assert two.networks == 2 and "networks" not in two.extra
+    with pytest.raises(RegistryError, match="networks must be 1, 2, 4"):
+        entry_from_raw("m", {**raw, "networks": 3}, Path("."), verify=False)
 
 
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")

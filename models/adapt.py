@@ -90,8 +90,8 @@ COCO_LARGEST = 640  # ...and the most: its training steps cost as the square of 
 # P >= 0.9 median 0.907 in six runs against 0.893 in nine without (docs/results.md, issue 18).
 COCO_PASTED = 60
 # The COCO start's second network trains from this far along the seeds. Two networks' looks fused:
-# henhouse from 10 frames, recall at P >= 0.9 median 0.913 in eight pairs against 0.890 for the
-# networks alone, above the pair's mean in all eight (docs/results.md "Two networks").
+# henhouse from 10 frames, recall at P >= 0.9 median 0.907 over twelve pairs (0.9 reached in 8)
+# against 0.893 for the sixteen networks alone (in 5), AP50 up too (docs/results.md "Two networks").
 SECOND_SEED = 1000
 
 
@@ -473,8 +473,8 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         check = _check_dead(_entry_for(target, base, imgsz, spec.mirrored), base, lookup, [*labelled, *pseudo],
                             spec.seed)
     shutil.rmtree(work, ignore_errors=True)
-    return target, pseudo, {"rounds": rounds, "learnt": list(base.classes), "replay_frames": len(replayed),
-                            "frozen": spec.freeze}, check
+    return target, pseudo, {"rounds": rounds, "learnt": list(base.classes), "networks": 1,
+                            "replay_frames": len(replayed), "frozen": spec.freeze}, check
 
 
 def _first_round_labels(first: Path, base: ModelEntry, imgsz: int, spec: AdaptSpec,
@@ -573,9 +573,9 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
         "conf": conf,
         "iou": base.iou,
         "mirrored": spec.mirrored,
-        "networks": adapted.get("networks", 1),
+        "networks": adapted["networks"],
         "source": f"{how}, {imgsz} px" + (", served with a mirrored second look" if spec.mirrored else "")
-                  + (" by each network" if spec.mirrored and adapted.get("networks", 1) > 1 else ""),
+                  + (" by each network" if spec.mirrored and adapted["networks"] > 1 else ""),
         "base": base.name,
         **dead,
         "adapted": adapted,

@@ -117,7 +117,8 @@ class OnnxDetector:
         if self.refiner is None or not refine:
             return self._detect(frames, thr, iou_thr, self._bird if refine else None)
         proposals = self._detect(frames, self.refiner.spec.proposal_conf, self.entry.iou, self._bird)
-        return [[self.refiner.refine(f, p, thr, iou_thr) for p in nets] for f, nets in zip(frames, proposals, strict=True)]
+        return [[self.refiner.refine(f, p, thr, iou_thr) for p in nets]
+                for f, nets in zip(frames, proposals, strict=True)]
 
     def _detect(
         self, frames: Sequence[np.ndarray], thr: float | np.ndarray, iou_thr: float, also: int | None

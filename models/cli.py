@@ -182,7 +182,7 @@ def export(
 @click.option(
     "--one-look",
     is_flag=True,
-    help="Serve a model registered `mirrored` with one look only (what its second look adds).",
+    help="Serve a model registered `mirrored` without its mirrored look (what that look adds).",
 )
 @click.option("--json", "as_json", is_flag=True)
 def eval_(

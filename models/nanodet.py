@@ -292,7 +292,8 @@ class Served(torch.nn.Module):
         self.columns = [c if c in learnt else -1 for c in ours]
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self._one(net, rgb.flip(1) * 255.0) for net in self.networks], 2)
+        bgr = rgb.flip(1) * 255.0
+        return torch.cat([self._one(net, bgr) for net in self.networks], 2)
 
     def _one(self, net: torch.nn.Module, bgr: torch.Tensor) -> torch.Tensor:
         scores, logits = net(bgr)

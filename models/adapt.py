@@ -89,10 +89,12 @@ COCO_LARGEST = 640  # ...and the most: its training steps cost as the square of 
 # Copy-paste frames beside the farm's own for the COCO start: henhouse from 10 frames, recall at
 # P >= 0.9 median 0.907 in six runs against 0.893 in nine without (docs/results.md, issue 18).
 COCO_PASTED = 60
-# The COCO start's second network trains from this far along the seeds. Two networks' looks fused:
-# henhouse from 10 frames, recall at P >= 0.9 median 0.907 over twelve pairs (0.9 reached in 8)
-# against 0.893 for the sixteen networks alone (in 5), AP50 up too (docs/results.md "Two networks").
-SECOND_SEED = 1000
+# The COCO start trains further networks from other seeds while the budget allows, this far apart
+# along the seeds, up to MAX_NETWORKS (a power of two: their looks are fused in pairs). Networks
+# from different seeds err on different birds; their looks fused lift recall at high precision
+# (henhouse from 10 frames: docs/results.md "Two networks", "Four networks").
+NETWORK_SEEDS = 1000
+MAX_NETWORKS = 4
 
 
 class AdaptError(RuntimeError):
@@ -391,9 +393,9 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                ) -> tuple[Path, list[Labelled], dict[str, Any]]:
     """NanoDet-m fine-tuned on the farm's chickens (and carcasses, where it labelled enough) and
     copy-paste frames made from them (first on the labelled frames, then with the unlabelled ones
-    its ONNX, served as the base path's first round is, is sure of); then, where the budget
-    leaves as long again, a second network from another seed on the same frames. Their exported
-    ONNX (one file), the pseudo-labelled frames, how they trained."""
+    its ONNX, served as the base path's first round is, is sure of); then, while the budget
+    allows (`more_networks`), as many networks again from other seeds on the same frames. Their
+    exported ONNX (one file), the pseudo-labelled frames, how they trained."""
     import torch
 
     from models import nanodet
@@ -426,18 +428,26 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                                replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
     training += time.monotonic() - now
     networks = [model]
-    if deadline - time.monotonic() >= training:
-        second = nanodet.NanoDet()
-        again = plan.seed + SECOND_SEED
-        steps += nanodet.fine_tune(second, [*frames, *synthesise(frames, COCO_PASTED, again)], learnt, imgsz,
-                                   replace(plan, seed=again), deadline, on)
-        networks.append(second)
-    else:
-        log.info("no time left for a second network (the first took %.0f s): one is served", training)
+    while more_networks(len(networks), training, deadline - time.monotonic()):
+        for _ in range(len(networks)):  # as many again: the looks are fused in pairs
+            again = plan.seed + NETWORK_SEEDS * len(networks)
+            net = nanodet.NanoDet()
+            steps += nanodet.fine_tune(net, [*frames, *synthesise(frames, COCO_PASTED, again)], learnt, imgsz,
+                                       replace(plan, seed=again), deadline, on)
+            networks.append(net)
+    if len(networks) < MAX_NETWORKS:
+        log.info("time for %d network(s) of %d (the first took %.0f s): the busier the machine, the fewer",
+                 len(networks), MAX_NETWORKS, training)
     target = nanodet.export_onnx(networks, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "networks": len(networks),
                             "pasted": COCO_PASTED, "learnt": [CLASSES[c] for c in learnt], "batch": plan.batch,
                             "replay_frames": 0, "frozen": 0}
+
+
+def more_networks(have: int, took: float, left: float) -> bool:
+    """Whether to train as many networks again as the `have` trained: under MAX_NETWORKS, and
+    `left` seconds hold them all at the `took` seconds the first needed."""
+    return have < MAX_NETWORKS and left >= took * have
 
 
 def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],

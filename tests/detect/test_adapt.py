@@ -17,12 +17,14 @@ from cloud.detect import REGISTRY, iou_matrix, load_entry, load_registered
 from models.adapt import (
     ADAPTED_CONF,
     COCO_PASTED,
+    MAX_NETWORKS,
     MIN_BIRD_PX,
     MIN_INPUT,
     AdaptSpec,
     adapt,
     auto_imgsz,
     chosen_start,
+    more_networks,
     training_device,
 )
 from models.carcass_replay import REPLAY_BELOW, REPLAY_FRAMES, needs_replay
@@ -299,6 +301,29 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
     assert not looks[True]["mirrored"]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+def test_the_base_path_pseudo_labels_the_cameras_unlabelled_frames(tmp_path: Path) -> None:
+    """`--unlabelled` on the base path: a first round, then the frames its model is sure of join
+    the labelled ones for a second (the renders are ones the base already reads)."""
+    from firmware_sim.camera.dataset import write_dataset
+    from models.cli import models
+
+    data, more = tmp_path / "farm", tmp_path / "more"
+    write_dataset(data, count=2, seed=5, sizes=[(640, 360)])
+    write_dataset(more, count=3, seed=6, sizes=[(640, 360)])
+    shutil.rmtree(more / "labels")  # a camera's frames nobody labelled
+    res = CliRunner().invoke(models, ["adapt", "--data", str(data), "--out", "farm5-cam2", "--start", "base",
+                                      "--unlabelled", str(more), "--minutes", "2", "--imgsz", "320",
+                                      "--models-dir", str(tmp_path / "m"), "--json"])
+    assert res.exit_code == 0, res.output
+    adapted = json.loads(res.stdout.strip().splitlines()[-1])["adapted"]
+    assert adapted["rounds"] == 2 and adapted["start"] != "nanodet-m-coco"
+    assert 1 <= adapted["unlabelled"] <= 3 and adapted["pseudo_boxes"] >= adapted["unlabelled"]
+    assert load_registered("farm5-cam2", tmp_path / "m").input_size == 320
+
+
 def test_auto_starts_from_whichever_sees_the_labelled_birds_better() -> None:
     image = np.zeros((90, 160, 3), np.uint8)
     birds = Labelled("a", image, np.array([0, 0]), np.array([[1, 1, 9, 9], [20, 20, 30, 30]], np.float64))
@@ -381,25 +406,33 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
-def test_the_coco_start_trains_a_second_network_when_the_budget_leaves_time(tmp_path: Path) -> None:
-    """Two networks from different seeds in one file, registered as such: each frame is looked at
-    by both, and the two differ."""
+def test_the_coco_start_trains_more_networks_while_the_budget_leaves_time(tmp_path: Path) -> None:
+    """Four networks from different seeds in one file, registered as such: each frame is looked
+    at by every one, and they differ."""
     from cloud.detect import OnnxDetector, letterbox, to_tensor
 
     models_dir = tmp_path / "m"
     spec = AdaptSpec(data=farm(tmp_path), name="farm8", models_dir=models_dir, start="coco", imgsz=160,
-                     minutes=4, steps=20, mirrored=False)
+                     minutes=8, steps=20, mirrored=False)  # minutes: room for four on a busy machine
     doc = adapt(spec)
     adapted = doc["adapted"]
-    assert adapted["networks"] == 2 and adapted["steps"] == 40 and doc["networks"] == 2
-    assert "2 networks from different seeds" in doc["source"]
+    assert adapted["networks"] == MAX_NETWORKS and adapted["steps"] == 20 * MAX_NETWORKS
+    assert doc["networks"] == MAX_NETWORKS and f"{MAX_NETWORKS} networks from different seeds" in doc["source"]
     entry = load_registered("farm8", models_dir)
-    assert entry.networks == 2
+    assert entry.networks == MAX_NETWORKS
     frame = cv2.imread(str(next((spec.data / "images").iterdir())))
-    both = OnnxDetector(entry, threads=1)
-    out = both.raw(to_tensor([letterbox(frame, 160)[0]]))
-    first, second = np.split(out[0], 2, axis=1)
-    assert not np.allclose(first[4:], second[4:], atol=1e-3)  # another seed: other scores
+    every = OnnxDetector(entry, threads=1)
+    out = np.split(every.raw(to_tensor([letterbox(frame, 160)[0]]))[0], MAX_NETWORKS, axis=1)
+    for a, b in zip(out, out[1:], strict=False):
+        assert not np.allclose(a[4:], b[4:], atol=1e-3)  # another seed: other scores
+
+
+def test_networks_double_while_the_time_left_holds_them() -> None:
+    """One network took `took` s: a second needs as long again, a third and fourth twice that."""
+    assert more_networks(1, took=100.0, left=100.0) and not more_networks(1, took=100.0, left=99.0)
+    assert more_networks(2, took=100.0, left=200.0) and not more_networks(2, took=100.0, left=199.0)
+    assert not more_networks(MAX_NETWORKS, took=1.0, left=1e6)  # never more than fusion pairs up
+    assert MAX_NETWORKS & (MAX_NETWORKS - 1) == 0
 
 
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")

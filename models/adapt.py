@@ -268,7 +268,8 @@ def _ultralytics_to_stderr() -> None:
     from ultralytics.utils import LOGGER
 
     for handler in LOGGER.handlers:
-        if isinstance(handler, logging.StreamHandler):
+        # its own console handler only: a capturing one (a test harness's, a subclass) keeps its stream
+        if type(handler) is logging.StreamHandler:
             handler.setStream(sys.stderr)
 
 

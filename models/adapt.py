@@ -441,6 +441,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                  len(networks), MAX_NETWORKS, training)
     target = nanodet.export_onnx(networks, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "networks": len(networks),
+                            "networks_most": MAX_NETWORKS, "first_network_s": round(training),
                             "pasted": COCO_PASTED, "learnt": [CLASSES[c] for c in learnt], "batch": plan.batch,
                             "replay_frames": 0, "frozen": 0}
 

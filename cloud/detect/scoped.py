@@ -143,6 +143,18 @@ class ModelCatalog:
     def pick(self, farm_id: str | None, camera: str) -> str:
         return choose(self.entries, self.default, farm_id, camera)
 
+    def judge_of(self, farm_id: str | None, camera: str) -> dict[str, Any]:
+        """What judges `camera` next, for the console: the model's name, whose it is (`camera`,
+        `farm` or `default`), the networks it holds, and how a farm's model was adapted (the
+        registry's `adapted`, written by `fuhuiyang models adapt`; empty for a shipped model)."""
+        name = self.pick(farm_id, camera)
+        found = next((r for r in reversed(self.entries) if r.name == name), None)
+        owner = "default" if found is None or not found.scoped else "camera" if found.camera else "farm"
+        raw = found.raw if found else {}
+        adapted = raw.get("adapted")
+        return {"name": name, "owner": owner, "networks": raw.get("networks", 1),
+                "adapted": adapted if isinstance(adapted, dict) else {}}
+
     def entry(self, name: str, *, verify: bool = True) -> ModelEntry:
         for registered in reversed(self.entries):
             if registered.name == name:

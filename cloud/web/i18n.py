@@ -269,6 +269,18 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "export_yolo": ("导出 YOLO 数据集（zip）", "Export as YOLO data set (zip)"),
     "export_farm": ("导出整个农场的数据集", "Export the whole farm's set"),
     "judged_by": ("识别模型", "Judged by"),
+    "model_next": ("之后的画面由哪个模型识别", "The model for this camera's next frames"),
+    "model_owner_camera": ("本摄像头自己的模型", "this camera's own model"),
+    "model_owner_farm": ("本农场的模型", "the farm's model"),
+    "model_owner_default": ("默认模型：标注约 10 张画面后可为本摄像头训练自己的模型",
+                            "the default model: label about 10 frames to adapt one for this camera"),
+    "model_adapted": ("{date} 用 {frames} 张标注画面训练，从 {start} 开始，{networks} 个网络",
+                      "adapted on {date} from {frames} labelled frames, starting from {start}, {networks} network(s)"),
+    "model_fewer_networks": ("时间只够 {networks} 个网络（最多 {most} 个）：第一个用了 {first} 秒，预算 {minutes} 分钟；"
+                             "机器空闲时重新训练或加大 --minutes 可得到更多",
+                             "time for {networks} of {most} networks: the first took {first} s of the "
+                             "{minutes}-minute budget; adapt again when the machine is quieter, or with more --minutes"),
+    "model_unreadable": ("模型登记表读不出来，请检查 FUHUIYANG_MODELS_DIR", "The model registry cannot be read: check FUHUIYANG_MODELS_DIR"),
     "label_frame": ("标注", "Label"),
     "label_help": ("在空白处拖动画新框；拖动框可移动，拖动角可调整大小；选中后按 Delete 删除",
                    "Drag on empty space to draw a box; drag a box to move it, a corner to resize; Delete removes the selected box"),

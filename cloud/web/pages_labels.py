@@ -17,6 +17,8 @@ from cloud.api.deps import Conn
 from cloud.api.errors import ApiError, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.services import labels
+from cloud.detect.registry import RegistryError
+from cloud.detect.scoped import ModelCatalog
 from cloud.frames_store import FrameStore
 from cloud.labels.boxes import CLASSES
 from cloud.web.deps import SameOrigin, WebScope
@@ -36,6 +38,21 @@ Pixel = Annotated[float, Form(ge=0, le=100_000, allow_inf_nan=False)]
 def _parts(camera: str) -> tuple[str, str]:
     gateway_id, _sep, camera_id = camera.partition("/")
     return gateway_id, camera_id
+
+
+def _models(request: Request) -> ModelCatalog | None:
+    """The registries the detection worker reads (shipped and this deployment's models dir),
+    re-read when they change; None when they cannot be read (the page says so, nothing fails)."""
+    state = request.app.state
+    models: ModelCatalog | None = getattr(state, "models", None)
+    try:
+        if models is None:
+            models = state.models = ModelCatalog(models_dir=state.settings.models_dir)
+        else:
+            models.refresh()
+    except RegistryError:
+        return None
+    return models
 
 
 @router.get("/console/labels")
@@ -61,7 +78,9 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
         newest = frames[:1] if show == "all" and page == 0 else labels.list_frames(
             conn, scope, gateway_id, camera_id, PageParams(limit=1, offset=0))[0]  # the first page holds it already
         first_page = show == "all" and page == 0  # burned-in text is looked for there, not on every page
+        models = _models(request)
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
+                       judge=models.judge_of(info["farm_id"], camera) if models else None,
                        quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
                        zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),
                        proposed=labels.text_zone_proposals(conn, scope, store.read, gateway_id, camera_id)

@@ -192,7 +192,8 @@ def unmatched(got: list[Box], want: list[Box], tol: float = 1.0) -> tuple[list[B
 @pytest.fixture
 def farm_site(db: TestDatabase, tmp_path: Path) -> Iterator[ApiWorld]:
     """The test world's farm f1 with a second camera in its house; frames kept under tmp_path."""
-    for api in make_world(db, with_web=True, frames=LocalFrameStore(tmp_path / "frames")):
+    for api in make_world(db, with_web=True, frames=LocalFrameStore(tmp_path / "frames"),
+                          models_dir=tmp_path / "models"):  # the models dir the workers read
         with db.connect() as conn:
             conn.execute("INSERT INTO cameras (gateway_id, id, house_id, state) VALUES (%s, %s, %s, 'ok')",
                          (GW, CAM_B, HOUSE))
@@ -287,3 +288,9 @@ def test_corrected_frame_adapts_a_model_the_worker_uses_for_that_camera(
         served = f"{ADAPTED} (dead: {result['dead_from']})" if "dead_from" in result else ADAPTED
         assert judged_by(db, later[0]) == (CAM_A, served)
         assert judged_by(db, later[1]) == (CAM_B, default)
+
+        # ...and camera A's page says so, and camera B's still names the default.
+        page.goto(f"{url}/console/labels?camera={GW}/{CAM_A}")
+        assert f"{ADAPTED} · 本摄像头自己的模型" in page.locator("#model").inner_text()
+        page.goto(f"{url}/console/labels?camera={GW}/{CAM_B}")
+        assert f"{default} · 默认模型" in page.locator("#model").inner_text()

@@ -470,6 +470,40 @@ def export_labels(farm: str, camera: str | None, out: Path, unlabelled: int, as_
     click.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{counts} -> {out}")
 
 
+@models.command("adapt-worker")
+@click.option("--minutes", default=15.0, show_default=True, type=click.FloatRange(2.0),
+              help="Wall-time budget of each adaptation, as `models adapt --minutes`.")
+@click.option("--poll", "poll_s", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds between looks for a new request while none waits.")
+@click.option("--once", is_flag=True, help="Settle the requests waiting now, then exit.")
+@MODELS_DIR
+@click.option("--json", "as_json", is_flag=True, help="With --once: print {\"settled\": N}.")
+def adapt_worker_cmd(minutes: float, poll_s: float, once: bool, models_dir: Path, as_json: bool) -> None:
+    """Adapt the cameras' own models the console asks for (needs the train extra): each request's
+    labelled frames, adapted as `models adapt` does, registered for that camera in the models
+    directory. Database and frame store come from the cloud settings (FUHUIYANG_DATABASE_URL,
+    FUHUIYANG_FRAMES_DIR, ...)."""
+    from cloud.db import connect
+    from cloud.frames_store import open_frame_store
+    from cloud.settings import CloudSettings
+    from models.adapt import AdaptError, require_training
+    from models.adapt_worker import WorkerConfig, serve
+
+    try:
+        require_training()
+    except AdaptError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings = CloudSettings()
+    store = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
+    _show_progress("models.adapt_worker")
+    _show_progress("models.adapt")
+    settled = serve(lambda: connect(settings.database_url, settings.database_schema,
+                                    application_name="fuhuiyang-adapt-worker"),
+                    store.read, WorkerConfig(models_dir=models_dir, minutes=minutes), poll_s, once)
+    if as_json:
+        click.echo(json.dumps({"settled": settled}))
+
+
 def _show_progress(logger_name: str) -> None:
     """Per-step progress on stderr even without `fuhuiyang -v`."""
     log = logging.getLogger(logger_name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -66,6 +66,18 @@ class IgnoreZoneOut(BaseModel):
     box: list[float] = Field(description="[x1, y1, x2, y2] in frame pixels: detections mostly inside are dropped")
     from_record: int | None = Field(None, description="The rejected report the zone was made from, if any")
     created_at: datetime
+
+
+class AdaptRequestOut(BaseModel):
+    id: int
+    state: str = Field(description="queued, running, done or failed")
+    requested_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    model: str | None = Field(None, description="The model registered for the camera, once done")
+    result: dict[str, Any] | None = Field(None, description="What the adaptation reported (frames, boxes, "
+                                                            "networks, seconds, start)")
+    error: str | None = Field(None, description="Why it failed")
 
 
 class ProposedZoneOut(BaseModel):

@@ -280,6 +280,13 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                              "机器空闲时重新训练或加大 --minutes 可得到更多",
                              "time for {networks} of {most} networks: the first took {first} s of the "
                              "{minutes}-minute budget; adapt again when the machine is quieter, or with more --minutes"),
+    "adapt_button": ("用本摄像头的 {n} 张标注画面训练它自己的模型", "Adapt this camera's own model from its {n} labelled frames"),
+    "adapt_needs": ("至少标注 {min} 张画面（10 张更好）后，才能为本摄像头训练自己的模型；现在有 {n} 张",
+                    "Label at least {min} frames (10 is better) to adapt this camera's own model; it has {n}"),
+    "adapt_queued": ("已排队，等待训练（{at} 提出）", "Queued for adapting (asked {at})"),
+    "adapt_running": ("正在训练（{at} 开始，约 15 分钟）", "Adapting (started {at}, about 15 minutes)"),
+    "adapt_done": ("{at} 训练完成：{model}", "Adapted {at}: {model}"),
+    "adapt_failed": ("{at} 训练失败：{error}", "Adapting failed {at}: {error}"),
     "model_unreadable": ("模型登记表读不出来，请检查 FUHUIYANG_MODELS_DIR", "The model registry cannot be read: check FUHUIYANG_MODELS_DIR"),
     "label_frame": ("标注", "Label"),
     "label_help": ("在空白处拖动画新框；拖动框可移动，拖动角可调整大小；选中后按 Delete 删除",

@@ -81,6 +81,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
         models = _models(request)
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
                        judge=models.judge_of(info["farm_id"], camera) if models else None,
+                       adapting=labels.adapt_request(conn, scope, gateway_id, camera_id),
+                       adapt_min=labels.ADAPT_MIN_FRAMES,
                        quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
                        zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),
                        proposed=labels.text_zone_proposals(conn, scope, store.read, gateway_id, camera_id)
@@ -122,6 +124,13 @@ def lift_quiet(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField, 
     """Let the detector report again where a rejected report kept the camera quiet."""
     labels.lift_quiet_spot(conn, scope, *_parts(camera), record)
     return _back_to(camera, "quiet")
+
+
+@router.post("/console/labels/adapt")
+def request_adapt(conn: Conn, scope: WebScope, _: SameOrigin, camera: CameraField) -> Response:
+    """Ask the adapt worker for the camera's own model, from its labelled frames."""
+    labels.request_adapt(conn, scope, *_parts(camera))
+    return _back_to(camera, "model")
 
 
 @router.post("/console/labels/ignore-zones")

@@ -63,6 +63,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("delete", "/api/v1/cameras/{gateway_id}/{camera_id}/quiet-spots/{spot_id}"): None,
     ("post", "/api/v1/cameras/{gateway_id}/{camera_id}/ignore-zones"): {"box": [0, 0, 64, 22]},
     ("delete", "/api/v1/cameras/{gateway_id}/{camera_id}/ignore-zones/{zone_id}"): None,
+    ("post", "/api/v1/cameras/{gateway_id}/{camera_id}/adapt"): None,
 }
 # Path parameters after the scoped one: the world's camera and frame of every gateway.
 SECONDARY = {"camera_id": "cam1", "seq": "1", "spot_id": "1", "zone_id": "1"}

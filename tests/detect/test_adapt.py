@@ -419,6 +419,7 @@ def test_the_coco_start_trains_more_networks_while_the_budget_leaves_time(tmp_pa
     doc = adapt(spec)
     adapted = doc["adapted"]
     assert adapted["networks"] == MAX_NETWORKS and adapted["steps"] == 20 * MAX_NETWORKS
+    assert adapted["networks_most"] == MAX_NETWORKS and 0 <= adapted["first_network_s"] <= adapted["seconds"]
     assert doc["networks"] == MAX_NETWORKS and f"{MAX_NETWORKS} networks from different seeds" in doc["source"]
     entry = load_registered("farm8", models_dir)
     assert entry.networks == MAX_NETWORKS

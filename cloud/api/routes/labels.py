@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from cloud.api.deps import Conn, CurrentScope
 from cloud.api.errors import not_found
 from cloud.api.label_schemas import (
+    AdaptRequestOut,
     CameraHealthOut,
     CameraViewIn,
     CameraViewOut,
@@ -82,6 +83,20 @@ def lift_quiet_spot(gateway_id: Id, camera_id: Id, spot_id: Annotated[int, Path(
     for one). `spot_id` is the `record_id` of the rejected report that keeps it quiet."""
     labels.lift_quiet_spot(conn, scope, gateway_id, camera_id, spot_id)
     return Response(status_code=204)
+
+
+@router.post("/cameras/{gateway_id}/{camera_id}/adapt", response_model=AdaptRequestOut, status_code=202)
+def request_adapt(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope) -> AdaptRequestOut:
+    """Ask for the camera's own model, adapted from its labelled frames (at least 5) by
+    `fuhuiyang models adapt-worker`; the camera's open request where one waits or runs already."""
+    return AdaptRequestOut(**labels.request_adapt(conn, scope, gateway_id, camera_id))
+
+
+@router.get("/cameras/{gateway_id}/{camera_id}/adapt", response_model=AdaptRequestOut | None)
+def adapt_request(gateway_id: Id, camera_id: Id, conn: Conn, scope: CurrentScope) -> AdaptRequestOut | None:
+    """The camera's newest adaptation request; null when none was ever made."""
+    found = labels.adapt_request(conn, scope, gateway_id, camera_id)
+    return None if found is None else AdaptRequestOut(**found)
 
 
 @router.get("/cameras/{gateway_id}/{camera_id}/ignore-zones", response_model=list[IgnoreZoneOut])

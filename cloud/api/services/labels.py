@@ -14,7 +14,7 @@ from cloud.api.errors import ApiError, forbidden, invalid, not_found
 from cloud.api.pagination import PageParams
 from cloud.api.scope import Scope, may
 from cloud.detect import quiet, zones
-from cloud.labels import health, store, suggest, text_zones
+from cloud.labels import health, requests, store, suggest, text_zones
 from cloud.labels.boxes import LabelError, make_box, to_json
 
 
@@ -30,6 +30,37 @@ def get_camera(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_i
         raise not_found("camera", f"{gateway_id}/{camera_id}")
     _labeller(scope)
     return {"gateway_id": gateway_id, "camera_id": camera_id, "farm_id": row[0], "house_id": row[1]}
+
+
+# Fewer labelled frames teach a camera nothing: henhouse from 1 frame, recall 0.1; from 5, 0.86
+# (docs/results.md, issue 18).
+ADAPT_MIN_FRAMES = 5
+
+
+def request_adapt(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any]:
+    """Queue the adaptation of the camera's own model from its labelled frames (the adapt worker
+    takes it); the camera's open request where one waits or runs already. Audited."""
+    camera = get_camera(conn, scope, gateway_id, camera_id)
+    row = conn.execute("SELECT count(*) FROM label_frames WHERE gateway_id = %s AND camera_id = %s",
+                       (gateway_id, camera_id)).fetchone()
+    labelled = row[0] if row else 0
+    if labelled < ADAPT_MIN_FRAMES:
+        raise invalid(f"这个摄像头只标注了 {labelled} 张画面，至少要 {ADAPT_MIN_FRAMES} 张（10 张更好）",
+                      f"this camera has {labelled} labelled frame(s); adapting needs {ADAPT_MIN_FRAMES} "
+                      "(10 is better)")
+    request_id = requests.ask(conn, camera["farm_id"], gateway_id, camera_id, scope.principal.user_id)
+    if request_id is not None:
+        audit.record(conn, scope.principal.user_id, "request_adapt", "camera", f"{gateway_id}/{camera_id}",
+                     {"request": request_id, "labelled": labelled})
+    found = requests.latest(conn, gateway_id, camera_id)
+    assert found is not None
+    return found
+
+
+def adapt_request(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any] | None:
+    """The camera's newest adaptation request, whatever its state."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    return requests.latest(conn, gateway_id, camera_id)
 
 
 def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, paging: PageParams,

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -495,6 +496,7 @@ def adapt_worker_cmd(minutes: float, poll_s: float, once: bool, models_dir: Path
         raise click.ClickException(str(exc)) from None
     settings = CloudSettings()
     store = open_frame_store(settings.frames_dir, settings.frames_s3_url, settings.frames_s3_endpoint)
+    os.nice(10)  # training takes every core for minutes: ingest and detection on this machine go first
     _show_progress("models.adapt_worker")
     _show_progress("models.adapt")
     settled = serve(lambda: connect(settings.database_url, settings.database_schema,

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -30,6 +34,7 @@ from tests.support.databases import TestDatabase
 from tests.web.conftest import browser_login
 
 PAGE = f"/console/labels?camera={GW}/cam1"
+ROOT = Path(__file__).resolve().parents[2]
 HAS_TRAIN = all(importlib.util.find_spec(m) is not None for m in ("torch", "ultralytics"))
 BIRD = [120, 98, 200, 142]  # the ellipse add_frame draws
 
@@ -153,3 +158,21 @@ def test_the_worker_adapts_and_registers_the_model_for_that_camera(site: tuple[A
     assert catalog.pick("f1", f"{GW}/cam1") == name  # the detection worker's choice for the camera
     assert catalog.pick("f1", f"{GW}/cam2") == catalog.default  # and only for it
     catalog.entry(name)  # its file is there and matches its sha256
+
+
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+def test_the_worker_command_settles_what_waits_and_says_so(site: tuple[ApiWorld, LocalFrameStore],
+                                                           tmp_path: Path) -> None:
+    """The command as deployed (its own process: it lowers its own priority): nothing waits here,
+    so it settles none and exits; a database that does not answer is one sentence, no traceback."""
+    api, _store = site
+    env = {**os.environ, **api.db.env(), "FUHUIYANG_FRAMES_DIR": str(tmp_path / "frames"),
+           "FUHUIYANG_MODELS_DIR": str(tmp_path / "models"), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "fuhuiyang", "models", "adapt-worker", "--once", "--json"]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"settled": 0}
+
+    down = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**env, "FUHUIYANG_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert down.returncode != 0 and "Traceback" not in down.stderr and down.stderr.strip()

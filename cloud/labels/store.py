@@ -150,6 +150,13 @@ def feed_verdict(conn: psycopg.Connection, evidence: dict[str, Any], confirmed: 
     return True
 
 
+def camera_counts(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> tuple[int, int]:
+    """A camera's labelled frames and the birds (live and dead) labelled on them."""
+    row = conn.execute("SELECT count(*), coalesce(sum(jsonb_array_length(boxes)), 0) FROM label_frames "
+                       "WHERE gateway_id = %s AND camera_id = %s", (gateway_id, camera_id)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def label_set(conn: psycopg.Connection, farm_id: str, gateway_id: str | None = None,
               camera_id: str | None = None) -> list[dict[str, Any]]:
     """The farm's labelled frames (optionally one camera's), oldest first."""

@@ -280,7 +280,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                              "机器空闲时重新训练或加大 --minutes 可得到更多",
                              "time for {networks} of {most} networks: the first took {first} s of the "
                              "{minutes}-minute budget; adapt again when the machine is quieter, or with more --minutes"),
-    "adapt_button": ("用本摄像头的 {n} 张标注画面训练它自己的模型", "Adapt this camera's own model from its {n} labelled frames"),
+    "adapt_button": ("用本摄像头的 {n} 张标注画面（{birds} 只鸡）训练它自己的模型",
+                     "Adapt this camera's own model from its {n} labelled frames ({birds} birds)"),
+    "adapt_few_birds": ("只标注了 {birds} 只鸡：先标鸡多的画面，标到 {few} 只以上模型会准得多",
+                        "Only {birds} birds labelled: label frames with more birds first; past {few} the model is far better"),
     "adapt_needs": ("至少标注 {min} 张画面（10 张更好）后，才能为本摄像头训练自己的模型；现在有 {n} 张",
                     "Label at least {min} frames (10 is better) to adapt this camera's own model; it has {n}"),
     "adapt_queued": ("已排队，等待训练（{at} 提出）", "Queued for adapting (asked {at})"),

@@ -82,7 +82,8 @@ def camera_list(request: Request, conn: Conn, scope: WebScope, camera: str | Non
         context.update(camera=info, frames=frames, total=total, farm=info["farm_id"],
                        judge=models.judge_of(info["farm_id"], camera) if models else None,
                        adapting=labels.adapt_request(conn, scope, gateway_id, camera_id),
-                       adapt_min=labels.ADAPT_MIN_FRAMES,
+                       labelled=labels.labelled_counts(conn, scope, gateway_id, camera_id),
+                       adapt_min=labels.ADAPT_MIN_FRAMES, few_birds=labels.ADAPT_FEW_BIRDS,
                        quiet=labels.quiet_spots(conn, scope, gateway_id, camera_id),
                        zones=labels.ignore_zones(conn, scope, gateway_id, camera_id),
                        proposed=labels.text_zone_proposals(conn, scope, store.read, gateway_id, camera_id)

@@ -75,7 +75,13 @@ def test_the_console_queues_a_request_the_worker_settles(site: tuple[ApiWorld, L
     assert refused.status_code == 422
 
     label_frames(api, store, range(20, 21))
-    assert 'id="adapt"' in client.get(PAGE).text
+    page = client.get(PAGE).text
+    assert 'id="adapt"' in page and re.search(r'id="adapt">[^<]*\b5\b[^<]*\b5\b', page)  # 5 frames, 5 birds
+    assert 'id="adapt-few-birds"' in page  # said, not refused
+    many = [{"cls": "chicken", "box": [10 + 30 * k, 10, 38 + 30 * k, 40]} for k in range(8)]
+    assert api.client.put(f"/api/v1/frames/{GW}/10/labels", headers=api.headers("tech1"),
+                          json={"boxes": many}).status_code == 200
+    assert 'id="adapt-few-birds"' not in client.get(PAGE).text  # 12 birds now
     for _ in range(2):  # asking twice while one waits adds nothing
         asked = client.post("/console/labels/adapt", data={"camera": f"{GW}/cam1"}, follow_redirects=False)
         assert asked.status_code == 303 and asked.headers["location"].endswith("#model")

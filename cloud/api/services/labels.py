@@ -32,18 +32,25 @@ def get_camera(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_i
     return {"gateway_id": gateway_id, "camera_id": camera_id, "farm_id": row[0], "house_id": row[1]}
 
 
-# Fewer labelled frames teach a camera little: henhouse from 1 frame, recall at P >= 0.9 0.19;
-# from 5, 0.93 (docs/results.md, "2026-12-07").
+# What a camera's own model is adapted from. Henhouse (docs/results.md, "2026-12-07"), recall at
+# P >= 0.9: 1 frame with 3 birds 0.19; 5 frames with 7 birds 0.75, with 13 birds 0.93. Fewer
+# frames are refused; fewer birds are only said, since a house camera shows dozens a frame.
 ADAPT_MIN_FRAMES = 5
+ADAPT_FEW_BIRDS = 12
+
+
+def labelled_counts(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, int]:
+    """The camera's labelled frames and the birds labelled on them."""
+    get_camera(conn, scope, gateway_id, camera_id)
+    frames, birds = store.camera_counts(conn, gateway_id, camera_id)
+    return {"frames": frames, "birds": birds}
 
 
 def request_adapt(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any]:
     """Queue the adaptation of the camera's own model from its labelled frames (the adapt worker
     takes it); the camera's open request where one waits or runs already. Audited."""
     camera = get_camera(conn, scope, gateway_id, camera_id)
-    row = conn.execute("SELECT count(*) FROM label_frames WHERE gateway_id = %s AND camera_id = %s",
-                       (gateway_id, camera_id)).fetchone()
-    labelled = row[0] if row else 0
+    labelled, birds = store.camera_counts(conn, gateway_id, camera_id)
     if labelled < ADAPT_MIN_FRAMES:
         raise invalid(f"这个摄像头只标注了 {labelled} 张画面，至少要 {ADAPT_MIN_FRAMES} 张（10 张更好）",
                       f"this camera has {labelled} labelled frame(s); adapting needs {ADAPT_MIN_FRAMES} "
@@ -51,7 +58,7 @@ def request_adapt(conn: psycopg.Connection, scope: Scope, gateway_id: str, camer
     request_id = requests.ask(conn, camera["farm_id"], gateway_id, camera_id, scope.principal.user_id)
     if request_id is not None:
         audit.record(conn, scope.principal.user_id, "request_adapt", "camera", f"{gateway_id}/{camera_id}",
-                     {"request": request_id, "labelled": labelled})
+                     {"request": request_id, "labelled": labelled, "birds": birds})
     found = requests.latest(conn, gateway_id, camera_id)
     assert found is not None
     return found

@@ -148,7 +148,7 @@ class ModelCatalog:
         `farm` or `default`), the networks it holds, and how a farm's model was adapted (the
         registry's `adapted`, written by `fuhuiyang models adapt`; empty for a shipped model)."""
         name = self.pick(farm_id, camera)
-        found = next((r for r in reversed(self.entries) if r.name == name), None)
+        found = self._registered(name)
         owner = "default" if found is None or not found.scoped else "camera" if found.camera else "farm"
         raw = found.raw if found else {}
         adapted = raw.get("adapted")
@@ -156,15 +156,17 @@ class ModelCatalog:
                 "adapted": adapted if isinstance(adapted, dict) else {}}
 
     def entry(self, name: str, *, verify: bool = True) -> ModelEntry:
-        for registered in reversed(self.entries):
-            if registered.name == name:
-                return entry_from_raw(name, registered.raw, registered.base, verify=verify)
-        raise RegistryError(f"model {name!r} is in no registry")
+        found = self._registered(name)
+        if found is None:
+            raise RegistryError(f"model {name!r} is in no registry")
+        return entry_from_raw(name, found.raw, found.base, verify=verify)
 
     def fingerprint(self, name: str) -> str:
         """What identifies a registered model's weights: a re-registration under the same name
         with new weights has a new sha256."""
-        for registered in reversed(self.entries):
-            if registered.name == name:
-                return str(registered.raw.get("sha256", ""))
-        return ""
+        found = self._registered(name)
+        return "" if found is None else str(found.raw.get("sha256", ""))
+
+    def _registered(self, name: str) -> Registered | None:
+        """The entry of that name as read last (the models dir's wins over a shipped one)."""
+        return next((r for r in reversed(self.entries) if r.name == name), None)

@@ -97,6 +97,15 @@ NETWORK_SEEDS = 1000
 MAX_NETWORKS = 4
 
 
+# Told each stage an adaptation reaches: {"stage": "training", "network": k, "networks_most": n},
+# "pseudo_labelling", "checking_dead", "exporting" (the adapt worker shows them in the console).
+Progress = Callable[[dict[str, Any]], None]
+
+
+def _unreported(_: dict[str, Any]) -> None:
+    pass
+
+
 class AdaptError(RuntimeError):
     """Adaptation cannot run: a clear sentence for the user."""
 
@@ -291,8 +300,9 @@ def _train(data_yaml: Path, start: Path, out: Path, spec: AdaptSpec, imgsz: int,
     ))
 
 
-def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
-    """Fine-tune, export, register; returns the registry entry with `model` (its name)."""
+def adapt(spec: AdaptSpec, registry: Path = REGISTRY, report: Progress = _unreported) -> dict[str, Any]:
+    """Fine-tune, export, register; returns the registry entry with `model` (its name). `report`
+    is told each stage as it starts."""
     started = time.monotonic()
     budget = spec.minutes * 60.0
     require_training()
@@ -330,11 +340,12 @@ def adapt(spec: AdaptSpec, registry: Path = REGISTRY) -> dict[str, Any]:
                              f"{spec.unlabelled} frames: label a few")
     deadline = started + budget - RESERVE_S
     if from_coco:
-        target, pseudo, trained = _from_coco(spec, base, labelled, pseudo, unlabelled, imgsz, deadline, device)
+        target, pseudo, trained = _from_coco(spec, base, labelled, pseudo, unlabelled, imgsz, deadline, device,
+                                             report)
         check = None
     else:
         target, pseudo, trained, check = _from_base(spec, base, labelled, pseudo, unlabelled, imgsz, deadline,
-                                                    device, registry)
+                                                    device, registry, report)
     raw = _register(spec, base, target, imgsz, check, registry, {
         "start": COCO_START if from_coco else base.name, "start_fit": fits,
         "data": str(spec.data.resolve()), "frames": len(labelled), "boxes": boxes,
@@ -390,7 +401,7 @@ def _check_coco_labels(labelled: Sequence[Labelled], data: Path) -> None:
 
 
 def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
-               unlabelled: list[Path], imgsz: int, deadline: float, device: str,
+               unlabelled: list[Path], imgsz: int, deadline: float, device: str, report: Progress,
                ) -> tuple[Path, list[Labelled], dict[str, Any]]:
     """NanoDet-m fine-tuned on the farm's chickens (and carcasses, where it labelled enough) and
     copy-paste frames made from them (first on the labelled frames, then with the unlabelled ones
@@ -410,6 +421,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         plan = replace(plan, steps=spec.steps)
     steps = 0
     training = 0.0  # seconds the first network's steps took
+    report({"stage": "training", "network": 1, "networks_most": MAX_NETWORKS})
     if unlabelled:
         first = replace(plan, steps=int(plan.steps * FIRST_ROUND_SHARE))
         now = time.monotonic()
@@ -420,8 +432,10 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         work = spec.models_dir / f".{spec.name}.work"
         work.mkdir(parents=True, exist_ok=True)
         first_onnx = nanodet.export_onnx([model], imgsz, base.classes, learnt, work / "r1.onnx")
+        report({"stage": "pseudo_labelling"})
         pseudo = _first_round_labels(first_onnx, base, imgsz, spec, unlabelled)
         shutil.rmtree(work, ignore_errors=True)
+        report({"stage": "training", "network": 1, "networks_most": MAX_NETWORKS})
     frames = [*labelled, *pseudo]
     now = time.monotonic()
     pasted = synthesise(frames, COCO_PASTED, plan.seed + 1)
@@ -432,6 +446,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
     while more_networks(len(networks), training, deadline - time.monotonic()):
         for _ in range(len(networks)):  # as many again: the looks are fused in pairs
             again = plan.seed + NETWORK_SEEDS * len(networks)
+            report({"stage": "training", "network": len(networks) + 1, "networks_most": MAX_NETWORKS})
             net = nanodet.NanoDet()
             steps += nanodet.fine_tune(net, [*frames, *synthesise(frames, COCO_PASTED, again)], learnt, imgsz,
                                        replace(plan, seed=again), deadline, on)
@@ -439,6 +454,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
     if len(networks) < MAX_NETWORKS:
         log.info("time for %d network(s) of %d (the first took %.0f s): the busier the machine, the fewer",
                  len(networks), MAX_NETWORKS, training)
+    report({"stage": "exporting"})
     target = nanodet.export_onnx(networks, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "networks": len(networks),
                             "networks_most": MAX_NETWORKS, "first_network_s": round(training),
@@ -454,7 +470,7 @@ def more_networks(have: int, took: float, left: float) -> bool:
 
 def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],
                unlabelled: list[Path], imgsz: int, deadline: float, device: str, registry: Path,
-               ) -> tuple[Path, list[Labelled], dict[str, Any], DeadCheck | None]:
+               report: Progress) -> tuple[Path, list[Labelled], dict[str, Any], DeadCheck | None]:
     """The base's checkpoint fine-tuned by ultralytics (both classes, copy-paste, replayed
     carcasses, a pseudo-label round); its ONNX, the pseudo-labelled frames, how it trained, and
     the dead check where carcasses were replayed."""
@@ -462,6 +478,8 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
     start = base.path.with_suffix(".pt")
     rounds = 0
     replayed = replay_frames([*labelled, *pseudo], spec.seed) if spec.replay and needs_replay(labelled) else []
+    training = {"stage": "training", "network": 1, "networks_most": 1}
+    report(training)
     if unlabelled:
         data_yaml, size = write_training_set(work / "r1", labelled, [], spec.synthetic, spec.seed, imgsz,
                                              replayed)
@@ -472,15 +490,19 @@ def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
         from models.train import export_onnx
 
         first = export_onnx(best, imgsz, work / "r1.onnx")
+        report({"stage": "pseudo_labelling"})
         pseudo = _first_round_labels(first, base, imgsz, spec, unlabelled)
         start = best
+        report(training)
     data_yaml, size = write_training_set(work / "r2", labelled, pseudo, spec.synthetic, spec.seed + 1,
                                          imgsz, replayed)
     best = _train(data_yaml, start, work / "r2-run", spec, size, deadline, device)
     rounds += 1
+    report({"stage": "exporting"})
     target = _export(spec, best, imgsz)
     check = None
     if replayed:
+        report({"stage": "checking_dead"})
         lookup = partial(load_registered, models_dir=spec.models_dir, registry=registry)
         check = _check_dead(_entry_for(target, base, imgsz, spec.mirrored), base, lookup, [*labelled, *pseudo],
                             spec.seed)

@@ -4,7 +4,8 @@ one at a time, oldest first, and settles each.
 For a request it exports the camera's labelled frames from the database and the frame store (as
 `models export-labels` does), adapts from them (`models.adapt`, the CLI's defaults) and
 registers the model scoped to that camera in the deployment's models directory, where the
-detection worker picks it for the camera's next frame. The request ends `done` with the model's
+detection worker picks it for the camera's next frame. Meanwhile each stage the adaptation
+reaches is written to the request, for the console. The request ends `done` with the model's
 name, or `failed` with why (a set the adaptation refuses, a frame store that cannot be read).
 
 Several workers may run: each claim is one row locked with SKIP LOCKED. A request a dead worker
@@ -31,14 +32,15 @@ from cloud.labels import (
     abandon_stale_requests,
     claim_request,
     label_set,
+    report_request,
     settle_request,
     write_folder,
 )
-from models.adapt import AdaptError, AdaptSpec, Scope, adapt
+from models.adapt import AdaptError, AdaptSpec, Progress, Scope, adapt
 
 log = logging.getLogger(__name__)
 
-Adapt = Callable[[AdaptSpec], dict[str, Any]]
+Adapt = Callable[[AdaptSpec, Progress], dict[str, Any]]
 # What the console shows of a finished adaptation (the registry entry keeps the rest).
 SHOWN = ("start", "frames", "boxes", "networks", "seconds", "date")
 
@@ -62,14 +64,18 @@ def model_name(gateway_id: str, camera_id: str, request_id: int) -> str:
     return f"{camera[:64 - len(tail)]}{tail}"
 
 
+def adapt_reporting(spec: AdaptSpec, report: Progress) -> dict[str, Any]:
+    return adapt(spec, report=report)
+
+
 def run_once(conn: psycopg.Connection, read_jpeg: Callable[[str], bytes], config: WorkerConfig,
-             adapt_fn: Adapt = adapt) -> dict[str, Any] | None:
+             adapt_fn: Adapt = adapt_reporting) -> dict[str, Any] | None:
     """Settle the oldest queued request, if any; the request as it ended, or None when none waited.
     `conn` is left outside a transaction while the model trains."""
     now = datetime.now(UTC)
     if abandon_stale_requests(conn, now - config.stale, now):
         log.warning("requests left running by a stopped worker marked failed")
-    request = claim_request(conn, now)
+    request = claim_request(conn, now, config.minutes)
     conn.commit()
     if request is None:
         return None
@@ -84,7 +90,7 @@ def run_once(conn: psycopg.Connection, read_jpeg: Callable[[str], bytes], config
             spec = AdaptSpec(data=Path(tmp), name=name, models_dir=config.models_dir, minutes=config.minutes,
                              scope=Scope(str(request["farm_id"]), key))
             with contextlib.redirect_stdout(sys.stderr):  # training's chatter
-                result = adapt_fn(spec)
+                result = adapt_fn(spec, _reporter(conn, request["id"]))
     except (AdaptError, OSError) as exc:
         return _settle(conn, request, error=str(exc))
     except Exception as exc:  # a worker outlives one bad request; the log keeps the traceback
@@ -92,6 +98,22 @@ def run_once(conn: psycopg.Connection, read_jpeg: Callable[[str], bytes], config
         return _settle(conn, request, error=f"{type(exc).__name__}: {exc}")
     adapted = result.get("adapted", {})
     return _settle(conn, request, model=name, result={k: adapted[k] for k in SHOWN if k in adapted})
+
+
+def _reporter(conn: psycopg.Connection, request_id: int) -> Progress:
+    """Writes each stage to the request at once; a stage the database does not take is only logged
+    (the console misses it, the adaptation goes on)."""
+    def report(progress: dict[str, Any]) -> None:
+        try:
+            report_request(conn, request_id, progress, datetime.now(UTC))
+            conn.commit()
+        except psycopg.Error as exc:
+            log.warning("adapt request %d: stage %s not recorded: %s", request_id, progress.get("stage"), exc)
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
+        else:
+            log.info("adapt request %d: %s", request_id, " ".join(f"{k}={v}" for k, v in progress.items()))
+    return report
 
 
 def _settle(conn: psycopg.Connection, request: dict[str, Any], *, model: str | None = None,

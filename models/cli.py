@@ -499,6 +499,7 @@ def adapt_worker_cmd(minutes: float, poll_s: float, once: bool, models_dir: Path
     os.nice(10)  # training takes every core for minutes: ingest and detection on this machine go first
     _show_progress("models.adapt_worker")
     _show_progress("models.adapt")
+    _show_progress("models.nanodet")  # the COCO start's steps, as `models adapt` shows them
     settled = serve(lambda: connect(settings.database_url, settings.database_schema,
                                     application_name="fuhuiyang-adapt-worker"),
                     store.read, WorkerConfig(models_dir=models_dir, minutes=minutes), poll_s, once)

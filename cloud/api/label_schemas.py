@@ -78,6 +78,15 @@ class AdaptRequestOut(BaseModel):
     result: dict[str, Any] | None = Field(None, description="What the adaptation reported (frames, boxes, "
                                                             "networks, seconds, start)")
     error: str | None = Field(None, description="Why it failed")
+    budget_minutes: float | None = Field(None, description="The wall-time budget the worker took it with")
+    ready_by: datetime | None = Field(None, description="Running: when it will be done at the latest")
+    progress: dict[str, Any] | None = Field(
+        None, description="Running: the stage reached, `stage` (training, pseudo_labelling, checking_dead, "
+                          "exporting) and, while training, `network` of at most `networks_most`")
+    progress_at: datetime | None = Field(None, description="When that stage began")
+    ahead: int | None = Field(None, description="Queued: the requests running or queued before it")
+    untaken_minutes: int | None = Field(
+        None, description="Queued with none ahead for this many minutes: no adapt worker is taking requests")
 
 
 class ProposedZoneOut(BaseModel):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from cloud.api.services.labels import ADAPT_MIN_FRAMES
 from cloud.db import connect
 from cloud.detect.scoped import ModelCatalog
 from cloud.frames_store import LocalFrameStore
-from models.adapt import AdaptError, AdaptSpec, Scope
+from models.adapt import AdaptError, AdaptSpec, Progress, Scope
 from models.adapt_worker import WorkerConfig, model_name, run_once
 from models.evaluate import image_files
 from tests.api import world
@@ -64,6 +64,13 @@ def worker(api: ApiWorld, store: LocalFrameStore, models_dir: Path, adapt_fn: An
         return run_once(conn, store.read, WorkerConfig(models_dir=models_dir, minutes=2), adapt_fn)
 
 
+def started_at(api: ApiWorld, request_id: int) -> datetime:
+    with api.db.connect() as conn:
+        started: datetime = conn.execute("SELECT started_at FROM adapt_requests WHERE id = %s",
+                                         (request_id,)).fetchone()[0]
+    return started
+
+
 def test_the_console_queues_a_request_the_worker_settles(site: tuple[ApiWorld, LocalFrameStore],
                                                           tmp_path: Path) -> None:
     api, store = site
@@ -92,8 +99,12 @@ def test_the_console_queues_a_request_the_worker_settles(site: tuple[ApiWorld, L
 
     seen: dict[str, Any] = {}
 
-    def fake_adapt(spec: AdaptSpec) -> dict[str, Any]:  # what the worker hands the adaptation
+    def fake_adapt(spec: AdaptSpec, report: Progress) -> dict[str, Any]:  # what the worker hands the adaptation
         seen.update(spec=spec, images=len(image_files(spec.data)), yaml=(spec.data / "data.yaml").read_text())
+        report({"stage": "training", "network": 2, "networks_most": 4})
+        seen["running"] = adapt_state(client.get(PAGE).text)  # the page while it trains
+        shown = api.client.get(f"/api/v1/cameras/{GW}/cam1/adapt", headers=api.headers("tech1")).json()
+        seen["api"] = {k: shown[k] for k in ("state", "budget_minutes", "progress")}
         return {"model": spec.name, "adapted": {"frames": 5, "boxes": 5, "networks": 4, "seconds": 600.0,
                                                 "start": "nanodet-m-coco", "date": "2026-12-07", "data": "x"}}
 
@@ -104,13 +115,18 @@ def test_the_console_queues_a_request_the_worker_settles(site: tuple[ApiWorld, L
     spec: AdaptSpec = seen["spec"]
     assert spec.name == name and spec.scope == Scope("f1", f"{GW}/cam1") and spec.models_dir == models_dir
     assert seen["images"] == ADAPT_MIN_FRAMES and "0: chicken" in seen["yaml"]
+    ready = (started_at(api, done["id"]) + timedelta(minutes=2)).strftime("%H:%M")  # the worker's budget, not a fixed 15
+    assert seen["running"].startswith(("正在训练", "Adapting")) and ready in seen["running"]
+    assert "2" in seen["running"].split(ready)[-1] and "4" in seen["running"].split(ready)[-1]  # network 2 of 4
+    assert seen["api"] == {"state": "running", "budget_minutes": 2.0,
+                           "progress": {"stage": "training", "network": 2, "networks_most": 4}}
     assert done["result"] == {"start": "nanodet-m-coco", "frames": 5, "boxes": 5, "networks": 4, "seconds": 600.0,
                               "date": "2026-12-07"}
     page = client.get(PAGE).text
     assert name in adapt_state(page) and 'id="adapt"' in page  # done: the camera may be adapted again
     assert worker(api, store, models_dir, fake_adapt) is None  # nothing waits
 
-    def refusing(spec: AdaptSpec) -> dict[str, Any]:
+    def refusing(spec: AdaptSpec, report: Progress) -> dict[str, Any]:
         raise AdaptError("data has no labelled chicken")
 
     client.post("/console/labels/adapt", data={"camera": f"{GW}/cam1"})
@@ -130,9 +146,32 @@ def test_a_request_a_stopped_worker_left_running_is_failed(site: tuple[ApiWorld,
                      "VALUES ('f1', %s, 'cam1', 'running', %s, %s)",
                      (GW, world.NOW - timedelta(hours=3), world.NOW - timedelta(hours=3)))
         conn.commit()
-    assert worker(api, store, tmp_path / "models", lambda spec: {}) is None
+    assert worker(api, store, tmp_path / "models", lambda spec, report: {}) is None
     shown = api.client.get(f"/api/v1/cameras/{GW}/cam1/adapt", headers=api.headers("tech1")).json()
     assert shown["state"] == "failed" and "stopped" in shown["error"]
+
+
+def test_a_queued_request_says_what_is_ahead_and_when_no_worker_takes_it(
+        site: tuple[ApiWorld, LocalFrameStore]) -> None:
+    api, _store = site
+    client = browser_login(api.client, "tech1")
+    now = datetime.now(UTC)
+    with api.db.connect() as conn:  # another farm's camera asked first; the queue is the deployment's
+        for gateway, minutes_ago in ((world.gateway("f2"), 10), (GW, 8)):
+            conn.execute("INSERT INTO adapt_requests (farm_id, gateway_id, camera_id, requested_at) "
+                         "SELECT farm_id, id, 'cam1', %s FROM gateways WHERE id = %s",
+                         (now - timedelta(minutes=minutes_ago), gateway))
+        conn.commit()
+    page = client.get(PAGE).text
+    assert re.search(r"(前面还有|\b)1( 个| ahead)", adapt_state(page)) and 'id="adapt-untaken"' not in page
+    with api.db.connect() as conn:
+        conn.execute("DELETE FROM adapt_requests WHERE gateway_id <> %s", (GW,))
+        conn.commit()
+    page = client.get(PAGE).text  # first in line for 8 minutes: no worker is taking requests
+    untaken = re.search(r'id="adapt-untaken">([^<]*)<', page)
+    assert untaken and "8" in untaken.group(1) and "adapt-worker" in untaken.group(1)
+    shown = api.client.get(f"/api/v1/cameras/{GW}/cam1/adapt", headers=api.headers("tech1")).json()
+    assert (shown["ahead"], shown["untaken_minutes"]) == (0, 8)
 
 
 def test_only_a_technician_in_scope_asks(site: tuple[ApiWorld, LocalFrameStore]) -> None:
@@ -156,10 +195,14 @@ def test_the_worker_adapts_and_registers_the_model_for_that_camera(site: tuple[A
     asked = api.client.post(f"/api/v1/cameras/{GW}/cam1/adapt", headers=api.headers("tech1")).json()
     models_dir = tmp_path / "models"
     done = worker(api, store, models_dir,  # the real adaptation, kept short: what is tested is the chain
-                  lambda spec: adapt(replace(spec, start="coco", imgsz=160, steps=20, mirrored=False)))
+                  lambda spec, report: adapt(replace(spec, start="coco", imgsz=160, steps=20, mirrored=False),
+                                             report=report))
     assert done is not None and done["state"] == "done", done
     name = model_name(GW, "cam1", asked["id"])
     assert done["model"] == name and done["result"]["frames"] == ADAPT_MIN_FRAMES
+    with api.db.connect() as conn:  # the last stage the adaptation reported
+        progress = conn.execute("SELECT progress FROM adapt_requests WHERE id = %s", (asked["id"],)).fetchone()[0]
+    assert progress == {"stage": "exporting"}
     catalog = ModelCatalog(models_dir=models_dir)
     assert catalog.pick("f1", f"{GW}/cam1") == name  # the detection worker's choice for the camera
     assert catalog.pick("f1", f"{GW}/cam2") == catalog.default  # and only for it

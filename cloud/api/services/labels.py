@@ -4,7 +4,7 @@ sees the cameras of farms in their region subtree; frames elsewhere are not foun
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -37,6 +37,9 @@ def get_camera(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_i
 # frames are refused; fewer birds are only said, since a house camera shows dozens a frame.
 ADAPT_MIN_FRAMES = 5
 ADAPT_FEW_BIRDS = 12
+# A worker looks for requests every 10 s by default: one queued this long with none before it is
+# one no worker is taking, and the page says so.
+UNTAKEN_AFTER = timedelta(minutes=5)
 
 
 def labelled_counts(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, int]:
@@ -61,13 +64,24 @@ def request_adapt(conn: psycopg.Connection, scope: Scope, gateway_id: str, camer
                      {"request": request_id, "labelled": labelled, "birds": birds})
     found = requests.latest(conn, gateway_id, camera_id)
     assert found is not None
-    return found
+    return {**found, **_waiting(found, datetime.now(UTC))}
 
 
 def adapt_request(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any] | None:
-    """The camera's newest adaptation request, whatever its state."""
+    """The camera's newest adaptation request, whatever its state, with when a running one will be
+    ready and whether a queued one waits for a worker that is not there."""
     get_camera(conn, scope, gateway_id, camera_id)
-    return requests.latest(conn, gateway_id, camera_id)
+    found = requests.latest(conn, gateway_id, camera_id)
+    return None if found is None else {**found, **_waiting(found, datetime.now(UTC))}
+
+
+def _waiting(request: dict[str, Any], now: datetime) -> dict[str, Any]:
+    ready_by = None
+    if request["state"] == "running" and request["budget_minutes"] is not None:
+        ready_by = request["started_at"] + timedelta(minutes=request["budget_minutes"])
+    waited = now - request["requested_at"]
+    untaken = request["state"] == "queued" and not request["ahead"] and waited > UNTAKEN_AFTER
+    return {"ready_by": ready_by, "untaken_minutes": int(waited.total_seconds() // 60) if untaken else None}
 
 
 def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, paging: PageParams,

@@ -95,6 +95,11 @@ COCO_PASTED = 60
 # (henhouse from 10 frames: docs/results.md "Two networks", "Four networks").
 NETWORK_SEEDS = 1000
 MAX_NETWORKS = 4
+# Where the time left does not hold another pair at the first network's pace (a busy machine),
+# the pair still trains, each network with its share of the time left (fewer steps, its learning
+# rate annealed over them), if that share is at least this much of the first network's time;
+# before, the rest of the budget went unused (docs/results.md, "2026-12-07 (morning)").
+SHORTEST_NETWORK = 0.5
 
 
 # Told each stage an adaptation reaches: {"stage": "training", "network": k, "networks_most": n},
@@ -406,8 +411,9 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
     """NanoDet-m fine-tuned on the farm's chickens (and carcasses, where it labelled enough) and
     copy-paste frames made from them (first on the labelled frames, then with the unlabelled ones
     its ONNX, served as the base path's first round is, is sure of); then, while the budget
-    allows (`more_networks`), as many networks again from other seeds on the same frames. Their
-    exported ONNX (one file), the pseudo-labelled frames, how they trained."""
+    allows (`more_networks`), as many networks again from other seeds on the same frames, each
+    within its share of the time left. Their exported ONNX (one file), the pseudo-labelled
+    frames, how they trained."""
     import torch
 
     from models import nanodet
@@ -443,20 +449,26 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                                replace(plan, steps=plan.steps - steps, seed=plan.seed + 1), deadline, on)
     training += time.monotonic() - now
     networks = [model]
+    network_steps = [steps]
     while more_networks(len(networks), training, deadline - time.monotonic()):
-        for _ in range(len(networks)):  # as many again: the looks are fused in pairs
+        pair = len(networks)  # as many again: the looks are fused in pairs
+        for k in range(pair):
             again = plan.seed + NETWORK_SEEDS * len(networks)
             report({"stage": "training", "network": len(networks) + 1, "networks_most": MAX_NETWORKS})
             net = nanodet.NanoDet()
-            steps += nanodet.fine_tune(net, [*frames, *synthesise(frames, COCO_PASTED, again)], learnt, imgsz,
-                                       replace(plan, seed=again), deadline, on)
+            now = time.monotonic()
+            share_ends = now + (deadline - now) / (pair - k)  # binds only where the pace is short of the plan
+            network_steps.append(nanodet.fine_tune(net, [*frames, *synthesise(frames, COCO_PASTED, again)], learnt,
+                                                   imgsz, replace(plan, seed=again), share_ends, on))
             networks.append(net)
+    steps = sum(network_steps)
     if len(networks) < MAX_NETWORKS:
         log.info("time for %d network(s) of %d (the first took %.0f s): the busier the machine, the fewer",
                  len(networks), MAX_NETWORKS, training)
     report({"stage": "exporting"})
     target = nanodet.export_onnx(networks, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
-    return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "networks": len(networks),
+    return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "network_steps": network_steps,
+                            "networks": len(networks),
                             "networks_most": MAX_NETWORKS, "first_network_s": round(training),
                             "pasted": COCO_PASTED, "learnt": [CLASSES[c] for c in learnt], "batch": plan.batch,
                             "replay_frames": 0, "frozen": 0}
@@ -464,8 +476,8 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
 
 def more_networks(have: int, took: float, left: float) -> bool:
     """Whether to train as many networks again as the `have` trained: under MAX_NETWORKS, and
-    `left` seconds hold them all at the `took` seconds the first needed."""
-    return have < MAX_NETWORKS and left >= took * have
+    `left` seconds give each at least SHORTEST_NETWORK of the `took` seconds the first needed."""
+    return have < MAX_NETWORKS and left >= SHORTEST_NETWORK * took * have
 
 
 def _from_base(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseudo: list[Labelled],

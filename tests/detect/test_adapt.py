@@ -418,7 +418,7 @@ def test_the_coco_start_trains_more_networks_while_the_budget_leaves_time(tmp_pa
                      minutes=8, steps=20, mirrored=False)  # minutes: room for four on a busy machine
     doc = adapt(spec)
     adapted = doc["adapted"]
-    assert adapted["networks"] == MAX_NETWORKS and adapted["steps"] == 20 * MAX_NETWORKS
+    assert adapted["networks"] == MAX_NETWORKS and adapted["network_steps"] == [20] * MAX_NETWORKS
     assert adapted["networks_most"] == MAX_NETWORKS and 0 <= adapted["first_network_s"] <= adapted["seconds"]
     assert doc["networks"] == MAX_NETWORKS and f"{MAX_NETWORKS} networks from different seeds" in doc["source"]
     entry = load_registered("farm8", models_dir)
@@ -430,10 +430,48 @@ def test_the_coco_start_trains_more_networks_while_the_budget_leaves_time(tmp_pa
         assert not np.allclose(a[4:], b[4:], atol=1e-3)  # another seed: other scores
 
 
+@pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
+@pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
+@pytest.mark.parametrize(("left", "expected"), [
+    (60.0, [100, 60]),  # a second network in the 60 s left: 60 of its 100 steps
+    (250.0, [100, 100, 75, 75]),  # a full second; then 150 s shared by the third and fourth
+    (40.0, [100]),  # under half the first's time: no second
+])
+def test_a_pair_short_of_time_shares_what_is_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left: float,
+                                                   expected: list[int]) -> None:
+    """A busy machine: the first network took 100 s for its 100 steps. Another pair trains when
+    each of its networks gets half that at least, on its share of the time left, with fewer steps;
+    before, the rest of the budget went unused."""
+    from models import adapt as adapting
+    from models import nanodet
+
+    clock = [0.0]
+
+    def one_second_a_step(model: object, frames: object, learnt: object, size: int, plan: nanodet.FineTune,
+                          deadline: float, device: object) -> int:
+        steps = int(min(plan.steps, deadline - clock[0]))
+        clock[0] += steps
+        return steps
+
+    monkeypatch.setattr(nanodet, "fine_tune", one_second_a_step)
+    monkeypatch.setattr(adapting.time, "monotonic", lambda: clock[0])
+    spec = AdaptSpec(data=farm(tmp_path), name="busy", models_dir=tmp_path / "m", start="coco", imgsz=160,
+                     steps=100, mirrored=False)
+    spec.models_dir.mkdir()
+    labelled, _ = load_farm(spec.data)
+    stages: list[dict[str, object]] = []
+    _, _, trained = adapting._from_coco(spec, load_entry(), labelled, [], [], 160, 100.0 + left, "cpu",
+                                        stages.append)
+    assert trained["network_steps"] == expected and trained["networks"] == len(expected)
+    assert trained["steps"] == sum(expected) and trained["first_network_s"] == 100
+    assert [s.get("network") for s in stages] == [*range(1, len(expected) + 1), None]  # then exporting
+
+
 def test_networks_double_while_the_time_left_holds_them() -> None:
-    """One network took `took` s: a second needs as long again, a third and fourth twice that."""
-    assert more_networks(1, took=100.0, left=100.0) and not more_networks(1, took=100.0, left=99.0)
-    assert more_networks(2, took=100.0, left=200.0) and not more_networks(2, took=100.0, left=199.0)
+    """One network took `took` s: a second needs half as long at least (with fewer steps), a third
+    and fourth that long each."""
+    assert more_networks(1, took=100.0, left=50.0) and not more_networks(1, took=100.0, left=49.0)
+    assert more_networks(2, took=100.0, left=100.0) and not more_networks(2, took=100.0, left=99.0)
     assert not more_networks(MAX_NETWORKS, took=1.0, left=1e6)  # never more than fusion pairs up
     assert MAX_NETWORKS & (MAX_NETWORKS - 1) == 0
 

@@ -79,7 +79,7 @@ class AdaptRequestOut(BaseModel):
                                                             "networks, seconds, start)")
     error: str | None = Field(None, description="Why it failed")
     budget_minutes: float | None = Field(None, description="The wall-time budget the worker took it with")
-    ready_by: datetime | None = Field(None, description="Running: when it will be done at the latest")
+    ready_by: datetime | None = Field(None, description="Running: when it should be done (its start plus the budget)")
     progress: dict[str, Any] | None = Field(
         None, description="Running: the stage reached, `stage` (training, pseudo_labelling, checking_dead, "
                           "exporting) and, while training, `network` of at most `networks_most`")

@@ -291,7 +291,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "adapt_untaken": ("已等了 {minutes} 分钟还没开始：训练程序（fuhuiyang models adapt-worker）可能没有运行，请告诉系统管理员",
                       "Waiting {minutes} minutes and not started: the adapt worker (fuhuiyang models adapt-worker) "
                       "may not be running; tell the operator"),
-    "adapt_running": ("正在训练（{at} 开始，最晚 {ready} 完成）", "Adapting (started {at}, ready by {ready} at the latest)"),
+    "adapt_running": ("正在训练（{at} 开始，约 {ready} 完成）", "Adapting (started {at}, ready by about {ready})"),
     "adapt_running_since": ("正在训练（{at} 开始）", "Adapting (started {at})"),
     "adapt_stage_training": ("：第 {network} 个网络（最多 {most} 个）", ": network {network} of up to {most}"),
     "adapt_stage_training_one": ("：训练中", ": training"),

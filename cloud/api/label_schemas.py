@@ -87,6 +87,7 @@ class AdaptRequestOut(BaseModel):
     ahead: int | None = Field(None, description="Queued: the requests running or queued before it")
     untaken_minutes: int | None = Field(
         None, description="Queued with none ahead for this many minutes: no adapt worker is taking requests")
+    overdue: bool = Field(False, description="Running over 5 minutes past `ready_by`: its worker has likely stopped")
 
 
 class ProposedZoneOut(BaseModel):

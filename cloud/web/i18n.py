@@ -292,6 +292,9 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
                       "Waiting {minutes} minutes and not started: the adapt worker (fuhuiyang models adapt-worker) "
                       "may not be running; tell the operator"),
     "adapt_running": ("正在训练（{at} 开始，约 {ready} 完成）", "Adapting (started {at}, ready by about {ready})"),
+    "adapt_overdue": ("早已过了预计完成时间：训练程序可能已经停止，请告诉系统管理员",
+                      "Well past the time it should have been ready: the adapt worker may have stopped; "
+                      "tell the operator"),
     "adapt_running_since": ("正在训练（{at} 开始）", "Adapting (started {at})"),
     "adapt_stage_training": ("：第 {network} 个网络（最多 {most} 个）", ": network {network} of up to {most}"),
     "adapt_stage_training_one": ("：训练中", ": training"),

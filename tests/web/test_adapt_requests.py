@@ -151,7 +151,7 @@ def test_a_request_a_stopped_worker_left_running_is_failed(site: tuple[ApiWorld,
     assert shown["state"] == "failed" and "stopped" in shown["error"]
 
 
-def test_a_queued_request_says_what_is_ahead_and_when_no_worker_takes_it(
+def test_the_page_says_what_is_ahead_and_when_no_worker_takes_or_finishes_a_request(
         site: tuple[ApiWorld, LocalFrameStore]) -> None:
     api, _store = site
     client = browser_login(api.client, "tech1")
@@ -172,6 +172,17 @@ def test_a_queued_request_says_what_is_ahead_and_when_no_worker_takes_it(
     assert untaken and "8" in untaken.group(1) and "adapt-worker" in untaken.group(1)
     shown = api.client.get(f"/api/v1/cameras/{GW}/cam1/adapt", headers=api.headers("tech1")).json()
     assert (shown["ahead"], shown["untaken_minutes"]) == (0, 8)
+
+    with api.db.connect() as conn:  # taken 21 minutes ago with a 15-minute budget, and never settled
+        conn.execute("UPDATE adapt_requests SET state = 'running', started_at = %s, budget_minutes = 15",
+                     (now - timedelta(minutes=21),))
+        conn.commit()
+    page = client.get(PAGE).text
+    assert 'id="adapt-overdue"' in page and 'id="adapt-untaken"' not in page
+    with api.db.connect() as conn:  # 19 minutes: late, but not yet taken for stopped
+        conn.execute("UPDATE adapt_requests SET started_at = %s", (now - timedelta(minutes=19),))
+        conn.commit()
+    assert 'id="adapt-overdue"' not in client.get(PAGE).text
 
 
 def test_only_a_technician_in_scope_asks(site: tuple[ApiWorld, LocalFrameStore]) -> None:

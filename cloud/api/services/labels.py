@@ -38,7 +38,8 @@ def get_camera(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_i
 ADAPT_MIN_FRAMES = 5
 ADAPT_FEW_BIRDS = 12
 # A worker looks for requests every 10 s by default: one queued this long with none before it is
-# one no worker is taking, and the page says so.
+# one no worker is taking, and one running this long past its budget is one whose worker stopped
+# (the next worker fails it only at twice the budget); the page says so.
 UNTAKEN_AFTER = timedelta(minutes=5)
 
 
@@ -81,7 +82,8 @@ def _waiting(request: dict[str, Any], now: datetime) -> dict[str, Any]:
         ready_by = request["started_at"] + timedelta(minutes=request["budget_minutes"])
     waited = now - request["requested_at"]
     untaken = request["state"] == "queued" and not request["ahead"] and waited > UNTAKEN_AFTER
-    return {"ready_by": ready_by, "untaken_minutes": int(waited.total_seconds() // 60) if untaken else None}
+    return {"ready_by": ready_by, "untaken_minutes": int(waited.total_seconds() // 60) if untaken else None,
+            "overdue": ready_by is not None and now > ready_by + UNTAKEN_AFTER}
 
 
 def list_frames(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str, paging: PageParams,

@@ -63,15 +63,19 @@ def request_adapt(conn: psycopg.Connection, scope: Scope, gateway_id: str, camer
     if request_id is not None:
         audit.record(conn, scope.principal.user_id, "request_adapt", "camera", f"{gateway_id}/{camera_id}",
                      {"request": request_id, "labelled": labelled, "birds": birds})
-    found = requests.latest(conn, gateway_id, camera_id)
+    found = _latest_request(conn, gateway_id, camera_id)
     assert found is not None
-    return {**found, **_waiting(found, datetime.now(UTC))}
+    return found
 
 
 def adapt_request(conn: psycopg.Connection, scope: Scope, gateway_id: str, camera_id: str) -> dict[str, Any] | None:
     """The camera's newest adaptation request, whatever its state, with when a running one will be
     ready and whether a queued one waits for a worker that is not there."""
     get_camera(conn, scope, gateway_id, camera_id)
+    return _latest_request(conn, gateway_id, camera_id)
+
+
+def _latest_request(conn: psycopg.Connection, gateway_id: str, camera_id: str) -> dict[str, Any] | None:
     found = requests.latest(conn, gateway_id, camera_id)
     return None if found is None else {**found, **_waiting(found, datetime.now(UTC))}
 

@@ -45,7 +45,8 @@ def _size(text: str) -> tuple[int, int]:
     show_default=True,
     type=click.Choice(STYLES),
     help="classic: flat top-down birds (test sets, benches); cctv: textured birds under a "
-    "tilted wall camera with fisheye, IR night, glare, smudges, OSD and codec noise.",
+    "tilted wall camera with fisheye, IR night, glare, smudges, OSD and codec noise; overhead: "
+    "cctv's textured birds and carcasses under the classic camera (train on it, hold cctv out).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def frames(
@@ -113,7 +114,8 @@ def frames(
     show_default=True,
     type=click.Choice(STYLES),
     help="classic: flat top-down birds; cctv: a wall camera whose lens, dome, OSD and encoder "
-    "stay put from frame to frame, IR when the lights are off.",
+    "stay put from frame to frame, IR when the lights are off; overhead: the classic camera "
+    "over textured birds.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True, type=int)

@@ -21,6 +21,7 @@ from firmware_sim.camera.cctv import (
     osd_boxes,
 )
 from firmware_sim.camera.house import HouseView, make_view
+from firmware_sim.camera.overhead import overhead_frame, overhead_sample
 from firmware_sim.camera.plumage import BROILER, LOCAL
 from firmware_sim.camera.render import BirdState, Conditions, Label, random_conditions, render_frame
 from firmware_sim.camera.wallcam import make_wall_view, random_camera
@@ -102,6 +103,8 @@ def random_sample(
         w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
         return cctv_sample(seed, (w, h), extra_dead=extra_dead)
     w, h = size or RESOLUTIONS[int(rng.integers(len(RESOLUTIONS)))]
+    if style == "overhead":
+        return overhead_sample(seed, (w, h), extra_dead=extra_dead)
     view = make_view(rng, w, h)
     birds = random_flock(rng, view, extra_dead)
     cond = random_conditions(rng)
@@ -121,7 +124,8 @@ class Frame:
 class HouseScene:
     """One camera over one house, advanced in event time; deterministic per seed. In the
     `cctv` style it is a wall camera 2–3 m up whose lens, dome, OSD and encoder stay the same
-    from frame to frame (`cctv.camera_frame`); `angled` is for the `classic` style only."""
+    from frame to frame (`cctv.camera_frame`); in the `overhead` style the classic camera sees
+    textured birds, lit from one direction; `angled` is for `classic` and `overhead`."""
 
     def __init__(
         self,
@@ -136,6 +140,7 @@ class HouseScene:
     ) -> None:
         _check_style(style)
         self.seed = seed
+        self.style = style
         self._rng = np.random.default_rng(seed)
         self.camera: CameraFaults | None = None
         if style == "cctv":
@@ -153,6 +158,8 @@ class HouseScene:
             b.u = float(np.clip(b.u, 0.1, self.view.floor_w_m - 0.1))
             b.v = float(np.clip(b.v, 0.1, self.view.floor_d_m - 0.1))
         self._light = random_conditions(self._rng, night=False)
+        # From a generator of its own, so that classic scenes stay as they were per seed.
+        self._light_from = float(np.random.default_rng([seed, 0x119]).uniform(-np.pi, np.pi))
 
     def kill(self, index: int) -> None:
         b = self.birds[index]
@@ -199,5 +206,8 @@ class HouseScene:
             sun_patches=0,
             seed=(self.seed * 1_000_003 + ts_ms) % 2**31,
         )
-        rgb, labels = render_frame(self.view, self.birds, cond)
+        if self.style == "overhead":
+            rgb, labels = overhead_frame(self.view, self.birds, cond, light=self._light_from)
+        else:
+            rgb, labels = render_frame(self.view, self.birds, cond)
         return Frame(ts_ms, rgb, labels, lights_on, cond.jpeg_quality)

@@ -283,7 +283,8 @@ def eval_(
               help="Birds dying in view per camera, in the first half of the hours.")
 @click.option("--seed", default=99, show_default=True, type=int)
 @click.option("--style", default="classic", show_default=True, type=click.Choice(STYLES),
-              help="How the cameras are rendered: classic top-down, or cctv wall cameras.")
+              help="How the cameras are rendered: classic top-down, cctv wall cameras, or overhead "
+                   "(textured birds under the classic camera).")
 @click.option(
     "--dead-conf",
     multiple=True,

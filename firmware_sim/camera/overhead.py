@@ -13,14 +13,7 @@ import numpy as np
 
 from firmware_sim.camera.cctv import random_flock, render_cctv
 from firmware_sim.camera.house import HouseView, make_view
-from firmware_sim.camera.render import (
-    BirdState,
-    Conditions,
-    Label,
-    _degrade,
-    _light,
-    random_conditions,
-)
+from firmware_sim.camera.render import BirdState, Conditions, Label, as_taken, random_conditions
 
 MODES = ("commercial", "backyard")  # an overhead camera is too far up for `cctv`'s close-ups
 
@@ -32,7 +25,7 @@ def overhead_frame(
     degradation of `cond`, and its labels. `light`: a living camera's fixed light direction."""
     rng = np.random.default_rng([cond.seed, 0x0E4])
     f, _, labels = render_cctv(view, birds, rng, cond.night_ir, light=light)
-    return _degrade(_light(f, cond, rng), cond, rng), labels
+    return as_taken(f, cond, rng), labels
 
 
 def overhead_sample(

@@ -181,6 +181,11 @@ def _degrade(f: np.ndarray, cond: Conditions, rng: np.random.Generator) -> np.nd
     return np.asarray(np.clip(f, 0, 255).astype(np.uint8))
 
 
+def as_taken(img: np.ndarray, cond: Conditions, rng: np.random.Generator) -> np.ndarray:
+    """A drawn frame as the classic camera takes it: `cond`'s light, then blur and noise (uint8)."""
+    return _degrade(_light(img, cond, rng), cond, rng)
+
+
 def render_frame(
     view: HouseView, birds: list[BirdState], cond: Conditions
 ) -> tuple[np.ndarray, list[Label]]:
@@ -199,8 +204,7 @@ def render_frame(
         img = (img * (1 - a) + view.occluder_rgb * a).astype(np.uint8)
         ids[occ] = 0
     labels = _labels(ids, birds, drawn)
-    out = _degrade(_light(img, cond, rng), cond, rng)
-    return out, labels
+    return as_taken(img, cond, rng), labels
 
 
 def _labels(

@@ -37,6 +37,7 @@ from cloud.detect.registry import (
     sha256_file,
 )
 from cloud.detect.stillness import CameraTracker, StillnessConfig
+from cloud.detect.views import mirrored as mirrored_frames
 from cloud.detect.zones import inside_share, outside
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "load_registered",
     "local_registry",
     "mirror",
+    "mirrored_frames",
     "outside",
     "prior",
     "second_look",

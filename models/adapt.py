@@ -64,7 +64,6 @@ from models.carcass_replay import REPLAY_BELOW, needs_replay, replay_frames
 from models.copy_paste import Labelled, at_most, load_farm, native_crops, synthesise
 from models.dead_check import FLOOR, DeadCheck, ProbeScores, check_dead, probe_frames, score_probe
 from models.evaluate import IMAGE_EXT, DataSetError, read_as
-from models.int8_check import int8_if_faithful
 from models.register import shipped_names
 from models.yolo_folder import CLASSES, class_counts, write_example
 
@@ -78,7 +77,7 @@ MIN_BIRD_PX = 24  # auto input size: the 10th-percentile labelled box keeps this
 # AP50 0.825-0.827 in two runs at 480 px against 0.754-0.798 in five at 320 (docs/results.md).
 MIN_INPUT = 480
 PSEUDO_CONF = 0.6  # a pseudo-label is a box the first round's model is this sure of
-RESERVE_S = 100.0  # of the budget: export (~5 s), the INT8 check (20-35 s), registration, the process start
+RESERVE_S = 90.0  # of the budget, kept for export, registration and the process start
 # Above this input size training runs on crops at the served scale: on two cores a 1280 px
 # model otherwise gets ~3 epochs in 15 minutes (cctv renders: no gain on `dead`, docs/results.md).
 CROP_SIDE = 640
@@ -468,11 +467,7 @@ def _from_coco(spec: AdaptSpec, base: ModelEntry, labelled: list[Labelled], pseu
                  len(networks), MAX_NETWORKS, training)
     report({"stage": "exporting"})
     target = nanodet.export_onnx(networks, imgsz, base.classes, learnt, spec.models_dir / f"{spec.name}.onnx")
-    served = replace(_entry_for(target, base, imgsz, spec.mirrored), networks=len(networks),
-                     conf=dict.fromkeys(base.classes, ADAPTED_CONF))
-    int8 = int8_if_faithful(served, [base.classes.index(CLASSES[c]) for c in learnt], frames, plan.seed + 2)
     return target, pseudo, {"rounds": 2 if unlabelled else 1, "steps": steps, "network_steps": network_steps,
-                            "int8": int8.to_json(),
                             "networks": len(networks),
                             "networks_most": MAX_NETWORKS, "first_network_s": round(training),
                             "pasted": COCO_PASTED, "learnt": [CLASSES[c] for c in learnt], "batch": plan.batch,
@@ -609,7 +604,6 @@ def _register(spec: AdaptSpec, base: ModelEntry, target: Path, imgsz: int, check
                f"{adapted['frames']} labelled frames, {adapted['unlabelled']} pseudo-labelled, "
                f"{adapted['pasted']} copy-paste frames, {adapted['steps']} steps, all layers trained"
                + (f", {adapted['networks']} networks from different seeds" if adapted["networks"] > 1 else "")
-               + (", quantised to INT8 on its frames" if adapted.get("int8", {}).get("kept") else "")
                + (f"; `dead` from {dead['dead_from']}" if dead else ""))
     else:
         how = (f"{base.name} adapted by `models adapt`: {adapted['frames']} labelled frames, "

@@ -390,13 +390,13 @@ def quantize_cmd(
 ) -> None:
     """Static INT8 (QDQ, convolutions only) copy of a registered model, registered beside it."""
     from cloud.detect import REGISTRY, load_entry, sha256_file
-    from models.quantize import quantize, rendered
+    from models.quantize import quantize
     from models.register import derived_entry, register
 
     entry = load_entry(model_name)
     name = name or f"{entry.name}-int8"
     target = entry.path.with_name(f"{name}.onnx")
-    quantize(entry.path, target, entry.input_size, rendered(calibration))
+    quantize(entry.path, target, entry.input_size, count=calibration)
     raw = derived_entry(entry.name)
     raw.update(
         file=str(target.relative_to(REGISTRY.parent)),

@@ -37,7 +37,6 @@ from cloud.detect.registry import (
     sha256_file,
 )
 from cloud.detect.stillness import CameraTracker, StillnessConfig
-from cloud.detect.views import mirrored as mirrored_frames
 from cloud.detect.zones import inside_share, outside
 
 __all__ = [
@@ -70,7 +69,6 @@ __all__ = [
     "load_registered",
     "local_registry",
     "mirror",
-    "mirrored_frames",
     "outside",
     "prior",
     "second_look",

@@ -304,10 +304,13 @@ def test_adapt_trains_registers_and_evaluates(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
-def test_the_base_path_pseudo_labels_the_cameras_unlabelled_frames(tmp_path: Path) -> None:
+def test_the_base_path_pseudo_labels_the_cameras_unlabelled_frames(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """`--unlabelled` on the base path: a first round, then the frames its model is sure of join
-    the labelled ones for a second. The unlabelled frames are copies of the labelled ones, which a
-    first round of seconds has surely learnt (other renders it may half forget)."""
+    the labelled ones for a second. This checks the wiring, not how sure is sure enough (that is
+    `pseudo_label`'s test): a first round of 30 CPU-seconds may score every bird, even on copies
+    of the frames it trained on, below PSEUDO_CONF (it did in CI), so here "sure" is 0.05 and up."""
+    monkeypatch.setattr("models.adapt.PSEUDO_CONF", 0.05)
     from firmware_sim.camera.dataset import write_dataset
     from models.cli import models
 
@@ -322,7 +325,7 @@ def test_the_base_path_pseudo_labels_the_cameras_unlabelled_frames(tmp_path: Pat
     assert res.exit_code == 0, res.output
     adapted = json.loads(res.stdout.strip().splitlines()[-1])["adapted"]
     assert adapted["rounds"] == 2 and adapted["start"] != "nanodet-m-coco"
-    assert 1 <= adapted["unlabelled"] <= 3 and adapted["pseudo_boxes"] >= adapted["unlabelled"]
+    assert adapted["unlabelled"] == 3 and adapted["pseudo_boxes"] >= 3
     assert load_registered("farm5-cam2", tmp_path / "m").input_size == 320
 
 

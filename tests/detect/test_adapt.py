@@ -361,7 +361,8 @@ def test_renders_are_seen_better_by_the_base_than_by_coco(tmp_path: Path) -> Non
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TRAIN, reason="needs the train extra (torch, ultralytics)")
 @pytest.mark.skipif(not REGISTRY.exists(), reason="no model registered yet")
-def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path) -> None:
+def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Frames with birds and no carcass start from NanoDet-m (COCO): the registered model is
     served with `dead` from the base (its threshold too), and `models eval` runs it."""
     from cloud.detect import DeadFromBase, Sessions, served_detector
@@ -394,7 +395,9 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     res = runner.invoke(models, ["adapt", "--data", str(data), "--out", "farm6-cam3", "--base", "farm6-cam2",
                                  "--start", "base", "--models-dir", str(models_dir)])
     assert res.exit_code == 1 and "has no checkpoint farm6-cam2.pt" in res.output
-    # With the camera's unlabelled frames: a first round, then its sure boxes join in.
+    # With the camera's unlabelled frames: a first round, then its sure boxes join in. Its best
+    # score on these copies was 0.49-0.51, under PSEUDO_CONF: the wiring is checked at 0.05.
+    monkeypatch.setattr("models.adapt.PSEUDO_CONF", 0.05)
     unlabelled = tmp_path / "more"
     unlabelled.mkdir()
     for p in (data / "images").iterdir():
@@ -405,7 +408,7 @@ def test_adapt_from_coco_serves_its_birds_and_the_bases_carcasses(tmp_path: Path
     assert res.exit_code == 0, res.output
     adapted = json.loads(res.stdout.strip().splitlines()[-1])["adapted"]
     assert adapted["rounds"] == 2 and adapted["steps"] > 0 and adapted["start"] == "nanodet-m-coco"
-    assert adapted["unlabelled"] <= 2
+    assert adapted["unlabelled"] == 2 and adapted["pseudo_boxes"] >= 2
 
 
 @pytest.mark.slow
